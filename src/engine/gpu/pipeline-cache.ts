@@ -1,0 +1,90 @@
+import { GpuValidationError } from './errors';
+import type { BindingKind, KernelConstants, KernelDef } from './kernel';
+
+export interface CachedPipeline {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
+
+function bindingType(kind: BindingKind): GPUBufferBindingType {
+  return kind === 'read' ? 'read-only-storage' : kind === 'write' ? 'storage' : 'uniform';
+}
+
+export function pipelineKey(def: KernelDef, constants: KernelConstants): string {
+  const c = Object.keys(constants)
+    .sort()
+    .map((k) => `${k}=${constants[k]}`)
+    .join(',');
+  return `${def.name}#${def.entryPoint}{${c}}`;
+}
+
+/** Compiles each (kernel, constants) once; explicit layouts so unused bindings are never dropped. */
+export class PipelineCache {
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly ready = new Map<string, CachedPipeline>();
+  private readonly pending = new Map<string, Promise<CachedPipeline>>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  get size(): number {
+    return this.ready.size;
+  }
+
+  /** Synchronous hit, or undefined when the pipeline still has to be compiled. */
+  peek(def: KernelDef, constants: KernelConstants): CachedPipeline | undefined {
+    return this.ready.get(pipelineKey(def, constants));
+  }
+
+  get(def: KernelDef, constants: KernelConstants): Promise<CachedPipeline> {
+    const key = pipelineKey(def, constants);
+    const hit = this.ready.get(key);
+    if (hit) return Promise.resolve(hit);
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.compile(def, constants, key).finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  private module(def: KernelDef): GPUShaderModule {
+    let m = this.modules.get(def.name);
+    if (!m) {
+      m = this.device.createShaderModule({ label: def.name, code: def.source });
+      this.modules.set(def.name, m);
+    }
+    return m;
+  }
+
+  private async compile(def: KernelDef, constants: KernelConstants, key: string): Promise<CachedPipeline> {
+    const module = this.module(def);
+    const layout = this.device.createBindGroupLayout({
+      label: def.name,
+      entries: def.bindings.map((kind, binding) => ({
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: bindingType(kind) },
+      })),
+    });
+    // Synchronous creation inside an error scope: dawn.node aborts the process on some
+    // createComputePipelineAsync paths, and the engine always runs off the main thread anyway.
+    this.device.pushErrorScope('validation');
+    const pipeline = this.device.createComputePipeline({
+      label: key,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: def.entryPoint, constants: { ...constants } },
+    });
+    const error = await this.device.popErrorScope();
+    if (error) {
+      const info = await module.getCompilationInfo();
+      const messages = info.messages
+        .filter((m) => m.type === 'error')
+        .map((m) => `  ${def.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`)
+        .join('\n');
+      throw new GpuValidationError(`Could not build kernel ${key}: ${error.message}${messages ? '\n' + messages : ''}`);
+    }
+    const entry = { pipeline, layout };
+    this.ready.set(key, entry);
+    return entry;
+  }
+}

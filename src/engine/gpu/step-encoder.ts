@@ -1,0 +1,205 @@
+// Records many dispatches, copies and readbacks, then encodes them into one command encoder and one
+// queue submit. Encoding is deferred to submit() so that every parameter block of the step lands in a
+// single uniform buffer (one writeBuffer) and pipelines compile before anything is encoded.
+
+import type { GpuContext } from './context';
+import type { KernelConstants, KernelDef } from './kernel';
+
+export interface BufferRange {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+export type Binding = GPUBuffer | BufferRange;
+
+interface DispatchCmd {
+  kind: 'dispatch';
+  def: KernelDef;
+  constants: KernelConstants;
+  bindings: Binding[];
+  paramsOffset: number;
+  paramsSize: number;
+  workgroups: readonly [number, number, number];
+}
+
+interface CopyCmd {
+  kind: 'copy';
+  src: GPUBuffer;
+  srcOffset: number;
+  dst: GPUBuffer;
+  dstOffset: number;
+  size: number;
+}
+
+interface ClearCmd {
+  kind: 'clear';
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+type Cmd = DispatchCmd | CopyCmd | ClearCmd;
+
+/** Bytes that arrive after submit(); `data()` resolves once the GPU has produced them. */
+export class Readback {
+  private result: Promise<ArrayBuffer> | undefined;
+  constructor(
+    readonly staging: GPUBuffer,
+    readonly size: number,
+  ) {}
+  /** @internal */ start(release: (b: GPUBuffer) => void): void {
+    this.result = this.staging.mapAsync(GPUMapMode.READ, 0, this.size).then(() => {
+      const copy = this.staging.getMappedRange(0, this.size).slice(0);
+      this.staging.unmap();
+      release(this.staging);
+      return copy;
+    });
+  }
+  data(): Promise<ArrayBuffer> {
+    if (!this.result) throw new Error('Readback.data() called before the encoder was submitted');
+    return this.result;
+  }
+}
+
+const NO_PARAMS = -1;
+
+export class StepEncoder {
+  private readonly cmds: Cmd[] = [];
+  private readonly params: ArrayBuffer[] = [];
+  private paramsBytes = 0;
+  private readonly readbacks: Readback[] = [];
+  private readonly temps: GPUBuffer[] = [];
+  private submitted = false;
+
+  constructor(private readonly ctx: GpuContext) {}
+
+  get dispatchCount(): number {
+    return this.cmds.filter((c) => c.kind === 'dispatch').length;
+  }
+
+  /**
+   * Records one dispatch. `params` (if given) is bound at the binding the kernel marks 'uniform';
+   * `bindings` fill the other bindings in order.
+   */
+  dispatch(
+    def: KernelDef,
+    bindings: Binding[],
+    workgroups: readonly [number, number, number],
+    params?: ArrayBuffer,
+    constants: KernelConstants = {},
+  ): void {
+    this.assertOpen();
+    const expected = def.bindings.filter((k) => k !== 'uniform').length;
+    if (bindings.length !== expected) {
+      throw new Error(`${def.name}: expected ${expected} buffers, got ${bindings.length}`);
+    }
+    const needsParams = def.bindings.includes('uniform');
+    if (needsParams !== Boolean(params)) {
+      throw new Error(`${def.name}: parameter block ${needsParams ? 'missing' : 'not expected'}`);
+    }
+    for (const w of workgroups) {
+      if (!Number.isInteger(w) || w < 0 || w > this.ctx.limits.maxComputeWorkgroupsPerDimension) {
+        throw new RangeError(`${def.name}: workgroup count ${w} is outside this adapter's limit`);
+      }
+    }
+    let paramsOffset = NO_PARAMS;
+    let paramsSize = 0;
+    if (params) {
+      const align = this.ctx.limits.minUniformBufferOffsetAlignment;
+      paramsOffset = Math.ceil(this.paramsBytes / align) * align;
+      paramsSize = params.byteLength;
+      this.paramsBytes = paramsOffset + paramsSize;
+      this.params.push(params);
+    }
+    this.cmds.push({ kind: 'dispatch', def, constants, bindings, paramsOffset, paramsSize, workgroups });
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.assertOpen();
+    this.cmds.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
+  }
+
+  clear(buffer: GPUBuffer, offset = 0, size = buffer.size - offset): void {
+    this.assertOpen();
+    this.cmds.push({ kind: 'clear', buffer, offset, size });
+  }
+
+  /** A scratch buffer that returns to the pool after this step's submit. */
+  temp(bytes: number, label?: string): GPUBuffer {
+    const b = this.ctx.pool.acquire(bytes, this.ctx.storageUsage, label);
+    this.temps.push(b);
+    return b;
+  }
+
+  /** Copies `size` bytes out of `src` at the end of the step. */
+  read(src: GPUBuffer, offset = 0, size = src.size - offset): Readback {
+    this.assertOpen();
+    const padded = Math.ceil(size / 4) * 4;
+    const staging = this.ctx.pool.acquire(padded, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    this.copy(src, offset, staging, 0, padded);
+    const rb = new Readback(staging, size);
+    this.readbacks.push(rb);
+    return rb;
+  }
+
+  /** Encodes everything recorded, submits once, and surfaces validation / OOM errors as typed errors. */
+  async submit(): Promise<void> {
+    this.assertOpen();
+    this.submitted = true;
+    const { device, pipelines, pool } = this.ctx;
+    const dispatches = this.cmds.filter((c): c is DispatchCmd => c.kind === 'dispatch');
+    const compiled = await Promise.all(dispatches.map((d) => pipelines.get(d.def, d.constants)));
+
+    let uniforms: GPUBuffer | undefined;
+    if (this.paramsBytes > 0) {
+      uniforms = pool.acquire(this.paramsBytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
+      const staging = new Uint8Array(this.paramsBytes);
+      let i = 0;
+      for (const d of dispatches) {
+        if (d.paramsOffset === NO_PARAMS) continue;
+        staging.set(new Uint8Array(this.params[i++]), d.paramsOffset);
+      }
+      device.queue.writeBuffer(uniforms, 0, staging);
+    }
+
+    return this.ctx.guard(async () => {
+      const encoder = device.createCommandEncoder();
+      let pass: GPUComputePassEncoder | undefined;
+      let di = 0;
+      for (const cmd of this.cmds) {
+        if (cmd.kind === 'dispatch') {
+          const { pipeline, layout } = compiled[di++];
+          pass ??= encoder.beginComputePass();
+          let bi = 0;
+          const entries: GPUBindGroupEntry[] = cmd.def.bindings.map((kind, binding) => {
+            if (kind === 'uniform') {
+              return { binding, resource: { buffer: uniforms!, offset: cmd.paramsOffset, size: cmd.paramsSize } };
+            }
+            const b = cmd.bindings[bi++];
+            const resource: GPUBufferBinding = 'buffer' in b ? b : { buffer: b };
+            return { binding, resource };
+          });
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
+          const [x, y, z] = cmd.workgroups;
+          if (x * y * z > 0) pass.dispatchWorkgroups(x, y, z);
+        } else {
+          pass?.end();
+          pass = undefined;
+          if (cmd.kind === 'copy') encoder.copyBufferToBuffer(cmd.src, cmd.srcOffset, cmd.dst, cmd.dstOffset, cmd.size);
+          else encoder.clearBuffer(cmd.buffer, cmd.offset, cmd.size);
+        }
+      }
+      pass?.end();
+      device.queue.submit([encoder.finish()]);
+      if (uniforms) pool.release(uniforms);
+      for (const t of this.temps) pool.release(t);
+      for (const rb of this.readbacks) rb.start((b) => pool.release(b));
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.submitted) throw new Error('StepEncoder already submitted; start a new step');
+  }
+}

@@ -1,0 +1,25 @@
+import { expect } from 'vitest';
+import { compare, describeComparison, type Tolerance } from '../../src/engine/selftest/compare';
+import type { CheckOutcome, KernelCheck } from '../../src/engine/selftest/types';
+import type { GpuContext } from '../../src/engine/gpu/context';
+
+/** Fails with the worst element named when any element is outside atol + rtol * |expected|. */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, label = 'values'): number {
+  const c = compare(actual, expected, tol);
+  if (!c.pass) expect.fail(describeComparison(label, c, tol));
+  return c.maxAbsError;
+}
+
+export function expectOutcomes(outcomes: CheckOutcome[]): void {
+  expect(outcomes.length).toBeGreaterThan(0);
+  const failed = outcomes.filter((o) => !o.pass);
+  if (failed.length) expect.fail(failed.map((o) => o.detail).join('\n'));
+}
+
+/** Runs a self-test check twice and demands bitwise-identical error figures (determinism) and a pass. */
+export async function runCheck(ctx: GpuContext, check: KernelCheck): Promise<void> {
+  const first = await check.run(ctx);
+  expectOutcomes(first);
+  const second = await check.run(ctx);
+  expect(second.map((o) => o.maxAbsError)).toEqual(first.map((o) => o.maxAbsError));
+}
