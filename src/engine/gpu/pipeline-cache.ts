@@ -57,6 +57,7 @@ export class PipelineCache {
   }
 
   private async compile(def: KernelDef, constants: KernelConstants, key: string): Promise<CachedPipeline> {
+    this.device.pushErrorScope('validation');
     const module = this.module(def);
     const layout = this.device.createBindGroupLayout({
       label: def.name,
@@ -68,7 +69,6 @@ export class PipelineCache {
     });
     // Synchronous creation inside an error scope: dawn.node aborts the process on some
     // createComputePipelineAsync paths, and the engine always runs off the main thread anyway.
-    this.device.pushErrorScope('validation');
     const pipeline = this.device.createComputePipeline({
       label: key,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),

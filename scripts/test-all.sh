@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every test suite, in order: type checks, unit (CPU), gpu on SwiftShader, gpu on lavapipe (shader-f16),
+# e2e in Chromium. Installs what is missing first. Stops at the first failing suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+bash scripts/ensure-system.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+suite() {
+  local name=$1; shift
+  local t0=$(date +%s)
+  echo "=== $name"
+  "$@"
+  echo "=== $name: ok in $(( $(date +%s) - t0 )) s"
+}
+
+suite "types" npm run -s check
+suite "unit" npx vitest run --project unit
+suite "gpu (SwiftShader)" npm run -s test:gpu
+suite "gpu (lavapipe, shader-f16)" env TUNELAB_VK_ICD=/usr/share/vulkan/icd.d/lvp_icd.json npm run -s test:gpu
+suite "e2e (Chromium)" npx vitest run --project e2e
+echo "all suites passed in $(( $(date +%s) - start )) s"
