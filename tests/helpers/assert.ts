@@ -16,10 +16,10 @@ export function expectOutcomes(outcomes: CheckOutcome[]): void {
   if (failed.length) expect.fail(failed.map((o) => o.detail).join('\n'));
 }
 
-/** Runs a self-test check twice and demands bitwise-identical error figures (determinism) and a pass. */
+/** Runs a self-test check twice: every outcome must pass, and both runs must give bitwise-equal outputs. */
 export async function runCheck(ctx: GpuContext, check: KernelCheck): Promise<void> {
   const first = await check.run(ctx);
   expectOutcomes(first);
   const second = await check.run(ctx);
-  expect(second.map((o) => o.maxAbsError)).toEqual(first.map((o) => o.maxAbsError));
+  expect(second.map((o) => `${o.label} ${o.digest}`)).toEqual(first.map((o) => `${o.label} ${o.digest}`));
 }

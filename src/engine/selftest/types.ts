@@ -7,6 +7,8 @@ export interface CheckOutcome {
   pass: boolean;
   maxAbsError: number;
   detail: string;
+  /** Digest of the GPU output's bits: two runs on the same inputs must give the same digest. */
+  digest: string;
 }
 
 /** A kernel self-check: runs the GPU kernel on seeded data and compares with the CPU reference. */
