@@ -23,6 +23,21 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          environment: 'node',
+          // Builds dist/ and serves it on 127.0.0.1; tests read the URL with inject('studioUrl').
+          globalSetup: ['tests/e2e/global-setup.ts'],
+          // One Chromium at a time: SwiftShader already uses every core.
+          pool: 'forks',
+          maxWorkers: 1,
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,34 @@
+// The studio session: one worker, and the state of each thing the page shows.
+
+import { connectStudio, type StudioClient } from '../worker/client';
+import { GpuState } from './gpu.svelte';
+import { SelfTestState } from './selftest.svelte';
+import { StorageState } from './storage.svelte';
+
+export type StudioView = 'starting' | 'worker-failed' | 'no-gpu' | 'ready';
+
+export class Studio {
+  readonly gpu: GpuState;
+  readonly storage: StorageState;
+  readonly selfTest: SelfTestState;
+
+  readonly view: StudioView = $derived.by(() => {
+    if (this.gpu.workerError) return 'worker-failed';
+    const status = this.gpu.status;
+    if (!status) return 'starting';
+    return status.kind === 'ready' ? 'ready' : 'no-gpu';
+  });
+
+  constructor(client: StudioClient = connectStudio()) {
+    this.gpu = new GpuState(client);
+    this.storage = new StorageState(client);
+    this.selfTest = new SelfTestState(client);
+  }
+
+  /** Asks the worker for everything the page shows at load; each part reports its own failure. */
+  start(): void {
+    void this.gpu.load();
+    void this.storage.probe();
+    void this.selfTest.loadCheckNames();
+  }
+}

@@ -1,0 +1,40 @@
+// Builds the studio once and serves dist/ on 127.0.0.1 (a secure context, which WebGPU requires) on a
+// free port. Set TUNELAB_E2E_SKIP_BUILD=1 to serve an existing dist/ as is.
+//
+// The server also answers to INSECURE_HOST, a name tests map to 127.0.0.1 inside Chromium: the same page
+// from a non-local http origin is not a secure context, so it has no navigator.gpu at all.
+
+import { fileURLToPath } from 'node:url';
+import { build, preview } from 'vite';
+import type { TestProject } from 'vitest/node';
+
+export const INSECURE_HOST = 'tunelab.test';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+async function buildStudio(): Promise<void> {
+  // vitest sets NODE_ENV=test; the studio under test must be the production build.
+  const saved = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ root, mode: 'production', logLevel: 'warn' });
+  } finally {
+    process.env.NODE_ENV = saved;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (!process.env.TUNELAB_E2E_SKIP_BUILD) await buildStudio();
+  const server = await preview({
+    root,
+    logLevel: 'warn',
+    preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false, allowedHosts: [INSECURE_HOST] },
+  });
+  const url = server.resolvedUrls?.local[0];
+  if (!url) throw new Error('vite preview started but reported no local URL');
+  project.provide('studioUrl', url);
+  project.provide('insecureHost', INSECURE_HOST);
+  return async () => {
+    await server.close();
+  };
+}
