@@ -72,7 +72,7 @@ export class StepEncoder {
   private readonly temps: GPUBuffer[] = [];
   private submitted = false;
 
-  constructor(private readonly ctx: GpuContext) {}
+  constructor(readonly ctx: GpuContext) {}
 
   get dispatchCount(): number {
     return this.cmds.filter((c) => c.kind === 'dispatch').length;

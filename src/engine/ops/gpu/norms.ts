@@ -34,7 +34,7 @@ export interface NormDims {
 export interface NormRowOptions {
   /** Storage of the weight (and LayerNorm bias): 'f32' (default) or 'f16' packed two per u32. */
   weightFormat?: NormWeightFormat;
-  /** Default 'workgroup'; see preferredNormVariant. */
+  /** Default: preferredNormVariant(adapter) — 'row' on software adapters, 'workgroup' on GPUs. */
   variant?: NormVariant;
 }
 
@@ -123,10 +123,10 @@ function checkDims({ rows, channels }: NormDims): void {
 }
 
 /** Workgroup shape of a row kernel: threads per row a power of two, about 8 columns per thread, <= 256. */
-function rowGeometry(dims: NormDims, options: NormRowOptions): RowGeometry {
+function rowGeometry(dims: NormDims, options: NormRowOptions, adapter: GpuAdapterSummary): RowGeometry {
   checkDims(dims);
   const f16 = (options.weightFormat ?? 'f32') === 'f16' ? 1 : 0;
-  if ((options.variant ?? 'workgroup') === 'row') {
+  if ((options.variant ?? preferredNormVariant(adapter)) === 'row') {
     const wg = ROW_VARIANT_WG;
     return { workgroups: grid1d(ceilDiv(dims.rows, wg)), constants: { WG: wg, TPR: 1, W_F16: f16 } };
   }
@@ -149,7 +149,7 @@ export function rmsNormForward(
   dims: NormDims,
   options: NormForwardOptions,
 ): void {
-  const g = rowGeometry(dims, options);
+  const g = rowGeometry(dims, options, step.ctx.adapter);
   const params = packParams([
     ['u32', dims.rows],
     ['u32', dims.channels],
@@ -169,7 +169,7 @@ export function rmsNormBackward(
   dims: NormDims,
   options: NormBackwardOptions = {},
 ): void {
-  const g = rowGeometry(dims, options);
+  const g = rowGeometry(dims, options, step.ctx.adapter);
   const params = packParams([
     ['u32', dims.rows],
     ['u32', dims.channels],
@@ -248,7 +248,7 @@ export function layerNormForward(
   dims: NormDims,
   options: NormForwardOptions,
 ): void {
-  const g = rowGeometry(dims, options);
+  const g = rowGeometry(dims, options, step.ctx.adapter);
   const params = packParams([
     ['u32', dims.rows],
     ['u32', dims.channels],
@@ -269,7 +269,7 @@ export function layerNormBackward(
   dims: NormDims,
   options: NormBackwardOptions = {},
 ): void {
-  const g = rowGeometry(dims, options);
+  const g = rowGeometry(dims, options, step.ctx.adapter);
   const params = packParams([
     ['u32', dims.rows],
     ['u32', dims.channels],
