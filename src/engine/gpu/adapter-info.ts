@@ -63,3 +63,12 @@ export function summarizeAdapter(adapter: GPUAdapter): GpuAdapterSummary {
     limits: summarizeLimits(adapter.limits),
   };
 }
+
+/**
+ * CPU emulations (SwiftShader, llvmpipe/lavapipe, any fallback adapter): workgroup barriers and workgroup
+ * memory are slow there, so kernels with a register-only variant pick it on these adapters.
+ */
+export function isSoftwareAdapter(adapter: GpuAdapterSummary): boolean {
+  const names = `${adapter.architecture} ${adapter.description} ${adapter.device}`;
+  return adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(names);
+}

@@ -3,7 +3,7 @@ import deltaSource from '../../../../shaders/attention_delta.wgsl?raw';
 import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
 import groupSumSource from '../../../../shaders/attention_group_sum.wgsl?raw';
 import { ceilDiv, defineKernel, grid1d, packParams, type ParamField } from '../../gpu/kernel';
-import type { GpuAdapterSummary } from '../../gpu/adapter-info';
+import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { resolveAttentionDims, type AttentionDims, type ResolvedAttentionDims } from '../cpu/attention';
 
@@ -80,9 +80,7 @@ export interface AttentionTuning {
 
 /** 'direct' on software (fallback / SwiftShader / llvmpipe) adapters, 'tiled' elsewhere. */
 export function preferredAttentionTuning(adapter: GpuAdapterSummary): AttentionTuning {
-  const names = `${adapter.architecture} ${adapter.description} ${adapter.device}`;
-  const software = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(names);
-  return { variant: software ? 'direct' : 'tiled' };
+  return { variant: isSoftwareAdapter(adapter) ? 'direct' : 'tiled' };
 }
 
 type LayoutName = keyof AttentionBackwardLayouts;
@@ -166,7 +164,7 @@ export function attentionForward(
   tuning: AttentionTuning = {},
 ): void {
   const r = resolveForGpu(dims);
-  const c = constants(r, tuning, 0);
+  const c = constants(r, { ...preferredAttentionTuning(step.ctx.adapter), ...tuning }, 0);
   const workgroups = r.batch * r.hkv * ceilDiv(r.tq * r.group, c.BR);
   step.dispatch(FORWARD, [q, k, v, out, lse], grid1d(workgroups), packAttentionParams(r, layouts), c);
 }
@@ -205,7 +203,7 @@ export function attentionBackward(
 ): void {
   const r = resolveForGpu(dims);
   const params = packAttentionParams(r, layouts);
-  const c = constants(r, tuning, 8); // validates before any temporary is taken
+  const c = constants(r, { ...preferredAttentionTuning(step.ctx.adapter), ...tuning }, 8); // validates before any temporary is taken
   const rowStats = r.batch * r.hq * r.tq;
   const delta = step.temp(rowStats * 4, 'attention.delta');
   const elementwise = { HD: r.headDim, WG: ELEMENTWISE_WG };

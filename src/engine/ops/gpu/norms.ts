@@ -17,7 +17,7 @@ import layerNormSource from '../../../../shaders/layernorm.wgsl?raw';
 import layerNormBackwardSource from '../../../../shaders/layernorm_backward.wgsl?raw';
 import layerNormParamGradSource from '../../../../shaders/layernorm_param_grad.wgsl?raw';
 import normGradSumSource from '../../../../shaders/norm_grad_sum.wgsl?raw';
-import type { GpuAdapterSummary } from '../../gpu/adapter-info';
+import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
 import { ceilDiv, defineKernel, grid1d, MAX_WORKGROUPS_PER_DIM, packParams } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 
@@ -106,9 +106,7 @@ const NORM_GRAD_SUM = defineKernel('norm.grad_sum', normGradSumSource, 'main', [
 
 /** 'row' on software (fallback / SwiftShader) adapters, where barriers are slow; 'workgroup' elsewhere. */
 export function preferredNormVariant(adapter: GpuAdapterSummary): NormVariant {
-  const names = `${adapter.architecture} ${adapter.description} ${adapter.device}`;
-  const software = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(names);
-  return software ? 'row' : 'workgroup';
+  return isSoftwareAdapter(adapter) ? 'row' : 'workgroup';
 }
 
 interface RowGeometry {
