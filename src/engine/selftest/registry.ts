@@ -1,6 +1,29 @@
-// Every kernel self-check the studio and the tests run, in run order. Add each kernel family here.
+// Every kernel self-check the studio and the tests run, in run order: building blocks first, then the
+// kernels that compose them (the LM-head loss uses matmul).
 
+import { activationsChecks } from './checks/activations';
+import { attentionChecks } from './checks/attention';
+import { crossEntropyChecks } from './checks/cross-entropy';
 import { elementwiseChecks } from './checks/elementwise';
+import { embeddingChecks } from './checks/embedding';
+import { matmulChecks } from './checks/matmul';
+import { normsChecks } from './checks/norms';
+import { optimizerChecks } from './checks/optimizer';
+import { reduceChecks } from './checks/reduce';
+import { ropeChecks } from './checks/rope';
+import { softmaxChecks } from './checks/softmax';
 import type { KernelCheck } from './types';
 
-export const allKernelChecks: KernelCheck[] = [...elementwiseChecks];
+export const allKernelChecks: KernelCheck[] = [
+  ...elementwiseChecks,
+  ...reduceChecks,
+  ...matmulChecks,
+  ...embeddingChecks,
+  ...normsChecks,
+  ...ropeChecks,
+  ...activationsChecks,
+  ...softmaxChecks,
+  ...attentionChecks,
+  ...crossEntropyChecks,
+  ...optimizerChecks,
+];

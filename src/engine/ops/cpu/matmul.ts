@@ -1,0 +1,62 @@
+// CPU reference for the matmul kernels: a plain triple loop with the GPU dispatcher's semantics.
+//   out[z] = alpha * op(A[z]) @ op(B[z]) (+ bias) (+ out[z] if accumulate), out (m, n) row-major,
+//   op(A) (m, k): A stored (m, k), or (k, m) when transA; op(B) (k, n): B stored (k, n), or (n, k) when transB.
+// For B stored as f16 on the GPU, pass roundToF16(B) (src/engine/gpu/f16.ts): that is what the kernels read.
+//
+// A linear layer y = x @ W^T (x (T, C), W (OC, C) as PyTorch stores it, y (T, OC)) is
+//   forward: matmulForward(y, x, W, { m: T, k: C, n: OC, transB: true })
+// and its backward is the same product on other operands, accumulating as every backward does:
+//   dx += dy @ W      matmulForward(dx, dy, W, { m: T, k: OC, n: C }, { accumulate: true })
+//   dW += dy^T @ x    matmulForward(dW, dy, x, { m: OC, k: T, n: C, transA: true }, { accumulate: true })
+
+import type { Vec } from './types';
+
+export interface MatmulRefDims {
+  m: number;
+  k: number;
+  n: number;
+  batch?: number;
+  transA?: boolean;
+  transB?: boolean;
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+  offsetA?: number;
+  offsetB?: number;
+  offsetC?: number;
+}
+
+export interface MatmulRefOptions {
+  alpha?: number;
+  accumulate?: boolean;
+  /** (n), added to every row. */
+  bias?: Vec;
+}
+
+export function matmulForward(out: Vec, a: Vec, b: Vec, dims: MatmulRefDims, options: MatmulRefOptions = {}): void {
+  const { m, k, n } = dims;
+  const batch = dims.batch ?? 1;
+  const strideA = dims.strideA ?? m * k;
+  const strideB = dims.strideB ?? k * n;
+  const strideC = dims.strideC ?? m * n;
+  const alpha = options.alpha ?? 1;
+  for (let z = 0; z < batch; z++) {
+    const oa = (dims.offsetA ?? 0) + z * strideA;
+    const ob = (dims.offsetB ?? 0) + z * strideB;
+    const oc = (dims.offsetC ?? 0) + z * strideC;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) {
+          const av = dims.transA ? a[oa + p * m + i] : a[oa + i * k + p];
+          const bv = dims.transB ? b[ob + j * k + p] : b[ob + p * n + j];
+          sum += av * bv;
+        }
+        let v = alpha * sum;
+        if (options.bias) v += options.bias[j];
+        if (options.accumulate) v += out[oc + i * n + j];
+        out[oc + i * n + j] = v;
+      }
+    }
+  }
+}

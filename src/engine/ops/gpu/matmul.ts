@@ -1,0 +1,257 @@
+// Matrix multiply on the GPU: out[z] = alpha * op(A[z]) @ op(B[z]) (+ bias) (+ out[z] if accumulate), for
+// every batch item z, out row-major (m, n). A and out are f32; B is f32 or f16 packed two per u32.
+// A linear layer's backward is this same product: dX = dY @ W, dW = dY^T @ X (transA).
+//
+// Variants (see matmul-kernels.ts and shaders/matmul_*.wgsl): register-tiled kernels for software
+// adapters (quad16x8 with subgroups, else reg8x8 / reg4x4) and a workgroup-memory tiled kernel for real
+// GPUs (shared64, or shared64_f16 with native f16 loads when the device has shader-f16). All of them take
+// any shape, alignment, offset and stride; aligned operands unlock vec4 (f32) or pair (f16) loads.
+
+import type { GpuContext } from '../../gpu/context';
+import type { Binding, StepEncoder } from '../../gpu/step-encoder';
+import { ceilDiv, grid1d, packParams } from '../../gpu/kernel';
+import { MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
+
+export type MatrixFormat = 'f32' | 'f16';
+
+export interface MatmulDims {
+  m: number;
+  k: number;
+  n: number;
+  /** Default 1. */
+  batch?: number;
+  /** A stored (k, m) instead of (m, k). */
+  transA?: boolean;
+  /** B stored (n, k) instead of (k, n); a PyTorch Linear weight [out, in] is transB. */
+  transB?: boolean;
+  /** Elements between batch items (defaults: contiguous; strideB = 0 broadcasts one B over the batch). */
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+  /** Element offsets into the buffers (for slicing, e.g. a vocabulary chunk of an LM head; even for f16). */
+  offsetA?: number;
+  offsetB?: number;
+  offsetC?: number;
+}
+
+export interface MatmulOptions {
+  /** Default 'f32'; A and C are always f32. */
+  bFormat?: MatrixFormat;
+  /** Default 1. */
+  alpha?: number;
+  /** out += result instead of out = result. */
+  accumulate?: boolean;
+  /** f32 (n), added to every row. */
+  bias?: Binding;
+  /** Force a kernel variant by name (benchmarks, tests); default: chosen by shape and adapter. */
+  variant?: string;
+}
+
+/** Dimensions with every default filled in, plus the leading dimensions of A and B. */
+interface Shape {
+  m: number;
+  k: number;
+  n: number;
+  batch: number;
+  transA: boolean;
+  transB: boolean;
+  strideA: number;
+  strideB: number;
+  strideC: number;
+  offsetA: number;
+  offsetB: number;
+  offsetC: number;
+  lda: number;
+  ldb: number;
+}
+
+/** Names usable as options.variant on this device. */
+export function matmulVariants(ctx: GpuContext): string[] {
+  return Object.values(MATMUL_VARIANTS)
+    .filter((v) => supported(ctx, v))
+    .map((v) => v.name);
+}
+
+export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, dims: MatmulDims, options: MatmulOptions = {}): void {
+  const ctx = contextOf(step);
+  const s = normalize(dims);
+  const bFormat = options.bFormat ?? 'f32';
+  const f16 = bFormat === 'f16';
+  checkFits('A', a, s.offsetA + lastItem(s.batch, s.strideA) + s.m * s.k, 4);
+  checkFits('B', b, s.offsetB + lastItem(s.batch, s.strideB) + s.k * s.n, f16 ? 2 : 4);
+  checkFits('out', out, s.offsetC + lastItem(s.batch, s.strideC) + s.m * s.n, 4);
+  if (options.bias) checkFits('bias', options.bias, s.n, 4);
+  if (s.m === 0 || s.n === 0 || s.batch === 0) return;
+
+  const variant = pickVariant(ctx, s, bFormat, options.variant);
+  let bBinding = b;
+  let f16B = f16;
+  if (f16 && variant.widenB && s.k > 0 && widenFits(ctx, s)) {
+    // Register kernels would convert each half once per reading invocation: convert B once instead.
+    const span = lastItem(s.batch, s.strideB) + s.k * s.n;
+    bBinding = widen(step, b, s.offsetB, span);
+    s.offsetB = 0;
+    f16B = false;
+  }
+  const constants: Record<string, number> = {
+    ...variant.tune(s.m, s.n),
+    TRANS_A: Number(s.transA),
+    TRANS_B: Number(s.transB),
+    B_F16: Number(f16B),
+    A_FAST: Number(variant.vecA && aFast(s, a)),
+    B_FAST: Number(f16B ? bPairs(s) : bFast(s, bBinding)),
+    K_EXACT: Number(s.k % 4 === 0),
+    HAS_BIAS: Number(Boolean(options.bias)),
+    ACCUMULATE: Number(Boolean(options.accumulate)),
+  };
+  const params = packParams([
+    ['u32', s.m],
+    ['u32', s.n],
+    ['u32', s.k],
+    ['u32', s.lda],
+    ['u32', s.ldb],
+    ['u32', s.strideA],
+    ['u32', s.strideB],
+    ['u32', s.strideC],
+    ['u32', s.offsetA],
+    ['u32', s.offsetB],
+    ['u32', s.offsetC],
+    ['f32', options.alpha ?? 1],
+  ]);
+  const { rows, cols } = variant.block(constants);
+  const grid = [ceilDiv(s.m, rows), ceilDiv(s.n, cols), s.batch] as const;
+  // Without a bias, any read-only binding fills its slot (HAS_BIAS = 0 keeps it unread).
+  const bindings = [a, vec4View(a), bBinding, vec4View(bBinding), options.bias ?? a, out];
+  step.dispatch(variant.kernel, bindings, grid, params, constants);
+}
+
+/** Widens `count` f16 elements of `b` from element `offset` on into a scratch f32 buffer of this step. */
+function widen(step: StepEncoder, b: Binding, offset: number, count: number): GPUBuffer {
+  const scratch = step.temp(count * 4, 'matmul.widenB');
+  const params = packParams([
+    ['u32', offset],
+    ['u32', count],
+  ]);
+  step.dispatch(WIDEN_KERNEL, [b, scratch], grid1d(ceilDiv(count, 2 * WIDEN_WG)), params, { WG: WIDEN_WG });
+  return scratch;
+}
+
+/**
+ * The default variant: register kernels on software adapters (measured fastest on SwiftShader, where
+ * barriers are slow and every per-invocation load is a gather), workgroup-memory tiles on real GPUs.
+ * Narrow products would waste most of a 16 x 32 quad tile or an 8 x 8 tile, so the tile shrinks with m, n.
+ */
+function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): MatmulVariantName {
+  if (!isSoftwareAdapter(ctx)) return bFormat === 'f16' && ctx.hasShaderF16 ? 'shared64_f16' : 'shared64';
+  // Widening an f16 B costs k * n conversions up front and pays off once 16 rows share each column.
+  const widen = bFormat === 'f16' && s.m >= 16 && widenFits(ctx, s);
+  if (s.m >= 16 && s.n >= 32 && ctx.hasSubgroups) return widen ? 'widen+quad16x8' : 'quad16x8';
+  if (s.m >= 8 && s.n >= 8) return widen ? 'widen+reg8x8' : 'reg8x8';
+  return 'reg4x4';
+}
+
+function pickVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat, name: string | undefined): MatmulVariant {
+  if (name === undefined) return MATMUL_VARIANTS[defaultVariant(ctx, s, bFormat)];
+  const variant = (MATMUL_VARIANTS as Record<string, MatmulVariant | undefined>)[name];
+  if (!variant) throw new Error(`matmul: unknown variant "${name}" (have ${Object.keys(MATMUL_VARIANTS).join(', ')})`);
+  if (!supported(ctx, variant)) throw new Error(`matmul: variant "${name}" needs the ${variant.needs} feature, which this device lacks`);
+  // Native f16 loads only concern an f16 B; with f32 B the variant is its f32 twin.
+  if (variant.name === 'shared64_f16' && bFormat === 'f32') return MATMUL_VARIANTS.shared64;
+  return variant;
+}
+
+/** Whether the f32 copy of B fits one binding (else the kernel reads the halves itself). */
+function widenFits(ctx: GpuContext, s: Shape): boolean {
+  return (lastItem(s.batch, s.strideB) + s.k * s.n) * 4 <= ctx.limits.maxStorageBufferBindingSize;
+}
+
+function supported(ctx: GpuContext, v: MatmulVariant): boolean {
+  if (v.needs === 'subgroups') return ctx.hasSubgroups;
+  if (v.needs === 'shader-f16') return ctx.hasShaderF16;
+  return true;
+}
+
+function isSoftwareAdapter(ctx: GpuContext): boolean {
+  const { architecture, description, device, isFallbackAdapter } = ctx.adapter;
+  return isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${architecture} ${description} ${device}`);
+}
+
+/** The step's context: variant choice depends on the device (StepEncoder keeps it private). */
+function contextOf(step: StepEncoder): GpuContext {
+  return step['ctx'];
+}
+
+function normalize(d: MatmulDims): Shape {
+  const batch = d.batch ?? 1;
+  const transA = Boolean(d.transA);
+  const transB = Boolean(d.transB);
+  const s: Shape = {
+    m: d.m,
+    k: d.k,
+    n: d.n,
+    batch,
+    transA,
+    transB,
+    strideA: d.strideA ?? d.m * d.k,
+    strideB: d.strideB ?? d.k * d.n,
+    strideC: d.strideC ?? d.m * d.n,
+    offsetA: d.offsetA ?? 0,
+    offsetB: d.offsetB ?? 0,
+    offsetC: d.offsetC ?? 0,
+    lda: transA ? d.m : d.k,
+    ldb: transB ? d.k : d.n,
+  };
+  for (const key of ['m', 'k', 'n', 'batch', 'strideA', 'strideB', 'strideC', 'offsetA', 'offsetB', 'offsetC'] as const) {
+    const v = s[key];
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`matmul: ${key} must be a u32, got ${v}`);
+  }
+  if (batch > 65535) throw new RangeError(`matmul: batch ${batch} exceeds 65535 (split it)`);
+  return s;
+}
+
+function lastItem(batch: number, stride: number): number {
+  return Math.max(0, batch - 1) * stride;
+}
+
+function bindingBytes(b: Binding): number {
+  if ('buffer' in b) return b.size ?? b.buffer.size - (b.offset ?? 0);
+  return b.size;
+}
+
+function checkFits(what: string, b: Binding, elements: number, bytesPerElement: number): void {
+  const need = Math.ceil((elements * bytesPerElement) / 4) * 4;
+  const have = bindingBytes(b);
+  if (need > have) throw new RangeError(`matmul: ${what} needs ${need} bytes but its binding holds ${have}`);
+}
+
+/** The same binding seen as vec4s: an array<vec4> binding must hold at least one whole vec4. */
+function vec4View(b: Binding): Binding {
+  if (bindingBytes(b) >= 16) return b;
+  const buffer = 'buffer' in b ? b.buffer : b;
+  const offset = 'buffer' in b ? (b.offset ?? 0) : 0;
+  if (buffer.size - offset < 16) throw new RangeError('matmul: operand buffers must hold at least 16 bytes');
+  return { buffer, offset };
+}
+
+/** Whether every vec4 read along the contiguous dimension of an f32 operand is aligned and bound. */
+function vec4Aligned(rowLen: number, offset: number, stride: number, batch: number, lastElement: number, b: Binding): boolean {
+  const strideOk = batch === 1 || stride % 4 === 0;
+  return rowLen % 4 === 0 && offset % 4 === 0 && strideOk && (Math.floor(lastElement / 4) + 1) * 16 <= bindingBytes(b);
+}
+
+function aFast(s: Shape, a: Binding): boolean {
+  if (s.k === 0) return false;
+  const last = s.offsetA + lastItem(s.batch, s.strideA) + s.m * s.k - 1;
+  return vec4Aligned(s.lda, s.offsetA, s.strideA, s.batch, last, a);
+}
+
+function bFast(s: Shape, b: Binding): boolean {
+  if (s.k === 0) return false;
+  const last = s.offsetB + lastItem(s.batch, s.strideB) + s.k * s.n - 1;
+  return vec4Aligned(s.ldb, s.offsetB, s.strideB, s.batch, last, b);
+}
+
+/** f16 B: pairs of halves along the contiguous dimension start at even elements. */
+function bPairs(s: Shape): boolean {
+  return s.ldb % 2 === 0 && s.offsetB % 2 === 0 && (s.batch === 1 || s.strideB % 2 === 0);
+}

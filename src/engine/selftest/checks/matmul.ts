@@ -1,0 +1,139 @@
+import type { GpuContext } from '../../gpu/context';
+import { packF16, roundToF16 } from '../../gpu/f16';
+import { matmulForward } from '../../ops/cpu/matmul';
+import { matmul, type MatmulDims, type MatrixFormat } from '../../ops/gpu/matmul';
+import { Rng } from '../../util/rng';
+import type { Tolerance } from '../compare';
+import { outcome } from '../expect';
+import type { CheckOutcome, KernelCheck } from '../types';
+
+/**
+ * f32 GPU vs float64 reference, inputs in [-1, 1): each output sums k products in f32, so the rounding
+ * error grows with k. atol = 1e-6 + 6e-8 * k (half an f32 ulp of 1 per product: 5e-6 at k = 65, 6e-5 at
+ * k = 1024), rtol = 1e-5 for the bias / accumulated part. f16 B is compared against the reference on
+ * roundToF16(B), which is exactly what the kernels read, so the same tolerance holds.
+ */
+export function matmulTolerance(k: number): Tolerance {
+  return { atol: 1e-6 + 6e-8 * k, rtol: 1e-5 };
+}
+
+export interface MatmulCase {
+  dims: MatmulDims;
+  bFormat?: MatrixFormat;
+  alpha?: number;
+  bias?: boolean;
+  accumulate?: boolean;
+  variant?: string;
+  seed: number;
+}
+
+function extent(offset: number | undefined, batch: number, stride: number, size: number): number {
+  return (offset ?? 0) + Math.max(0, batch - 1) * stride + size;
+}
+
+export function describeCase(c: MatmulCase): string {
+  const d = c.dims;
+  const flags = [
+    d.transA ? 'transA' : '',
+    d.transB ? 'transB' : '',
+    d.batch ? `batch ${d.batch}` : '',
+    d.strideB === 0 ? 'B broadcast' : '',
+    d.offsetA || d.offsetB || d.offsetC ? `offsets ${d.offsetA ?? 0}/${d.offsetB ?? 0}/${d.offsetC ?? 0}` : '',
+    c.bFormat === 'f16' ? 'f16 B' : '',
+    c.alpha !== undefined ? `alpha ${c.alpha}` : '',
+    c.bias ? 'bias' : '',
+    c.accumulate ? 'accumulate' : '',
+    c.variant ?? '',
+  ].filter(Boolean);
+  return `${d.m}x${d.k}x${d.n}${flags.length ? ' ' + flags.join(' ') : ''}`;
+}
+
+/** Runs one product on the GPU and compares the whole out buffer (untouched parts included) with the reference. */
+export async function runMatmulCase(ctx: GpuContext, c: MatmulCase): Promise<CheckOutcome> {
+  const { m, k, n } = c.dims;
+  const batch = c.dims.batch ?? 1;
+  const rng = new Rng(c.seed);
+  const aLen = extent(c.dims.offsetA, batch, c.dims.strideA ?? m * k, m * k);
+  const bLen = extent(c.dims.offsetB, batch, c.dims.strideB ?? k * n, k * n);
+  const cLen = extent(c.dims.offsetC, batch, c.dims.strideC ?? m * n, m * n);
+  const a = rng.f32(aLen);
+  const bValues = rng.f32(bLen);
+  const initial = rng.f32(cLen);
+  const bias = c.bias ? rng.f32(n) : undefined;
+  const f16 = c.bFormat === 'f16';
+  const buffers = [ctx.upload(a), ctx.upload(f16 ? packF16(bValues) : bValues), ctx.upload(initial)];
+  if (bias) buffers.push(ctx.upload(bias));
+  const [ab, bb, ob, biasBuffer] = buffers;
+  try {
+    const step = ctx.step();
+    matmul(step, ob, ab, bb, c.dims, {
+      bFormat: c.bFormat,
+      alpha: c.alpha,
+      accumulate: c.accumulate,
+      bias: biasBuffer,
+      variant: c.variant,
+    });
+    await step.submit();
+    const got = await ctx.readF32(ob, cLen);
+    const want = Float64Array.from(initial);
+    const bRef = Float64Array.from(f16 ? roundToF16(bValues) : bValues);
+    matmulForward(want, Float64Array.from(a), bRef, c.dims, {
+      alpha: c.alpha,
+      accumulate: c.accumulate,
+      bias: bias && Float64Array.from(bias),
+    });
+    return outcome(describeCase(c), got, want, matmulTolerance(k));
+  } finally {
+    for (const buffer of buffers) buffer.destroy();
+  }
+}
+
+async function runCases(ctx: GpuContext, cases: MatmulCase[]): Promise<CheckOutcome[]> {
+  const results: CheckOutcome[] = [];
+  for (const c of cases) results.push(await runMatmulCase(ctx, c));
+  return results;
+}
+
+// The default variant for the adapter, on shapes that are not tile multiples; each check compiles only a
+// few pipelines so it stays fast on a software adapter.
+export const matmulChecks: KernelCheck[] = [
+  {
+    name: 'matmul.forward',
+    tolerance: matmulTolerance(64),
+    // A linear layer: x (T, C) @ W^T with W stored (OC, C), plus bias; then an aligned shape.
+    run: (ctx) =>
+      runCases(ctx, [
+        { dims: { m: 13, k: 19, n: 21, transB: true }, bias: true, seed: 1 },
+        { dims: { m: 24, k: 64, n: 40, transB: true }, bias: true, seed: 2 },
+      ]),
+  },
+  {
+    name: 'matmul.backward',
+    tolerance: matmulTolerance(64),
+    // dX = dY @ W (B stored (k, n)) and dW += dY^T @ X (A stored (k, m)), accumulating.
+    run: (ctx) =>
+      runCases(ctx, [
+        { dims: { m: 13, k: 21, n: 19 }, seed: 3 },
+        { dims: { m: 21, k: 13, n: 19, transA: true }, accumulate: true, seed: 4 },
+      ]),
+  },
+  {
+    name: 'matmul.f16-weights',
+    tolerance: matmulTolerance(64),
+    // f16 B packed two per u32, as a Linear weight, aligned and at an odd offset (one half into a word).
+    run: (ctx) =>
+      runCases(ctx, [
+        { dims: { m: 17, k: 64, n: 24, transB: true }, bFormat: 'f16', seed: 5 },
+        { dims: { m: 9, k: 15, n: 11, transB: true, offsetB: 3 }, bFormat: 'f16', seed: 6 },
+      ]),
+  },
+  {
+    name: 'matmul.batched',
+    tolerance: matmulTolerance(64),
+    // Batch 3, one B broadcast over it (strideB = 0), alpha, offsets into every buffer.
+    run: (ctx) =>
+      runCases(ctx, [
+        { dims: { m: 10, k: 12, n: 7, batch: 3, strideB: 0, offsetA: 5, offsetC: 2 }, alpha: 0.5, seed: 7 },
+      ]),
+  },
+];
