@@ -76,6 +76,9 @@ export class PipelineCache {
     });
     const error = await this.device.popErrorScope();
     if (error) {
+      // Forget the module: a later attempt recompiles it, and Chromium never answers a second
+      // getCompilationInfo() on an invalid module.
+      this.modules.delete(def.name);
       const info = await module.getCompilationInfo();
       const messages = info.messages
         .filter((m) => m.type === 'error')

@@ -1,0 +1,80 @@
+// Our side of the benchmark, the same code in the bench page (navigator.gpu) and on dawn.node:
+// adapter report, compute peak, copy bandwidth, then our matmul on every shape. One thing at a time.
+
+import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
+import { measureCopy } from './copy';
+import { withDeadline } from './measure';
+import { measurePeak } from './peak';
+import type { AdapterReport, BenchOptions, Log, OursReport } from './types';
+
+export function describeAdapter(adapter: GPUAdapter, runtime: string): AdapterReport {
+  const info = adapter.info;
+  const legacy = (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  const fromInfo = (info as unknown as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter;
+  const limits: Record<string, number> = {};
+  for (const name of [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupsPerDimension',
+  ] as const) {
+    limits[name] = adapter.limits[name];
+  }
+  return {
+    runtime,
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    device: info?.device ?? '',
+    description: info?.description ?? '',
+    isFallbackAdapter: Boolean(fromInfo ?? legacy ?? false),
+    features: [...(adapter.features as ReadonlySet<string>)].sort(),
+    limits,
+  };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+export async function runOurs(gpu: GPU | undefined, options: BenchOptions, runtime: string, log: Log): Promise<OursReport> {
+  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], errors: [] };
+  let ctx: GpuContext;
+  try {
+    const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
+    if (adapter) report.adapter = describeAdapter(adapter, runtime);
+    ctx = await acquireGpu(gpu);
+  } catch (err) {
+    report.errors.push(`acquireGpu: ${message(err)}`);
+    return report;
+  }
+  try {
+    if (!options.skipPeak) {
+      try {
+        report.peak = await withDeadline(measurePeak(ctx, log), 180, 'peak');
+      } catch (err) {
+        report.errors.push(`peak: ${message(err)}`);
+        log(`peak: error: ${message(err)}`);
+      }
+    }
+    if (!options.skipCopy) {
+      try {
+        report.copy = await withDeadline(measureCopy(ctx, log), 180, 'copy');
+      } catch (err) {
+        report.errors.push(`copy: ${message(err)}`);
+        log(`copy: error: ${message(err)}`);
+      }
+    }
+    try {
+      // Loaded on demand: a missing or broken dispatcher costs the matmul rows, not the whole bench.
+      const { benchOurMatmul } = await import('./ours-matmul');
+      report.matmul = await benchOurMatmul(ctx, options, log);
+    } catch (err) {
+      report.errors.push(`matmul: ${message(err)}`);
+      log(`matmul: error: ${message(err)}`);
+    }
+  } finally {
+    ctx.destroy();
+  }
+  return report;
+}

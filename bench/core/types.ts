@@ -1,0 +1,143 @@
+// Shapes, options and result records shared by the bench page, the Node path and bench/run.mjs.
+// Everything here is plain data, so it crosses page.evaluate() and JSON.stringify unchanged.
+
+export interface MatmulShape {
+  m: number;
+  k: number;
+  n: number;
+  /** What the shape stands for, printed next to it. */
+  label: string;
+  /** Also time B stored as packed f16 (two per u32). */
+  f16: boolean;
+}
+
+/** M x K x N with A (m, k) f32 and B as a PyTorch weight (n, k), i.e. transB. */
+export const MATMUL_SHAPES: readonly MatmulShape[] = [
+  { m: 512, k: 512, n: 512, label: 'square 512', f16: false },
+  { m: 1024, k: 1024, n: 1024, label: 'square 1024', f16: false },
+  { m: 512, k: 576, n: 1536, label: 'MLP up 576->1536', f16: true },
+  { m: 512, k: 1536, n: 576, label: 'MLP down 1536->576', f16: true },
+  { m: 512, k: 576, n: 49152, label: 'LM head, vocab 49152', f16: true },
+];
+
+export interface BenchOptions {
+  /** A product whose single run is projected (from the rate already measured) to take longer is skipped. */
+  maxRunS: number;
+  /** Wall-clock budget for the timed repetitions of one measurement (warm-up not included). */
+  budgetS: number;
+  /** Each timed repetition runs the product r times back to back; r is chosen so a repetition lasts this long. */
+  targetRepS: number;
+  /** At most this many timed repetitions per measurement. */
+  maxSamples: number;
+  /** Measure the f16-packed-B rows too. */
+  f16: boolean;
+  /** Only these shapes (indices into MATMUL_SHAPES); empty = all. */
+  shapes: number[];
+  /** Also time every kernel variant the dispatcher offers (slow). */
+  variants: boolean;
+  skipPeak: boolean;
+  skipCopy: boolean;
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  maxRunS: 30,
+  budgetS: 3,
+  targetRepS: 0.25,
+  maxSamples: 5,
+  f16: true,
+  shapes: [],
+  variants: false,
+  skipPeak: false,
+  skipCopy: false,
+};
+
+export interface AdapterReport {
+  runtime: string;
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+/** Wall-clock timing of one measurement; every figure is seconds per single product / dispatch / copy. */
+export interface Timing {
+  warmupS: number;
+  /** Products per timed repetition (one submit, then await onSubmittedWorkDone). */
+  r: number;
+  samples: number[];
+  bestS: number;
+  medianS: number;
+}
+
+export interface PeakTrial {
+  chains: number;
+  wg: number;
+  workgroups: number;
+  iters: number;
+  gflops: number;
+  bestS: number;
+}
+
+export interface PeakReport {
+  gflops: number;
+  best: PeakTrial;
+  trials: PeakTrial[];
+  /** The output of invocation 0 matched a CPU replay of its chains (the work really ran). */
+  verified: boolean;
+}
+
+export interface CopyMethod {
+  method: string;
+  gbps: number;
+  bestS: number;
+  r: number;
+}
+
+export interface CopyReport {
+  gbps: number;
+  bytes: number;
+  counted: string;
+  best: string;
+  methods: CopyMethod[];
+  verified: boolean;
+}
+
+export interface MatmulRun {
+  m: number;
+  k: number;
+  n: number;
+  b_format: 'f32' | 'f16';
+  variant: string;
+  /** The kernel that ran, "kernel name:entry point". */
+  kernel?: string;
+  gflops: number | null;
+  timing?: Timing;
+  /** Largest |got - want| / sum_i |a_i b_i| over the sampled rows. */
+  max_rel_err?: number;
+  ok?: boolean;
+  skipped?: string;
+  error?: string;
+  /** The measurement never finished (DeadlineError); later products were not run. */
+  hung?: boolean;
+}
+
+export interface OursReport {
+  adapter: AdapterReport | null;
+  peak: PeakReport | null;
+  copy: CopyReport | null;
+  matmul: MatmulRun[];
+  errors: string[];
+}
+
+export interface PeerReport {
+  name: string;
+  available: boolean;
+  error?: string;
+  adapter?: Partial<AdapterReport>;
+  matmul: MatmulRun[];
+}
+
+export type Log = (line: string) => void;

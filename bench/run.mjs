@@ -1,0 +1,408 @@
+#!/usr/bin/env node
+// Tunelab benchmark: the adapter, its measured compute peak and copy bandwidth, our matmul on square and
+// LLM shapes, and the same products through a peer (TensorFlow.js's WebGPU backend) on the same adapter.
+//
+//   npm run bench                       headless Chromium (/usr/bin/chromium, --enable-unsafe-webgpu)
+//   npm run -s bench -- --json          one JSON object on stdout (progress goes to stderr; -s keeps npm's
+//                                       own "> tunelab@... bench" banner off stdout)
+//   npm run bench -- --node             our side on dawn.node (npm "webgpu"); Vulkan driver from
+//                                       scripts/gpu-env.sh (SwiftShader unless TUNELAB_VK_ICD is set)
+//   npm run bench -- --node --system-vulkan   dawn.node on the system's Vulkan drivers (real GPUs)
+//   more: --help
+//
+// A Vite dev server (inline config, no vite.config.ts) serves bench/index.html + bench/browser/*.ts to the
+// page, and in --node mode loads the same TypeScript (bench/core/*.ts, ?raw WGSL imports) through
+// ssrLoadModule.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const startedAt = Date.now();
+
+const HELP = `usage: npm run bench -- [options]
+  --json              print exactly one JSON object on stdout (progress on stderr); use npm run -s, since
+                      npm itself prints a banner on stdout
+  --out=FILE          also write that JSON object to FILE
+  --node              run our side on dawn.node instead of Chromium (the peer is browser-only)
+  --system-vulkan     with --node: use the system's Vulkan drivers, not scripts/gpu-env.sh's choice
+  --no-peer           skip TensorFlow.js
+  --no-f16            skip the packed-f16 B rows
+  --no-peak, --no-copy
+  --shapes=0,2,4      only these matmul shapes (0: 512^3, 1: 1024^3, 2: 512x576x1536, 3: 512x1536x576,
+                      4: 512x576x49152)
+  --variants          also time every kernel variant our dispatcher offers on this device (slow)
+  --full              never skip a product for being slow (default: skip when one product is projected
+                      to take longer than --max-run seconds from the rate measured on smaller shapes)
+  --max-run=S         that projection limit (default 30)
+  --budget=S          seconds of timed repetitions per product after its warm-up (default 3)
+  --chromium=PATH     browser binary (default /usr/bin/chromium or $TUNELAB_CHROMIUM)`;
+
+function parseArgs(argv) {
+  const a = {
+    json: false,
+    node: false,
+    systemVulkan: false,
+    peer: true,
+    help: false,
+    chromium: process.env.TUNELAB_CHROMIUM || '/usr/bin/chromium',
+    out: '',
+    options: {},
+  };
+  const o = a.options;
+  for (const arg of argv) {
+    const [key, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, ''];
+    const num = () => {
+      const v = Number(value);
+      if (!value || !Number.isFinite(v) || v <= 0) throw new Error(`${key} needs a positive number, e.g. ${key}=10`);
+      return v;
+    };
+    switch (key) {
+      case '--json': a.json = true; break;
+      case '--node': a.node = true; break;
+      case '--system-vulkan': a.systemVulkan = true; break;
+      case '--no-peer': a.peer = false; break;
+      case '--no-f16': o.f16 = false; break;
+      case '--no-peak': o.skipPeak = true; break;
+      case '--no-copy': o.skipCopy = true; break;
+      case '--variants': o.variants = true; break;
+      case '--full': o.maxRunS = Infinity; break;
+      case '--max-run': o.maxRunS = num(); break;
+      case '--budget': o.budgetS = num(); break;
+      case '--chromium': a.chromium = value; break;
+      case '--out':
+        if (!value) throw new Error('--out needs a file name, e.g. --out=bench/results/latest.json');
+        a.out = value;
+        break;
+      case '--shapes':
+        o.shapes = value.split(',').filter(Boolean).map((s) => {
+          const i = Number(s);
+          if (!Number.isInteger(i) || i < 0 || i > 4) throw new Error(`--shapes takes indices 0..4, got ${s}`);
+          return i;
+        });
+        break;
+      case '--help': case '-h': a.help = true; break;
+      default: throw new Error(`unknown option ${arg} (see --help)`);
+    }
+  }
+  return a;
+}
+
+let args;
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (err) {
+  console.error(`bench: ${err.message}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+// dawn.node reads the Vulkan driver location at process start: re-run through scripts/gpu-env.sh.
+if (args.node && !args.systemVulkan && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
+  const child = spawnSync('bash', [join(root, 'scripts/gpu-env.sh'), process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
+  process.exit(child.status ?? 1);
+}
+
+const progress = (line) => process.stderr.write(`${line}\n`);
+
+// Browser and profile clean-up, also on Ctrl-C, SIGTERM and the watchdog.
+const cleanups = new Set();
+async function cleanUpAndExit(code, why) {
+  if (why) console.error(`bench: ${why}`);
+  const all = Promise.allSettled([...cleanups].map((f) => f()));
+  await Promise.race([all, new Promise((r) => setTimeout(r, 5000))]);
+  process.exit(code);
+}
+process.once('SIGINT', () => void cleanUpAndExit(130, 'interrupted'));
+process.once('SIGTERM', () => void cleanUpAndExit(143, 'terminated'));
+// Every measurement has its own deadline; this only catches what they cannot (a hung page, say).
+const WATCHDOG_S = 1800;
+setTimeout(() => void cleanUpAndExit(1, `gave up after ${WATCHDOG_S} s`), WATCHDOG_S * 1000).unref();
+
+const { createServer } = await import('vite');
+
+async function startVite(listen) {
+  const server = await createServer({
+    configFile: false,
+    root,
+    logLevel: 'error',
+    clearScreen: false,
+    // Our own dependency cache, apart from the studio's.
+    cacheDir: join(root, 'node_modules/.vite-bench'),
+    server: { host: '127.0.0.1', port: 0, strictPort: true, hmr: false, watch: null },
+    optimizeDeps: {
+      entries: ['bench/index.html'],
+      include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
+    },
+  });
+  if (listen) await server.listen();
+  return server;
+}
+
+async function runInChromium(server, options) {
+  const { chromium } = await import('playwright-core');
+  if (!existsSync(args.chromium)) throw new Error(`no browser at ${args.chromium} (apt-get install chromium, or --chromium=PATH)`);
+  const userDataDir = await mkdtemp(join(tmpdir(), 'tunelab-bench-'));
+  const removeProfile = () => rm(userDataDir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+  cleanups.add(removeProfile);
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: args.chromium,
+    headless: true,
+    args: [
+      '--enable-unsafe-webgpu',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  const closeBrowser = () => context.close().catch(() => {});
+  cleanups.add(closeBrowser);
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (msg) => {
+      const text = msg.text();
+      if (text.startsWith('[bench] ')) progress(text.slice(8));
+      else if (msg.type() === 'error') progress(`page: ${text}`);
+    });
+    page.on('pageerror', (err) => progress(`page error: ${err.message}`));
+    const base = server.resolvedUrls?.local?.[0];
+    if (!base) throw new Error('the Vite server did not report a local URL');
+    await page.goto(new URL('bench/index.html', base).href);
+    await page.waitForFunction(() => Boolean(window.tunelabBench), null, { timeout: 60_000 });
+    const ours = await page.evaluate((o) => window.tunelabBench.ours(o), options);
+    let peer;
+    if (args.peer) {
+      try {
+        peer = await page.evaluate((o) => window.tunelabBench.peer(o), options);
+      } catch (err) {
+        peer = { name: 'TensorFlow.js WebGPU backend', available: false, error: String(err.message ?? err), matmul: [] };
+      }
+    } else {
+      peer = { name: 'TensorFlow.js WebGPU backend', available: false, error: 'skipped (--no-peer)', matmul: [] };
+    }
+    return { ours, peer };
+  } finally {
+    await closeBrowser();
+    cleanups.delete(closeBrowser);
+    await removeProfile();
+    cleanups.delete(removeProfile);
+  }
+}
+
+async function runInNode(server, options) {
+  const require = createRequire(import.meta.url);
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  const version = require('webgpu/package.json').version;
+  const icd = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || 'system Vulkan drivers';
+  const suite = await server.ssrLoadModule('/bench/core/suite.ts');
+  const ours = await suite.runOurs(gpu, options, `dawn.node (npm webgpu ${version}; Vulkan: ${icd})`, progress);
+  const peer = { name: 'TensorFlow.js WebGPU backend', available: false, error: 'not available in Node', matmul: [] };
+  return { ours, peer };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Report
+
+const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|cpu/i;
+
+function isSoftware(adapter) {
+  if (!adapter) return false;
+  return adapter.isFallbackAdapter || SOFTWARE.test(`${adapter.architecture} ${adapter.description} ${adapter.device}`);
+}
+
+function mergeRows(ours, peer, peak) {
+  const peerBy = new Map(peer.matmul.map((p) => [`${p.m}x${p.k}x${p.n}`, p]));
+  const rows = ours.matmul.map((o) => {
+    const p = peerBy.get(`${o.m}x${o.k}x${o.n}`);
+    const row = {
+      m: o.m,
+      k: o.k,
+      n: o.n,
+      b_format: o.b_format,
+      variant: o.variant,
+      kernel: o.kernel ?? null,
+      gflops: o.gflops,
+      peer_gflops: p?.gflops ?? null,
+      fraction_of_peak: o.gflops !== null && peak ? o.gflops / peak : null,
+      peer_fraction_of_peak: p?.gflops != null && peak ? p.gflops / peak : null,
+      ratio: o.gflops !== null && p?.gflops ? o.gflops / p.gflops : null,
+      best_ms: o.timing ? o.timing.bestS * 1e3 : null,
+      median_ms: o.timing ? o.timing.medianS * 1e3 : null,
+      samples: o.timing?.samples.length ?? 0,
+      r: o.timing?.r ?? null,
+      warmup_s: o.timing?.warmupS ?? null,
+      max_rel_err: o.max_rel_err ?? null,
+      ok: o.ok ?? null,
+      peer_best_ms: p?.timing ? p.timing.bestS * 1e3 : null,
+      peer_max_rel_err: p?.max_rel_err ?? null,
+      peer_ok: p?.ok ?? null,
+    };
+    if (o.b_format === 'f16') row.peer_b_format = 'f32 (tfjs has no packed-f16 weights)';
+    if (o.skipped) row.skipped = o.skipped;
+    if (o.error) row.error = o.error;
+    if (p?.skipped) row.peer_skipped = p.skipped;
+    if (p?.error) row.peer_error = p.error;
+    return row;
+  });
+  // Peer rows whose shape we did not run (our dispatcher missing): keep them visible.
+  for (const p of peer.matmul) {
+    if (!rows.some((r) => r.m === p.m && r.k === p.k && r.n === p.n)) {
+      rows.push({
+        m: p.m, k: p.k, n: p.n, b_format: 'f32', variant: null, gflops: null, peer_gflops: p.gflops,
+        fraction_of_peak: null, peer_fraction_of_peak: p.gflops != null && peak ? p.gflops / peak : null, ratio: null,
+        peer_best_ms: p.timing ? p.timing.bestS * 1e3 : null, peer_max_rel_err: p.max_rel_err ?? null, peer_ok: p.ok ?? null,
+        ...(p.skipped ? { peer_skipped: p.skipped } : {}), ...(p.error ? { peer_error: p.error } : {}),
+        error: 'not run by ours',
+      });
+    }
+  }
+  return rows;
+}
+
+const TIMING_NOTE =
+  'wall clock from submit to queue.onSubmittedWorkDone(); warm-up run (pipeline compilation, uploads) excluded; ' +
+  'r products per timed repetition; best (minimum) time per product over the repetitions is reported, the median is in --json; ' +
+  'peer: inputs uploaded during its warm-up, no readback timed.';
+
+function buildJson(result) {
+  const { ours, peer } = result;
+  const peak = ours.peak?.gflops ?? null;
+  return {
+    adapter: ours.adapter,
+    peak_gflops: peak,
+    copy_gbps: ours.copy?.gbps ?? null,
+    matmul: mergeRows(ours, peer, peak),
+    peak: ours.peak,
+    copy: ours.copy,
+    peer: { name: peer.name, available: peer.available, error: peer.error ?? null, adapter: peer.adapter ?? null },
+    software_adapter: isSoftware(ours.adapter),
+    note: isSoftware(ours.adapter)
+      ? 'software adapter (CPU emulation): absolute figures are not GPU speed; ratios are what matter'
+      : null,
+    timing: TIMING_NOTE,
+    errors: ours.errors,
+    elapsed_s: (Date.now() - startedAt) / 1000,
+  };
+}
+
+const fmt = (v, d = 2) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
+const pct = (v) => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(1)}%`);
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function humanReport(json) {
+  const out = [];
+  const a = json.adapter;
+  out.push('Tunelab bench');
+  if (a) {
+    out.push(`runtime     ${a.runtime}`);
+    out.push(`adapter     vendor '${a.vendor}', architecture '${a.architecture}', device '${a.device}', description '${a.description}'`);
+    out.push(`fallback    ${a.isFallbackAdapter ? 'yes' : 'no'}`);
+    out.push(`features    ${a.features.join(', ') || '(none)'}`);
+    out.push(
+      `limits      maxStorageBufferBindingSize ${a.limits.maxStorageBufferBindingSize}, maxBufferSize ${a.limits.maxBufferSize}, ` +
+        `maxComputeInvocationsPerWorkgroup ${a.limits.maxComputeInvocationsPerWorkgroup}, maxComputeWorkgroupStorageSize ${a.limits.maxComputeWorkgroupStorageSize}`,
+    );
+  } else {
+    out.push('adapter     none');
+  }
+  if (json.note) out.push(`NOTE: ${json.note}.`);
+  out.push('');
+  const p = json.peak;
+  if (p) {
+    out.push(
+      `compute peak  ${fmt(p.gflops)} GFLOP/s   FMA-bound shader, best of ${p.trials.length} configurations ` +
+        `(${p.best.chains} vec4 chains, workgroup ${p.best.wg}, ${p.best.workgroups} workgroups x ${p.best.iters} iterations)` +
+        `${p.verified ? '' : '  [OUTPUT CHECK FAILED]'}`,
+    );
+  } else out.push('compute peak  -');
+  const c = json.copy;
+  if (c) {
+    out.push(
+      `copy          ${fmt(c.gbps)} GB/s      ${c.best}, ${(c.bytes / 2 ** 20).toFixed(0)} MiB buffer, ${c.counted}; ` +
+        c.methods.filter((m) => m.method !== c.best).map((m) => `${m.method} ${fmt(m.gbps)}`).join(', ') +
+        `${c.verified ? '' : '  [OUTPUT CHECK FAILED]'}`,
+    );
+  } else out.push('copy          -');
+  out.push('');
+  out.push(`matmul  C(m,n) = A(m,k) @ B(n,k)^T, A and C f32; GFLOP/s = 2mkn / s; peer = ${json.peer.name}${json.peer.available ? '' : ' (not run)'}`);
+  const rows = json.matmul.map((r) => {
+    const check = r.ok == null ? '-' : `${r.ok ? 'ok' : 'WRONG'} ${r.max_rel_err.toExponential(0)}`;
+    const peerCell = r.peer_gflops !== null ? fmt(r.peer_gflops) : r.peer_skipped ? 'skipped' : r.peer_error ? 'error' : '-';
+    return [
+      `${r.m}x${r.k}x${r.n}`,
+      r.b_format,
+      r.kernel ? r.kernel.split(':').pop() + (r.variant && r.variant !== 'auto' ? ' (forced)' : '') : r.variant ?? '-',
+      r.gflops !== null ? fmt(r.gflops) : r.skipped ? 'skipped' : 'error',
+      pct(r.fraction_of_peak),
+      fmt(r.best_ms, 1),
+      check,
+      peerCell + (r.b_format === 'f16' && r.peer_gflops !== null ? '*' : ''),
+      pct(r.peer_fraction_of_peak),
+      fmt(r.peer_best_ms, 1),
+      r.ratio !== null ? `${r.ratio.toFixed(2)}x` : '-',
+    ];
+  });
+  out.push(table(['M x K x N', 'B', 'kernel', 'ours GFLOP/s', 'of peak', 'ms', 'check', 'peer GFLOP/s', 'of peak', 'ms', 'ours/peer'], rows));
+  const notes = [];
+  if (json.peer.available && json.matmul.some((r) => r.b_format === 'f16')) notes.push('* f16 rows: the peer has no packed-f16 weights; compared with its f32 run.');
+  for (const r of json.matmul) {
+    const s = `${r.m}x${r.k}x${r.n} ${r.b_format}`;
+    if (r.skipped) notes.push(`ours ${s}: skipped, ${r.skipped}`);
+    if (r.error) notes.push(`ours ${s}: ${r.error}`);
+    if (r.b_format === 'f32' && r.peer_skipped) notes.push(`peer ${s}: skipped, ${r.peer_skipped}`);
+    if (r.b_format === 'f32' && r.peer_error) notes.push(`peer ${s}: ${r.peer_error}`);
+    if (r.b_format === 'f32' && r.peer_ok === false) notes.push(`peer ${s}: WRONG RESULT, max relative error ${r.peer_max_rel_err}`);
+  }
+  if (!json.peer.available && json.peer.error) notes.push(`peer: ${json.peer.error}`);
+  for (const e of json.errors) notes.push(`error: ${e}`);
+  notes.push(`check: max |error| / sum|a_i b_i| on rows 0, m/2, m-1 against a float64 CPU reference.`);
+  notes.push(`timing: ${json.timing}`);
+  out.push('');
+  out.push(...notes);
+  out.push(`(${json.elapsed_s.toFixed(0)} s)`);
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+let server;
+let exitCode = 0;
+try {
+  server = await startVite(!args.node);
+  const types = await server.ssrLoadModule('/bench/core/types.ts');
+  const options = { ...types.DEFAULT_OPTIONS, ...args.options };
+  progress(`bench: ${args.node ? 'dawn.node' : `Chromium (${args.chromium})`}; progress below, results at the end`);
+  const result = args.node ? await runInNode(server, options) : await runInChromium(server, options);
+  const json = buildJson(result);
+  if (!json.adapter || json.errors.length || json.matmul.some((r) => r.ok === false)) exitCode = 1;
+  if (json.peak && !json.peak.verified) exitCode = 1;
+  if (args.out) await writeFile(args.out, `${JSON.stringify(json, null, 2)}\n`);
+  process.stdout.write(args.json ? `${JSON.stringify(json)}\n` : `${humanReport(json)}\n`);
+} catch (err) {
+  console.error(`bench: ${err.stack ?? err}`);
+  exitCode = 1;
+} finally {
+  await server?.close().catch(() => {});
+}
+// dawn.node keeps the process alive while its GPU objects exist.
+process.exit(exitCode);
