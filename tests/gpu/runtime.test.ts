@@ -85,6 +85,10 @@ describe('WebGPU runtime on a real adapter', () => {
     expect(err).toBeInstanceOf(GpuValidationError);
     expect(String((err as Error).message)).toMatch(/test\.broken/);
     expect(String((err as Error).message)).toMatch(/test\.broken\.wgsl:1:/);
+    // A second attempt fails the same way instead of hanging or succeeding.
+    const again = ctx.step();
+    again.dispatch(broken, [], [1, 1, 1]);
+    await expect(again.submit()).rejects.toThrow(/test\.broken\.wgsl:1:/);
   });
 
   it('reports a bad binding as a typed validation error instead of failing silently', async () => {
