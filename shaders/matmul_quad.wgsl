@@ -1,17 +1,21 @@
-// Matmul, register-tiled with quad sharing (needs the `subgroups` feature). Each invocation owns a 16x8
-// block of out (16 rows, 8 columns: eight mat4x4 accumulators); the four invocations of a quad own the
-// same 16 rows and four neighbouring 8-column strips, so each k block of their A rows is read once per
-// quad: invocation q of the quad reads column k0 + q of the 16 rows and quadBroadcast hands the four
-// columns to everyone. That quarters the A loads, which dominate on software adapters (SwiftShader turns
-// every per-invocation load into a gather), without workgroup memory or barriers.
+// Matmul, register-tiled with quad sharing (needs the `subgroups` feature); the fastest variant on
+// SwiftShader. Each invocation owns a 16x8 block of out (16 rows, 8 columns: eight mat4x4 accumulators,
+// out block += A block (4x4) * B block (4x4) per k block of 4). The four invocations of a quad own the same
+// 16 rows and four neighbouring 8-column strips, so each k block of their A rows is read once per quad and
+// handed around with quadBroadcast: invocation q reads a quarter of it (row q of each 4-row block as a
+// vec4 along k, or column k0 + q of the 16 rows). That quarters the A loads, which dominate on software
+// adapters (SwiftShader turns every per-invocation load into a gather), without workgroup memory or
+// barriers. Each invocation reads its own B columns (as vec4 / f16 pairs when aligned).
 // Joined with matmul_common.wgsl and matmul_b32.wgsl (see there for bindings, flags and guarantees).
 //
 // Quads are taken to be invocations 4j..4j+3 in quad order (subgroup_invocation_id % 4 == lid % 4), as
-// every implementation lays out 1-D workgroups; a subgroup where that does not hold reads A per
-// invocation instead (same results, no sharing), so correctness never depends on it.
+// implementations lay out 1-D workgroups; a subgroup where that does not hold runs a second copy of the
+// loop that reads A per invocation (same results, no sharing), so correctness never depends on it.
+// (A branch inside the loop instead would cost both sides on SwiftShader, which runs both.)
 //
 // Dispatch: workgroups (ceil(m / (16 * QUADS_M)), ceil(n / (32 * (16 / QUADS_M))), batch), 64 invocations
-// (16 quads) each, QUADS_M quads along m.
+// (16 quads) each, QUADS_M quads along m. Every quad, also past m or n, runs the whole k loop, so the
+// quad operations are in uniform control flow.
 
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
@@ -64,7 +68,7 @@ fn quad16x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
   var c30 = mat4x4<f32>();
   var c31 = mat4x4<f32>();
   let k_end = (p.k + 3u) & ~3u;
-  // Two copies of the loop rather than a branch inside it: software adapters run both sides of a branch.
+  // Two copies of the loop rather than a branch inside it (see the header).
   if (subgroupAll((sgid & 3u) == q && quadBroadcast(lid, 0u) == lid - q)) {
     for (var k0 = 0u; k0 < k_end; k0 += 4u) {
       let b0 = b_block_at(bo0, k0);

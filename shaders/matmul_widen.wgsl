@@ -2,12 +2,14 @@
 // (src_offset + j) for j < count. Software adapters convert halves slowly (unpack2x16float is some
 // twenty operations per half on SwiftShader), and a register-tiled matmul would convert every B element
 // once per invocation that reads it; widening B once into a scratch f32 copy costs k * n conversions
-// instead of (m / 16) * k * n.
+// instead of about (m / 16) * k * n.
 //
 // Bindings: 0 src (u32 words), 1 dst (f32), 2 params (uniform). dst may not alias src.
-// Dispatch: grid1d(ceil(count / (2 * WG))); each invocation writes elements 2i and 2i + 1.
+// Dispatch: grid1d(ceil(count / (2 * WG))); invocation i writes dst[2i] and dst[2i + 1], so dst must hold
+// count rounded up to even. ODD is src_offset % 2 (a constant, so no branch runs per invocation).
 
 override WG: u32 = 256u;
+override ODD: bool = false;
 
 struct Params {
   src_offset: u32,
@@ -18,11 +20,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-fn half_at(e: u32) -> f32 {
-  let h = unpack2x16float(src[e >> 1u]);
-  return select(h.x, h.y, (e & 1u) == 1u);
-}
-
 @compute @workgroup_size(WG)
 fn widen(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) lid: u32) {
@@ -30,18 +27,13 @@ fn widen(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   if (j >= p.count) {
     return;
   }
-  let e = p.src_offset + j;
-  if ((e & 1u) == 0u) {
-    // Aligned pair: one word holds both elements.
-    let h = unpack2x16float(src[e >> 1u]);
-    dst[j] = h.x;
-    if (j + 1u < p.count) {
-      dst[j + 1u] = h.y;
-    }
-  } else {
-    dst[j] = half_at(e);
-    if (j + 1u < p.count) {
-      dst[j + 1u] = half_at(e + 1u);
-    }
+  let w = (p.src_offset + j) >> 1u;
+  var pair = src[w];
+  if (ODD) {
+    // Elements 2w + 1 and 2w + 2: the high half of word w and the low half of the next word.
+    pair = (pair >> 16u) | (src[w + 1u] << 16u);
   }
+  let h = unpack2x16float(pair);
+  dst[j] = h.x;
+  dst[j + 1u] = h.y;
 }

@@ -1,5 +1,5 @@
 // Matmul kernels against the float64 CPU reference. Tolerance: matmulTolerance(k) =
-// { atol: 1e-6 + 6e-8 * k, rtol: 1e-5 } (f32 sums of k products in [-1, 1); see selftest/checks/matmul.ts).
+// { atol: 1e-6 + 8e-8 * k, rtol: 1e-5 } (f32 sums of k products in [-1, 1); see selftest/checks/matmul.ts).
 // Every comparison covers the whole out buffer, so writes outside the product's rows, columns or offsets
 // fail too.
 

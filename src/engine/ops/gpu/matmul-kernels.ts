@@ -1,6 +1,16 @@
-// The matmul kernel variants: which WGSL files each is built from, its entry point, and the block of out
-// one workgroup computes (for the dispatch grid). The WGSL files are parts joined here; see
+// The matmul kernel variants: which WGSL files each is built from, its entry point, its tunables and the
+// block of out one workgroup computes (for the dispatch grid). The WGSL files are parts joined here; see
 // shaders/matmul_common.wgsl for the flags and bindings every variant shares.
+//
+//   quad16x8        16x8 outputs per invocation, quads share A rows (subgroups); 64 invocations =
+//                   16 quads, QUADS_M of them along m: a workgroup covers 16*QUADS_M x 32*(16/QUADS_M).
+//   reg8x8, reg4x4  8x8 / 4x4 outputs per invocation, no subgroups; 64 invocations, REG_WG_M along m.
+//   shared64        64x64 per 16x16 workgroup, 4x4 per invocation, k tiles of SH_TK in workgroup memory.
+//   shared64_f16    shared64 reading f16 B natively (shader-f16).
+//   widen+X         X after widening an f16 B once into an f32 scratch copy (f32 B: X unchanged).
+//
+// QUADS_M / REG_WG_M are picked per product to pad (m, n) the least (e.g. n = 576 runs 64-column blocks
+// rather than 256-column ones).
 
 import commonSource from '../../../../shaders/matmul_common.wgsl?raw';
 import b32Source from '../../../../shaders/matmul_b32.wgsl?raw';

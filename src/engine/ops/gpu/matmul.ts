@@ -8,6 +8,7 @@
 // any shape, alignment, offset and stride; aligned operands unlock vec4 (f32) or pair (f16) loads.
 
 import type { GpuContext } from '../../gpu/context';
+import { isSoftwareAdapter } from '../../gpu/adapter-info';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { ceilDiv, grid1d, packParams } from '../../gpu/kernel';
 import { MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
@@ -73,7 +74,7 @@ export function matmulVariants(ctx: GpuContext): string[] {
 }
 
 export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, dims: MatmulDims, options: MatmulOptions = {}): void {
-  const ctx = contextOf(step);
+  const ctx = step.ctx;
   const s = normalize(dims);
   const bFormat = options.bFormat ?? 'f32';
   const f16 = bFormat === 'f16';
@@ -127,12 +128,14 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
 
 /** Widens `count` f16 elements of `b` from element `offset` on into a scratch f32 buffer of this step. */
 function widen(step: StepEncoder, b: Binding, offset: number, count: number): GPUBuffer {
-  const scratch = step.temp(count * 4, 'matmul.widenB');
+  // The kernel writes whole pairs: room for count rounded up to even.
+  const scratch = step.temp((count + (count % 2)) * 4, 'matmul.widenB');
   const params = packParams([
     ['u32', offset],
     ['u32', count],
   ]);
-  step.dispatch(WIDEN_KERNEL, [b, scratch], grid1d(ceilDiv(count, 2 * WIDEN_WG)), params, { WG: WIDEN_WG });
+  const constants = { WG: WIDEN_WG, ODD: offset % 2 };
+  step.dispatch(WIDEN_KERNEL, [b, scratch], grid1d(ceilDiv(count, 2 * WIDEN_WG)), params, constants);
   return scratch;
 }
 
@@ -142,7 +145,7 @@ function widen(step: StepEncoder, b: Binding, offset: number, count: number): GP
  * Narrow products would waste most of a 16 x 32 quad tile or an 8 x 8 tile, so the tile shrinks with m, n.
  */
 function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): MatmulVariantName {
-  if (!isSoftwareAdapter(ctx)) return bFormat === 'f16' && ctx.hasShaderF16 ? 'shared64_f16' : 'shared64';
+  if (!isSoftwareAdapter(ctx.adapter)) return bFormat === 'f16' && ctx.hasShaderF16 ? 'shared64_f16' : 'shared64';
   // Widening an f16 B costs k * n conversions up front and pays off once 16 rows share each column.
   const widen = bFormat === 'f16' && s.m >= 16 && widenFits(ctx, s);
   if (s.m >= 16 && s.n >= 32 && ctx.hasSubgroups) return widen ? 'widen+quad16x8' : 'quad16x8';
@@ -169,16 +172,6 @@ function supported(ctx: GpuContext, v: MatmulVariant): boolean {
   if (v.needs === 'subgroups') return ctx.hasSubgroups;
   if (v.needs === 'shader-f16') return ctx.hasShaderF16;
   return true;
-}
-
-function isSoftwareAdapter(ctx: GpuContext): boolean {
-  const { architecture, description, device, isFallbackAdapter } = ctx.adapter;
-  return isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${architecture} ${description} ${device}`);
-}
-
-/** The step's context: variant choice depends on the device (StepEncoder keeps it private). */
-function contextOf(step: StepEncoder): GpuContext {
-  return step['ctx'];
 }
 
 function normalize(d: MatmulDims): Shape {

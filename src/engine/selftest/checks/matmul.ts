@@ -1,3 +1,7 @@
+// Self-checks of the matmul dispatcher (src/engine/ops/gpu/matmul.ts) against the float64 CPU reference, on
+// seeded data and the adapter's default variant. runMatmulCase is also what tests/gpu/matmul.test.ts
+// drives across variants, shapes and flags.
+
 import type { GpuContext } from '../../gpu/context';
 import { packF16, roundToF16 } from '../../gpu/f16';
 import { matmulForward } from '../../ops/cpu/matmul';
@@ -9,12 +13,14 @@ import type { CheckOutcome, KernelCheck } from '../types';
 
 /**
  * f32 GPU vs float64 reference, inputs in [-1, 1): each output sums k products in f32, so the rounding
- * error grows with k. atol = 1e-6 + 6e-8 * k (half an f32 ulp of 1 per product: 5e-6 at k = 65, 6e-5 at
- * k = 1024), rtol = 1e-5 for the bias / accumulated part. f16 B is compared against the reference on
- * roundToF16(B), which is exactly what the kernels read, so the same tolerance holds.
+ * error grows with k. atol = 1e-6 + 8e-8 * k (3.6e-6 at k = 33, 2.1e-5 at k = 256, 8.3e-5 at k = 1024),
+ * rtol = 1e-5 for the bias / accumulated part. Measured on SwiftShader (k = 33, 256, 1024): the register
+ * kernels reach 0.17-0.33 of atol, shared64 (one long sequential sum per output) 0.3-0.62. f16 B is compared
+ * against the reference on roundToF16(B), which is exactly what the kernels read, so the same tolerance
+ * holds.
  */
 export function matmulTolerance(k: number): Tolerance {
-  return { atol: 1e-6 + 6e-8 * k, rtol: 1e-5 };
+  return { atol: 1e-6 + 8e-8 * k, rtol: 1e-5 };
 }
 
 export interface MatmulCase {
