@@ -9,22 +9,10 @@
 //   dx += dy @ W      matmulForward(dx, dy, W, { m: T, k: OC, n: C }, { accumulate: true })
 //   dW += dy^T @ x    matmulForward(dW, dy, x, { m: OC, k: T, n: C, transA: true }, { accumulate: true })
 
+import type { MatmulDims } from '../matmul-dims';
 import type { Vec } from './types';
 
-export interface MatmulRefDims {
-  m: number;
-  k: number;
-  n: number;
-  batch?: number;
-  transA?: boolean;
-  transB?: boolean;
-  strideA?: number;
-  strideB?: number;
-  strideC?: number;
-  offsetA?: number;
-  offsetB?: number;
-  offsetC?: number;
-}
+export type MatmulRefDims = MatmulDims;
 
 export interface MatmulRefOptions {
   alpha?: number;

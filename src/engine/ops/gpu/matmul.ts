@@ -11,29 +11,12 @@ import type { GpuContext } from '../../gpu/context';
 import { isSoftwareAdapter } from '../../gpu/adapter-info';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { ceilDiv, grid1d, packParams } from '../../gpu/kernel';
+import type { MatmulDims } from '../matmul-dims';
 import { MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
 
 export type MatrixFormat = 'f32' | 'f16';
 
-export interface MatmulDims {
-  m: number;
-  k: number;
-  n: number;
-  /** Default 1. */
-  batch?: number;
-  /** A stored (k, m) instead of (m, k). */
-  transA?: boolean;
-  /** B stored (n, k) instead of (k, n); a PyTorch Linear weight [out, in] is transB. */
-  transB?: boolean;
-  /** Elements between batch items (defaults: contiguous; strideB = 0 broadcasts one B over the batch). */
-  strideA?: number;
-  strideB?: number;
-  strideC?: number;
-  /** Element offsets into the buffers (for slicing, e.g. a vocabulary chunk of an LM head; even for f16). */
-  offsetA?: number;
-  offsetB?: number;
-  offsetC?: number;
-}
+export type { MatmulDims } from '../matmul-dims';
 
 export interface MatmulOptions {
   /** Default 'f32'; A and C are always f32. */
