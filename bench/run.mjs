@@ -40,7 +40,7 @@ const HELP = `usage: npm run bench -- [options]
   --variants          also time every kernel variant our dispatcher offers on this device (slow)
   --full              never skip a product for being slow (default: skip when one product is projected
                       to take longer than --max-run seconds from the rate measured on smaller shapes)
-  --max-run=S         that projection limit (default 30)
+  --max-run=S         that projection limit (default 120: every product of the default set runs on SwiftShader)
   --budget=S          seconds of timed repetitions per product after its warm-up (default 3)
   --chromium=PATH     browser binary (default /usr/bin/chromium or $TUNELAB_CHROMIUM)`;
 
@@ -351,7 +351,7 @@ function humanReport(json) {
     return [
       `${r.m}x${r.k}x${r.n}`,
       r.b_format,
-      r.kernel ? r.kernel.split(':').pop() + (r.variant && r.variant !== 'auto' ? ' (forced)' : '') : r.variant ?? '-',
+      r.kernel ? r.kernel.split(' + ').map((k) => k.split(':').pop()).join('+') + (r.variant && r.variant !== 'auto' ? ' (forced)' : '') : r.variant ?? '-',
       r.gflops !== null ? fmt(r.gflops) : r.skipped ? 'skipped' : 'error',
       pct(r.fraction_of_peak),
       fmt(r.best_ms, 1),

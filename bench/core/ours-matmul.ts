@@ -50,12 +50,13 @@ export async function benchOurMatmul(ctx: GpuContext, options: BenchOptions, log
   return runs;
 }
 
-/** Reports which kernel the dispatcher recorded into this step (the first dispatch's kernel and entry point). */
+/** Reports the kernels the dispatcher recorded into this step, joined with '+' (e.g. a widening prepass). */
 function watchKernel(step: StepEncoder, seen: (name: string) => void): void {
   const dispatch = step.dispatch.bind(step);
+  const names = new Set<string>(); // repeated products in one step dispatch the same kernels again
   step.dispatch = (def, ...rest) => {
-    seen(`${def.name}:${def.entryPoint}`);
-    step.dispatch = dispatch;
+    names.add(`${def.name}:${def.entryPoint}`);
+    seen([...names].join(' + '));
     dispatch(def, ...rest);
   };
 }

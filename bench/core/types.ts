@@ -40,7 +40,7 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
-  maxRunS: 30,
+  maxRunS: 120,
   budgetS: 3,
   targetRepS: 0.25,
   maxSamples: 5,
