@@ -8,15 +8,8 @@
 // Dispatch: grid1d(ceil(N / (WG / TPR))). TPR invocations share a row: each sums a stride-TPR slice of it,
 //           then a fixed-order tree in workgroup memory combines the TPR partial sums. TPR = 1 gives one
 //           invocation per row and no barriers (fast on software adapters).
+// The row geometry overrides (WG, TPR, W_F16), weight() and rowSum() come from norm_row.wgsl.
 // Caller guarantees: TPR is a power of two that divides WG; y, mean and rstd alias no other binding.
-
-override WG: u32 = 256u;
-override TPR: u32 = 256u;
-override W_F16: bool = false;
-
-// Each invocation adds its slice of the row in blocks of BLOCK elements, then adds the block sums: the
-// rounding error grows like BLOCK + C / (BLOCK * TPR) instead of C / TPR (matters for TPR = 1).
-const BLOCK: u32 = 16u;
 
 struct Params {
   rows: u32,
@@ -32,41 +25,11 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-var<workgroup> partial: array<f32, WG>;
-
-fn weight(c: u32) -> f32 {
-  if (W_F16) {
-    return unpack2x16float(w[c >> 1u])[c & 1u];
-  }
-  return bitcast<f32>(w[c]);
-}
-
 fn bias(c: u32) -> f32 {
   if (W_F16) {
     return unpack2x16float(b[c >> 1u])[c & 1u];
   }
   return bitcast<f32>(b[c]);
-}
-
-// Sum of v over the TPR invocations of one row, always combined in the same order.
-// Every invocation of the workgroup must call it (it has barriers). The trailing barrier lets the next
-// call reuse `partial` only after everyone has read this total.
-fn rowSum(lid: u32, v: f32) -> f32 {
-  if (TPR == 1u) {
-    return v;
-  }
-  let lane = lid % TPR;
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = TPR / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lid] = partial[lid] + partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[lid - lane];
-  workgroupBarrier();
-  return total;
 }
 
 @compute @workgroup_size(WG)

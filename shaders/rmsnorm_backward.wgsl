@@ -6,16 +6,10 @@
 //           when W_F16, 3 rstd (N) (read), 4 dx (N, C) (write), 5 params (uniform).
 // Dispatch: grid1d(ceil(N / (WG / TPR))); TPR invocations share a row as in rmsnorm.wgsl.
 // ACCUMULATE: dx += result (e.g. straight into a residual-stream gradient) instead of dx = result.
+// The row geometry overrides (WG, TPR, W_F16), weight() and rowSum() come from norm_row.wgsl.
 // Caller guarantees: TPR is a power of two that divides WG; dx aliases no other binding.
 
-override WG: u32 = 256u;
-override TPR: u32 = 256u;
-override W_F16: bool = false;
 override ACCUMULATE: bool = false;
-
-// Each invocation adds its slice of the row in blocks of BLOCK elements, then adds the block sums: the
-// rounding error grows like BLOCK + C / (BLOCK * TPR) instead of C / TPR (matters for TPR = 1).
-const BLOCK: u32 = 16u;
 
 struct Params {
   rows: u32,
@@ -28,33 +22,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> rstd: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
-
-var<workgroup> partial: array<f32, WG>;
-
-fn weight(c: u32) -> f32 {
-  if (W_F16) {
-    return unpack2x16float(w[c >> 1u])[c & 1u];
-  }
-  return bitcast<f32>(w[c]);
-}
-
-// Sum of v over the TPR invocations of one row, always combined in the same order.
-// Every invocation of the workgroup must call it (it has barriers).
-fn rowSum(lid: u32, v: f32) -> f32 {
-  if (TPR == 1u) {
-    return v;
-  }
-  let lane = lid % TPR;
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = TPR / 2u; stride > 0u; stride = stride / 2u) {
-    if (lane < stride) {
-      partial[lid] = partial[lid] + partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  return partial[lid - lane];
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

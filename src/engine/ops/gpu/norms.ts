@@ -17,6 +17,7 @@ import layerNormSource from '../../../../shaders/layernorm.wgsl?raw';
 import layerNormBackwardSource from '../../../../shaders/layernorm_backward.wgsl?raw';
 import layerNormParamGradSource from '../../../../shaders/layernorm_param_grad.wgsl?raw';
 import normGradSumSource from '../../../../shaders/norm_grad_sum.wgsl?raw';
+import normRowSource from '../../../../shaders/norm_row.wgsl?raw';
 import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
 import { ceilDiv, defineKernel, grid1d, MAX_WORKGROUPS_PER_DIM, packParams } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
@@ -59,8 +60,13 @@ const COLUMN_WG = 64;
 const ROWS_PER_BLOCK = 64;
 const MAX_BLOCKS = 1024;
 
-const RMSNORM = defineKernel('rmsnorm.forward', rmsNormSource, 'main', ['read', 'read', 'write', 'write', 'uniform']);
-const RMSNORM_BACKWARD = defineKernel('rmsnorm.backward', rmsNormBackwardSource, 'main', [
+/** The row kernels share their geometry overrides, weight read and row sum (WGSL has no includes). */
+function withNormRow(source: string): string {
+  return `${normRowSource}\n${source}`;
+}
+
+const RMSNORM = defineKernel('rmsnorm.forward', withNormRow(rmsNormSource), 'main', ['read', 'read', 'write', 'write', 'uniform']);
+const RMSNORM_BACKWARD = defineKernel('rmsnorm.backward', withNormRow(rmsNormBackwardSource), 'main', [
   'read',
   'read',
   'read',
@@ -75,7 +81,7 @@ const RMSNORM_WEIGHT_GRAD = defineKernel('rmsnorm.weight_grad', rmsNormWeightGra
   'write',
   'uniform',
 ]);
-const LAYERNORM = defineKernel('layernorm.forward', layerNormSource, 'main', [
+const LAYERNORM = defineKernel('layernorm.forward', withNormRow(layerNormSource), 'main', [
   'read',
   'read',
   'read',
