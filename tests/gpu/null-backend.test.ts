@@ -11,7 +11,7 @@ describe('a backend that computes nothing', () => {
     await testGpu(); // installs the WebGPU globals
     const ctx = await acquireGpu(create(['backend=null']));
     try {
-      for (const name of ['residual add / scale', 'matmul.forward', 'rmsnorm.forward', 'attention.forward']) {
+      for (const name of ['residual.add_scale', 'matmul.forward', 'rmsnorm.forward', 'attention.forward']) {
         const check = allKernelChecks.find((c) => c.name === name);
         expect(check, name).toBeDefined();
         const outcomes = await check!.run(ctx).catch((err: Error) => [{ pass: false, detail: err.message }]);

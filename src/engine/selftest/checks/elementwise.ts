@@ -8,7 +8,7 @@ const tolerance = { atol: 1e-6, rtol: 1e-6 };
 
 export const elementwiseChecks: KernelCheck[] = [
   {
-    name: 'residual add / scale',
+    name: 'residual.add_scale',
     tolerance,
     async run(ctx) {
       const rng = new Rng(11);
