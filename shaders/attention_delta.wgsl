@@ -9,19 +9,7 @@
 override HD: u32 = 64u;
 override WG: u32 = 64u;
 
-// Shared by every attention kernel (keep in step with packAttentionParams in ops/gpu/attention.ts).
-struct Params {
-  batch: u32, tq: u32, tk: u32, hq: u32,
-  hkv: u32, causal: u32, scale: f32,
-  q_off: u32, q_row: u32, q_batch: u32,
-  k_off: u32, k_row: u32, k_batch: u32,
-  v_off: u32, v_row: u32, v_batch: u32,
-  o_off: u32, o_row: u32, o_batch: u32,
-  do_off: u32, do_row: u32, do_batch: u32,
-  dq_off: u32, dq_row: u32, dq_batch: u32,
-  dk_off: u32, dk_row: u32, dk_batch: u32,
-  dv_off: u32, dv_row: u32, dv_batch: u32,
-}
+// Params (the layout every attention kernel shares) comes from attention_params.wgsl.
 
 @group(0) @binding(0) var<storage, read> out: array<f32>;
 @group(0) @binding(1) var<storage, read> dout: array<f32>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { create } from 'webgpu';
 import { acquireGpu } from '../../src/engine/gpu/context';
 import { GpuDeviceLostError, GpuValidationError } from '../../src/engine/gpu/errors';
-import { defineKernel } from '../../src/engine/gpu/kernel';
+import { defineKernel, joinWgsl } from '../../src/engine/gpu/kernel';
 import { axpby, residualAdd } from '../../src/engine/ops/gpu/elementwise';
 import { testGpu } from '../helpers/gpu';
 
@@ -89,6 +89,17 @@ describe('WebGPU runtime on a real adapter', () => {
     const again = ctx.step();
     again.dispatch(broken, [], [1, 1, 1]);
     await expect(again.submit()).rejects.toThrow(/test\.broken\.wgsl:1:/);
+  });
+
+  it('points a compile error in a joined kernel at the file and line it came from', async () => {
+    const ctx = await testGpu();
+    const joined = joinWgsl(
+      { file: 'test_shared.wgsl', source: 'fn helper() -> f32 {\n  return 1.0;\n}' },
+      { file: 'test_kernel.wgsl', source: '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = helper() + missing_name;\n}' },
+    );
+    const step = ctx.step();
+    step.dispatch(defineKernel('test.joined_broken', joined, 'main', []), [], [1, 1, 1]);
+    await expect(step.submit()).rejects.toThrow(/test_kernel\.wgsl:3:/);
   });
 
   it('reports a bad binding as a typed validation error instead of failing silently', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { grid1d, packParams } from '../../src/engine/gpu/kernel';
+import { defineKernel, grid1d, joinWgsl, packParams, sourceLocation } from '../../src/engine/gpu/kernel';
 import { pipelineKey } from '../../src/engine/gpu/pipeline-cache';
 import { compare } from '../../src/engine/selftest/compare';
 
@@ -45,5 +45,15 @@ describe('kernel helpers', () => {
     const c = compare([0, 0], [1e-9, 0], { atol: 1, rtol: 0 });
     expect(c.allZero).toBe(true);
     expect(c.pass).toBe(false);
+  });
+
+  it('maps a line of a joined kernel source back to the file it came from', () => {
+    const joined = joinWgsl({ file: 'shared.wgsl', source: 'a\nb\nc' }, { file: 'kernel.wgsl', source: 'd\ne' });
+    expect(joined.source).toBe('a\nb\nc\nd\ne');
+    const def = defineKernel('k', joined, 'main', []);
+    expect(sourceLocation(def, 3)).toBe('shared.wgsl:3');
+    expect(sourceLocation(def, 4)).toBe('kernel.wgsl:1');
+    expect(sourceLocation(def, 5)).toBe('kernel.wgsl:2');
+    expect(sourceLocation(defineKernel('plain', 'x', 'main', []), 7)).toBe('plain.wgsl:7');
   });
 });

@@ -10,18 +10,56 @@
 
 export type BindingKind = 'read' | 'write' | 'uniform';
 
+/** One file of a kernel's WGSL, named so compile errors can point into it. */
+export interface WgslPart {
+  readonly file: string;
+  readonly source: string;
+}
+
+/** WGSL joined from several files (WGSL has no includes), with where each file starts. */
+export interface JoinedWgsl {
+  readonly source: string;
+  readonly parts: readonly { file: string; firstLine: number; lines: number }[];
+}
+
 export interface KernelDef {
   /** Unique, human-readable; appears in error messages and the pipeline cache key. */
   readonly name: string;
   readonly source: string;
+  /** Present when the source was joined from several files. */
+  readonly parts?: JoinedWgsl['parts'];
   readonly entryPoint: string;
   readonly bindings: readonly BindingKind[];
 }
 
 export type KernelConstants = Readonly<Record<string, number>>;
 
-export function defineKernel(name: string, source: string, entryPoint: string, bindings: readonly BindingKind[]): KernelDef {
-  return { name, source, entryPoint, bindings };
+export function defineKernel(
+  name: string,
+  source: string | JoinedWgsl,
+  entryPoint: string,
+  bindings: readonly BindingKind[],
+): KernelDef {
+  if (typeof source === 'string') return { name, source, entryPoint, bindings };
+  return { name, source: source.source, parts: source.parts, entryPoint, bindings };
+}
+
+/** Joins WGSL files in order (shared parts first), remembering each file's line range. */
+export function joinWgsl(...files: WgslPart[]): JoinedWgsl {
+  const parts: { file: string; firstLine: number; lines: number }[] = [];
+  let line = 1;
+  for (const f of files) {
+    const lines = f.source.split('\n').length;
+    parts.push({ file: f.file, firstLine: line, lines });
+    line += lines;
+  }
+  return { source: files.map((f) => f.source).join('\n'), parts };
+}
+
+/** "file.wgsl:line" for a line of the kernel's (possibly joined) source, as a compile error reports it. */
+export function sourceLocation(def: KernelDef, line: number): string {
+  const part = def.parts?.find((p) => line >= p.firstLine && line < p.firstLine + p.lines);
+  return part ? `${part.file}:${line - part.firstLine + 1}` : `${def.name}.wgsl:${line}`;
 }
 
 export type ParamField = readonly ['u32' | 'i32' | 'f32', number];

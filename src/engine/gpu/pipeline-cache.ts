@@ -1,5 +1,5 @@
 import { GpuValidationError } from './errors';
-import type { BindingKind, KernelConstants, KernelDef } from './kernel';
+import { sourceLocation, type BindingKind, type KernelConstants, type KernelDef } from './kernel';
 
 export interface CachedPipeline {
   readonly pipeline: GPUComputePipeline;
@@ -82,7 +82,7 @@ export class PipelineCache {
       const info = await module.getCompilationInfo();
       const messages = info.messages
         .filter((m) => m.type === 'error')
-        .map((m) => `  ${def.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`)
+        .map((m) => `  ${sourceLocation(def, m.lineNum)}:${m.linePos}: ${m.message}`)
         .join('\n');
       throw new GpuValidationError(`Could not build kernel ${key}: ${error.message}${messages ? '\n' + messages : ''}`);
     }

@@ -2,27 +2,33 @@ import backwardSource from '../../../../shaders/attention_backward.wgsl?raw';
 import deltaSource from '../../../../shaders/attention_delta.wgsl?raw';
 import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
 import groupSumSource from '../../../../shaders/attention_group_sum.wgsl?raw';
-import { ceilDiv, defineKernel, grid1d, packParams, type ParamField } from '../../gpu/kernel';
+import paramsSource from '../../../../shaders/attention_params.wgsl?raw';
+import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams, type JoinedWgsl, type ParamField } from '../../gpu/kernel';
 import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { resolveAttentionDims, type AttentionDims, type ResolvedAttentionDims } from '../cpu/attention';
 
 export type { AttentionDims } from '../cpu/attention';
 
-const FORWARD = defineKernel('attention.forward', forwardSource, 'attention_forward', [
+/** Every attention kernel reads the same Params struct (WGSL has no includes). */
+function withParams(file: string, source: string): JoinedWgsl {
+  return joinWgsl({ file: 'attention_params.wgsl', source: paramsSource }, { file, source });
+}
+
+const FORWARD = defineKernel('attention.forward', withParams('attention_forward.wgsl', forwardSource), 'attention_forward', [
   'read', 'read', 'read', 'write', 'write', 'uniform',
 ]);
-const DELTA = defineKernel('attention.delta', deltaSource, 'attention_delta', ['read', 'read', 'write', 'uniform']);
-const BACKWARD_DQ = defineKernel('attention.backward.dq', backwardSource, 'attention_backward_dq', [
+const DELTA = defineKernel('attention.delta', withParams('attention_delta.wgsl', deltaSource), 'attention_delta', ['read', 'read', 'write', 'uniform']);
+const BACKWARD_DQ = defineKernel('attention.backward.dq', withParams('attention_backward.wgsl', backwardSource), 'attention_backward_dq', [
   'read', 'read', 'read', 'read', 'read', 'read', 'uniform', 'write',
 ]);
-const BACKWARD_DKDV = defineKernel('attention.backward.dkdv', backwardSource, 'attention_backward_dkdv', [
+const BACKWARD_DKDV = defineKernel('attention.backward.dkdv', withParams('attention_backward.wgsl', backwardSource), 'attention_backward_dkdv', [
   'read', 'read', 'read', 'read', 'read', 'read', 'uniform', 'write', 'write',
 ]);
-const BACKWARD_DKDV_SHARED = defineKernel('attention.backward.dkdv_shared', backwardSource, 'attention_backward_dkdv_shared', [
+const BACKWARD_DKDV_SHARED = defineKernel('attention.backward.dkdv_shared', withParams('attention_backward.wgsl', backwardSource), 'attention_backward_dkdv_shared', [
   'read', 'read', 'read', 'read', 'read', 'read', 'uniform', 'write',
 ]);
-const GROUP_SUM = defineKernel('attention.group_sum', groupSumSource, 'attention_group_sum', ['read', 'write', 'uniform']);
+const GROUP_SUM = defineKernel('attention.group_sum', withParams('attention_group_sum.wgsl', groupSumSource), 'attention_group_sum', ['read', 'write', 'uniform']);
 
 export const MAX_HEAD_DIM = 128;
 /** Workgroup storage every WebGPU device offers (the spec's default limit), so tiles fit everywhere. */

@@ -19,16 +19,19 @@ import regSource from '../../../../shaders/matmul_reg.wgsl?raw';
 import quadSource from '../../../../shaders/matmul_quad.wgsl?raw';
 import sharedSource from '../../../../shaders/matmul_shared.wgsl?raw';
 import widenSource from '../../../../shaders/matmul_widen.wgsl?raw';
-import { defineKernel, type BindingKind, type KernelDef } from '../../gpu/kernel';
+import { defineKernel, joinWgsl, type BindingKind, type KernelDef } from '../../gpu/kernel';
 
 /** a, a as vec4, b, b as vec4, bias, out, params. */
 const BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'read', 'read', 'write', 'uniform'];
 
-const REG_SOURCE = [commonSource, b32Source, regSource].join('\n');
+const COMMON = { file: 'matmul_common.wgsl', source: commonSource };
+const B32 = { file: 'matmul_b32.wgsl', source: b32Source };
+const F16 = { file: 'matmul_f16.wgsl', source: f16Source };
+const REG_SOURCE = joinWgsl(COMMON, B32, { file: 'matmul_reg.wgsl', source: regSource });
 // `enable` directives must open a module, so the files that carry one go first.
-const QUAD_SOURCE = [quadSource, commonSource, b32Source].join('\n');
-const SHARED_SOURCE = [commonSource, b32Source, sharedSource].join('\n');
-const SHARED_F16_SOURCE = [f16Source, commonSource, sharedSource].join('\n');
+const QUAD_SOURCE = joinWgsl({ file: 'matmul_quad.wgsl', source: quadSource }, COMMON, B32);
+const SHARED_SOURCE = joinWgsl(COMMON, B32, { file: 'matmul_shared.wgsl', source: sharedSource });
+const SHARED_F16_SOURCE = joinWgsl(F16, COMMON, { file: 'matmul_shared.wgsl', source: sharedSource });
 
 /** f16 -> f32 widening of B into scratch, ahead of the register kernels (src, dst, params). */
 export const WIDEN_KERNEL = defineKernel('matmul.widen', widenSource, 'widen', ['read', 'write', 'uniform']);

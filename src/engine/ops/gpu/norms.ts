@@ -19,7 +19,7 @@ import layerNormParamGradSource from '../../../../shaders/layernorm_param_grad.w
 import normGradSumSource from '../../../../shaders/norm_grad_sum.wgsl?raw';
 import normRowSource from '../../../../shaders/norm_row.wgsl?raw';
 import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
-import { ceilDiv, defineKernel, grid1d, MAX_WORKGROUPS_PER_DIM, packParams } from '../../gpu/kernel';
+import { ceilDiv, defineKernel, grid1d, joinWgsl, MAX_WORKGROUPS_PER_DIM, packParams, type JoinedWgsl } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 
 export type NormWeightFormat = 'f32' | 'f16';
@@ -61,12 +61,12 @@ const ROWS_PER_BLOCK = 64;
 const MAX_BLOCKS = 1024;
 
 /** The row kernels share their geometry overrides, weight read and row sum (WGSL has no includes). */
-function withNormRow(source: string): string {
-  return `${normRowSource}\n${source}`;
+function withNormRow(file: string, source: string): JoinedWgsl {
+  return joinWgsl({ file: 'norm_row.wgsl', source: normRowSource }, { file, source });
 }
 
-const RMSNORM = defineKernel('rmsnorm.forward', withNormRow(rmsNormSource), 'main', ['read', 'read', 'write', 'write', 'uniform']);
-const RMSNORM_BACKWARD = defineKernel('rmsnorm.backward', withNormRow(rmsNormBackwardSource), 'main', [
+const RMSNORM = defineKernel('rmsnorm.forward', withNormRow('rmsnorm.wgsl', rmsNormSource), 'main', ['read', 'read', 'write', 'write', 'uniform']);
+const RMSNORM_BACKWARD = defineKernel('rmsnorm.backward', withNormRow('rmsnorm_backward.wgsl', rmsNormBackwardSource), 'main', [
   'read',
   'read',
   'read',
@@ -81,7 +81,7 @@ const RMSNORM_WEIGHT_GRAD = defineKernel('rmsnorm.weight_grad', rmsNormWeightGra
   'write',
   'uniform',
 ]);
-const LAYERNORM = defineKernel('layernorm.forward', withNormRow(layerNormSource), 'main', [
+const LAYERNORM = defineKernel('layernorm.forward', withNormRow('layernorm.wgsl', layerNormSource), 'main', [
   'read',
   'read',
   'read',
