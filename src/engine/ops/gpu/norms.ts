@@ -19,7 +19,7 @@ import layerNormParamGradSource from '../../../../shaders/layernorm_param_grad.w
 import normGradSumSource from '../../../../shaders/norm_grad_sum.wgsl?raw';
 import normRowSource from '../../../../shaders/norm_row.wgsl?raw';
 import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
-import { ceilDiv, defineKernel, grid1d, joinWgsl, MAX_WORKGROUPS_PER_DIM, packParams, type JoinedWgsl } from '../../gpu/kernel';
+import { ceilDiv, defineKernel, grid1d, joinWgsl, MAX_WORKGROUPS_PER_DIM, packParams, type JoinedWgsl, type KernelDef, type ParamField } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 
 export type NormWeightFormat = 'f32' | 'f16';
@@ -140,6 +140,24 @@ function rowGeometry(dims: NormDims, options: NormRowOptions, adapter: GpuAdapte
   return { workgroups: grid1d(ceilDiv(dims.rows, rowsPerGroup)), constants: { WG: ROW_WG, TPR: tpr, W_F16: f16 } };
 }
 
+/** Records one row kernel: params (rows, cols[, eps]), geometry from the step's adapter, ACCUMULATE if set. */
+function dispatchRows(
+  step: StepEncoder,
+  kernel: KernelDef,
+  bindings: Binding[],
+  dims: NormDims,
+  options: NormRowOptions & { eps?: number; accumulate?: boolean },
+): void {
+  const g = rowGeometry(dims, options, step.ctx.adapter);
+  const fields: ParamField[] = [
+    ['u32', dims.rows],
+    ['u32', dims.channels],
+  ];
+  if (options.eps !== undefined) fields.push(['f32', options.eps]);
+  const constants = options.accumulate === undefined ? g.constants : { ...g.constants, ACCUMULATE: options.accumulate ? 1 : 0 };
+  step.dispatch(kernel, bindings, g.workgroups, packParams(fields), constants);
+}
+
 /**
  * y = w * (x * rstd), rstd = 1 / sqrt(mean(x^2) + eps), per row (Hugging Face's float32 RMSNorm).
  * y (N, C), rstd (N) written; x (N, C); weight (C) f32 or packed f16.
@@ -153,13 +171,7 @@ export function rmsNormForward(
   dims: NormDims,
   options: NormForwardOptions,
 ): void {
-  const g = rowGeometry(dims, options, step.ctx.adapter);
-  const params = packParams([
-    ['u32', dims.rows],
-    ['u32', dims.channels],
-    ['f32', options.eps],
-  ]);
-  step.dispatch(RMSNORM, [x, weight, y, rstd], g.workgroups, params, g.constants);
+  dispatchRows(step, RMSNORM, [x, weight, y, rstd], dims, options);
 }
 
 /** dx (=, or += with accumulate) the RMSNorm input gradient from dy (N, C), x, weight and the saved rstd. */
@@ -173,15 +185,7 @@ export function rmsNormBackward(
   dims: NormDims,
   options: NormBackwardOptions = {},
 ): void {
-  const g = rowGeometry(dims, options, step.ctx.adapter);
-  const params = packParams([
-    ['u32', dims.rows],
-    ['u32', dims.channels],
-  ]);
-  step.dispatch(RMSNORM_BACKWARD, [dy, x, weight, rstd, dx], g.workgroups, params, {
-    ...g.constants,
-    ACCUMULATE: options.accumulate ? 1 : 0,
-  });
+  dispatchRows(step, RMSNORM_BACKWARD, [dy, x, weight, rstd, dx], dims, { ...options, accumulate: Boolean(options.accumulate) });
 }
 
 interface BlockPlan {
@@ -252,13 +256,7 @@ export function layerNormForward(
   dims: NormDims,
   options: NormForwardOptions,
 ): void {
-  const g = rowGeometry(dims, options, step.ctx.adapter);
-  const params = packParams([
-    ['u32', dims.rows],
-    ['u32', dims.channels],
-    ['f32', options.eps],
-  ]);
-  step.dispatch(LAYERNORM, [x, weight, bias, y, mean, rstd], g.workgroups, params, g.constants);
+  dispatchRows(step, LAYERNORM, [x, weight, bias, y, mean, rstd], dims, options);
 }
 
 /** dx (=, or += with accumulate) the LayerNorm input gradient from dy (N, C), x, weight, saved mean and rstd. */
@@ -273,15 +271,7 @@ export function layerNormBackward(
   dims: NormDims,
   options: NormBackwardOptions = {},
 ): void {
-  const g = rowGeometry(dims, options, step.ctx.adapter);
-  const params = packParams([
-    ['u32', dims.rows],
-    ['u32', dims.channels],
-  ]);
-  step.dispatch(LAYERNORM_BACKWARD, [dy, x, weight, mean, rstd, dx], g.workgroups, params, {
-    ...g.constants,
-    ACCUMULATE: options.accumulate ? 1 : 0,
-  });
+  dispatchRows(step, LAYERNORM_BACKWARD, [dy, x, weight, mean, rstd, dx], dims, { ...options, accumulate: Boolean(options.accumulate) });
 }
 
 /**
