@@ -3,6 +3,7 @@
 // callbacks cross as comlink proxies.
 
 import type { GpuAdapterSummary } from '../engine/gpu/adapter-info';
+import type { GpuUnavailableReason } from '../engine/gpu/errors';
 import type { SelfTestProgress } from '../engine/selftest/run';
 import type { CheckOutcome, KernelCheckResult } from '../engine/selftest/types';
 import type { StorageEstimateSummary, StorageProbeResult } from '../storage/probe';
@@ -24,7 +25,7 @@ export type {
  * - 'no-adapter': WebGPU exists but requestAdapter() found no adapter (blocklisted driver, flag off, ...);
  * - 'no-device': an adapter exists but refused to create a device.
  */
-export type GpuUnavailableReason = 'no-api' | 'no-adapter' | 'no-device';
+export type { GpuUnavailableReason };
 
 export type GpuStatus =
   | { kind: 'ready'; adapter: GpuAdapterSummary }

@@ -36,6 +36,7 @@ const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp
 export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions = {}): Promise<GpuContext> {
   if (!gpu) {
     throw new GpuUnavailableError(
+      'no-api',
       'WebGPU is not available here (navigator.gpu is missing). Use Chrome or Edge 113+, or Firefox 141+ ' +
         '(Windows) / Safari 26+; on Linux start Chrome with --enable-unsafe-webgpu.',
     );
@@ -43,6 +44,7 @@ export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions =
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) {
     throw new GpuUnavailableError(
+      'no-adapter',
       'WebGPU is present but no GPU adapter was found. Check that hardware acceleration is enabled ' +
         '(chrome://settings/system), update the GPU driver, or on Linux install a Vulkan driver ' +
         '(mesa-vulkan-drivers) and start the browser with --enable-unsafe-webgpu.',
@@ -57,7 +59,7 @@ export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions =
   try {
     device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'tunelab' });
   } catch (err) {
-    throw new GpuUnavailableError(`The adapter refused to create a device: ${(err as Error).message}`);
+    throw new GpuUnavailableError('no-device', `The adapter refused to create a device: ${(err as Error).message}`);
   }
   return new GpuContext(device, summarizeAdapter(adapter), [gpu, adapter]);
 }

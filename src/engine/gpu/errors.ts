@@ -7,8 +7,18 @@ export class GpuError extends Error {
   }
 }
 
-/** No WebGPU at all, or no adapter behind it. */
-export class GpuUnavailableError extends GpuError {}
+/** How far device acquisition got: no WebGPU API, an API without an adapter, an adapter without a device. */
+export type GpuUnavailableReason = 'no-api' | 'no-adapter' | 'no-device';
+
+/** No WebGPU at all, no adapter behind it, or an adapter that refused a device. */
+export class GpuUnavailableError extends GpuError {
+  constructor(
+    readonly reason: GpuUnavailableReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** The device was lost (driver reset, tab in background too long, out of memory, destroy()). */
 export class GpuDeviceLostError extends GpuError {
