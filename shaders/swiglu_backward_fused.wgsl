@@ -8,29 +8,10 @@
 // Bindings: 0 gate (read), 1 up (read), 2 dh (read), 3 dgu (write), 4 params (uniform).
 // Dispatch: grid1d(ceil(N * F / WG)); one invocation per (r, f), writing both halves.
 // params.accumulate != 0: dgu +=; else =. dgu aliases no input.
-// sigmoid_parts is repeated from swiglu_backward.wgsl: keep the two in step.
+// WG, Params, gate/up/dh (bindings 0-2) and sigmoid_parts() come from swiglu_backward_common.wgsl.
 
-override WG: u32 = 256u;
-
-struct Params {
-  n: u32,         // N * F
-  features: u32,  // F
-  in_stride: u32,
-  up_offset: u32,
-  accumulate: u32,
-}
-
-@group(0) @binding(0) var<storage, read> gate: array<f32>;
-@group(0) @binding(1) var<storage, read> up: array<f32>;
-@group(0) @binding(2) var<storage, read> dh: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dgu: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-fn sigmoid_parts(z: f32) -> vec2<f32> {
-  let e = exp(-abs(z));
-  let r = 1.0 / (1.0 + e);
-  return vec2<f32>(select(e * r, r, z >= 0.0), e * r * r);
-}
 
 @compute @workgroup_size(WG)
 fn swiglu_backward_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

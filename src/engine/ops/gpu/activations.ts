@@ -6,8 +6,9 @@ import forwardSource from '../../../../shaders/activations.wgsl?raw';
 import backwardSource from '../../../../shaders/activations_backward.wgsl?raw';
 import swigluSource from '../../../../shaders/swiglu.wgsl?raw';
 import swigluBackwardSource from '../../../../shaders/swiglu_backward.wgsl?raw';
+import swigluBackwardCommonSource from '../../../../shaders/swiglu_backward_common.wgsl?raw';
 import swigluBackwardFusedSource from '../../../../shaders/swiglu_backward_fused.wgsl?raw';
-import { ceilDiv, defineKernel, grid1d, packParams } from '../../gpu/kernel';
+import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 
 const WG = 256;
@@ -17,7 +18,8 @@ const GELU = defineKernel('activations.gelu', forwardSource, 'gelu_forward', ['r
 const SILU_BACKWARD = defineKernel('activations.silu_backward', backwardSource, 'silu_backward', ['read', 'read', 'write', 'uniform']);
 const GELU_BACKWARD = defineKernel('activations.gelu_backward', backwardSource, 'gelu_backward', ['read', 'read', 'write', 'uniform']);
 const SWIGLU = defineKernel('swiglu.forward', swigluSource, 'swiglu_forward', ['read', 'read', 'write', 'uniform']);
-const SWIGLU_BACKWARD = defineKernel('swiglu.backward', swigluBackwardSource, 'swiglu_backward', [
+const SWIGLU_BACKWARD_COMMON = { file: 'swiglu_backward_common.wgsl', source: swigluBackwardCommonSource };
+const SWIGLU_BACKWARD = defineKernel('swiglu.backward', joinWgsl(SWIGLU_BACKWARD_COMMON, { file: 'swiglu_backward.wgsl', source: swigluBackwardSource }), 'swiglu_backward', [
   'read',
   'read',
   'read',
@@ -25,7 +27,7 @@ const SWIGLU_BACKWARD = defineKernel('swiglu.backward', swigluBackwardSource, 's
   'write',
   'uniform',
 ]);
-const SWIGLU_BACKWARD_FUSED = defineKernel('swiglu.backward_fused', swigluBackwardFusedSource, 'swiglu_backward_fused', [
+const SWIGLU_BACKWARD_FUSED = defineKernel('swiglu.backward_fused', joinWgsl(SWIGLU_BACKWARD_COMMON, { file: 'swiglu_backward_fused.wgsl', source: swigluBackwardFusedSource }), 'swiglu_backward_fused', [
   'read',
   'read',
   'read',
