@@ -1,0 +1,178 @@
+// The safetensors format: 8-byte little-endian header length N, N bytes of JSON
+// ({name: {dtype, shape, data_offsets: [begin, end]}} plus "__metadata__"), then the raw little-endian data.
+// Reading keeps each tensor as a view of the file's bytes and converts on demand (a 0.5B-parameter
+// checkpoint never exists twice in f32).
+
+import { f16BitsToF32, f32ToF16Bits } from '../gpu/f16';
+import { ModelFormatError } from './errors';
+
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8' | 'BOOL' | 'F64';
+
+const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1, BOOL: 1 };
+
+/** One tensor of a safetensors file: shape, dtype and its bytes (a view, not a copy). */
+export class TensorView {
+  constructor(
+    readonly name: string,
+    readonly dtype: SafetensorsDtype,
+    readonly shape: readonly number[],
+    readonly bytes: Uint8Array,
+    /** The file it came from, for error messages. */
+    readonly file: string,
+  ) {}
+
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  /** The values as f32 (F32 copied, F16/BF16 widened, F64 narrowed). */
+  toFloat32(): Float32Array {
+    const n = this.size;
+    const out = new Float32Array(n);
+    const dv = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    switch (this.dtype) {
+      case 'F32':
+        for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
+        return out;
+      case 'F64':
+        for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true);
+        return out;
+      case 'F16':
+        for (let i = 0; i < n; i++) out[i] = f16BitsToF32(dv.getUint16(2 * i, true));
+        return out;
+      case 'BF16': {
+        const bits = new Uint32Array(out.buffer);
+        for (let i = 0; i < n; i++) bits[i] = dv.getUint16(2 * i, true) << 16;
+        return out;
+      }
+      default:
+        throw new ModelFormatError(this.file, `tensor "${this.name}" has dtype ${this.dtype}, expected a float type`);
+    }
+  }
+
+  /** Integer tensors (I32, I64 within 2^53) as numbers. */
+  toInt32(): Int32Array {
+    const n = this.size;
+    const out = new Int32Array(n);
+    const dv = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    if (this.dtype === 'I32') for (let i = 0; i < n; i++) out[i] = dv.getInt32(4 * i, true);
+    else if (this.dtype === 'I64') for (let i = 0; i < n; i++) out[i] = Number(dv.getBigInt64(8 * i, true));
+    else throw new ModelFormatError(this.file, `tensor "${this.name}" has dtype ${this.dtype}, expected I32 or I64`);
+    return out;
+  }
+}
+
+export interface SafetensorsFile {
+  /** Where it came from (file name), for errors. */
+  file: string;
+  metadata: Record<string, string>;
+  tensors: Map<string, TensorView>;
+}
+
+/** Parses a whole safetensors file held in memory; every offset and size is checked against the file. */
+export function readSafetensors(bytes: Uint8Array, file = 'model.safetensors'): SafetensorsFile {
+  if (bytes.byteLength < 8) throw new ModelFormatError(file, `is ${bytes.byteLength} bytes, too short for a safetensors header`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(dv.getBigUint64(0, true));
+  if (headerLength > bytes.byteLength - 8) {
+    throw new ModelFormatError(file, `header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes)`);
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (err) {
+    throw new ModelFormatError(file, `header is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelFormatError(file, 'header is not a JSON object');
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.byteLength - dataStart;
+  const tensors = new Map<string, TensorView>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = (entry ?? {}) as Record<string, string>;
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const dtype = e?.dtype as SafetensorsDtype;
+    if (!(dtype in DTYPE_BYTES)) throw new ModelFormatError(file, `tensor "${name}" has unknown dtype ${JSON.stringify(e?.dtype)}`);
+    const shape = e.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new ModelFormatError(file, `tensor "${name}" has a bad shape ${JSON.stringify(shape)}`);
+    }
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+      throw new ModelFormatError(file, `tensor "${name}" has bad data_offsets ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    const expected = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype];
+    if (end - begin !== expected) {
+      throw new ModelFormatError(file, `tensor "${name}" ${dtype}[${shape.join(', ')}] needs ${expected} bytes, data_offsets give ${end - begin}`);
+    }
+    if (end > dataLength || begin > end) throw new ModelFormatError(file, `tensor "${name}" data_offsets [${begin}, ${end}] run past the data (${dataLength} bytes)`);
+    tensors.set(name, new TensorView(name, dtype, shape as number[], bytes.subarray(dataStart + begin, dataStart + end), file));
+  }
+  return { file, metadata, tensors };
+}
+
+export interface TensorToWrite {
+  dtype: 'F32' | 'F16' | 'BF16' | 'I32';
+  shape: readonly number[];
+  /** Values; converted to dtype on write (F16 rounds to nearest even, BF16 rounds to nearest even). */
+  data: ArrayLike<number>;
+}
+
+function bf16Bits(value: number): number {
+  const f = new Float32Array([value]);
+  const u = new Uint32Array(f.buffer)[0];
+  if (Number.isNaN(value)) return 0x7fc0;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Serialises tensors (in the given order, 8-byte aligned header) with optional string metadata. */
+export function writeSafetensors(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  const entries = Object.entries(tensors);
+  for (const [name, t] of entries) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw new RangeError(`safetensors: "${name}" has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+    const size = count * DTYPE_BYTES[t.dtype];
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
+    offset += size;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(headerBytes.byteLength), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.byteLength;
+  for (const [, t] of entries) {
+    const n = t.data.length;
+    for (let i = 0; i < n; i++) {
+      const v = t.data[i];
+      switch (t.dtype) {
+        case 'F32':
+          dv.setFloat32(pos, v, true);
+          pos += 4;
+          break;
+        case 'I32':
+          dv.setInt32(pos, v, true);
+          pos += 4;
+          break;
+        case 'F16':
+          dv.setUint16(pos, f32ToF16Bits(v), true);
+          pos += 2;
+          break;
+        case 'BF16':
+          dv.setUint16(pos, bf16Bits(v), true);
+          pos += 2;
+          break;
+      }
+    }
+  }
+  return out;
+}
