@@ -1,0 +1,143 @@
+// Turns the bytes of a dataset file into records, each tagged with the line it starts on, and collects
+// per-line errors instead of stopping at the first bad line (the user decides whether to skip them).
+// JSONL: one JSON object per line. JSON: one array of objects (or an object holding one such array).
+
+export interface SourceRecord {
+  /** 1-based line where the record starts. */
+  line: number;
+  value: unknown;
+}
+
+export interface RecordError {
+  line: number;
+  message: string;
+}
+
+export interface ParsedRecords {
+  file: string;
+  records: SourceRecord[];
+  errors: RecordError[];
+}
+
+/** A file that cannot be read as a dataset at all (not UTF-8, empty, not JSON). */
+export class DatasetFileError extends Error {
+  override readonly name = 'DatasetFileError';
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new DatasetFileError(file, `is not UTF-8 text (invalid byte 0x${bytes[at].toString(16).padStart(2, '0')} at offset ${at}, line ${lineAt(bytes, at)})`);
+  }
+}
+
+function lineAt(bytes: Uint8Array, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++;
+  return line;
+}
+
+/** Offset of the first byte of the first invalid UTF-8 sequence (only called when decoding failed). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (length === 0 || i + length > bytes.length) return i;
+    for (let k = 1; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += length;
+  }
+  return Math.max(0, bytes.length - 1);
+}
+
+export function parseJsonl(text: string, file: string): ParsedRecords {
+  const records: SourceRecord[] = [];
+  const errors: RecordError[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i].trim();
+    if (raw === '') continue;
+    try {
+      records.push({ line: i + 1, value: JSON.parse(raw) });
+    } catch (err) {
+      errors.push({ line: i + 1, message: `not valid JSON (${(err as Error).message})` });
+    }
+  }
+  return { file, records, errors };
+}
+
+/** 1-based start line of every element of the top-level array that starts at `start`. */
+function arrayElementLines(text: string, start: number): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  for (let i = 0; i < start; i++) if (text.charCodeAt(i) === 10) line++;
+  let depth = 0;
+  let inString = false;
+  let expectElement = false;
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n') line++;
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (expectElement && !/\s/.test(ch) && ch !== ']') {
+      lines.push(line);
+      expectElement = false;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === '[' || ch === '{') {
+      depth++;
+      if (depth === 1) expectElement = true;
+    } else if (ch === ']' || ch === '}') depth--;
+    else if (ch === ',' && depth === 1) expectElement = true;
+  }
+  return lines;
+}
+
+export function parseJsonArray(text: string, file: string): ParsedRecords {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new DatasetFileError(file, `is not valid JSON (${(err as Error).message})`);
+  }
+  let list: unknown[] | undefined;
+  let listStart = text.indexOf('[');
+  if (Array.isArray(json)) list = json;
+  else if (json && typeof json === 'object') {
+    // {"data": [...]}-style wrappers: exactly one array-valued field.
+    const arrays = Object.entries(json).filter(([, v]) => Array.isArray(v));
+    if (arrays.length === 1) {
+      list = arrays[0][1] as unknown[];
+      listStart = text.indexOf('[', text.indexOf(JSON.stringify(arrays[0][0])));
+    }
+  }
+  if (!list) throw new DatasetFileError(file, 'must hold a JSON array of records (or an object with one array field)');
+  const lines = arrayElementLines(text, listStart);
+  return { file, records: list.map((value, i) => ({ line: lines[i] ?? 1, value })), errors: [] };
+}
+
+/** JSONL unless the text is one JSON document (starts with '[' or is a single multi-line object). */
+export function parseRecords(bytes: Uint8Array, file: string): ParsedRecords {
+  const text = decodeUtf8(bytes, file);
+  if (text.trim() === '') throw new DatasetFileError(file, 'is empty');
+  const first = text.trimStart()[0];
+  if (first === '[') return parseJsonArray(text, file);
+  const asJsonl = parseJsonl(text, file);
+  if (first === '{' && asJsonl.records.length === 0 && asJsonl.errors.length > 1) {
+    // One pretty-printed object over several lines, not JSONL.
+    return parseJsonArray(text, file);
+  }
+  return asJsonl;
+}
