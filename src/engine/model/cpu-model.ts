@@ -1,0 +1,131 @@
+// The CPU reference of a causal LM (Llama, Qwen2, GPT-2): plain loops in float64 over the checkpoint's f32
+// weights, with a per-sequence KV cache. It is slow and exact; the GPU engine and the generation code are
+// checked against it.
+//
+//   embedding (+ GPT-2's learned positions) -> L x block (cpu-layer.ts) -> final norm -> LM head (V, C)
+
+import { embeddingForward } from '../ops/cpu/embedding';
+import type { CausalLm, ExtendRequest, LogitsWanted, SequenceState } from './causal-lm';
+import type { ModelConfig } from './config';
+import { type CpuLayer, type CpuNorm, type LayerCache, layerForward, norm, readLayer, readNorm } from './cpu-layer';
+import { modelRopeFrequencies } from './rope-frequencies';
+import type { ModelWeights } from './weights';
+
+class CpuSequence implements SequenceState {
+  length = 0;
+  released = false;
+  /** One (capacity, Hkv, D) key and value cache per layer. */
+  readonly caches: LayerCache[];
+
+  constructor(
+    readonly owner: CpuCausalLm,
+    readonly capacity: number,
+    layers: number,
+    rowSize: number,
+  ) {
+    this.caches = Array.from({ length: layers }, () => ({
+      k: new Float64Array(capacity * rowSize),
+      v: new Float64Array(capacity * rowSize),
+    }));
+  }
+}
+
+export class CpuCausalLm implements CausalLm {
+  private readonly tokenEmbedding: Float32Array; // (V, C)
+  private readonly positionEmbedding: Float32Array | undefined; // (P, C)
+  private readonly layers: CpuLayer[];
+  private readonly finalNorm: CpuNorm;
+  private readonly lmHead: Float32Array; // (V, C)
+  private readonly invFreq: Float32Array; // (D / 2)
+
+  constructor(
+    readonly config: ModelConfig,
+    weights: ModelWeights,
+  ) {
+    this.tokenEmbedding = weights.tokenEmbedding.read();
+    this.positionEmbedding = weights.positionEmbedding?.read();
+    this.layers = weights.layers.map(readLayer);
+    this.finalNorm = readNorm(weights.finalNorm);
+    this.lmHead = weights.tied ? this.tokenEmbedding : weights.lmHead.read();
+    this.invFreq = config.positions === 'rope' ? modelRopeFrequencies(config) : new Float32Array(0);
+  }
+
+  createSequence(capacity: number): SequenceState {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > this.config.maxPositions) {
+      throw new RangeError(`sequence capacity must be an integer in [1, ${this.config.maxPositions}] (max_position_embeddings), got ${capacity}`);
+    }
+    const { numLayers, numKvHeads, headDim } = this.config;
+    return new CpuSequence(this, capacity, numLayers, numKvHeads * headDim);
+  }
+
+  async extend(requests: readonly ExtendRequest[], wanted: LogitsWanted): Promise<Float32Array[]> {
+    // Every request is checked before any cache changes, so a bad request leaves all sequences as they were.
+    const sequences = requests.map((r, i) => this.validate(r, i));
+    if (new Set(sequences).size !== sequences.length) throw new Error('extend: a sequence appears in more than one request');
+    return requests.map((r, i) => this.forward(sequences[i], Array.from(r.tokens), wanted));
+  }
+
+  releaseSequence(sequence: SequenceState): void {
+    const s = this.own(sequence);
+    s.released = true;
+    s.caches.length = 0;
+  }
+
+  dispose(): void {
+    // Nothing outside the JS heap to free.
+  }
+
+  private own(sequence: SequenceState): CpuSequence {
+    if (!(sequence instanceof CpuSequence) || sequence.owner !== this) throw new Error('sequence was not created by this model');
+    if (sequence.released) throw new Error('sequence was released');
+    return sequence;
+  }
+
+  private validate(request: ExtendRequest, index: number): CpuSequence {
+    const s = this.own(request.sequence);
+    const { tokens } = request;
+    const V = this.config.vocabSize;
+    if (tokens.length === 0) throw new RangeError(`extend: request ${index} has no tokens`);
+    if (s.length + tokens.length > s.capacity) {
+      throw new RangeError(`extend: request ${index} needs ${s.length + tokens.length} positions, the sequence holds ${s.capacity}`);
+    }
+    for (let i = 0; i < tokens.length; i++) {
+      const id = tokens[i];
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
+        throw new RangeError(`extend: token id ${id} (request ${index}, position ${i}) is outside the vocabulary of ${V}`);
+      }
+    }
+    return s;
+  }
+
+  /** Runs T new tokens of one sequence; returns (V) logits of the last or (T, V) of all of them. */
+  private forward(s: CpuSequence, tokens: number[], wanted: LogitsWanted): Float32Array {
+    const { hiddenSize: C, vocabSize: V } = this.config;
+    const T = tokens.length;
+    const start = s.length;
+
+    const x = new Float64Array(T * C); // (T, C) residual stream
+    if (this.positionEmbedding) {
+      const positions = tokens.map((_, i) => start + i);
+      embeddingForward(x, tokens, this.tokenEmbedding, C, this.positionEmbedding, positions);
+    } else {
+      embeddingForward(x, tokens, this.tokenEmbedding, C);
+    }
+    this.layers.forEach((layer, l) => layerForward(this.config, layer, s.caches[l], x, T, start, this.invFreq));
+    s.length += T;
+
+    // Final norm and LM head only on the rows whose logits are wanted.
+    const first = wanted === 'last' ? T - 1 : 0;
+    const rows = T - first;
+    const h = norm(this.config, x.subarray(first * C), this.finalNorm, rows);
+    const logits = new Float32Array(rows * V);
+    for (let t = 0; t < rows; t++) {
+      for (let v = 0; v < V; v++) {
+        let sum = 0;
+        for (let c = 0; c < C; c++) sum += h[t * C + c] * this.lmHead[v * C + c];
+        logits[t * V + v] = sum;
+      }
+    }
+    return logits;
+  }
+}

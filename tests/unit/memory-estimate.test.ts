@@ -1,0 +1,197 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseModelConfig, type ModelConfig } from '../../src/engine/model/config';
+import { estimateMemory, loraModules, parameterCount } from '../../src/engine/model/memory-estimate';
+import { countParameters } from '../../src/engine/model/weights';
+import { STORIES260K_DIR, loadModel, makeTempDir, removeTempDir, writeTinyModel, type TinyModelOptions } from '../helpers/tiny-models';
+
+// The published configs' relevant fields (HuggingFaceTB/SmolLM2-135M, openai-community/gpt2, Qwen/Qwen2.5-0.5B).
+const SMOLLM2_135M = parseModelConfig({
+  architectures: ['LlamaForCausalLM'],
+  hidden_size: 576,
+  intermediate_size: 1536,
+  num_hidden_layers: 30,
+  num_attention_heads: 9,
+  num_key_value_heads: 3,
+  vocab_size: 49152,
+  max_position_embeddings: 8192,
+  rms_norm_eps: 1e-5,
+  rope_theta: 100000,
+  tie_word_embeddings: true,
+  hidden_act: 'silu',
+});
+const GPT2 = parseModelConfig({ architectures: ['GPT2LMHeadModel'], n_embd: 768, n_head: 12, n_layer: 12, n_positions: 1024, vocab_size: 50257 });
+const QWEN25_05B = parseModelConfig({
+  architectures: ['Qwen2ForCausalLM'],
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+  vocab_size: 151936,
+  max_position_embeddings: 32768,
+  tie_word_embeddings: true,
+});
+
+let stories: ModelConfig;
+beforeAll(async () => {
+  stories = parseModelConfig(JSON.parse(await readFile(join(STORIES260K_DIR, 'config.json'), 'utf8')));
+});
+
+const MiB = 2 ** 20;
+
+describe('parameterCount', () => {
+  it('matches the published totals of real models', () => {
+    // SmolLM2-135M: embed 49152*576 + 30 * (q 576^2 + k, v 192*576 + o 576^2 + 3 * 1536*576 + 2 norms 576) + 576.
+    const smolLayer = 2 * 576 * 576 + 2 * 192 * 576 + 3 * 1536 * 576 + 2 * 576;
+    expect(parameterCount(SMOLLM2_135M)).toBe(49152 * 576 + 30 * smolLayer + 576);
+    expect(parameterCount(SMOLLM2_135M)).toBe(134_515_008);
+    expect(parameterCount(GPT2)).toBe(124_439_808);
+    expect(parameterCount(QWEN25_05B)).toBe(494_032_768);
+    // stories260K: "260K": 512*64 + 5 * (64^2 + 2 * 32*64 + 64^2 + 3 * 172*64 + 2*64) + 64.
+    expect(parameterCount(stories)).toBe(512 * 64 + 5 * (2 * 4096 + 2 * 2048 + 3 * 172 * 64 + 128) + 64);
+    expect(parameterCount(stories)).toBe(260_032);
+  });
+
+  describe('equals countParameters of the loaded weights', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await makeTempDir();
+    });
+    afterAll(() => removeTempDir(dir));
+
+    const cases: [string, 'llama' | 'qwen2' | 'gpt2', TinyModelOptions][] = [
+      ['llama (untied, explicit head_dim)', 'llama', {}],
+      ['llama tied', 'llama', { tied: true }],
+      ['qwen2 (biases, tied)', 'qwen2', {}],
+      ['qwen2 untied', 'qwen2', { tied: false }],
+      ['gpt2', 'gpt2', {}],
+      ['gpt2 with n_inner and an lm_head', 'gpt2', { tied: false, sizes: { intermediateSize: 80 } }],
+    ];
+    it.each(cases)('%s', async (name, kind, options) => {
+      const folder = join(dir, name.replace(/\W+/g, '-'));
+      await writeTinyModel(folder, kind, options);
+      const { config, weights } = await loadModel(folder);
+      expect(parameterCount(config)).toBe(countParameters(weights));
+    });
+
+    it('stories260K', async () => {
+      const { config, weights } = await loadModel(STORIES260K_DIR);
+      expect(parameterCount(config)).toBe(countParameters(weights));
+    });
+  });
+});
+
+describe('estimateMemory', () => {
+  it('SmolLM2-135M inference: f16 weights about 2 bytes per parameter, KV cache L*2*B*T*Hkv*D*4', () => {
+    const e = estimateMemory(SMOLLM2_135M, { seqLen: 2048, batch: 1, weightFormat: 'f16' });
+    const vectors = 30 * 2 * 576 + 576; // RMSNorm weights stay f32
+    expect(e.parameters).toBe(134_515_008);
+    expect(e.weights).toBe(2 * (134_515_008 - vectors) + 4 * vectors);
+    expect(e.weights / (2 * e.parameters)).toBeCloseTo(1, 3);
+    expect(e.kvCache).toBe(30 * 2 * 1 * 2048 * 3 * 64 * 4);
+    expect(e.kvCache).toBe(90 * MiB);
+    // One layer's scratch per row: x, norm out, sublayer out (3C), q and attention out (2 Hq D), k, v (2 Hkv D), gate, up, product (3F).
+    expect(e.activations).toBe(2048 * (3 * 576 + 2 * 576 + 2 * 192 + 3 * 1536) * 4);
+    expect(e.logits).toBe(49152 * 4);
+    expect([e.loraParameters, e.lora, e.gradients, e.optimizerState]).toEqual([0, 0, 0, 0]);
+    expect(e.total).toBe(e.weights + e.kvCache + e.activations + e.logits);
+    expect(e.largestTensor).toEqual({ name: 'token embedding', bytes: 49152 * 576 * 2 });
+    expect(e.warnings).toEqual([]);
+
+    const f32 = estimateMemory(SMOLLM2_135M, { seqLen: 2048, batch: 1, weightFormat: 'f32' });
+    expect(f32.weights).toBe(4 * 134_515_008);
+    const batch4 = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 4, weightFormat: 'f16' });
+    expect(batch4.kvCache).toBe(e.kvCache);
+    expect(batch4.logits).toBe(4 * e.logits);
+  });
+
+  it('SmolLM2-135M LoRA training: r (in + out) per module, f32 gradients, AdamW twice', () => {
+    const qv = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 4, weightFormat: 'f16', training: { loraRank: 8, targets: ['q_proj', 'v_proj'] } });
+    expect(qv.loraParameters).toBe(30 * 8 * (576 + 576 + (576 + 192)));
+    expect(qv.loraParameters).toBe(460_800); // what PEFT prints for r=8 on q_proj, v_proj
+    expect(qv.lora).toBe(460_800 * 4);
+    expect(qv.gradients).toBe(460_800 * 4);
+    expect(qv.optimizerState).toBe(2 * 460_800 * 4);
+    expect(qv.kvCache).toBe(0);
+    const N = 2048;
+    // Saved per layer and row: 4C, 2 RMSNorm rstd, q and attention out (2*576), k, v (2*192), Hq lse, 3F, r per LoRA module.
+    const savedRow = 4 * 576 + 2 + 2 * 576 + 2 * 192 + 9 + 3 * 1536 + 2 * 8;
+    const head = N * (576 + 1 + 2);
+    const scratch = N * (3 * 576 + 2 * 576 + 2 * 192 + 3 * 1536);
+    expect(qv.activations).toBe((30 * N * savedRow + head + scratch) * 4);
+    // The loss's vocabulary chunk: 64 MiB / (4 * max(N, C)) = 8192 columns of N rows.
+    expect(qv.logits).toBe(N * 8192 * 4);
+    expect(qv.total).toBe(qv.weights + qv.activations + qv.lora + qv.gradients + qv.optimizerState + qv.logits);
+
+    const all = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 4, weightFormat: 'f16', training: { loraRank: 16, targets: ['all-linear'], recompute: true } });
+    const perLayer = (576 + 576) + 2 * (576 + 192) + (576 + 576) + 2 * (576 + 1536) + (1536 + 576);
+    expect(all.loraParameters).toBe(30 * 16 * perLayer);
+    // Recompute keeps only each layer's input (C per row) plus one layer's saved set.
+    const savedRow16 = 4 * 576 + 2 + 2 * 576 + 2 * 192 + 9 + 3 * 1536 + 7 * 16;
+    expect(all.activations).toBe((30 * N * 576 + N * savedRow16 + head + scratch) * 4);
+    expect(all.activations).toBeLessThan(qv.activations / 5);
+  });
+
+  it('stories260K: every figure by hand', () => {
+    const e = estimateMemory(stories, { seqLen: 256, batch: 2, weightFormat: 'f32' });
+    expect(e.weights).toBe(260_032 * 4);
+    expect(e.kvCache).toBe(5 * 2 * 2 * 256 * 4 * 8 * 4);
+    expect(e.activations).toBe(512 * (3 * 64 + 2 * 64 + 2 * 32 + 3 * 172) * 4);
+    expect(e.logits).toBe(2 * 512 * 4);
+    const t = estimateMemory(stories, { seqLen: 256, batch: 2, weightFormat: 'f16', training: { loraRank: 4, targets: ['q_proj', 'k_proj', 'down_proj'] } });
+    expect(t.loraParameters).toBe(5 * 4 * ((64 + 64) + (64 + 32) + (172 + 64)));
+    // 512 rows * 512 vocab columns fit one 64 MiB chunk: the whole (N, V) logits.
+    expect(t.logits).toBe(512 * 512 * 4);
+  });
+
+  it('GPT-2 and Qwen2 parameters split into f16 matrices and f32 norms and biases', () => {
+    const g = estimateMemory(GPT2, { seqLen: 1024, batch: 1, weightFormat: 'f16' });
+    const gVectors = 12 * (2 * 2 * 768 + 3 * 768 + 768 + 3072 + 768) + 2 * 768;
+    expect(g.weights).toBe(2 * (124_439_808 - gVectors) + 4 * gVectors);
+    expect(g.kvCache).toBe(12 * 2 * 1024 * 12 * 64 * 4);
+    // GELU MLP: fc and activation (2F).
+    expect(g.activations).toBe(1024 * (3 * 768 + 4 * 768 + 2 * 3072) * 4);
+    const q = estimateMemory(QWEN25_05B, { seqLen: 1, batch: 1, weightFormat: 'f16' });
+    const qVectors = 24 * (2 * 896 + 896 + 2 * 128) + 896;
+    expect(q.weights).toBe(2 * (494_032_768 - qVectors) + 4 * qVectors);
+    expect(() => estimateMemory(GPT2, { seqLen: 8, batch: 1, weightFormat: 'f16', training: { loraRank: 8, targets: ['q_proj'] } })).toThrow(
+      /"q_proj" is not a linear module of GPT2LMHeadModel \(one of: c_attn, c_proj, c_fc, all-linear\)/,
+    );
+    // PEFT's c_proj names both the attention and the MLP output projection.
+    expect(loraModules(GPT2, ['c_proj']).map((m) => [m.in, m.out])).toEqual([
+      [768, 768],
+      [3072, 768],
+    ]);
+  });
+
+  it('checks the largest tensor against the binding and buffer limits', () => {
+    const limits = { maxStorageBufferBindingSize: 32 * MiB, maxBufferSize: 64 * MiB };
+    const f16 = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 1, weightFormat: 'f16' }, limits);
+    // 49152 * 576 * 2 = 54 MiB: two 32 MiB bindings, one buffer.
+    expect(f16.largestTensorParts).toBe(Math.ceil((49152 * 576 * 2) / (32 * MiB)));
+    expect(f16.largestTensorParts).toBe(2);
+    expect(f16.warnings).toEqual(['token embedding (54.0 MiB) exceeds the storage binding limit (32.0 MiB): it will be split into 2 parts']);
+    const f32 = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 1, weightFormat: 'f32' }, limits);
+    expect(f32.largestTensorParts).toBe(4); // 108 MiB / 32 MiB = 3.4
+    expect(f32.warnings).toHaveLength(2);
+    expect(f32.warnings[1]).toBe('token embedding (108.0 MiB) exceeds the largest buffer this GPU allows (64.0 MiB)');
+    const roomy = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 1, weightFormat: 'f32' }, { maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 256 * MiB });
+    expect(roomy.warnings).toEqual([]);
+    // A big batch on a small model: the (N, F) MLP activation outgrows every weight and the KV cache.
+    const wide = estimateMemory(stories, { seqLen: 512, batch: 64, weightFormat: 'f16' }, { maxStorageBufferBindingSize: 2 * MiB, maxBufferSize: 1024 * MiB });
+    expect(wide.largestTensor).toEqual({ name: 'widest activation', bytes: 64 * 512 * 172 * 4 });
+    expect(wide.largestTensorParts).toBe(11); // 22 MiB in 2 MiB bindings
+  });
+
+  it('warns past the position limit and refuses bad shapes', () => {
+    expect(estimateMemory(stories, { seqLen: 1024, batch: 1, weightFormat: 'f32' }).warnings).toEqual([
+      "sequence length 1024 exceeds the model's 512 positions (max_position_embeddings)",
+    ]);
+    expect(() => estimateMemory(stories, { seqLen: 0, batch: 1, weightFormat: 'f32' })).toThrow(/seqLen must be a positive integer, got 0/);
+    expect(() => estimateMemory(stories, { seqLen: 8, batch: 1.5, weightFormat: 'f32' })).toThrow(/batch/);
+    expect(() => estimateMemory(stories, { seqLen: 8, batch: 1, weightFormat: 'f32', training: { loraRank: 0, targets: ['q_proj'] } })).toThrow(/rank/);
+    expect(() => estimateMemory(stories, { seqLen: 8, batch: 1, weightFormat: 'f32', training: { loraRank: 4, targets: [] } })).toThrow(/targets are empty/);
+  });
+});

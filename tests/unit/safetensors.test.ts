@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { ModelFormatError } from '../../src/engine/model/errors';
+import { readSafetensors, writeSafetensors } from '../../src/engine/model/safetensors';
+
+/** A file with the given header JSON and `dataBytes` zero bytes of data. */
+function rawFile(header: Record<string, unknown>, dataBytes: number): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.byteLength + dataBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
+  out.set(json, 8);
+  return out;
+}
+
+function errorOf(fn: () => unknown): ModelFormatError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ModelFormatError);
+    return err as ModelFormatError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('safetensors', () => {
+  it('round-trips F32, F16, BF16 and I32 with metadata, 8-byte aligned', () => {
+    const values = [0, 1, -2.5, 1 / 3, 65504, 2 ** -24, -1e-3];
+    const bytes = writeSafetensors(
+      {
+        f32: { dtype: 'F32', shape: [7], data: values },
+        f16: { dtype: 'F16', shape: [7], data: values },
+        bf16: { dtype: 'BF16', shape: [7], data: values },
+        i32: { dtype: 'I32', shape: [2, 2], data: [7, -1, 2147483647, -2147483648] },
+      },
+      { format: 'pt' },
+    );
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect((8 + headerLength) % 8).toBe(0);
+    const f = readSafetensors(bytes, 'x.safetensors');
+    expect(f.metadata).toEqual({ format: 'pt' });
+    expect([...f.tensors.keys()]).toEqual(['f32', 'f16', 'bf16', 'i32']);
+    expect([...f.tensors.get('f32')!.toFloat32()]).toEqual(values.map(Math.fround));
+    // F16: 1/3 -> 0x3555 = 0.333251953125; 2^-24 is the smallest subnormal; -1e-3 -> 0x9419 = -0.0010004043579101562.
+    expect([...f.tensors.get('f16')!.toFloat32()]).toEqual([0, 1, -2.5, 0.333251953125, 65504, 2 ** -24, -0.0010004043579101562]);
+    // BF16 keeps f32's exponent and 8 mantissa bits: 1/3 -> 0x3EAB = 0.333984375; 65504 -> 65536; -1e-3 -> 0xBA83.
+    expect([...f.tensors.get('bf16')!.toFloat32()]).toEqual([0, 1, -2.5, 0.333984375, 65536, 2 ** -24, -0.00099945068359375]);
+    const i32 = f.tensors.get('i32')!;
+    expect(i32.shape).toEqual([2, 2]);
+    expect([...i32.toInt32()]).toEqual([7, -1, 2147483647, -2147483648]);
+    expect(() => i32.toFloat32()).toThrow('x.safetensors: tensor "i32" has dtype I32, expected a float type');
+    expect(() => f.tensors.get('f16')!.toInt32()).toThrow('x.safetensors: tensor "f16" has dtype F16, expected I32 or I64');
+  });
+
+  it('reads tensors as views of the file, at their offsets', () => {
+    const bytes = writeSafetensors({ a: { dtype: 'F32', shape: [2], data: [1, 2] }, b: { dtype: 'F32', shape: [3], data: [3, 4, 5] } });
+    const b = readSafetensors(bytes).tensors.get('b')!;
+    expect(b.bytes.buffer).toBe(bytes.buffer);
+    expect(b.bytes.byteOffset).toBe(bytes.byteLength - 12);
+    expect([...b.toFloat32()]).toEqual([3, 4, 5]);
+  });
+
+  it('names the file when it is too short or its header runs past the end', () => {
+    expect(errorOf(() => readSafetensors(new Uint8Array(5), 'm.safetensors')).message).toBe(
+      'm.safetensors: is 5 bytes, too short for a safetensors header',
+    );
+    const whole = writeSafetensors({ w: { dtype: 'F32', shape: [4], data: [1, 2, 3, 4] } });
+    const headerLength = Number(new DataView(whole.buffer).getBigUint64(0, true));
+    const truncated = whole.subarray(0, 8 + headerLength - 3);
+    expect(errorOf(() => readSafetensors(truncated, 'm.safetensors')).message).toBe(
+      `m.safetensors: header length ${headerLength} runs past the end of the file (${truncated.byteLength} bytes)`,
+    );
+    const badJson = rawFile({}, 0);
+    badJson[8] = 0x5b; // '[' ... '}'
+    expect(errorOf(() => readSafetensors(badJson, 'm.safetensors')).message).toMatch(/^m\.safetensors: header is not valid JSON/);
+  });
+
+  it('names the file and tensor when data is missing: a file cut inside the data', () => {
+    const whole = writeSafetensors({
+      a: { dtype: 'F32', shape: [2], data: [1, 2] },
+      w: { dtype: 'F32', shape: [4], data: [1, 2, 3, 4] },
+    });
+    const err = errorOf(() => readSafetensors(whole.subarray(0, whole.byteLength - 4), 'model-00002-of-00002.safetensors'));
+    expect(err.file).toBe('model-00002-of-00002.safetensors');
+    expect(err.message).toBe('model-00002-of-00002.safetensors: tensor "w" data_offsets [8, 24] run past the data (20 bytes)');
+  });
+
+  it('names the file and tensor for offsets past the end and size mismatches', () => {
+    const past = rawFile({ 'lm_head.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [16, 32] } }, 24);
+    expect(errorOf(() => readSafetensors(past, 'm.safetensors')).message).toBe(
+      'm.safetensors: tensor "lm_head.weight" data_offsets [16, 32] run past the data (24 bytes)',
+    );
+    const mismatch = rawFile({ 'model.norm.weight': { dtype: 'BF16', shape: [3, 4], data_offsets: [0, 12] } }, 24);
+    expect(errorOf(() => readSafetensors(mismatch, 'm.safetensors')).message).toBe(
+      'm.safetensors: tensor "model.norm.weight" BF16[3, 4] needs 24 bytes, data_offsets give 12',
+    );
+    const scalar = rawFile({ t: { dtype: 'F32', shape: [0], data_offsets: [8, 8] }, u: { dtype: 'U8', shape: [], data_offsets: [9, 10] } }, 8);
+    expect(errorOf(() => readSafetensors(scalar, 'm.safetensors')).message).toBe('m.safetensors: tensor "u" data_offsets [9, 10] run past the data (8 bytes)');
+    const dtype = rawFile({ t: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1);
+    expect(errorOf(() => readSafetensors(dtype, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" has unknown dtype "F8_E4M3"');
+    const shape = rawFile({ t: { dtype: 'F32', shape: [2, -1], data_offsets: [0, 8] } }, 8);
+    expect(errorOf(() => readSafetensors(shape, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" has a bad shape [2,-1]');
+    const offsets = rawFile({ t: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 8);
+    expect(errorOf(() => readSafetensors(offsets, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" has bad data_offsets [0]');
+  });
+
+  it('refuses to write data that does not fill its shape', () => {
+    expect(() => writeSafetensors({ w: { dtype: 'F32', shape: [2, 3], data: [1, 2, 3] } })).toThrow('"w" has 3 values for shape [2, 3]');
+  });
+});
