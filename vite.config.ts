@@ -1,10 +1,12 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vite';
+import { offlineModels } from './scripts/offline-models.ts';
 
 // The studio: one page, one module worker that owns the GPU and IndexedDB.
 // WebGPU needs a secure context, so the dev and preview servers stay on 127.0.0.1.
+// TUNELAB_MODELS=DIR (set by `npm start -- --models DIR`) serves DIR's model repos as an offline Hub.
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), offlineModels(process.env.TUNELAB_MODELS)],
   worker: {
     format: 'es',
   },
