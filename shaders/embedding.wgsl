@@ -10,6 +10,9 @@
 // Out-of-range ids (and negative i32 ids, which read as >= 2^31) are CLAMPED to V - 1, positions to P - 1:
 // the kernel never reads out of bounds, but it cannot report bad ids, so the CPU side validates them
 // (checkIds in src/engine/ops/cpu/embedding.ts) before upload.
+// ROW_RANGE: the table is one part of a larger table split by rows (a vocabulary too large for one
+// binding): it holds rows [first_row, first_row + V). Output rows whose id falls outside that range are
+// left untouched (no clamping), so one dispatch per part writes every output row exactly once.
 //
 // Bindings: 0 ids (read), 1 table (read), 2 pos_ids (read), 3 pos_table (read), 4 out (write),
 //           5 params (uniform).
@@ -20,6 +23,7 @@ override WG: u32 = 256u;
 override TABLE_F16: bool = false;
 override POS_F16: bool = false;
 override POS_MODE: u32 = 0u;
+override ROW_RANGE: bool = false;
 
 struct Params {
   n: u32,         // N * C
@@ -28,6 +32,7 @@ struct Params {
   pos_count: u32, // P
   seq_len: u32,
   pos_start: u32,
+  first_row: u32, // ROW_RANGE only
 }
 
 @group(0) @binding(0) var<storage, read> ids: array<u32>;
@@ -58,7 +63,13 @@ fn embedding_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   if (i >= p.n) { return; }
   let row = i / p.channels;
   let c = i - row * p.channels;
-  let id = min(ids[row], p.vocab - 1u);
+  var id = min(ids[row], p.vocab - 1u);
+  if (ROW_RANGE) {
+    // Unsigned: ids below first_row wrap to huge values and fail the same test.
+    let local = ids[row] - p.first_row;
+    if (local >= p.vocab) { return; }
+    id = local;
+  }
   var v = table_at(id * p.channels + c);
   if (POS_MODE != 0u) {
     var pos = p.pos_start + row % p.seq_len;

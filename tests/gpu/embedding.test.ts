@@ -81,6 +81,26 @@ describe('embedding kernels on WebGPU', () => {
     expectClose(got, want, exact, 'T=1, position 2');
   });
 
+  it('a row part writes only the rows whose id it holds, and no clamping happens', async () => {
+    const ctx = await testGpu();
+    const [channels, vocab, first, count] = [5, 10, 4, 3]; // the part holds rows 4, 5, 6
+    const full = Float32Array.from({ length: vocab * channels }, (_, i) => i + 1);
+    const ids = Uint32Array.of(0, 4, 6, 7, 9, 5, 3);
+    const rows = ids.length;
+    const sentinel = new Float32Array(rows * channels).fill(-7);
+    const b = [ctx.upload(ids), ctx.upload(packF16(full.subarray(first * channels, (first + count) * channels))), ctx.upload(sentinel)];
+    const step = ctx.step();
+    embedding(step, b[2], b[0], b[1], { rows, channels, vocab: count }, { format: 'f16', firstRow: first });
+    await step.submit();
+    const got = await ctx.readF32(b[2], rows * channels);
+    b.forEach((x) => x.destroy());
+    const want = Float32Array.from(sentinel);
+    ids.forEach((id, i) => {
+      if (id >= first && id < first + count) want.set(full.subarray(id * channels, (id + 1) * channels), i * channels);
+    });
+    expectClose(got, want, exact, 'rows 1, 2 and 5 written; 0, 3, 4, 6 untouched');
+  });
+
   it('sums many repeated ids exactly in order and leaves untouched rows alone', async () => {
     const ctx = await testGpu();
     const [n, channels, vocab] = [2048, 64, 500];

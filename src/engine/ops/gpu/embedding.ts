@@ -24,7 +24,7 @@ export interface EmbeddingDims {
   rows: number;
   /** C: channels per table row. */
   channels: number;
-  /** V: rows in the table; ids >= V are clamped to V - 1. */
+  /** V: rows in the table (with options.firstRow: in this part); ids >= V are clamped to V - 1. */
   vocab: number;
 }
 
@@ -45,6 +45,12 @@ export interface EmbeddingOptions {
   /** Format of the token table (default 'f32'). */
   format?: TableFormat;
   positions?: PositionEmbedding;
+  /**
+   * The table binding is rows [firstRow, firstRow + vocab) of a larger table split by rows (one binding
+   * cannot hold it). Rows whose id falls outside are left untouched instead of clamped, so one call per
+   * part, with the same ids and out, writes every row exactly once.
+   */
+  firstRow?: number;
 }
 
 function assertCount(name: string, value: number, min: number): void {
@@ -73,6 +79,7 @@ export function embedding(step: StepEncoder, out: Binding, ids: Binding, table: 
       posMode = 1;
     } else throw new Error('embedding: positions need either ids or seqLen');
   }
+  if (options.firstRow !== undefined) assertCount('firstRow', options.firstRow, 0);
   const params = packParams([
     ['u32', rows * channels],
     ['u32', channels],
@@ -80,6 +87,7 @@ export function embedding(step: StepEncoder, out: Binding, ids: Binding, table: 
     ['u32', pos?.count ?? 1],
     ['u32', pos?.seqLen ?? 1],
     ['u32', pos?.start ?? 0],
+    ['u32', options.firstRow ?? 0],
   ]);
   // Without positions the position bindings are unused by the pipeline; ids and table fill them.
   const bindings = [ids, table, pos?.ids ?? ids, pos?.table ?? table, out];
@@ -88,6 +96,7 @@ export function embedding(step: StepEncoder, out: Binding, ids: Binding, table: 
     TABLE_F16: options.format === 'f16' ? 1 : 0,
     POS_F16: pos?.format === 'f16' ? 1 : 0,
     POS_MODE: posMode,
+    ROW_RANGE: options.firstRow === undefined ? 0 : 1,
   });
 }
 

@@ -3,7 +3,8 @@
 // and the backward adds each row's gradients in the same order as the reference. Tolerance is therefore 0.
 // Table values keep |v| >= 1/64 so that no f16 subnormal (which a GPU may flush) makes "exact" adapter-
 // dependent. Cases: odd C with f16 (rows not word-aligned, the table's last half-word), both position
-// modes, repeated ids, a padding token repeated many times, position-table gradients.
+// modes, repeated ids, a padding token repeated many times, position-table gradients, and a table split by
+// rows into parts (one lookup per part, each writing only the rows whose id it holds).
 
 import type { GpuContext } from '../../gpu/context';
 import { packF16, roundToF16 } from '../../gpu/f16';
@@ -43,6 +44,8 @@ interface ForwardCase {
   format: TableFormat;
   /** 'sequence': GPT-2 style t = start + i mod seqLen; 'explicit': a positions buffer. */
   positions?: { mode: 'sequence' | 'explicit'; count: number; format: TableFormat; seqLen?: number; start?: number };
+  /** Split the table into this many row ranges (uneven: the last is shorter), one lookup per part. */
+  parts?: number;
 }
 
 const FORWARD_CASES: ForwardCase[] = [
@@ -52,12 +55,15 @@ const FORWARD_CASES: ForwardCase[] = [
   { rows: 18, channels: 33, vocab: 40, format: 'f16', positions: { mode: 'sequence', count: 12, format: 'f32', seqLen: 9 } },
   { rows: 20, channels: 64, vocab: 30, format: 'f32', positions: { mode: 'explicit', count: 25, format: 'f16' } },
   { rows: 64, channels: 101, vocab: 300, format: 'f16', positions: { mode: 'sequence', count: 40, format: 'f16', seqLen: 32, start: 5 } },
+  { rows: 40, channels: 33, vocab: 70, format: 'f16', parts: 3, positions: { mode: 'explicit', count: 16, format: 'f32' } },
+  { rows: 24, channels: 20, vocab: 50, format: 'f32', parts: 4 },
 ];
 
 function forwardLabel(c: ForwardCase): string {
   const p = c.positions;
   const pos = p ? ` + ${p.format} positions (${p.mode}${p.start ? ` from ${p.start}` : ''})` : '';
-  return `N=${c.rows} C=${c.channels} V=${c.vocab} ${c.format}${pos}`;
+  const parts = c.parts ? ` in ${c.parts} row parts` : '';
+  return `N=${c.rows} C=${c.channels} V=${c.vocab} ${c.format}${parts}${pos}`;
 }
 
 async function runForward(ctx: GpuContext, c: ForwardCase, rng: Rng): Promise<CheckOutcome> {
@@ -67,22 +73,38 @@ async function runForward(ctx: GpuContext, c: ForwardCase, rng: Rng): Promise<Ch
   const pos = p ? table(rng, p.count, c.channels, p.format) : undefined;
   const posIds = p ? (p.mode === 'explicit' ? randomIds(rng, c.rows, p.count) : sequencePositionIds(c.rows, p.seqLen!, p.start)) : undefined;
 
-  const buffers = [ctx.upload(ids), ctx.upload(tok.gpu), ctx.createBuffer(c.rows * c.channels * 4)];
-  const [idsBuf, tokBuf, outBuf] = buffers;
+  const buffers = [ctx.upload(ids), ctx.createBuffer(c.rows * c.channels * 4)];
+  const [idsBuf, outBuf] = buffers;
+  const parts = c.parts ? tableParts(ctx, tok.ref, c.vocab, c.channels, c.format, c.parts) : [{ buffer: ctx.upload(tok.gpu), first: 0, count: c.vocab }];
   const posBuf = pos ? ctx.upload(pos.gpu) : undefined;
   const posIdsBuf = p?.mode === 'explicit' ? ctx.upload(posIds!) : undefined;
   try {
     const step = ctx.step();
     const positions = p && posBuf ? { table: posBuf, count: p.count, format: p.format, seqLen: p.seqLen, start: p.start, ids: posIdsBuf } : undefined;
-    embedding(step, outBuf, idsBuf, tokBuf, { rows: c.rows, channels: c.channels, vocab: c.vocab }, { format: c.format, positions });
+    for (const part of parts) {
+      const firstRow = c.parts ? part.first : undefined;
+      embedding(step, outBuf, idsBuf, part.buffer, { rows: c.rows, channels: c.channels, vocab: part.count }, { format: c.format, positions, firstRow });
+    }
     await step.submit();
     const got = await ctx.readF32(outBuf, c.rows * c.channels);
     const want = new Float32Array(c.rows * c.channels);
     embeddingForward(want, ids, tok.ref, c.channels, pos?.ref, posIds);
     return outcome(forwardLabel(c), got, want, exact);
   } finally {
-    for (const b of [...buffers, posBuf, posIdsBuf]) b?.destroy();
+    for (const b of [...buffers, ...parts.map((x) => x.buffer), posBuf, posIdsBuf]) b?.destroy();
   }
+}
+
+/** The table's rows split into `count` consecutive ranges, each uploaded on its own (packed anew if f16). */
+function tableParts(ctx: GpuContext, values: Float32Array, vocab: number, channels: number, format: TableFormat, count: number) {
+  const rowsPerPart = Math.ceil(vocab / count);
+  const parts: { buffer: GPUBuffer; first: number; count: number }[] = [];
+  for (let first = 0; first < vocab; first += rowsPerPart) {
+    const rows = Math.min(rowsPerPart, vocab - first);
+    const slice = values.subarray(first * channels, (first + rows) * channels);
+    parts.push({ buffer: ctx.upload(format === 'f16' ? packF16(slice) : slice), first, count: rows });
+  }
+  return parts;
 }
 
 interface BackwardCase {

@@ -1,0 +1,82 @@
+// Linear layers and the LM head over weights that may be split by rows into parts (gpu-weights.ts).
+
+import type { Binding, Readback, StepEncoder } from '../../gpu/step-encoder';
+import { matmul } from '../../ops/gpu/matmul';
+import type { GpuMatrix } from './gpu-weights';
+
+/** The matmul's batch dimension is one grid axis. */
+const MAX_BATCH = 65535;
+
+/**
+ * y (N, out) = x (N, in) @ W^T (+ b), or y += that with `accumulate` (the residual add, fused).
+ * One part: a single (N, in) @ (out, in)^T product. Several parts: each writes its own columns of y, one
+ * row per batch item (m = 1, W broadcast, output stride `out`), since the output is row-major and a
+ * part's columns are not contiguous. That reads a part once per row: fine for decode (N = 1) and never
+ * taken with the device's real limit for the supported model sizes, where no linear layer nears 128 MiB.
+ */
+export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, rows: number, accumulate = false): void {
+  const { cols: k, rows: out } = w;
+  for (const part of w.parts) {
+    const options = { bFormat: w.format, bias: part.bias, accumulate };
+    if (w.parts.length === 1) {
+      matmul(step, y, x, part.weight, { m: rows, k, n: out, transB: true }, options);
+      continue;
+    }
+    for (let first = 0; first < rows; first += MAX_BATCH) {
+      const batch = Math.min(MAX_BATCH, rows - first);
+      const dims = { m: 1, k, n: part.rows, batch, transB: true, strideA: k, strideB: 0, strideC: out, offsetA: first * k, offsetC: first * out + part.firstRow };
+      matmul(step, y, x, part.weight, dims, options);
+    }
+  }
+}
+
+/** One block of logits on its way back: rows [firstRow, +rows) x vocabulary columns [firstCol, +cols). */
+interface LogitsBlock {
+  firstRow: number;
+  rows: number;
+  firstCol: number;
+  cols: number;
+  readback: Readback;
+}
+
+/** Logits recorded into a step; `read()` after the submit assembles them. */
+export class PendingLogits {
+  constructor(
+    private readonly blocks: LogitsBlock[],
+    readonly rows: number,
+    readonly vocab: number,
+  ) {}
+
+  /** (rows, V) f32 logits. */
+  async read(): Promise<Float32Array> {
+    const data = await Promise.all(this.blocks.map((b) => b.readback.data()));
+    if (this.blocks.length === 1) return new Float32Array(data[0]);
+    const out = new Float32Array(this.rows * this.vocab);
+    this.blocks.forEach((b, i) => {
+      const block = new Float32Array(data[i]);
+      for (let r = 0; r < b.rows; r++) out.set(block.subarray(r * b.cols, (r + 1) * b.cols), (b.firstRow + r) * this.vocab + b.firstCol);
+    });
+    return out;
+  }
+}
+
+/**
+ * logits (rows, V) = h (rows, C) @ head^T, computed part by part of the head and in row blocks whose output
+ * fits `maxBlockBytes`; each block goes to a step temp and is read back, and the blocks meet on the CPU
+ * (work proportional to the logits returned, not to the model).
+ */
+export function lmHead(step: StepEncoder, h: Binding, head: GpuMatrix, rows: number, maxBlockBytes: number): PendingLogits {
+  const blocks: LogitsBlock[] = [];
+  const C = head.cols;
+  for (const part of head.parts) {
+    const rowsPerBlock = Math.max(1, Math.min(rows, Math.floor(maxBlockBytes / (part.rows * 4))));
+    for (let first = 0; first < rows; first += rowsPerBlock) {
+      const n = Math.min(rowsPerBlock, rows - first);
+      const bytes = n * part.rows * 4;
+      const out = step.temp(bytes, 'lm head logits');
+      matmul(step, out, h, part.weight, { m: n, k: C, n: part.rows, transB: true, offsetA: first * C }, { bFormat: head.format });
+      blocks.push({ firstRow: first, rows: n, firstCol: part.firstRow, cols: part.rows, readback: step.read(out, 0, bytes) });
+    }
+  }
+  return new PendingLogits(blocks, rows, head.rows);
+}

@@ -1,0 +1,191 @@
+// The GPU engine's causal LM: weights uploaded once (gpu-weights.ts), a KV cache per sequence
+// (kv-cache.ts), and `extend` recording every request's tokens into ONE step with ONE queue submit:
+//
+//   write ids and positions (2 small writeBuffers) -> embedding (+ learned positions)
+//   -> L x block (gpu-layer.ts) -> final norm (only the wanted rows) -> LM head -> read back the logits.
+//
+// A decode step of R sequences (one token each) therefore records, per layer, 2 norms, 7 projections
+// (6 for GPT-2), 2 RoPEs (none for GPT-2), R attentions and the activation, plus 2R cache-row copies; then
+// R row copies, one norm and one LM head matmul per head part, and one readback per part. Weights are never
+// re-uploaded and the CPU work per step is proportional to the layers, tokens and logits, not to the
+// weights. (With m = 1 row the matmuls are matrix-vector products; a dedicated GEMV variant would be the
+// next speed-up on real GPUs.)
+
+import type { GpuContext } from '../../gpu/context';
+import type { StepEncoder } from '../../gpu/step-encoder';
+import type { CausalLm, ExtendRequest, LogitsWanted, SequenceState } from '../causal-lm';
+import type { ModelConfig } from '../config';
+import { modelRopeFrequencies } from '../rope-frequencies';
+import type { ModelWeights } from '../weights';
+import { recordEmbedding } from './gpu-embed';
+import { allocateLayerScratch, recordLayer, recordNorm, type LayerScratch, type RequestRows } from './gpu-layer';
+import { lmHead, type PendingLogits } from './gpu-linear';
+import { uploadWeights, type GpuModelWeights, type GpuWeightOptions, type WeightFormat } from './gpu-weights';
+import { GpuSequence } from './kv-cache';
+
+export type GpuModelOptions = GpuWeightOptions;
+
+export class GpuCausalLm implements CausalLm {
+  private readonly sequences = new Set<GpuSequence>();
+  private disposed = false;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly config: ModelConfig,
+    /** The uploaded weights (buffers, parts, format): read-only for users such as LoRA. */
+    readonly weights: GpuModelWeights,
+    /** (D / 2) f32 inverse RoPE frequencies; undefined for learned positions. */
+    private readonly invFreq: GPUBuffer | undefined,
+  ) {}
+
+  /** Uploads the weights (f16 by default) and returns the model. */
+  static async create(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, options: GpuModelOptions = {}): Promise<GpuCausalLm> {
+    const uploaded = await uploadWeights(ctx, config, weights, options);
+    const invFreq = config.positions === 'rope' ? ctx.upload(modelRopeFrequencies(config), 'rope inverse frequencies') : undefined;
+    return new GpuCausalLm(ctx, config, uploaded, invFreq);
+  }
+
+  /** Bytes of weights on the GPU (without KV caches). */
+  get weightBytes(): number {
+    return this.weights.bytes;
+  }
+
+  get weightFormat(): WeightFormat {
+    return this.weights.format;
+  }
+
+  createSequence(capacity: number): SequenceState {
+    this.assertLive();
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > this.config.maxPositions) {
+      throw new RangeError(`sequence capacity must be an integer in [1, ${this.config.maxPositions}] (max_position_embeddings), got ${capacity}`);
+    }
+    const s = new GpuSequence(this.ctx, this.config, this, capacity);
+    this.sequences.add(s);
+    return s;
+  }
+
+  async extend(requests: readonly ExtendRequest[], wanted: LogitsWanted): Promise<Float32Array[]> {
+    this.assertLive();
+    if (wanted !== 'last' && wanted !== 'all') throw new RangeError(`extend: wanted must be 'last' or 'all', got ${String(wanted)}`);
+    if (requests.length === 0) return [];
+    // Every request is checked before anything is recorded, so a bad one leaves all sequences as they were.
+    const sequences = requests.map((r, i) => this.validate(r, i));
+    if (new Set(sequences).size !== sequences.length) throw new Error('extend: a sequence appears in more than one request');
+
+    let start = 0;
+    const rows: RequestRows[] = requests.map((r, i) => {
+      const s = sequences[i];
+      const placed = { start, count: r.tokens.length, past: s.length, caches: s.layers };
+      start += r.tokens.length;
+      return placed;
+    });
+    const N = start;
+    this.checkStepSize(N);
+
+    const step = this.ctx.step();
+    const pending = this.record(step, requests, rows, N, wanted);
+    for (const s of sequences) s.busy = true;
+    try {
+      await step.submit();
+    } finally {
+      for (const s of sequences) s.busy = false;
+    }
+    rows.forEach((r, i) => sequences[i].advance(r.count));
+
+    const logits = await pending.read();
+    const V = this.config.vocabSize;
+    if (requests.length === 1) return [logits];
+    return rows.map((r, i) => (wanted === 'last' ? logits.slice(i * V, (i + 1) * V) : logits.slice(r.start * V, (r.start + r.count) * V)));
+  }
+
+  releaseSequence(sequence: SequenceState): void {
+    const s = this.own(sequence);
+    if (s.busy) throw new Error('releaseSequence: the sequence is being extended');
+    s.release();
+    this.sequences.delete(s);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const s of this.sequences) s.release();
+    this.sequences.clear();
+    for (const b of this.weights.buffers) b.destroy();
+    this.invFreq?.destroy();
+  }
+
+  /** Records the whole forward of N rows; returns the logits to read after the submit. */
+  private record(step: StepEncoder, requests: readonly ExtendRequest[], rows: readonly RequestRows[], N: number, wanted: LogitsWanted): PendingLogits {
+    const { config, weights, ctx } = this;
+    const C = config.hiddenSize;
+    const ids = new Uint32Array(N);
+    const positions = new Int32Array(N);
+    rows.forEach((r, i) => {
+      const tokens = requests[i].tokens;
+      for (let t = 0; t < r.count; t++) {
+        ids[r.start + t] = tokens[t];
+        positions[r.start + t] = r.past + t;
+      }
+    });
+    const idsBuffer = step.temp(N * 4, 'token ids');
+    const positionsBuffer = step.temp(N * 4, 'positions');
+    ctx.write(idsBuffer, ids);
+    ctx.write(positionsBuffer, positions);
+
+    const maxCount = Math.max(...rows.map((r) => r.count));
+    const s: LayerScratch = allocateLayerScratch(step, config, N, maxCount, positionsBuffer);
+    recordEmbedding(step, s.x, idsBuffer, weights.tokenEmbedding, N, positionsBuffer, weights.positionEmbedding);
+    weights.layers.forEach((layer, l) => recordLayer(step, config, layer, l, s, N, rows, this.invFreq));
+
+    // Final norm and LM head only on the rows whose logits are wanted.
+    let source = s.x;
+    let outRows = N;
+    if (wanted === 'last') {
+      source = step.temp(rows.length * C * 4, 'last rows');
+      rows.forEach((r, i) => step.copy(s.x, (r.start + r.count - 1) * C * 4, source, i * C * 4, C * 4));
+      outRows = rows.length;
+    }
+    recordNorm(step, config, s.h, source, weights.finalNorm, outRows, s.stats);
+    return lmHead(step, s.h, weights.lmHead, outRows, weights.maxBindingBytes);
+  }
+
+  /** The step's widest activation must fit one binding: tell the caller to split the prompt otherwise. */
+  private checkStepSize(N: number): void {
+    const { hiddenSize: C, numHeads: Hq, headDim: D, intermediateSize: F } = this.config;
+    const bytes = N * Math.max(C, Hq * D, F) * 4;
+    const limit = Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize);
+    if (bytes > limit) {
+      const most = Math.floor(limit / (Math.max(C, Hq * D, F) * 4));
+      throw new RangeError(`extend: ${N} tokens in one call need ${bytes}-byte activations, more than this adapter binds (${limit}); extend at most ${most} tokens at a time`);
+    }
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('the model was disposed');
+  }
+
+  private own(sequence: SequenceState): GpuSequence {
+    this.assertLive();
+    if (!(sequence instanceof GpuSequence) || sequence.owner !== this) throw new Error('sequence was not created by this model');
+    if (sequence.released) throw new Error('sequence was released');
+    return sequence;
+  }
+
+  private validate(request: ExtendRequest, index: number): GpuSequence {
+    const s = this.own(request.sequence);
+    if (s.busy) throw new Error(`extend: request ${index}'s sequence is already being extended (await the previous call)`);
+    const { tokens } = request;
+    const V = this.config.vocabSize;
+    if (tokens.length === 0) throw new RangeError(`extend: request ${index} has no tokens`);
+    if (s.length + tokens.length > s.capacity) {
+      throw new RangeError(`extend: request ${index} needs ${s.length + tokens.length} positions, the sequence holds ${s.capacity}`);
+    }
+    for (let i = 0; i < tokens.length; i++) {
+      const id = tokens[i];
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
+        throw new RangeError(`extend: token id ${id} (request ${index}, position ${i}) is outside the vocabulary of ${V}`);
+      }
+    }
+    return s;
+  }
+}

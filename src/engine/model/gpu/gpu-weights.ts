@@ -1,0 +1,191 @@
+// Uploads a model's canonical weights (weights.ts) to the GPU once. Large matrices (linear weights, token
+// and position embeddings, LM head) are stored as f16 packed two per u32 by default, or f32 on request;
+// norm weights and biases stay f32. Tensors are converted one at a time, so the model never sits in
+// memory twice as f32. A matrix larger than one storage binding may hold is split by rows into parts,
+// each its own buffer (Qwen2.5-0.5B's 151936 x 896 f16 embedding is 272 MB, over a 128 MiB binding limit).
+
+import type { GpuContext } from '../../gpu/context';
+import { packF16 } from '../../gpu/f16';
+import type { ModelConfig } from '../config';
+import type { LayerWeights, LinearWeights, ModelWeights, NormWeights, WeightTensor } from '../weights';
+
+export type WeightFormat = 'f16' | 'f32';
+
+export interface GpuWeightOptions {
+  /** Storage of the large matrices (default 'f16'). */
+  weightFormat?: WeightFormat;
+  /** Largest buffer one matrix part may take (default and upper bound: the device's binding limits). */
+  maxBindingBytes?: number;
+}
+
+/** Rows [firstRow, firstRow + rows) of a matrix, with the matching slice of its bias. */
+export interface MatrixPart {
+  weight: GPUBuffer;
+  /** f32 (rows), linear layers with a bias only. */
+  bias?: GPUBuffer;
+  firstRow: number;
+  rows: number;
+}
+
+/** A (rows, cols) matrix, e.g. a linear weight (out, in), as consecutive row parts covering every row. */
+export interface GpuMatrix {
+  rows: number;
+  cols: number;
+  format: WeightFormat;
+  parts: MatrixPart[];
+}
+
+export interface GpuNorm {
+  /** f32 (C) */
+  weight: GPUBuffer;
+  /** f32 (C), LayerNorm only. */
+  bias?: GPUBuffer;
+}
+
+export interface GpuLayerWeights {
+  attnNorm: GpuNorm;
+  q: GpuMatrix;
+  k: GpuMatrix;
+  v: GpuMatrix;
+  o: GpuMatrix;
+  mlpNorm: GpuNorm;
+  gate?: GpuMatrix;
+  up: GpuMatrix;
+  down: GpuMatrix;
+}
+
+export interface GpuModelWeights {
+  /** (V, C) */
+  tokenEmbedding: GpuMatrix;
+  /** (P, C), GPT-2 only. */
+  positionEmbedding?: GpuMatrix;
+  layers: GpuLayerWeights[];
+  finalNorm: GpuNorm;
+  /** (V, C); the same object as tokenEmbedding when tied (one set of buffers serves both). */
+  lmHead: GpuMatrix;
+  format: WeightFormat;
+  /** The largest part a matrix was allowed (bytes), also the bound for the LM head's output blocks. */
+  maxBindingBytes: number;
+  /** Bytes written to the GPU. */
+  bytes: number;
+  /** Every buffer above, for dispose. */
+  buffers: GPUBuffer[];
+}
+
+/** Wait for the queue after this many uploaded bytes, so staging copies never pile up for a whole model. */
+const DRAIN_BYTES = 64 * 1024 * 1024;
+
+/** The binding limit actually used: the device's, lowered by the option, rounded down to whole 16 bytes. */
+export function effectiveBindingLimit(ctx: GpuContext, requested?: number): number {
+  const device = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  if (requested !== undefined && (!Number.isFinite(requested) || requested < 16)) {
+    throw new RangeError(`maxBindingBytes must be at least 16, got ${requested}`);
+  }
+  return Math.floor(Math.min(device, requested ?? device) / 16) * 16;
+}
+
+class Uploader {
+  readonly buffers: GPUBuffer[] = [];
+  bytes = 0;
+  private sinceDrain = 0;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly format: WeightFormat,
+    readonly limit: number,
+  ) {}
+
+  private put(data: Float32Array | Uint32Array, label: string): GPUBuffer {
+    const buffer = this.ctx.upload(data, label);
+    this.buffers.push(buffer);
+    this.bytes += data.byteLength;
+    this.sinceDrain += data.byteLength;
+    return buffer;
+  }
+
+  async drainIfNeeded(): Promise<void> {
+    if (this.sinceDrain < DRAIN_BYTES) return;
+    this.sinceDrain = 0;
+    await this.ctx.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Always f32: norm weights and biases. */
+  vector(t: WeightTensor): GPUBuffer {
+    return this.put(t.read(), t.source);
+  }
+
+  norm(n: NormWeights): GpuNorm {
+    return { weight: this.vector(n.weight), bias: n.bias ? this.vector(n.bias) : undefined };
+  }
+
+  /** A (rows, cols) tensor in this.format, split by rows where one buffer would exceed the limit. */
+  matrix(t: WeightTensor, biasTensor?: WeightTensor): GpuMatrix {
+    const [rows, cols] = t.shape;
+    const values = t.read();
+    const bias = biasTensor?.read();
+    // f16 parts are packed anew from their first element, so (rows * cols) halves take ceil(n / 2) words.
+    const partBytes = (r: number) => (this.format === 'f16' ? Math.ceil((r * cols) / 2) * 4 : r * cols * 4);
+    let rowsPerPart = Math.floor(this.limit / (cols * (this.format === 'f16' ? 2 : 4)));
+    while (rowsPerPart > 0 && partBytes(rowsPerPart) > this.limit) rowsPerPart--;
+    if (rowsPerPart < 1) {
+      throw new RangeError(`${t.source}: one row of ${cols} values does not fit a binding of ${this.limit} bytes`);
+    }
+    const parts: MatrixPart[] = [];
+    for (let first = 0; first < rows; first += rowsPerPart) {
+      const n = Math.min(rowsPerPart, rows - first);
+      const slice = values.subarray(first * cols, (first + n) * cols);
+      const label = rows > rowsPerPart ? `${t.source} [${first}, ${first + n})` : t.source;
+      parts.push({
+        weight: this.put(this.format === 'f16' ? packF16(slice) : slice, label),
+        bias: bias ? this.put(bias.subarray(first, first + n), `${biasTensor!.source}`) : undefined,
+        firstRow: first,
+        rows: n,
+      });
+    }
+    return { rows, cols, format: this.format, parts };
+  }
+
+  linear(l: LinearWeights): GpuMatrix {
+    return this.matrix(l.weight, l.bias);
+  }
+
+  async layer(l: LayerWeights): Promise<GpuLayerWeights> {
+    const out: GpuLayerWeights = {
+      attnNorm: this.norm(l.attnNorm),
+      q: this.linear(l.q),
+      k: this.linear(l.k),
+      v: this.linear(l.v),
+      o: this.linear(l.o),
+      mlpNorm: this.norm(l.mlpNorm),
+      gate: l.gate ? this.linear(l.gate) : undefined,
+      up: this.linear(l.up),
+      down: this.linear(l.down),
+    };
+    await this.drainIfNeeded();
+    return out;
+  }
+}
+
+/** Uploads every tensor of `weights`; on failure the buffers made so far are destroyed. */
+export async function uploadWeights(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, options: GpuWeightOptions = {}): Promise<GpuModelWeights> {
+  const format = options.weightFormat ?? 'f16';
+  if (format !== 'f16' && format !== 'f32') throw new RangeError(`weightFormat must be 'f16' or 'f32', got ${String(format)}`);
+  if (weights.layers.length !== config.numLayers) {
+    throw new RangeError(`weights have ${weights.layers.length} layers, the config ${config.numLayers}`);
+  }
+  const up = new Uploader(ctx, format, effectiveBindingLimit(ctx, options.maxBindingBytes));
+  try {
+    const tokenEmbedding = up.matrix(weights.tokenEmbedding);
+    await up.drainIfNeeded();
+    const positionEmbedding = weights.positionEmbedding ? up.matrix(weights.positionEmbedding) : undefined;
+    const layers: GpuLayerWeights[] = [];
+    for (const l of weights.layers) layers.push(await up.layer(l));
+    const finalNorm = up.norm(weights.finalNorm);
+    const lmHead = weights.tied ? tokenEmbedding : up.matrix(weights.lmHead);
+    await ctx.device.queue.onSubmittedWorkDone();
+    return { tokenEmbedding, positionEmbedding, layers, finalNorm, lmHead, format, maxBindingBytes: up.limit, bytes: up.bytes, buffers: up.buffers };
+  } catch (err) {
+    for (const b of up.buffers) b.destroy();
+    throw err;
+  }
+}
