@@ -1,0 +1,94 @@
+// `--model X --backend B --weights W` -> a running CausalLm, in two phases: readModel resolves the source
+// (folder or Hub id), reads and checks every file and maps the weights; startModel takes the GPU and
+// uploads, or builds the CPU reference. Commands check their own inputs (tokenizer, prompt, ids) between
+// the two, so every mistake in the files or the flags is reported before the GPU is touched.
+
+import type { GpuContext } from '../engine/gpu/context';
+import { GpuUnavailableError } from '../engine/gpu/errors';
+import type { CausalLm } from '../engine/model/causal-lm';
+import { CpuCausalLm } from '../engine/model/cpu-model';
+import { GpuCausalLm } from '../engine/model/gpu/gpu-model';
+import { loadModelFiles, type ModelFiles } from '../engine/model/model-files';
+import { countParameters, mapWeights, type ModelWeights } from '../engine/model/weights';
+import { acquireNodeGpu } from '../node/node-gpu';
+import { resolveModelSource } from '../node/resolve-model-source';
+import { formatBytes, formatCount, formatSeconds } from './format';
+import type { ModelArgs } from './options/common';
+import type { Progress } from './progress';
+
+/** The checked files and weights, before any backend is touched. */
+export interface ModelOnDisk {
+  files: ModelFiles;
+  weights: ModelWeights;
+  /** "<source>: llama, 5 layers, ..." for the progress line. */
+  summary: string;
+  started: number;
+}
+
+export interface LoadedModel {
+  files: ModelFiles;
+  model: CausalLm;
+  /** Frees the model and the GPU device. */
+  dispose(): void;
+}
+
+/** The GPU device, with the CPU reference offered when there is none. */
+async function acquireForCli(): Promise<GpuContext> {
+  try {
+    return await acquireNodeGpu();
+  } catch (err) {
+    if (err instanceof GpuUnavailableError) {
+      throw new GpuUnavailableError(err.reason, `${err.message} Or run on the CPU reference with --backend cpu (slow).`);
+    }
+    throw err;
+  }
+}
+
+/** Resolves the source (download with progress) and checks config, tensor names and shapes. */
+export async function readModel(args: ModelArgs, progress: Progress): Promise<ModelOnDisk> {
+  const started = performance.now();
+  const source = await resolveModelSource(args.model, {
+    endpoint: args.hubEndpoint,
+    revision: args.revision,
+    cacheDir: args.cacheDir,
+  });
+  const files = await loadModelFiles(source, progress.download);
+  const weights = mapWeights(files.config, files.weights);
+  const c = files.config;
+  const summary =
+    `${source.id}: ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, vocab ${c.vocabSize}, ` +
+    `${formatCount(countParameters(weights))} parameters, ${formatBytes(files.bytes)}`;
+  return { files, weights, summary, started };
+}
+
+/** Builds the CPU reference, or takes the GPU and uploads the weights. */
+export async function startModel(disk: ModelOnDisk, args: ModelArgs, progress: Progress): Promise<LoadedModel> {
+  const { files, weights, summary, started } = disk;
+  const c = files.config;
+  if (args.backend === 'cpu') {
+    const model = new CpuCausalLm(c, weights);
+    progress.line(`loaded ${summary} on the CPU reference in ${formatSeconds(performance.now() - started)}`);
+    return { files, model, dispose: () => model.dispose() };
+  }
+
+  const ctx = await acquireForCli();
+  try {
+    const model = await GpuCausalLm.create(ctx, c, weights, { weightFormat: args.weights });
+    const adapter = ctx.adapter.description || [ctx.adapter.vendor, ctx.adapter.architecture].filter(Boolean).join(' ');
+    progress.line(
+      `loaded ${summary} on the GPU (${adapter || 'unnamed adapter'}, ${model.weightFormat} weights, ` +
+        `${formatBytes(model.weightBytes)}) in ${formatSeconds(performance.now() - started)}`,
+    );
+    return {
+      files,
+      model,
+      dispose: () => {
+        model.dispose();
+        ctx.destroy();
+      },
+    };
+  } catch (err) {
+    ctx.destroy();
+    throw err;
+  }
+}

@@ -1,0 +1,115 @@
+// Chat prompts rendered with the model's own Jinja template (tokenizer_config.json "chat_template") through
+// @huggingface/jinja, given the variables transformers' apply_chat_template gives it: messages,
+// add_generation_prompt and the special tokens as text.
+
+import { Template } from '@huggingface/jinja';
+import { ModelFormatError } from './errors';
+import { specialTokenText } from './generation-options';
+
+type Json = Record<string, unknown>;
+
+const FILE = 'tokenizer_config.json';
+
+export interface ChatMessage {
+  /** 'system' | 'user' | 'assistant' (templates may accept others). */
+  role: string;
+  content: string;
+}
+
+export interface RenderChatOptions {
+  /** End with the assistant's turn header, so the model writes the reply (default true). */
+  addGenerationPrompt?: boolean;
+  /** Which template of a named list to use (default "default"). */
+  templateName?: string;
+  /** Extra template variables (e.g. tools); they win over the special tokens, not over messages. */
+  variables?: Record<string, unknown>;
+}
+
+/** A template that could not be parsed or that stopped with raise_exception(message). */
+export class ChatTemplateError extends Error {
+  override readonly name = 'ChatTemplateError';
+  constructor(detail: string) {
+    super(`${FILE}: chat_template: ${detail}`);
+  }
+}
+
+/** The template text: "chat_template" as a string, or the entry named `name` in its list form. */
+function templateText(tokenizerConfig: Json | undefined, name: string): string | undefined {
+  const raw = tokenizerConfig?.chat_template;
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return raw;
+  if (!Array.isArray(raw)) throw new ModelFormatError(FILE, 'field "chat_template" must be a string or a list of {name, template}');
+  const names: string[] = [];
+  for (const entry of raw) {
+    const e = entry as Json;
+    if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || typeof e.template !== 'string') {
+      throw new ModelFormatError(FILE, 'each entry of "chat_template" must be {"name": string, "template": string}');
+    }
+    if (e.name === name) return e.template;
+    names.push(e.name);
+  }
+  throw new ModelFormatError(FILE, `"chat_template" has no template named "${name}" (it has: ${names.join(', ')})`);
+}
+
+export function hasChatTemplate(tokenizerConfig: Json | undefined): boolean {
+  const raw = tokenizerConfig?.chat_template;
+  return typeof raw === 'string' || (Array.isArray(raw) && raw.length > 0);
+}
+
+/** Every "*_token" of tokenizer_config.json as text, plus additional_special_tokens. */
+function specialTokenVariables(tokenizerConfig: Json | undefined): Record<string, unknown> {
+  const vars: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(tokenizerConfig ?? {})) {
+    if (!key.endsWith('_token')) continue;
+    const text = specialTokenText(value);
+    if (text !== undefined) vars[key] = text;
+  }
+  const additional = tokenizerConfig?.additional_special_tokens;
+  if (Array.isArray(additional)) vars.additional_special_tokens = additional.map(specialTokenText).filter((t) => t !== undefined);
+  return vars;
+}
+
+export class ChatTemplate {
+  private readonly template: Template;
+
+  /** Throws a ModelFormatError naming tokenizer_config.json when the model has no chat template. */
+  constructor(
+    private readonly tokenizerConfig: Json | undefined,
+    templateName = 'default',
+  ) {
+    const text = templateText(tokenizerConfig, templateName);
+    if (text === undefined) {
+      throw new ModelFormatError(
+        FILE,
+        tokenizerConfig
+          ? 'has no "chat_template": this model has no chat format, so prompt it with plain text'
+          : 'not found: the model has no chat template, so prompt it with plain text',
+      );
+    }
+    try {
+      this.template = new Template(text);
+    } catch (err) {
+      throw new ChatTemplateError(`cannot be parsed (${(err as Error).message})`);
+    }
+  }
+
+  /** The prompt text, special tokens included: encode it without adding special tokens again. */
+  render(messages: readonly ChatMessage[], options: RenderChatOptions = {}): string {
+    try {
+      return this.template.render({
+        ...specialTokenVariables(this.tokenizerConfig),
+        ...options.variables,
+        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        add_generation_prompt: options.addGenerationPrompt ?? true,
+      });
+    } catch (err) {
+      // raise_exception('...') in the template arrives here with the template's own message.
+      throw new ChatTemplateError((err as Error).message);
+    }
+  }
+}
+
+/** Renders `messages` with the model's chat template (see ChatTemplate). */
+export function renderChat(tokenizerConfig: Json | undefined, messages: readonly ChatMessage[], options: RenderChatOptions = {}): string {
+  return new ChatTemplate(tokenizerConfig, options.templateName).render(messages, options);
+}

@@ -1,0 +1,125 @@
+// Picks the next token from one position's logits, in the order transformers applies its processors:
+// repetition penalty, then (when sampling) temperature, top-k, top-p, and a draw from the seeded Rng.
+
+import type { Rng } from '../util/rng';
+import type { SamplingOptions } from './generation-options';
+
+/** Full-vocabulary sort above this k (insertion into a sorted top list is cheaper below it). */
+const INSERTION_TOP_K = 256;
+
+/** The options with sampleToken's defaults filled in; throws a RangeError naming a bad value. */
+export function checkSamplingOptions(options: Partial<SamplingOptions>): SamplingOptions {
+  const o: SamplingOptions = {
+    temperature: options.temperature ?? 1,
+    topK: options.topK ?? 0,
+    topP: options.topP ?? 1,
+    repetitionPenalty: options.repetitionPenalty ?? 1,
+    doSample: options.doSample ?? true,
+  };
+  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) throw new RangeError(`temperature must be a number >= 0, got ${o.temperature}`);
+  if (!Number.isInteger(o.topK) || o.topK < 0) throw new RangeError(`top-k must be an integer >= 0 (0 = off), got ${o.topK}`);
+  if (!(o.topP > 0 && o.topP <= 1)) throw new RangeError(`top-p must be in (0, 1] (1 = off), got ${o.topP}`);
+  if (!(o.repetitionPenalty > 0) || !Number.isFinite(o.repetitionPenalty)) {
+    throw new RangeError(`repetition penalty must be a positive number (1 = off), got ${o.repetitionPenalty}`);
+  }
+  return o;
+}
+
+/** Index of the largest value; the lowest index wins ties. */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+/** HF repetition penalty: each token seen before has its logit divided by `penalty` if > 0, else multiplied. */
+export function applyRepetitionPenalty(logits: Float32Array, penalty: number, history: Iterable<number>): Float32Array {
+  if (penalty === 1) return logits;
+  const out = logits.slice();
+  for (const id of new Set(history)) {
+    if (id < 0 || id >= logits.length) continue;
+    const v = logits[id];
+    out[id] = v > 0 ? v / penalty : v * penalty;
+  }
+  return out;
+}
+
+/** The k highest-scoring indices, best first (ties: lower index first). */
+function topKIndices(scores: Float32Array, k: number): number[] {
+  if (k > INSERTION_TOP_K) return sortedByScore(scores, Array.from(scores.keys())).slice(0, k);
+  const top: number[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i];
+    if (top.length === k && !(s > scores[top[k - 1]])) continue;
+    let at = top.length;
+    while (at > 0 && s > scores[top[at - 1]]) at--;
+    top.splice(at, 0, i);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
+function sortedByScore(scores: Float32Array, indices: number[]): number[] {
+  return indices.sort((a, b) => scores[b] - scores[a] || a - b);
+}
+
+/** Draws from `weights` (summing to `total`): an id of `indices`, or the weight index itself without them. */
+function draw(weights: Float64Array, total: number, rng: Rng, indices?: readonly number[]): number {
+  let u = rng.next() * total;
+  const n = indices ? indices.length : weights.length;
+  for (let j = 0; j < n; j++) {
+    u -= weights[j];
+    if (u < 0) return indices ? indices[j] : j;
+  }
+  return indices ? indices[n - 1] : n - 1; // rounding left u a hair above 0
+}
+
+function sample(scores: Float32Array, o: SamplingOptions, rng: Rng): number {
+  const V = scores.length;
+  const invT = 1 / o.temperature;
+  let candidates: number[] | undefined;
+  if (o.topK > 0 && o.topK < V) candidates = topKIndices(scores, o.topK);
+
+  let max = -Infinity;
+  if (candidates) max = scores[candidates[0]];
+  else for (let i = 0; i < V; i++) if (scores[i] > max) max = scores[i];
+  const n = candidates ? candidates.length : V;
+  const weights = new Float64Array(n);
+  let total = 0;
+  for (let j = 0; j < n; j++) {
+    weights[j] = Math.exp((scores[candidates ? candidates[j] : j] - max) * invT);
+    total += weights[j];
+  }
+  if (!(total > 0) || !Number.isFinite(total)) throw new RangeError('logits are not finite numbers; cannot sample');
+  if (o.topP >= 1) return draw(weights, total, rng, candidates);
+
+  // Nucleus: the most probable tokens until their probability reaches p. A token with probability below
+  // (1 - p) / V always lies in the dropped tail (all of them together weigh less than 1 - p), so only the
+  // rest needs sorting.
+  if (!candidates) {
+    const floor = (total * (1 - o.topP)) / V;
+    const kept: number[] = [];
+    for (let i = 0; i < V; i++) if (weights[i] >= floor) kept.push(i);
+    candidates = sortedByScore(scores, kept);
+  }
+  const ordered = candidates.map((id) => Math.exp((scores[id] - max) * invT));
+  const nucleus: number[] = [];
+  let mass = 0;
+  for (let j = 0; j < candidates.length && (j === 0 || mass < o.topP * total); j++) {
+    nucleus.push(candidates[j]);
+    mass += ordered[j];
+  }
+  return draw(Float64Array.from(ordered.slice(0, nucleus.length)), mass, rng, nucleus);
+}
+
+/**
+ * The next token for one sequence. `history` = the prompt and the tokens generated so far (for the
+ * repetition penalty). Greedy (argmax, lowest index on ties) when temperature is 0 or doSample is false;
+ * otherwise one draw from `rng`, so the same seed gives the same tokens on every backend.
+ */
+export function sampleToken(logits: Float32Array, options: Partial<SamplingOptions>, rng: Rng, history: Iterable<number> = []): number {
+  const o = checkSamplingOptions(options);
+  const scores = applyRepetitionPenalty(logits, o.repetitionPenalty, history);
+  if (!o.doSample || o.temperature === 0) return argmax(scores);
+  return sample(scores, o, rng);
+}
