@@ -1,0 +1,66 @@
+// A TrainerBackend on the float64 CPU reference: the SFT loop's logic (batching, accumulation, schedules,
+// checkpoints, resume) is tested against it without a GPU, and the GPU trainer against the same numbers.
+
+import type { LoraAdapter } from '../../src/engine/lora/adapter';
+import { cpuLoraLossAndGrads } from '../../src/engine/train/cpu/cpu-lora-backward';
+import { float32Adapter, float64Adapter, type CpuLoraAdapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
+import type { CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
+import { cpuAdamWStep, zeroAdamWState, type CpuAdamWState } from '../../src/engine/train/cpu/cpu-train-step';
+import { IGNORE_INDEX, type LoraGrads, type TrainBatch } from '../../src/engine/train/train-batch';
+import type { OptimizerHyper, OptimizerState, TrainerBackend } from '../../src/engine/train/trainer-backend';
+
+export class CpuBackend implements TrainerBackend {
+  private adapter: CpuLoraAdapter<Float64Array>;
+  private state: CpuAdamWState;
+  private grads: LoraGrads<Float64Array>[];
+
+  constructor(
+    private readonly model: CpuTrainModel,
+    adapter: LoraAdapter,
+  ) {
+    this.adapter = float64Adapter(adapter);
+    this.state = zeroAdamWState(this.adapter);
+    this.grads = this.zeroGrads();
+  }
+
+  private zeroGrads(): LoraGrads<Float64Array>[] {
+    return this.adapter.modules.map((m) => ({ a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
+  }
+
+  async accumulate(batch: TrainBatch, denominator: number): Promise<number> {
+    const { loss, grads } = cpuLoraLossAndGrads(this.model, this.adapter, batch, { denominator });
+    grads.forEach((g, i) => {
+      g.a.forEach((x, j) => (this.grads[i].a[j] += x));
+      g.b.forEach((x, j) => (this.grads[i].b[j] += x));
+    });
+    return loss;
+  }
+
+  async optimizerStep(hyper: OptimizerHyper): Promise<number> {
+    const norm = cpuAdamWStep(this.adapter, this.grads, this.state, hyper);
+    this.grads = this.zeroGrads();
+    return norm;
+  }
+
+  async evalLoss(batch: TrainBatch): Promise<{ sum: number; count: number }> {
+    const count = batch.sequences.reduce((n, s) => n + s.labels.filter((l) => l !== IGNORE_INDEX).length, 0);
+    const { loss } = cpuLoraLossAndGrads(this.model, this.adapter, batch, { denominator: 1 });
+    return { sum: loss, count };
+  }
+
+  async snapshot(): Promise<LoraAdapter> {
+    return float32Adapter(this.adapter);
+  }
+
+  async optimizerState(): Promise<OptimizerState> {
+    const f32 = (g: LoraGrads<Float64Array>) => ({ a: Float32Array.from(g.a), b: Float32Array.from(g.b) });
+    return { step: this.state.step, m: this.state.m.map(f32), v: this.state.v.map(f32) };
+  }
+
+  async restore(adapter: LoraAdapter, state: OptimizerState): Promise<void> {
+    this.adapter = float64Adapter(adapter);
+    const f64 = (g: LoraGrads<Float32Array>) => ({ a: Float64Array.from(g.a), b: Float64Array.from(g.b) });
+    this.state = { step: state.step, m: state.m.map(f64), v: state.v.map(f64) };
+    this.grads = this.zeroGrads();
+  }
+}
