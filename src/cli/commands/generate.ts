@@ -9,6 +9,7 @@ import { readModel, startModel } from '../load-model';
 import type { GenerateArgs } from '../options/generate';
 import { Progress } from '../progress';
 import type { CliStreams } from '../streams';
+import { generateBatch, readPromptRecords } from './generate-batch';
 
 /** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
 const EXIT_INTERRUPTED = 130;
@@ -25,6 +26,7 @@ export async function runGenerate(args: GenerateArgs, io: CliStreams): Promise<n
   const disk = await readModel(args, progress);
   const { files } = disk;
   const tokenizer = new ModelTokenizer(files);
+  const records = args.promptsFile ? await readPromptRecords(args.promptsFile) : undefined;
   const prompt = promptIds(tokenizer, files.config, args.prompt, { chat: args.chat });
   const options = resolveGenerateOptions(
     files,
@@ -43,6 +45,14 @@ export async function runGenerate(args: GenerateArgs, io: CliStreams): Promise<n
   if (options.doSample) options.seed ??= Math.floor(Math.random() * 2 ** 32);
 
   const loaded = await startModel(disk, args, progress);
+  if (records) {
+    try {
+      await generateBatch(loaded.model, files.config, tokenizer, records, options, args, io, progress);
+      return 0;
+    } finally {
+      loaded.dispose();
+    }
+  }
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();
   process.once('SIGINT', onInterrupt);

@@ -30,6 +30,12 @@ export interface GenerateArgs extends CommonArgs, ModelArgs {
   seed?: number;
   /** Generation stops when the text ends with one of these (which is not printed). */
   stop: string[];
+  /** JSONL of {"prompt": ...} records to complete instead of --prompt. */
+  promptsFile?: string;
+  /** Where --prompts-file results go (JSONL); default stdout. */
+  out?: string;
+  /** Prompts generated together (one sequence each, one GPU submit per step). */
+  batch: number;
 }
 
 const FLAGS: FlagSpec[] = [
@@ -43,6 +49,9 @@ const FLAGS: FlagSpec[] = [
   { name: 'repetition-penalty', value: 'R', help: 'divide the logits of tokens already seen by R (> 1 discourages repeats)' },
   { name: 'seed', value: 'S', help: 'random seed for sampling (an integer >= 0)' },
   { name: 'stop', value: 'STR', repeatable: true, help: 'stop when the text ends with STR (repeatable)' },
+  { name: 'prompts-file', value: 'FILE', help: 'JSONL of {"prompt": ...} records: writes each record with "completion" and "finish_reason" added' },
+  { name: 'out', value: 'FILE', help: 'with --prompts-file: write the JSONL here (default stdout)' },
+  { name: 'batch', value: 'N', help: 'with --prompts-file: prompts generated together (default 16)' },
   ...MODEL_FLAGS.slice(1),
   ...COMMON_FLAGS,
 ];
@@ -59,6 +68,10 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
   const flags = parseFlags('generate', argv, FLAGS);
   const stop = stringList(flags, 'stop');
   if (stop.includes('')) throw new UsageError('--stop needs a non-empty string');
+  if (flags.values.has('prompts-file') && flags.values.has('prompt')) throw new UsageError('--prompt and --prompts-file exclude each other');
+  if (!flags.values.has('prompts-file') && (flags.values.has('out') || flags.values.has('batch'))) {
+    throw new UsageError('--out and --batch go with --prompts-file');
+  }
   return {
     ...readCommonArgs(flags),
     ...readModelArgs(flags),
@@ -71,5 +84,8 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
     repetitionPenalty: numberFlag(flags, 'repetition-penalty', { min: { value: 0, exclusive: true } }),
     seed: integerFlag(flags, 'seed', { min: { value: 0 }, max: { value: 2 ** 32 - 1 } }),
     stop,
+    promptsFile: stringFlag(flags, 'prompts-file'),
+    out: stringFlag(flags, 'out'),
+    batch: integerFlag(flags, 'batch', { min: { value: 1 } }) ?? 16,
   };
 }
