@@ -2,6 +2,8 @@
 
 import { connectStudio, type StudioClient } from '../worker/client';
 import { GpuState } from './gpu.svelte';
+import { ModelPageState } from './model-page.svelte';
+import { PageState } from './page.svelte';
 import { SelfTestState } from './selftest.svelte';
 import { StorageState } from './storage.svelte';
 
@@ -11,6 +13,8 @@ export class Studio {
   readonly gpu: GpuState;
   readonly storage: StorageState;
   readonly selfTest: SelfTestState;
+  readonly page = new PageState();
+  readonly model: ModelPageState;
 
   readonly view: StudioView = $derived.by(() => {
     if (this.gpu.workerError) return 'worker-failed';
@@ -23,6 +27,7 @@ export class Studio {
     this.gpu = new GpuState(client);
     this.storage = new StorageState(client);
     this.selfTest = new SelfTestState(client);
+    this.model = new ModelPageState(client);
   }
 
   /** Asks the worker for everything the page shows at load; each part reports its own failure. */
@@ -30,5 +35,6 @@ export class Studio {
     void this.gpu.load();
     void this.storage.probe();
     void this.selfTest.loadCheckNames();
+    void this.model.offline.refresh();
   }
 }

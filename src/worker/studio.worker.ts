@@ -1,11 +1,15 @@
-// The studio's engine thread: owns the GPU device and IndexedDB, and exposes StudioApi over comlink.
+// The studio's engine thread: owns the GPU device, IndexedDB and the loaded model, and exposes StudioApi
+// over comlink.
 
 import * as Comlink from 'comlink';
 import { allKernelChecks } from '../engine/selftest/registry';
 import { runKernelChecks } from '../engine/selftest/run';
 import { probeStorage } from '../storage/probe';
 import { openGpuSession, type GpuSession } from './gpu-session';
+import { ModelSession } from './model-session';
+import { listOfflineModels } from './offline-models';
 import type { StudioApi } from './protocol';
+import { releaseCallback } from './release-callback';
 
 let session: Promise<GpuSession> | undefined;
 let selfTestRunning = false;
@@ -15,10 +19,13 @@ function gpuSession(): Promise<GpuSession> {
   return session;
 }
 
-/** Closes the channel comlink opened for a callback passed with proxy(). */
-function releaseCallback(fn: unknown): void {
-  (fn as Partial<Record<typeof Comlink.releaseProxy, () => void>>)[Comlink.releaseProxy]?.();
+async function gpuContext() {
+  const { ctx, status } = await gpuSession();
+  if (!ctx) throw new Error(`No GPU device: ${status.kind === 'unavailable' ? status.message : 'unknown'}`);
+  return ctx;
 }
+
+const models = new ModelSession(gpuContext);
 
 const api: StudioApi = {
   async gpuStatus() {
@@ -36,8 +43,7 @@ const api: StudioApi = {
   },
 
   async runSelfTest(onProgress) {
-    const { ctx, status } = await gpuSession();
-    if (!ctx) throw new Error(`No GPU device: ${status.kind === 'unavailable' ? status.message : 'unknown'}`);
+    const ctx = await gpuContext();
     if (selfTestRunning) throw new Error('The kernel self-test is already running.');
     selfTestRunning = true;
     try {
@@ -49,6 +55,36 @@ const api: StudioApi = {
   },
 
   probeStorage,
+
+  listOfflineModels: () => listOfflineModels(),
+
+  async loadModel(request, weightFormat, onEvent) {
+    try {
+      return await models.load(request, weightFormat, onEvent);
+    } finally {
+      releaseCallback(onEvent);
+    }
+  },
+
+  async currentModel() {
+    return models.current;
+  },
+
+  unloadModel: () => models.unload(),
+
+  async estimateMemory(request) {
+    return models.estimateMemory(request);
+  },
+
+  async generate(request, onText) {
+    try {
+      return await models.generate(request, onText);
+    } finally {
+      releaseCallback(onText);
+    }
+  },
+
+  stopGeneration: () => models.stopGeneration(),
 };
 
 Comlink.expose(api);

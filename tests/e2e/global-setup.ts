@@ -1,9 +1,14 @@
 // Builds the studio once and serves dist/ on 127.0.0.1 (a secure context, which WebGPU requires) on a
 // free port. Set TUNELAB_E2E_SKIP_BUILD=1 to serve an existing dist/ as is.
 //
+// The preview server also serves ../shared/assets/models as the offline model folder (TUNELAB_MODELS, as
+// `npm start -- --models DIR` sets it), so the Model page lists stories260K there.
+//
 // The server also answers to INSECURE_HOST, a name tests map to 127.0.0.1 inside Chromium: the same page
 // from a non-local http origin is not a secure context, so it has no navigator.gpu at all.
 
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, preview } from 'vite';
 import type { TestProject } from 'vitest/node';
@@ -11,6 +16,8 @@ import type { TestProject } from 'vitest/node';
 export const INSECURE_HOST = 'tunelab.test';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+/** The shared test models (read in place, never copied into the repo). */
+const modelsDir = resolve(root, '../shared/assets/models');
 
 async function buildStudio(): Promise<void> {
   // vitest sets NODE_ENV=test; the studio under test must be the production build.
@@ -25,6 +32,9 @@ async function buildStudio(): Promise<void> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (!process.env.TUNELAB_E2E_SKIP_BUILD) await buildStudio();
+  if (!existsSync(modelsDir)) throw new Error(`The shared test models are missing: ${modelsDir}`);
+  // vite.config.ts reads it when preview() loads the config.
+  process.env.TUNELAB_MODELS = modelsDir;
   const server = await preview({
     root,
     logLevel: 'warn',
@@ -34,6 +44,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!url) throw new Error('vite preview started but reported no local URL');
   project.provide('studioUrl', url);
   project.provide('insecureHost', INSECURE_HOST);
+  project.provide('modelsDir', modelsDir);
   return async () => {
     await server.close();
   };

@@ -7,5 +7,7 @@ declare module 'vitest' {
     studioUrl: string;
     /** A host name the server accepts that is not a secure context once mapped to 127.0.0.1 in Chromium. */
     insecureHost: string;
+    /** The offline model folder the preview server serves (../shared/assets/models). */
+    modelsDir: string;
   }
 }

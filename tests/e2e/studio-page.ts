@@ -10,6 +10,16 @@ export async function openStudio(page: Page, url: string): Promise<StudioView> {
   return waitForView(page);
 }
 
+/** Opens one page of the studio (`#model`, ...) and waits until the worker has answered. */
+export async function openStudioPage(page: Page, url: string, name: 'device' | 'model'): Promise<StudioView> {
+  const target = new URL(url);
+  target.hash = name;
+  await page.goto(target.href);
+  const view = await waitForView(page);
+  if (view === 'ready') await page.waitForSelector(`main[data-page=${name}]`);
+  return view;
+}
+
 export async function waitForView(page: Page): Promise<StudioView> {
   const view = await page.waitForFunction(
     () => {

@@ -1,0 +1,8 @@
+// Callbacks from the page arrive as comlink proxies, each with its own message channel.
+
+import * as Comlink from 'comlink';
+
+/** Closes the channel comlink opened for a callback passed with proxy(). */
+export function releaseCallback(fn: unknown): void {
+  (fn as Partial<Record<typeof Comlink.releaseProxy, () => void>>)[Comlink.releaseProxy]?.();
+}
