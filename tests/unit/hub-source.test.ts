@@ -212,6 +212,11 @@ describe('HubSource over a local Hub server', () => {
       }
       expect(local.requestsFor('model.safetensors')).toBe(1); // the 404 that sends the loader to the index
       expect(local.requestsFor('model.safetensors.index.json')).toBe(1);
+      // A new session with the same cache: the 404 is remembered there too, so no request at all.
+      const before = local.totalRequests();
+      const again = new HubSource('tunelab-test/tiny-llama-sharded', { endpoint: local.endpoint, cache: new FolderCache(join(temp, 'cache-sharded')) });
+      expect(tensorDigests(await loadModelFiles(again))).toEqual(tensorDigests(files));
+      expect(local.totalRequests()).toBe(before);
     } finally {
       await local.close();
     }

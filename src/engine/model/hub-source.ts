@@ -90,14 +90,18 @@ export interface HubSourceOptions {
   progressIntervalMs?: number;
 }
 
+/** Cache entry recording that a file does not exist in the repository at this revision. */
+const ABSENT_MARKER = new TextEncoder().encode('absent');
+const absentKey = (key: string) => `${key}.absent`;
+
 export class HubSource implements ModelSource {
   readonly endpoint: string;
   readonly revision: string;
   private readonly cache: FileCache | undefined;
   private readonly fetchFn: typeof globalThis.fetch;
   private readonly progressIntervalMs: number;
-  /** Files the server said do not exist (404), so asking again costs no request. Memory only: a later
-   * session asks again, in case the file was added. */
+  /** Files the server said do not exist (404), so asking again costs no request. With a cache the answer
+   * is also kept there (an empty marker entry), so a cached model loads with no network at all. */
   private readonly absent = new Set<string>();
 
   constructor(
@@ -142,6 +146,10 @@ export class HubSource implements ModelSource {
     checkFileName(this.id, name);
     if (this.absent.has(name)) return undefined;
     const key = this.cacheKey(name);
+    if (await this.cache?.get(absentKey(key))) {
+      this.absent.add(name);
+      return undefined;
+    }
     const cached = await this.cache?.get(key);
     if (cached) {
       onProgress?.({ file: name, loaded: cached.byteLength, total: cached.byteLength, cached: true });
@@ -159,6 +167,7 @@ export class HubSource implements ModelSource {
       await response.body?.cancel().catch(() => {});
       this.checkRepositoryExists(response, url);
       this.absent.add(name);
+      await this.cache?.put(absentKey(key), ABSENT_MARKER).catch(() => {});
       return undefined;
     }
     if (response.status === 401 || response.status === 403) {
