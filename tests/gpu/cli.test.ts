@@ -108,6 +108,25 @@ describe('tunelab generate', () => {
     expect(a.stdout).toBe(b.stdout);
     expect(a.stdout.length).toBeGreaterThan(10);
   });
+
+  it('--prompts-file completes every record (fields kept) as single --prompt runs do, whatever --batch', async () => {
+    const prompts = ['Once upon a time', 'Lily had a red ball', ''];
+    const file = join(work, 'prompts.jsonl');
+    await writeFile(file, prompts.map((prompt, i) => JSON.stringify({ id: i, prompt })).join('\n') + '\n');
+    const base = ['generate', '--model', storiesArg, '--max-new-tokens', '12', '--temperature', '0', '--quiet'];
+    const out = join(work, 'out.jsonl');
+    const batched = await tunelab([...base, '--prompts-file', file, '--batch', '2', '--out', out]);
+    expect(batched.status, batched.stderr).toBe(0);
+    const rows = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((r) => [r.id, r.prompt, r.finish_reason])).toEqual(prompts.map((p, i) => [i, p, 'length']));
+    for (const [i, prompt] of prompts.entries()) {
+      const single = await tunelab([...base, '--prompt', prompt]);
+      expect(rows[i].completion).toBe(single.stdout.slice(0, -1));
+    }
+    const bad = join(work, 'bad.jsonl');
+    await writeFile(bad, '{"prompt": "a"}\n{"text": "b"}\n');
+    expectOneLineError(await tunelab([...base, '--prompts-file', bad]), /bad.jsonl: line 2: expected an object with a "prompt" string/);
+  });
 });
 
 describe('tunelab generate --chat', () => {

@@ -43,7 +43,15 @@ describe('tunelab generate flags', () => {
       model: 'dir/x', prompt: 'Once upon', chat: true, maxNewTokens: 40, temperature: 0.7, topK: 20, topP: 0.9,
       repetitionPenalty: 1.1, seed: 42, stop: ['\n\n', 'The end'], weights: 'f32', backend: 'cpu', revision: 'v1',
       hubEndpoint: 'http://127.0.0.1:9/', cacheDir: '/tmp/c', verbose: true, quiet: true,
+      promptsFile: undefined, out: undefined, batch: 16,
     });
+  });
+
+  it('--prompts-file with --out and --batch; they exclude --prompt and need each other', () => {
+    expect(parseGenerateArgs([...M, '--prompts-file', 'p.jsonl', '--out', 'o.jsonl', '--batch', '4'])).toMatchObject({ promptsFile: 'p.jsonl', out: 'o.jsonl', batch: 4 });
+    expect(() => parseGenerateArgs([...M, '--prompts-file', 'p.jsonl', '--prompt', 'x'])).toThrow('--prompt and --prompts-file exclude each other');
+    expect(() => parseGenerateArgs([...M, '--out', 'o.jsonl'])).toThrow('--out and --batch go with --prompts-file');
+    expect(() => parseGenerateArgs([...M, '--prompts-file', 'p.jsonl', '--batch', '0'])).toThrow(/--batch/);
   });
 
   it('defaults: empty prompt (BOS alone), GPU, f16 weights, sampling left to the model files', () => {
