@@ -143,3 +143,27 @@ describe('PEFT files', () => {
     expect(merged[o * inF + i]).toBeCloseTo(expected, 6);
   });
 });
+
+describe('mergeAdapter', () => {
+  test('a merged model gives the logits of W + scale B A; a fresh adapter (B = 0) changes nothing', async () => {
+    const { mergeAdapter } = await import('../../src/engine/lora/merge-weights');
+    const { CpuCausalLm } = await import('../../src/engine/model/cpu-model');
+    const fresh = initAdapter(planAdapter('gpt2', gpt2.weights, cfg({ targets: ['c_attn', 'c_fc'] })), new Rng(2));
+    const ids = [5, 9, 100, 7];
+    const logits = async (w: typeof gpt2.weights) => {
+      const model = new CpuCausalLm(gpt2.config, w);
+      const [out] = await model.extend([{ sequence: model.createSequence(8), tokens: ids }], 'all');
+      return out;
+    };
+    const base = await logits(gpt2.weights);
+    expect(await logits(mergeAdapter(gpt2.weights, fresh))).toEqual(base);
+    fresh.modules.forEach((m) => m.b.forEach((_, j) => (m.b[j] = 0.05 * Math.cos(j))));
+    const merged = mergeAdapter(gpt2.weights, fresh);
+    const k = merged.layers[1].k.weight.read();
+    const m = fresh.modules[2]; // layer 1 c_attn
+    expect(m.path).toBe('transformer.h.1.attn.c_attn');
+    expect(k).toEqual(mergedWeight(gpt2.weights.layers[1].k.weight.read(), m, m.slots[1].rows, 4, fresh.scale));
+    expect(merged.layers[1].o.weight).toBe(gpt2.weights.layers[1].o.weight); // untargeted slots untouched
+    expect(Math.max(...(await logits(merged)).map((x, i) => Math.abs(x - base[i])))).toBeGreaterThan(1e-3);
+  });
+});
