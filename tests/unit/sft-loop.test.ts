@@ -7,7 +7,7 @@ import { checkpointBytes, readCheckpoint, type TrainCheckpoint } from '../../src
 import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
 import { runSft, type EvalMetrics, type SftRunConfig, type StepMetrics } from '../../src/engine/train/sft-loop';
 import { Rng } from '../../src/engine/util/rng';
-import { CpuBackend } from '../helpers/cpu-backend';
+import { CpuBackend } from '../../src/engine/train/cpu/cpu-backend';
 import { loadModel, makeTempDir, removeTempDir, type LoadedModel } from '../helpers/tiny-models';
 import { writeTinyModel } from '../helpers/tiny-models';
 

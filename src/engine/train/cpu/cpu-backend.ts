@@ -1,13 +1,13 @@
-// A TrainerBackend on the float64 CPU reference: the SFT loop's logic (batching, accumulation, schedules,
-// checkpoints, resume) is tested against it without a GPU, and the GPU trainer against the same numbers.
+// A TrainerBackend on the float64 CPU reference (`tunelab train --backend cpu`): slow and exact. The SFT
+// loop's logic (batching, accumulation, schedules, checkpoints, resume) is tested on it without a GPU.
 
-import type { LoraAdapter } from '../../src/engine/lora/adapter';
-import { cpuLoraLossAndGrads } from '../../src/engine/train/cpu/cpu-lora-backward';
-import { float32Adapter, float64Adapter, type CpuLoraAdapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
-import type { CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
-import { cpuAdamWStep, zeroAdamWState, type CpuAdamWState } from '../../src/engine/train/cpu/cpu-train-step';
-import { IGNORE_INDEX, type LoraGrads, type TrainBatch } from '../../src/engine/train/train-batch';
-import type { OptimizerHyper, OptimizerState, TrainerBackend } from '../../src/engine/train/trainer-backend';
+import type { LoraAdapter } from '../../lora/adapter';
+import { cpuLoraLossAndGrads } from './cpu-lora-backward';
+import { float32Adapter, float64Adapter, type CpuLoraAdapter } from './cpu-lora-adapter';
+import type { CpuTrainModel } from './cpu-train-model';
+import { cpuAdamWStep, zeroAdamWState, type CpuAdamWState } from './cpu-train-step';
+import { IGNORE_INDEX, type LoraGrads, type TrainBatch } from '../train-batch';
+import type { OptimizerHyper, OptimizerState, TrainerBackend } from '../trainer-backend';
 
 export class CpuBackend implements TrainerBackend {
   private adapter: CpuLoraAdapter<Float64Array>;
