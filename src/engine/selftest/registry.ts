@@ -4,6 +4,7 @@
 import { activationsChecks } from './checks/activations';
 import { attentionChecks } from './checks/attention';
 import { crossEntropyChecks } from './checks/cross-entropy';
+import { dropoutChecks } from './checks/dropout';
 import { elementwiseChecks } from './checks/elementwise';
 import { embeddingChecks } from './checks/embedding';
 import { matmulChecks } from './checks/matmul';
@@ -26,4 +27,5 @@ export const allKernelChecks: KernelCheck[] = [
   ...attentionChecks,
   ...crossEntropyChecks,
   ...optimizerChecks,
+  ...dropoutChecks,
 ];

@@ -137,10 +137,8 @@ export async function runSft(
     const micro: TrainBatch[] = [];
     for (let g = 0; g < config.gradAccum; g++) micro.push(toTrainBatch(order.take(config.batchSize).map((i) => train[i])));
     const denominator = micro.reduce((n, b) => n + trainedTokens(b), 0);
-    let loss = 0;
-    for (const batch of micro) loss += await backend.accumulate(batch, denominator, step + 1);
     const lr = lrAt({ name: config.scheduler, lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps }, step);
-    const gradNorm = await backend.optimizerStep({
+    const { loss, gradNorm } = await backend.trainStep(micro, {
       lr,
       beta1: config.beta1,
       beta2: config.beta2,

@@ -1,5 +1,6 @@
 // What the SFT loop needs from whoever computes: the GPU trainer in the product, the float64 CPU reference
-// in tests. Gradients accumulate across micro-batches until optimizerStep() applies and clears them.
+// in tests. One optimizer step is one call, so the GPU records it as one submit per micro-batch with the
+// optimizer in the last one (one submit per step without gradient accumulation).
 
 import type { LoraAdapter } from '../lora/adapter';
 import type { AdamWHyper } from '../ops/cpu/adamw';
@@ -20,13 +21,11 @@ export interface OptimizerState {
 
 export interface TrainerBackend {
   /**
-   * Forward and backward of one micro-batch; adds d(loss)/d(LoRA) to the gradients, where this
-   * micro-batch's loss = (sum of its tokens' cross-entropy) / denominator. `step` (1-based optimizer step)
-   * seeds LoRA dropout. Returns that loss.
+   * One optimizer step over micro-batches (gradient accumulation): the loss is the mean token
+   * cross-entropy over all their trained tokens; the gradients are clipped, AdamW applies hyper.lr, and the
+   * gradients are cleared. Returns that loss and the gradient norm before clipping.
    */
-  accumulate(batch: TrainBatch, denominator: number, step: number): Promise<number>;
-  /** Clips, applies AdamW at hyper.lr, clears the gradients; returns the gradient norm before clipping. */
-  optimizerStep(hyper: OptimizerHyper): Promise<number>;
+  trainStep(microBatches: readonly TrainBatch[], hyper: OptimizerHyper): Promise<{ loss: number; gradNorm: number }>;
   /** Summed cross-entropy and trained-token count of a batch, adapter on, no gradients. */
   evalLoss(batch: TrainBatch): Promise<{ sum: number; count: number }>;
   /** A copy of the current adapter. */

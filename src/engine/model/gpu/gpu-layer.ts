@@ -7,6 +7,8 @@
 //   rows into their sequences' caches; R attention dispatches (Tq = new tokens, Tk = cached + new);
 //   o projection accumulated into the residual stream; norm; MLP (gate, up, SwiGLU, down accumulated into
 //   the residual; or fc, GELU, proj accumulated).
+// With a LoRA adapter, every adapted projection adds its low-rank term right after its base matmul
+// (gpu-lora-slots.ts): two more small matmuls per slot, one of them shared by the slots of one module.
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import { gelu, swiglu } from '../../ops/gpu/activations';
@@ -15,6 +17,7 @@ import { layerNormForward, rmsNormForward } from '../../ops/gpu/norms';
 import { ropeForward } from '../../ops/gpu/rope';
 import type { ModelConfig } from '../config';
 import { linear } from './gpu-linear';
+import { LayerLoraRecorder, type LayerLoraSlots } from './gpu-lora-slots';
 import type { GpuLayerWeights, GpuNorm } from './gpu-weights';
 import type { LayerKvBuffers } from './kv-cache';
 
@@ -94,12 +97,17 @@ export function recordLayer(
   rows: number,
   requests: readonly RequestRows[],
   invFreq: GPUBuffer | undefined,
+  loraSlots?: LayerLoraSlots,
 ): void {
   const { numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F } = config;
+  const lora = new LayerLoraRecorder(step, loraSlots, rows);
   recordNorm(step, config, s.h, s.x, w.attnNorm, rows, s.stats);
   linear(step, s.q, s.h, w.q, rows);
+  lora.add(s.q, s.h, 'q');
   linear(step, s.k, s.h, w.k, rows);
+  lora.add(s.k, s.h, 'k');
   linear(step, s.v, s.h, w.v, rows);
+  lora.add(s.v, s.h, 'v');
   if (invFreq) {
     // One RoPE dispatch per tensor over every request's rows: positions[i] is row i's absolute position.
     const options = { positions: s.positions };
@@ -120,16 +128,21 @@ export function recordLayer(
     attentionForward(step, s.attn, s.lse, s.qRot, cache.k, cache.v, dims, { q: qRows, out: qRows });
   }
   linear(step, s.x, s.attn, w.o, rows, true);
+  lora.add(s.x, s.attn, 'o');
 
   recordNorm(step, config, s.h, s.x, w.mlpNorm, rows, s.stats);
   const [a, b, hidden] = s.mlp;
   if (config.mlp === 'swiglu') {
     linear(step, a, s.h, w.gate!, rows);
+    lora.add(a, s.h, 'gate');
     linear(step, b, s.h, w.up, rows);
+    lora.add(b, s.h, 'up');
     swiglu(step, hidden, { gate: a, up: b }, { rows, features: F });
   } else {
     linear(step, a, s.h, w.up, rows);
+    lora.add(a, s.h, 'up');
     gelu(step, hidden, a, rows * F);
   }
   linear(step, s.x, hidden, w.down, rows, true);
+  lora.add(s.x, hidden, 'down');
 }

@@ -30,6 +30,37 @@ export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, 
   }
 }
 
+/**
+ * The input gradient of a linear layer: dx (N, in) = dy (N, out) @ W (or dx += that with `accumulate`);
+ * the training backward of a frozen layer needs nothing else. One part: a single (N, out) @ (out, in) product.
+ * Several parts: part p adds dy[:, its rows] @ W_p, one row per batch item (m = 1, A rows `out` apart).
+ */
+export function linearBackwardInput(step: StepEncoder, dx: Binding, dy: Binding, w: GpuMatrix, rows: number, accumulate = false): void {
+  const { cols: inFeatures, rows: out } = w;
+  w.parts.forEach((part, p) => {
+    const options = { bFormat: w.format, accumulate: accumulate || p > 0 };
+    if (w.parts.length === 1) {
+      matmul(step, dx, dy, part.weight, { m: rows, k: out, n: inFeatures }, options);
+      return;
+    }
+    for (let first = 0; first < rows; first += MAX_BATCH) {
+      const batch = Math.min(MAX_BATCH, rows - first);
+      const dims = {
+        m: 1,
+        k: part.rows,
+        n: inFeatures,
+        batch,
+        strideA: out,
+        strideB: 0,
+        strideC: inFeatures,
+        offsetA: first * out + part.firstRow,
+        offsetC: first * inFeatures,
+      };
+      matmul(step, dx, dy, part.weight, dims, options);
+    }
+  });
+}
+
 /** One block of logits on its way back: rows [firstRow, +rows) x vocabulary columns [firstCol, +cols). */
 interface LogitsBlock {
   firstRow: number;

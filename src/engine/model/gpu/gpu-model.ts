@@ -20,6 +20,7 @@ import type { ModelWeights } from '../weights';
 import { recordEmbedding } from './gpu-embed';
 import { allocateLayerScratch, recordLayer, recordNorm, type LayerScratch, type RequestRows } from './gpu-layer';
 import { lmHead, type PendingLogits } from './gpu-linear';
+import type { GpuLoraSlots } from './gpu-lora-slots';
 import { uploadWeights, type GpuModelWeights, type GpuWeightOptions, type WeightFormat } from './gpu-weights';
 import { GpuSequence } from './kv-cache';
 
@@ -28,14 +29,15 @@ export type GpuModelOptions = GpuWeightOptions;
 export class GpuCausalLm implements CausalLm {
   private readonly sequences = new Set<GpuSequence>();
   private disposed = false;
+  private lora: GpuLoraSlots | null = null;
 
   private constructor(
     readonly ctx: GpuContext,
     readonly config: ModelConfig,
     /** The uploaded weights (buffers, parts, format): read-only for users such as LoRA. */
     readonly weights: GpuModelWeights,
-    /** (D / 2) f32 inverse RoPE frequencies; undefined for learned positions. */
-    private readonly invFreq: GPUBuffer | undefined,
+    /** (D / 2) f32 inverse RoPE frequencies; undefined for learned positions (read-only for training). */
+    readonly invFreq: GPUBuffer | undefined,
   ) {}
 
   /** Uploads the weights (f16 by default) and returns the model. */
@@ -52,6 +54,20 @@ export class GpuCausalLm implements CausalLm {
 
   get weightFormat(): WeightFormat {
     return this.weights.format;
+  }
+
+  /**
+   * Every later extend computes each adapted slot as y = x W^T + b + scale * (x A^T) B[rows]^T (no dropout);
+   * null returns to the base model. The adapter's buffers stay its owner's (the model never frees them).
+   */
+  setAdapter(adapter: GpuLoraSlots | null): void {
+    this.assertLive();
+    if (adapter) checkAdapterShapes(this.config, this.weights, adapter);
+    this.lora = adapter;
+  }
+
+  get adapter(): GpuLoraSlots | null {
+    return this.lora;
   }
 
   createSequence(capacity: number): SequenceState {
@@ -135,7 +151,7 @@ export class GpuCausalLm implements CausalLm {
     const maxCount = Math.max(...rows.map((r) => r.count));
     const s: LayerScratch = allocateLayerScratch(step, config, N, maxCount, positionsBuffer);
     recordEmbedding(step, s.x, idsBuffer, weights.tokenEmbedding, N, positionsBuffer, weights.positionEmbedding);
-    weights.layers.forEach((layer, l) => recordLayer(step, config, layer, l, s, N, rows, this.invFreq));
+    weights.layers.forEach((layer, l) => recordLayer(step, config, layer, l, s, N, rows, this.invFreq, this.lora?.layers[l]));
 
     // Final norm and LM head only on the rows whose logits are wanted.
     let source = s.x;
@@ -188,4 +204,20 @@ export class GpuCausalLm implements CausalLm {
     }
     return s;
   }
+}
+
+/** Every adapted slot must exist in the model with the adapter's in / out widths. */
+export function checkAdapterShapes(config: ModelConfig, weights: GpuModelWeights, adapter: GpuLoraSlots): void {
+  if (adapter.layers.length > config.numLayers) {
+    throw new RangeError(`the adapter has LoRA for ${adapter.layers.length} layers, the model ${config.numLayers}`);
+  }
+  adapter.layers.forEach((slots, l) => {
+    for (const [slot, lora] of Object.entries(slots)) {
+      const w = weights.layers[l][slot as keyof typeof slots];
+      if (!w) throw new RangeError(`the adapter targets ${slot} of layer ${l}, which this model does not have`);
+      if (w.cols !== lora.inFeatures || w.rows !== lora.outFeatures) {
+        throw new RangeError(`LoRA of layer ${l} ${slot} is (${lora.outFeatures}, ${lora.inFeatures}), the weight (${w.rows}, ${w.cols})`);
+      }
+    }
+  });
 }

@@ -6,7 +6,7 @@ import { cpuLoraLossAndGrads } from './cpu-lora-backward';
 import { float32Adapter, float64Adapter, type CpuLoraAdapter } from './cpu-lora-adapter';
 import type { CpuTrainModel } from './cpu-train-model';
 import { cpuAdamWStep, zeroAdamWState, type CpuAdamWState } from './cpu-train-step';
-import { IGNORE_INDEX, type LoraGrads, type TrainBatch } from '../train-batch';
+import { IGNORE_INDEX, trainedTokens, type LoraGrads, type TrainBatch } from '../train-batch';
 import type { OptimizerHyper, OptimizerState, TrainerBackend } from '../trainer-backend';
 
 export class CpuBackend implements TrainerBackend {
@@ -27,19 +27,20 @@ export class CpuBackend implements TrainerBackend {
     return this.adapter.modules.map((m) => ({ a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
   }
 
-  async accumulate(batch: TrainBatch, denominator: number): Promise<number> {
-    const { loss, grads } = cpuLoraLossAndGrads(this.model, this.adapter, batch, { denominator });
-    grads.forEach((g, i) => {
-      g.a.forEach((x, j) => (this.grads[i].a[j] += x));
-      g.b.forEach((x, j) => (this.grads[i].b[j] += x));
-    });
-    return loss;
-  }
-
-  async optimizerStep(hyper: OptimizerHyper): Promise<number> {
-    const norm = cpuAdamWStep(this.adapter, this.grads, this.state, hyper);
+  async trainStep(microBatches: readonly TrainBatch[], hyper: OptimizerHyper): Promise<{ loss: number; gradNorm: number }> {
+    const denominator = microBatches.reduce((n, b) => n + trainedTokens(b), 0);
+    let loss = 0;
+    for (const batch of microBatches) {
+      const r = cpuLoraLossAndGrads(this.model, this.adapter, batch, { denominator });
+      loss += r.loss;
+      r.grads.forEach((g, i) => {
+        g.a.forEach((x, j) => (this.grads[i].a[j] += x));
+        g.b.forEach((x, j) => (this.grads[i].b[j] += x));
+      });
+    }
+    const gradNorm = cpuAdamWStep(this.adapter, this.grads, this.state, hyper);
     this.grads = this.zeroGrads();
-    return norm;
+    return { loss, gradNorm };
   }
 
   async evalLoss(batch: TrainBatch): Promise<{ sum: number; count: number }> {

@@ -1,0 +1,92 @@
+// The training loss through the model's LM head, which gpu-weights.ts may have split by rows into several
+// buffers (a 151936 x 896 f16 head is 272 MB, over a 128 MiB binding limit). One buffer: the chunked
+// lmHeadLoss op as it is. Several: the same chunked cross-entropy (online softmax statistics per vocabulary
+// chunk, finalize, then per chunk dlogits in place and dh += dlogits W_chunk), with the chunks walked part
+// by part, each chunk read through an element offset into its part.
+
+import type { StepEncoder } from '../../gpu/step-encoder';
+import type { GpuMatrix } from '../../model/gpu/gpu-weights';
+import { CE_STATE_BYTES_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkStats, crossEntropyFinalize } from '../../ops/gpu/cross-entropy';
+import { lmHeadLoss, lmHeadLossForward, vocabChunkColumns } from '../../ops/gpu/lm-head-loss';
+import { matmul } from '../../ops/gpu/matmul';
+
+export interface HeadLossBuffers {
+  /** (N, C) final norm output. */
+  hidden: GPUBuffer;
+  /** (N) i32 labels, negative = ignored. */
+  targets: GPUBuffer;
+  /** out: 4 f32 [mean, sum of token losses, trained rows, 1 / trained rows]. */
+  result: GPUBuffer;
+  /** out: (N, 2) f32. */
+  lse: GPUBuffer;
+  /** out: (N, C) gradient of (sum of token losses) * gradScale w.r.t. hidden. */
+  dHidden: GPUBuffer;
+}
+
+/** One vocabulary chunk: columns [v0, v0 + n) of the head, at element `offset` of `weight`. */
+interface HeadChunk {
+  weight: GPUBuffer;
+  offset: number;
+  v0: number;
+  n: number;
+}
+
+function headChunks(head: GpuMatrix, rows: number): HeadChunk[] {
+  const C = head.cols;
+  const chunks: HeadChunk[] = [];
+  for (const part of head.parts) {
+    const cols = vocabChunkColumns({ rows, channels: C, vocab: part.rows });
+    for (let c0 = 0; c0 < part.rows; c0 += cols) {
+      chunks.push({ weight: part.weight, offset: c0 * C, v0: part.firstRow + c0, n: Math.min(cols, part.rows - c0) });
+    }
+  }
+  return chunks;
+}
+
+/** Loss only (evaluation): result and lse, no gradient. */
+export function headLossForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffers, 'dHidden'>, rows: number): void {
+  const C = head.cols;
+  const bFormat = head.format;
+  if (head.parts.length === 1) {
+    const buffers = { hidden: io.hidden, weight: head.parts[0].weight, targets: io.targets, result: io.result, lse: io.lse };
+    lmHeadLossForward(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat });
+    return;
+  }
+  const chunks = headChunks(head, rows);
+  const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'lm-head logits chunk');
+  const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
+  const rowLoss = step.temp(rows * 4, 'cross-entropy row losses');
+  chunks.forEach((c, i) => {
+    matmul(step, logits, io.hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat });
+    crossEntropyChunkStats(step, state, logits, io.targets, rows, c.n, c.v0, i === 0);
+  });
+  crossEntropyFinalize(step, io.result, io.lse, rowLoss, state, io.targets, rows);
+}
+
+/** Loss forward and backward through `head` (V, C) for `rows` rows, recorded into `step`. */
+export function headLoss(step: StepEncoder, head: GpuMatrix, io: HeadLossBuffers, rows: number, gradScale: number): void {
+  const C = head.cols;
+  const bFormat = head.format;
+  if (head.parts.length === 1) {
+    const buffers = { hidden: io.hidden, weight: head.parts[0].weight, targets: io.targets, result: io.result, lse: io.lse, dHidden: io.dHidden };
+    lmHeadLoss(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat, gradScale });
+    return;
+  }
+  const chunks = headChunks(head, rows);
+  const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'lm-head logits chunk');
+  const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
+  const rowLoss = step.temp(rows * 4, 'cross-entropy row losses');
+  // logits (N, n) = h (N, C) @ W_chunk (n, C)^T
+  const chunkLogits = (c: HeadChunk) => matmul(step, logits, io.hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat });
+  chunks.forEach((c, i) => {
+    chunkLogits(c);
+    crossEntropyChunkStats(step, state, logits, io.targets, rows, c.n, c.v0, i === 0);
+  });
+  crossEntropyFinalize(step, io.result, io.lse, rowLoss, state, io.targets, rows);
+  chunks.forEach((c, i) => {
+    chunkLogits(c);
+    crossEntropyChunkBackward(step, logits, io.targets, io.lse, io.result, rows, c.n, c.v0, { gradScale });
+    // dh (N, C) (+)= dlogits (N, n) @ W_chunk (n, C)
+    matmul(step, io.dHidden, logits, c.weight, { m: rows, k: c.n, n: C, offsetB: c.offset }, { bFormat, accumulate: i > 0 });
+  });
+}

@@ -1,0 +1,199 @@
+// A LoRA adapter on the GPU: every module's A (r, in) and B (out, r) in ONE f32 parameter buffer, at element
+// offsets rounded up to 64 elements (256 bytes: whole vec4 loads for the matmuls, and any tensor could be
+// bound on its own). Training adds one gradient buffer and AdamW's m and v, all with the same layout, so
+// the gradient norm and the optimizer each run as one dispatch over the whole arena. The padding stays 0 in
+// every buffer (a zero gradient leaves a zero parameter at zero under AdamW), so it changes no norm.
+// The base model's weights are never part of this: they stay frozen and get no gradient buffers.
+
+import type { GpuContext } from '../../gpu/context';
+import type { LoraAdapter } from '../../lora/adapter';
+import type { GpuLoraSlots, LayerLoraSlots } from '../../model/gpu/gpu-lora-slots';
+import type { LoraGrads } from '../train-batch';
+
+const ALIGN_ELEMENTS = 64;
+
+/** Where one module's tensors sit in the arena (elements). */
+export interface GpuLoraModuleLayout {
+  path: string;
+  inFeatures: number;
+  outFeatures: number;
+  offsetA: number;
+  /** r * in */
+  lengthA: number;
+  offsetB: number;
+  /** out * r */
+  lengthB: number;
+}
+
+/** Gradients and AdamW moments: created on the first training use, zero-filled. */
+export interface GpuLoraTrainingBuffers {
+  grads: GPUBuffer;
+  m: GPUBuffer;
+  v: GPUBuffer;
+}
+
+const alignUp = (n: number) => Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
+
+export class GpuLoraAdapter implements GpuLoraSlots {
+  readonly layers: LayerLoraSlots[];
+  private training: GpuLoraTrainingBuffers | undefined;
+  private disposed = false;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly r: number,
+    readonly scale: number,
+    /** Drop probability of the LoRA input while training. */
+    readonly dropout: number,
+    readonly modules: readonly GpuLoraModuleLayout[],
+    /** Arena length in f32 elements. */
+    readonly elements: number,
+    /** f32 (elements): every A and B. */
+    readonly params: GPUBuffer,
+    adapter: LoraAdapter,
+  ) {
+    const numLayers = Math.max(0, ...adapter.modules.flatMap((m) => m.slots.map((s) => s.layer + 1)));
+    this.layers = Array.from({ length: numLayers }, () => ({}));
+    adapter.modules.forEach((m, module) => {
+      const layout = modules[module];
+      for (const s of m.slots) {
+        if (this.layers[s.layer][s.slot]) throw new RangeError(`LoRA ${m.path}: layer ${s.layer} ${s.slot} is adapted twice`);
+        this.layers[s.layer][s.slot] = {
+          params,
+          module,
+          r,
+          inFeatures: m.inFeatures,
+          outFeatures: s.rows[1] - s.rows[0],
+          offsetA: layout.offsetA,
+          offsetB: layout.offsetB + s.rows[0] * r,
+          scale,
+        };
+      }
+    });
+  }
+
+  /** Lays out and uploads every A and B of `adapter`. */
+  static create(ctx: GpuContext, adapter: LoraAdapter): GpuLoraAdapter {
+    const r = adapter.config.r;
+    let offset = 0;
+    const modules = adapter.modules.map((m) => {
+      checkModule(m, r);
+      for (const s of m.slots) {
+        if (!(s.rows[0] >= 0 && s.rows[0] < s.rows[1] && s.rows[1] <= m.outFeatures)) {
+          throw new RangeError(`LoRA ${m.path}: rows [${s.rows[0]}, ${s.rows[1]}) do not fit its ${m.outFeatures} outputs`);
+        }
+      }
+      const offsetA = offset;
+      const offsetB = alignUp(offsetA + m.a.length);
+      offset = alignUp(offsetB + m.b.length);
+      return { path: m.path, inFeatures: m.inFeatures, outFeatures: m.outFeatures, offsetA, lengthA: m.a.length, offsetB, lengthB: m.b.length };
+    });
+    if (modules.length === 0) throw new RangeError('the adapter has no modules');
+    const params = ctx.createBuffer(offset * 4, 'lora parameters');
+    const gpu = new GpuLoraAdapter(ctx, r, adapter.scale, adapter.config.dropout, modules, offset, params, adapter);
+    gpu.upload(adapter);
+    return gpu;
+  }
+
+  /** Number of trainable values (without padding). */
+  get parameterCount(): number {
+    return this.modules.reduce((n, m) => n + m.lengthA + m.lengthB, 0);
+  }
+
+  /** Writes A and B of an adapter with this layout (e.g. after loading a checkpoint). */
+  upload(adapter: LoraAdapter): void {
+    this.assertLive();
+    this.ctx.write(this.params, this.pack(adapter.modules.map((m) => ({ a: m.a, b: m.b })), 'upload'));
+  }
+
+  /** Reads A and B back into adapter.modules[i].a / .b (an adapter with this layout). */
+  async download(adapter: LoraAdapter): Promise<void> {
+    this.checkTensors(adapter.modules, 'download');
+    const values = await this.readArena(this.params);
+    this.unpack(values).forEach((t, i) => {
+      adapter.modules[i].a.set(t.a);
+      adapter.modules[i].b.set(t.b);
+    });
+  }
+
+  /** The gradient and AdamW buffers, created zeroed on first use. */
+  trainingBuffers(): GpuLoraTrainingBuffers {
+    this.assertLive();
+    if (!this.training) {
+      const bytes = this.elements * 4;
+      // createBuffer memory starts zeroed (WebGPU guarantees it).
+      this.training = {
+        grads: this.ctx.createBuffer(bytes, 'lora gradients'),
+        m: this.ctx.createBuffer(bytes, 'lora adamw m'),
+        v: this.ctx.createBuffer(bytes, 'lora adamw v'),
+      };
+    }
+    return this.training;
+  }
+
+  /** The accumulated gradients, per module (f32). */
+  async readGrads(): Promise<LoraGrads<Float32Array>[]> {
+    return this.unpack(await this.readArena(this.trainingBuffers().grads));
+  }
+
+  /** AdamW's first and second moments, per module (for checkpoints). */
+  async readOptimizerState(): Promise<{ m: LoraGrads<Float32Array>[]; v: LoraGrads<Float32Array>[] }> {
+    const { m, v } = this.trainingBuffers();
+    return { m: this.unpack(await this.readArena(m)), v: this.unpack(await this.readArena(v)) };
+  }
+
+  /** Restores AdamW's moments (from a checkpoint), per module. */
+  writeOptimizerState(m: readonly LoraGrads<Float32Array>[], v: readonly LoraGrads<Float32Array>[]): void {
+    const buffers = this.trainingBuffers();
+    this.ctx.write(buffers.m, this.pack(m, 'optimizer m'));
+    this.ctx.write(buffers.v, this.pack(v, 'optimizer v'));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.params.destroy();
+    if (this.training) for (const b of Object.values(this.training)) b.destroy();
+    this.training = undefined;
+  }
+
+  private pack(tensors: readonly { a: ArrayLike<number>; b: ArrayLike<number> }[], what: string): Float32Array {
+    this.checkTensors(tensors, what);
+    const arena = new Float32Array(this.elements);
+    tensors.forEach((t, i) => {
+      const l = this.modules[i];
+      arena.set(t.a, l.offsetA);
+      arena.set(t.b, l.offsetB);
+    });
+    return arena;
+  }
+
+  private unpack(arena: Float32Array): LoraGrads<Float32Array>[] {
+    return this.modules.map((l) => ({ a: arena.slice(l.offsetA, l.offsetA + l.lengthA), b: arena.slice(l.offsetB, l.offsetB + l.lengthB) }));
+  }
+
+  private async readArena(buffer: GPUBuffer): Promise<Float32Array> {
+    this.assertLive();
+    return this.ctx.readF32(buffer, this.elements);
+  }
+
+  /** Per-module tensors must match this layout module for module. */
+  private checkTensors(tensors: readonly { a: ArrayLike<number>; b: ArrayLike<number> }[], what: string): void {
+    if (tensors.length !== this.modules.length) throw new RangeError(`${what}: ${tensors.length} modules given, the GPU adapter has ${this.modules.length}`);
+    tensors.forEach((t, i) => {
+      const l = this.modules[i];
+      if (t.a.length !== l.lengthA || t.b.length !== l.lengthB) {
+        throw new RangeError(`${what}: module ${i} (${l.path}) has A ${t.a.length} and B ${t.b.length} values, expected ${l.lengthA} and ${l.lengthB}`);
+      }
+    });
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('the GPU LoRA adapter was disposed');
+  }
+}
+
+function checkModule(m: LoraAdapter['modules'][number], r: number): void {
+  if (m.a.length !== r * m.inFeatures) throw new RangeError(`LoRA ${m.path}: A has ${m.a.length} values, expected r * in = ${r} * ${m.inFeatures}`);
+  if (m.b.length !== m.outFeatures * r) throw new RangeError(`LoRA ${m.path}: B has ${m.b.length} values, expected out * r = ${m.outFeatures} * ${r}`);
+}
