@@ -10,6 +10,10 @@ import { CpuCausalLm } from '../engine/model/cpu-model';
 import { GpuCausalLm } from '../engine/model/gpu/gpu-model';
 import { loadModelFiles, type ModelFiles } from '../engine/model/model-files';
 import { countParameters, mapWeights, type ModelWeights } from '../engine/model/weights';
+import { mergeAdapter } from '../engine/lora/merge-weights';
+import type { LoraAdapter } from '../engine/lora/adapter';
+import { GpuLoraAdapter } from '../engine/train/gpu/gpu-lora';
+import { readAdapterDir } from '../node/adapter-files';
 import { acquireNodeGpu } from '../node/node-gpu';
 import { resolveModelSource } from '../node/resolve-model-source';
 import { formatBytes, formatCount, formatSeconds } from './format';
@@ -23,6 +27,8 @@ export interface ModelOnDisk {
   /** "<source>: llama, 5 layers, ..." for the progress line. */
   summary: string;
   started: number;
+  /** The --adapter, checked against the model, when given. */
+  adapter?: LoraAdapter;
 }
 
 export interface LoadedModel {
@@ -33,7 +39,7 @@ export interface LoadedModel {
 }
 
 /** The GPU device, with the CPU reference offered when there is none. */
-async function acquireForCli(): Promise<GpuContext> {
+export async function acquireForCli(): Promise<GpuContext> {
   try {
     return await acquireNodeGpu();
   } catch (err) {
@@ -55,18 +61,21 @@ export async function readModel(args: ModelArgs, progress: Progress): Promise<Mo
   const files = await loadModelFiles(source, progress.download);
   const weights = mapWeights(files.config, files.weights);
   const c = files.config;
+  const adapter = args.adapter ? await readAdapterDir(args.adapter, c.architecture, weights) : undefined;
   const summary =
     `${source.id}: ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, vocab ${c.vocabSize}, ` +
-    `${formatCount(countParameters(weights))} parameters, ${formatBytes(files.bytes)}`;
-  return { files, weights, summary, started };
+    `${formatCount(countParameters(weights))} parameters, ${formatBytes(files.bytes)}` +
+    (adapter ? `, LoRA r=${adapter.config.r} on ${adapter.modules.length} modules from ${args.adapter}` : '');
+  return { files, weights, summary, started, adapter };
 }
 
 /** Builds the CPU reference, or takes the GPU and uploads the weights. */
 export async function startModel(disk: ModelOnDisk, args: ModelArgs, progress: Progress): Promise<LoadedModel> {
-  const { files, weights, summary, started } = disk;
+  const { files, weights, summary, started, adapter } = disk;
   const c = files.config;
   if (args.backend === 'cpu') {
-    const model = new CpuCausalLm(c, weights);
+    // The float64 reference runs an adapter as merged weights: W + scale B A.
+    const model = new CpuCausalLm(c, adapter ? mergeAdapter(weights, adapter) : weights);
     progress.line(`loaded ${summary} on the CPU reference in ${formatSeconds(performance.now() - started)}`);
     return { files, model, dispose: () => model.dispose() };
   }
@@ -74,9 +83,11 @@ export async function startModel(disk: ModelOnDisk, args: ModelArgs, progress: P
   const ctx = await acquireForCli();
   try {
     const model = await GpuCausalLm.create(ctx, c, weights, { weightFormat: args.weights });
-    const adapter = ctx.adapter.description || [ctx.adapter.vendor, ctx.adapter.architecture].filter(Boolean).join(' ');
+    const lora = adapter ? GpuLoraAdapter.create(ctx, adapter) : undefined;
+    if (lora) model.setAdapter(lora);
+    const adapterName = ctx.adapter.description || [ctx.adapter.vendor, ctx.adapter.architecture].filter(Boolean).join(' ');
     progress.line(
-      `loaded ${summary} on the GPU (${adapter || 'unnamed adapter'}, ${model.weightFormat} weights, ` +
+      `loaded ${summary} on the GPU (${adapterName || 'unnamed adapter'}, ${model.weightFormat} weights, ` +
         `${formatBytes(model.weightBytes)}) in ${formatSeconds(performance.now() - started)}`,
     );
     return {
@@ -84,6 +95,7 @@ export async function startModel(disk: ModelOnDisk, args: ModelArgs, progress: P
       model,
       dispose: () => {
         model.dispose();
+        lora?.dispose();
         ctx.destroy();
       },
     };

@@ -5,10 +5,14 @@ import { UsageError } from './args';
 import { runGenerate } from './commands/generate';
 import { runInfo } from './commands/info';
 import { runLogits } from './commands/logits';
+import { runEval } from './commands/eval';
+import { runTrain } from './commands/train';
 import { EXIT_OK, exitStatusOf, oneLineError, verboseError } from './errors';
 import { GENERATE_HELP, parseGenerateArgs } from './options/generate';
 import { INFO_HELP, parseInfoArgs } from './options/info';
 import { LOGITS_HELP, parseLogitsArgs } from './options/logits';
+import { EVAL_HELP, parseEvalArgs } from './options/eval';
+import { parseTrainArgs, TRAIN_HELP } from './options/train';
 import type { CliStreams } from './streams';
 
 interface Command {
@@ -33,6 +37,16 @@ const COMMANDS: Record<string, Command> = {
     summary: "write one sequence's logits at every position to a .safetensors file",
     help: LOGITS_HELP,
     run: (argv, io) => runLogits(parseLogitsArgs(argv), io),
+  },
+  train: {
+    summary: 'fine-tune a LoRA adapter (SFT); writes a PEFT adapter, metrics.jsonl and checkpoints',
+    help: TRAIN_HELP,
+    run: (argv, io) => runTrain(parseTrainArgs(argv), io),
+  },
+  eval: {
+    summary: 'held-out loss and perplexity; exact-match and regex rates of greedy generations (JSON)',
+    help: EVAL_HELP,
+    run: (argv, io) => runEval(parseEvalArgs(argv), io),
   },
 };
 

@@ -31,6 +31,8 @@ export interface ModelArgs {
   revision?: string;
   hubEndpoint?: string;
   cacheDir?: string;
+  /** A PEFT adapter folder applied on top of the model. */
+  adapter?: string;
 }
 
 export const MODEL_FLAGS: FlagSpec[] = [
@@ -42,6 +44,9 @@ export const MODEL_FLAGS: FlagSpec[] = [
   { name: 'cache-dir', value: 'DIR', help: 'where Hub downloads are cached' },
 ];
 
+/** For commands that run a model with an adapter (generate, logits, eval). */
+export const ADAPTER_FLAG: FlagSpec = { name: 'adapter', value: 'DIR', help: 'apply this PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors)' };
+
 export function readModelArgs(flags: ParsedFlags): ModelArgs {
   return {
     model: requiredString(flags, 'model', 'HuggingFaceTB/SmolLM2-135M-Instruct'),
@@ -50,5 +55,6 @@ export function readModelArgs(flags: ParsedFlags): ModelArgs {
     revision: stringFlag(flags, 'revision'),
     hubEndpoint: stringFlag(flags, 'hub-endpoint'),
     cacheDir: stringFlag(flags, 'cache-dir'),
+    adapter: stringFlag(flags, 'adapter'),
   };
 }

@@ -12,7 +12,7 @@ import {
   type FlagSpec,
 } from '../args';
 import { DEFAULT_MAX_NEW_TOKENS } from '../../engine/model/generation-options';
-import { COMMON_FLAGS, MODEL_FLAGS, readCommonArgs, readModelArgs, type CommonArgs, type ModelArgs } from './common';
+import { ADAPTER_FLAG, COMMON_FLAGS, MODEL_FLAGS, readCommonArgs, readModelArgs, type CommonArgs, type ModelArgs } from './common';
 
 
 export interface GenerateArgs extends CommonArgs, ModelArgs {
@@ -52,6 +52,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'prompts-file', value: 'FILE', help: 'JSONL of {"prompt": ...} records: writes each record with "completion" and "finish_reason" added' },
   { name: 'out', value: 'FILE', help: 'with --prompts-file: write the JSONL here (default stdout)' },
   { name: 'batch', value: 'N', help: 'with --prompts-file: prompts generated together (default 16)' },
+  ADAPTER_FLAG,
   ...MODEL_FLAGS.slice(1),
   ...COMMON_FLAGS,
 ];

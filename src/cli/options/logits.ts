@@ -1,7 +1,7 @@
 // `tunelab logits` flags.
 
 import { formatHelp, integerListFlag, parseFlags, requiredString, stringFlag, UsageError, type FlagSpec } from '../args';
-import { COMMON_FLAGS, MODEL_FLAGS, readCommonArgs, readModelArgs, type CommonArgs, type ModelArgs } from './common';
+import { ADAPTER_FLAG, COMMON_FLAGS, MODEL_FLAGS, readCommonArgs, readModelArgs, type CommonArgs, type ModelArgs } from './common';
 
 /** The one sequence to score: text for the model's tokenizer, or token ids as they are. */
 export type LogitsInput = { kind: 'text'; text: string } | { kind: 'ids'; ids: number[] };
@@ -17,6 +17,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'text', value: 'TEXT', help: "text to tokenize (BOS added as the model's tokenizer config says)" },
   { name: 'ids', value: '1,2,3', help: 'token ids, used exactly as given' },
   { name: 'out', value: 'FILE', help: 'the .safetensors file to write' },
+  ADAPTER_FLAG,
   ...MODEL_FLAGS.slice(1),
   ...COMMON_FLAGS,
 ];

@@ -1,0 +1,59 @@
+// The training progress bar on stderr: one redrawn line on a terminal, about twenty plain lines on a pipe.
+
+import type { EvalMetrics, StepMetrics } from '../engine/train/sft-loop';
+import type { TextSink } from './streams';
+
+const WIDTH = 24;
+
+export class TrainProgress {
+  private readonly started = performance.now();
+  private readonly startStep: number;
+  private open = false;
+
+  constructor(
+    private readonly stderr: TextSink,
+    private readonly quiet: boolean,
+    private readonly totalSteps: number,
+    startStep: number,
+  ) {
+    this.startStep = startStep;
+  }
+
+  step(m: StepMetrics): void {
+    if (this.quiet) return;
+    const done = m.step / this.totalSteps;
+    const filled = Math.round(done * WIDTH);
+    const elapsed = (performance.now() - this.started) / 1000;
+    const perStep = elapsed / Math.max(1, m.step - this.startStep);
+    const eta = Math.round(perStep * (this.totalSteps - m.step));
+    const text =
+      `step ${m.step}/${this.totalSteps} [${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ` +
+      `loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} grad-norm ${m.grad_norm.toFixed(3)} ` +
+      `${Math.round(m.tokens_per_s)} tok/s ETA ${eta} s`;
+    if (this.stderr.isTTY) {
+      this.stderr.write(`\r\x1b[K${text}`);
+      this.open = true;
+      if (m.step === this.totalSteps) this.endLine();
+      return;
+    }
+    const every = Math.max(1, Math.round(this.totalSteps / 20));
+    if (m.step % every === 0 || m.step === this.totalSteps || m.step === this.startStep + 1) this.stderr.write(`${text}\n`);
+  }
+
+  evaluation(m: EvalMetrics, samples: readonly string[]): void {
+    this.line(`eval at step ${m.step}: loss ${m.eval_loss.toFixed(4)}, perplexity ${m.eval_perplexity.toFixed(3)} (${m.eval_tokens} tokens)`);
+    for (const s of samples) this.line(`  sample: ${JSON.stringify(s)}`);
+  }
+
+  line(text: string): void {
+    if (this.quiet) return;
+    this.endLine();
+    this.stderr.write(`${text}\n`);
+  }
+
+  private endLine(): void {
+    if (!this.open) return;
+    this.stderr.write('\n');
+    this.open = false;
+  }
+}

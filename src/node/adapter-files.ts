@@ -1,0 +1,43 @@
+// PEFT adapter folders on disk: adapter_config.json + adapter_model.safetensors (Node only).
+
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LoraAdapter } from '../engine/lora/adapter';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, adapterWeightsBytes, loadPeftAdapter } from '../engine/lora/peft-files';
+import type { Architecture } from '../engine/model/config';
+import { ModelFormatError } from '../engine/model/errors';
+import type { ModelWeights } from '../engine/model/weights';
+
+async function readOrExplain(dir: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, name));
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new ModelFormatError(join(dir, name), missing ? 'not found (an adapter folder holds adapter_config.json and adapter_model.safetensors)' : (err as Error).message);
+  }
+}
+
+export async function readAdapterDir(dir: string, architecture: Architecture, weights: ModelWeights): Promise<LoraAdapter> {
+  const configText = (await readOrExplain(dir, ADAPTER_CONFIG_FILE)).toString('utf8');
+  let config: unknown;
+  try {
+    config = JSON.parse(configText);
+  } catch (err) {
+    throw new ModelFormatError(join(dir, ADAPTER_CONFIG_FILE), `is not valid JSON (${(err as Error).message})`);
+  }
+  const bytes = await readOrExplain(dir, ADAPTER_WEIGHTS_FILE);
+  return loadPeftAdapter(config, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), architecture, weights);
+}
+
+/** Writes both files through temporary names, so a crash never leaves half an adapter. */
+export async function writeAdapterDir(dir: string, adapter: LoraAdapter, baseModel: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const files: [string, string | Uint8Array][] = [
+    [ADAPTER_WEIGHTS_FILE, adapterWeightsBytes(adapter)],
+    [ADAPTER_CONFIG_FILE, `${JSON.stringify(adapterConfigJson(adapter, baseModel), null, 2)}\n`],
+  ];
+  for (const [name, data] of files) {
+    await writeFile(join(dir, `${name}.tmp`), data);
+    await rename(join(dir, `${name}.tmp`), join(dir, name));
+  }
+}
