@@ -156,9 +156,9 @@ describe('tunelab main', () => {
   it('a bad command line: one stderr line, nothing on stdout, status 2', async () => {
     const r = await run(['generate', '--model', 'x', '--top-p', '2']);
     expect(r).toEqual({ status: 2, out: '', err: 'tunelab: --top-p must be a number in (0, 1], got 2\n' });
-    const unknown = await run(['train']);
+    const unknown = await run(['finetune']);
     expect(unknown.status).toBe(2);
-    expect(unknown.err).toBe('tunelab: unknown command "train" (commands: info, generate, logits; see tunelab --help)\n');
+    expect(unknown.err).toBe('tunelab: unknown command "finetune" (commands: info, generate, logits, train, eval; see tunelab --help)\n');
   });
 
   it('--verbose adds the stack after the one line', async () => {
