@@ -131,6 +131,7 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
         onStep: async (m) => {
           await runFiles.metric({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens: m.tokens, trained_tokens: m.trained_tokens, tokens_per_s: m.tokens_per_s, epoch: m.epoch });
           bar.step(m);
+          if (m.step === args.stopAfterStep) abort.abort();
         },
         onEval: async (m) => {
           const samples = samplePrompts.length ? await session.samples(samplePrompts, SAMPLE_TOKENS) : [];
@@ -147,7 +148,8 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
     );
     if (last) await runFiles.finalAdapter(last);
     bar.line(result.stopped ? `stopped after step ${result.step}; resume with --resume ${runFiles.checkpointDir(result.step)}` : `done: adapter in ${args.out}`);
-    return result.stopped ? EXIT_INTERRUPTED : 0;
+    if (!result.stopped) return 0;
+    return result.step === args.stopAfterStep ? 0 : EXIT_INTERRUPTED;
   } finally {
     process.off('SIGINT', onInterrupt);
     session.dispose();

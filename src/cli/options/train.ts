@@ -45,6 +45,8 @@ export interface TrainArgs extends CommonArgs, ModelArgs {
   saveEvery: number;
   seed: number;
   resume?: string;
+  /** Stop (with a checkpoint) once this step is done, as Ctrl-C would: train in pieces. */
+  stopAfterStep?: number;
   out: string;
   /** Train the prompt of prompt-completion data too. */
   trainPrompt: boolean;
@@ -82,6 +84,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'save-every', value: 'K', help: 'checkpoint every K steps (default 0: only at the end)' },
   { name: 'seed', value: 'S', help: 'seed of the data order, split, LoRA init and dropout (default 0)' },
   { name: 'resume', value: 'DIR', help: 'continue from a checkpoint folder (written by --save-every)' },
+  { name: 'stop-after-step', value: 'N', help: 'stop after step N with a checkpoint, as Ctrl-C does (continue later with --resume)' },
   { name: 'out', value: 'DIR', help: 'where the adapter, metrics.jsonl, run.json and checkpoints go' },
   { name: 'train-prompt', help: 'prompt-completion data: train the prompt tokens too (default: completion only)' },
   { name: 'recompute', help: 'recompute each layer in the backward instead of keeping its activations (less memory)' },
@@ -147,6 +150,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     saveEvery: integerFlag(flags, 'save-every', { min: { value: 0 } }) ?? 0,
     seed: integerFlag(flags, 'seed', { min: { value: 0 }, max: { value: 2 ** 32 - 1 } }) ?? 0,
     resume: stringFlag(flags, 'resume'),
+    stopAfterStep: integerFlag(flags, 'stop-after-step', { min: { value: 1 } }),
     out: requiredString(flags, 'out', 'runs/my-adapter'),
     trainPrompt: hasSwitch(flags, 'train-prompt'),
     recompute: hasSwitch(flags, 'recompute'),
