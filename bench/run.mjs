@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Tunelab benchmark: the adapter, its measured compute peak and copy bandwidth, our matmul on square and
-// LLM shapes, and the same products through a peer (TensorFlow.js's WebGPU backend) on the same adapter.
+// LLM shapes, and the same products through a peer (TensorFlow.js's WebGPU backend) on the same adapter;
+// with --train (or --full) also LoRA SFT training throughput on stories260K and a SmolLM2-135M-shaped model.
 //
 //   npm run bench                       headless Chromium (/usr/bin/chromium, --enable-unsafe-webgpu)
 //   npm run -s bench -- --json          one JSON object on stdout (progress goes to stderr; -s keeps npm's
@@ -8,6 +9,7 @@
 //   npm run bench -- --node             our side on dawn.node (npm "webgpu"); Vulkan driver from
 //                                       scripts/gpu-env.sh (SwiftShader unless TUNELAB_VK_ICD is set)
 //   npm run bench -- --node --system-vulkan   dawn.node on the system's Vulkan drivers (real GPUs)
+//   npm run bench -- --node --train     + training tokens/s and model FLOP/s (bench/core/train-bench.ts)
 //   more: --help
 //
 // A Vite dev server (inline config, no vite.config.ts) serves bench/index.html + bench/browser/*.ts to the
@@ -39,10 +41,27 @@ const HELP = `usage: npm run bench -- [options]
                       4: 512x576x49152)
   --variants          also time every kernel variant our dispatcher offers on this device (slow)
   --full              never skip a product for being slow (default: skip when one product is projected
-                      to take longer than --max-run seconds from the rate measured on smaller shapes)
+                      to take longer than --max-run seconds from the rate measured on smaller shapes);
+                      includes --train
   --max-run=S         that projection limit (default 120: every product of the default set runs on SwiftShader)
   --budget=S          seconds of timed repetitions per product after its warm-up (default 3)
-  --chromium=PATH     browser binary (default /usr/bin/chromium or $TUNELAB_CHROMIUM)`;
+  --chromium=PATH     browser binary (default /usr/bin/chromium or $TUNELAB_CHROMIUM)
+training section (after the matmuls, same device; any option below implies --train):
+  --train             LoRA SFT steps (f16 base weights, AdamW, random token ids, one submit per step) on
+                      stories260K and a random model of SmolLM2-135M's shape: tokens/s, model FLOP/s
+                      (4N + 6LCT per token) and their fraction of the peak and of the best matmul above
+  --train-models=LIST stories260K,smollm2-135m (default both)
+  --train-seq=T       tokens per sequence (default 256)
+  --train-batch=B[,B] sequences per step: stories260K[,SmolLM2 shape] (default 8,1)
+  --train-warmup=W[,W] untimed steps first (default 2,1)
+  --train-steps=N     at most N timed steps per model (default 10)
+  --train-budget=S    stop timing a model when its next step would end after S seconds (default 30;
+                      at least one step is timed)
+  --lora-r=R --lora-alpha=A   (default 8, 16)
+  --lora-targets=LIST PEFT target_modules or all-linear (default q_proj,v_proj)
+  --models=DIR        folder holding stories260K/ (default $TUNELAB_MODELS, else ../shared/assets/models)`;
+
+const TRAIN_IDS = ['stories260K', 'smollm2-135m'];
 
 function parseArgs(argv) {
   const a = {
@@ -53,9 +72,13 @@ function parseArgs(argv) {
     help: false,
     chromium: process.env.TUNELAB_CHROMIUM || '/usr/bin/chromium',
     out: '',
+    modelsDir: process.env.TUNELAB_MODELS || resolve(root, '../shared/assets/models'),
     options: {},
+    /** Overrides of DEFAULT_OPTIONS.train (merged field by field). */
+    train: {},
   };
   const o = a.options;
+  const t = a.train;
   for (const arg of argv) {
     const [key, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, ''];
     const num = () => {
@@ -63,6 +86,28 @@ function parseArgs(argv) {
       if (!value || !Number.isFinite(v) || v <= 0) throw new Error(`${key} needs a positive number, e.g. ${key}=10`);
       return v;
     };
+    const int = () => {
+      const v = num();
+      if (!Number.isInteger(v)) throw new Error(`${key} needs a whole number, got ${value}`);
+      return v;
+    };
+    /** "8,1": one value per model of TRAIN_IDS (one value: all of them); `min` 0 allows zero. */
+    const perModel = (min) => {
+      const parts = value.split(',');
+      if (!value || parts.length > TRAIN_IDS.length) throw new Error(`${key} takes 1 or ${TRAIN_IDS.length} whole numbers (${TRAIN_IDS.join(', ')}), e.g. ${key}=8,1`);
+      const vs = parts.map((p) => {
+        const v = Number(p);
+        if (!p || !Number.isInteger(v) || v < min) throw new Error(`${key}: ${JSON.stringify(p)} is not a whole number >= ${min}`);
+        return v;
+      });
+      return Object.fromEntries(TRAIN_IDS.map((id, i) => [id, vs[Math.min(i, vs.length - 1)]]));
+    };
+    const list = () => {
+      const items = value.split(',').map((x) => x.trim()).filter(Boolean);
+      if (items.length === 0) throw new Error(`${key} needs a comma-separated list`);
+      return items;
+    };
+    if (key.startsWith('--train') || key.startsWith('--lora-')) t.enabled = true;
     switch (key) {
       case '--json': a.json = true; break;
       case '--node': a.node = true; break;
@@ -72,7 +117,27 @@ function parseArgs(argv) {
       case '--no-peak': o.skipPeak = true; break;
       case '--no-copy': o.skipCopy = true; break;
       case '--variants': o.variants = true; break;
-      case '--full': o.maxRunS = Infinity; break;
+      case '--full': o.maxRunS = Infinity; t.enabled = true; break;
+      case '--train': break;
+      case '--train-models':
+        t.models = list().map((m) => {
+          const id = TRAIN_IDS.find((x) => x.toLowerCase() === m.toLowerCase());
+          if (!id) throw new Error(`--train-models: unknown model ${m} (known: ${TRAIN_IDS.join(', ')})`);
+          return id;
+        });
+        break;
+      case '--train-seq': t.seqLen = int(); break;
+      case '--train-batch': t.batch = perModel(1); break;
+      case '--train-warmup': t.warmup = perModel(0); break;
+      case '--train-steps': t.maxSteps = int(); break;
+      case '--train-budget': t.budgetS = num(); break;
+      case '--lora-r': t.loraR = int(); break;
+      case '--lora-alpha': t.loraAlpha = num(); break;
+      case '--lora-targets': t.loraTargets = list(); break;
+      case '--models':
+        if (!value) throw new Error('--models needs a folder, e.g. --models=../shared/assets/models');
+        a.modelsDir = resolve(value);
+        break;
       case '--max-run': o.maxRunS = num(); break;
       case '--budget': o.budgetS = num(); break;
       case '--chromium': a.chromium = value; break;
@@ -132,6 +197,24 @@ setTimeout(() => void cleanUpAndExit(1, `gave up after ${WATCHDOG_S} s`), WATCHD
 
 const { createServer } = await import('vite');
 
+/**
+ * The offline model folder (scripts/offline-models.ts, as `npm start -- --models DIR` serves it), so the
+ * bench page reads stories260K like the studio does. The handler is TypeScript, loaded through Vite itself.
+ */
+function offlineModelsRoute(dir) {
+  return {
+    name: 'tunelab-bench-offline-models',
+    configureServer(server) {
+      let handler;
+      server.middlewares.use((req, res, next) => {
+        if (!req.url?.startsWith('/__tunelab/')) return next();
+        handler ??= server.ssrLoadModule('/scripts/offline-models.ts').then((m) => m.offlineModelsHandler(dir));
+        handler.then((h) => h(req, res, next), next);
+      });
+    },
+  };
+}
+
 async function startVite(listen) {
   const server = await createServer({
     configFile: false,
@@ -140,6 +223,7 @@ async function startVite(listen) {
     clearScreen: false,
     // Our own dependency cache, apart from the studio's.
     cacheDir: join(root, 'node_modules/.vite-bench'),
+    plugins: [offlineModelsRoute(args.modelsDir)],
     server: { host: '127.0.0.1', port: 0, strictPort: true, hmr: false, watch: null },
     optimizeDeps: {
       entries: ['bench/index.html'],
@@ -210,7 +294,10 @@ async function runInNode(server, options) {
   const version = require('webgpu/package.json').version;
   const icd = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || 'system Vulkan drivers';
   const suite = await server.ssrLoadModule('/bench/core/suite.ts');
-  const ours = await suite.runOurs(gpu, options, `dawn.node (npm webgpu ${version}; Vulkan: ${icd})`, progress);
+  const { DirectorySource } = await server.ssrLoadModule('/src/node/directory-source.ts');
+  const storiesDir = join(args.modelsDir, 'stories260K');
+  const trainSources = { stories260K: { source: () => new DirectorySource(storiesDir), where: storiesDir } };
+  const ours = await suite.runOurs(gpu, options, `dawn.node (npm webgpu ${version}; Vulkan: ${icd})`, progress, trainSources);
   const peer = { name: 'TensorFlow.js WebGPU backend', available: false, error: 'not available in Node', matmul: [] };
   return { ours, peer };
 }
@@ -279,6 +366,70 @@ const TIMING_NOTE =
   'r products per timed repetition; best (minimum) time per product over the repetitions is reported, the median is in --json; ' +
   'peer: inputs uploaded during its warm-up, no readback timed.';
 
+const TRAIN_FLOPS_NOTE =
+  'model FLOPs per token = 4N + 6·L·C·T (frozen base + LoRA: forward 2N, backward to the activations 2N, attention 6·L·C·T); ' +
+  'N = weights of every linear layer plus the LM head (V·C, once even when tied); the input embedding (a gather), norms and biases are not counted; ' +
+  "LoRA's own products (lora_flops_per_token) are not counted either. model FLOP/s = FLOPs per token x tokens/s, tokens = batch x T per step (every position computed).";
+
+const TRAIN_TIMING_NOTE =
+  'warm-up steps untimed; each timed step = record (JavaScript: packing, recording dispatches, input writes) + submit (StepEncoder.submit: ' +
+  'pipelines, bind groups, encoding, queue.submit, error scopes) + wait (until loss and gradient norm are read back); the next step starts after ' +
+  'the readback, as in the SFT loop; tokens/s uses the mean step time.';
+
+/** Our fastest matmul row of this run (any shape, B format, variant). */
+function bestMatmul(rows) {
+  let best = null;
+  for (const r of rows) if (r.gflops !== null && (r.ok ?? true) && (!best || r.gflops > best.gflops)) best = r;
+  return best;
+}
+
+function trainJson(ours, peak) {
+  if (!ours.train?.length) return null;
+  const best = bestMatmul(ours.matmul);
+  const ratio = (v, of) => (v != null && of ? v / of : null);
+  return {
+    peak_gflops: peak,
+    best_matmul_gflops: best?.gflops ?? null,
+    best_matmul: best ? `${best.m}x${best.k}x${best.n} B ${best.b_format}${best.variant === 'auto' ? '' : ` [${best.variant}]`}` : null,
+    flops: TRAIN_FLOPS_NOTE,
+    timing: TRAIN_TIMING_NOTE,
+    runs: ours.train.map((r) => ({
+      model: r.model,
+      description: r.description,
+      shape: r.shape ?? null,
+      method: r.method ?? null,
+      weight_format: r.weightFormat,
+      weight_bytes: r.weightBytes ?? null,
+      load_s: r.loadS ?? null,
+      lora_params: r.loraParams ?? null,
+      seq_len: r.seqLen,
+      batch: r.batch,
+      tokens_per_step: r.tokensPerStep,
+      trained_tokens_per_step: r.trainedTokensPerStep,
+      matmul_params: r.matmulParams ?? null,
+      flops_per_token: r.flopsPerToken ?? null,
+      lora_flops_per_token: r.loraFlopsPerToken ?? null,
+      warmup_steps: r.warmupSteps,
+      warmup_s: r.warmupS ?? null,
+      step_s: r.stepS,
+      mean_step_s: r.meanStepS ?? null,
+      best_step_s: r.bestStepS ?? null,
+      record_s: r.breakdown?.recordS ?? null,
+      submit_s: r.breakdown?.submitS ?? null,
+      wait_s: r.breakdown?.waitS ?? null,
+      dispatches_per_step: r.dispatchesPerStep ?? null,
+      pipelines_compiled_while_timed: r.pipelinesCompiledWhileTimed ?? null,
+      tokens_per_s: r.tokensPerS ?? null,
+      model_gflops: r.modelGflops ?? null,
+      fraction_of_peak: ratio(r.modelGflops, peak),
+      fraction_of_best_matmul: ratio(r.modelGflops, best?.gflops),
+      loss_first: r.lossFirst ?? null,
+      loss_last: r.lossLast ?? null,
+      ...(r.error ? { error: r.error } : {}),
+    })),
+  };
+}
+
 function buildJson(result) {
   const { ours, peer } = result;
   const peak = ours.peak?.gflops ?? null;
@@ -295,6 +446,7 @@ function buildJson(result) {
       ? 'software adapter (CPU emulation): absolute figures are not GPU speed; ratios are what matter'
       : null,
     timing: TIMING_NOTE,
+    train: trainJson(ours, peak),
     errors: ours.errors,
     elapsed_s: (Date.now() - startedAt) / 1000,
   };
@@ -307,6 +459,60 @@ function table(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** 1234567 -> "1.23M" */
+function si(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  const units = [[1e9, 'G'], [1e6, 'M'], [1e3, 'K']];
+  for (const [scale, unit] of units) if (Math.abs(v) >= scale) return `${(v / scale).toPrecision(4)}${unit}`;
+  return String(v);
+}
+
+function trainReport(json) {
+  const t = json.train;
+  const out = [];
+  const methods = [...new Set(t.runs.map((r) => r.method).filter(Boolean))];
+  out.push('training  LoRA SFT on the GPU trainer, f16 base weights, random token ids, one submit per step' + (json.note ? '   [SOFTWARE ADAPTER: not GPU speed]' : ''));
+  for (const m of methods) out.push(`          ${m}`);
+  out.push(
+    `          peak ${fmt(t.peak_gflops)} GFLOP/s; best matmul ${fmt(t.best_matmul_gflops)} GFLOP/s` + (t.best_matmul ? ` (${t.best_matmul}), both measured above in this run` : ''),
+  );
+  const rows = t.runs.map((r) => {
+    const b = r.mean_step_s ? [r.record_s, r.submit_s, r.wait_s].map((x) => (x * 1e3).toFixed(1)).join(' / ') : '-';
+    return [
+      r.model,
+      `${r.batch} x ${r.seq_len}`,
+      si(r.matmul_params),
+      si(r.flops_per_token),
+      r.error ? 'error' : fmt(r.mean_step_s === null ? null : r.mean_step_s * 1e3, 1),
+      fmt(r.tokens_per_s, 1),
+      fmt(r.model_gflops),
+      pct(r.fraction_of_peak),
+      pct(r.fraction_of_best_matmul),
+      b,
+      r.dispatches_per_step ?? '-',
+    ];
+  });
+  out.push(table(['model', 'B x T', 'N', 'FLOP/token', 'step ms', 'tokens/s', 'model GFLOP/s', 'of peak', 'of best matmul', 'record / submit / wait ms', 'dispatches'], rows));
+  out.push('');
+  for (const r of t.runs) {
+    const parts = [`${r.model}: ${r.description}`];
+    if (r.shape) parts.push(r.shape);
+    if (r.weight_bytes !== null) parts.push(`${(r.weight_bytes / 1e6).toFixed(1)} MB f16 weights loaded in ${fmt(r.load_s, 1)} s`);
+    if (r.warmup_s !== null) parts.push(`${r.warmup_steps} warm-up step(s) ${fmt(r.warmup_s, 1)} s`);
+    if (r.step_s.length) parts.push(`${r.step_s.length} timed step(s): ${r.step_s.map((s) => (s * 1e3).toFixed(0)).join(', ')} ms`);
+    if (r.loss_first !== null) parts.push(`loss ${fmt(r.loss_first, 3)} -> ${fmt(r.loss_last, 3)}`);
+    if (r.lora_flops_per_token !== null && r.flops_per_token) parts.push(`LoRA adds ${si(r.lora_flops_per_token)} FLOP/token (${pct(r.lora_flops_per_token / r.flops_per_token)}, not counted)`);
+    out.push(parts.join('; '));
+    if (r.pipelines_compiled_while_timed) {
+      out.push(`  WARNING: ${r.pipelines_compiled_while_timed} pipeline(s) compiled during the timed steps (too few warm-up steps): the step times include compilation`);
+    }
+    if (r.error) out.push(`  error: ${r.error}`);
+  }
+  out.push(`flops: ${t.flops}`);
+  out.push(`timing: ${t.timing}`);
+  return out;
 }
 
 function humanReport(json) {
@@ -379,6 +585,7 @@ function humanReport(json) {
   notes.push(`timing: ${json.timing}`);
   out.push('');
   out.push(...notes);
+  if (json.train) out.push('', ...trainReport(json));
   out.push(`(${json.elapsed_s.toFixed(0)} s)`);
   return out.join('\n');
 }
@@ -390,7 +597,17 @@ let exitCode = 0;
 try {
   server = await startVite(!args.node);
   const types = await server.ssrLoadModule('/bench/core/types.ts');
-  const options = { ...types.DEFAULT_OPTIONS, ...args.options };
+  const trainDefaults = types.DEFAULT_OPTIONS.train;
+  const options = {
+    ...types.DEFAULT_OPTIONS,
+    ...args.options,
+    train: {
+      ...trainDefaults,
+      ...args.train,
+      batch: { ...trainDefaults.batch, ...args.train.batch },
+      warmup: { ...trainDefaults.warmup, ...args.train.warmup },
+    },
+  };
   progress(`bench: ${args.node ? 'dawn.node' : `Chromium (${args.chromium})`}; progress below, results at the end`);
   const result = args.node ? await runInNode(server, options) : await runInChromium(server, options);
   const json = buildJson(result);

@@ -1,7 +1,11 @@
 // The bench page's entry: exposes our side and the peer to bench/run.mjs, which calls them one after the
 // other through page.evaluate(). Progress lines go to the console with a "[bench] " prefix.
+// stories260K (training section) comes through the offline-model route bench/run.mjs serves (the shared
+// models folder answering like the Hub), read with the studio's own HubSource.
 
+import { HubSource } from '../../src/engine/model/hub-source';
 import { runOurs } from '../core/suite';
+import type { TrainModelSources } from '../core/train-bench';
 import type { BenchOptions, OursReport, PeerReport } from '../core/types';
 import { runPeer } from './peer-tfjs';
 
@@ -23,7 +27,16 @@ function browserName(): string {
   return m ? `Chromium ${m[2]} (navigator.gpu)` : `browser (navigator.gpu): ${navigator.userAgent}`;
 }
 
+const HUB_ROUTE = '/__tunelab/hub';
+
+const trainSources: TrainModelSources = {
+  stories260K: {
+    source: () => new HubSource('stories260K', { endpoint: new URL(HUB_ROUTE, location.href).href }),
+    where: `${HUB_ROUTE}/stories260K, the offline model folder`,
+  },
+};
+
 window.tunelabBench = {
-  ours: (options) => runOurs(navigator.gpu, options, browserName(), log),
+  ours: (options) => runOurs(navigator.gpu, options, browserName(), log, trainSources),
   peer: (options) => runPeer(options, log),
 };

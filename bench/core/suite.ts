@@ -1,10 +1,13 @@
 // Our side of the benchmark, the same code in the bench page (navigator.gpu) and on dawn.node:
-// adapter report, compute peak, copy bandwidth, then our matmul on every shape. One thing at a time.
+// adapter report, compute peak, copy bandwidth, then our matmul on every shape, then (options.train) LoRA
+// training steps, all on one device so the training figures compare with the peak and matmuls above.
+// One thing at a time.
 
 import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
 import { measureCopy } from './copy';
 import { withDeadline } from './measure';
 import { measurePeak } from './peak';
+import type { TrainModelSources } from './train-bench';
 import type { AdapterReport, BenchOptions, Log, OursReport } from './types';
 
 export function describeAdapter(adapter: GPUAdapter, runtime: string): AdapterReport {
@@ -37,8 +40,14 @@ function message(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-export async function runOurs(gpu: GPU | undefined, options: BenchOptions, runtime: string, log: Log): Promise<OursReport> {
-  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], errors: [] };
+export async function runOurs(
+  gpu: GPU | undefined,
+  options: BenchOptions,
+  runtime: string,
+  log: Log,
+  trainSources?: TrainModelSources,
+): Promise<OursReport> {
+  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], errors: [] };
   let ctx: GpuContext;
   try {
     const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
@@ -72,6 +81,17 @@ export async function runOurs(gpu: GPU | undefined, options: BenchOptions, runti
     } catch (err) {
       report.errors.push(`matmul: ${message(err)}`);
       log(`matmul: error: ${message(err)}`);
+    }
+    // `?.`: callers built before the training section (bench/results/device/drive.mjs) pass no `train`.
+    if (options.train?.enabled) {
+      try {
+        const { benchTraining } = await import('./train-bench');
+        report.train = await benchTraining(ctx, options.train, trainSources ?? {}, log);
+        for (const run of report.train) if (run.error) report.errors.push(`train ${run.model}: ${run.error}`);
+      } catch (err) {
+        report.errors.push(`train: ${message(err)}`);
+        log(`train: error: ${message(err)}`);
+      }
     }
   } finally {
     ctx.destroy();

@@ -37,6 +37,32 @@ export interface BenchOptions {
   variants: boolean;
   skipPeak: boolean;
   skipCopy: boolean;
+  /** The training section (after the matmuls): LoRA SFT steps on the models of TRAIN_MODELS. */
+  train: TrainOptions;
+}
+
+/** The models of the training section. */
+export const TRAIN_MODELS = ['stories260K', 'smollm2-135m'] as const;
+export type TrainModelId = (typeof TRAIN_MODELS)[number];
+
+export interface TrainOptions {
+  enabled: boolean;
+  /** Which of TRAIN_MODELS to train, in that order. */
+  models: TrainModelId[];
+  /** T: tokens per sequence. */
+  seqLen: number;
+  /** Sequences per step, per model. */
+  batch: Record<TrainModelId, number>;
+  /** Untimed steps first, per model (pipeline compilation, buffer pool). */
+  warmup: Record<TrainModelId, number>;
+  /** At most this many timed steps. */
+  maxSteps: number;
+  /** Timed steps stop when the next one would end after this many seconds (at least one is timed). */
+  budgetS: number;
+  loraR: number;
+  loraAlpha: number;
+  /** PEFT target_modules, or ['all-linear']. */
+  loraTargets: string[];
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -49,6 +75,18 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   variants: false,
   skipPeak: false,
   skipCopy: false,
+  train: {
+    enabled: false,
+    models: [...TRAIN_MODELS],
+    seqLen: 256,
+    batch: { stories260K: 8, 'smollm2-135m': 1 },
+    warmup: { stories260K: 2, 'smollm2-135m': 1 },
+    maxSteps: 10,
+    budgetS: 30,
+    loraR: 8,
+    loraAlpha: 16,
+    loraTargets: ['q_proj', 'v_proj'],
+  },
 };
 
 export interface AdapterReport {
@@ -124,11 +162,67 @@ export interface MatmulRun {
   hung?: boolean;
 }
 
+/** Mean seconds per timed step in each phase of it. */
+export interface StepBreakdown {
+  /** JavaScript building the step: batch packing, recording every dispatch, input writes. */
+  recordS: number;
+  /** StepEncoder.submit(): pipelines, bind groups, command encoding, queue.submit, error scopes. */
+  submitS: number;
+  /** From the submit's return to the loss and gradient norm read back: the device working. */
+  waitS: number;
+}
+
+export interface TrainRun {
+  model: TrainModelId;
+  /** What was trained, e.g. "stories260K (../shared/assets/models/stories260K)". */
+  description: string;
+  /** The LoRA and optimizer set-up, in words. */
+  method?: string;
+  /** C, L, Hq, Hkv, D, F, V as "C=576 L=30 ...". */
+  shape?: string;
+  weightFormat: 'f16';
+  weightBytes?: number;
+  /** Seconds to read / generate and upload the weights. */
+  loadS?: number;
+  loraParams?: number;
+  seqLen: number;
+  batch: number;
+  /** batch x seqLen: every position is computed. */
+  tokensPerStep: number;
+  /** batch x (seqLen - 1): positions with a label. */
+  trainedTokensPerStep: number;
+  /** N of the FLOP formula (train-flops.ts). */
+  matmulParams?: number;
+  /** 4N + 6·L·C·T */
+  flopsPerToken?: number;
+  /** LoRA's own, not in flopsPerToken. */
+  loraFlopsPerToken?: number;
+  warmupSteps: number;
+  warmupS?: number;
+  /** Seconds per timed step. */
+  stepS: number[];
+  meanStepS?: number;
+  bestStepS?: number;
+  breakdown?: StepBreakdown;
+  /** Dispatches recorded in one step. */
+  dispatchesPerStep?: number;
+  /** Pipelines compiled during the timed steps (0 unless the warm-up was too short: then they include compilation). */
+  pipelinesCompiledWhileTimed?: number;
+  tokensPerS?: number;
+  /** flopsPerToken x tokens/s. */
+  modelGflops?: number;
+  /** Losses of the first (warm-up) and the last step: finite, or the run is an error. */
+  lossFirst?: number;
+  lossLast?: number;
+  error?: string;
+}
+
 export interface OursReport {
   adapter: AdapterReport | null;
   peak: PeakReport | null;
   copy: CopyReport | null;
   matmul: MatmulRun[];
+  train: TrainRun[];
   errors: string[];
 }
 
