@@ -34,3 +34,22 @@ export interface CausalLm {
   /** Frees everything the model holds (GPU buffers). */
   dispose(): void;
 }
+
+/**
+ * Checks one request of an extend() call against its sequence, before anything is recorded: tokens given,
+ * room in the cache, every id inside the vocabulary. Errors name the request and position.
+ */
+export function checkExtendRequest(config: ModelConfig, request: ExtendRequest, index: number, sequence: SequenceState): void {
+  const { tokens } = request;
+  const V = config.vocabSize;
+  if (tokens.length === 0) throw new RangeError(`extend: request ${index} has no tokens`);
+  if (sequence.length + tokens.length > sequence.capacity) {
+    throw new RangeError(`extend: request ${index} needs ${sequence.length + tokens.length} positions, the sequence holds ${sequence.capacity}`);
+  }
+  for (let i = 0; i < tokens.length; i++) {
+    const id = tokens[i];
+    if (!Number.isInteger(id) || id < 0 || id >= V) {
+      throw new RangeError(`extend: token id ${id} (request ${index}, position ${i}) is outside the vocabulary of ${V}`);
+    }
+  }
+}

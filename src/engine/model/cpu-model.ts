@@ -5,7 +5,7 @@
 //   embedding (+ GPT-2's learned positions) -> L x block (cpu-layer.ts) -> final norm -> LM head (V, C)
 
 import { embeddingForward } from '../ops/cpu/embedding';
-import type { CausalLm, ExtendRequest, LogitsWanted, SequenceState } from './causal-lm';
+import { checkExtendRequest, type CausalLm, type ExtendRequest, type LogitsWanted, type SequenceState } from './causal-lm';
 import type { ModelConfig } from './config';
 import { type CpuLayer, type CpuNorm, type LayerCache, layerForward, norm, readLayer, readNorm } from './cpu-layer';
 import { modelRopeFrequencies } from './rope-frequencies';
@@ -83,18 +83,7 @@ export class CpuCausalLm implements CausalLm {
 
   private validate(request: ExtendRequest, index: number): CpuSequence {
     const s = this.own(request.sequence);
-    const { tokens } = request;
-    const V = this.config.vocabSize;
-    if (tokens.length === 0) throw new RangeError(`extend: request ${index} has no tokens`);
-    if (s.length + tokens.length > s.capacity) {
-      throw new RangeError(`extend: request ${index} needs ${s.length + tokens.length} positions, the sequence holds ${s.capacity}`);
-    }
-    for (let i = 0; i < tokens.length; i++) {
-      const id = tokens[i];
-      if (!Number.isInteger(id) || id < 0 || id >= V) {
-        throw new RangeError(`extend: token id ${id} (request ${index}, position ${i}) is outside the vocabulary of ${V}`);
-      }
-    }
+    checkExtendRequest(this.config, request, index, s);
     return s;
   }
 

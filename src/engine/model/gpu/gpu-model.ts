@@ -13,7 +13,7 @@
 
 import type { GpuContext } from '../../gpu/context';
 import type { StepEncoder } from '../../gpu/step-encoder';
-import type { CausalLm, ExtendRequest, LogitsWanted, SequenceState } from '../causal-lm';
+import { checkExtendRequest, type CausalLm, type ExtendRequest, type LogitsWanted, type SequenceState } from '../causal-lm';
 import type { ModelConfig } from '../config';
 import { modelRopeFrequencies } from '../rope-frequencies';
 import type { ModelWeights } from '../weights';
@@ -190,18 +190,7 @@ export class GpuCausalLm implements CausalLm {
   private validate(request: ExtendRequest, index: number): GpuSequence {
     const s = this.own(request.sequence);
     if (s.busy) throw new Error(`extend: request ${index}'s sequence is already being extended (await the previous call)`);
-    const { tokens } = request;
-    const V = this.config.vocabSize;
-    if (tokens.length === 0) throw new RangeError(`extend: request ${index} has no tokens`);
-    if (s.length + tokens.length > s.capacity) {
-      throw new RangeError(`extend: request ${index} needs ${s.length + tokens.length} positions, the sequence holds ${s.capacity}`);
-    }
-    for (let i = 0; i < tokens.length; i++) {
-      const id = tokens[i];
-      if (!Number.isInteger(id) || id < 0 || id >= V) {
-        throw new RangeError(`extend: token id ${id} (request ${index}, position ${i}) is outside the vocabulary of ${V}`);
-      }
-    }
+    checkExtendRequest(this.config, request, index, s);
     return s;
   }
 }

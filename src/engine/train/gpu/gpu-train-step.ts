@@ -68,6 +68,18 @@ export interface MicroBatchResult {
   optimizer?: OptimizerResult;
 }
 
+/** The packed batch's (N) token ids, positions and labels as step temporaries. */
+function uploadBatch(step: StepEncoder, ctx: GpuCausalLm['ctx'], packed: ReturnType<typeof packBatch>) {
+  const N = packed.rows;
+  const ids = step.temp(N * 4, 'token ids');
+  const positions = step.temp(N * 4, 'positions');
+  const labels = step.temp(N * 4, 'labels');
+  ctx.write(ids, packed.ids);
+  ctx.write(positions, packed.positions);
+  ctx.write(labels, packed.labels);
+  return { ids, positions, labels };
+}
+
 export class GpuTrainer {
   private steps: number;
   /** Micro-batches accumulated since the last optimizer step. */
@@ -145,12 +157,7 @@ export class GpuTrainer {
     const { hiddenSize: C, numLayers: L } = config;
     const N = packed.rows;
     const step = ctx.step();
-    const ids = step.temp(N * 4, 'token ids');
-    const positions = step.temp(N * 4, 'positions');
-    const labels = step.temp(N * 4, 'labels');
-    ctx.write(ids, packed.ids);
-    ctx.write(positions, packed.positions);
-    ctx.write(labels, packed.labels);
+    const { ids, positions, labels } = uploadBatch(step, ctx, packed);
     const g = new TrainGraph(step, config, weights, this.adapter, packed, positions, this.model.invFreq, null);
     const xs = [g.rowsBuffer(C, 'layer input a'), g.rowsBuffer(C, 'layer input b')];
     const acts = g.allocateActivations();
@@ -210,12 +217,7 @@ export class GpuTrainer {
     const { config, weights, ctx } = model;
     const { hiddenSize: C, numLayers: L } = config;
     const N = packed.rows;
-    const ids = step.temp(N * 4, 'token ids');
-    const positions = step.temp(N * 4, 'positions');
-    const labels = step.temp(N * 4, 'labels');
-    ctx.write(ids, packed.ids);
-    ctx.write(positions, packed.positions);
-    ctx.write(labels, packed.labels);
+    const { ids, positions, labels } = uploadBatch(step, ctx, packed);
 
     const dropout = adapter.dropout > 0 ? { p: adapter.dropout, seed: this.seed, step: this.steps + 1, micro: this.micro } : null;
     const g = new TrainGraph(step, config, weights, adapter, packed, positions, model.invFreq, dropout);
