@@ -1,6 +1,7 @@
 // Loading a model in the worker: what is being loaded, each file's download progress, the phase after
 // the downloads, and the loaded model (or why it failed).
 
+import { DEMO_MODEL_LABEL } from '../engine/demo/demo-labels';
 import { callback, type StudioClient } from '../worker/client';
 import type {
   DownloadProgress,
@@ -32,6 +33,8 @@ export function describeRequest(request: ModelRequest): string {
       const n = `${request.files.length} file${request.files.length === 1 ? '' : 's'}`;
       return folder ? `${folder}/ (${n})` : n;
     }
+    case 'demo':
+      return DEMO_MODEL_LABEL;
   }
 }
 
@@ -51,6 +54,8 @@ export class ModelLoadState {
   phase = $state<LoadPhase | null>(null);
   /** The loaded model; null while a load runs (the worker may still hold the previous one until the upload). */
   model = $state.raw<LoadedModelInfo | null>(null);
+  /** How `model` was loaded (a run stores it to load the model again on resume). */
+  modelRequest = $state.raw<ModelRequest | null>(null);
   error = $state<string | null>(null);
 
   /** Bytes over every file seen so far (sizes the server did not state count only when done). */
@@ -81,6 +86,7 @@ export class ModelLoadState {
       const model = await this.client.call((api) => api.loadModel(request, this.weightFormat, onEvent));
       if (loadId !== this.loadId) return;
       this.model = model;
+      this.modelRequest = request;
       this.status = 'ready';
     } catch (err) {
       if (loadId !== this.loadId) return;
@@ -88,7 +94,10 @@ export class ModelLoadState {
       this.status = 'error';
       // A load that failed before the upload leaves the previous model in the worker: show it again.
       const current = await this.client.call((api) => api.currentModel()).catch(() => null);
-      if (loadId === this.loadId) this.model = current;
+      if (loadId === this.loadId) {
+        this.model = current;
+        if (!current) this.modelRequest = null;
+      }
     } finally {
       if (loadId === this.loadId) this.phase = null;
     }
@@ -97,6 +106,7 @@ export class ModelLoadState {
   async unload(): Promise<void> {
     this.loadId++;
     this.model = null;
+    this.modelRequest = null;
     this.status = 'idle';
     this.files = [];
     this.error = null;

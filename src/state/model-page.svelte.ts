@@ -1,8 +1,9 @@
-// Everything the Model page holds: where models come from (catalog, Hub id, offline folder, picked files),
-// the load in progress or the loaded model, its memory estimate and the generation box.
+// Everything the Model page holds: where models come from (catalog, Hub id, offline folder, picked files, the
+// built-in demo), the load in progress or the loaded model, its memory estimate and the generation box.
 
 import type { StudioClient } from '../worker/client';
 import type { ModelRequest } from '../worker/protocol';
+import { DemoDatasetState } from './demo-dataset.svelte';
 import { GenerationState } from './generation.svelte';
 import { HubSettings } from './hub-settings.svelte';
 import { MemoryState } from './memory.svelte';
@@ -15,12 +16,19 @@ export class ModelPageState {
   readonly load: ModelLoadState;
   readonly memory: MemoryState;
   readonly generation: GenerationState;
+  readonly demoDataset: DemoDatasetState;
 
   constructor(client: StudioClient) {
     this.offline = new OfflineModelsState(client);
     this.load = new ModelLoadState(client);
     this.memory = new MemoryState(client);
     this.generation = new GenerationState(client);
+    this.demoDataset = new DemoDatasetState(client);
+  }
+
+  /** The built-in demo: the tiny random model and the sample dataset, both made in the worker (no network). */
+  async loadDemo(): Promise<void> {
+    await Promise.all([this.loadModel({ kind: 'demo' }), this.demoDataset.ensure()]);
   }
 
   /** A repo of the Hub (or the configured mirror). */

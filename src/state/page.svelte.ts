@@ -1,15 +1,20 @@
 // Which page of the studio is shown, kept in the URL's hash so a reload or a link opens the same page.
 
-export type StudioPage = 'device' | 'model';
+export type StudioPage = 'device' | 'model' | 'data' | 'train' | 'chat' | 'adapters';
 
 export const STUDIO_PAGES: readonly { page: StudioPage; label: string }[] = [
   { page: 'device', label: 'Device' },
   { page: 'model', label: 'Model' },
+  { page: 'data', label: 'Data' },
+  { page: 'train', label: 'Train' },
+  { page: 'chat', label: 'Chat' },
+  { page: 'adapters', label: 'Adapters' },
 ];
 
 function pageFromHash(hash: string): StudioPage {
   const name = hash.replace(/^#\/?/, '');
-  return STUDIO_PAGES.some((p) => p.page === name) ? (name as StudioPage) : 'device';
+  // No page named: the Model page, where a new user starts (it offers the offline demo).
+  return STUDIO_PAGES.some((p) => p.page === name) ? (name as StudioPage) : 'model';
 }
 
 export class PageState {

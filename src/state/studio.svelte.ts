@@ -15,6 +15,8 @@ export class Studio {
   readonly selfTest: SelfTestState;
   readonly page = new PageState();
   readonly model: ModelPageState;
+  /** The worker, for pages that build their own state (data, train, chat, adapters). */
+  readonly client: StudioClient;
 
   readonly view: StudioView = $derived.by(() => {
     if (this.gpu.workerError) return 'worker-failed';
@@ -24,6 +26,7 @@ export class Studio {
   });
 
   constructor(client: StudioClient = connectStudio()) {
+    this.client = client;
     this.gpu = new GpuState(client);
     this.storage = new StorageState(client);
     this.selfTest = new SelfTestState(client);

@@ -4,6 +4,7 @@
 
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { MetaValues } from './meta-values';
+import type { AdapterRecord, CheckpointRecord, DatasetRecord, MetricRow, RunRecord } from './records';
 
 export const DB_NAME = 'tunelab';
 
@@ -13,6 +14,13 @@ export interface StudioSchema extends DBSchema {
     key: keyof MetaValues & string;
     value: MetaValues[keyof MetaValues];
   };
+  datasets: { key: string; value: DatasetRecord };
+  runs: { key: string; value: RunRecord };
+  /** Key [runId, kind, step]: a run's rows come back in step order per kind. */
+  metrics: { key: [string, string, number]; value: MetricRow; indexes: { runId: string } };
+  /** The latest checkpoint of each run (key runId). */
+  checkpoints: { key: string; value: CheckpointRecord };
+  adapters: { key: string; value: AdapterRecord; indexes: { runId: string } };
 }
 
 export type StudioDb = IDBPDatabase<StudioSchema>;
@@ -25,6 +33,14 @@ const migrations: readonly Migration[] = [
   // 0 -> 1: the key-value store.
   (db) => {
     db.createObjectStore('meta');
+  },
+  // 1 -> 2: datasets, training runs with their metrics and checkpoints, adapters.
+  (db) => {
+    db.createObjectStore('datasets', { keyPath: 'id' });
+    db.createObjectStore('runs', { keyPath: 'id' });
+    db.createObjectStore('metrics', { keyPath: ['runId', 'kind', 'step'] }).createIndex('runId', 'runId');
+    db.createObjectStore('checkpoints', { keyPath: 'runId' });
+    db.createObjectStore('adapters', { keyPath: 'id' }).createIndex('runId', 'runId');
   },
 ];
 

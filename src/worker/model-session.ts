@@ -11,7 +11,7 @@ import { GpuCausalLm } from '../engine/model/gpu/gpu-model';
 import { estimateMemory } from '../engine/model/memory-estimate';
 import { loadModelFiles, type ModelFiles } from '../engine/model/model-files';
 import { missingTokenizerError, ModelTokenizer } from '../engine/model/tokenizer';
-import { countParameters, mapWeights } from '../engine/model/weights';
+import { countParameters, mapWeights, type LinearWeights, type ModelWeights, type NormWeights, type WeightTensor } from '../engine/model/weights';
 import { modelSource } from './model-source';
 import type {
   GenerationRequest,
@@ -27,8 +27,54 @@ import type {
   WeightFormat,
 } from './protocol';
 
+/** What other worker services use of the loaded model (training, chat, dataset previews). */
+export interface ActiveModel {
+  model: GpuCausalLm;
+  tokenizer: ModelTokenizer | undefined;
+  config: ModelConfig;
+  /** The canonical weight layout with shapes and module paths only (read() throws): for planning LoRA. */
+  layout: ModelWeights;
+  /** How it was loaded (File lists cannot be reloaded after a page reload). */
+  request: ModelRequest;
+  info: LoadedModelInfo;
+}
+
+/** Shapes and module paths of the weights without their bytes (the file buffers can be freed). */
+function weightLayout(weights: ModelWeights): ModelWeights {
+  const shapeOnly = (t: WeightTensor): WeightTensor => ({
+    source: t.source,
+    shape: t.shape,
+    read: () => {
+      throw new Error(`${t.source}: the weights live on the GPU; the host copy was released`);
+    },
+  });
+  const linear = (l: LinearWeights): LinearWeights => ({ ...l, weight: shapeOnly(l.weight), bias: l.bias && shapeOnly(l.bias) });
+  const norm = (n: NormWeights): NormWeights => ({ weight: shapeOnly(n.weight), bias: n.bias && shapeOnly(n.bias) });
+  const token = shapeOnly(weights.tokenEmbedding);
+  return {
+    tokenEmbedding: token,
+    positionEmbedding: weights.positionEmbedding && shapeOnly(weights.positionEmbedding),
+    layers: weights.layers.map((l) => ({
+      attnNorm: norm(l.attnNorm),
+      q: linear(l.q),
+      k: linear(l.k),
+      v: linear(l.v),
+      o: linear(l.o),
+      mlpNorm: norm(l.mlpNorm),
+      gate: l.gate && linear(l.gate),
+      up: linear(l.up),
+      down: linear(l.down),
+    })),
+    finalNorm: norm(weights.finalNorm),
+    lmHead: weights.tied ? token : shapeOnly(weights.lmHead),
+    tied: weights.tied,
+  };
+}
+
 interface Loaded {
   model: GpuCausalLm;
+  layout: ModelWeights;
+  request: ModelRequest;
   /** Absent when the model has no tokenizer.json. */
   tokenizer: ModelTokenizer | undefined;
   /** The files' generation settings (weights dropped: they live on the GPU now). */
@@ -59,11 +105,41 @@ export class ModelSession {
   private loaded: Loaded | null = null;
   private loading = false;
   private running: Running | null = null;
+  /** Why the model is reserved (a training run uses it), or null. */
+  private claimedFor: string | null = null;
 
   constructor(private readonly gpu: () => Promise<GpuContext>) {}
 
+  /**
+   * Reserves the loaded model for a long job (a training run): until release(), loading, unloading and
+   * generating are refused with `reason`, so nothing frees or borrows the model under it.
+   */
+  claim(reason: string): { release(): void } {
+    if (this.claimedFor) throw new Error(this.claimedFor);
+    this.requireModel();
+    this.claimedFor = reason;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.claimedFor = null;
+      },
+    };
+  }
+
+  /** Why the model cannot be replaced or generated from now (a training run uses it), or null. */
+  get busy(): string | null {
+    return this.claimedFor;
+  }
+
+  private refuseWhileClaimed(): void {
+    if (this.claimedFor) throw new Error(this.claimedFor);
+  }
+
   async load(request: ModelRequest, weightFormat: WeightFormat, onEvent: LoadListener): Promise<LoadedModelInfo> {
     if (this.loading) throw new Error('A model is already loading: wait until it has finished.');
+    this.refuseWhileClaimed();
     this.loading = true;
     try {
       const ctx = await this.gpu();
@@ -98,6 +174,8 @@ export class ModelSession {
       };
       this.loaded = {
         model,
+        layout: weightLayout(weights),
+        request,
         tokenizer,
         sources: { config: files.config, generationConfig: files.generationConfig, tokenizerConfig: files.tokenizerConfig },
         info,
@@ -112,8 +190,15 @@ export class ModelSession {
     return this.loaded?.info ?? null;
   }
 
+  /** The loaded model for other services, or null. */
+  get active(): ActiveModel | null {
+    const l = this.loaded;
+    return l ? { model: l.model, tokenizer: l.tokenizer, config: l.info.config, layout: l.layout, request: l.request, info: l.info } : null;
+  }
+
   /** Stops a running generation and frees the model's GPU buffers. */
   async unload(): Promise<void> {
+    this.refuseWhileClaimed();
     await this.stopGeneration();
     const loaded = this.loaded;
     this.loaded = null;
@@ -137,6 +222,7 @@ export class ModelSession {
 
   async generate(request: GenerationRequest, onText: TokenListener): Promise<GenerationResult> {
     const loaded = this.requireModel();
+    this.refuseWhileClaimed();
     if (this.running) throw new Error('A generation is already running: stop it first.');
     const controller = new AbortController();
     const work = this.runGeneration(loaded, request, onText, controller.signal);

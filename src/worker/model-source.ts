@@ -1,6 +1,8 @@
 // Turns the page's ModelRequest into the engine's ModelSource: the Hub (or a mirror) with downloads kept in
-// Cache Storage, the server's offline folder through the same Hub protocol, or the files the user picked.
+// Cache Storage, the server's offline folder through the same Hub protocol, the files the user picked, or the
+// built-in demo model.
 
+import { DemoModelSource } from '../engine/demo/demo-source';
 import { HubSource } from '../engine/model/hub-source';
 import { FileListSource } from '../engine/model/file-list-source';
 import type { ModelSource } from '../engine/model/source';
@@ -37,5 +39,7 @@ export function modelSource(request: ModelRequest): ModelSource {
     case 'files':
       if (request.files.length === 0) throw new Error('No files were picked: pick a model folder or its files.');
       return new FileListSource(request.files);
+    case 'demo':
+      return new DemoModelSource();
   }
 }

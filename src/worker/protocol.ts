@@ -11,6 +11,9 @@ import type { SelfTestProgress } from '../engine/selftest/run';
 import type { CheckOutcome, KernelCheckResult } from '../engine/selftest/types';
 import type { StorageEstimateSummary, StorageProbeResult } from '../storage/probe';
 import type { StorageProbeRecord } from '../storage/meta-values';
+import type { AdaptersApi, ChatApi, DemoApi } from './protocol-adapters';
+import type { DatasetsApi } from './protocol-datasets';
+import type { RunsApi } from './protocol-runs';
 
 export type {
   CheckOutcome,
@@ -62,7 +65,9 @@ export type ModelRequest =
   /** A repo of the folder the studio's server was started with (`npm start -- --models DIR`). */
   | { kind: 'offline'; id: string }
   /** Files the user picked (a folder or several files); File objects cross to the worker as they are. */
-  | { kind: 'files'; files: File[] };
+  | { kind: 'files'; files: File[] }
+  /** The built-in demo: a tiny randomly initialised model generated in the worker (no network, no folder). */
+  | { kind: 'demo' };
 
 /** One repo of the server's offline model folder, as `GET /__tunelab/models` lists it. */
 export interface OfflineModel {
@@ -152,7 +157,7 @@ export interface GenerationResult {
 /** The text generated so far: sent after every token. */
 export type TokenListener = (textSoFar: string, newTokens: number) => void;
 
-export interface StudioApi {
+export interface StudioApi extends DatasetsApi, RunsApi, AdaptersApi, ChatApi, DemoApi {
   /** Acquires the GPU device on first call (later calls return the same answer). Never rejects. */
   gpuStatus(): Promise<GpuStatus>;
   /** Calls `listener` once if the device is lost later (driver reset, out of memory, ...). */

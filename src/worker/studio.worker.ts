@@ -9,7 +9,16 @@ import { openGpuSession, type GpuSession } from './gpu-session';
 import { ModelSession } from './model-session';
 import { listOfflineModels } from './offline-models';
 import type { StudioApi } from './protocol';
+import type { AdaptersApi, ChatApi, DemoApi } from './protocol-adapters';
+import type { DatasetsApi } from './protocol-datasets';
+import type { RunsApi } from './protocol-runs';
 import { releaseCallback } from './release-callback';
+import { createAdaptersService } from './adapters-service';
+import { createChatService } from './chat-service';
+import { createDatasetsService } from './datasets-service';
+import { createDemoService } from './demo-service';
+import { createRunsService } from './runs-service';
+import { studioDb, type WorkerDeps } from './worker-deps';
 
 let session: Promise<GpuSession> | undefined;
 let selfTestRunning = false;
@@ -26,8 +35,10 @@ async function gpuContext() {
 }
 
 const models = new ModelSession(gpuContext);
+const deps: WorkerDeps = { gpuContext, models, db: studioDb };
 
-const api: StudioApi = {
+/** The calls of the Device and Model pages. */
+const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi> = {
   async gpuStatus() {
     return (await gpuSession()).status;
   },
@@ -85,6 +96,15 @@ const api: StudioApi = {
   },
 
   stopGeneration: () => models.stopGeneration(),
+};
+
+const api: StudioApi = {
+  ...core,
+  ...createDatasetsService(deps),
+  ...createRunsService(deps),
+  ...createAdaptersService(deps),
+  ...createChatService(deps),
+  ...createDemoService(deps),
 };
 
 Comlink.expose(api);

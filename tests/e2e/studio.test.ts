@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { allKernelChecks } from '../../src/engine/selftest/registry';
 import { launchChromium, type TestBrowser } from './browser';
-import { adapterFromMainThread, openStudio, text, waitForView } from './studio-page';
+import { adapterFromMainThread, openStudio, openStudioPage, text, waitForView } from './studio-page';
 
 const artifacts = fileURLToPath(new URL('../../test-results/e2e/', import.meta.url));
 
@@ -19,7 +19,11 @@ describe('studio with a WebGPU adapter', () => {
   beforeAll(async () => {
     browser = await launchChromium({ webgpu: true });
     ({ page, errors } = await browser.newPage());
+    // Without a page in the URL the studio opens on the Model page, with the offline demo offered.
     expect(await openStudio(page, inject('studioUrl'))).toBe('ready');
+    await page.waitForSelector('main[data-page=model]');
+    expect(await page.getByTestId('demo-load').isVisible()).toBe(true);
+    expect(await openStudioPage(page, inject('studioUrl'), 'device')).toBe('ready');
   });
 
   afterAll(async () => {

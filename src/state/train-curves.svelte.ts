@@ -1,0 +1,51 @@
+// One run's curves as the charts read them: $state.raw snapshots of CurveTables, replaced (never mutated)
+// after every row, so a chart redraws from views of the same growing columns at no copying cost.
+
+import type uPlot from 'uplot';
+import type { MetricRow } from '../storage/records';
+import { CurveTables, type EvalSamples, type StepCharts } from './train-curve-tables';
+
+export type { EvalSamples, StepCharts };
+
+export const DEFAULT_SMOOTHING = 0.6;
+
+export class RunCurves {
+  /** Weight of the past in the EMA of the training loss, shown with the chart. */
+  smoothing = $state(DEFAULT_SMOOTHING);
+  steps = $state.raw<StepCharts>(new CurveTables(DEFAULT_SMOOTHING).stepCharts());
+  evalLoss = $state.raw<uPlot.AlignedData>(new CurveTables(DEFAULT_SMOOTHING).evalChart());
+  /** Sample generations of each evaluation, newest first. */
+  samples = $state.raw<EvalSamples[]>([]);
+
+  private tables = new CurveTables(DEFAULT_SMOOTHING);
+
+  /** Replaces everything with a run's stored rows (in step order). */
+  reset(rows: readonly MetricRow[] = []): void {
+    this.tables = new CurveTables(this.smoothing);
+    for (const row of rows) this.tables.add(row);
+    this.publishSteps();
+    this.publishEvals();
+  }
+
+  append(row: MetricRow): void {
+    this.tables.add(row);
+    if (row.kind === 'step') this.publishSteps();
+    else this.publishEvals();
+  }
+
+  setSmoothing(factor: number): void {
+    if (!(factor >= 0 && factor < 1)) return;
+    this.smoothing = factor;
+    this.tables.setSmoothing(factor);
+    this.publishSteps();
+  }
+
+  private publishSteps(): void {
+    this.steps = this.tables.stepCharts();
+  }
+
+  private publishEvals(): void {
+    this.evalLoss = this.tables.evalChart();
+    this.samples = this.tables.samples();
+  }
+}

@@ -1,0 +1,198 @@
+// The Train page's settings form: method, LoRA, optimizer, schedule and run length, with defaults for the
+// loaded model, a check that names the first bad field, and the RunSettings the worker takes.
+
+import { TARGET_NAMES, validateLoraConfig, type LoraConfig } from '../engine/lora/lora-config';
+import type { ModelConfig } from '../engine/model/config';
+import type { SftRunConfig } from '../engine/train/sft-loop';
+import { validateSchedule, type SchedulerName } from '../engine/train/schedule';
+import type { DatasetSummary } from '../worker/protocol-datasets';
+import type { LoadedModelInfo } from '../worker/protocol';
+import type { ModelRef, RunSettings } from '../storage/records';
+import { defaultValues, heldOutCount, stepsForEpochs, type TrainValues } from './train-defaults';
+
+export type TrainMethod = 'sft' | 'dpo' | 'grpo';
+
+export const TRAIN_METHODS: readonly { method: TrainMethod; label: string; available: boolean; note: string }[] = [
+  { method: 'sft', label: 'SFT', available: true, note: 'Supervised fine-tuning on prompt → completion or chat examples.' },
+  { method: 'dpo', label: 'DPO', available: false, note: 'Preference pairs (chosen / rejected): not yet available.' },
+  { method: 'grpo', label: 'GRPO', available: false, note: 'Reinforcement learning from a reward function: not yet available.' },
+];
+
+/** The module names offered as LoRA targets: each linear module of one layer once (GPT-2's c_proj by its two paths). */
+export function targetChoices(config: Pick<ModelConfig, 'architecture'>): readonly string[] {
+  return TARGET_NAMES[config.architecture].filter((name) => !(config.architecture === 'gpt2' && name === 'c_proj'));
+}
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+export class TrainForm {
+  method = $state<TrainMethod>('sft');
+  runName = $state('');
+  targets = $state<string[]>([]);
+  r = $state(8);
+  alpha = $state(16);
+  dropout = $state(0);
+  useRslora = $state(false);
+  lr = $state(2e-4);
+  weightDecay = $state(0);
+  beta1 = $state(0.9);
+  beta2 = $state(0.999);
+  eps = $state(1e-8);
+  maxGradNorm = $state(1);
+  scheduler = $state<SchedulerName>('linear');
+  warmupSteps = $state(0);
+  batchSize = $state(8);
+  gradAccum = $state(1);
+  maxLength = $state(512);
+  duration = $state<'steps' | 'epochs'>('epochs');
+  steps = $state(100);
+  epochs = $state(1);
+  evalEvery = $state(10);
+  checkpointEvery = $state(20);
+  seed = $state(0);
+  completionOnly = $state(true);
+
+  /** The model the defaults were taken from (a new model resets them). */
+  private defaultsFor: string | null = null;
+
+  /** Takes the defaults of a newly loaded model; keeps the user's values while the same model stays loaded. */
+  applyModel(model: LoadedModelInfo): void {
+    const key = `${model.source}|${model.parameters}`;
+    if (this.defaultsFor === key) return;
+    this.defaultsFor = key;
+    this.set(defaultValues(model.config, model.parameters));
+  }
+
+  set(v: TrainValues): void {
+    this.targets = [...v.targets];
+    this.r = v.r;
+    this.alpha = v.alpha;
+    this.dropout = v.dropout;
+    this.useRslora = v.useRslora;
+    this.lr = v.lr;
+    this.weightDecay = v.weightDecay;
+    this.beta1 = v.beta1;
+    this.beta2 = v.beta2;
+    this.eps = v.eps;
+    this.maxGradNorm = v.maxGradNorm;
+    this.scheduler = v.scheduler;
+    this.warmupSteps = v.warmupSteps;
+    this.batchSize = v.batchSize;
+    this.gradAccum = v.gradAccum;
+    this.maxLength = v.maxLength;
+    this.duration = v.duration;
+    this.steps = v.steps;
+    this.epochs = v.epochs;
+    this.evalEvery = v.evalEvery;
+    this.checkpointEvery = v.checkpointEvery;
+    this.seed = v.seed;
+    this.completionOnly = v.completionOnly;
+  }
+
+  /** Checks "all-linear" alone, or toggles one module name (leaving all-linear). */
+  toggleTarget(name: string, on: boolean): void {
+    if (name === 'all-linear') {
+      this.targets = on ? ['all-linear'] : [];
+      return;
+    }
+    const rest = this.targets.filter((t) => t !== name && t !== 'all-linear');
+    this.targets = on ? [...rest, name] : rest;
+  }
+
+  /** Training examples of `dataset` (its split applied). */
+  trainExamples(dataset: DatasetSummary): number {
+    return dataset.examples - heldOutCount(dataset.examples, dataset.split.evalFraction);
+  }
+
+  /** Optimizer steps of the run (epochs turned into steps for `dataset`); null while a field is unusable. */
+  totalSteps(dataset: DatasetSummary | null): number | null {
+    if (this.duration === 'steps') return isInt(this.steps) && this.steps >= 1 ? this.steps : null;
+    if (!dataset || !isNum(this.epochs) || this.epochs <= 0 || !isInt(this.batchSize) || this.batchSize < 1) return null;
+    if (!isInt(this.gradAccum) || this.gradAccum < 1) return null;
+    return stepsForEpochs(this.epochs, this.trainExamples(dataset), this.batchSize, this.gradAccum);
+  }
+
+  lora(): LoraConfig {
+    return { r: this.r, alpha: this.alpha, dropout: this.dropout, targets: [...this.targets], useRslora: this.useRslora };
+  }
+
+  /** What is wrong with the settings for `model` and `dataset` (the first problem, naming its field), or null. */
+  problem(model: LoadedModelInfo, dataset: DatasetSummary | null): string | null {
+    if (this.method !== 'sft') return `${this.method.toUpperCase()} is not available yet: choose SFT.`;
+    if (!dataset) return 'Choose a dataset (import one on the Data page).';
+    if (this.targets.length === 0) return 'LoRA targets: choose at least one module, or all linear layers.';
+    try {
+      validateLoraConfig(this.lora(), model.config.architecture);
+    } catch (err) {
+      return `LoRA: ${(err as Error).message}.`;
+    }
+    const checks: [boolean, string][] = [
+      [isNum(this.beta1) && this.beta1 >= 0 && this.beta1 < 1, 'Beta 1 must be at least 0 and below 1.'],
+      [isNum(this.beta2) && this.beta2 >= 0 && this.beta2 < 1, 'Beta 2 must be at least 0 and below 1.'],
+      [isNum(this.eps) && this.eps > 0, 'Epsilon must be above 0.'],
+      [isNum(this.weightDecay) && this.weightDecay >= 0, 'Weight decay must be 0 or more.'],
+      [isNum(this.maxGradNorm) && this.maxGradNorm >= 0, 'Max grad norm must be 0 (no clipping) or more.'],
+      [isInt(this.batchSize) && this.batchSize >= 1, 'Batch size must be a whole number of at least 1.'],
+      [isInt(this.gradAccum) && this.gradAccum >= 1, 'Gradient accumulation must be a whole number of at least 1.'],
+      [
+        isInt(this.maxLength) && this.maxLength >= 2 && this.maxLength <= model.config.maxPositions,
+        `Max length must be a whole number from 2 to the model's context (${model.config.maxPositions}).`,
+      ],
+      [this.duration === 'steps' || (isNum(this.epochs) && this.epochs > 0), 'Epochs must be above 0.'],
+      [this.duration === 'epochs' || (isInt(this.steps) && this.steps >= 1), 'Steps must be a whole number of at least 1.'],
+      [isInt(this.evalEvery) && this.evalEvery >= 0, 'Eval every must be a whole number of steps (0: never).'],
+      [isInt(this.checkpointEvery) && this.checkpointEvery >= 0, 'Checkpoint every must be a whole number of steps (0: only at the end).'],
+      [isInt(this.seed) && this.seed >= 0 && this.seed <= 0xffffffff, 'The seed must be a whole number from 0 to 4294967295.'],
+    ];
+    const failed = checks.find(([ok]) => !ok);
+    if (failed) return failed[1];
+    const steps = this.totalSteps(dataset);
+    if (steps === null) return 'The run length cannot be computed from these settings.';
+    if (!isNum(this.lr)) return 'The learning rate must be a number above 0.';
+    try {
+      validateSchedule({ name: this.scheduler, lr: this.lr, warmupSteps: this.warmupSteps, totalSteps: steps });
+    } catch (err) {
+      return `Schedule: ${(err as Error).message}.`;
+    }
+    if (this.trainExamples(dataset) < 1) return `The dataset "${dataset.name}" has no training examples after its split.`;
+    return null;
+  }
+
+  loop(totalSteps: number): SftRunConfig {
+    return {
+      batchSize: this.batchSize,
+      gradAccum: this.gradAccum,
+      steps: totalSteps,
+      lr: this.lr,
+      scheduler: this.scheduler,
+      warmupSteps: this.warmupSteps,
+      maxGradNorm: this.maxGradNorm,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      evalEvery: this.evalEvery,
+      saveEvery: this.checkpointEvery,
+      seed: this.seed,
+    };
+  }
+
+  /** The run's settings; call after problem() returned null. */
+  settings(model: LoadedModelInfo, ref: ModelRef, dataset: DatasetSummary): RunSettings {
+    const steps = this.totalSteps(dataset);
+    if (steps === null) throw new Error('the run length is not set');
+    return {
+      model: ref,
+      modelName: model.source,
+      weightFormat: model.weightFormat,
+      datasetId: dataset.id,
+      datasetName: dataset.name,
+      lora: this.lora(),
+      loop: this.loop(steps),
+      maxLength: this.maxLength,
+      completionOnly: this.completionOnly,
+      checkpointEvery: this.checkpointEvery,
+    };
+  }
+}

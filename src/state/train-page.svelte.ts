@@ -1,0 +1,80 @@
+// Everything the Train page holds: the settings form, the saved datasets to pick from, and the runs. One
+// per worker connection, kept while the user visits other pages, so a running run's live curves and
+// progress are still there on coming back.
+
+import type { StudioClient } from '../worker/client';
+import type { DatasetSummary } from '../worker/protocol-datasets';
+import type { LoadedModelInfo } from '../worker/protocol';
+import type { ModelRef } from '../storage/records';
+import { errorMessage } from './errors';
+import { TrainForm } from './train-form.svelte';
+import { TrainRuns } from './train-runs.svelte';
+
+export class TrainPageState {
+  readonly form = new TrainForm();
+  readonly runs: TrainRuns;
+  datasets = $state.raw<DatasetSummary[]>([]);
+  datasetsLoaded = $state(false);
+  datasetsError = $state<string | null>(null);
+  datasetId = $state<string | null>(null);
+
+  readonly dataset: DatasetSummary | null = $derived(this.datasets.find((d) => d.id === this.datasetId) ?? null);
+
+  constructor(private readonly client: StudioClient) {
+    this.runs = new TrainRuns(client);
+  }
+
+  /** Reads the saved datasets and runs (the Data page or another tab may have changed them). */
+  async refresh(): Promise<void> {
+    await Promise.all([this.refreshDatasets(), this.runs.refresh()]);
+  }
+
+  async refreshDatasets(): Promise<void> {
+    try {
+      const list = await this.client.call((api) => api.listDatasets());
+      this.datasets = list.toSorted((a, b) => b.createdAt.localeCompare(a.createdAt));
+      this.datasetsError = null;
+      // Keep the choice while it exists; else the newest dataset.
+      if (!this.datasets.some((d) => d.id === this.datasetId)) this.datasetId = this.datasets[0]?.id ?? null;
+    } catch (err) {
+      this.datasetsError = errorMessage(err);
+    } finally {
+      this.datasetsLoaded = true;
+    }
+  }
+
+  /** Starts a run of the form's settings on the loaded model (call when form.problem() is null). */
+  async start(model: LoadedModelInfo, ref: ModelRef): Promise<void> {
+    const dataset = this.dataset;
+    if (!dataset) return;
+    const settings = this.form.settings(model, ref, dataset);
+    const name = this.form.runName.trim() || defaultRunName(settings.lora.r, settings.loop.lr, dataset.name);
+    await this.runs.start(name, settings);
+  }
+}
+
+/** "stories-setting r8 lr2e-3 14:05:09" */
+function defaultRunName(r: number, lr: number, dataset: string): string {
+  const time = new Date().toTimeString().slice(0, 8);
+  return `${dataset} r${r} lr${lr.toExponential(0)} ${time}`;
+}
+
+const pages = new WeakMap<StudioClient, TrainPageState>();
+
+/**
+ * The Train page's state for this worker connection (made on first visit). It is built in its own effect
+ * root: made inside the page component, its $derived fields would belong to that component and go stale
+ * once the user leaves the page.
+ */
+export function trainPageState(client: StudioClient): TrainPageState {
+  let state = pages.get(client);
+  if (!state) {
+    let made: TrainPageState | undefined;
+    $effect.root(() => {
+      made = new TrainPageState(client);
+    });
+    state = made as TrainPageState;
+    pages.set(client, state);
+  }
+  return state;
+}

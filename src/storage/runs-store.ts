@@ -1,0 +1,140 @@
+// Training runs in IndexedDB: the run records, their metric rows and their latest checkpoint. Every change
+// that touches a run also rewrites its record in the same transaction, so the record's step and
+// checkpointStep always describe what is stored; a write that fails (a full quota) changes nothing, and the
+// previous checkpoint stays until a new one has replaced it (put on the same key, one transaction).
+
+import type { IDBPTransaction, StoreNames } from 'idb';
+import type { StudioDb, StudioSchema } from './db';
+import { inStepOrder } from './metric-rows';
+import { withQuotaMessage } from './quota';
+import type { AdapterRecord, CheckpointRecord, MetricRow, RunRecord } from './records';
+
+export class RunNotFoundError extends Error {
+  override readonly name = 'RunNotFoundError';
+  constructor(id: string) {
+    super(`No saved run has the id ${id} (it may have been deleted in another tab).`);
+  }
+}
+
+type RunStores = Exclude<StoreNames<StudioSchema>, 'runs'>;
+type RunTx = IDBPTransaction<StudioSchema, StoreNames<StudioSchema>[], 'readwrite'>;
+
+/** Keys [runId, ...] of one run's rows: every key that starts with runId (arrays sort after numbers and strings). */
+function rowsOf(runId: string): IDBKeyRange {
+  return IDBKeyRange.bound([runId], [runId, []]);
+}
+
+/** Keys of one kind of row after `step`. */
+function rowsAfter(runId: string, kind: MetricRow['kind'], step: number): IDBKeyRange {
+  return IDBKeyRange.bound([runId, kind, step], [runId, kind, Infinity], true, false);
+}
+
+/**
+ * Reads a run, lets `change` queue its other writes on the same transaction and return the new record,
+ * writes it and waits for the commit. `change` must only queue IndexedDB requests (no other awaits).
+ */
+async function changeRun(
+  db: StudioDb,
+  runId: string,
+  stores: RunStores[],
+  change: (run: RunRecord, tx: RunTx) => { run: RunRecord; writes?: Promise<unknown>[] },
+): Promise<RunRecord> {
+  return withQuotaMessage(async () => {
+    const tx = db.transaction(['runs', ...stores], 'readwrite');
+    const done = tx.done;
+    done.catch(() => undefined); // awaited below; a failed get must not leave it unobserved
+    const current = await tx.objectStore('runs').get(runId);
+    if (!current) throw new RunNotFoundError(runId);
+    const { run, writes = [] } = change(current, tx);
+    await Promise.all([...writes, tx.objectStore('runs').put(run), done]);
+    return run;
+  });
+}
+
+export async function findRun(db: StudioDb, runId: string): Promise<RunRecord | undefined> {
+  return db.get('runs', runId);
+}
+
+export async function getRun(db: StudioDb, runId: string): Promise<RunRecord> {
+  const run = await db.get('runs', runId);
+  if (!run) throw new RunNotFoundError(runId);
+  return run;
+}
+
+/** Every run, newest first. */
+export async function allRuns(db: StudioDb): Promise<RunRecord[]> {
+  return (await db.getAll('runs')).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+export async function addRun(db: StudioDb, run: RunRecord): Promise<void> {
+  await withQuotaMessage(() => db.add('runs', run));
+}
+
+/** Changes the record alone (status, name, message). */
+export function updateRun(db: StudioDb, runId: string, change: (run: RunRecord) => RunRecord): Promise<RunRecord> {
+  return changeRun(db, runId, [], (run) => ({ run: change(run) }));
+}
+
+/** Stores a metric row together with the record's new state. */
+export function appendRow(db: StudioDb, row: MetricRow, change: (run: RunRecord) => RunRecord): Promise<RunRecord> {
+  return changeRun(db, row.runId, ['metrics'], (run, tx) => ({ run: change(run), writes: [tx.objectStore('metrics').put(row)] }));
+}
+
+/** Replaces the run's checkpoint by a newer one, with the record's new checkpointStep, in one transaction. */
+export function saveCheckpoint(db: StudioDb, checkpoint: CheckpointRecord, change: (run: RunRecord) => RunRecord): Promise<RunRecord> {
+  return changeRun(db, checkpoint.runId, ['checkpoints'], (run, tx) => ({
+    run: change(run),
+    writes: [tx.objectStore('checkpoints').put(checkpoint)],
+  }));
+}
+
+/** Deletes the rows after `step` (a resumed run redoes those steps) and writes the record's new state. */
+export function rewindRun(db: StudioDb, runId: string, step: number, change: (run: RunRecord) => RunRecord): Promise<RunRecord> {
+  return changeRun(db, runId, ['metrics'], (run, tx) => {
+    const metrics = tx.objectStore('metrics');
+    return { run: change(run), writes: [metrics.delete(rowsAfter(runId, 'step', step)), metrics.delete(rowsAfter(runId, 'eval', step))] };
+  });
+}
+
+/** Stores an adapter trained by the run and links it from the run. */
+export function saveRunAdapter(db: StudioDb, adapter: AdapterRecord & { runId: string }): Promise<RunRecord> {
+  return changeRun(db, adapter.runId, ['adapters'], (run, tx) => ({
+    run: { ...run, adapterId: adapter.id },
+    writes: [tx.objectStore('adapters').put(adapter)],
+  }));
+}
+
+/** Every row of a run in step order (the training row of a step before its evaluation). */
+export async function runRows(db: StudioDb, runId: string): Promise<MetricRow[]> {
+  return inStepOrder(await db.getAll('metrics', rowsOf(runId)));
+}
+
+export async function getCheckpoint(db: StudioDb, runId: string): Promise<CheckpointRecord | undefined> {
+  return db.get('checkpoints', runId);
+}
+
+/** The run, its rows and its checkpoint (adapters saved from it stay). */
+export async function deleteRunData(db: StudioDb, runId: string): Promise<void> {
+  const tx = db.transaction(['runs', 'metrics', 'checkpoints'], 'readwrite');
+  await Promise.all([
+    tx.objectStore('runs').delete(runId),
+    tx.objectStore('metrics').delete(rowsOf(runId)),
+    tx.objectStore('checkpoints').delete(runId),
+    tx.done,
+  ]);
+}
+
+/** The writes a training run makes as it goes (an interface, so the loop's bookkeeping can be tested without IndexedDB). */
+export interface RunWriter {
+  appendRow(row: MetricRow, change: (run: RunRecord) => RunRecord): Promise<RunRecord>;
+  saveCheckpoint(checkpoint: CheckpointRecord, change: (run: RunRecord) => RunRecord): Promise<RunRecord>;
+  updateRun(runId: string, change: (run: RunRecord) => RunRecord): Promise<RunRecord>;
+}
+
+export function runWriter(db: StudioDb): RunWriter {
+  return {
+    appendRow: (row, change) => appendRow(db, row, change),
+    saveCheckpoint: (checkpoint, change) => saveCheckpoint(db, checkpoint, change),
+    updateRun: (runId, change) => updateRun(db, runId, change),
+  };
+}

@@ -1,0 +1,36 @@
+// The Chat and Adapters pages' calls to the worker, and the built-in demo.
+
+import type { AdapterRecord } from '../storage/records';
+import type { GenerationRequest, GenerationResult, LoadedModelInfo, TokenListener } from './protocol';
+
+export type AdapterSummary = Omit<AdapterRecord, 'weights'> & { bytes: number; modules: number };
+
+/** PEFT files of an adapter, for download (separately or zipped by the page). */
+export interface PeftFiles {
+  'adapter_config.json': string;
+  'adapter_model.safetensors': Uint8Array;
+}
+
+export interface AdaptersApi {
+  listAdapters(): Promise<AdapterSummary[]>;
+  renameAdapter(id: string, name: string): Promise<void>;
+  deleteAdapter(id: string): Promise<void>;
+  exportAdapter(id: string): Promise<PeftFiles>;
+  /** Imports PEFT files (two files, or a .zip holding them); checked against the loaded model. */
+  importAdapter(files: File[], name: string): Promise<AdapterSummary>;
+}
+
+export interface ChatApi {
+  /**
+   * The same prompt through the base model and through base + adapter, one after the other on the loaded
+   * model, each streaming its text.
+   */
+  compare(request: GenerationRequest, adapterId: string, onBase: TokenListener, onAdapted: TokenListener): Promise<{ base: GenerationResult; adapted: GenerationResult }>;
+}
+
+export interface DemoApi {
+  /** Loads the built-in demo: a tiny randomly initialised model (no network), clearly labelled. */
+  loadDemoModel(): Promise<LoadedModelInfo>;
+  /** Saves the built-in sample dataset (the project's stories-setting task) if it is not stored yet. */
+  ensureDemoDataset(): Promise<string>;
+}

@@ -1,0 +1,34 @@
+// The Train page's calls to the worker. A run trains the loaded model on a saved dataset; its metrics and
+// checkpoints go to IndexedDB as it goes, so a reload or a lost device leaves it "interrupted", resumable
+// from its last checkpoint. Only one tab may own a run (Web Locks).
+
+import type { MetricRow, RunRecord, RunSettings } from '../storage/records';
+
+export type RunEvent =
+  | { kind: 'metric'; row: MetricRow }
+  | { kind: 'status'; run: RunRecord }
+  /** Seconds left at the current pace. */
+  | { kind: 'eta'; step: number; totalSteps: number; seconds: number };
+
+export type RunListener = (event: RunEvent) => void;
+
+export interface RunsApi {
+  /** Starts a new run on the loaded model; resolves once it is running (events follow). */
+  startRun(name: string, settings: RunSettings, listener: RunListener): Promise<RunRecord>;
+  /** Pauses after the current step (a checkpoint is written); resumeRun continues it. */
+  pauseRun(runId: string): Promise<void>;
+  /**
+   * Continues a paused or interrupted run from its last checkpoint (loading its model first if another
+   * one, or none, is loaded). Rejects if another tab owns the run.
+   */
+  resumeRun(runId: string, listener: RunListener): Promise<RunRecord>;
+  /** Stops for good after the current step (a checkpoint is written). */
+  stopRun(runId: string): Promise<void>;
+  listRuns(): Promise<RunRecord[]>;
+  /** Every stored metric row of a run, in step order. */
+  runMetrics(runId: string): Promise<MetricRow[]>;
+  renameRun(runId: string, name: string): Promise<void>;
+  deleteRun(runId: string): Promise<void>;
+  /** Saves the run's adapter at its last checkpoint (or now, if it is running) as an adapter record. */
+  saveAdapter(runId: string, name: string): Promise<string>;
+}

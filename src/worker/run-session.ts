@@ -1,0 +1,220 @@
+// One training run in progress in this worker: the SFT loop on the GPU with its hooks writing every metric
+// row, the record's progress and each checkpoint to IndexedDB before the page hears of them. The loop
+// awaits every GPU step, so calls from the page (pause, stop, save) are served between steps.
+//
+// How it ends decides the status it leaves: the loop's end 'completed'; pause / stop 'paused' / 'stopped'
+// (the loop writes a checkpoint first); a lost device 'interrupted'; a full storage quota 'paused' at the
+// last checkpoint that was written; anything else 'failed'. The lock and the model are released only
+// after that status is written.
+
+import { GpuDeviceLostError } from '../engine/gpu/errors';
+import type { LoraAdapter } from '../engine/lora/adapter';
+import { checkpointBytes, type TrainCheckpoint } from '../engine/train/checkpoint';
+import { GpuBackend } from '../engine/train/gpu/gpu-backend';
+import { runSft, type EvalMetrics, type StepMetrics } from '../engine/train/sft-loop';
+import type { ModelTokenizer } from '../engine/model/tokenizer';
+import { isQuotaExceeded, StorageFullError, storageFullError } from '../storage/quota';
+import type { MetricRow, RunRecord, RunStatus } from '../storage/records';
+import type { RunWriter } from '../storage/runs-store';
+import type { ActiveModel } from './model-session';
+import type { RunEvent, RunListener } from './protocol-runs';
+import { releaseCallback } from './release-callback';
+import type { RunData } from './run-data';
+import { EtaClock } from './run-eta';
+import type { RunLock } from './run-lock';
+import { adapterSamples } from './run-samples';
+import { deviceLostMessage, filesNote, storageFullRunMessage } from './run-status';
+
+export interface TrainingRunSetup {
+  /** IndexedDB in the studio (runWriter(db)). */
+  store: RunWriter;
+  /** The record as stored, status 'running'. */
+  run: RunRecord;
+  model: ActiveModel;
+  tokenizer: ModelTokenizer;
+  data: RunData;
+  /** Initialised for a fresh run; for a resume, the checkpoint's (resume.adapter). */
+  adapter: LoraAdapter;
+  resume: TrainCheckpoint | undefined;
+  lock: RunLock;
+  /** The model reserved for this run. */
+  claim: { release(): void };
+  listener: RunListener;
+}
+
+interface Outcome {
+  status: RunStatus;
+  message?: string;
+}
+
+/** How long a failed step waits to learn whether the device was lost (the loss is reported asynchronously). */
+const DEVICE_LOST_GRACE_MS = 200;
+
+const nowIso = () => new Date().toISOString();
+
+export class TrainingRun {
+  readonly id: string;
+  /** Settles with the record as the run left it. */
+  readonly done: Promise<RunRecord>;
+  private readonly controller = new AbortController();
+  private stopAs: 'paused' | 'stopped' = 'paused';
+  private lostMessage: string | null = null;
+  private record: RunRecord;
+  private readonly eta = new EtaClock();
+
+  private constructor(
+    private readonly setup: TrainingRunSetup,
+    private readonly backend: GpuBackend,
+  ) {
+    this.id = setup.run.id;
+    this.record = setup.run;
+    void setup.model.model.ctx.lost.then((err) => this.onDeviceLost(err));
+    this.done = this.train();
+  }
+
+  /**
+   * Uploads the adapter and starts the loop. If the GPU refuses (out of memory), the run is marked failed
+   * and its lock and model are released before this rejects.
+   */
+  static async start(setup: TrainingRunSetup): Promise<TrainingRun> {
+    let backend: GpuBackend;
+    try {
+      backend = new GpuBackend(setup.model.model, setup.adapter, { seed: setup.run.settings.loop.seed });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await setup.store.updateRun(setup.run.id, (r) => ({ ...r, status: 'failed', message, updatedAt: nowIso() })).catch(() => undefined);
+      setup.claim.release();
+      setup.lock.release();
+      throw err;
+    }
+    return new TrainingRun(setup, backend);
+  }
+
+  get run(): RunRecord {
+    return this.record;
+  }
+
+  /** Ends the loop after the step in flight, with a checkpoint; resolves once the run has stopped. */
+  pause(): Promise<RunRecord> {
+    this.stopAs = 'paused';
+    this.controller.abort();
+    return this.done;
+  }
+
+  stop(): Promise<RunRecord> {
+    this.stopAs = 'stopped';
+    this.controller.abort();
+    return this.done;
+  }
+
+  /** The adapter as trained so far. */
+  snapshot(): Promise<LoraAdapter> {
+    return this.backend.snapshot();
+  }
+
+  private async train(): Promise<RunRecord> {
+    const { data, run, resume } = this.setup;
+    const settings = run.settings;
+    this.eta.mark(resume?.step ?? 0, performance.now());
+    let outcome: Outcome;
+    try {
+      const result = await runSft(
+        this.backend,
+        data.train,
+        data.eval,
+        { ...settings.loop, saveEvery: settings.checkpointEvery },
+        {
+          signal: this.controller.signal,
+          onStep: (m) => this.onStep(m),
+          onEval: (m) => this.onEval(m),
+          onCheckpoint: (c) => this.onCheckpoint(c),
+        },
+        resume,
+      );
+      outcome = this.lostMessage !== null ? this.lostOutcome() : { status: result.stopped ? this.stopAs : 'completed', message: filesNote(this.record) };
+    } catch (err) {
+      outcome = await this.failure(err);
+    }
+    return this.finish(outcome);
+  }
+
+  private async onStep(m: StepMetrics): Promise<void> {
+    const row: MetricRow = { runId: this.id, kind: 'step', ...m };
+    this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, step: m.step, updatedAt: nowIso() }));
+    this.emit({ kind: 'metric', row });
+    this.eta.mark(m.step, performance.now());
+    const seconds = this.eta.secondsLeft(this.record.settings.loop.steps);
+    if (seconds !== null) this.emit({ kind: 'eta', step: m.step, totalSteps: this.record.settings.loop.steps, seconds });
+  }
+
+  private async onEval(m: EvalMetrics): Promise<void> {
+    const { model, tokenizer, data } = this.setup;
+    const samples = await adapterSamples(model.model, this.backend, tokenizer, data.samplePrompts);
+    const row: MetricRow = { runId: this.id, kind: 'eval', ...m, samples };
+    this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, updatedAt: nowIso() }));
+    this.emit({ kind: 'metric', row });
+  }
+
+  private async onCheckpoint(c: TrainCheckpoint): Promise<void> {
+    const checkpoint = { runId: this.id, step: c.step, bytes: checkpointBytes(c), savedAt: nowIso() };
+    this.record = await this.setup.store.saveCheckpoint(checkpoint, (r) => ({ ...r, checkpointStep: c.step, updatedAt: nowIso() }));
+    this.emit({ kind: 'status', run: this.record });
+  }
+
+  private onDeviceLost(err: GpuDeviceLostError): void {
+    if (this.lostMessage !== null) return;
+    this.lostMessage = err.message;
+    this.controller.abort();
+  }
+
+  private lostOutcome(): Outcome {
+    return { status: 'interrupted', message: deviceLostMessage(this.record, this.lostMessage ?? 'The GPU device was lost.') };
+  }
+
+  private async failure(err: unknown): Promise<Outcome> {
+    if (err instanceof GpuDeviceLostError) this.onDeviceLost(err);
+    if (this.lostMessage === null) {
+      // A step that failed because the device went away reports it before the device's own lost promise.
+      const lost = await Promise.race([
+        this.setup.model.model.ctx.lost,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), DEVICE_LOST_GRACE_MS)),
+      ]);
+      if (lost) this.onDeviceLost(lost);
+    }
+    if (this.lostMessage !== null) return this.lostOutcome();
+    if (isQuotaExceeded(err)) {
+      const full = err instanceof StorageFullError ? err : await storageFullError();
+      return { status: 'paused', message: storageFullRunMessage(this.record, full.message) };
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return { status: 'failed', message: `Training failed after step ${this.record.step}: ${message}` };
+  }
+
+  /** Frees the GPU side, writes the final status, then lets go of the model and the lock. */
+  private async finish(outcome: Outcome): Promise<RunRecord> {
+    this.backend.dispose();
+    const change = (r: RunRecord): RunRecord => ({ ...r, status: outcome.status, message: outcome.message, updatedAt: nowIso() });
+    try {
+      this.record = await this.setup.store.updateRun(this.id, change);
+    } catch (err) {
+      // Unsaved (a full quota): the stored record still says 'running' and reads as interrupted once the
+      // lock is gone; the page hears the real outcome now.
+      const unsaved = err instanceof Error ? ` (this status could not be saved: ${err.message})` : '';
+      this.record = { ...change(this.record), message: `${outcome.message ?? ''}${unsaved}`.trim() };
+    }
+    this.setup.claim.release();
+    this.emit({ kind: 'status', run: this.record });
+    this.setup.lock.release();
+    releaseCallback(this.setup.listener);
+    return this.record;
+  }
+
+  /** Tells the page; a closed page never answers, which must not hold up training. */
+  private emit(event: RunEvent): void {
+    try {
+      void Promise.resolve(this.setup.listener(event)).catch(() => undefined);
+    } catch {
+      // The page's end of the callback is gone.
+    }
+  }
+}

@@ -1,0 +1,268 @@
+// The Train page's calls (RunsApi): start, pause, resume and stop training runs on the loaded model, list
+// them with their curves, and save a run's adapter. One run trains at a time in a worker; a run belongs to
+// the tab that holds its Web Lock, and a record left 'running' by a tab that is gone reads 'interrupted'.
+
+import { initAdapter, planAdapter, type LoraAdapter } from '../engine/lora/adapter';
+import { adapterConfigJson, adapterWeightsBytes } from '../engine/lora/peft-files';
+import { missingTokenizerError, type ModelTokenizer } from '../engine/model/tokenizer';
+import { readCheckpoint, type TrainCheckpoint } from '../engine/train/checkpoint';
+import { Rng } from '../engine/util/rng';
+import { DatasetNotFoundError, getDataset } from '../storage/datasets-store';
+import type { AdapterRecord, RunRecord, RunSettings } from '../storage/records';
+import {
+  addRun,
+  allRuns,
+  deleteRunData,
+  getCheckpoint,
+  getRun,
+  rewindRun,
+  runRows,
+  runWriter,
+  saveRunAdapter,
+  updateRun,
+} from '../storage/runs-store';
+import type { ActiveModel } from './model-session';
+import type { RunListener, RunsApi } from './protocol-runs';
+import { releaseCallback } from './release-callback';
+import { prepareRunData, type RunData } from './run-data';
+import { lockedRunIds, tryLockRun, type RunLock } from './run-lock';
+import { describeRef, modelName, modelRefOf, requestOf, sameModel } from './run-model-ref';
+import { TrainingRun } from './run-session';
+import { filesNote, interruptedMessage, orphanedRuns, OTHER_TAB_MESSAGE, resumeProblem } from './run-status';
+import type { WorkerDeps } from './worker-deps';
+
+const nowIso = () => new Date().toISOString();
+
+export function createRunsService(deps: WorkerDeps): RunsApi {
+  /** The run training in this worker, if any. */
+  let current: TrainingRun | null = null;
+  /** A start or resume between its checks and its first step (so two cannot race). */
+  let starting = false;
+
+  function requireModel(): ActiveModel {
+    const active = deps.models.active;
+    if (!active) throw new Error('No model is loaded: load one on the Model page first.');
+    return active;
+  }
+
+  function live(runId: string): TrainingRun | null {
+    return current?.id === runId ? current : null;
+  }
+
+  async function lockedElsewhere(runId: string): Promise<boolean> {
+    return !live(runId) && (await lockedRunIds()).has(runId);
+  }
+
+  /** The run's model, loading it first when another one (or none) is loaded. */
+  async function modelFor(settings: RunSettings): Promise<ActiveModel> {
+    const active = deps.models.active;
+    if (active && sameModel(modelRefOf(active), settings.model)) return active;
+    const request = requestOf(settings.model);
+    if (!request) throw new Error(`This run trained ${describeRef(settings.model)}: load it on the Model page first, then resume.`);
+    await deps.models.load(request, settings.weightFormat, () => undefined);
+    return requireModel();
+  }
+
+  /** Plans the run's adapter on `model`, filled from its checkpoint when there is one. */
+  async function checkpointOf(run: RunRecord, model: ActiveModel): Promise<TrainCheckpoint | undefined> {
+    const stored = await getCheckpoint(await deps.db(), run.id);
+    if (!stored) return undefined;
+    const adapter = planAdapter(model.config.architecture, model.layout, run.settings.lora);
+    return readCheckpoint(stored.bytes, adapter, `the checkpoint of run "${run.name}" (step ${stored.step})`);
+  }
+
+  /** The run's dataset, split and tokenized for `model` (checked before anything is stored or changed). */
+  async function dataFor(settings: RunSettings, model: ActiveModel): Promise<{ data: RunData; tokenizer: ModelTokenizer }> {
+    const tokenizer = model.tokenizer;
+    if (!tokenizer) throw missingTokenizerError(model.info.source);
+    const dataset = await getDataset(await deps.db(), settings.datasetId).catch((err: unknown) => {
+      if (!(err instanceof DatasetNotFoundError)) throw err;
+      throw new Error(`The dataset "${settings.datasetName}" of this run is no longer saved: import it again and start a new run.`);
+    });
+    return { data: prepareRunData(dataset, tokenizer, settings), tokenizer };
+  }
+
+  /** Starts the loop on a record stored as 'running' under `lock` (TrainingRun.start releases both on failure). */
+  async function launch(run: RunRecord, model: ActiveModel, prepared: { data: RunData; tokenizer: ModelTokenizer }, adapter: LoraAdapter, resume: TrainCheckpoint | undefined, lock: RunLock, listener: RunListener): Promise<RunRecord> {
+    const store = runWriter(await deps.db());
+    const claim = deps.models.claim(`The run "${run.name}" is training on this model: pause or stop it first.`);
+    const started = await TrainingRun.start({ store, run, model, ...prepared, adapter, resume, lock, claim, listener });
+    current = started;
+    void started.done.finally(() => {
+      if (current === started) current = null;
+    });
+    return started.run;
+  }
+
+  /**
+   * Runs a start or resume: one at a time, none while a run trains here. If it fails, the page's listener
+   * is released (a run that started releases it when it ends).
+   */
+  async function exclusive<T>(listener: RunListener, body: () => Promise<T>): Promise<T> {
+    try {
+      if (current) throw new Error(`The run "${current.run.name}" is training in this tab: pause or stop it first.`);
+      if (starting) throw new Error('A run is starting in this tab: wait a moment.');
+      starting = true;
+      try {
+        return await body();
+      } finally {
+        starting = false;
+      }
+    } catch (err) {
+      releaseCallback(listener);
+      throw err;
+    }
+  }
+
+  return {
+    startRun(name, settings, listener) {
+      return exclusive(listener, async () => {
+        const model = requireModel();
+        const ref = modelRefOf(model);
+        const full: RunSettings = { ...settings, model: ref, modelName: modelName(ref, model.info.source), weightFormat: model.info.weightFormat };
+        // Data and LoRA plan are checked before anything is stored, so a bad start leaves no record.
+        const prepared = await dataFor(full, model);
+        const adapter = initAdapter(planAdapter(model.config.architecture, model.layout, full.lora), new Rng(full.loop.seed));
+        const id = crypto.randomUUID();
+        const lock = await tryLockRun(id);
+        if (!lock) throw new Error(`The new run's id ${id} is locked by another tab (this should never happen): start it again.`);
+        try {
+          const createdAt = nowIso();
+          const run: RunRecord = {
+            id,
+            name: name.trim() || `${full.datasetName} on ${full.modelName}`,
+            createdAt,
+            updatedAt: createdAt,
+            status: 'running',
+            settings: full,
+            step: 0,
+            checkpointStep: 0,
+          };
+          const note = filesNote(run);
+          if (note) run.message = note;
+          await addRun(await deps.db(), run);
+          return await launch(run, model, prepared, adapter, undefined, lock, listener);
+        } catch (err) {
+          lock.release();
+          await deleteRunData(await deps.db(), id).catch(() => undefined);
+          throw err;
+        }
+      });
+    },
+
+    async pauseRun(runId) {
+      const run = live(runId);
+      if (run) {
+        await run.pause();
+        return;
+      }
+      if (await lockedElsewhere(runId)) throw new Error(`${OTHER_TAB_MESSAGE}: pause it there.`);
+    },
+
+    resumeRun(runId, listener) {
+      return exclusive(listener, async () => {
+        const db = await deps.db();
+        const stored = await getRun(db, runId);
+        const problem = resumeProblem(stored, await lockedElsewhere(runId));
+        if (problem) throw new Error(problem);
+        const lock = await tryLockRun(runId);
+        if (!lock) throw new Error(`${OTHER_TAB_MESSAGE}: pause it there, or close that tab, before resuming it here.`);
+        try {
+          const model = await modelFor(stored.settings);
+          const prepared = await dataFor(stored.settings, model);
+          const resume = await checkpointOf(stored, model);
+          const adapter = resume?.adapter ?? initAdapter(planAdapter(model.config.architecture, model.layout, stored.settings.lora), new Rng(stored.settings.loop.seed));
+          const from = resume?.step ?? 0;
+          if (from >= stored.settings.loop.steps) {
+            // Interrupted between its last checkpoint and its last status: nothing is left to train.
+            const completed = await rewindRun(db, runId, from, (r) => ({ ...r, status: 'completed', step: from, message: undefined, updatedAt: nowIso() }));
+            lock.release();
+            releaseCallback(listener);
+            return completed;
+          }
+          // The steps after the checkpoint are trained again: their rows go, so the curve has each step once.
+          const run = await rewindRun(db, runId, from, (r) => ({ ...r, status: 'running', step: from, checkpointStep: from, message: filesNote(r), updatedAt: nowIso() }));
+          return await launch(run, model, prepared, adapter, resume, lock, listener);
+        } catch (err) {
+          lock.release();
+          throw err;
+        }
+      });
+    },
+
+    async stopRun(runId) {
+      const run = live(runId);
+      if (run) {
+        await run.stop();
+        return;
+      }
+      if (await lockedElsewhere(runId)) throw new Error(`${OTHER_TAB_MESSAGE}: stop it there.`);
+      const db = await deps.db();
+      const stored = await getRun(db, runId);
+      if (stored.status === 'completed' || stored.status === 'stopped') return;
+      await updateRun(db, runId, (r) => ({ ...r, status: 'stopped', updatedAt: nowIso() }));
+    },
+
+    async listRuns() {
+      const db = await deps.db();
+      const runs = await allRuns(db);
+      const orphans = orphanedRuns(runs, await lockedRunIds());
+      if (orphans.length === 0) return runs;
+      const marked = new Map<string, RunRecord>();
+      for (const run of orphans) {
+        const change = (r: RunRecord): RunRecord =>
+          r.status === 'running' ? { ...r, status: 'interrupted', message: interruptedMessage(r), updatedAt: nowIso() } : r;
+        // Unsaved (a full quota) it still reads as interrupted now, and is marked again next time.
+        marked.set(run.id, await updateRun(db, run.id, change).catch(() => change(run)));
+      }
+      return runs.map((r) => marked.get(r.id) ?? r);
+    },
+
+    async runMetrics(runId) {
+      return runRows(await deps.db(), runId);
+    },
+
+    async renameRun(runId, name) {
+      const trimmed = name.trim();
+      if (!trimmed) throw new Error('A run needs a name.');
+      await updateRun(await deps.db(), runId, (r) => ({ ...r, name: trimmed, updatedAt: nowIso() }));
+    },
+
+    async deleteRun(runId) {
+      const run = live(runId);
+      if (run) await run.stop();
+      else if (await lockedElsewhere(runId)) throw new Error(`${OTHER_TAB_MESSAGE}: stop it there before deleting it.`);
+      await deleteRunData(await deps.db(), runId);
+    },
+
+    async saveAdapter(runId, name) {
+      const db = await deps.db();
+      const stored = await getRun(db, runId);
+      const running = live(runId);
+      let adapter: LoraAdapter;
+      if (running) {
+        adapter = await running.snapshot();
+      } else {
+        const model = deps.models.active;
+        if (!model || !sameModel(modelRefOf(model), stored.settings.model)) {
+          throw new Error(`Load ${describeRef(stored.settings.model)} first: the adapter's modules are laid out from the model it trained.`);
+        }
+        const resume = await checkpointOf(stored, model);
+        if (!resume) throw new Error(`The run "${stored.name}" has no checkpoint yet: there is no adapter to save.`);
+        adapter = resume.adapter;
+      }
+      const baseModel = stored.settings.modelName;
+      const record: AdapterRecord & { runId: string } = {
+        id: crypto.randomUUID(),
+        name: name.trim() || stored.name,
+        createdAt: nowIso(),
+        runId,
+        baseModel,
+        config: adapterConfigJson(adapter, baseModel),
+        weights: adapterWeightsBytes(adapter),
+      };
+      await saveRunAdapter(db, record);
+      return record.id;
+    },
+  };
+}

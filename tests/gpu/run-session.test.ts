@@ -1,0 +1,240 @@
+// A studio training run (TrainingRun, the worker's loop with its bookkeeping) on the real GPU engine with
+// stories260K, its IndexedDB writes replaced by an in-memory store that can refuse writes the way a full
+// quota does:
+// - a run paused mid-way writes a checkpoint there; resumed from it, it redoes nothing and its remaining
+//   losses equal those of the same run trained without a pause; evaluations carry greedy samples made with
+//   the adapter, which is detached again afterwards;
+// - a checkpoint refused for quota pauses the run with the numbers, the previous checkpoint kept intact;
+// - a lost device (destroy()) leaves the run interrupted with the device's message.
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { detectFormat } from '../../src/engine/data/detect';
+import { parseRecords } from '../../src/engine/data/read-records';
+import { toSftDataset } from '../../src/engine/data/sft-examples';
+import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
+import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
+import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
+import { readCheckpoint } from '../../src/engine/train/checkpoint';
+import { Rng } from '../../src/engine/util/rng';
+import { nodeGpu } from '../../src/node/node-gpu';
+import type { CheckpointRecord, DatasetRecord, MetricRow, RunRecord, RunSettings } from '../../src/storage/records';
+import type { RunWriter } from '../../src/storage/runs-store';
+import type { ActiveModel } from '../../src/worker/model-session';
+import type { RunEvent } from '../../src/worker/protocol-runs';
+import type { LoadedModelInfo } from '../../src/worker/protocol';
+import { prepareRunData, type RunData } from '../../src/worker/run-data';
+import { TrainingRun } from '../../src/worker/run-session';
+import { testGpu } from '../helpers/gpu';
+import { storiesTokenizer } from '../helpers/stories-tokenizer';
+import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
+
+const SAMPLE = resolve(__dirname, '../../public/datasets/stories-setting/train.jsonl');
+
+/** The run's IndexedDB stores in memory; `refuse` makes a write fail as a full quota does. */
+class MemoryStore implements RunWriter {
+  runs = new Map<string, RunRecord>();
+  rows: MetricRow[] = [];
+  checkpoints = new Map<string, CheckpointRecord>();
+  refuse: (what: 'row' | 'checkpoint' | 'run', step: number) => boolean = () => false;
+
+  private check(what: 'row' | 'checkpoint' | 'run', step: number): void {
+    if (this.refuse(what, step)) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+  }
+
+  private change(runId: string, change: (run: RunRecord) => RunRecord): RunRecord {
+    const next = change(this.runs.get(runId)!);
+    this.runs.set(runId, next);
+    return next;
+  }
+
+  async appendRow(row: MetricRow, change: (run: RunRecord) => RunRecord) {
+    this.check('row', row.step);
+    this.rows = this.rows.filter((r) => !(r.kind === row.kind && r.step === row.step && r.runId === row.runId)).concat(row);
+    return this.change(row.runId, change);
+  }
+
+  async saveCheckpoint(checkpoint: CheckpointRecord, change: (run: RunRecord) => RunRecord) {
+    this.check('checkpoint', checkpoint.step);
+    this.checkpoints.set(checkpoint.runId, checkpoint);
+    return this.change(checkpoint.runId, change);
+  }
+
+  async updateRun(runId: string, change: (run: RunRecord) => RunRecord) {
+    this.check('run', this.runs.get(runId)!.step);
+    return this.change(runId, change);
+  }
+
+  stepLosses(runId: string): Map<number, number> {
+    return new Map(this.rows.filter((r) => r.runId === runId && r.kind === 'step').map((r) => [r.step, (r as { loss: number }).loss]));
+  }
+}
+
+function sampleDataset(): DatasetRecord {
+  const sft = toSftDataset(detectFormat(parseRecords(new Uint8Array(readFileSync(SAMPLE)), 'train.jsonl'), 'sft'));
+  return { id: 'd', name: 'stories', source: 'train.jsonl', createdAt: '', format: sft.format, examples: sft.examples, skipped: [], split: { evalFraction: 0.02, seed: 0 } };
+}
+
+function settings(steps: number, checkpointEvery: number, evalEvery: number): RunSettings {
+  return {
+    model: { kind: 'offline', id: 'stories260K' },
+    modelName: 'stories260K',
+    weightFormat: 'f32',
+    datasetId: 'd',
+    datasetName: 'stories',
+    lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'], useRslora: false },
+    loop: {
+      batchSize: 4,
+      gradAccum: 1,
+      steps,
+      lr: 2e-3,
+      scheduler: 'linear',
+      warmupSteps: 0,
+      maxGradNorm: 1,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0,
+      evalEvery,
+      saveEvery: checkpointEvery,
+      seed: 5,
+    },
+    maxLength: 64,
+    completionOnly: true,
+    checkpointEvery,
+  };
+}
+
+describe('TrainingRun on the GPU', () => {
+  let ctx: GpuContext;
+  let disk: LoadedModel;
+  let data: RunData;
+  const tokenizer = storiesTokenizer();
+  const released: string[] = [];
+
+  const activeModel = async (on: GpuContext): Promise<ActiveModel> => ({
+    model: await GpuCausalLm.create(on, disk.config, disk.weights, { weightFormat: 'f32' }),
+    tokenizer,
+    config: disk.config,
+    layout: disk.weights,
+    request: { kind: 'offline', id: 'stories260K' },
+    info: { source: 'stories260K' } as LoadedModelInfo,
+  });
+
+  /** Starts a run (fresh, or from a stored checkpoint) whose events land in `events`. */
+  async function start(store: MemoryStore, model: ActiveModel, run: RunRecord, events: RunEvent[], onStep?: (step: number, training: TrainingRun) => void) {
+    store.runs.set(run.id, run);
+    const plan = planAdapter(disk.config.architecture, disk.weights, run.settings.lora);
+    const stored = store.checkpoints.get(run.id);
+    const resume = stored ? readCheckpoint(stored.bytes, plan) : undefined;
+    const adapter = resume?.adapter ?? initAdapter(plan, new Rng(run.settings.loop.seed));
+    let training: TrainingRun | null = null;
+    const listener = (e: RunEvent) => {
+      events.push(e);
+      if (e.kind === 'metric' && e.row.kind === 'step' && training) onStep?.(e.row.step, training);
+    };
+    training = await TrainingRun.start({
+      store,
+      run,
+      model,
+      tokenizer,
+      data,
+      adapter,
+      resume,
+      lock: { release: () => released.push(`lock ${run.id}`) },
+      claim: { release: () => released.push(`model ${run.id}`) },
+      listener,
+    });
+    return training;
+  }
+
+  const record = (id: string, s: RunSettings): RunRecord => ({ id, name: id, createdAt: '', updatedAt: '', status: 'running', settings: s, step: 0, checkpointStep: 0 });
+
+  beforeAll(async () => {
+    ctx = await testGpu();
+    disk = await loadModel(STORIES260K_DIR);
+    data = prepareRunData(sampleDataset(), tokenizer, { maxLength: 64, completionOnly: true });
+  });
+
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('pauses with a checkpoint and resumes it to the same losses as an uninterrupted run; evaluations carry adapter samples', async () => {
+    const model = await activeModel(ctx);
+    const s = settings(10, 4, 5);
+    const store = new MemoryStore();
+
+    const straightEvents: RunEvent[] = [];
+    const straight = await (await start(store, model, record('straight', s), straightEvents)).done;
+    expect(straight.status).toBe('completed');
+    expect(straight.step).toBe(10);
+    expect(store.checkpoints.get('straight')?.step).toBe(10);
+    const evals = store.rows.filter((r) => r.runId === 'straight' && r.kind === 'eval');
+    expect(evals.map((r) => r.step)).toEqual([0, 5, 10]);
+    for (const e of evals) {
+      if (e.kind !== 'eval') continue;
+      expect(e.samples).toHaveLength(2);
+      // Greedy text after a "Setting: ..." prompt: stories260K writes a story opening.
+      for (const sample of e.samples) {
+        expect(sample.prompt).toMatch(/^Setting: .+\.\n$/);
+        expect(sample.text.length).toBeGreaterThan(10);
+      }
+    }
+    expect(model.model.adapter).toBeNull();
+    // Every row reached the page, then the final status; an ETA once a pace was measured.
+    expect(straightEvents.filter((e) => e.kind === 'metric')).toHaveLength(13);
+    expect(straightEvents.at(-1)).toMatchObject({ kind: 'status', run: { status: 'completed', step: 10, checkpointStep: 10 } });
+    const eta = straightEvents.find((e) => e.kind === 'eta');
+    expect(eta).toMatchObject({ kind: 'eta', totalSteps: 10 });
+    expect(released).toEqual(['model straight', 'lock straight']);
+
+    // The same run, paused after step 6: the pause writes a checkpoint at 6.
+    const events: RunEvent[] = [];
+    const paused = await (await start(store, model, record('paused', s), events, (step, run) => step === 6 && void run.pause())).done;
+    expect(paused).toMatchObject({ status: 'paused', step: 6, checkpointStep: 6 });
+    expect(store.checkpoints.get('paused')?.step).toBe(6);
+
+    // Resumed from that checkpoint: steps 7..10, each once, with the uninterrupted run's losses.
+    const resumed = await (await start(store, model, { ...paused, status: 'running' }, events)).done;
+    expect(resumed).toMatchObject({ status: 'completed', step: 10, checkpointStep: 10 });
+    const want = store.stepLosses('straight');
+    const got = store.stepLosses('paused');
+    expect([...got.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const [step, loss] of want) expect(Math.abs(got.get(step)! - loss), `step ${step}`).toBeLessThan(1e-5);
+    model.model.dispose();
+  });
+
+  it('a checkpoint refused for quota pauses the run with the numbers and keeps the previous checkpoint', async () => {
+    vi.stubGlobal('navigator', { storage: { estimate: async () => ({ usage: 52_400_000, quota: 52_428_800 }) } });
+    const model = await activeModel(ctx);
+    const store = new MemoryStore();
+    store.refuse = (what, step) => what === 'checkpoint' && step >= 8;
+    const events: RunEvent[] = [];
+    released.length = 0;
+    const done = await (await start(store, model, record('full', settings(12, 4, 0)), events)).done;
+    expect(done.status).toBe('paused');
+    expect(done.message).toBe('Storage is full: 52.4 MB used of 52.4 MB; delete old runs or adapters. The run is paused; it resumes from the checkpoint at step 4.');
+    expect(done.checkpointStep).toBe(4);
+    // Rows went on to step 8; the checkpoint of step 4 is there and reads back.
+    expect(done.step).toBe(8);
+    const kept = store.checkpoints.get('full')!;
+    expect(kept.step).toBe(4);
+    expect(readCheckpoint(kept.bytes, planAdapter(disk.config.architecture, disk.weights, done.settings.lora)).step).toBe(4);
+    expect(store.runs.get('full')).toEqual(done);
+    expect(events.at(-1)).toEqual({ kind: 'status', run: done });
+    expect(released).toEqual(['model full', 'lock full']);
+    model.model.dispose();
+  });
+
+  it('a lost device interrupts the run with the device message', async () => {
+    const own = await acquireGpu(nodeGpu());
+    const model = await activeModel(own);
+    const store = new MemoryStore();
+    const events: RunEvent[] = [];
+    const done = await (await start(store, model, record('lost', settings(50, 20, 0)), events, (step) => step === 2 && own.device.destroy())).done;
+    expect(done.status).toBe('interrupted');
+    expect(done.message).toMatch(/^The GPU device was lost \(destroyed\): [\s\S]* Interrupted after step [23]; reload the page and resume from the start \(no checkpoint was saved yet\)\.$/);
+    expect(store.runs.get('lost')?.status).toBe('interrupted');
+    expect(events.at(-1)).toMatchObject({ kind: 'status', run: { status: 'interrupted' } });
+  });
+});
