@@ -103,6 +103,16 @@ export class ModelLoadState {
     }
   }
 
+  /** Shows what the worker holds now (another page may have loaded a model there, e.g. to resume a run). */
+  async sync(): Promise<void> {
+    const loadId = this.loadId;
+    const current = await this.client.call((api) => api.currentModel()).catch(() => null);
+    if (loadId !== this.loadId || this.status === 'loading') return;
+    if (current?.source !== this.model?.source) this.modelRequest = null;
+    this.model = current;
+    this.status = current ? 'ready' : 'idle';
+  }
+
   async unload(): Promise<void> {
     this.loadId++;
     this.model = null;

@@ -21,6 +21,8 @@ export interface RunProgress {
 export const RESUMABLE: ReadonlySet<RunRecord['status']> = new Set(['paused', 'interrupted']);
 
 export class TrainRuns {
+  /** Called once a resumed run is running (its model may have been loaded in the worker meanwhile). */
+  afterResume: (() => Promise<void>) | undefined;
   runs = $state.raw<RunRecord[]>([]);
   listError = $state<string | null>(null);
   /** The run whose curves are shown. */
@@ -135,6 +137,7 @@ export class TrainRuns {
       if (session === this.session) this.applyStored(rows);
       const record = await resumed;
       if (session === this.session) this.adopt(record);
+      await this.afterResume?.();
     } catch (err) {
       if (session === this.session) {
         // Not resumed here (another tab owns it, its model or dataset is gone, ...): show it as stored.
