@@ -2,6 +2,7 @@
 // reads it back, and asks the browser how much storage the origin uses.
 
 import { openStudioDb } from './db';
+import { storageUse } from './quota';
 import { getMeta, putMeta } from './meta';
 import type { StorageProbeRecord } from './meta-values';
 
@@ -26,17 +27,6 @@ function randomToken(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function estimate(): Promise<StorageEstimateSummary | null> {
-  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
-  if (!storage?.estimate) return null;
-  try {
-    const { usage, quota } = await storage.estimate();
-    return usage === undefined || quota === undefined ? null : { usage, quota };
-  } catch {
-    return null;
-  }
-}
-
 export async function probeStorage(): Promise<StorageProbeResult> {
   try {
     const db = await openStudioDb();
@@ -48,7 +38,7 @@ export async function probeStorage(): Promise<StorageProbeResult> {
       if (readBack?.token !== current.token || readBack.writtenAt !== current.writtenAt) {
         return { ok: false, error: `IndexedDB read back ${JSON.stringify(readBack)} after writing ${JSON.stringify(current)}.` };
       }
-      return { ok: true, current, previous, estimate: await estimate() };
+      return { ok: true, current, previous, estimate: await storageUse() };
     } finally {
       db.close();
     }

@@ -3,6 +3,7 @@
 // tokenizer_config.json a Hugging Face repository would hold.
 
 import { learnByteLevelMerges } from './byte-level-merges';
+import { byteLevelTokenizerJson } from './byte-level-tokenizer-json';
 import { demoStories } from './demo-stories';
 
 export const DEMO_BOS = '<s>';
@@ -19,35 +20,19 @@ export interface DemoTokenizerFiles {
   eosTokenId: number;
 }
 
-const BYTE_LEVEL = { add_prefix_space: false, trim_offsets: true, use_regex: true };
-
 export function demoTokenizerFiles(): DemoTokenizerFiles {
   const texts = demoStories().flatMap((s) => [s.prompt, s.completion]);
   const { vocab, merges } = learnByteLevelMerges(texts, DEMO_MERGES);
   const bosTokenId = Object.keys(vocab).length;
   const eosTokenId = bosTokenId + 1;
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  const tokenizer = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [special(bosTokenId, DEMO_BOS), special(eosTokenId, DEMO_EOS)],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', ...BYTE_LEVEL },
-    post_processor: { type: 'ByteLevel', ...BYTE_LEVEL },
-    decoder: { type: 'ByteLevel', ...BYTE_LEVEL },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: '',
-      end_of_word_suffix: '',
-      fuse_unk: false,
-      byte_fallback: false,
-      vocab,
-      merges: merges.map(([a, b]) => `${a} ${b}`),
-    },
-  };
+  const tokenizer = byteLevelTokenizerJson(
+    vocab,
+    merges.map(([a, b]) => `${a} ${b}`),
+    [
+      { id: bosTokenId, content: DEMO_BOS },
+      { id: eosTokenId, content: DEMO_EOS },
+    ],
+  );
   const tokenizerConfig = {
     tokenizer_class: 'PreTrainedTokenizerFast',
     bos_token: DEMO_BOS,
