@@ -7,7 +7,7 @@ import { parseRecords } from '../engine/data/read-records';
 import { toSftDataset, type SftDataset } from '../engine/data/sft-examples';
 import { tokenizeSftDataset, type TokenizedDataset, type TokenizedExample } from '../engine/data/tokenize-sft';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
-import { epochPermutation } from '../engine/train/data-order';
+import { evalCount, splitItems } from '../engine/data/split';
 import type { Progress } from './progress';
 
 const SHOWN_ERRORS = 5;
@@ -50,12 +50,8 @@ export async function loadSftData(
   return { dataset, tokenized };
 }
 
-/** A seeded split: `fraction` of the examples (at least one) held out for evaluation. */
+/** A seeded split: `fraction` of the examples (at least one) held out for evaluation, as the studio splits. */
 export function splitExamples(examples: readonly TokenizedExample[], fraction: number, seed: number): { train: TokenizedExample[]; eval: TokenizedExample[] } {
-  if (fraction <= 0) return { train: [...examples], eval: [] };
-  const order = epochPermutation(examples.length, seed ^ 0x5eed, 0);
-  const held = Math.max(1, Math.round(fraction * examples.length));
-  if (held >= examples.length) throw new Error(`--eval-split ${fraction} leaves no training examples out of ${examples.length}`);
-  const evalSet = new Set(Array.from(order.slice(0, held)));
-  return { train: examples.filter((_, i) => !evalSet.has(i)), eval: examples.filter((_, i) => evalSet.has(i)) };
+  if (evalCount(examples.length, fraction) >= examples.length) throw new Error(`--eval-split ${fraction} leaves no training examples out of ${examples.length}`);
+  return splitItems(examples, { evalFraction: fraction, seed });
 }

@@ -2,10 +2,9 @@
 // dawn.node), checked against the float64 CPU reference: K AdamW steps from an --init-adapter, adapter
 // logits against hand-merged weights, overfitting, and resume.
 
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initAdapter, mergedWeight, planAdapter, type LoraAdapter } from '../../src/engine/lora/adapter';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../../src/engine/model/safetensors';
@@ -14,27 +13,13 @@ import { cpuTrainSteps } from '../../src/engine/train/cpu/cpu-train-step';
 import { shiftedLabels } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { readAdapterDir, writeAdapterDir } from '../../src/node/adapter-files';
+import { tunelab as runTunelab, type CliRun } from '../helpers/cli';
 import { loadModel, STORIES260K_DIR, writeTinyModel, type LoadedModel } from '../helpers/tiny-models';
 
-const repo = resolve(__dirname, '../..');
+type Run = CliRun;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tunelab(args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['bin/tunelab.mjs', ...args, '--quiet'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
+/** Every command runs with --quiet: only errors reach stderr. */
+const tunelab = (args: string[]) => runTunelab([...args, '--quiet']);
 
 async function ok(args: string[]): Promise<Run> {
   const r = await tunelab(args);

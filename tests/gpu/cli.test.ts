@@ -1,7 +1,6 @@
 // The `tunelab` command line as a user runs it: `node bin/tunelab.mjs ...` in a child process (which
 // inherits scripts/gpu-env.sh's Vulkan driver), checked on its stdout, stderr, exit status and files.
 
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,31 +15,14 @@ import { ModelTokenizer } from '../../src/engine/model/tokenizer';
 import { mapWeights } from '../../src/engine/model/weights';
 import { DirectorySource } from '../../src/node/directory-source';
 import { expectClose } from '../helpers/assert';
+import { REPO, runNode, tunelab, type CliRun } from '../helpers/cli';
 
-const repo = resolve(__dirname, '../..');
+const repo = REPO;
 const stories = resolve(repo, '../shared/assets/models/stories260K');
 // The CLI takes the folder as a user would type it, relative to the repository.
 const storiesArg = '../shared/assets/models/stories260K';
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
-
-const tunelab = (args: string[], env?: NodeJS.ProcessEnv) => runNode(['bin/tunelab.mjs', ...args], env);
+type Run = CliRun;
 
 /** The lines of stderr that the command itself wrote (dawn.node's own driver warnings left out). */
 function tunelabLines(stderr: string): string[] {

@@ -66,6 +66,19 @@ export function initAdapter(adapter: LoraAdapter, rng: Rng): LoraAdapter {
   return adapter;
 }
 
+/** A deep copy with A and B as f32 (from any float array): to keep, save or upload apart from the original. */
+export function cloneAdapter(adapter: {
+  config: LoraConfig;
+  scale: number;
+  modules: (Omit<LoraModule, 'a' | 'b'> & { a: ArrayLike<number>; b: ArrayLike<number> })[];
+}): LoraAdapter {
+  return {
+    config: { ...adapter.config, targets: [...adapter.config.targets] },
+    scale: adapter.scale,
+    modules: adapter.modules.map((m) => ({ ...m, slots: m.slots.map((s) => ({ ...s })), a: Float32Array.from(m.a), b: Float32Array.from(m.b) })),
+  };
+}
+
 export function adapterParameterCount(adapter: LoraAdapter): number {
   return adapter.modules.reduce((n, m) => n + m.a.length + m.b.length, 0);
 }

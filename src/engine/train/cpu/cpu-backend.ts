@@ -2,11 +2,11 @@
 // loop's logic (batching, accumulation, schedules, checkpoints, resume) is tested on it without a GPU.
 
 import type { LoraAdapter } from '../../lora/adapter';
-import { cpuLoraLossAndGrads } from './cpu-lora-backward';
+import { cpuLoraLoss, cpuLoraLossAndGrads } from './cpu-lora-backward';
 import { float32Adapter, float64Adapter, type CpuLoraAdapter } from './cpu-lora-adapter';
 import type { CpuTrainModel } from './cpu-train-model';
 import { cpuAdamWStep, zeroAdamWState, type CpuAdamWState } from './cpu-train-step';
-import { IGNORE_INDEX, trainedTokens, type LoraGrads, type TrainBatch } from '../train-batch';
+import { trainedTokens, type LoraGrads, type TrainBatch } from '../train-batch';
 import type { OptimizerHyper, OptimizerState, TrainerBackend } from '../trainer-backend';
 
 export class CpuBackend implements TrainerBackend {
@@ -44,9 +44,8 @@ export class CpuBackend implements TrainerBackend {
   }
 
   async evalLoss(batch: TrainBatch): Promise<{ sum: number; count: number }> {
-    const count = batch.sequences.reduce((n, s) => n + s.labels.filter((l) => l !== IGNORE_INDEX).length, 0);
-    const { loss } = cpuLoraLossAndGrads(this.model, this.adapter, batch, { denominator: 1 });
-    return { sum: loss, count };
+    // The forward alone: with denominator 1 the loss is the summed token cross-entropy.
+    return { sum: cpuLoraLoss(this.model, this.adapter, batch, { denominator: 1 }), count: trainedTokens(batch) };
   }
 
   async snapshot(): Promise<LoraAdapter> {

@@ -2,7 +2,7 @@
 // blocks) with A and B in any float precision. A LoraAdapter (f32) is one; the training reference and the
 // gradient check work on a float64 copy.
 
-import type { LoraAdapter, LoraModule } from '../../lora/adapter';
+import { cloneAdapter, type LoraAdapter, type LoraModule } from '../../lora/adapter';
 import type { LinearSlot, LoraConfig } from '../../lora/lora-config';
 import type { Vec } from '../../ops/cpu/types';
 
@@ -29,13 +29,7 @@ export function float64Adapter(adapter: CpuLoraAdapter): CpuLoraAdapter<Float64A
 }
 
 /** A deep copy with A and B rounded to f32: a LoraAdapter to save as PEFT files or upload. */
-export function float32Adapter(adapter: CpuLoraAdapter): LoraAdapter {
-  return {
-    config: { ...adapter.config, targets: [...adapter.config.targets] },
-    scale: adapter.scale,
-    modules: adapter.modules.map((m) => ({ ...m, slots: m.slots.map((s) => ({ ...s })), a: Float32Array.from(m.a), b: Float32Array.from(m.b) })),
-  };
-}
+export const float32Adapter: (adapter: CpuLoraAdapter) => LoraAdapter = cloneAdapter;
 
 /** Where one canonical linear slot finds its LoRA: module index into adapter.modules and its rows of B. */
 export interface LoraBinding {

@@ -2,7 +2,7 @@
 // GpuLoraAdapter arena and a GpuTrainer. Each optimizer step is one submit per micro-batch, the optimizer
 // appended to the last. The same GpuLoraAdapter can be attached to the model for generation (attach()).
 
-import type { LoraAdapter } from '../../lora/adapter';
+import { cloneAdapter, type LoraAdapter } from '../../lora/adapter';
 import type { GpuCausalLm } from '../../model/gpu/gpu-model';
 import type { TrainBatch } from '../train-batch';
 import type { OptimizerHyper, OptimizerState, TrainerBackend } from '../trainer-backend';
@@ -13,14 +13,6 @@ export interface GpuBackendOptions {
   recompute?: boolean;
   /** Seed of the LoRA dropout masks. */
   seed?: number;
-}
-
-function copyAdapter(a: LoraAdapter): LoraAdapter {
-  return {
-    config: { ...a.config, targets: [...a.config.targets] },
-    scale: a.scale,
-    modules: a.modules.map((m) => ({ ...m, slots: m.slots.map((s) => ({ ...s })), a: Float32Array.from(m.a), b: Float32Array.from(m.b) })),
-  };
 }
 
 export class GpuBackend implements TrainerBackend {
@@ -34,7 +26,7 @@ export class GpuBackend implements TrainerBackend {
     adapter: LoraAdapter,
     private readonly options: GpuBackendOptions = {},
   ) {
-    this.layout = copyAdapter(adapter);
+    this.layout = cloneAdapter(adapter);
     this.lora = GpuLoraAdapter.create(model.ctx, adapter);
     this.trainer = GpuTrainer.create(model, this.lora, { recompute: options.recompute, seed: options.seed });
   }
@@ -55,7 +47,7 @@ export class GpuBackend implements TrainerBackend {
   }
 
   async snapshot(): Promise<LoraAdapter> {
-    const copy = copyAdapter(this.layout);
+    const copy = cloneAdapter(this.layout);
     await this.lora.download(copy);
     return copy;
   }
