@@ -122,12 +122,13 @@ interface StepSample {
 async function timedStep(trainer: GpuTrainer, watch: StepWatch, batch: TrainBatch): Promise<StepSample> {
   watch.reset();
   const t0 = now();
-  const { result } = await trainer.submitMicroBatch(batch, trainedTokens(batch), { optimizer: BENCH_OPTIMIZER });
+  const trained = trainedTokens(batch);
+  const { result } = await trainer.submitMicroBatch(batch, { kind: 'constant', scale: 1 / trained }, { optimizer: BENCH_OPTIMIZER });
   const submitted = now();
   const r = await result;
   const t1 = now();
   if (!r.optimizer) throw new Error('the optimizer step did not run');
-  const loss = r.lossSum / r.trainedTokens;
+  const loss = r.rowLoss.reduce((sum, x) => sum + x, 0) / trained;
   if (!Number.isFinite(loss) || !Number.isFinite(r.optimizer.gradNorm)) {
     throw new Error(`step ${r.optimizer.step}: loss ${loss}, gradient norm ${r.optimizer.gradNorm} (not finite)`);
   }

@@ -183,6 +183,7 @@ export class TrainForm {
     const steps = this.totalSteps(dataset);
     if (steps === null) throw new Error('the run length is not set');
     return {
+      method: 'sft',
       model: ref,
       modelName: model.source,
       weightFormat: model.weightFormat,

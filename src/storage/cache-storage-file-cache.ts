@@ -1,8 +1,8 @@
 // Downloaded Hub files in the browser's Cache Storage (page or worker; needs a secure context). Cache
 // Storage holds whole responses and commits a put only once its body is complete, so a closed tab never
-// leaves a partial entry; it also keeps large files out of IndexedDB's structured clones.
-
-import type { FileCache } from '../engine/model/file-cache';
+// leaves a partial entry; it also keeps large files out of IndexedDB's structured clones. It has the shape of
+// the engine's FileCache (get and put) without importing it: the worker hands it to the Hub source, where a
+// change of that interface fails to compile.
 
 export const HUB_CACHE_NAME = 'tunelab-hub-v1';
 
@@ -13,7 +13,7 @@ export function cacheRequestUrl(key: string): string {
   return `${KEY_ORIGIN}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-export class CacheStorageFileCache implements FileCache {
+export class CacheStorageFileCache {
   private opened: Promise<Cache> | undefined;
 
   constructor(

@@ -1,10 +1,9 @@
 // The datasets store: whole records in, summaries (without the examples) out for lists. Every write is one
 // transaction, so a write that fails (a full quota) changes nothing and every saved dataset stays as it was.
 
-import type { DatasetSummary } from '../worker/protocol-datasets';
 import type { StudioDb } from './db';
 import { StorageFullError, withQuotaMessage } from './quota';
-import type { DatasetRecord } from './records';
+import type { DatasetRecord, DatasetSummaryRecord } from './records';
 
 export class DatasetNotFoundError extends Error {
   override readonly name = 'DatasetNotFoundError';
@@ -26,7 +25,7 @@ async function datasetWrite<T>(what: string, write: () => Promise<T>): Promise<T
   }
 }
 
-export function datasetSummary(record: DatasetRecord): DatasetSummary {
+export function datasetSummary(record: DatasetRecord): DatasetSummaryRecord {
   return { ...record, examples: record.examples.length };
 }
 
@@ -43,8 +42,8 @@ export async function getDataset(db: StudioDb, id: string): Promise<DatasetRecor
 }
 
 /** Every saved dataset without its examples, newest first. */
-export async function listDatasetSummaries(db: StudioDb): Promise<DatasetSummary[]> {
-  const summaries: DatasetSummary[] = [];
+export async function listDatasetSummaries(db: StudioDb): Promise<DatasetSummaryRecord[]> {
+  const summaries: DatasetSummaryRecord[] = [];
   // One record at a time: a list never holds every dataset's examples at once.
   for (let cursor = await db.transaction('datasets').store.openCursor(); cursor; cursor = await cursor.continue()) {
     summaries.push(datasetSummary(cursor.value));

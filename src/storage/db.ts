@@ -1,10 +1,12 @@
 // The studio's IndexedDB database: one typed schema, one version number, and an ordered list of
 // migrations. To add a store (datasets, runs, checkpoints, adapters, model cache): extend StudioSchema,
-// append a migration, and bump nothing else — DB_VERSION follows the list.
+// append a migration, and bump nothing else — DB_VERSION follows the list. The record types (records.ts)
+// are those of the latest version, schema v3.
 
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { MetaValues } from './meta-values';
-import type { AdapterRecord, CheckpointRecord, DatasetRecord, MetricRow, RunRecord } from './records';
+import type { AdapterRecord, CheckpointRecord, DatasetRecord, MetricRow, ReferenceRecord, RunRecord } from './records';
+import { markSavedAsSft } from './migrate-v3';
 
 export const DB_NAME = 'tunelab';
 
@@ -21,12 +23,15 @@ export interface StudioSchema extends DBSchema {
   /** The latest checkpoint of each run (key runId). */
   checkpoints: { key: string; value: CheckpointRecord };
   adapters: { key: string; value: AdapterRecord; indexes: { runId: string } };
+  /** The frozen starting adapter of a run begun from a saved one (key runId); since v3. */
+  references: { key: string; value: ReferenceRecord };
 }
 
 export type StudioDb = IDBPDatabase<StudioSchema>;
 
-type UpgradeTx = IDBPTransaction<StudioSchema, StoreNames<StudioSchema>[], 'versionchange'>;
-type Migration = (db: StudioDb, tx: UpgradeTx) => void;
+export type UpgradeTx = IDBPTransaction<StudioSchema, StoreNames<StudioSchema>[], 'versionchange'>;
+/** Creates stores synchronously; one that rewrites records returns the promise of its cursor walk. */
+type Migration = (db: StudioDb, tx: UpgradeTx) => void | Promise<void>;
 
 /** migrations[i] upgrades a database from version i to version i + 1. Never edit one that has shipped. */
 const migrations: readonly Migration[] = [
@@ -42,12 +47,40 @@ const migrations: readonly Migration[] = [
     db.createObjectStore('checkpoints', { keyPath: 'runId' });
     db.createObjectStore('adapters', { keyPath: 'id' }).createIndex('runId', 'runId');
   },
+  // 2 -> 3 (schema v3): reference adapters of runs begun from a saved adapter; datasets and runs carry
+  // their method, and everything saved before v3 is SFT. Metrics, checkpoints and adapters are untouched.
+  (db, tx) => {
+    db.createObjectStore('references', { keyPath: 'runId' });
+    return markSavedAsSft(tx);
+  },
 ];
 
 export const DB_VERSION = migrations.length;
 
-export function upgrade(db: StudioDb, oldVersion: number, newVersion: number, tx: UpgradeTx): void {
-  for (let v = oldVersion; v < newVersion; v++) migrations[v](db, tx);
+/**
+ * Runs the migrations from oldVersion to newVersion in order, each after the previous one's rewrites. Any
+ * failure aborts the upgrade transaction, so the database stays at oldVersion with nothing half-migrated
+ * and the open rejects.
+ */
+export async function upgrade(db: StudioDb, oldVersion: number, newVersion: number, tx: UpgradeTx): Promise<void> {
+  try {
+    for (let v = oldVersion; v < newVersion; v++) {
+      // Awaited only when it returns a promise: idb keeps the transaction active across its own requests only.
+      const rewriting = migrations[v](db, tx);
+      if (rewriting) await rewriting;
+    }
+  } catch (err) {
+    abortQuietly(tx);
+    throw err;
+  }
+}
+
+function abortQuietly(tx: UpgradeTx): void {
+  try {
+    tx.abort();
+  } catch {
+    // Already aborted by the failed request.
+  }
 }
 
 export class StorageBlockedError extends Error {
@@ -65,8 +98,13 @@ export function openStudioDb(): Promise<StudioDb> {
   }
   return new Promise<StudioDb>((resolve, reject) => {
     let blocked = false;
+    // A failed upgrade aborts its transaction, which rejects the open: reported with the migration's own error.
+    let upgradeError: unknown;
     openDB<StudioSchema>(DB_NAME, DB_VERSION, {
-      upgrade: (db, oldVersion, newVersion, tx) => upgrade(db, oldVersion, newVersion ?? DB_VERSION, tx),
+      upgrade(db, oldVersion, newVersion, tx) {
+        tx.done.catch(() => undefined); // an aborted upgrade is reported by the open
+        upgrade(db, oldVersion, newVersion ?? DB_VERSION, tx).catch((err: unknown) => (upgradeError = err));
+      },
       blocked: () => {
         blocked = true;
         reject(new StorageBlockedError('Another Tunelab tab uses an older database version: close it and reload.'));
@@ -76,7 +114,14 @@ export function openStudioDb(): Promise<StudioDb> {
       },
     }).then(
       (db) => (blocked ? db.close() : resolve(db)),
-      (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => {
+        if (upgradeError !== undefined) {
+          const why = upgradeError instanceof Error ? upgradeError.message : String(upgradeError);
+          reject(new Error(`Upgrading the saved data to version ${DB_VERSION} failed, and nothing was changed: ${why}`, { cause: upgradeError }));
+        } else {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      },
     );
   });
 }

@@ -113,13 +113,14 @@ export async function getCheckpoint(db: StudioDb, runId: string): Promise<Checkp
   return db.get('checkpoints', runId);
 }
 
-/** The run, its rows and its checkpoint (adapters saved from it stay). */
+/** The run, its rows, its checkpoint and its reference adapter (adapters saved from it stay). */
 export async function deleteRunData(db: StudioDb, runId: string): Promise<void> {
-  const tx = db.transaction(['runs', 'metrics', 'checkpoints'], 'readwrite');
+  const tx = db.transaction(['runs', 'metrics', 'checkpoints', 'references'], 'readwrite');
   await Promise.all([
     tx.objectStore('runs').delete(runId),
     tx.objectStore('metrics').delete(rowsOf(runId)),
     tx.objectStore('checkpoints').delete(runId),
+    tx.objectStore('references').delete(runId),
     tx.done,
   ]);
 }

@@ -1,9 +1,7 @@
 // A saved dataset's train/eval split (src/engine/data/split.ts), never stored twice, and the checks of the
 // split the Data page offers.
 
-import type { SftRecord } from '../engine/data/sft-examples';
 import { evalCount, splitItems, type DatasetSplit } from '../engine/data/split';
-import type { DatasetRecord } from '../storage/records';
 
 export { evalCount, evalIndices, type DatasetSplit } from '../engine/data/split';
 
@@ -20,7 +18,7 @@ export function splitProblem(split: DatasetSplit, examples: number): string | nu
   return null;
 }
 
-/** The examples of a saved dataset, split as it says. */
-export function splitDataset(record: Pick<DatasetRecord, 'examples' | 'split'>): { train: SftRecord[]; eval: SftRecord[] } {
+/** The examples of a saved dataset (SFT examples or preference pairs), split as it says. */
+export function splitDataset<T>(record: { examples: readonly T[]; split: DatasetSplit }): { train: T[]; eval: T[] } {
   return splitItems(record.examples, record.split);
 }

@@ -7,6 +7,7 @@ import { missingTokenizerError } from '../engine/model/tokenizer';
 import { datasetSummary, deleteDataset, getDataset, listDatasetSummaries, putDataset, updateDataset } from '../storage/datasets-store';
 import type { DatasetRecord } from '../storage/records';
 import { previewRecords } from './dataset-preview';
+import { engineFormat, sftDatasetRecord } from './dataset-records';
 import { checkDatasetSize, readSftDataset } from './dataset-read';
 import { splitProblem } from './dataset-split';
 import { DraftStore } from './dataset-drafts';
@@ -60,6 +61,7 @@ export function createDatasetsService(deps: WorkerDeps): DatasetsApi {
         name: datasetName(name),
         source: draft.source,
         createdAt: new Date().toISOString(),
+        method: 'sft',
         format: draft.dataset.format,
         examples: draft.dataset.examples,
         skipped: draft.dataset.errors,
@@ -109,8 +111,8 @@ export function createDatasetsService(deps: WorkerDeps): DatasetsApi {
         throw new RangeError(`The maximum length must be a whole number from 2 to ${MAX_PREVIEW_LENGTH}, got ${maxLength}.`);
       }
       if (previewed?.id !== id) previewed = await getDataset(await deps.db(), id);
-      const record = previewed;
-      return previewRecords(record.examples.slice(start, start + count), record.format, active.tokenizer, maxLength);
+      const record = sftDatasetRecord(previewed);
+      return previewRecords(record.examples.slice(start, start + count), engineFormat(record), active.tokenizer, maxLength);
     },
   };
 }

@@ -2,7 +2,7 @@
 
 import type { DatasetFormat } from '../engine/data/formats';
 import type { RecordError } from '../engine/data/read-records';
-import type { DatasetRecord } from '../storage/records';
+import type { DatasetSummaryRecord } from '../storage/records';
 
 /** A file read and checked, not yet saved: the page shows its errors and lets the user skip them. */
 export interface DatasetDraft {
@@ -15,7 +15,8 @@ export interface DatasetDraft {
   errors: RecordError[];
 }
 
-export type DatasetSummary = Omit<DatasetRecord, 'examples'> & { examples: number };
+/** A saved dataset without its examples (their count instead), as storage lists it. */
+export type DatasetSummary = DatasetSummaryRecord;
 
 /** One example rendered for the chosen model, token by token. */
 export interface TokenPreview {

@@ -6,6 +6,7 @@ import { tokenizeSftDataset, type TokenizedExample } from '../engine/data/tokeni
 import type { SftRecord } from '../engine/data/sft-examples';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
 import type { DatasetRecord, RunSettings } from '../storage/records';
+import { engineFormat, sftDatasetRecord, type SftDatasetRecord } from './dataset-records';
 import { splitDataset } from './dataset-split';
 
 /** Held-out prompts generated from at each evaluation. */
@@ -24,12 +25,13 @@ export function promptOf(e: TokenizedExample): number[] {
   return e.inputIds.slice(0, first < 0 ? 1 : Math.max(1, first));
 }
 
-function tokenize(record: DatasetRecord, examples: SftRecord[], tokenizer: ModelTokenizer, settings: Pick<RunSettings, 'maxLength' | 'completionOnly'>) {
-  const dataset = { file: record.name, format: record.format, examples, errors: [] };
+function tokenize(record: SftDatasetRecord, examples: SftRecord[], tokenizer: ModelTokenizer, settings: Pick<RunSettings, 'maxLength' | 'completionOnly'>) {
+  const dataset = { file: record.name, format: engineFormat(record), examples, errors: [] };
   return tokenizeSftDataset(dataset, tokenizer, { maxLength: settings.maxLength, completionOnly: settings.completionOnly });
 }
 
-export function prepareRunData(record: DatasetRecord, tokenizer: ModelTokenizer, settings: Pick<RunSettings, 'maxLength' | 'completionOnly'>): RunData {
+export function prepareRunData(saved: DatasetRecord, tokenizer: ModelTokenizer, settings: Pick<RunSettings, 'maxLength' | 'completionOnly'>): RunData {
+  const record = sftDatasetRecord(saved);
   const split = splitDataset(record);
   const train = tokenize(record, split.train, tokenizer, settings);
   if (train.examples.length === 0) {

@@ -73,11 +73,12 @@ class MemoryStore implements RunWriter {
 
 function sampleDataset(): DatasetRecord {
   const sft = toSftDataset(detectFormat(parseRecords(new Uint8Array(readFileSync(SAMPLE)), 'train.jsonl'), 'sft'));
-  return { id: 'd', name: 'stories', source: 'train.jsonl', createdAt: '', format: sft.format, examples: sft.examples, skipped: [], split: { evalFraction: 0.02, seed: 0 } };
+  return { id: 'd', name: 'stories', source: 'train.jsonl', createdAt: '', method: 'sft', format: sft.format, examples: sft.examples, skipped: [], split: { evalFraction: 0.02, seed: 0 } };
 }
 
 function settings(steps: number, checkpointEvery: number, evalEvery: number): RunSettings {
   return {
+    method: 'sft',
     model: { kind: 'offline', id: 'stories260K' },
     modelName: 'stories260K',
     weightFormat: 'f32',

@@ -22,6 +22,7 @@ import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/c
 import { cpuTrainSteps } from '../../src/engine/train/cpu/cpu-train-step';
 import { GpuLoraAdapter } from '../../src/engine/train/gpu/gpu-lora';
 import { GpuTrainer, type OptimizerHyper } from '../../src/engine/train/gpu/gpu-train-step';
+import { SftObjective } from '../../src/engine/train/objectives/sft-objective';
 import { IGNORE_INDEX, shiftedLabels, trainedTokens, type LoraGrads, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { testGpu } from '../helpers/gpu';
@@ -107,6 +108,16 @@ interface GpuRun {
   grads: LoraGrads<Float32Array>[];
 }
 
+const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
+
+/** One SFT optimizer step through the trainer: the loss is the row losses' sum over the step's trained tokens. */
+async function sftTrainStep(trainer: GpuTrainer, micro: TrainBatch[], hyper: OptimizerHyper): Promise<{ loss: number; gradNorm: number }> {
+  const objective = new SftObjective();
+  const totals = objective.totals(micro);
+  const r = await trainer.trainStep(micro, micro.map((b) => objective.gpuGradient(b, totals)), hyper, false);
+  return { loss: sum(r.results.flatMap((x) => Array.from(x.rowLoss))) / totals.trainedTokens, gradNorm: r.gradNorm };
+}
+
 /** Accumulates the micro-batches over `denominator` on a fresh GPU adapter and reads the gradients. */
 async function gpuGradients(
   ctx: GpuContext,
@@ -123,9 +134,9 @@ async function gpuGradients(
     const lossSums: number[] = [];
     const trained: number[] = [];
     for (const b of microBatches) {
-      const r = await trainer.accumulate(b, denominator);
-      lossSums.push(r.lossSum);
-      trained.push(r.trainedTokens);
+      const r = await trainer.accumulate(b, { kind: 'constant', scale: 1 / denominator });
+      lossSums.push(sum(r.rowLoss));
+      trained.push(trainedTokens(b));
     }
     return { lossSums, trained, grads: await gpuAdapter.readGrads() };
   } finally {
@@ -177,7 +188,7 @@ describe('GpuTrainer gradients equal the float64 CPU reference', () => {
     });
   }
 
-  it('evaluate: the loss without gradients equals the reference, on a split head too, and leaves the gradients alone', async () => {
+  it('scoring: the row losses without gradients equal the reference, on a split head too, and leave the gradients alone', async () => {
     const { loaded, cpu } = tiny.get('gpt2')!;
     const ctx = await testGpu();
     const adapter = trainedAdapter(loaded, ALL_LINEAR, 12);
@@ -188,9 +199,9 @@ describe('GpuTrainer gradients equal the float64 CPU reference', () => {
       const gpuAdapter = GpuLoraAdapter.create(ctx, adapter);
       const trainer = GpuTrainer.create(model, gpuAdapter);
       try {
-        const r = await trainer.evaluate(batch);
-        expect(r.trainedTokens).toBe(trainedTokens(batch));
-        expect(Math.abs(r.lossSum - ref.lossSum) / ref.lossSum, `split ${maxBindingBytes}`).toBeLessThanOrEqual(LOSS_TOL);
+        const rowLoss = await trainer.rowLosses(batch, 'policy');
+        expect(rowLoss.length).toBe(batch.sequences.reduce((n, s) => n + s.inputIds.length, 0));
+        expect(Math.abs(sum(rowLoss) - ref.lossSum) / ref.lossSum, `split ${maxBindingBytes}`).toBeLessThanOrEqual(LOSS_TOL);
         expect((await gpuAdapter.readGrads()).every((g) => g.a.every((x) => x === 0) && g.b.every((x) => x === 0))).toBe(true);
       } finally {
         trainer.dispose();
@@ -241,7 +252,7 @@ describe('GpuTrainer gradients equal the float64 CPU reference', () => {
       await expect(trainer.optimizerStep(hyper)).rejects.toThrow(/without any accumulated micro-batch/);
       const parts = [{ sequences: batch.sequences.slice(0, 1) }, { sequences: batch.sequences.slice(1) }];
       for (let k = 0; k < 2; k++) {
-        const r = await trainer.trainStep(parts, hyper);
+        const r = await sftTrainStep(trainer, parts, hyper);
         expect(Math.abs(r.loss - ref.losses[k]) / ref.losses[k]).toBeLessThanOrEqual(LOSS_TOL);
         expect(Math.abs(r.gradNorm - ref.gradNorms[k]) / ref.gradNorms[k]).toBeLessThanOrEqual(1e-5);
       }
@@ -338,7 +349,7 @@ describe('AdamW steps on stories260K', () => {
       const losses: number[] = [];
       const norms: number[] = [];
       for (let k = 0; k < K; k++) {
-        const r = await trainer.trainStep([batch], hyper);
+        const r = await sftTrainStep(trainer, [batch], hyper);
         losses.push(r.loss);
         norms.push(r.gradNorm);
       }

@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseCsv } from '../../src/engine/data/csv';
 import { detectFormat, DatasetMethodError } from '../../src/engine/data/detect';
+import { toPreferenceDataset } from '../../src/engine/data/preference-examples';
 import { DatasetFileError } from '../../src/engine/data/read-records';
 import { toSftDataset } from '../../src/engine/data/sft-examples';
 import { MAX_DATASET_BYTES, checkDatasetSize, parseDatasetBytes, readSftDataset } from '../../src/worker/dataset-read';
@@ -89,7 +90,31 @@ describe('parseCsv', () => {
     expect(parsed.records.map((r) => (r.value as { label: unknown }).label)).toEqual([true, false]);
     const err = thrown(() => detectFormat(parsed, 'sft'));
     expect(err).toBeInstanceOf(DatasetMethodError);
-    expect(err.message).toMatch(/^kto\.csv: is a unpaired preference .* dataset; SFT needs/);
+    expect(err.message).toMatch(/^kto\.csv: is an unpaired preference .* dataset; SFT needs .*, but "label" makes them unpaired preference records\. This dataset fits KTO\.$/);
+  });
+
+  test('preference cells: JSON message lists, one ShareGPT message per answer, token-id lists', () => {
+    const cell = (v: unknown) => `"${JSON.stringify(v).replaceAll('"', '""')}"`;
+    const chat = parseCsv(`prompt,chosen,rejected\n${cell([{ role: 'user', content: 'Hi' }])},${cell([{ role: 'assistant', content: 'Hello' }])},${cell([{ role: 'assistant', content: 'Go.' }])}\n[Verse] la,{a} b,c\n`, 'c.csv');
+    const chatPairs = toPreferenceDataset(detectFormat(chat, 'dpo'));
+    expect(chatPairs.examples.map((e) => e.example.kind)).toEqual(['chat', 'text']);
+    // Cells that merely start with "[" or "{" stay text.
+    expect(chat.records[1].value).toEqual({ prompt: '[Verse] la', chosen: '{a} b', rejected: 'c' });
+
+    const turns = cell([{ from: 'human', value: 'Hi' }]);
+    const sharegpt = parseCsv(`conversations,chosen,rejected\n${turns},${cell({ from: 'gpt', value: 'Hello' })},${cell({ from: 'gpt', value: 'Go.' })}\n`, 's.csv');
+    const sharegptPairs = toPreferenceDataset(detectFormat(sharegpt, 'dpo'));
+    expect(sharegptPairs.format).toBe('sharegpt-preference');
+    expect(sharegptPairs.examples[0].example).toEqual({
+      kind: 'chat',
+      prompt: [{ role: 'user', content: 'Hi', train: false }],
+      chosen: [{ role: 'assistant', content: 'Hello', train: true }],
+      rejected: [{ role: 'assistant', content: 'Go.', train: true }],
+    });
+
+    const ids = parseCsv('prompt_input_ids,chosen_input_ids,rejected_input_ids\n"[1, 5]","[6, 2]","[7, 2]"\n"[1]","[6, 2",[7]\n', 'ids.csv');
+    expect(ids.errors).toEqual([{ line: 3, message: expect.stringMatching(/^column "chosen_input_ids" must hold JSON/) }]);
+    expect(toPreferenceDataset(detectFormat(ids, 'dpo')).examples).toEqual([{ line: 2, example: { kind: 'tokens', prompt: [1, 5], chosen: [6, 2], rejected: [7, 2] } }]);
   });
 
   test('header problems refuse the file, naming the column', () => {

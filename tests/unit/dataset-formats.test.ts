@@ -51,9 +51,9 @@ describe('real demo datasets', () => {
 
   test('preference and unpaired-preference data are refused for SFT, saying what they are', () => {
     expect(() => sft(file('dpo_en_demo.json'), 'dpo_en_demo.json')).toThrow(DatasetMethodError);
-    expect(() => sft(file('dpo_en_demo.json'), 'dpo_en_demo.json')).toThrow(/dpo_en_demo.json: is a preference .* SFT needs/);
+    expect(() => sft(file('dpo_en_demo.json'), 'dpo_en_demo.json')).toThrow(/^dpo_en_demo\.json: is a ShareGPT preference .* SFT needs .* This dataset fits DPO, SimPO and ORPO\.$/);
     expect(() => sft(file('kto_en_demo.json'), 'kto_en_demo.json')).toThrow(/unpaired preference/);
-    expect(() => sft(file('v1_dpo_demo.jsonl'), 'v1_dpo_demo.jsonl')).toThrow(/preference/);
+    expect(() => sft(file('v1_dpo_demo.jsonl'), 'v1_dpo_demo.jsonl')).toThrow(/^v1_dpo_demo\.jsonl: is a LLaMA-Factory v1 preference .* the nearest, language modeling \(.*\), is missing "messages"\. This dataset fits DPO, SimPO and ORPO\.$/);
   });
 
   test('ShareGPT tool-calling turns are reported per line, not silently dropped', () => {

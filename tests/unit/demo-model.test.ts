@@ -19,7 +19,8 @@ import { countParameters, mapWeights } from '../../src/engine/model/weights';
 import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
 import { CpuBackend } from '../../src/engine/train/cpu/cpu-backend';
 import { buildCpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
-import { runSft, type EvalMetrics } from '../../src/engine/train/sft-loop';
+import { SftObjective } from '../../src/engine/train/objectives/sft-objective';
+import { runTraining, type EvalMetrics } from '../../src/engine/train/train-loop';
 import { Rng } from '../../src/engine/util/rng';
 
 describe('learnByteLevelMerges', () => {
@@ -188,7 +189,7 @@ describe('fine-tuning the demo', () => {
     const backend = new CpuBackend(buildCpuTrainModel(files.config, weights), adapter);
     const evals: EvalMetrics[] = [];
     const config = { batchSize: 8, gradAccum: 1, steps: 12, lr: 3e-3, scheduler: 'constant' as const, warmupSteps: 0, maxGradNorm: 1 };
-    await runSft(backend, examples.slice(16), examples.slice(0, 16), { ...config, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, evalEvery: 12, saveEvery: 0, seed: 0 }, { onEval: (m) => void evals.push(m) });
+    await runTraining(backend, new SftObjective(), examples.slice(16), examples.slice(0, 16), { ...config, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, evalEvery: 12, saveEvery: 0, seed: 0 }, { onEval: (m) => void evals.push(m) });
     expect(evals.map((e) => e.step)).toEqual([0, 12]);
     // Untrained: about ln(552) = 6.3 plus the random head's spread.
     expect(evals[0].eval_loss).toBeGreaterThan(6);

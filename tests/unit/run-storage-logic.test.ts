@@ -11,6 +11,7 @@ const step = (s: number): MetricRow => ({ runId: 'r', kind: 'step', step: s, los
 const evalRow = (s: number): MetricRow => ({ runId: 'r', kind: 'eval', step: s, eval_loss: 1, eval_perplexity: 1, eval_tokens: 1, samples: [] });
 
 const settings = (model: RunSettings['model'] = { kind: 'offline', id: 'stories260K' }): RunSettings => ({
+  method: 'sft',
   model,
   modelName: 'stories260K',
   weightFormat: 'f16',

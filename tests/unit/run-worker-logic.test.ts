@@ -68,6 +68,7 @@ describe('run data', () => {
     name: 'stories',
     source: 'train.jsonl',
     createdAt: '',
+    method: 'sft',
     format: 'prompt-completion',
     examples: list,
     skipped: [],

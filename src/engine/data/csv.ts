@@ -4,13 +4,26 @@
 // Hugging Face `datasets` reads them; cells of structured fields (messages, input_ids, ...) hold JSON.
 
 import Papa from 'papaparse';
-import { isMessageList } from './messages';
+import { PAIR_ID_FIELDS } from './formats';
+import { isMessage, isMessageList } from './messages';
 import { DatasetFileError, type ParsedRecords, type RecordError, type SourceRecord } from './read-records';
 
 /** Fields whose cells are JSON (a list of messages, of token ids, ...) rather than text. */
-const JSON_FIELDS = new Set(['messages', 'conversations', 'input_ids', 'completion_mask', 'chosen_messages', 'rejected_messages']);
-/** Text fields that may instead hold a JSON list of chat messages (conversational prompt-completion, preference). */
+const JSON_FIELDS = new Set([
+  'messages',
+  'conversations',
+  'input_ids',
+  'completion_mask',
+  'chosen_messages',
+  'rejected_messages',
+  ...PAIR_ID_FIELDS.flatMap((f) => [f.prompt, f.chosen, f.rejected]),
+]);
+/**
+ * Text fields that may instead hold JSON chat messages: a list (conversational prompt-completion and
+ * preference) or, for chosen/rejected, one {from, value} message (LLaMA-Factory's ShareGPT preference).
+ */
 const MAYBE_MESSAGE_FIELDS = new Set(['prompt', 'completion', 'chosen', 'rejected']);
+const MAYBE_ONE_MESSAGE_FIELDS = new Set(['chosen', 'rejected']);
 
 type CellResult = { value: unknown } | { error: string };
 
@@ -23,12 +36,13 @@ function cellValue(field: string, raw: string): CellResult {
       return { error: `column "${field}" must hold JSON (${(err as Error).message})` };
     }
   }
-  if (MAYBE_MESSAGE_FIELDS.has(field) && raw.trimStart().startsWith('[')) {
+  const opening = raw.trimStart()[0];
+  if ((opening === '[' && MAYBE_MESSAGE_FIELDS.has(field)) || (opening === '{' && MAYBE_ONE_MESSAGE_FIELDS.has(field))) {
     try {
       const parsed: unknown = JSON.parse(raw);
-      if (isMessageList(parsed)) return { value: parsed };
+      if (isMessageList(parsed) || (opening === '{' && isMessage(parsed))) return { value: parsed };
     } catch {
-      // Plain text that happens to start with "[".
+      // Plain text that happens to start with "[" or "{".
     }
   }
   if (field === 'label' && /^(true|false)$/i.test(raw.trim())) return { value: raw.trim().toLowerCase() === 'true' };

@@ -53,6 +53,16 @@ export function normalizeMessages(raw: unknown, field: string): ChatMessage[] {
   return raw.map((m, i) => normalizeMessage(m, `${field}[${i}]`));
 }
 
+/** One message object: role/content or ShareGPT's from/value. */
+export function isMessage(raw: unknown): boolean {
+  return !!raw && typeof raw === 'object' && !Array.isArray(raw) && ('role' in raw || 'from' in raw);
+}
+
 export function isMessageList(raw: unknown): boolean {
-  return Array.isArray(raw) && raw.length > 0 && raw.every((m) => m && typeof m === 'object' && ('role' in m || 'from' in m));
+  return Array.isArray(raw) && raw.length > 0 && raw.every(isMessage);
+}
+
+/** Same role and text (train flags aside): how a chosen turn is compared with a rejected one. */
+export function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
+  return a.role === b.role && a.content === b.content;
 }

@@ -7,8 +7,8 @@
 import { embeddingForward } from '../ops/cpu/embedding';
 import { checkExtendRequest, type CausalLm, type ExtendRequest, type LogitsWanted, type SequenceState } from './causal-lm';
 import type { ModelConfig } from './config';
-import { type CpuLayer, type CpuNorm, type LayerCache, layerForward, norm, readLayer, readNorm } from './cpu-layer';
-import { modelRopeFrequencies } from './rope-frequencies';
+import { blockForward, normForward, type LayerCache } from './cpu-layer';
+import { readCpuModel, type CpuModel } from './cpu-weights';
 import type { ModelWeights } from './weights';
 
 class CpuSequence implements SequenceState {
@@ -31,23 +31,14 @@ class CpuSequence implements SequenceState {
 }
 
 export class CpuCausalLm implements CausalLm {
-  private readonly tokenEmbedding: Float32Array; // (V, C)
-  private readonly positionEmbedding: Float32Array | undefined; // (P, C)
-  private readonly layers: CpuLayer[];
-  private readonly finalNorm: CpuNorm;
-  private readonly lmHead: Float32Array; // (V, C)
-  private readonly invFreq: Float32Array; // (D / 2)
+  /** The checkpoint's f32 weights, read once. */
+  private readonly model: CpuModel<Float32Array>;
 
   constructor(
     readonly config: ModelConfig,
     weights: ModelWeights,
   ) {
-    this.tokenEmbedding = weights.tokenEmbedding.read();
-    this.positionEmbedding = weights.positionEmbedding?.read();
-    this.layers = weights.layers.map(readLayer);
-    this.finalNorm = readNorm(weights.finalNorm);
-    this.lmHead = weights.tied ? this.tokenEmbedding : weights.lmHead.read();
-    this.invFreq = config.positions === 'rope' ? modelRopeFrequencies(config) : new Float32Array(0);
+    this.model = readCpuModel(config, weights, (t) => t.read());
   }
 
   createSequence(capacity: number): SequenceState {
@@ -93,25 +84,28 @@ export class CpuCausalLm implements CausalLm {
     const T = tokens.length;
     const start = s.length;
 
-    const x = new Float64Array(T * C); // (T, C) residual stream
-    if (this.positionEmbedding) {
+    const { tokenEmbedding, positionEmbedding, layers, finalNorm, lmHead, invFreq } = this.model;
+    let x: Float64Array = new Float64Array(T * C); // (T, C) residual stream
+    if (positionEmbedding) {
       const positions = tokens.map((_, i) => start + i);
-      embeddingForward(x, tokens, this.tokenEmbedding, C, this.positionEmbedding, positions);
+      embeddingForward(x, tokens, tokenEmbedding, C, positionEmbedding, positions);
     } else {
-      embeddingForward(x, tokens, this.tokenEmbedding, C);
+      embeddingForward(x, tokens, tokenEmbedding, C);
     }
-    this.layers.forEach((layer, l) => layerForward(this.config, layer, s.caches[l], x, T, start, this.invFreq));
+    layers.forEach((layer, l) => {
+      x = blockForward(this.config, layer, x, T, { invFreq, cache: { layer: s.caches[l], start } }).out;
+    });
     s.length += T;
 
     // Final norm and LM head only on the rows whose logits are wanted.
     const first = wanted === 'last' ? T - 1 : 0;
     const rows = T - first;
-    const h = norm(this.config, x.subarray(first * C), this.finalNorm, rows);
+    const h = normForward(this.config, x.subarray(first * C), finalNorm, rows).out;
     const logits = new Float32Array(rows * V);
     for (let t = 0; t < rows; t++) {
       for (let v = 0; v < V; v++) {
         let sum = 0;
-        for (let c = 0; c < C; c++) sum += h[t * C + c] * this.lmHead[v * C + c];
+        for (let c = 0; c < C; c++) sum += h[t * C + c] * lmHead[v * C + c];
         logits[t * V + v] = sum;
       }
     }

@@ -10,6 +10,7 @@ import { embeddingChecks } from './checks/embedding';
 import { matmulChecks } from './checks/matmul';
 import { normsChecks } from './checks/norms';
 import { optimizerChecks } from './checks/optimizer';
+import { preferenceChecks } from './checks/preference';
 import { reduceChecks } from './checks/reduce';
 import { ropeChecks } from './checks/rope';
 import { softmaxChecks } from './checks/softmax';
@@ -26,6 +27,7 @@ export const allKernelChecks: KernelCheck[] = [
   ...softmaxChecks,
   ...attentionChecks,
   ...crossEntropyChecks,
+  ...preferenceChecks,
   ...optimizerChecks,
   ...dropoutChecks,
 ];

@@ -1,6 +1,7 @@
 // What one optimizer (micro-)step trains on: whole sequences, packed without padding. Labels follow Hugging
 // Face's convention after the shift: labels[t] is the token position t must predict (input t + 1), or
-// IGNORE_INDEX where that token is not trained (prompt, user turns, the last position).
+// IGNORE_INDEX where no term of the loss reads that token (prompt, user turns, the last position). The
+// objective (objective.ts) decides how the labelled tokens' log-probabilities make the loss.
 
 export const IGNORE_INDEX = -100;
 
@@ -9,11 +10,21 @@ export interface TrainSequence {
   inputIds: Int32Array;
   /** (T) target of each position, or IGNORE_INDEX. */
   labels: Int32Array;
+  /**
+   * (T) 1 where labels[t] is a token of the answer the objective scores (a preference pair's chosen or
+   * rejected completion), 0 elsewhere; absent: every labelled token is (SFT).
+   */
+  response?: Uint8Array;
 }
 
-/** Sequences trained together; the loss is the mean over all their trained tokens (see lossDenominator). */
+/** Sequences trained together in one micro-batch. */
 export interface TrainBatch {
   sequences: TrainSequence[];
+  /**
+   * Per sequence, the frozen reference's log-probability of its answer summed over the response tokens,
+   * when computed once before training (DPO's precompute option); absent: computed in the step, or none.
+   */
+  reference?: Float64Array;
 }
 
 /**
@@ -26,6 +37,29 @@ export function shiftedLabels(inputIds: ArrayLike<number>, trainMask?: ArrayLike
   const labels = new Int32Array(T).fill(IGNORE_INDEX);
   for (let t = 0; t + 1 < T; t++) if (!trainMask || trainMask[t + 1]) labels[t] = inputIds[t + 1];
   return labels;
+}
+
+/** Whether position t's label is a response token the pair's loss reads. */
+export function isResponse(s: TrainSequence, t: number): boolean {
+  return s.labels[t] !== IGNORE_INDEX && (!s.response || s.response[t] === 1);
+}
+
+/** Summed log-probability and count of a sequence's response tokens. */
+export function responseSum(s: TrainSequence, logps: Float64Array): { sum: number; count: number } {
+  let sum = 0;
+  let count = 0;
+  for (let t = 0; t < s.labels.length; t++) {
+    if (!isResponse(s, t)) continue;
+    sum += logps[t];
+    count++;
+  }
+  return { sum, count };
+}
+
+export function responseCount(s: TrainSequence): number {
+  let n = 0;
+  for (let t = 0; t < s.labels.length; t++) if (isResponse(s, t)) n++;
+  return n;
 }
 
 export function trainedTokens(batch: TrainBatch): number {

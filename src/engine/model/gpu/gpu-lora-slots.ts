@@ -3,7 +3,8 @@
 // A and B of every module sit at element offsets of one f32 parameter buffer (the adapter's arena, see
 // src/engine/train/gpu/gpu-lora.ts), so matmul reads them through offsetB: no binding alignment is needed.
 // A module that feeds several slots (GPT-2's c_attn: q, k and v, one row block of B each) shares A, so its
-// (N, r) product u = x A^T is computed once per layer and reused by every slot it feeds.
+// (N, r) product u = x A^T is computed once per layer and reused by every slot it feeds. Generation and
+// training add the term through the same recorder; training's A reads dropout(x) and keeps u for the backward.
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import type { LinearSlot } from '../../lora/lora-config';
@@ -46,27 +47,44 @@ export function loraUp(step: StepEncoder, y: GPUBuffer, u: GPUBuffer, lora: Slot
 }
 
 /**
- * Inference-time LoRA of one layer (no dropout): `add(y, x, slot)` after the slot's base projection adds
- * the slot's low-rank term, computing x A^T once per module.
+ * Where a module's u = x A^T of one layer lives and what A reads: at inference a step temporary and x
+ * itself; in training the activation set's saved u and dropout(x).
+ */
+export interface LoraDownSource {
+  /** The (rows, r) buffer for u of `lora`'s module. */
+  u(lora: SlotLora): GPUBuffer;
+  /** The input of A for the module's input x. */
+  input(x: GPUBuffer, lora: SlotLora): GPUBuffer;
+}
+
+/**
+ * The LoRA of one layer's slots: `add(y, x, slot)` after the slot's base projection adds the slot's
+ * low-rank term, computing u = x A^T once per module (the first slot of the module computes it).
  */
 export class LayerLoraRecorder {
   private readonly down = new Map<number, GPUBuffer>();
+  private readonly source: LoraDownSource;
 
   constructor(
     private readonly step: StepEncoder,
     private readonly slots: LayerLoraSlots | undefined,
     private readonly rows: number,
-  ) {}
+    /** Default: inference (no dropout, u in a step temporary). */
+    source?: LoraDownSource,
+  ) {
+    this.source = source ?? { u: (lora) => step.temp(rows * lora.r * 4, 'lora x A^T'), input: (x) => x };
+  }
 
-  add(y: GPUBuffer, x: GPUBuffer, slot: LinearSlot): void {
+  /** y += the slot's LoRA term of input x; y null only computes the module's u (recomputation). */
+  add(y: GPUBuffer | null, x: GPUBuffer, slot: LinearSlot): void {
     const lora = this.slots?.[slot];
     if (!lora) return;
     let u = this.down.get(lora.module);
     if (!u) {
-      u = this.step.temp(this.rows * lora.r * 4, 'lora x A^T');
-      loraDown(this.step, u, x, lora, this.rows);
+      u = this.source.u(lora);
+      loraDown(this.step, u, this.source.input(x, lora), lora, this.rows);
       this.down.set(lora.module, u);
     }
-    loraUp(this.step, y, u, lora, this.rows);
+    if (y) loraUp(this.step, y, u, lora, this.rows);
   }
 }

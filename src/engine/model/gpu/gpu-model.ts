@@ -2,7 +2,7 @@
 // (kv-cache.ts), and `extend` recording every request's tokens into ONE step with ONE queue submit:
 //
 //   write ids and positions (2 small writeBuffers) -> embedding (+ learned positions)
-//   -> L x block (gpu-layer.ts) -> final norm (only the wanted rows) -> LM head -> read back the logits.
+//   -> L x block (gpu-inference-layer.ts) -> final norm (only the wanted rows) -> LM head -> read back the logits.
 //
 // A decode step of R sequences (one token each) therefore records, per layer, 2 norms, 7 projections
 // (6 for GPT-2), 2 RoPEs (none for GPT-2), R attentions and the activation, plus 2R cache-row copies; then
@@ -18,7 +18,8 @@ import type { ModelConfig } from '../config';
 import { modelRopeFrequencies } from '../rope-frequencies';
 import type { ModelWeights } from '../weights';
 import { recordEmbedding } from './gpu-embed';
-import { allocateLayerScratch, recordLayer, recordNorm, type LayerScratch, type RequestRows } from './gpu-layer';
+import { allocateLayerScratch, recordLayer, type LayerScratch, type RequestRows } from './gpu-inference-layer';
+import { recordNorm } from './gpu-layer';
 import { lmHead, type PendingLogits } from './gpu-linear';
 import type { GpuLoraSlots } from './gpu-lora-slots';
 import { uploadWeights, type GpuModelWeights, type GpuWeightOptions, type WeightFormat } from './gpu-weights';
@@ -161,8 +162,9 @@ export class GpuCausalLm implements CausalLm {
       rows.forEach((r, i) => step.copy(s.x, (r.start + r.count - 1) * C * 4, source, i * C * 4, C * 4));
       outRows = rows.length;
     }
-    recordNorm(step, config, s.h, source, weights.finalNorm, outRows, s.stats);
-    return lmHead(step, s.h, weights.lmHead, outRows, weights.maxBindingBytes);
+    // The layers' normed-input scratch (h1 and h2 are one buffer) holds the final norm's output too.
+    recordNorm(step, config, s.h2, source, weights.finalNorm, outRows, s.mlpStats);
+    return lmHead(step, s.h2, weights.lmHead, outRows, weights.maxBindingBytes);
   }
 
   /** The step's widest activation must fit one binding: tell the caller to split the prompt otherwise. */

@@ -63,18 +63,22 @@ export function crossEntropyForward(rowLoss: Vec, logits: Vec, targets: Int32Arr
   return { mean: count > 0 ? sum / count : 0, sum, count };
 }
 
-/** dlogits (N, V) += scale * (softmax(logits[i]) - onehot(t_i)); ignored rows get nothing. */
+/**
+ * dlogits (N, V) += scale * (softmax(logits[i]) - onehot(t_i)); ignored rows get nothing. `scale` is one
+ * number for every row, or each row's own (an objective's d loss / d row loss).
+ */
 export function crossEntropyBackward(
   dlogits: Vec,
   logits: Vec,
   targets: Int32Array,
   N: number,
   V: number,
-  scale = defaultGradScale(targets),
+  scale: number | ArrayLike<number> = defaultGradScale(targets),
 ): void {
   for (let i = 0; i < N; i++) {
     const t = targets[i];
     if (t < 0) continue;
+    const rowScale = typeof scale === 'number' ? scale : scale[i];
     checkTarget(t, V);
     const row = i * V;
     let max = -Infinity;
@@ -83,7 +87,7 @@ export function crossEntropyBackward(
     for (let j = 0; j < V; j++) s += Math.exp(logits[row + j] - max);
     for (let j = 0; j < V; j++) {
       const p = Math.exp(logits[row + j] - max) / s;
-      dlogits[row + j] += scale * (p - (j === t ? 1 : 0));
+      dlogits[row + j] += rowScale * (p - (j === t ? 1 : 0));
     }
   }
 }

@@ -36,6 +36,7 @@ const BACKWARD = defineKernel('cross_entropy.backward', backwardSource, 'backwar
   'read',
   'read',
   'read',
+  'read',
   'write',
   'uniform',
 ]);
@@ -82,6 +83,11 @@ export interface CrossEntropyGradOptions {
    * (the mean's gradient). Gradient accumulation passes 1 / (trained rows over all micro-batches).
    */
   gradScale?: number;
+  /**
+   * (N) f32: each row's own d loss / d row loss (an objective's gradient computed on the GPU), instead of
+   * one scale for every row. gradScale is then ignored.
+   */
+  rowScale?: Binding;
 }
 
 /**
@@ -106,6 +112,9 @@ export function crossEntropyChunkBackward(
     ['u32', v0],
     ['f32', options.gradScale ?? 1],
     ['u32', options.gradScale === undefined ? 1 : 0],
+    ['u32', options.rowScale ? 1 : 0],
   ]);
-  step.dispatch(BACKWARD, [targets, lse, result, logitsToGrad], grid1d(ceilDiv(count, WG)), params, { WG });
+  // Without row scales the binding is never read: any buffer fills it.
+  const rowScale = options.rowScale ?? targets;
+  step.dispatch(BACKWARD, [targets, lse, result, rowScale, logitsToGrad], grid1d(ceilDiv(count, WG)), params, { WG });
 }

@@ -51,6 +51,12 @@ export interface LmHeadLossOptions {
 export interface LmHeadBackwardOptions extends LmHeadLossOptions, CrossEntropyGradOptions {
   /** Add into dHidden / dWeight instead of overwriting them (gradient accumulation). Default false. */
   accumulate?: boolean;
+  /**
+   * lmHeadLoss only: called once the forward is recorded and before the backward, so an objective can record
+   * its per-row gradient from the forward's row losses (e.g. shaders/preference_grad.wgsl); what it returns
+   * replaces gradScale / rowScale.
+   */
+  afterForward?: () => CrossEntropyGradOptions;
 }
 
 export interface LmHeadForwardBuffers {
@@ -115,7 +121,8 @@ export function lmHeadLoss(
   const cols = chunkColumns(dims, options);
   const scratch = logitsScratch(step, dims, cols);
   forward(step, io, dims, cols, options.weightFormat ?? 'f32', scratch);
-  backward(step, io, dims, cols, options, scratch);
+  const grad = options.afterForward ? { ...options, gradScale: undefined, rowScale: undefined, ...options.afterForward() } : options;
+  backward(step, io, dims, cols, grad, scratch);
 }
 
 function chunkColumns(dims: LmHeadDims, options: LmHeadLossOptions): number {

@@ -40,6 +40,8 @@ export interface CrossEntropyCase {
   logits: Float32Array;
   targets: Int32Array;
   gradScale?: number;
+  /** (N) each row's own gradient scale (an objective's d loss / d row loss); overrides gradScale. */
+  rowScales?: Float32Array;
 }
 
 export interface ChunkedCrossEntropyResult {
@@ -71,13 +73,14 @@ export async function runChunkedCrossEntropy(ctx: GpuContext, c: CrossEntropyCas
   const lse = ctx.createBuffer(rows * CE_LSE_BYTES_PER_ROW);
   const rowLoss = ctx.createBuffer(rows * 4);
   const result = ctx.createBuffer(CE_RESULT_BYTES);
+  const rowScale = c.rowScales && ctx.upload(c.rowScales);
 
   const step = ctx.step();
   for (const k of chunks) gpuChunkStats(step, state, k.buffer, targets, rows, k.cols, k.v0, k.v0 === 0);
   gpuFinalize(step, result, lse, rowLoss, state, targets, rows);
   // The backward overwrites each chunk in place with its dlogits.
   for (const k of chunks) {
-    crossEntropyChunkBackward(step, k.buffer, targets, lse, result, rows, k.cols, k.v0, { gradScale: c.gradScale });
+    crossEntropyChunkBackward(step, k.buffer, targets, lse, result, rows, k.cols, k.v0, { gradScale: c.gradScale, rowScale });
   }
   await step.submit();
 
@@ -92,6 +95,7 @@ export async function runChunkedCrossEntropy(ctx: GpuContext, c: CrossEntropyCas
     for (let i = 0; i < rows; i++) out.dlogits.set(g.subarray(i * k.cols, (i + 1) * k.cols), i * vocab + k.v0);
   }
   for (const b of [targets, state, lse, rowLoss, result, ...chunks.map((k) => k.buffer)]) b.destroy();
+  rowScale?.destroy();
   return out;
 }
 
@@ -116,7 +120,7 @@ export function crossEntropyReference(c: CrossEntropyCase): {
   const lse = new Float64Array(rows * LSE_STRIDE);
   crossEntropyFinalize(lse, new Float64Array(rows), state, targets, rows);
   const dlogits = new Float64Array(rows * vocab);
-  crossEntropyBackward(dlogits, logits, targets, rows, vocab, c.gradScale);
+  crossEntropyBackward(dlogits, logits, targets, rows, vocab, c.rowScales ?? c.gradScale);
   return { result, rowLoss, lse, dlogits };
 }
 
@@ -127,7 +131,7 @@ export function makeCrossEntropyCase(
   rows: number,
   vocab: number,
   chunk: number,
-  options: { ignore?: number[]; offsets?: number[]; gradScale?: number } = {},
+  options: { ignore?: number[]; offsets?: number[]; gradScale?: number; rowScales?: boolean } = {},
 ): CrossEntropyCase {
   const rng = new Rng(seed);
   const logits = rng.f32(rows * vocab, -4, 4);
@@ -139,7 +143,9 @@ export function makeCrossEntropyCase(
   const targets = new Int32Array(rows);
   for (let i = 0; i < rows; i++) targets[i] = rng.int(vocab);
   for (const i of options.ignore ?? []) targets[i] = -100;
-  return { label, rows, vocab, chunk, logits, targets, gradScale: options.gradScale };
+  // Signed per-row scales, as a preference objective gives (chosen rows pulled up, rejected pushed down).
+  const rowScales = options.rowScales ? rng.f32(rows, -0.5, 0.5) : undefined;
+  return { label, rows, vocab, chunk, logits, targets, gradScale: options.gradScale, rowScales };
 }
 
 export const crossEntropyCases = (): CrossEntropyCase[] => [
@@ -159,6 +165,8 @@ export const crossEntropyCases = (): CrossEntropyCase[] => [
   makeCrossEntropyCase(25, 'N=4 V=50 all ignored', 4, 50, 16, { ignore: [0, 1, 2, 3] }),
   // an explicit gradient scale (gradient accumulation over micro-batches)
   makeCrossEntropyCase(26, 'N=5 V=90 Vc=40 gradScale=0.01', 5, 90, 40, { ignore: [2], gradScale: 0.01 }),
+  // each row's own scale (an objective's per-row gradient, e.g. DPO's)
+  makeCrossEntropyCase(28, 'N=6 V=200 Vc=64 per-row scales', 6, 200, 64, { ignore: [3], rowScales: true }),
 ];
 
 function combinedLse(lse: ArrayLike<number>, rows: number): Float64Array {

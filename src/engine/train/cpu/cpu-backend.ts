@@ -1,51 +1,47 @@
-// A TrainerBackend on the float64 CPU reference (`tunelab train --backend cpu`): slow and exact. The SFT
-// loop's logic (batching, accumulation, schedules, checkpoints, resume) is tested on it without a GPU.
+// A TrainerBackend on the float64 CPU reference (`tunelab train --backend cpu`): slow and exact. The loop's
+// logic (batching, accumulation, schedules, checkpoints, resume) and every objective are tested on it
+// without a GPU. The frozen reference (DPO) is the base alone, or base + the run's initial adapter.
 
 import type { LoraAdapter } from '../../lora/adapter';
-import { cpuLoraLoss, cpuLoraLossAndGrads } from './cpu-lora-backward';
+import type { TokenLogps, TrainingObjective } from '../objective';
+import type { LoraGrads, TrainBatch } from '../train-batch';
+import type { MicroBatchLogps, OptimizerHyper, OptimizerState, ScoringModel, TrainerBackend } from '../trainer-backend';
+import { cpuObjectiveLossAndGrads, cpuTokenLogps } from './cpu-lora-backward';
 import { float32Adapter, float64Adapter, type CpuLoraAdapter } from './cpu-lora-adapter';
 import type { CpuTrainModel } from './cpu-train-model';
 import { cpuAdamWStep, zeroAdamWState, type CpuAdamWState } from './cpu-train-step';
-import { trainedTokens, type LoraGrads, type TrainBatch } from '../train-batch';
-import type { OptimizerHyper, OptimizerState, TrainerBackend } from '../trainer-backend';
 
 export class CpuBackend implements TrainerBackend {
   private adapter: CpuLoraAdapter<Float64Array>;
+  private readonly reference: CpuLoraAdapter<Float64Array> | null;
   private state: CpuAdamWState;
-  private grads: LoraGrads<Float64Array>[];
 
   constructor(
     private readonly model: CpuTrainModel,
     adapter: LoraAdapter,
+    options: { reference?: LoraAdapter } = {},
   ) {
     this.adapter = float64Adapter(adapter);
+    this.reference = options.reference ? float64Adapter(options.reference) : null;
     this.state = zeroAdamWState(this.adapter);
-    this.grads = this.zeroGrads();
   }
 
-  private zeroGrads(): LoraGrads<Float64Array>[] {
-    return this.adapter.modules.map((m) => ({ a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
-  }
-
-  async trainStep(microBatches: readonly TrainBatch[], hyper: OptimizerHyper): Promise<{ loss: number; gradNorm: number }> {
-    const denominator = microBatches.reduce((n, b) => n + trainedTokens(b), 0);
-    let loss = 0;
+  async trainStep<T>(microBatches: readonly TrainBatch[], objective: TrainingObjective<unknown, T>, totals: T, hyper: OptimizerHyper): Promise<{ logps: MicroBatchLogps[]; gradNorm: number }> {
+    const grads: LoraGrads<Float64Array>[] = this.adapter.modules.map((m) => ({ a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
+    const logps: MicroBatchLogps[] = [];
     for (const batch of microBatches) {
-      const r = cpuLoraLossAndGrads(this.model, this.adapter, batch, { denominator });
-      loss += r.loss;
+      const r = cpuObjectiveLossAndGrads(this.model, this.adapter, batch, objective, totals, { reference: this.reference });
+      logps.push(r.reference ? { policy: r.logps, reference: r.reference } : { policy: r.logps });
       r.grads.forEach((g, i) => {
-        g.a.forEach((x, j) => (this.grads[i].a[j] += x));
-        g.b.forEach((x, j) => (this.grads[i].b[j] += x));
+        g.a.forEach((x, j) => (grads[i].a[j] += x));
+        g.b.forEach((x, j) => (grads[i].b[j] += x));
       });
     }
-    const gradNorm = cpuAdamWStep(this.adapter, this.grads, this.state, hyper);
-    this.grads = this.zeroGrads();
-    return { loss, gradNorm };
+    return { logps, gradNorm: cpuAdamWStep(this.adapter, grads, this.state, hyper) };
   }
 
-  async evalLoss(batch: TrainBatch): Promise<{ sum: number; count: number }> {
-    // The forward alone: with denominator 1 the loss is the summed token cross-entropy.
-    return { sum: cpuLoraLoss(this.model, this.adapter, batch, { denominator: 1 }), count: trainedTokens(batch) };
+  async logProbs(batch: TrainBatch, model: ScoringModel): Promise<TokenLogps> {
+    return cpuTokenLogps(this.model, model === 'policy' ? this.adapter : this.reference, batch);
   }
 
   async snapshot(): Promise<LoraAdapter> {
@@ -61,6 +57,5 @@ export class CpuBackend implements TrainerBackend {
     this.adapter = float64Adapter(adapter);
     const f64 = (g: LoraGrads<Float32Array>) => ({ a: Float64Array.from(g.a), b: Float64Array.from(g.b) });
     this.state = { step: state.step, m: state.m.map(f64), v: state.v.map(f64) };
-    this.grads = this.zeroGrads();
   }
 }

@@ -1,16 +1,19 @@
-// The CPU training reference's loss and LoRA gradients, in float64: each sequence of the batch runs the
-// whole model on its own (positions from 0, causal attention within it), the loss is the sum of per-token
-// cross-entropies over trained labels divided by `denominator`, and the backward runs by hand down to the
-// LoRA A and B of every adapted slot (the base is frozen: no base gradients exist).
+// The CPU training reference's losses and LoRA gradients, in float64: each sequence of the batch runs the
+// whole model on its own (positions from 0, causal attention within it) to the log-probability of every
+// labelled token; an objective (objective.ts) makes the loss of those and its gradient per token; the
+// backward runs by hand from each token's gradient down to the LoRA A and B of every adapted slot (the base
+// is frozen: no base gradients exist). SFT's token cross-entropy / denominator keeps its own entry points.
 //
 //   embedding (+ learned positions) -> L x block (cpu-lora-layer.ts) -> final norm -> LM head -> CE
 
 import { crossEntropyBackward, crossEntropyForward } from '../../ops/cpu/cross-entropy';
 import { embeddingForward } from '../../ops/cpu/embedding';
 import type { LinearSlot } from '../../lora/lora-config';
+import type { ObjectiveResult, TokenLogps, TrainingObjective } from '../objective';
 import { IGNORE_INDEX, trainedTokens, type LoraGrads, type TrainBatch, type TrainSequence } from '../train-batch';
 import { bindAdapter, type CpuLoraAdapter, type LayerBindings } from './cpu-lora-adapter';
-import { loraLayerBackward, loraLayerForward, normBackward, normForward, type LayerLora, type LayerSaved, type NormSaved } from './cpu-lora-layer';
+import { normForward, type NormSaved } from '../../model/cpu-layer';
+import { loraLayerBackward, loraLayerForward, normBackward, type LayerLora, type LayerSaved } from './cpu-lora-layer';
 import type { CpuTrainModel } from './cpu-train-model';
 import { addMatmul, addMatmulTransB } from './dense';
 
@@ -111,68 +114,128 @@ function sequenceForward(model: CpuTrainModel, loras: LayerLora[], s: TrainSeque
   return { loras, layers, finalNorm, logits };
 }
 
-interface Prepared {
-  bindings: LayerBindings[];
-  denominator: number;
-  trained: number;
-}
-
-function prepare(model: CpuTrainModel, adapter: CpuLoraAdapter, batch: TrainBatch, options: CpuLossOptions): Prepared {
+function prepare(model: CpuTrainModel, adapter: CpuLoraAdapter | null, batch: TrainBatch, masks: DropoutMasks | undefined): LayerBindings[] {
   if (batch.sequences.length === 0) throw new RangeError('the batch has no sequences');
   batch.sequences.forEach((s, i) => checkSequence(model, s, i));
-  if (adapter.config.dropout > 0 && !options.dropoutMasks) {
-    throw new RangeError(`lora_dropout is ${adapter.config.dropout}: the CPU reference needs explicit dropoutMasks`);
-  }
-  const trained = trainedTokens(batch);
-  const denominator = options.denominator ?? trained;
-  if (!(denominator > 0)) {
-    throw new RangeError(
-      options.denominator === undefined ? 'the batch has no trained tokens (every label is ignored)' : `denominator must be positive, got ${denominator}`,
-    );
-  }
-  return { bindings: bindAdapter(adapter, model.layers.length), denominator, trained };
+  if (!adapter) return model.layers.map(() => ({}));
+  if (adapter.config.dropout > 0 && !masks) throw new RangeError(`lora_dropout is ${adapter.config.dropout}: the CPU reference needs explicit dropoutMasks`);
+  return bindAdapter(adapter, model.layers.length);
 }
 
-/** Summed token losses of one sequence (writes nothing else). */
-function sequenceLossSum(model: CpuTrainModel, f: SequenceForward, labels: Int32Array): number {
+/** log p(labels[t]) at every position of one sequence's forward (0 where the label is ignored). */
+function sequenceLogps(model: CpuTrainModel, f: SequenceForward, labels: Int32Array): Float64Array {
   const T = labels.length;
-  return crossEntropyForward(new Float64Array(T), f.logits, labels, T, model.config.vocabSize).sum;
+  const rowLoss = new Float64Array(T);
+  crossEntropyForward(rowLoss, f.logits, labels, T, model.config.vocabSize);
+  return rowLoss.map((x) => -x);
 }
 
-/** The loss alone (same forward as cpuLoraLossAndGrads). */
-export function cpuLoraLoss(model: CpuTrainModel, adapter: CpuLoraAdapter, batch: TrainBatch, options: CpuLossOptions = {}): number {
-  const p = prepare(model, adapter, batch, options);
-  let sum = 0;
-  batch.sequences.forEach((s, i) => {
-    const loras = layerLoras(model, adapter, p.bindings, i, s.inputIds.length, options.dropoutMasks);
-    sum += sequenceLossSum(model, sequenceForward(model, loras, s), s.labels);
-  });
-  return sum / p.denominator;
+function forwardOf(model: CpuTrainModel, adapter: CpuLoraAdapter | null, bindings: LayerBindings[], s: TrainSequence, i: number, masks?: DropoutMasks): SequenceForward {
+  const loras = adapter ? layerLoras(model, adapter, bindings, i, s.inputIds.length, masks) : model.layers.map(() => ({}));
+  return sequenceForward(model, loras, s);
 }
 
-/** The loss and d loss / d (A, B) of every adapter module, in float64. */
-export function cpuLoraLossAndGrads(model: CpuTrainModel, adapter: CpuLoraAdapter, batch: TrainBatch, options: CpuLossOptions = {}): CpuLossAndGrads {
-  const p = prepare(model, adapter, batch, options);
+/** Token log-probabilities of every sequence, with `adapter` (null: the base model alone). */
+export function cpuTokenLogps(model: CpuTrainModel, adapter: CpuLoraAdapter | null, batch: TrainBatch, options: { dropoutMasks?: DropoutMasks } = {}): TokenLogps {
+  const bindings = prepare(model, adapter, batch, options.dropoutMasks);
+  return batch.sequences.map((s, i) => sequenceLogps(model, forwardOf(model, adapter, bindings, s, i, options.dropoutMasks), s.labels));
+}
+
+/**
+ * The LoRA gradients of a loss given as a function of the token log-probabilities: every sequence's forward,
+ * `tokenGrads(logps)` = d loss / d log p per token (an objective's), then the backward of each sequence
+ * with d loss / d logits = -tokenGrad * (onehot - softmax) per row, down to every adapted A and B.
+ */
+export function cpuLogpGrads(
+  model: CpuTrainModel,
+  adapter: CpuLoraAdapter,
+  batch: TrainBatch,
+  tokenGrads: (logps: TokenLogps) => Float64Array[],
+  options: { dropoutMasks?: DropoutMasks } = {},
+): { logps: TokenLogps; grads: LoraGrads<Float64Array>[] } {
+  const bindings = prepare(model, adapter, batch, options.dropoutMasks);
   const { hiddenSize: C, vocabSize: V } = model.config;
+  const forwards = batch.sequences.map((s, i) => forwardOf(model, adapter, bindings, s, i, options.dropoutMasks));
+  const logps = forwards.map((f, i) => sequenceLogps(model, f, batch.sequences[i].labels));
+  const perToken = tokenGrads(logps);
   const grads = adapter.modules.map((m) => ({ a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
-  let sum = 0;
   batch.sequences.forEach((s, i) => {
     const T = s.inputIds.length;
-    const loras = layerLoras(model, adapter, p.bindings, i, T, options.dropoutMasks);
-    const f = sequenceForward(model, loras, s);
-    sum += sequenceLossSum(model, f, s.labels);
-
-    // d loss / d logits = (softmax - onehot) / denominator on trained rows, then back through the LM head.
+    const f = forwards[i];
+    // A row's loss is -log p: its gradient scale is d loss / d row loss = -d loss / d log p.
     const dLogits = new Float64Array(T * V);
-    crossEntropyBackward(dLogits, f.logits, s.labels, T, V, 1 / p.denominator);
+    crossEntropyBackward(dLogits, f.logits, s.labels, T, V, perToken[i].map((g) => -g));
     const dNormOut = new Float64Array(T * C);
     addMatmul(dNormOut, dLogits, model.lmHead, T, V, C);
     let dx: Float64Array = new Float64Array(T * C);
     normBackward(model.config, dx, dNormOut, model.finalNorm, f.finalNorm, T);
     for (let l = model.layers.length - 1; l >= 0; l--) {
-      dx = loraLayerBackward(model, model.layers[l], loras[l], p.bindings[l], f.layers[l], dx, T, grads);
+      dx = loraLayerBackward(model, model.layers[l], f.loras[l], bindings[l], f.layers[l], dx, T, grads);
     }
     // The embeddings are frozen: the gradient stops at the first block's input.
   });
-  return { loss: sum / p.denominator, lossSum: sum, trainedTokens: p.trained, grads };
+  return { logps, grads };
+}
+
+/** The objective's reference inputs for a batch: none, its precomputed sums, or the reference model's log-probabilities. */
+export function cpuReferenceLogps(model: CpuTrainModel, reference: CpuLoraAdapter | null, batch: TrainBatch, needed: boolean): TokenLogps | undefined {
+  return needed && !batch.reference ? cpuTokenLogps(model, reference, batch) : undefined;
+}
+
+/** An objective's loss, its LoRA gradients and metrics on one micro-batch of a step with `totals`. */
+export function cpuObjectiveLossAndGrads<T>(
+  model: CpuTrainModel,
+  adapter: CpuLoraAdapter,
+  batch: TrainBatch,
+  objective: TrainingObjective<unknown, T>,
+  totals: T,
+  options: { reference?: CpuLoraAdapter | null; dropoutMasks?: DropoutMasks } = {},
+): { result: ObjectiveResult; logps: TokenLogps; reference?: TokenLogps; grads: LoraGrads<Float64Array>[] } {
+  const reference = cpuReferenceLogps(model, options.reference ?? null, batch, objective.needsReference);
+  let result: ObjectiveResult | undefined;
+  const { logps, grads } = cpuLogpGrads(model, adapter, batch, (policy) => (result = objective.evaluate({ batch, policy, reference }, totals)).tokenGrads, options);
+  return { result: result!, logps, reference, grads };
+}
+
+/** The objective's loss alone (the same forward as cpuObjectiveLossAndGrads): what finite differences perturb. */
+export function cpuObjectiveLoss<T>(
+  model: CpuTrainModel,
+  adapter: CpuLoraAdapter,
+  batch: TrainBatch,
+  objective: TrainingObjective<unknown, T>,
+  totals: T,
+  options: { reference?: CpuLoraAdapter | null; dropoutMasks?: DropoutMasks } = {},
+): number {
+  const reference = cpuReferenceLogps(model, options.reference ?? null, batch, objective.needsReference);
+  return objective.evaluate({ batch, policy: cpuTokenLogps(model, adapter, batch, options), reference }, totals).loss;
+}
+
+/** SFT's loss: summed token cross-entropy over the trained labels / denominator (default: their count). */
+function sftDenominator(batch: TrainBatch, options: CpuLossOptions): number {
+  const denominator = options.denominator ?? trainedTokens(batch);
+  if (!(denominator > 0)) {
+    throw new RangeError(options.denominator === undefined ? 'the batch has no trained tokens (every label is ignored)' : `denominator must be positive, got ${denominator}`);
+  }
+  return denominator;
+}
+
+function labelledSum(batch: TrainBatch, logps: TokenLogps): number {
+  let sum = 0;
+  batch.sequences.forEach((s, i) => s.labels.forEach((l, t) => l !== IGNORE_INDEX && (sum -= logps[i][t])));
+  return sum;
+}
+
+/** The SFT loss alone (same forward as cpuLoraLossAndGrads). */
+export function cpuLoraLoss(model: CpuTrainModel, adapter: CpuLoraAdapter, batch: TrainBatch, options: CpuLossOptions = {}): number {
+  const denominator = sftDenominator(batch, options);
+  return labelledSum(batch, cpuTokenLogps(model, adapter, batch, options)) / denominator;
+}
+
+/** The SFT loss and d loss / d (A, B) of every adapter module, in float64. */
+export function cpuLoraLossAndGrads(model: CpuTrainModel, adapter: CpuLoraAdapter, batch: TrainBatch, options: CpuLossOptions = {}): CpuLossAndGrads {
+  const denominator = sftDenominator(batch, options);
+  const tokenGrads = () => batch.sequences.map((s) => Float64Array.from(s.labels, (l) => (l === IGNORE_INDEX ? 0 : -1 / denominator)));
+  const { logps, grads } = cpuLogpGrads(model, adapter, batch, tokenGrads, options);
+  const lossSum = labelledSum(batch, logps);
+  return { loss: lossSum / denominator, lossSum, trainedTokens: trainedTokens(batch), grads };
 }

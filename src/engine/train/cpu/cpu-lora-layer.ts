@@ -1,40 +1,21 @@
-// One transformer block of the CPU training reference, forward (keeping what the backward needs) and
-// backward, for one sequence of T tokens at positions 0..T-1 with causal attention within it. The math is
-// the inference reference's (src/engine/model/cpu-layer.ts) with a LoRA branch on every adapted slot.
+// One transformer block of the CPU training reference for one sequence of T tokens at positions 0..T-1,
+// with causal attention within it: the forward is the model's one block (src/engine/model/cpu-layer.ts)
+// with a LoRA branch on every adapted slot, keeping what the backward needs; the backward is here.
 
-import { geluBackward, geluForward, swigluBackward, swigluForward } from '../../ops/cpu/activations';
-import { attentionBackward, attentionForward, type AttentionDims } from '../../ops/cpu/attention';
-import { layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from '../../ops/cpu/norms';
-import { ropeBackward, ropeForward } from '../../ops/cpu/rope';
+import { geluBackward, swigluBackward } from '../../ops/cpu/activations';
+import { attentionBackward, type AttentionDims } from '../../ops/cpu/attention';
+import { layerNormBackward, rmsNormBackward } from '../../ops/cpu/norms';
+import { ropeBackward } from '../../ops/cpu/rope';
 import type { ModelConfig } from '../../model/config';
+import { blockForward, type BlockSaved, type NormSaved, type SlotLinear } from '../../model/cpu-layer';
+import type { CpuLayer, CpuNorm } from '../../model/cpu-weights';
 import type { LinearSlot } from '../../lora/lora-config';
 import type { LayerBindings } from './cpu-lora-adapter';
-import type { CpuTrainModel, TrainLayer, TrainNorm } from './cpu-train-model';
+import type { CpuTrainModel } from './cpu-train-model';
 import { loraLinearBackward, loraLinearForward, type ModuleGrads, type SlotLora, type SlotLoraSaved } from './cpu-lora-linear';
 
-export interface NormSaved {
-  /** (T, C) the norm's input. */
-  x: Float64Array;
-  /** (T, C) the norm's output. */
-  out: Float64Array;
-  /** (T), LayerNorm only. */
-  mean: Float64Array;
-  /** (T) */
-  rstd: Float64Array;
-}
-
-export function normForward(config: ModelConfig, x: Float64Array, n: TrainNorm, T: number): NormSaved {
-  const C = config.hiddenSize;
-  const out = new Float64Array(T * C);
-  const mean = new Float64Array(T);
-  const rstd = new Float64Array(T);
-  if (config.norm === 'rms') rmsNormForward(out, rstd, x, n.weight, T, C, config.normEps);
-  else layerNormForward(out, mean, rstd, x, n.weight, n.bias!, T, C, config.normEps);
-  return { x, out, mean, rstd };
-}
-
 /** dx += the norm's input gradient (its weights are frozen). */
-export function normBackward(config: ModelConfig, dx: Float64Array, dout: Float64Array, n: TrainNorm, s: NormSaved, T: number): void {
+export function normBackward(config: ModelConfig, dx: Float64Array, dout: Float64Array, n: CpuNorm, s: NormSaved, T: number): void {
   const C = config.hiddenSize;
   if (config.norm === 'rms') rmsNormBackward(dx, null, dout, s.x, n.weight, s.rstd, T, C);
   else layerNormBackward(dx, null, null, dout, s.x, n.weight, s.mean, s.rstd, T, C);
@@ -43,20 +24,8 @@ export function normBackward(config: ModelConfig, dx: Float64Array, dout: Float6
 /** The LoRA of each adapted slot of one layer (for one sequence: masks are per sequence). */
 export type LayerLora = Partial<Record<LinearSlot, SlotLora>>;
 
-export interface LayerSaved {
-  attnNorm: NormSaved;
-  /** (T, Hq, D), (T, Hkv, D), (T, Hkv, D): q and k after RoPE. */
-  q: Float64Array;
-  k: Float64Array;
-  v: Float64Array;
-  /** (T, Hq * D) attention output, the input of o. */
-  attn: Float64Array;
-  mlpNorm: NormSaved;
-  /** (T, F) pre-activations: SwiGLU's gate (absent for GPT-2) and up / c_fc. */
-  gate?: Float64Array;
-  up: Float64Array;
-  /** (T, F) the input of down / c_proj. */
-  act: Float64Array;
+/** The block's activations and, per adapted slot, its LoRA branch's inputs. */
+export interface LayerSaved extends BlockSaved {
   lora: Partial<Record<LinearSlot, SlotLoraSaved>>;
 }
 
@@ -65,46 +34,17 @@ function attentionDims(config: ModelConfig, T: number): AttentionDims {
 }
 
 /** Returns the block's output (T, C) for its input x (T, C), and what the backward needs. */
-export function loraLayerForward(model: CpuTrainModel, layer: TrainLayer, lora: LayerLora, x: Float64Array, T: number): { x: Float64Array; saved: LayerSaved } {
-  const { config } = model;
-  const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = config;
-  const w = layer.linears;
+export function loraLayerForward(model: CpuTrainModel, layer: CpuLayer, lora: LayerLora, x: Float64Array, T: number): { x: Float64Array; saved: LayerSaved } {
   const savedLora: LayerSaved['lora'] = {};
-  const linear = (slot: LinearSlot, input: Float64Array): Float64Array => {
-    const { y, saved } = loraLinearForward(input, w[slot]!, T, lora[slot]);
+  // Every slot, adapted or not, runs through dense.ts's loops (bit-equal to the base product, and faster:
+  // finite differences run hundreds of forwards).
+  const linear: SlotLinear = (slot, input, w) => {
+    const { y, saved } = loraLinearForward(input, w, T, lora[slot]);
     if (saved) savedLora[slot] = saved;
     return y;
   };
-
-  // Attention: norm -> q, k, v -> RoPE -> causal GQA -> o -> residual.
-  const attnNorm = normForward(config, x, layer.attnNorm, T);
-  const q = linear('q', attnNorm.out); // (T, Hq, D)
-  const k = linear('k', attnNorm.out); // (T, Hkv, D)
-  const v = linear('v', attnNorm.out); // (T, Hkv, D)
-  if (config.positions === 'rope') {
-    ropeForward(q, q, model.invFreq, { B: 1, T, H: Hq, D });
-    ropeForward(k, k, model.invFreq, { B: 1, T, H: Hkv, D });
-  }
-  const attn = new Float64Array(T * Hq * D);
-  attentionForward(attn, new Float64Array(Hq * T), q, k, v, attentionDims(config, T));
-  const x1 = linear('o', attn);
-  for (let i = 0; i < x1.length; i++) x1[i] += x[i];
-
-  // MLP: norm -> SwiGLU down(silu(gate) * up) or GPT-2's c_proj(gelu_tanh(c_fc)) -> residual.
-  const mlpNorm = normForward(config, x1, layer.mlpNorm, T);
-  const up = linear('up', mlpNorm.out); // (T, F)
-  const act = new Float64Array(up.length);
-  let gate: Float64Array | undefined;
-  if (config.mlp === 'swiglu') {
-    gate = linear('gate', mlpNorm.out);
-    swigluForward(act, gate, up);
-  } else {
-    geluForward(act, up);
-  }
-  const x2 = linear('down', act);
-  for (let i = 0; i < x2.length; i++) x2[i] += x1[i];
-
-  return { x: x2, saved: { attnNorm, q, k, v, attn, mlpNorm, gate, up, act, lora: savedLora } };
+  const { out, saved } = blockForward(model.config, layer, x, T, { invFreq: model.invFreq, linear });
+  return { x: out, saved: { ...saved, lora: savedLora } };
 }
 
 /**
@@ -113,7 +53,7 @@ export function loraLayerForward(model: CpuTrainModel, layer: TrainLayer, lora: 
  */
 export function loraLayerBackward(
   model: CpuTrainModel,
-  layer: TrainLayer,
+  layer: CpuLayer,
   lora: LayerLora,
   bindings: LayerBindings,
   saved: LayerSaved,

@@ -4,8 +4,8 @@
 // explicit (T, in) mask of 0 or 1 / (1 - p) (the reference draws nothing itself). Base weights are frozen:
 // the backward gives dx and the A, B gradients only.
 
+import type { CpuLinear } from '../../model/cpu-weights';
 import type { Vec } from '../../ops/cpu/types';
-import type { TrainLinear } from './cpu-train-model';
 import { addMatmul, addMatmulTransA, addMatmulTransB } from './dense';
 
 /** The LoRA of one slot, resolved for one sequence. */
@@ -35,7 +35,7 @@ export interface ModuleGrads {
   b: Float64Array;
 }
 
-export function loraLinearForward(x: Float64Array, w: TrainLinear, T: number, lora?: SlotLora): { y: Float64Array; saved?: SlotLoraSaved } {
+export function loraLinearForward(x: Float64Array, w: CpuLinear, T: number, lora?: SlotLora): { y: Float64Array; saved?: SlotLoraSaved } {
   const y = new Float64Array(T * w.out); // (T, out)
   if (w.bias) for (let t = 0; t < T; t++) y.set(w.bias, t * w.out);
   addMatmulTransB(y, x, w.weight, T, w.in, w.out);
@@ -52,7 +52,7 @@ export function loraLinearForward(x: Float64Array, w: TrainLinear, T: number, lo
 export function loraLinearBackward(
   dx: Float64Array,
   dy: Float64Array,
-  w: TrainLinear,
+  w: CpuLinear,
   T: number,
   lora?: SlotLora,
   saved?: SlotLoraSaved,

@@ -2,11 +2,13 @@
 // buffers (a 151936 x 896 f16 head is 272 MB, over a 128 MiB binding limit). One buffer: the chunked
 // lmHeadLoss op as it is. Several: the same chunked cross-entropy (online softmax statistics per vocabulary
 // chunk, finalize, then per chunk dlogits in place and dh += dlogits W_chunk), with the chunks walked part
-// by part, each chunk read through an element offset into its part.
+// by part, each chunk read through an element offset into its part. Between the forward and the backward,
+// the objective records how each row's gradient is scaled (objective.ts: GpuGradientRule), reading the row
+// losses the forward wrote.
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import type { GpuMatrix } from '../../model/gpu/gpu-weights';
-import { CE_STATE_BYTES_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkStats, crossEntropyFinalize } from '../../ops/gpu/cross-entropy';
+import { CE_STATE_BYTES_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkStats, crossEntropyFinalize, type CrossEntropyGradOptions } from '../../ops/gpu/cross-entropy';
 import { lmHeadLoss, lmHeadLossForward, vocabChunkColumns } from '../../ops/gpu/lm-head-loss';
 import { matmul } from '../../ops/gpu/matmul';
 
@@ -19,7 +21,9 @@ export interface HeadLossBuffers {
   result: GPUBuffer;
   /** out: (N, 2) f32. */
   lse: GPUBuffer;
-  /** out: (N, C) gradient of (sum of token losses) * gradScale w.r.t. hidden. */
+  /** out: (N) f32 each row's loss, -log p of its label (0 where the label is ignored). */
+  rowLoss: GPUBuffer;
+  /** out: (N, C) gradient of the objective's loss w.r.t. hidden. */
   dHidden: GPUBuffer;
 }
 
@@ -43,49 +47,50 @@ function headChunks(head: GpuMatrix, rows: number): HeadChunk[] {
   return chunks;
 }
 
-/** Loss only (evaluation): result and lse, no gradient. */
+/** Loss only (scoring): result, lse and the row losses, no gradient. */
 export function headLossForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffers, 'dHidden'>, rows: number): void {
   const C = head.cols;
   const bFormat = head.format;
   if (head.parts.length === 1) {
-    const buffers = { hidden: io.hidden, weight: head.parts[0].weight, targets: io.targets, result: io.result, lse: io.lse };
+    const buffers = { hidden: io.hidden, weight: head.parts[0].weight, targets: io.targets, result: io.result, lse: io.lse, rowLoss: io.rowLoss };
     lmHeadLossForward(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat });
     return;
   }
-  const chunks = headChunks(head, rows);
-  const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'lm-head logits chunk');
-  const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
-  const rowLoss = step.temp(rows * 4, 'cross-entropy row losses');
-  chunks.forEach((c, i) => {
-    matmul(step, logits, io.hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat });
-    crossEntropyChunkStats(step, state, logits, io.targets, rows, c.n, c.v0, i === 0);
-  });
-  crossEntropyFinalize(step, io.result, io.lse, rowLoss, state, io.targets, rows);
+  partsForward(step, head, io, rows, headChunks(head, rows));
 }
 
-/** Loss forward and backward through `head` (V, C) for `rows` rows, recorded into `step`. */
-export function headLoss(step: StepEncoder, head: GpuMatrix, io: HeadLossBuffers, rows: number, gradScale: number): void {
+/** The split head's forward: every chunk's logits into one scratch, folded into the statistics. */
+function partsForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffers, 'dHidden'>, rows: number, chunks: HeadChunk[]): GPUBuffer {
+  const C = head.cols;
+  const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'lm-head logits chunk');
+  const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
+  chunks.forEach((c, i) => {
+    matmul(step, logits, io.hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat: head.format });
+    crossEntropyChunkStats(step, state, logits, io.targets, rows, c.n, c.v0, i === 0);
+  });
+  crossEntropyFinalize(step, io.result, io.lse, io.rowLoss, state, io.targets, rows);
+  return logits;
+}
+
+/**
+ * Loss forward and backward through `head` (V, C) for `rows` rows, recorded into `step`. `gradOf` runs
+ * between the two (after the row losses are recorded) and says how each row's gradient is scaled.
+ */
+export function headLoss(step: StepEncoder, head: GpuMatrix, io: HeadLossBuffers, rows: number, gradOf: () => CrossEntropyGradOptions): void {
   const C = head.cols;
   const bFormat = head.format;
   if (head.parts.length === 1) {
-    const buffers = { hidden: io.hidden, weight: head.parts[0].weight, targets: io.targets, result: io.result, lse: io.lse, dHidden: io.dHidden };
-    lmHeadLoss(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat, gradScale });
+    const buffers = { hidden: io.hidden, weight: head.parts[0].weight, targets: io.targets, result: io.result, lse: io.lse, rowLoss: io.rowLoss, dHidden: io.dHidden };
+    lmHeadLoss(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat, afterForward: gradOf });
     return;
   }
   const chunks = headChunks(head, rows);
-  const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'lm-head logits chunk');
-  const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
-  const rowLoss = step.temp(rows * 4, 'cross-entropy row losses');
-  // logits (N, n) = h (N, C) @ W_chunk (n, C)^T
-  const chunkLogits = (c: HeadChunk) => matmul(step, logits, io.hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat });
+  const logits = partsForward(step, head, io, rows, chunks);
+  const grad = gradOf();
   chunks.forEach((c, i) => {
-    chunkLogits(c);
-    crossEntropyChunkStats(step, state, logits, io.targets, rows, c.n, c.v0, i === 0);
-  });
-  crossEntropyFinalize(step, io.result, io.lse, rowLoss, state, io.targets, rows);
-  chunks.forEach((c, i) => {
-    chunkLogits(c);
-    crossEntropyChunkBackward(step, logits, io.targets, io.lse, io.result, rows, c.n, c.v0, { gradScale });
+    // logits (N, n) = h (N, C) @ W_chunk (n, C)^T, recomputed; then dlogits in place
+    matmul(step, logits, io.hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat });
+    crossEntropyChunkBackward(step, logits, io.targets, io.lse, io.result, rows, c.n, c.v0, grad);
     // dh (N, C) (+)= dlogits (N, n) @ W_chunk (n, C)
     matmul(step, io.dHidden, logits, c.weight, { m: rows, k: c.n, n: C, offsetB: c.offset }, { bFormat, accumulate: i > 0 });
   });

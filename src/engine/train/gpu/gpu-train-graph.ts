@@ -1,12 +1,13 @@
 // What the training forward and backward of one micro-batch share while they record into one StepEncoder:
-// the model, the adapter, the packed rows, the activation buffers, and the LoRA branch's forward (with
-// dropout) and backward. Every buffer here is a step temporary: it returns to the pool after the submit,
+// the model, the adapter, the packed rows, the activation buffers, the LoRA branch's input (with dropout)
+// and its backward. Every buffer here is a step temporary: it returns to the pool after the submit,
 // and the next micro-batch of the same shape takes the same buffers back.
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
 import type { ModelConfig } from '../../model/config';
-import { loraDown, loraUp, type LayerLoraSlots, type SlotLora } from '../../model/gpu/gpu-lora-slots';
+import type { BlockActivations } from '../../model/gpu/gpu-layer';
+import type { LayerLoraSlots, SlotLora } from '../../model/gpu/gpu-lora-slots';
 import type { GpuModelWeights, GpuNorm } from '../../model/gpu/gpu-weights';
 import { dropoutKey } from '../../ops/cpu/dropout';
 import { dropout } from '../../ops/gpu/dropout';
@@ -26,33 +27,14 @@ export interface DropoutPlan {
 }
 
 /**
- * What one layer's backward needs from its forward (besides the layer input, kept separately). Shapes for
- * N rows: C hidden, Q = Hq * D, K = Hkv * D, F intermediate, r LoRA rank.
+ * What one layer's backward needs from its forward (besides the layer input, kept separately): the block's
+ * activations (gpu-layer.ts) and, for N rows, these.
  */
-export interface LayerActivations {
-  /** (N) rstd, or (N) mean and (N) rstd for LayerNorm: the attention norm's statistics. */
-  attnStats: [GPUBuffer, GPUBuffer];
-  /** (N, C) attention norm output: the input of q, k, v. */
-  h1: GPUBuffer;
-  /** (N, Q), (N, K), (N, K): q and k after RoPE. */
-  q: GPUBuffer;
-  k: GPUBuffer;
-  v: GPUBuffer;
-  /** (N, Q) attention output: the input of o. */
-  attn: GPUBuffer;
+export interface LayerActivations extends BlockActivations {
   /** Attention logsumexps, per attention group (see packed-batch.ts). */
   lse: GPUBuffer;
   /** (N, C) residual stream after attention: the MLP norm's input. */
   xMid: GPUBuffer;
-  mlpStats: [GPUBuffer, GPUBuffer];
-  /** (N, C) MLP norm output: the input of gate / up (c_fc). */
-  h2: GPUBuffer;
-  /** (N, F) gate (SwiGLU) or c_fc output (GELU), before the activation. */
-  a: GPUBuffer;
-  /** (N, F) up (SwiGLU only). */
-  b: GPUBuffer | undefined;
-  /** (N, F) activated hidden: the input of down. */
-  hidden: GPUBuffer;
   /** (N, r) x A^T of each module, stored under the first slot the module feeds. */
   u: Partial<Record<LinearSlot, GPUBuffer>>;
 }
@@ -92,7 +74,8 @@ export class TrainGraph {
     readonly step: StepEncoder,
     config: ModelConfig,
     readonly weights: GpuModelWeights,
-    readonly lora: GpuLoraAdapter,
+    /** The adapter the forward adds (and the backward trains); null: the base model alone (scoring only). */
+    readonly lora: GpuLoraAdapter | null,
     readonly packed: PackedBatch,
     /** (N) i32 positions (restarting per sequence). */
     readonly positions: GPUBuffer,
@@ -102,7 +85,7 @@ export class TrainGraph {
     this.config = config;
     this.rows = packed.rows;
     this.maxIn = Math.max(config.hiddenSize, config.numHeads * config.headDim, config.intermediateSize);
-    this.loraSlots = new Set(lora.layers.flatMap((slots) => Object.keys(slots) as LinearSlot[]));
+    this.loraSlots = new Set(lora ? lora.layers.flatMap((slots) => Object.keys(slots) as LinearSlot[]) : []);
   }
 
   /** (N, width) f32 step temporary. */
@@ -111,7 +94,7 @@ export class TrainGraph {
   }
 
   layerSlots(layer: number): LayerLoraSlots | undefined {
-    return this.lora.layers[layer];
+    return this.lora?.layers[layer];
   }
 
   /** A fresh set of activation buffers (one per layer, or one shared set when recomputing). */
@@ -119,7 +102,7 @@ export class TrainGraph {
     const { hiddenSize: C, numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F } = this.config;
     const buf = (width: number, label: string) => this.rowsBuffer(width, label);
     const u: Partial<Record<LinearSlot, GPUBuffer>> = {};
-    for (const slot of this.loraSlots) u[slot] = buf(this.lora.r, `lora x A^T (${slot})`);
+    for (const slot of this.loraSlots) u[slot] = buf(this.lora!.r, `lora x A^T (${slot})`);
     return {
       attnStats: [buf(1, 'attn norm stats'), buf(1, 'attn norm rstd')],
       h1: buf(C, 'attn norm out'),
@@ -164,7 +147,7 @@ export class TrainGraph {
         da: buf(F, 'd mlp a'),
         db: buf(F, 'd mlp b'),
         dHidden: buf(F, 'd mlp hidden'),
-        du: buf(this.lora.r, 'd lora x A^T'),
+        du: buf(this.trained().r, 'd lora x A^T'),
       };
     }
     return this.backwardScratch;
@@ -177,15 +160,6 @@ export class TrainGraph {
   }
 
   /**
-   * Forward of one slot's LoRA branch: u = dropout(x) A^T (once per module: pass computeU = false for the
-   * module's later slots), then y += scale * u B[rows]^T unless y is null (recomputation needs only u).
-   */
-  loraForward(y: GPUBuffer | null, x: GPUBuffer, lora: SlotLora, u: GPUBuffer, computeU: boolean): void {
-    if (computeU) loraDown(this.step, u, this.dropped(x, lora), lora, this.rows);
-    if (y) loraUp(this.step, y, u, lora, this.rows);
-  }
-
-  /**
    * Backward of one module's LoRA in one layer. entries: the slots it feeds with the gradient of each slot's
    * output; x: the module's input; u: its saved x A^T; dx += the gradient of x through the branch.
    *   dB[rows] += scale dy^T u      dU = sum over slots of scale dy B[rows]
@@ -193,7 +167,7 @@ export class TrainGraph {
    */
   loraBackward(entries: readonly { lora: SlotLora; dy: GPUBuffer }[], x: GPUBuffer, u: GPUBuffer, dx: GPUBuffer): void {
     const { step, rows: N } = this;
-    const grads = this.lora.trainingBuffers().grads;
+    const grads = this.trained().trainingBuffers().grads;
     const { du } = this.scratch();
     const first = entries[0].lora;
     const { r, inFeatures, params, offsetA } = first;
@@ -202,7 +176,7 @@ export class TrainGraph {
       matmul(step, grads, dy, u, dB, { alpha: lora.scale, accumulate: true });
       matmul(step, du, dy, params, { m: N, k: lora.outFeatures, n: r, offsetB: lora.offsetB }, { alpha: lora.scale, accumulate: i > 0 });
     });
-    matmul(step, grads, du, this.dropped(x, first), { m: r, k: N, n: inFeatures, transA: true, offsetC: offsetA }, { accumulate: true });
+    matmul(step, grads, du, this.loraInput(x, first), { m: r, k: N, n: inFeatures, transA: true, offsetC: offsetA }, { accumulate: true });
     const duA = { m: N, k: r, n: inFeatures, offsetB: offsetA };
     if (!this.dropout) {
       matmul(step, dx, du, params, duA, { accumulate: true });
@@ -220,12 +194,18 @@ export class TrainGraph {
     else layerNormBackward(this.step, dx, dy, x, norm.weight, stats[0], stats[1], dims, { accumulate });
   }
 
-  /** x itself, or dropout(x) into a scratch buffer (the same mask in the forward and the backward). */
-  private dropped(x: GPUBuffer, lora: SlotLora): GPUBuffer {
+  /** The input of lora's A: x itself, or dropout(x) into a scratch buffer (the same mask in the forward and the backward). */
+  loraInput(x: GPUBuffer, lora: SlotLora): GPUBuffer {
     if (!this.dropout) return x;
     const xd = this.dropBuffers()[0];
     dropout(this.step, xd, x, this.rows * lora.inFeatures, { p: this.dropout.p, key: this.dropoutKey(lora.module) });
     return xd;
+  }
+
+  /** The adapter being trained (the backward exists only for one). */
+  private trained(): GpuLoraAdapter {
+    if (!this.lora) throw new Error('a backward needs the adapter being trained');
+    return this.lora;
   }
 
   private dropoutKey(module: number): number {

@@ -1,11 +1,13 @@
-// The SFT loop on the CPU reference backend: accumulation, metrics, evaluation, checkpoints and resume.
+// The training loop with the SFT objective on the CPU reference backend: accumulation, metrics, evaluation,
+// checkpoints and resume.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TokenizedExample } from '../../src/engine/data/tokenize-sft';
 import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
 import { checkpointBytes, readCheckpoint, type TrainCheckpoint } from '../../src/engine/train/checkpoint';
 import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
-import { runSft, type EvalMetrics, type SftRunConfig, type StepMetrics } from '../../src/engine/train/sft-loop';
+import { SftObjective } from '../../src/engine/train/objectives/sft-objective';
+import { runTraining, type EvalMetrics, type LoopConfig, type StepMetrics } from '../../src/engine/train/train-loop';
 import { Rng } from '../../src/engine/util/rng';
 import { CpuBackend } from '../../src/engine/train/cpu/cpu-backend';
 import { loadModel, makeTempDir, removeTempDir, type LoadedModel } from '../helpers/tiny-models';
@@ -28,7 +30,7 @@ function examples(n: number, seed: number): TokenizedExample[] {
   });
 }
 
-const CONFIG: SftRunConfig = {
+const CONFIG: LoopConfig = {
   batchSize: 2,
   gradAccum: 2,
   steps: 8,
@@ -57,12 +59,12 @@ function freshBackend() {
   return new CpuBackend(model, initAdapter(planAdapter('llama', tiny.weights, LORA), new Rng(1)));
 }
 
-async function run(config: SftRunConfig, signalAfter?: number, resume?: TrainCheckpoint) {
+async function run(config: LoopConfig, signalAfter?: number, resume?: TrainCheckpoint) {
   const steps: StepMetrics[] = [];
   const evals: EvalMetrics[] = [];
   const checkpoints: TrainCheckpoint[] = [];
   const abort = new AbortController();
-  const result = await runSft(freshBackend(), examples(10, 3), examples(3, 4), config, {
+  const result = await runTraining(freshBackend(), new SftObjective(), examples(10, 3), examples(3, 4), config, {
     onStep: (m) => {
       steps.push(m);
       if (signalAfter !== undefined && m.step === signalAfter) abort.abort();
@@ -74,7 +76,7 @@ async function run(config: SftRunConfig, signalAfter?: number, resume?: TrainChe
   return { steps, evals, checkpoints, result };
 }
 
-describe('runSft', () => {
+describe('runTraining with SFT', () => {
   test('metrics per step, eval before training, every 4 steps, checkpoints every 3 and at the end', async () => {
     const { steps, evals, checkpoints, result } = await run(CONFIG);
     expect(result).toEqual({ step: 8, stopped: false });

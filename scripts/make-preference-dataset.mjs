@@ -1,0 +1,68 @@
+// Builds the sample preference task for stories260K from the SFT sample task (make-sample-dataset.mjs):
+// prefer the story that opens in the setting the prompt names over the same story opening somewhere else.
+//   {"prompt": "Setting: a foggy farm.\n",
+//    "chosen": "Once upon a time, in a foggy farm, there was a big tree. ...",
+//    "rejected": "Once upon a time, in a sunny island, there was a big tree. ..."}
+// The two answers differ only in the setting, so the base model, which ignores the setting line, has no
+// reason to prefer either (about half the pairs either way); the rejected setting is drawn from the same
+// split's settings (the held-out pairs' settings never occur in training). The chosen answers are exactly
+// the SFT task's completions, so "SFT on the chosen answers, then DPO" uses stories-setting/train.jsonl.
+//
+//   node scripts/make-preference-dataset.mjs [--from public/datasets/stories-setting] [--out public/datasets/stories-preference]
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const from = resolve(flag('from', 'public/datasets/stories-setting'));
+const out = resolve(flag('out', 'public/datasets/stories-preference'));
+
+const PROMPT = /^Setting: (an? [a-z]+ [a-z]+)\.\n$/;
+const OPENING = 'Once upon a time, in ';
+
+/** mulberry32: the same choices on every machine. */
+function random(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function readJsonl(file) {
+  return readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+}
+
+/** Each record's setting and the story after its opening phrase. */
+function parse(record, file) {
+  const setting = PROMPT.exec(record.prompt)?.[1];
+  const opening = `${OPENING}${setting},`;
+  if (!setting || !record.completion.startsWith(opening)) throw new Error(`${file}: a record does not follow the sample task's template: ${JSON.stringify(record)}`);
+  return { prompt: record.prompt, setting, rest: record.completion.slice(opening.length) };
+}
+
+function pairs(file, seed) {
+  const records = readJsonl(file).map((r) => parse(r, file));
+  const settings = [...new Set(records.map((r) => r.setting))];
+  const rand = random(seed);
+  return records.map((r) => {
+    // Any other setting of the same split; redraw until it differs.
+    let other = r.setting;
+    while (other === r.setting) other = settings[Math.floor(rand() * settings.length)];
+    return { prompt: r.prompt, chosen: `${OPENING}${r.setting},${r.rest}`, rejected: `${OPENING}${other},${r.rest}` };
+  });
+}
+
+const train = pairs(join(from, 'train.jsonl'), 7);
+const evalPairs = pairs(join(from, 'eval.jsonl'), 8);
+mkdirSync(out, { recursive: true });
+const write = (name, list) => writeFileSync(join(out, name), list.map((r) => JSON.stringify(r)).join('\n') + '\n');
+write('train.jsonl', train);
+write('eval.jsonl', evalPairs);
+console.error(`wrote ${train.length} training and ${evalPairs.length} held-out preference pairs to ${out}`);

@@ -1,0 +1,64 @@
+// Saved datasets as IndexedDB holds them (schema v3). Storage owns these shapes: they mirror the engine's
+// example types field for field, but never import them, so an engine refactor cannot change what is stored
+// without failing to compile where the worker maps one to the other.
+
+/** Which family a dataset's examples feed: SFT examples, or preference pairs (read by DPO, SimPO and ORPO). */
+export type DatasetMethod = 'sft' | 'dpo';
+
+/** A line skipped at import, with why. */
+export interface StoredRecordError {
+  line: number;
+  message: string;
+}
+
+/** One turn of a conversation; `train` marks the turns whose tokens are trained. */
+export interface StoredChatMessage {
+  role: string;
+  content: string;
+  train: boolean;
+}
+
+/** Mirror of SftExample (src/engine/data/sft-examples.ts), field for field. */
+export type StoredSftExample =
+  | { kind: 'text'; text: string }
+  | { kind: 'chat'; messages: StoredChatMessage[] }
+  | { kind: 'prompt-completion'; prompt: string; completion: string }
+  | { kind: 'chat-prompt-completion'; prompt: StoredChatMessage[]; completion: StoredChatMessage[] }
+  /** completionMask[i] = 1 where token i is trained (all when absent). */
+  | { kind: 'tokens'; inputIds: number[]; completionMask?: number[] };
+
+/** A prompt with a chosen and a rejected answer. */
+export type StoredPreferenceExample =
+  | { kind: 'text'; prompt: string; chosen: string; rejected: string }
+  | { kind: 'chat'; prompt: StoredChatMessage[]; chosen: StoredChatMessage[]; rejected: StoredChatMessage[] }
+  | { kind: 'tokens'; prompt: number[]; chosen: number[]; rejected: number[] };
+
+interface DatasetRecordBase {
+  id: string;
+  name: string;
+  /** The file it was imported from ("pasted text" for a paste). */
+  source: string;
+  createdAt: string;
+  /** The engine's format name at import. */
+  format: string;
+  /** Lines the user chose to skip at import, with why. */
+  skipped: StoredRecordError[];
+  /** Held-out fraction and the seed of the split (the split itself is derived, never stored twice). */
+  split: { evalFraction: number; seed: number };
+}
+
+/** A saved dataset: its normalised examples, each with the line it came from. */
+export type DatasetRecord =
+  | (DatasetRecordBase & { method: 'sft'; examples: { line: number; example: StoredSftExample }[] })
+  | (DatasetRecordBase & {
+      method: 'dpo';
+      examples: { line: number; example: StoredPreferenceExample }[];
+      /** Pairs skipped at import because chosen equals rejected. */
+      identical: number;
+    });
+
+/** Replaces a record's examples by their count, variant by variant. */
+type Summarised<R> = R extends { examples: unknown[] } ? Omit<R, 'examples'> & { examples: number } : never;
+
+/** A dataset as lists show it: everything but the examples, which are counted. */
+export type DatasetSummaryRecord = Summarised<DatasetRecord>;

@@ -1,0 +1,147 @@
+// Training runs as IndexedDB holds them (schema v3): settings, status, metric rows, checkpoints and the
+// frozen reference adapter of a run that began from a saved one. Storage owns these shapes; where they
+// mirror engine types (LoraConfig, SftRunConfig, StepMetrics, EvalMetrics) they match field for field
+// without importing them, so an engine change fails to compile at the worker's mapping instead.
+
+/** What a run trains with. */
+export type StoredTrainingMethod = 'sft' | 'dpo' | 'simpo' | 'orpo';
+
+/** Where the run's base model came from, so a resumed run (after a reload) can load it again. */
+export type ModelRef =
+  | { kind: 'hub'; id: string; revision: string; endpoint: string }
+  | { kind: 'offline'; id: string }
+  /** Files the user picked: they cannot be read again after a reload, so resuming needs them loaded first. */
+  | { kind: 'files'; source: string }
+  | { kind: 'demo' };
+
+export type RunStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'stopped' | 'failed';
+
+/** Mirror of LoraConfig (src/engine/lora/lora-config.ts). */
+export interface StoredLoraConfig {
+  r: number;
+  alpha: number;
+  dropout: number;
+  /** Module names as PEFT's target_modules, or ['all-linear']. */
+  targets: string[];
+  useRslora: boolean;
+}
+
+/** Mirror of SftRunConfig (src/engine/train/sft-loop.ts): the optimisation loop of any method. */
+export interface StoredLoopConfig {
+  batchSize: number;
+  gradAccum: number;
+  steps: number;
+  lr: number;
+  scheduler: 'constant' | 'linear' | 'cosine';
+  warmupSteps: number;
+  maxGradNorm: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  evalEvery: number;
+  saveEvery: number;
+  seed: number;
+}
+
+/** The objective's settings of a DPO-family run. */
+export interface StoredPreferenceSettings {
+  beta: number;
+  lossType: 'sigmoid' | 'ipo' | 'hinge' | 'robust';
+  labelSmoothing: number;
+  simpoGamma: number;
+  orpoLambda: number;
+  maxPromptLength: number;
+  precomputeRef: boolean;
+}
+
+export interface RunSettings {
+  method: StoredTrainingMethod;
+  model: ModelRef;
+  /** Display name of the model (its id). */
+  modelName: string;
+  weightFormat: 'f16' | 'f32';
+  datasetId: string;
+  datasetName: string;
+  lora: StoredLoraConfig;
+  loop: StoredLoopConfig;
+  maxLength: number;
+  completionOnly: boolean;
+  /** Checkpoint to IndexedDB every this many steps. */
+  checkpointEvery: number;
+  /** DPO family only. */
+  preference?: StoredPreferenceSettings;
+  /**
+   * The saved adapter the run started from (DPO after SFT); its weights are kept in the 'references' store
+   * so deleting the adapter never breaks the run.
+   */
+  initAdapter?: { id: string; name: string };
+}
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+  status: RunStatus;
+  settings: RunSettings;
+  /** Last step whose metrics are stored. */
+  step: number;
+  /** Step of the stored checkpoint (0: none yet). */
+  checkpointStep: number;
+  /** Why it failed or was interrupted, for the page. */
+  message?: string;
+  /** The adapter saved from this run, once saved. */
+  adapterId?: string;
+}
+
+/**
+ * One row of a run's curves: a training step or an evaluation (with sample generations). `objective` holds
+ * the objective's own metrics under TRL's names ('rewards/chosen', 'rewards/rejected', 'rewards/accuracies',
+ * 'rewards/margins', 'logps/chosen', 'logps/rejected'; evaluation rows prefix them with 'eval_').
+ */
+export type MetricRow =
+  | {
+      runId: string;
+      kind: 'step';
+      step: number;
+      loss: number;
+      lr: number;
+      grad_norm: number;
+      /** Tokens (input positions) processed by this step. */
+      tokens: number;
+      trained_tokens: number;
+      tokens_per_s: number;
+      /** Fractional epoch reached. */
+      epoch: number;
+      objective?: Record<string, number>;
+    }
+  | {
+      runId: string;
+      kind: 'eval';
+      step: number;
+      eval_loss: number;
+      /** SFT only. */
+      eval_perplexity?: number;
+      eval_tokens: number;
+      objective?: Record<string, number>;
+      samples: { prompt: string; text: string }[];
+    };
+
+export interface CheckpointRecord {
+  runId: string;
+  step: number;
+  /** checkpointBytes() of src/engine/train/checkpoint.ts. */
+  bytes: Uint8Array;
+  savedAt: string;
+}
+
+/** The frozen starting adapter of a run that began from a saved adapter (its DPO reference), key runId. */
+export interface ReferenceRecord {
+  runId: string;
+  adapterName: string;
+  /** adapter_config.json. */
+  config: Record<string, unknown>;
+  /** adapter_model.safetensors. */
+  weights: Uint8Array;
+}
