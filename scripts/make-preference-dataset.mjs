@@ -3,10 +3,13 @@
 //   {"prompt": "Setting: a foggy farm.\n",
 //    "chosen": "Once upon a time, in a foggy farm, there was a big tree. ...",
 //    "rejected": "Once upon a time, in a sunny island, there was a big tree. ..."}
-// The two answers differ only in the setting, so the base model, which ignores the setting line, has no
-// reason to prefer either (about half the pairs either way); the rejected setting is drawn from the same
-// split's settings (the held-out pairs' settings never occur in training). The chosen answers are exactly
-// the SFT task's completions, so "SFT on the chosen answers, then DPO" uses stories-setting/train.jsonl.
+// Each story of the SFT task was written by the base model after its own setting, so the base finds that
+// opening more likely whatever the prompt says. To leave the prompt as the only signal, every other pair
+// swaps the roles: the prompt names the other setting and the story's own opening is the rejected answer.
+// The base model, which ignores the setting line, then prefers the chosen answer in about half the pairs;
+// a model that reads the prompt prefers it in all of them. The other setting is drawn from the same split
+// (the held-out pairs' settings never occur in training). chosen.jsonl holds the chosen answers as
+// prompt-completion records: the "SFT on the chosen answers, then DPO" recipe trains on it first.
 //
 //   node scripts/make-preference-dataset.mjs [--from public/datasets/stories-setting] [--out public/datasets/stories-preference]
 
@@ -51,11 +54,12 @@ function pairs(file, seed) {
   const records = readJsonl(file).map((r) => parse(r, file));
   const settings = [...new Set(records.map((r) => r.setting))];
   const rand = random(seed);
-  return records.map((r) => {
+  return records.map((r, i) => {
     // Any other setting of the same split; redraw until it differs.
     let other = r.setting;
     while (other === r.setting) other = settings[Math.floor(rand() * settings.length)];
-    return { prompt: r.prompt, chosen: `${OPENING}${r.setting},${r.rest}`, rejected: `${OPENING}${other},${r.rest}` };
+    const [named, elsewhere] = i % 2 === 0 ? [r.setting, other] : [other, r.setting];
+    return { prompt: `Setting: ${named}.\n`, chosen: `${OPENING}${named},${r.rest}`, rejected: `${OPENING}${elsewhere},${r.rest}` };
   });
 }
 
@@ -65,4 +69,5 @@ mkdirSync(out, { recursive: true });
 const write = (name, list) => writeFileSync(join(out, name), list.map((r) => JSON.stringify(r)).join('\n') + '\n');
 write('train.jsonl', train);
 write('eval.jsonl', evalPairs);
-console.error(`wrote ${train.length} training and ${evalPairs.length} held-out preference pairs to ${out}`);
+write('chosen.jsonl', train.map((p) => ({ prompt: p.prompt, completion: p.chosen })));
+console.error(`wrote ${train.length} training and ${evalPairs.length} held-out preference pairs, and the chosen answers as SFT records, to ${out}`);

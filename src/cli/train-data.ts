@@ -1,13 +1,16 @@
-// Dataset files for `tunelab train` / `tunelab eval`: read, detect the format, normalise, tokenize; bad
-// lines are reported on stderr with their line numbers and skipped, a file with nothing usable is an error.
+// Dataset files for `tunelab train` / `tunelab eval`: read, detect the format, normalise, tokenize, for SFT
+// examples or preference pairs; bad lines are reported on stderr with their line numbers and skipped, a file
+// with nothing usable (or of the wrong family for the method) is an error naming what is missing.
 
 import { readFile } from 'node:fs/promises';
 import { detectFormat } from '../engine/data/detect';
-import { parseRecords } from '../engine/data/read-records';
+import { toPreferenceDataset, type PreferenceDataset } from '../engine/data/preference-examples';
+import { parseRecords, type RecordError } from '../engine/data/read-records';
 import { toSftDataset, type SftDataset } from '../engine/data/sft-examples';
+import { evalCount, splitItems } from '../engine/data/split';
+import { tokenizePreferenceDataset, type TokenizedPair } from '../engine/data/tokenize-preference';
 import { tokenizeSftDataset, type TokenizedDataset, type TokenizedExample } from '../engine/data/tokenize-sft';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
-import { evalCount, splitItems } from '../engine/data/split';
 import type { Progress } from './progress';
 
 const SHOWN_ERRORS = 5;
@@ -17,14 +20,43 @@ export interface LoadedData {
   tokenized: TokenizedDataset;
 }
 
-export async function readSftFile(file: string): Promise<SftDataset> {
-  let bytes: Buffer;
+export interface LoadedPairs {
+  dataset: PreferenceDataset;
+  pairs: TokenizedPair[];
+  /** Pairs cut to the maximum length, and prompts cut to the maximum prompt length. */
+  truncated: number;
+  promptTruncated: number;
+}
+
+async function readBytes(file: string): Promise<Uint8Array> {
   try {
-    bytes = await readFile(file);
+    const bytes = await readFile(file);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (err) {
     throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-  return toSftDataset(detectFormat(parseRecords(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file), 'sft'));
+}
+
+export async function readSftFile(file: string): Promise<SftDataset> {
+  return toSftDataset(detectFormat(parseRecords(await readBytes(file), file), 'sft'));
+}
+
+export async function readPreferenceFile(file: string): Promise<PreferenceDataset> {
+  return toPreferenceDataset(detectFormat(parseRecords(await readBytes(file), file), 'dpo'));
+}
+
+/** One stderr line listing the skipped records (the first few, with their line numbers). */
+function reportSkipped(file: string, errors: RecordError[], progress: Progress): void {
+  if (errors.length === 0) return;
+  const sorted = [...errors].sort((a, b) => a.line - b.line);
+  const shown = sorted.slice(0, SHOWN_ERRORS).map((e) => `line ${e.line}: ${e.message}`);
+  const more = sorted.length > SHOWN_ERRORS ? `; and ${sorted.length - SHOWN_ERRORS} more` : '';
+  progress.line(`${file}: skipped ${sorted.length} record${sorted.length === 1 ? '' : 's'}: ${shown.join('; ')}${more}`);
+}
+
+function notes(parts: [number, string][]): string {
+  const text = parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  return text.length ? ` (${text.join(', ')})` : '';
 }
 
 export async function loadSftData(
@@ -35,23 +67,43 @@ export async function loadSftData(
 ): Promise<LoadedData> {
   const dataset = await readSftFile(file);
   const tokenized = tokenizeSftDataset(dataset, tokenizer, options);
-  const errors = [...dataset.errors, ...tokenized.errors].sort((a, b) => a.line - b.line);
-  if (errors.length > 0) {
-    const shown = errors.slice(0, SHOWN_ERRORS).map((e) => `line ${e.line}: ${e.message}`);
-    const more = errors.length > SHOWN_ERRORS ? `; and ${errors.length - SHOWN_ERRORS} more` : '';
-    progress.line(`${file}: skipped ${errors.length} record${errors.length === 1 ? '' : 's'}: ${shown.join('; ')}${more}`);
-  }
+  const errors = [...dataset.errors, ...tokenized.errors];
+  reportSkipped(file, errors, progress);
   if (tokenized.examples.length === 0) throw new Error(`${file}: no usable ${dataset.format} records (${errors.length} skipped)`);
-  const notes = [
-    tokenized.truncated ? `${tokenized.truncated} truncated to ${options.maxLength} tokens` : '',
-    tokenized.boundaryMismatches ? `${tokenized.boundaryMismatches} with a prompt/completion token boundary mismatch` : '',
-  ].filter(Boolean);
-  progress.line(`${file}: ${tokenized.examples.length} ${dataset.format} examples${notes.length ? ` (${notes.join(', ')})` : ''}`);
+  const note = notes([
+    [tokenized.truncated, `truncated to ${options.maxLength} tokens`],
+    [tokenized.boundaryMismatches, 'with a prompt/completion token boundary mismatch'],
+  ]);
+  progress.line(`${file}: ${tokenized.examples.length} ${dataset.format} examples${note}`);
   return { dataset, tokenized };
 }
 
+export async function loadPreferenceData(
+  file: string,
+  tokenizer: ModelTokenizer,
+  options: { maxLength: number; maxPromptLength: number },
+  progress: Progress,
+): Promise<LoadedPairs> {
+  const dataset = await readPreferenceFile(file);
+  const tokenized = tokenizePreferenceDataset(dataset, tokenizer, options);
+  const errors = [...dataset.errors, ...tokenized.errors];
+  reportSkipped(file, errors, progress);
+  const identical = dataset.identical + tokenized.identical;
+  if (tokenized.pairs.length === 0) throw new Error(`${file}: no usable ${dataset.format} pairs (${errors.length} skipped, ${identical} with chosen equal to rejected)`);
+  const note = notes([
+    [identical, 'skipped because chosen equals rejected'],
+    [tokenized.promptTruncated, `prompts cut to their last ${options.maxPromptLength} tokens`],
+    [tokenized.truncated, `pairs cut to ${options.maxLength} tokens`],
+    [tokenized.boundaryMismatches, 'with a prompt/answer token boundary mismatch'],
+  ]);
+  progress.line(`${file}: ${tokenized.pairs.length} ${dataset.format} pairs${note}`);
+  return { dataset, pairs: tokenized.pairs, truncated: tokenized.truncated, promptTruncated: tokenized.promptTruncated };
+}
+
 /** A seeded split: `fraction` of the examples (at least one) held out for evaluation, as the studio splits. */
-export function splitExamples(examples: readonly TokenizedExample[], fraction: number, seed: number): { train: TokenizedExample[]; eval: TokenizedExample[] } {
+export function splitExamples<T>(examples: readonly T[], fraction: number, seed: number): { train: T[]; eval: T[] } {
   if (evalCount(examples.length, fraction) >= examples.length) throw new Error(`--eval-split ${fraction} leaves no training examples out of ${examples.length}`);
   return splitItems(examples, { evalFraction: fraction, seed });
 }
+
+export type { TokenizedExample };

@@ -31,13 +31,13 @@ async function greedy(model: CausalLm, tokenizer: ModelTokenizer, prompts: reado
 
 export async function startTraining(
   disk: ModelOnDisk,
-  options: { backend: 'gpu' | 'cpu'; weights: 'f16' | 'f32'; recompute: boolean; seed: number },
+  options: { backend: 'gpu' | 'cpu'; weights: 'f16' | 'f32'; recompute: boolean; seed: number; reference?: LoraAdapter },
   adapter: LoraAdapter,
   tokenizer: ModelTokenizer,
 ): Promise<TrainingSession> {
   const { config } = disk.files;
   if (options.backend === 'cpu') {
-    const backend = new CpuBackend(buildCpuTrainModel(config, disk.weights), adapter);
+    const backend = new CpuBackend(buildCpuTrainModel(config, disk.weights), adapter, { reference: options.reference });
     return {
       backend,
       samples: async (prompts, n) => greedy(new CpuCausalLm(config, mergeAdapter(disk.weights, await backend.snapshot())), tokenizer, prompts, n),
@@ -48,7 +48,7 @@ export async function startTraining(
   const ctx = await acquireForCli();
   try {
     const model = await GpuCausalLm.create(ctx, config, disk.weights, { weightFormat: options.weights });
-    const backend = new GpuBackend(model, adapter, { recompute: options.recompute, seed: options.seed });
+    const backend = new GpuBackend(model, adapter, { recompute: options.recompute, seed: options.seed, reference: options.reference });
     backend.attach(true);
     const name = ctx.adapter.description || [ctx.adapter.vendor, ctx.adapter.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
     return {

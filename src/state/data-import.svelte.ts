@@ -1,14 +1,31 @@
-// Importing a dataset: the file (picked, dropped, pasted or the sample) read by the worker into a draft,
-// its format and per-line errors, then a name and a train/eval split before it is saved.
+// Importing a dataset: the file (picked, dropped, pasted or a sample) read by the worker into a draft (SFT
+// examples or preference pairs), its format, the methods it fits and its per-line errors, then a name and a
+// train/eval split before it is saved.
 
 import type { StudioClient } from '../worker/client';
 import { evalCount, splitProblem } from '../worker/dataset-split';
 import type { DatasetDraft, DatasetSummary } from '../worker/protocol-datasets';
 import { errorMessage } from './errors';
 
-/** The project's own sample task for stories260K, served with the studio. */
-export const SAMPLE_DATASET_URL = `${import.meta.env.BASE_URL}datasets/stories-setting/train.jsonl`;
-const SAMPLE_DATASET_NAME = 'stories-setting (sample)';
+/** One of the project's own sample tasks for stories260K, served with the studio (public/datasets/<id>/). */
+export interface SampleDataset {
+  id: 'stories-setting' | 'stories-preference';
+  /** What the task teaches, in one line. */
+  explanation: string;
+}
+
+export const SAMPLE_DATASETS: readonly SampleDataset[] = [
+  {
+    id: 'stories-setting',
+    explanation: 'SFT: a prompt names a setting ("Setting: a foggy farm."), the completion is a story that opens there.',
+  },
+  {
+    id: 'stories-preference',
+    explanation: 'DPO, SimPO or ORPO: prefer the story that opens in the setting the prompt names over one that opens somewhere else.',
+  },
+];
+
+export const sampleUrl = (sample: SampleDataset) => `${import.meta.env.BASE_URL}datasets/${sample.id}/train.jsonl`;
 export const PASTED_SOURCE = 'pasted text';
 
 /** "train.jsonl" -> "train". */
@@ -53,12 +70,13 @@ export class DataImportState {
     return this.read(PASTED_SOURCE, 'pasted dataset', () => this.client.call((api) => api.readDataset({ text, name: PASTED_SOURCE })));
   }
 
-  /** Fetches the sample dataset served with the studio into a draft. */
-  loadSample(): Promise<void> {
-    return this.read(SAMPLE_DATASET_URL, SAMPLE_DATASET_NAME, async () => {
-      const response = await fetch(SAMPLE_DATASET_URL);
-      if (!response.ok) throw new Error(`The sample dataset could not be fetched from ${SAMPLE_DATASET_URL} (HTTP ${response.status}).`);
-      const file = new File([await response.blob()], 'stories-setting-train.jsonl');
+  /** Fetches a sample dataset served with the studio into a draft. */
+  loadSample(sample: SampleDataset): Promise<void> {
+    const url = sampleUrl(sample);
+    return this.read(url, `${sample.id} (sample)`, async () => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`The sample dataset could not be fetched from ${url} (HTTP ${response.status}).`);
+      const file = new File([await response.blob()], `${sample.id}-train.jsonl`);
       return this.client.call((api) => api.readDataset({ file }));
     });
   }

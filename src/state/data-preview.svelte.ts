@@ -1,9 +1,9 @@
-// One saved dataset rendered for the loaded model, a few examples at a time, token by token with the
-// trained tokens marked.
+// One saved dataset rendered for the loaded model, a few examples (or preference pairs) at a time, token by
+// token with the trained tokens marked.
 
 import type { StudioClient } from '../worker/client';
 import type { LoadedModelInfo } from '../worker/protocol';
-import type { TokenPreview } from '../worker/protocol-datasets';
+import type { DatasetPreviewPage } from '../worker/protocol-datasets';
 import { errorMessage } from './errors';
 
 export const PREVIEW_PAGE = 3;
@@ -14,7 +14,7 @@ export class DataPreviewState {
   start = $state(0);
   maxLength = $state(256);
 
-  previews = $state.raw<TokenPreview[] | null>(null);
+  previews = $state.raw<DatasetPreviewPage | null>(null);
   /** The model the previews were rendered with. */
   renderedWith = $state.raw<LoadedModelInfo | null>(null);
   loading = $state(false);

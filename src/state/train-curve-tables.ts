@@ -1,12 +1,13 @@
 // The columns behind one run's charts, built from its metric rows: per step the training loss (raw and
 // EMA-smoothed), learning rate, gradient norm and tokens/s; per evaluation the eval loss and its sample
-// generations. Rows append in O(1) amortised. A row for a step already held (a run resumed from an earlier
+// generations; for the preference methods the reward margins and accuracies (train-reward-columns.ts). Rows append in O(1) amortised. A row for a step already held (a run resumed from an earlier
 // checkpoint trains those steps again) replaces that step and everything after it, so a curve never holds
 // a step twice.
 
 import type uPlot from 'uplot';
 import { GrowableTable } from '../ui/charts/growable-table';
 import type { MetricRow } from '../storage/records';
+import { RewardColumns, type RewardCharts } from './train-reward-columns';
 import { Ema, smoothSeries } from './train-smoothing';
 
 const STEP = 0;
@@ -36,6 +37,7 @@ export class CurveTables {
   private evals = new GrowableTable(2);
   /** Oldest first. */
   private evalSamples: EvalSamples[] = [];
+  private readonly rewards = new RewardColumns();
   private ema: Ema;
 
   constructor(private factor: number) {
@@ -52,6 +54,7 @@ export class CurveTables {
   }
 
   add(row: MetricRow): void {
+    this.rewards.add(row);
     if (row.kind === 'step') {
       const kept = this.steps.countBelow(row.step);
       if (kept < this.steps.length) {
@@ -86,6 +89,10 @@ export class CurveTables {
 
   evalChart(): uPlot.AlignedData {
     return this.evals.view();
+  }
+
+  rewardCharts(): RewardCharts {
+    return this.rewards.charts();
   }
 
   /** Newest first. */

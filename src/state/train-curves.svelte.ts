@@ -4,8 +4,9 @@
 import type uPlot from 'uplot';
 import type { MetricRow } from '../storage/records';
 import { CurveTables, type EvalSamples, type StepCharts } from './train-curve-tables';
+import type { RewardCharts } from './train-reward-columns';
 
-export type { EvalSamples, StepCharts };
+export type { EvalSamples, RewardCharts, StepCharts };
 
 export const DEFAULT_SMOOTHING = 0.6;
 
@@ -16,6 +17,8 @@ export class RunCurves {
   evalLoss = $state.raw<uPlot.AlignedData>(new CurveTables(DEFAULT_SMOOTHING).evalChart());
   /** Sample generations of each evaluation, newest first. */
   samples = $state.raw<EvalSamples[]>([]);
+  /** DPO, SimPO, ORPO: reward margins and accuracies (empty for SFT). */
+  rewards = $state.raw<RewardCharts>(new CurveTables(DEFAULT_SMOOTHING).rewardCharts());
 
   private tables = new CurveTables(DEFAULT_SMOOTHING);
 
@@ -42,10 +45,12 @@ export class RunCurves {
 
   private publishSteps(): void {
     this.steps = this.tables.stepCharts();
+    this.rewards = this.tables.rewardCharts();
   }
 
   private publishEvals(): void {
     this.evalLoss = this.tables.evalChart();
     this.samples = this.tables.samples();
+    this.rewards = this.tables.rewardCharts();
   }
 }

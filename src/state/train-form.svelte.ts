@@ -1,22 +1,47 @@
-// The Train page's settings form: method, LoRA, optimizer, schedule and run length, with defaults for the
-// loaded model, a check that names the first bad field, and the RunSettings the worker takes.
+// The Train page's settings form: method (SFT, DPO, SimPO, ORPO) and its fields, the adapter to start from,
+// LoRA, optimizer, schedule and run length, with defaults for the loaded model and method, a check that
+// names the first bad field, and the RunSettings the worker takes.
 
 import { TARGET_NAMES, validateLoraConfig, type LoraConfig } from '../engine/lora/lora-config';
 import type { ModelConfig } from '../engine/model/config';
-import type { SftRunConfig } from '../engine/train/sft-loop';
+import type { LoopConfig } from '../engine/train/train-loop';
 import { validateSchedule, type SchedulerName } from '../engine/train/schedule';
 import type { DatasetSummary } from '../worker/protocol-datasets';
 import type { LoadedModelInfo } from '../worker/protocol';
 import type { ModelRef, RunSettings } from '../storage/records';
-import { defaultValues, heldOutCount, stepsForEpochs, type TrainValues } from './train-defaults';
+import { datasetMismatch } from '../worker/run-method';
+import { defaultLearningRate, defaultValues, heldOutCount, stepsForEpochs, type TrainMethod, type TrainValues } from './train-defaults';
+import type { TrainShape } from './train-memory';
+import { PreferenceForm } from './train-preference.svelte';
+import type { StartAdapter } from './train-start-adapters';
 
-export type TrainMethod = 'sft' | 'dpo' | 'grpo';
+export type { TrainMethod };
 
+/** Each method with one sentence on the data it needs and what it does. */
 export const TRAIN_METHODS: readonly { method: TrainMethod; label: string; available: boolean; note: string }[] = [
-  { method: 'sft', label: 'SFT', available: true, note: 'Supervised fine-tuning on prompt → completion or chat examples.' },
-  { method: 'dpo', label: 'DPO', available: false, note: 'Preference pairs (chosen / rejected): not yet available.' },
-  { method: 'grpo', label: 'GRPO', available: false, note: 'Reinforcement learning from a reward function: not yet available.' },
+  { method: 'sft', label: 'SFT', available: true, note: 'Prompt → completion or chat examples: the model learns to write the completions.' },
+  {
+    method: 'dpo',
+    label: 'DPO',
+    available: true,
+    note: 'Preference pairs (prompt, chosen, rejected): makes the chosen answer more likely than the rejected one, measured against a frozen reference.',
+  },
+  {
+    method: 'simpo',
+    label: 'SimPO',
+    available: true,
+    note: 'Preference pairs: like DPO on length-normalised log-probabilities with a target margin, without a reference (less memory).',
+  },
+  {
+    method: 'orpo',
+    label: 'ORPO',
+    available: true,
+    note: 'Preference pairs: SFT on the chosen answers plus an odds-ratio penalty on the rejected ones, in one pass without a reference.',
+  },
+  { method: 'grpo', label: 'GRPO', available: false, note: 'Prompts and a reward function: reinforcement learning (coming).' },
 ];
+
+const isPreference = (m: TrainMethod): m is 'dpo' | 'simpo' | 'orpo' => m === 'dpo' || m === 'simpo' || m === 'orpo';
 
 /** The module names offered as LoRA targets: each linear module of one layer once (GPT-2's c_proj by its two paths). */
 export function targetChoices(config: Pick<ModelConfig, 'architecture'>): readonly string[] {
@@ -52,16 +77,30 @@ export class TrainForm {
   checkpointEvery = $state(20);
   seed = $state(0);
   completionOnly = $state(true);
+  readonly preference = new PreferenceForm();
+  /** The saved adapter the run starts from (its LoRA settings replace the form's); null: a fresh adapter. */
+  startFrom = $state.raw<StartAdapter | null>(null);
 
-  /** The model the defaults were taken from (a new model resets them). */
+  /** The model the defaults were taken from (a new model resets them), and its size. */
   private defaultsFor: string | null = null;
+  private parameters = 0;
 
   /** Takes the defaults of a newly loaded model; keeps the user's values while the same model stays loaded. */
   applyModel(model: LoadedModelInfo): void {
     const key = `${model.source}|${model.parameters}`;
     if (this.defaultsFor === key) return;
     this.defaultsFor = key;
-    this.set(defaultValues(model.config, model.parameters));
+    this.parameters = model.parameters;
+    const values = defaultValues(model.config, model.parameters);
+    this.set({ ...values, lr: defaultLearningRate(model.parameters, this.method) });
+    this.preference.reset(values.maxLength);
+    this.startFrom = null;
+  }
+
+  /** Switches the method; a learning rate still at the old method's default takes the new one's. */
+  setMethod(method: TrainMethod): void {
+    if (this.parameters > 0 && this.lr === defaultLearningRate(this.parameters, this.method)) this.lr = defaultLearningRate(this.parameters, method);
+    this.method = method;
   }
 
   set(v: TrainValues): void {
@@ -113,15 +152,38 @@ export class TrainForm {
     return stepsForEpochs(this.epochs, this.trainExamples(dataset), this.batchSize, this.gradAccum);
   }
 
+  /** The run's LoRA: the starting adapter's (with this form's dropout), or the form's. */
   lora(): LoraConfig {
+    const from = this.startFrom?.lora;
+    if (from) return { ...from, targets: [...from.targets], dropout: this.dropout };
     return { r: this.r, alpha: this.alpha, dropout: this.dropout, targets: [...this.targets], useRslora: this.useRslora };
+  }
+
+  /** What the memory estimate reads of these settings; null while a field it needs is unusable. */
+  memoryShape(): TrainShape | null {
+    const lora = this.lora();
+    const usable = [this.maxLength, this.batchSize, lora.r].every((v) => isInt(v) && v >= 1) && lora.targets.length > 0;
+    if (!usable) return null;
+    const from = this.startFrom?.lora;
+    return {
+      seqLen: this.maxLength,
+      batch: this.batchSize,
+      rank: lora.r,
+      targets: lora.targets,
+      method: this.method,
+      precomputeRef: this.preference.precomputeRef,
+      referenceLora: from && { rank: from.r, targets: from.targets },
+    };
   }
 
   /** What is wrong with the settings for `model` and `dataset` (the first problem, naming its field), or null. */
   problem(model: LoadedModelInfo, dataset: DatasetSummary | null): string | null {
-    if (this.method !== 'sft') return `${this.method.toUpperCase()} is not available yet: choose SFT.`;
+    const method = this.method;
+    if (method === 'grpo') return 'GRPO is not available yet: choose SFT, DPO, SimPO or ORPO.';
     if (!dataset) return 'Choose a dataset (import one on the Data page).';
-    if (this.targets.length === 0) return 'LoRA targets: choose at least one module, or all linear layers.';
+    const mismatch = datasetMismatch(dataset, method);
+    if (mismatch) return `${mismatch} Choose another dataset or method.`;
+    if (this.targets.length === 0 && !this.startFrom) return 'LoRA targets: choose at least one module, or all linear layers.';
     try {
       validateLoraConfig(this.lora(), model.config.architecture);
     } catch (err) {
@@ -147,6 +209,8 @@ export class TrainForm {
     ];
     const failed = checks.find(([ok]) => !ok);
     if (failed) return failed[1];
+    const preference = isPreference(method) ? this.preference.problem(method, this.maxLength) : null;
+    if (preference) return preference;
     const steps = this.totalSteps(dataset);
     if (steps === null) return 'The run length cannot be computed from these settings.';
     if (!isNum(this.lr)) return 'The learning rate must be a number above 0.';
@@ -159,7 +223,7 @@ export class TrainForm {
     return null;
   }
 
-  loop(totalSteps: number): SftRunConfig {
+  loop(totalSteps: number): LoopConfig {
     return {
       batchSize: this.batchSize,
       gradAccum: this.gradAccum,
@@ -181,9 +245,11 @@ export class TrainForm {
   /** The run's settings; call after problem() returned null. */
   settings(model: LoadedModelInfo, ref: ModelRef, dataset: DatasetSummary): RunSettings {
     const steps = this.totalSteps(dataset);
+    const method = this.method;
     if (steps === null) throw new Error('the run length is not set');
+    if (method === 'grpo') throw new Error('GRPO is not available yet');
     return {
-      method: 'sft',
+      method,
       model: ref,
       modelName: model.source,
       weightFormat: model.weightFormat,
@@ -194,6 +260,8 @@ export class TrainForm {
       maxLength: this.maxLength,
       completionOnly: this.completionOnly,
       checkpointEvery: this.checkpointEvery,
+      ...(isPreference(method) && { preference: this.preference.settings(method) }),
+      ...(this.startFrom && { initAdapter: { id: this.startFrom.id, name: this.startFrom.name } }),
     };
   }
 }

@@ -1,11 +1,12 @@
 // The GPU memory a LoRA run would need, checked against the adapter's buffer limits before it starts. The
 // estimate is a pure formula of the model config (engine/model/memory-estimate.ts), so the page computes it
 // itself for the exact module names chosen (the worker's estimateMemory call only knows all-linear or
-// attention).
+// attention), the method's sequences per example, and DPO's reference pass.
 
 import type { BufferLimits, MemoryEstimate } from '../engine/model/memory-estimate';
 import { estimateMemory } from '../engine/model/memory-estimate';
 import type { LoadedModelInfo } from '../worker/protocol';
+import type { TrainMethod } from './train-defaults';
 
 export type TrainMemory = { estimate: MemoryEstimate; limits: BufferLimits } | { error: string };
 
@@ -17,19 +18,34 @@ function estimateTargets(targets: readonly string[]): string[] {
   return [...new Set(targets.map((t) => (t === 'attn.c_proj' || t === 'mlp.c_proj' ? 'c_proj' : t)))];
 }
 
-export function trainMemory(
-  model: LoadedModelInfo,
-  shape: { seqLen: number; batch: number; rank: number; targets: readonly string[] },
-  limits: BufferLimits,
-): TrainMemory {
+/** What the estimate needs of the Train page's settings. */
+export interface TrainShape {
+  seqLen: number;
+  /** Examples per micro-batch (preference methods: pairs, two sequences each). */
+  batch: number;
+  rank: number;
+  targets: readonly string[];
+  method: TrainMethod;
+  /** DPO: reference log-probabilities computed once before training, so no reference pass in the step. */
+  precomputeRef?: boolean;
+  /** DPO from a saved adapter: the frozen reference's rank and targets. */
+  referenceLora?: { rank: number; targets: readonly string[] };
+}
+
+export function trainMemory(model: LoadedModelInfo, shape: TrainShape, limits: BufferLimits): TrainMemory {
+  const pairs = shape.method === 'dpo' || shape.method === 'simpo' || shape.method === 'orpo';
+  // Only DPO reads a reference (SimPO and ORPO are reference-free).
+  const dpo = shape.method === 'dpo';
+  const referenceLora = dpo && shape.referenceLora ? { rank: shape.referenceLora.rank, targets: estimateTargets(shape.referenceLora.targets) } : undefined;
   try {
     const estimate = estimateMemory(
       model.config,
       {
         seqLen: shape.seqLen,
-        batch: shape.batch,
+        // A pair is packed as two sequences (chosen and rejected) in the same micro-batch.
+        batch: pairs ? 2 * shape.batch : shape.batch,
         weightFormat: model.weightFormat,
-        training: { loraRank: shape.rank, targets: estimateTargets(shape.targets) },
+        training: { loraRank: shape.rank, targets: estimateTargets(shape.targets), referencePass: dpo && !shape.precomputeRef, referenceLora },
       },
       { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize },
     );

@@ -1,12 +1,15 @@
-// Everything the Train page holds: the settings form, the saved datasets to pick from, and the runs. One
-// per worker connection, kept while the user visits other pages, so a running run's live curves and
-// progress are still there on coming back.
+// Everything the Train page holds: the settings form, the saved datasets and adapters to pick from, and the
+// runs. One per worker connection, kept while the user visits other pages, so a running run's live curves
+// and progress are still there on coming back.
 
 import type { StudioClient } from '../worker/client';
+import type { AdapterSummary } from '../worker/protocol-adapters';
 import type { DatasetSummary } from '../worker/protocol-datasets';
 import type { LoadedModelInfo } from '../worker/protocol';
+import { datasetMismatch, METHOD_LABELS } from '../worker/run-method';
 import type { ModelRef } from '../storage/records';
 import { errorMessage } from './errors';
+import type { TrainMethod } from './train-defaults';
 import { TrainForm } from './train-form.svelte';
 import { TrainRuns } from './train-runs.svelte';
 
@@ -17,6 +20,9 @@ export class TrainPageState {
   datasetsLoaded = $state(false);
   datasetsError = $state<string | null>(null);
   datasetId = $state<string | null>(null);
+  /** Saved adapters (a run may start from one made for the loaded model). */
+  adapters = $state.raw<AdapterSummary[]>([]);
+  adaptersError = $state<string | null>(null);
 
   readonly dataset: DatasetSummary | null = $derived(this.datasets.find((d) => d.id === this.datasetId) ?? null);
 
@@ -24,9 +30,28 @@ export class TrainPageState {
     this.runs = new TrainRuns(client);
   }
 
-  /** Reads the saved datasets and runs (the Data page or another tab may have changed them). */
+  /** Reads the saved datasets, adapters and runs (other pages or another tab may have changed them). */
   async refresh(): Promise<void> {
-    await Promise.all([this.refreshDatasets(), this.runs.refresh()]);
+    await Promise.all([this.refreshDatasets(), this.refreshAdapters(), this.runs.refresh()]);
+  }
+
+  /** Switches the method; a chosen dataset the method cannot read gives way to the newest one it can. */
+  setMethod(method: TrainMethod): void {
+    this.form.setMethod(method);
+    if (method === 'grpo' || (this.dataset && !datasetMismatch(this.dataset, method))) return;
+    const fitting = this.datasets.find((d) => !datasetMismatch(d, method));
+    if (fitting) this.datasetId = fitting.id;
+  }
+
+  async refreshAdapters(): Promise<void> {
+    try {
+      this.adapters = await this.client.call((api) => api.listAdapters());
+      this.adaptersError = null;
+      // An adapter deleted meanwhile can no longer be started from.
+      if (this.form.startFrom && !this.adapters.some((a) => a.id === this.form.startFrom?.id)) this.form.startFrom = null;
+    } catch (err) {
+      this.adaptersError = errorMessage(err);
+    }
   }
 
   async refreshDatasets(): Promise<void> {
@@ -34,8 +59,12 @@ export class TrainPageState {
       const list = await this.client.call((api) => api.listDatasets());
       this.datasets = list.toSorted((a, b) => b.createdAt.localeCompare(a.createdAt));
       this.datasetsError = null;
-      // Keep the choice while it exists; else the newest dataset.
-      if (!this.datasets.some((d) => d.id === this.datasetId)) this.datasetId = this.datasets[0]?.id ?? null;
+      // Keep the choice while it exists; else the newest dataset the method can read (or the newest one).
+      if (!this.datasets.some((d) => d.id === this.datasetId)) {
+        const method = this.form.method;
+        const fitting = method === 'grpo' ? undefined : this.datasets.find((d) => !datasetMismatch(d, method));
+        this.datasetId = (fitting ?? this.datasets[0])?.id ?? null;
+      }
     } catch (err) {
       this.datasetsError = errorMessage(err);
     } finally {
@@ -48,12 +77,13 @@ export class TrainPageState {
     const dataset = this.dataset;
     if (!dataset) return;
     const settings = this.form.settings(model, ref, dataset);
-    const name = this.form.runName.trim() || defaultRunName(settings.lora.r, settings.loop.lr, dataset.name);
+    const method = settings.method === 'sft' ? '' : `${METHOD_LABELS[settings.method]} `;
+    const name = this.form.runName.trim() || defaultRunName(settings.lora.r, settings.loop.lr, `${method}${dataset.name}`);
     await this.runs.start(name, settings);
   }
 }
 
-/** "stories-setting r8 lr2e-3 14:05:09" */
+/** "stories-setting r8 lr2e-3 14:05:09" (DPO: "DPO stories-preference r8 ...") */
 function defaultRunName(r: number, lr: number, dataset: string): string {
   const time = new Date().toTimeString().slice(0, 8);
   return `${dataset} r${r} lr${lr.toExponential(0)} ${time}`;

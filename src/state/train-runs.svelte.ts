@@ -15,6 +15,8 @@ export interface RunProgress {
   totalSteps: number;
   /** Seconds left at the current pace (null before the worker has measured one). */
   seconds: number | null;
+  /** DPO's reference log-probabilities being computed before the first step: examples done of total. */
+  reference?: { done: number; total: number };
 }
 
 /** Statuses a run can be resumed from (its last checkpoint, or the start when it has none). */
@@ -254,6 +256,13 @@ export class TrainRuns {
       case 'eta':
         this.progress = { step: event.step, totalSteps: event.totalSteps, seconds: event.seconds };
         return;
+      case 'reference': {
+        if (this.liveId === null) this.adoptId(event.runId);
+        if (event.runId !== this.liveId) return;
+        const p = this.progress;
+        this.progress = { step: p?.step ?? 0, totalSteps: p?.totalSteps ?? 0, seconds: null, reference: { done: event.done, total: event.total } };
+        return;
+      }
       case 'status':
         if (this.liveId === null) this.adoptId(event.run.id);
         if (event.run.id === this.liveId) this.upsert(event.run);

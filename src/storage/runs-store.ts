@@ -1,13 +1,14 @@
-// Training runs in IndexedDB: the run records, their metric rows and their latest checkpoint. Every change
-// that touches a run also rewrites its record in the same transaction, so the record's step and
-// checkpointStep always describe what is stored; a write that fails (a full quota) changes nothing, and the
-// previous checkpoint stays until a new one has replaced it (put on the same key, one transaction).
+// Training runs in IndexedDB: the run records, their metric rows, their latest checkpoint and (for a run
+// begun from a saved adapter) the copy of that adapter. Every change that touches a run also rewrites its
+// record in the same transaction, so the record's step and checkpointStep always describe what is stored;
+// a write that fails (a full quota) changes nothing, and the previous checkpoint stays until a new one has
+// replaced it (put on the same key, one transaction).
 
 import type { IDBPTransaction, StoreNames } from 'idb';
 import type { StudioDb, StudioSchema } from './db';
 import { inStepOrder } from './metric-rows';
 import { withQuotaMessage } from './quota';
-import type { AdapterRecord, CheckpointRecord, MetricRow, RunRecord } from './records';
+import type { AdapterRecord, CheckpointRecord, MetricRow, ReferenceRecord, RunRecord } from './records';
 
 export class RunNotFoundError extends Error {
   override readonly name = 'RunNotFoundError';
@@ -66,8 +67,12 @@ export async function allRuns(db: StudioDb): Promise<RunRecord[]> {
   return (await db.getAll('runs')).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-export async function addRun(db: StudioDb, run: RunRecord): Promise<void> {
-  await withQuotaMessage(() => db.add('runs', run));
+/** Stores a new run, and the copy of the adapter it starts from when it has one, in one transaction. */
+export async function addRun(db: StudioDb, run: RunRecord, reference?: ReferenceRecord): Promise<void> {
+  await withQuotaMessage(async () => {
+    const tx = db.transaction(['runs', 'references'], 'readwrite');
+    await Promise.all([tx.objectStore('runs').add(run), reference && tx.objectStore('references').put(reference), tx.done]);
+  });
 }
 
 /** Changes the record alone (status, name, message). */

@@ -1,5 +1,6 @@
-// Examples rendered for a model, token by token: the engine's own tokenization (chat template, prompt /
-// completion boundary, appended EOS) with its train mask, so the page shows exactly what training sees.
+// SFT examples rendered for a model, token by token: the engine's own tokenization (chat template, prompt /
+// completion boundary, appended EOS) with its train mask, so the page shows exactly what training sees. The
+// token texts and the chat-template check serve the preference pairs' preview too (dataset-preview-pairs.ts).
 
 import type { SftDataset, SftRecord } from '../engine/data/sft-examples';
 import { tokenizeSftDataset, type TokenizedExample } from '../engine/data/tokenize-sft';
@@ -43,15 +44,20 @@ function tokenizeRecord(record: SftRecord, format: SftDataset['format'], tokeniz
   return examples[0];
 }
 
+/** Refuses conversations for a model without a chat template: it concerns every record, so the whole page. */
+export function requireChatTemplate(tokenizer: ModelTokenizer, hasChats: boolean, what: string): void {
+  if (hasChats && !hasChatTemplate(tokenizer.tokenizerConfig)) {
+    throw new Error(`These ${what} are conversations, and the loaded model has no chat template to render them with: load an instruct model.`);
+  }
+}
+
 /**
  * Renders `records` as training sees them, cut to `maxLength` tokens. Tokenized without a length limit
  * first, so an example whose trained tokens all fall past the cut is still shown (flagged truncated).
  * Throws when chat data meets a model without a chat template (it concerns every record).
  */
 export function previewRecords(records: SftRecord[], format: SftDataset['format'], tokenizer: ModelTokenizer, maxLength: number): TokenPreview[] {
-  if (!hasChatTemplate(tokenizer.tokenizerConfig) && records.some((r) => r.example.kind.startsWith('chat'))) {
-    throw new Error(`These ${format} examples are conversations, and the loaded model has no chat template to render them with: load an instruct model.`);
-  }
+  requireChatTemplate(tokenizer, records.some((r) => r.example.kind.startsWith('chat')), `${format} examples`);
   return records.map((record) => {
     let example: TokenizedExample;
     try {

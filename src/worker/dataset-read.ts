@@ -1,11 +1,16 @@
-// A dataset file (or pasted text) to normalised SFT examples: the size is checked before anything is read,
-// the format is chosen by extension (JSONL / JSON / CSV / TSV) or, for pasted text and other names, by the
-// first character; then the engine detects the record format and refuses one that does not fit SFT.
+// A dataset file (or pasted text) to normalised SFT examples or preference pairs: the size is checked before
+// anything is read, the file format is chosen by extension (JSONL / JSON / CSV / TSV) or, for pasted text and
+// other names, by the first character; then the engine detects the record format with no method in mind,
+// and the dataset is read for the family that format feeds (SFT, or DPO / SimPO / ORPO). A format the
+// studio cannot train (prompt-only, unpaired preference) is refused, naming the fields SFT would need.
 
 import { parseCsv } from '../engine/data/csv';
-import { detectFormat } from '../engine/data/detect';
+import { detectDataset, detectFormat } from '../engine/data/detect';
+import { METHOD_NAMES, methodsForFormat } from '../engine/data/formats';
+import { toPreferenceDataset } from '../engine/data/preference-examples';
 import { DatasetFileError, decodeUtf8, parseRecords, type ParsedRecords } from '../engine/data/read-records';
-import { toSftDataset, type SftDataset } from '../engine/data/sft-examples';
+import { toSftDataset } from '../engine/data/sft-examples';
+import { STUDIO_METHODS, type MethodDataset } from './dataset-records';
 
 /** The largest file the studio imports: the whole dataset is parsed in the worker and kept in IndexedDB. */
 export const MAX_DATASET_BYTES = 32_000_000;
@@ -35,16 +40,41 @@ export function parseDatasetBytes(bytes: Uint8Array, name: string): ParsedRecord
   return first === '[' || first === '{' ? parseRecords(bytes, name) : parseCsv(text, name, ',');
 }
 
-/**
- * The SFT examples of a file, with its per-line errors. Throws when nothing is usable (a format that is not
- * SFT, or every line bad), naming the file and the first problems.
- */
-export function readSftDataset(bytes: Uint8Array, name: string): SftDataset {
-  const dataset = toSftDataset(detectFormat(parseDatasetBytes(bytes, name), 'sft'));
-  if (dataset.examples.length === 0) {
-    const shown = dataset.errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`);
-    const more = dataset.errors.length > 3 ? `; and ${dataset.errors.length - 3} more` : '';
-    throw new DatasetFileError(name, `has no usable ${dataset.format} records (${shown.join('; ')}${more})`);
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/** The refusal of a format no studio method reads: the engine's SFT refusal names the missing fields. */
+function unsupportedFormat(parsed: ParsedRecords): Error {
+  const trains = `The studio does not train that yet; it imports data for ${STUDIO_METHODS.map((m) => METHOD_NAMES[m]).join(' or for ')}.`;
+  try {
+    detectFormat(parsed, 'sft');
+  } catch (err) {
+    return new Error(`${(err as Error).message} ${trains}`);
   }
-  return dataset;
+  return new Error(`${parsed.file}: ${trains}`);
+}
+
+/** Why nothing in the dataset is usable: the first bad lines, or every pair's answers equal. */
+function nothingUsable(imported: MethodDataset): DatasetFileError {
+  const { file, format, errors } = imported.dataset;
+  const identical = imported.method === 'dpo' ? imported.dataset.identical : 0;
+  const reasons = errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`);
+  if (errors.length > 3) reasons.push(`and ${errors.length - 3} more`);
+  if (identical > 0) reasons.push(`${plural(identical, 'pair')} whose chosen answer equals the rejected one`);
+  return new DatasetFileError(file, `has no usable ${format} records (${reasons.join('; ')})`);
+}
+
+/**
+ * The examples (SFT) or pairs (preference) of a file, with its per-line errors. Throws when nothing is
+ * usable (a format the studio does not train, or every line bad), naming the file and the first problems.
+ */
+export function readDatasetFile(bytes: Uint8Array, name: string): MethodDataset {
+  const parsed = parseDatasetBytes(bytes, name);
+  const detected = detectDataset(parsed);
+  const methods = methodsForFormat(detected.format);
+  let imported: MethodDataset;
+  if (methods.includes('sft')) imported = { method: 'sft', dataset: toSftDataset(detected) };
+  else if (methods.includes('dpo')) imported = { method: 'dpo', dataset: toPreferenceDataset(detected) };
+  else throw unsupportedFormat(parsed);
+  if (imported.dataset.examples.length === 0) throw nothingUsable(imported);
+  return imported;
 }

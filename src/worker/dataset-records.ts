@@ -1,10 +1,17 @@
-// Saved datasets (storage's schema v3 records) read back as the engine's types. Storage keeps the format as
-// a plain name and holds SFT examples or preference pairs: the worker checks both before the engine sees them.
+// Saved datasets (storage's schema v3 records) read back as the engine's types, and the engine's datasets
+// written as records. Storage keeps the format as a plain name and holds SFT examples or preference pairs:
+// the worker checks both before the engine sees them.
 
-import { FORMAT_DESCRIPTIONS, type DatasetFormat } from '../engine/data/formats';
-import type { DatasetRecord } from '../storage/records';
+import { FORMAT_DESCRIPTIONS, METHOD_FORMATS, type DatasetFormat } from '../engine/data/formats';
+import type { PreferenceDataset } from '../engine/data/preference-examples';
+import type { SftDataset } from '../engine/data/sft-examples';
+import type { DatasetMethod, DatasetRecord } from '../storage/records';
 
-export type SftDatasetRecord = Extract<DatasetRecord, { method: 'sft' }>;
+/** A dataset as the engine reads it, with the family of methods its examples feed. */
+export type MethodDataset = { method: 'sft'; dataset: SftDataset } | { method: 'dpo'; dataset: PreferenceDataset };
+
+/** The method families the studio imports and trains; the engine knows more (GRPO, KTO) that are still to come. */
+export const STUDIO_METHODS: readonly DatasetMethod[] = ['sft', 'dpo'];
 
 /** The engine's format of a saved dataset; a name this version does not know is refused, naming the dataset. */
 export function engineFormat(record: DatasetRecord): DatasetFormat {
@@ -14,8 +21,22 @@ export function engineFormat(record: DatasetRecord): DatasetFormat {
   return record.format as DatasetFormat;
 }
 
-/** A saved dataset of SFT examples; one of preference pairs is refused, naming it. */
-export function sftDatasetRecord(record: DatasetRecord): SftDatasetRecord {
-  if (record.method !== 'sft') throw new Error(`The dataset "${record.name}" holds preference pairs, not SFT examples.`);
-  return record;
+/** A saved dataset of either family as the engine's dataset (no errors: skipped lines stay in the record). */
+export function engineDataset(record: DatasetRecord): MethodDataset {
+  const format = engineFormat(record);
+  if (!METHOD_FORMATS[record.method].includes(format)) {
+    throw new Error(`The dataset "${record.name}" is stored as ${record.method.toUpperCase()} data but its format, ${format}, does not fit that method.`);
+  }
+  if (record.method === 'sft') return { method: 'sft', dataset: { file: record.name, format, examples: record.examples, errors: [] } };
+  return { method: 'dpo', dataset: { file: record.name, format, examples: record.examples, errors: [], identical: record.identical } };
+}
+
+/** What every saved dataset holds besides its examples. */
+export type DatasetRecordHeader = Omit<DatasetRecord, 'method' | 'format' | 'examples' | 'skipped'>;
+
+/** The record that saves an imported dataset: its examples, the lines skipped, and for pairs the identical ones. */
+export function datasetRecord(header: DatasetRecordHeader, imported: MethodDataset): DatasetRecord {
+  const { format, errors: skipped } = imported.dataset;
+  if (imported.method === 'sft') return { ...header, method: 'sft', format, skipped, examples: imported.dataset.examples };
+  return { ...header, method: 'dpo', format, skipped, examples: imported.dataset.examples, identical: imported.dataset.identical };
 }

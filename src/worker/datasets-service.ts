@@ -1,14 +1,15 @@
-// The Data page's worker side: files read into drafts (kept here, not saved), drafts saved to IndexedDB
-// with their split, the saved datasets listed, renamed, re-split and deleted, and examples rendered with
-// the loaded model's tokenizer.
+// The Data page's worker side: files read into drafts (SFT examples or preference pairs, kept here, not
+// saved), drafts saved to IndexedDB with their split, the saved datasets listed, renamed, re-split and
+// deleted, and examples or pairs rendered with the loaded model's tokenizer.
 
 import { DatasetFileError } from '../engine/data/read-records';
 import { missingTokenizerError } from '../engine/model/tokenizer';
 import { datasetSummary, deleteDataset, getDataset, listDatasetSummaries, putDataset, updateDataset } from '../storage/datasets-store';
 import type { DatasetRecord } from '../storage/records';
 import { previewRecords } from './dataset-preview';
-import { engineFormat, sftDatasetRecord } from './dataset-records';
-import { checkDatasetSize, readSftDataset } from './dataset-read';
+import { PREVIEW_MAX_PROMPT_LENGTH, previewPairs } from './dataset-preview-pairs';
+import { datasetRecord, engineDataset } from './dataset-records';
+import { checkDatasetSize, readDatasetFile } from './dataset-read';
 import { splitProblem } from './dataset-split';
 import { DraftStore } from './dataset-drafts';
 import type { DatasetsApi } from './protocol-datasets';
@@ -49,24 +50,20 @@ export function createDatasetsService(deps: WorkerDeps): DatasetsApi {
   return {
     async readDataset(input) {
       const { bytes, name } = await inputBytes(input);
-      const dataset = readSftDataset(bytes, name);
-      return drafts.add(name, dataset);
+      return drafts.add(name, readDatasetFile(bytes, name));
     },
 
     async saveDataset(draftId, name, split) {
       const draft = drafts.get(draftId);
-      checkSplit(split, draft.dataset.examples.length);
-      const record: DatasetRecord = {
+      checkSplit(split, draft.imported.dataset.examples.length);
+      const header = {
         id: crypto.randomUUID(),
         name: datasetName(name),
         source: draft.source,
         createdAt: new Date().toISOString(),
-        method: 'sft',
-        format: draft.dataset.format,
-        examples: draft.dataset.examples,
-        skipped: draft.dataset.errors,
         split: { evalFraction: split.evalFraction, seed: split.seed },
       };
+      const record = datasetRecord(header, draft.imported);
       await putDataset(await deps.db(), record);
       drafts.delete(draftId);
       return datasetSummary(record);
@@ -111,8 +108,12 @@ export function createDatasetsService(deps: WorkerDeps): DatasetsApi {
         throw new RangeError(`The maximum length must be a whole number from 2 to ${MAX_PREVIEW_LENGTH}, got ${maxLength}.`);
       }
       if (previewed?.id !== id) previewed = await getDataset(await deps.db(), id);
-      const record = sftDatasetRecord(previewed);
-      return previewRecords(record.examples.slice(start, start + count), engineFormat(record), active.tokenizer, maxLength);
+      const saved = engineDataset(previewed);
+      const { format } = saved.dataset;
+      const end = start + count;
+      if (saved.method === 'sft') return { method: 'sft', examples: previewRecords(saved.dataset.examples.slice(start, end), format, active.tokenizer, maxLength) };
+      const pairs = previewPairs(saved.dataset.examples.slice(start, end), format, active.tokenizer, maxLength);
+      return { method: 'dpo', pairs, maxPromptLength: PREVIEW_MAX_PROMPT_LENGTH };
     },
   };
 }

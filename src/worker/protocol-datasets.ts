@@ -1,37 +1,69 @@
 // The Data page's calls to the worker.
 
-import type { DatasetFormat } from '../engine/data/formats';
+import type { DatasetFormat, TrainingMethod } from '../engine/data/formats';
 import type { RecordError } from '../engine/data/read-records';
-import type { DatasetSummaryRecord } from '../storage/records';
+import type { DatasetMethod, DatasetSummaryRecord } from '../storage/records';
 
 /** A file read and checked, not yet saved: the page shows its errors and lets the user skip them. */
 export interface DatasetDraft {
   draftId: string;
   source: string;
   format: DatasetFormat;
-  /** Usable records. */
+  /** What it is saved as: SFT examples, or preference pairs (for DPO, SimPO and ORPO). */
+  method: DatasetMethod;
+  /** Every training method its format fits, the studio's and those still to come (e.g. GRPO). */
+  methods: TrainingMethod[];
+  /** Usable records: examples, or pairs. */
   examples: number;
   /** Lines that cannot be used (bad JSON, wrong fields, ...), with line numbers. */
   errors: RecordError[];
+  /** Pairs skipped because the chosen answer equals the rejected one (0 for SFT data). */
+  identical: number;
 }
 
 /** A saved dataset without its examples (their count instead), as storage lists it. */
 export type DatasetSummary = DatasetSummaryRecord;
 
-/** One example rendered for the chosen model, token by token. */
+/** One token as the preview shows it: the text it adds, and whether the loss is computed on it. */
+export interface PreviewToken {
+  text: string;
+  id: number;
+  trained: boolean;
+}
+
+/** One SFT example rendered for the chosen model, token by token. */
 export interface TokenPreview {
   line: number;
-  tokens: { text: string; id: number; trained: boolean }[];
+  tokens: PreviewToken[];
   truncated: boolean;
   /** Why this example cannot be rendered for the model (then `tokens` is empty). */
   error?: string;
 }
 
+/** One preference pair rendered for the chosen model: the shared prompt, then each answer after it. */
+export interface PairPreview {
+  line: number;
+  /** Context only (never trained). */
+  prompt: PreviewToken[];
+  /** The answers: every token trained, as the preference loss sums their log-probabilities. */
+  chosen: PreviewToken[];
+  rejected: PreviewToken[];
+  /** An answer was cut so that prompt + answer fits the maximum length. */
+  truncated: boolean;
+  /** The prompt was cut to its last `maxPromptLength` tokens. */
+  promptTruncated: boolean;
+  /** Why training would not use this pair for the model (then the three lists are empty). */
+  error?: string;
+}
+
+/** A page of a saved dataset rendered for the model, by the family it holds. */
+export type DatasetPreviewPage = { method: 'sft'; examples: TokenPreview[] } | { method: 'dpo'; pairs: PairPreview[]; maxPromptLength: number };
+
 export interface DatasetsApi {
   /**
-   * Reads a file (JSONL, JSON or CSV; File from a picker or drop, or pasted text) and checks every line.
-   * Rejects with a message naming the problem when nothing is usable (empty, not UTF-8, too large, wrong
-   * fields for SFT). Nothing is saved yet.
+   * Reads a file (JSONL, JSON or CSV; File from a picker or drop, or pasted text), detects its format (SFT
+   * examples or preference pairs) and checks every line. Rejects with a message naming the problem when
+   * nothing is usable (empty, not UTF-8, too large, fields no studio method reads). Nothing is saved yet.
    */
   readDataset(input: { file: File } | { text: string; name: string }): Promise<DatasetDraft>;
   /** Saves a draft (its bad lines skipped) under `name`; returns the stored summary. */
@@ -40,6 +72,6 @@ export interface DatasetsApi {
   renameDataset(id: string, name: string): Promise<void>;
   setDatasetSplit(id: string, split: { evalFraction: number; seed: number }): Promise<DatasetSummary>;
   deleteDataset(id: string): Promise<void>;
-  /** Examples [start, start + count) rendered with the loaded model's tokenizer (and chat template). */
-  previewDataset(id: string, start: number, count: number, maxLength: number): Promise<TokenPreview[]>;
+  /** Examples or pairs [start, start + count) rendered with the loaded model's tokenizer (and chat template). */
+  previewDataset(id: string, start: number, count: number, maxLength: number): Promise<DatasetPreviewPage>;
 }

@@ -8,12 +8,18 @@ export type RunEvent =
   | { kind: 'metric'; row: MetricRow }
   | { kind: 'status'; run: RunRecord }
   /** Seconds left at the current pace. */
-  | { kind: 'eta'; step: number; totalSteps: number; seconds: number };
+  | { kind: 'eta'; step: number; totalSteps: number; seconds: number }
+  /** DPO with precomputed reference log-probabilities: `done` of `total` examples scored before training. */
+  | { kind: 'reference'; runId: string; done: number; total: number };
 
 export type RunListener = (event: RunEvent) => void;
 
 export interface RunsApi {
-  /** Starts a new run on the loaded model; resolves once it is running (events follow). */
+  /**
+   * Starts a new run on the loaded model; resolves once it is running (events follow). Refused before
+   * anything is stored when the method does not fit the dataset, or settings.initAdapter does not fit
+   * the model.
+   */
   startRun(name: string, settings: RunSettings, listener: RunListener): Promise<RunRecord>;
   /** Pauses after the current step (a checkpoint is written); resumeRun continues it. */
   pauseRun(runId: string): Promise<void>;

@@ -1,44 +1,78 @@
-// A run's examples: the saved dataset split as it says (the Data page shows the same split), tokenized
-// with the loaded model's tokenizer, and the prompts of the first held-out examples for the sample
-// generations shown at each evaluation.
+// A run's data: the method's objective, and the saved dataset split as it says (the Data page shows the
+// same split) and tokenized for that method with the loaded model's tokenizer: SFT examples, or preference
+// pairs (DPO, SimPO, ORPO) truncated to the run's max length and max prompt length as TRL truncates them.
+// A method that does not fit the dataset is refused here, before the run is stored. The prompts of the
+// first held-out examples are what the sample generations at each evaluation start from.
 
+import { DEFAULT_MAX_PROMPT_LENGTH, tokenizePreferenceDataset, type TokenizedPair } from '../engine/data/tokenize-preference';
+import type { RecordError } from '../engine/data/read-records';
 import { tokenizeSftDataset, type TokenizedExample } from '../engine/data/tokenize-sft';
-import type { SftRecord } from '../engine/data/sft-examples';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
-import type { DatasetRecord, RunSettings } from '../storage/records';
-import { engineFormat, sftDatasetRecord, type SftDatasetRecord } from './dataset-records';
+import type { TrainingObjective } from '../engine/train/objective';
+import { makeObjective } from '../engine/train/objectives/make-objective';
+import type { PreferenceConfig } from '../engine/train/objectives/preference-config';
+import { PreferenceObjective } from '../engine/train/objectives/preference-objective';
+import { SftObjective } from '../engine/train/objectives/sft-objective';
+import type { DatasetRecord, RunSettings, StoredPreferenceSettings } from '../storage/records';
+import { engineFormat } from './dataset-records';
 import { splitDataset } from './dataset-split';
+import { datasetMismatch } from './run-method';
 
 /** Held-out prompts generated from at each evaluation. */
 export const SAMPLE_PROMPTS = 2;
 
-export interface RunData {
-  train: TokenizedExample[];
-  eval: TokenizedExample[];
+export interface RunData<E = unknown> {
+  objective: TrainingObjective<E>;
+  train: readonly E[];
+  eval: readonly E[];
   /** Prompt token ids of the first held-out examples. */
   samplePrompts: number[][];
 }
 
-/** The prompt part of an example (its tokens before the first trained one), at least one token. */
-export function promptOf(e: TokenizedExample): number[] {
-  const first = e.trainMask.findIndex((m, i) => m === 1 && i > 0);
-  return e.inputIds.slice(0, first < 0 ? 1 : Math.max(1, first));
+export type RunDataSettings = Pick<RunSettings, 'method' | 'maxLength' | 'completionOnly' | 'preference'>;
+
+type Saved<M extends DatasetRecord['method']> = Extract<DatasetRecord, { method: M }>;
+
+/** The objective's part of a DPO-family run's stored settings (none: TRL's defaults). */
+export function objectiveSettings(p: StoredPreferenceSettings | undefined): Partial<Omit<PreferenceConfig, 'method'>> {
+  if (!p) return {};
+  return { beta: p.beta, lossType: p.lossType, labelSmoothing: p.labelSmoothing, simpoGamma: p.simpoGamma, orpoLambda: p.orpoLambda };
 }
 
-function tokenize(record: SftDatasetRecord, examples: SftRecord[], tokenizer: ModelTokenizer, settings: Pick<RunSettings, 'maxLength' | 'completionOnly'>) {
-  const dataset = { file: record.name, format: engineFormat(record), examples, errors: [] };
-  return tokenizeSftDataset(dataset, tokenizer, { maxLength: settings.maxLength, completionOnly: settings.completionOnly });
+/** The training split's usable items, or an error naming the dataset and its first bad line. */
+function usable<E>(name: string, items: E[], errors: readonly RecordError[]): E[] {
+  if (items.length > 0) return items;
+  const why = errors[0] ? ` (line ${errors[0].line}: ${errors[0].message})` : '';
+  throw new Error(`The dataset "${name}" has no usable training example for this model${why}.`);
 }
 
-export function prepareRunData(saved: DatasetRecord, tokenizer: ModelTokenizer, settings: Pick<RunSettings, 'maxLength' | 'completionOnly'>): RunData {
-  const record = sftDatasetRecord(saved);
+function withSamples<E>(objective: TrainingObjective<E>, train: E[], evalSet: E[]): RunData<E> {
+  return { objective, train, eval: evalSet, samplePrompts: evalSet.slice(0, SAMPLE_PROMPTS).map((e) => objective.promptOf(e)) };
+}
+
+function sftData(record: Saved<'sft'>, objective: SftObjective, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData<TokenizedExample> {
   const split = splitDataset(record);
-  const train = tokenize(record, split.train, tokenizer, settings);
-  if (train.examples.length === 0) {
-    const first = train.errors[0];
-    const why = first ? ` (line ${first.line}: ${first.message})` : '';
-    throw new Error(`The dataset "${record.name}" has no usable training example for this model${why}.`);
-  }
-  const evalSet = tokenize(record, split.eval, tokenizer, settings).examples;
-  return { train: train.examples, eval: evalSet, samplePrompts: evalSet.slice(0, SAMPLE_PROMPTS).map(promptOf) };
+  const options = { maxLength: settings.maxLength, completionOnly: settings.completionOnly };
+  const tokenize = (examples: Saved<'sft'>['examples']) =>
+    tokenizeSftDataset({ file: record.name, format: engineFormat(record), examples, errors: [] }, tokenizer, options);
+  const train = tokenize(split.train);
+  return withSamples(objective, usable(record.name, train.examples, train.errors), tokenize(split.eval).examples);
+}
+
+function preferenceData(record: Saved<'dpo'>, objective: PreferenceObjective, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData<TokenizedPair> {
+  const split = splitDataset(record);
+  const options = { maxLength: settings.maxLength, maxPromptLength: settings.preference?.maxPromptLength ?? DEFAULT_MAX_PROMPT_LENGTH };
+  const tokenize = (examples: Saved<'dpo'>['examples']) =>
+    tokenizePreferenceDataset({ file: record.name, format: engineFormat(record), examples, errors: [], identical: 0 }, tokenizer, options);
+  const train = tokenize(split.train);
+  return withSamples(objective, usable(record.name, train.pairs, train.errors), tokenize(split.eval).pairs);
+}
+
+export function prepareRunData(saved: DatasetRecord, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData {
+  const mismatch = datasetMismatch(saved, settings.method);
+  if (mismatch) throw new Error(mismatch);
+  const objective = makeObjective(settings.method, objectiveSettings(settings.preference));
+  if (objective instanceof SftObjective && saved.method === 'sft') return sftData(saved, objective, tokenizer, settings);
+  if (objective instanceof PreferenceObjective && saved.method === 'dpo') return preferenceData(saved, objective, tokenizer, settings);
+  throw new Error(`The dataset "${saved.name}" cannot train ${settings.method}.`);
 }

@@ -1,17 +1,22 @@
-// One training run in progress in this worker: the SFT loop on the GPU with its hooks writing every metric
-// row, the record's progress and each checkpoint to IndexedDB before the page hears of them. The loop
-// awaits every GPU step, so calls from the page (pause, stop, save) are served between steps.
+// One training run in progress in this worker: the training loop on the GPU with the run's objective (SFT,
+// DPO, SimPO or ORPO), its hooks writing every metric row, the record's progress and each checkpoint to
+// IndexedDB before the page hears of them. The loop awaits every GPU step, so calls from the page (pause,
+// stop, save) are served between steps. DPO compares against a frozen reference: the base model, or the
+// saved adapter the run started from; its log-probabilities may be computed once before the first step
+// (the page hears that pass's progress).
 //
 // How it ends decides the status it leaves: the loop's end 'completed'; pause / stop 'paused' / 'stopped'
 // (the loop writes a checkpoint first); a lost device 'interrupted'; a full storage quota 'paused' at the
-// last checkpoint that was written; anything else 'failed'. The lock and the model are released only
-// after that status is written.
+// last checkpoint that was written; a non-finite loss or gradient 'failed' with the loop's message (the
+// last good checkpoint kept); anything else 'failed'. The lock and the model are released only after that
+// status is written.
 
 import { GpuDeviceLostError } from '../engine/gpu/errors';
 import type { LoraAdapter } from '../engine/lora/adapter';
 import { checkpointBytes, type TrainCheckpoint } from '../engine/train/checkpoint';
 import { GpuBackend } from '../engine/train/gpu/gpu-backend';
-import { runSft, type EvalMetrics, type StepMetrics } from '../engine/train/sft-loop';
+import { NonFiniteTrainingError } from '../engine/train/errors';
+import { runTraining, type EvalMetrics, type StepMetrics } from '../engine/train/train-loop';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
 import { isQuotaExceeded, StorageFullError, storageFullError } from '../storage/quota';
 import type { MetricRow, RunRecord, RunStatus } from '../storage/records';
@@ -35,6 +40,8 @@ export interface TrainingRunSetup {
   data: RunData;
   /** Initialised for a fresh run; for a resume, the checkpoint's (resume.adapter). */
   adapter: LoraAdapter;
+  /** The saved adapter the run started from, frozen (DPO's reference); absent: the run began from a fresh adapter. */
+  reference?: LoraAdapter;
   resume: TrainCheckpoint | undefined;
   lock: RunLock;
   /** The model reserved for this run. */
@@ -79,7 +86,9 @@ export class TrainingRun {
   static async start(setup: TrainingRunSetup): Promise<TrainingRun> {
     let backend: GpuBackend;
     try {
-      backend = new GpuBackend(setup.model.model, setup.adapter, { seed: setup.run.settings.loop.seed });
+      // Only DPO reads a reference: the others never upload it.
+      const reference = setup.data.objective.needsReference ? setup.reference : undefined;
+      backend = new GpuBackend(setup.model.model, setup.adapter, { seed: setup.run.settings.loop.seed, reference });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await setup.store.updateRun(setup.run.id, (r) => ({ ...r, status: 'failed', message, updatedAt: nowIso() })).catch(() => undefined);
@@ -118,8 +127,9 @@ export class TrainingRun {
     this.eta.mark(resume?.step ?? 0, performance.now());
     let outcome: Outcome;
     try {
-      const result = await runSft(
+      const result = await runTraining(
         this.backend,
+        data.objective,
         data.train,
         data.eval,
         { ...settings.loop, saveEvery: settings.checkpointEvery },
@@ -128,8 +138,10 @@ export class TrainingRun {
           onStep: (m) => this.onStep(m),
           onEval: (m) => this.onEval(m),
           onCheckpoint: (c) => this.onCheckpoint(c),
+          onReferenceProgress: (done, total) => this.emit({ kind: 'reference', runId: this.id, done, total }),
         },
         resume,
+        { precomputeReference: settings.preference?.precomputeRef ?? false },
       );
       outcome = this.lostMessage !== null ? this.lostOutcome() : { status: result.stopped ? this.stopAs : 'completed', message: filesNote(this.record) };
     } catch (err) {
@@ -186,6 +198,8 @@ export class TrainingRun {
       const full = err instanceof StorageFullError ? err : await storageFullError();
       return { status: 'paused', message: storageFullRunMessage(this.record, full.message) };
     }
+    // Names the step and the value, and says which checkpoint is kept.
+    if (err instanceof NonFiniteTrainingError) return { status: 'failed', message: err.message };
     const message = err instanceof Error ? err.message : String(err);
     return { status: 'failed', message: `Training failed after step ${this.record.step}: ${message}` };
   }

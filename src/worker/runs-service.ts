@@ -1,12 +1,12 @@
-// The Train page's calls (RunsApi): start, pause, resume and stop training runs on the loaded model, list
-// them with their curves, and save a run's adapter. One run trains at a time in a worker; a run belongs to
-// the tab that holds its Web Lock, and a record left 'running' by a tab that is gone reads 'interrupted'.
+// The Train page's calls (RunsApi): start, pause, resume and stop training runs (SFT, DPO, SimPO, ORPO; fresh
+// or from a saved adapter) on the loaded model, list them with their curves, and save a run's adapter. One
+// run trains at a time in a worker; a run belongs to the tab that holds its Web Lock, and a record left
+// 'running' by a tab that is gone reads 'interrupted'.
 
-import { initAdapter, planAdapter, type LoraAdapter } from '../engine/lora/adapter';
+import { planAdapter, type LoraAdapter } from '../engine/lora/adapter';
 import { adapterConfigJson, adapterWeightsBytes } from '../engine/lora/peft-files';
 import { missingTokenizerError, type ModelTokenizer } from '../engine/model/tokenizer';
 import { readCheckpoint, type TrainCheckpoint } from '../engine/train/checkpoint';
-import { Rng } from '../engine/util/rng';
 import { DatasetNotFoundError, getDataset } from '../storage/datasets-store';
 import type { AdapterRecord, RunRecord, RunSettings } from '../storage/records';
 import {
@@ -24,6 +24,7 @@ import {
 import type { ActiveModel } from './model-session';
 import type { RunListener, RunsApi } from './protocol-runs';
 import { releaseCallback } from './release-callback';
+import { policyStart, referenceRecord, savedStartingAdapter, storedReference } from './run-adapters';
 import { prepareRunData, type RunData } from './run-data';
 import { lockedRunIds, tryLockRun, type RunLock } from './run-lock';
 import { describeRef, modelName, modelRefOf, requestOf, sameModel } from './run-model-ref';
@@ -82,11 +83,18 @@ export function createRunsService(deps: WorkerDeps): RunsApi {
     return { data: prepareRunData(dataset, tokenizer, settings), tokenizer };
   }
 
+  /** What a run trains from: its policy's adapter (fresh, the starting adapter's copy, or the checkpoint's) and its reference. */
+  interface Start {
+    adapter: LoraAdapter;
+    reference: LoraAdapter | undefined;
+    resume: TrainCheckpoint | undefined;
+  }
+
   /** Starts the loop on a record stored as 'running' under `lock` (TrainingRun.start releases both on failure). */
-  async function launch(run: RunRecord, model: ActiveModel, prepared: { data: RunData; tokenizer: ModelTokenizer }, adapter: LoraAdapter, resume: TrainCheckpoint | undefined, lock: RunLock, listener: RunListener): Promise<RunRecord> {
+  async function launch(run: RunRecord, model: ActiveModel, prepared: { data: RunData; tokenizer: ModelTokenizer }, start: Start, lock: RunLock, listener: RunListener): Promise<RunRecord> {
     const store = runWriter(await deps.db());
     const claim = deps.models.claim(`The run "${run.name}" is training on this model: pause or stop it first.`);
-    const started = await TrainingRun.start({ store, run, model, ...prepared, adapter, resume, lock, claim, listener });
+    const started = await TrainingRun.start({ store, run, model, ...prepared, ...start, lock, claim, listener });
     current = started;
     void started.done.finally(() => {
       if (current === started) current = null;
@@ -119,10 +127,23 @@ export function createRunsService(deps: WorkerDeps): RunsApi {
       return exclusive(listener, async () => {
         const model = requireModel();
         const ref = modelRefOf(model);
-        const full: RunSettings = { ...settings, model: ref, modelName: modelName(ref, model.info.source), weightFormat: model.info.weightFormat };
-        // Data and LoRA plan are checked before anything is stored, so a bad start leaves no record.
+        const db = await deps.db();
+        // The starting adapter, data and LoRA plan are checked before anything is stored, so a bad start leaves no record.
+        const from = settings.initAdapter ? await savedStartingAdapter(db, settings.initAdapter, model) : undefined;
+        const full: RunSettings = {
+          ...settings,
+          model: ref,
+          modelName: modelName(ref, model.info.source),
+          weightFormat: model.info.weightFormat,
+          // A run from a saved adapter trains that adapter's modules, rank and scale (the dropout is the run's).
+          ...(from && {
+            lora: { ...from.adapter.config, targets: [...from.adapter.config.targets], dropout: settings.lora.dropout },
+            initAdapter: { id: from.record.id, name: from.record.name },
+          }),
+        };
         const prepared = await dataFor(full, model);
-        const adapter = initAdapter(planAdapter(model.config.architecture, model.layout, full.lora), new Rng(full.loop.seed));
+        const reference = from?.adapter;
+        const adapter = policyStart(full, model, reference);
         const id = crypto.randomUUID();
         const lock = await tryLockRun(id);
         if (!lock) throw new Error(`The new run's id ${id} is locked by another tab (this should never happen): start it again.`);
@@ -140,8 +161,8 @@ export function createRunsService(deps: WorkerDeps): RunsApi {
           };
           const note = filesNote(run);
           if (note) run.message = note;
-          await addRun(await deps.db(), run);
-          return await launch(run, model, prepared, adapter, undefined, lock, listener);
+          await addRun(db, run, from && referenceRecord(id, from));
+          return await launch(run, model, prepared, { adapter, reference, resume: undefined }, lock, listener);
         } catch (err) {
           lock.release();
           await deleteRunData(await deps.db(), id).catch(() => undefined);
@@ -170,8 +191,9 @@ export function createRunsService(deps: WorkerDeps): RunsApi {
         try {
           const model = await modelFor(stored.settings);
           const prepared = await dataFor(stored.settings, model);
+          const reference = await storedReference(db, stored, model);
           const resume = await checkpointOf(stored, model);
-          const adapter = resume?.adapter ?? initAdapter(planAdapter(model.config.architecture, model.layout, stored.settings.lora), new Rng(stored.settings.loop.seed));
+          const adapter = resume?.adapter ?? policyStart(stored.settings, model, reference);
           const from = resume?.step ?? 0;
           if (from >= stored.settings.loop.steps) {
             // Interrupted between its last checkpoint and its last status: nothing is left to train.
@@ -182,7 +204,7 @@ export function createRunsService(deps: WorkerDeps): RunsApi {
           }
           // The steps after the checkpoint are trained again: their rows go, so the curve has each step once.
           const run = await rewindRun(db, runId, from, (r) => ({ ...r, status: 'running', step: from, checkpointStep: from, message: filesNote(r), updatedAt: nowIso() }));
-          return await launch(run, model, prepared, adapter, resume, lock, listener);
+          return await launch(run, model, prepared, { adapter, reference, resume }, lock, listener);
         } catch (err) {
           lock.release();
           throw err;

@@ -1,21 +1,27 @@
 // The Data page on a real WebGPU adapter (SwiftShader in Chromium): the project's sample dataset imported,
 // saved with a split, kept across reloads, renamed, previewed token by token for stories260K (loaded from
-// the offline folder) with the trained tokens marked, and deleted after a confirmation; bad inputs through
-// the real file input (a broken JSONL line, preference data, not UTF-8, empty, 50 MB) each give a clear
-// message while the saved datasets stay; paste and drag-and-drop imports.
+// the offline folder) with the trained tokens marked, and deleted after a confirmation; preference pairs
+// (the project's stories-preference task, LLaMA-Factory's ShareGPT pairs) detected with the methods they
+// fit, and a pair previewed as prompt, chosen and rejected tokens with the answers trained; bad inputs
+// through the real file input (a broken JSONL line, identical pairs, prompt-only data, not UTF-8, empty,
+// 50 MB) each give a clear message while the saved datasets stay; paste and drag-and-drop imports.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { evalCount } from '../../src/worker/dataset-split';
 import { launchChromium, type TestBrowser } from './browser';
 import { text, waitForView } from './studio-page';
 
 const SAMPLE = resolve(__dirname, '../../public/datasets/stories-setting/train.jsonl');
+const PREFERENCE_SAMPLE = resolve(__dirname, '../../public/datasets/stories-preference/train.jsonl');
+/** Read from ../shared at run time, never copied into the repository. */
+const DPO_EN_DEMO = resolve(__dirname, '../../../shared/assets/datasets/llamafactory-demo/dpo_en_demo.json');
 const SAVED = 'stories sample';
 const RENAMED = 'stories (renamed)';
+const PAIRS = 'stories pairs';
 
 async function openDataPage(page: Page): Promise<void> {
   const url = new URL(inject('studioUrl'));
@@ -62,6 +68,16 @@ async function importFile(page: Page, file: { name: string; buffer: Buffer } | s
   await (typeof file === 'string' ? input.setInputFiles(file) : input.setInputFiles({ ...file, mimeType: 'application/octet-stream' }));
   const shown = await page.waitForSelector('[data-testid=dataset-draft], [data-testid=import-error]', { timeout: 30_000 });
   return (await shown.getAttribute('data-testid')) === 'dataset-draft' ? 'draft' : 'error';
+}
+
+/** Each token of a strip: its text, whether it is trained, and how it is drawn. */
+function tokensOf(strip: Locator) {
+  return strip.getByTestId('token').evaluateAll((spans) =>
+    spans.map((s) => {
+      const el = s as HTMLElement;
+      return { text: el.dataset.text ?? '', trained: el.dataset.trained === 'true', background: getComputedStyle(el).backgroundColor };
+    }),
+  );
 }
 
 async function importError(page: Page, file: { name: string; buffer: Buffer } | string): Promise<string> {
@@ -114,6 +130,7 @@ describe('Data page', () => {
     await page.getByTestId('draft-save').click();
     await row(page, SAVED).waitFor();
     expect(await page.getByTestId('dataset-draft').count()).toBe(0);
+    expect(await row(page, SAVED).getByTestId('dataset-format').textContent()).toBe('Prompt-completion: fits SFT (and GRPO, coming)');
 
     // Saving selects it for the preview, which needs a model's tokenizer: none is loaded yet.
     await page.getByTestId('preview-no-model').waitFor();
@@ -161,10 +178,23 @@ describe('Data page', () => {
     expect(Number(await row(page, 'broken').getByTestId('dataset-examples').getAttribute('data-value'))).toBe(2);
     await stillSaved(['broken', RENAMED]);
 
-    // Preference (DPO) data: the wrong fields for SFT.
-    const dpo = JSON.stringify({ prompt: 'Setting: a cave.\n', chosen: 'Once upon a time...', rejected: 'No.' });
-    expect(await importError(page, { name: 'dpo.jsonl', buffer: Buffer.from(`${dpo}\n${dpo}\n`) })).toMatch(
-      /^dpo\.jsonl: is a preference \(.*\) dataset; SFT needs language modeling/,
+    // Preference pairs: one whose chosen answer equals the rejected one is counted and skipped.
+    const good = JSON.stringify({ prompt: 'Setting: a cave.\n', chosen: 'Once upon a time, in a cave.', rejected: 'Once upon a time, in a town.' });
+    const same = JSON.stringify({ prompt: 'Setting: a lake.\n', chosen: 'Once upon a time, by a lake.', rejected: 'Once upon a time, by a lake.' });
+    expect(await importFile(page, { name: 'dpo.jsonl', buffer: Buffer.from(`${good}\n${same}\n${good}\n`) })).toBe('draft');
+    const pairsDraft = page.getByTestId('dataset-draft');
+    expect(await pairsDraft.getAttribute('data-method')).toBe('dpo');
+    expect(Number(await pairsDraft.getAttribute('data-examples'))).toBe(2);
+    expect(Number(await pairsDraft.getAttribute('data-errors'))).toBe(0);
+    expect(Number(await pairsDraft.getAttribute('data-identical'))).toBe(1);
+    expect(await text(page, 'draft-identical')).toMatch(/^1\s*— the chosen answer equals the rejected one/);
+    await page.getByTestId('draft-discard').click();
+    await stillSaved(['broken', RENAMED]);
+
+    // Prompt-only data fits GRPO, which the studio does not train yet: refused, naming the missing field.
+    const prompts = `${JSON.stringify({ prompt: 'Setting: a cave.\n' })}\n`;
+    expect(await importError(page, { name: 'prompts.jsonl', buffer: Buffer.from(prompts) })).toMatch(
+      /^prompts\.jsonl: is a prompt-only .* is missing "completion"\. This dataset fits GRPO\. The studio does not train that yet;/,
     );
     await stillSaved(['broken', RENAMED]);
 
@@ -259,12 +289,7 @@ describe('Data page', () => {
     expect(await examples.count()).toBe(3);
     const first = examples.first();
     expect(await first.getAttribute('data-line')).toBe('1');
-    const tokens = await first.getByTestId('token').evaluateAll((spans) =>
-      spans.map((s) => {
-        const el = s as HTMLElement;
-        return { text: el.dataset.text ?? '', trained: el.dataset.trained === 'true', background: getComputedStyle(el).backgroundColor };
-      }),
-    );
+    const tokens = await tokensOf(first);
     const { prompt, completion } = sampleLines[0];
     expect(tokens[0]).toMatchObject({ text: '<s>', trained: false });
     expect(tokens.at(-1)).toMatchObject({ text: '</s>', trained: true });
@@ -288,14 +313,85 @@ describe('Data page', () => {
     expect(errors).toEqual([]);
   });
 
+  it('imports preference pairs, says which methods they fit, and previews a pair token by token', async () => {
+    // The project's preference task through the real file input (stories260K is still loaded).
+    expect(await importFile(page, PREFERENCE_SAMPLE)).toBe('draft');
+    const draft = page.getByTestId('dataset-draft');
+    expect(await draft.getAttribute('data-format')).toBe('preference');
+    expect(await draft.getAttribute('data-method')).toBe('dpo');
+    expect(Number(await draft.getAttribute('data-examples'))).toBe(468);
+    expect(Number(await draft.getAttribute('data-errors'))).toBe(0);
+    expect(await text(page, 'draft-format')).toBe('Preference pairs (prompt, chosen, rejected): fits DPO, SimPO and ORPO');
+    expect(await text(page, 'draft-examples')).toBe('468');
+    expect(await text(page, 'draft-identical')).toBe('0');
+    await page.getByTestId('draft-name').fill(PAIRS);
+    await page.getByTestId('draft-save').click();
+    await row(page, PAIRS).waitFor();
+    expect(await row(page, PAIRS).getByTestId('dataset-examples').textContent()).toBe('468 pairs');
+    expect(await row(page, PAIRS).getByTestId('dataset-format').textContent()).toBe('Preference pairs (prompt, chosen, rejected): fits DPO, SimPO and ORPO');
+
+    // Saving selects it for the preview, still at the maximum length of 10 set above: training would drop
+    // every pair (stories260K spells the prompt in 17 tokens), and each pair says so in place.
+    await page.waitForSelector('[data-testid=token-previews][data-method=dpo]', { timeout: 30_000 });
+    expect(await page.getByTestId('pair-preview-error').count()).toBe(3);
+    expect(await page.getByTestId('pair-preview-error').first().textContent()).toBe(
+      'line 1 has a prompt of 17 tokens, which leaves no room for an answer within the maximum length of 10 tokens',
+    );
+
+    // At 256 tokens: three pairs, each as prompt, chosen and rejected tokens.
+    await page.getByTestId('preview-max-length').fill('256');
+    await page.getByTestId('preview-max-length').press('Enter');
+    await page.waitForSelector('[data-testid=pair-preview][data-line="1"] [data-testid=pair-prompt]', { timeout: 30_000 });
+    const pairs = page.getByTestId('pair-preview');
+    expect(await pairs.count()).toBe(3);
+    const first = pairs.first();
+    expect(await first.getAttribute('data-line')).toBe('1');
+    expect(await first.getAttribute('data-truncated')).toBe('false');
+    const prompt = await tokensOf(first.getByTestId('pair-prompt'));
+    const chosen = await tokensOf(first.getByTestId('pair-chosen'));
+    const rejected = await tokensOf(first.getByTestId('pair-rejected'));
+    expect(prompt[0].text).toBe('<s>');
+    // Llama's decoder writes the space of "▁Setting" after <s>.
+    expect(prompt.map((t) => t.text).join('').replace('<s> ', '')).toBe('Setting: a busy meadow.\n');
+    expect(chosen.map((t) => t.text).join('')).toMatch(/^Once upon a time, in a busy meadow, .*<\/s>$/);
+    expect(rejected.map((t) => t.text).join('')).toMatch(/^Once upon a time, in a foggy valley, .*<\/s>$/);
+    expect(prompt.every((t) => !t.trained)).toBe(true);
+    expect([...chosen, ...rejected].every((t) => t.trained)).toBe(true);
+    // The answers look like the SFT preview's trained tokens, the prompt like its context.
+    expect(new Set([...chosen, ...rejected].map((t) => t.background)).size).toBe(1);
+    expect(new Set(prompt.map((t) => t.background)).size).toBe(1);
+    expect(chosen[0].background).not.toBe(prompt[0].background);
+    expect(await first.getByTestId('pair-chosen').textContent()).toMatch(/^\s*chosen/);
+    expect(await first.getByTestId('pair-rejected').textContent()).toMatch(/^\s*rejected/);
+
+    // LLaMA-Factory's ShareGPT pairs (one JSON array) and the preference sample's own button.
+    expect(await importFile(page, DPO_EN_DEMO)).toBe('draft');
+    expect(await draft.getAttribute('data-format')).toBe('sharegpt-preference');
+    expect(Number(await draft.getAttribute('data-examples'))).toBe(300);
+    expect(await text(page, 'draft-format')).toBe('ShareGPT preference pairs (conversations, chosen, rejected): fits DPO, SimPO and ORPO');
+    await page.getByTestId('draft-discard').click();
+    await page.getByTestId('load-sample-stories-preference').click();
+    await page.waitForSelector('[data-testid=dataset-draft][data-format=preference][data-examples="468"]', { timeout: 30_000 });
+    expect(await page.getByTestId('draft-name').inputValue()).toBe('stories-preference (sample)');
+    await page.getByTestId('draft-discard').click();
+    expect(await savedNames(page)).toEqual([PAIRS, 'broken', RENAMED]);
+    expect(errors).toEqual([]);
+  });
+
   it('deletes a dataset only after confirmation, for good', async () => {
     await row(page, 'broken').getByTestId('dataset-delete').click();
     await page.getByTestId('dataset-delete-cancel').click();
-    expect(await savedNames(page)).toEqual(['broken', RENAMED]);
+    expect(await savedNames(page)).toEqual([PAIRS, 'broken', RENAMED]);
 
+    await row(page, PAIRS).getByTestId('dataset-preview').click();
     await row(page, RENAMED).getByTestId('dataset-delete').click();
     await page.getByTestId('dataset-delete-confirm').click();
     await row(page, RENAMED).waitFor({ state: 'detached' });
+    // Deleting another dataset leaves the preview as it is.
+    expect(await page.getByTestId('dataset-detail').getAttribute('data-id')).toBe(await row(page, PAIRS).getAttribute('data-id'));
+    await row(page, PAIRS).getByTestId('dataset-delete').click();
+    await page.getByTestId('dataset-delete-confirm').click();
+    await row(page, PAIRS).waitFor({ state: 'detached' });
     // The previewed dataset is gone, so is its preview.
     expect(await page.getByTestId('dataset-detail').count()).toBe(0);
     await reload(page);

@@ -1,6 +1,6 @@
 // CSV datasets: rows keyed by the header with the line each starts on (quoted newlines, \r\n), per-line
 // errors for bad rows, JSON cells for structured fields; and how the studio picks a reader for a file
-// (extension, then content), refuses oversized or empty files, and non-SFT data.
+// (extension, then content), refuses oversized or empty files, and files with nothing usable.
 
 import { describe, expect, test } from 'vitest';
 import { parseCsv } from '../../src/engine/data/csv';
@@ -8,7 +8,7 @@ import { detectFormat, DatasetMethodError } from '../../src/engine/data/detect';
 import { toPreferenceDataset } from '../../src/engine/data/preference-examples';
 import { DatasetFileError } from '../../src/engine/data/read-records';
 import { toSftDataset } from '../../src/engine/data/sft-examples';
-import { MAX_DATASET_BYTES, checkDatasetSize, parseDatasetBytes, readSftDataset } from '../../src/worker/dataset-read';
+import { MAX_DATASET_BYTES, checkDatasetSize, parseDatasetBytes, readDatasetFile } from '../../src/worker/dataset-read';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -146,7 +146,7 @@ describe('choosing a reader', () => {
       expect(parsed.records.map((r) => r.value), `${name}: ${content}`).toEqual([{ text: 'one' }, { text: 'two' }]);
     }
     // A .csv file that holds JSON lines is read as CSV: a clear header error, not a silent guess.
-    expect(thrown(() => readSftDataset(enc(jsonl), 'wrong.csv')).message).toBe(
+    expect(thrown(() => readDatasetFile(enc(jsonl), 'wrong.csv')).message).toBe(
       'wrong.csv: no record matches a known dataset format (line 2 has fields "{"text": "one"}")',
     );
   });
@@ -171,18 +171,16 @@ describe('choosing a reader', () => {
     expect(err.message).toBe(`latin1.csv: is not UTF-8 text (invalid byte 0xe9 at offset ${at}, line 3)`);
   });
 
-  test('SFT drafts keep per-line errors; preference data and all-bad files are refused', () => {
-    const d = readSftDataset(enc('{"prompt": "a", "completion": "b"}\n{"prompt": "c", \n{"prompt": "e", "completion": "f"}\n'), 'x.jsonl');
-    expect(d.examples.map((e) => e.line)).toEqual([1, 3]);
-    expect(d.errors).toEqual([{ line: 2, message: expect.stringMatching(/^not valid JSON/) }]);
+  test('SFT files keep per-line errors; unknown fields and all-bad files are refused', () => {
+    const d = readDatasetFile(enc('{"prompt": "a", "completion": "b"}\n{"prompt": "c", \n{"prompt": "e", "completion": "f"}\n'), 'x.jsonl');
+    expect(d.method).toBe('sft');
+    expect(d.dataset.examples.map((e) => e.line)).toEqual([1, 3]);
+    expect(d.dataset.errors).toEqual([{ line: 2, message: expect.stringMatching(/^not valid JSON/) }]);
 
-    const dpo = thrown(() => readSftDataset(enc('{"prompt": "a", "chosen": "b", "rejected": "c"}\n'), 'dpo.jsonl'));
-    expect(dpo.message).toMatch(/^dpo\.jsonl: is a preference .* dataset; SFT needs language modeling/);
-
-    const none = thrown(() => readSftDataset(enc('question,answer\nq,a\n'), 'qa.csv'));
+    const none = thrown(() => readDatasetFile(enc('question,answer\nq,a\n'), 'qa.csv'));
     expect(none.message).toBe('qa.csv: no record matches a known dataset format (line 2 has fields "question", "answer")');
 
-    const empty = thrown(() => readSftDataset(enc('{"text": ""}\n{"text": ""}\n'), 'blank.jsonl'));
+    const empty = thrown(() => readDatasetFile(enc('{"text": ""}\n{"text": ""}\n'), 'blank.jsonl'));
     expect(empty.message).toMatch(/^blank\.jsonl: has no usable language-modeling records \(line 1: has nothing to train on.*; line 2: /);
   });
 });

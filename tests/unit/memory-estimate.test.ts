@@ -146,6 +146,49 @@ describe('estimateMemory', () => {
     expect(t.logits).toBe(512 * 512 * 4);
   });
 
+  it('DPO adds its reference: the forward-only scoring pass in the step, and the frozen reference adapter', () => {
+    const shape = { seqLen: 512, batch: 4, weightFormat: 'f16' as const };
+    const lora = { loraRank: 8, targets: ['q_proj', 'v_proj'] };
+    const sft = estimateMemory(SMOLLM2_135M, { ...shape, training: lora });
+    expect(sft.reference).toBe(0);
+    const N = 2048;
+    const chunk = N * 8192 * 4;
+    // Per row: 2 layer inputs (2C); one activation set without its input (3C, 2 rstd, q and attention out,
+    // k, v, Hq lse, 3F); the final norm out, its rstd and the loss's (N, 2) lse.
+    const passRow = 2 * 576 + (3 * 576 + 2 + 2 * 576 + 2 * 192 + 9 + 3 * 1536) + (576 + 1 + 2);
+    expect(passRow).toBe(9614);
+    const base = estimateMemory(SMOLLM2_135M, { ...shape, training: { ...lora, referencePass: true } });
+    expect(base.reference).toBe(N * passRow * 4 + chunk);
+    expect(base.reference).toBe(145_866_752);
+    // Nothing else changes, and the total counts it.
+    expect([base.activations, base.logits, base.lora, base.gradients]).toEqual([sft.activations, sft.logits, sft.lora, sft.gradients]);
+    expect(base.total).toBe(sft.total + base.reference);
+
+    // From a saved adapter (r 8 on q, v): its parameters stay on the GPU; precomputed, no pass in the step.
+    const referenceLora = { rank: 8, targets: ['q_proj', 'v_proj'] };
+    const cached = estimateMemory(SMOLLM2_135M, { ...shape, training: { ...lora, referenceLora } });
+    expect(cached.reference).toBe(460_800 * 4);
+    // In the step, the pass also keeps each reference module's (N, r) down-projection.
+    const inStep = estimateMemory(SMOLLM2_135M, { ...shape, training: { ...lora, referenceLora, referencePass: true } });
+    expect(inStep.reference).toBe(460_800 * 4 + N * (passRow + 2 * 8) * 4 + chunk);
+  });
+
+  it('stories260K DPO reference pass by hand', () => {
+    // 4 pairs of 64 tokens: 8 sequences, N = 512 rows; the (N, V) logits fit one chunk.
+    const training = { loraRank: 4, targets: ['q_proj', 'v_proj'], referencePass: true };
+    const e = estimateMemory(stories, { seqLen: 64, batch: 8, weightFormat: 'f32', training });
+    const passRow = 2 * 64 + (3 * 64 + 2 + 2 * 64 + 2 * 32 + 8 + 3 * 172) + (64 + 1 + 2);
+    expect(passRow).toBe(1105);
+    expect(e.reference).toBe(512 * 1105 * 4 + 512 * 512 * 4);
+    expect(e.reference).toBe(3_311_616);
+    const fromAdapter = estimateMemory(stories, { seqLen: 64, batch: 8, weightFormat: 'f32', training: { ...training, referenceLora: { rank: 4, targets: ['q_proj', 'v_proj'] } } });
+    expect(fromAdapter.reference).toBe(5 * 4 * ((64 + 64) + (64 + 32)) * 4 + 512 * (1105 + 2 * 4) * 4 + 512 * 512 * 4);
+    expect(fromAdapter.reference).toBe(3_345_920);
+    expect(() => estimateMemory(stories, { seqLen: 8, batch: 2, weightFormat: 'f32', training: { ...training, referenceLora: { rank: 4, targets: ['c_attn'] } } })).toThrow(
+      /"c_attn" is not a linear module of LlamaForCausalLM/,
+    );
+  });
+
   it('GPT-2 and Qwen2 parameters split into f16 matrices and f32 norms and biases', () => {
     const g = estimateMemory(GPT2, { seqLen: 1024, batch: 1, weightFormat: 'f16' });
     const gVectors = 12 * (2 * 2 * 768 + 3 * 768 + 768 + 3072 + 768) + 2 * 768;

@@ -1,31 +1,27 @@
-// `tunelab eval`: held-out loss and perplexity (the same token accounting as training), and for
-// prompt-completion data the exact-match and regex-match rates of greedy generations. One JSON object on
-// stdout; progress on stderr.
+// `tunelab eval`: the held-out objective on --data with the training's own accounting — SFT: loss and
+// perplexity of the trained tokens; DPO, SimPO, ORPO: the objective's loss, the preference accuracy, the
+// mean reward margin and TRL's reward metrics against the base model — and, for prompt-completion or
+// preference data, the exact-match and --regex rates of greedy generations from the prompts. One JSON
+// object on stdout; progress on stderr.
 
 import { planAdapter, type LoraAdapter } from '../../engine/lora/adapter';
-import { ChatTemplate } from '../../engine/model/chat-template';
 import type { ModelConfig } from '../../engine/model/config';
-import type { SftExample } from '../../engine/data/sft-examples';
-import { tokenizeSftDataset } from '../../engine/data/tokenize-sft';
 import { ModelTokenizer } from '../../engine/model/tokenizer';
 import type { ModelWeights } from '../../engine/model/weights';
-import { evaluate } from '../../engine/train/sft-loop';
+import { DEFAULT_MAX_PROMPT_LENGTH, tokenizePreferenceDataset } from '../../engine/data/tokenize-preference';
+import { tokenizeSftDataset } from '../../engine/data/tokenize-sft';
+import { isPreferenceMethod, makeObjective } from '../../engine/train/objectives/make-objective';
+import { evaluateSet } from '../../engine/train/train-loop';
+import { generationCases, generationReport } from '../eval-generation';
 import { readModel } from '../load-model';
 import type { EvalArgs } from '../options/eval';
 import { Progress } from '../progress';
 import type { CliStreams } from '../streams';
-import { readSftFile } from '../train-data';
-import { startTraining } from '../train-session';
-
-interface GenerationCase {
-  prompt: string;
-  promptIds: number[];
-  reference: string;
-  referenceTokens: number;
-}
+import { readPreferenceFile, readSftFile } from '../train-data';
+import { startTraining, type TrainingSession } from '../train-session';
 
 /**
- * Without --adapter the loss runs through the trainer with a one-module adapter whose B is 0: its output
+ * Without --adapter the model runs through the trainer with a one-module adapter whose B is 0: its output
  * is bit-equal to the base model's (tests/gpu/lora-inference.test.ts).
  */
 function neutralAdapter(config: ModelConfig, weights: ModelWeights): LoraAdapter {
@@ -33,16 +29,48 @@ function neutralAdapter(config: ModelConfig, weights: ModelWeights): LoraAdapter
   return planAdapter(config.architecture, weights, { r: 1, alpha: 1, dropout: 0, targets: [target], useRslora: false });
 }
 
-function generationCase(e: SftExample, tokenizer: ModelTokenizer): GenerationCase | undefined {
-  if (e.kind === 'prompt-completion') {
-    return { prompt: e.prompt, promptIds: tokenizer.encode(e.prompt), reference: e.completion, referenceTokens: tokenizer.encode(e.completion, { addSpecialTokens: false }).length };
-  }
-  if (e.kind === 'chat-prompt-completion') {
-    const prompt = new ChatTemplate(tokenizer.tokenizerConfig).render(e.prompt, { addGenerationPrompt: true });
-    const reference = e.completion.map((m) => m.content).join('\n');
-    return { prompt, promptIds: tokenizer.encode(prompt, { addSpecialTokens: false }), reference, referenceTokens: tokenizer.encode(reference, { addSpecialTokens: false }).length };
-  }
-  return undefined;
+/** SFT: loss and perplexity over the trained tokens. */
+async function sftScores(args: EvalArgs, session: TrainingSession, tokenizer: ModelTokenizer, maxLength: number, progress: Progress) {
+  const dataset = await readSftFile(args.data);
+  const tokenized = tokenizeSftDataset(dataset, tokenizer, { maxLength });
+  if (tokenized.examples.length === 0) throw new Error(`${args.data}: no usable ${dataset.format} records`);
+  const skipped = dataset.errors.length + tokenized.errors.length;
+  if (skipped) progress.line(`${args.data}: skipped ${skipped} records (run tunelab train on it to see which)`);
+  const fields = await evaluateSet(session.backend, makeObjective('sft'), tokenized.examples, args.batchSize);
+  progress.line(`loss ${fields.eval_loss.toFixed(4)} over ${fields.eval_tokens} tokens of ${tokenized.examples.length} examples`);
+  return {
+    scores: { format: dataset.format, examples: tokenized.examples.length, tokens: fields.eval_tokens, loss: fields.eval_loss, perplexity: fields.eval_perplexity },
+    cases: generationCases(dataset.examples.map((r) => r.example), tokenizer),
+  };
+}
+
+/** DPO, SimPO, ORPO on pairs: the objective's loss and metrics, the policy against the base. */
+async function preferenceScores(args: EvalArgs, session: TrainingSession, tokenizer: ModelTokenizer, maxLength: number, progress: Progress) {
+  const dataset = await readPreferenceFile(args.data);
+  const maxPromptLength = Math.min(args.maxPromptLength ?? DEFAULT_MAX_PROMPT_LENGTH, maxLength - 1);
+  const tokenized = tokenizePreferenceDataset(dataset, tokenizer, { maxLength, maxPromptLength });
+  if (tokenized.pairs.length === 0) throw new Error(`${args.data}: no usable ${dataset.format} pairs`);
+  const skipped = dataset.errors.length + tokenized.errors.length + dataset.identical + tokenized.identical;
+  if (skipped) progress.line(`${args.data}: skipped ${skipped} pairs (run tunelab train on it to see which)`);
+  if (!isPreferenceMethod(args.method)) throw new Error(`--method ${args.method} does not read preference pairs`);
+  const objective = makeObjective(args.method, args.preference);
+  const fields = await evaluateSet(session.backend, objective, tokenized.pairs, args.batchSize);
+  const metric = (name: string) => fields.objective[`eval_${name}`];
+  progress.line(`preference accuracy ${(metric('logps/accuracy') * 100).toFixed(1)}%, mean reward margin ${metric('rewards/margins').toFixed(4)} over ${tokenized.pairs.length} pairs`);
+  const metrics = Object.fromEntries(Object.entries(fields.objective).map(([name, value]) => [name.replace(/^eval_/, ''), value]));
+  return {
+    scores: {
+      format: dataset.format,
+      method: args.method,
+      pairs: tokenized.pairs.length,
+      tokens: fields.eval_tokens,
+      loss: fields.eval_loss,
+      preference_accuracy: metric('logps/accuracy'),
+      mean_margin: metric('rewards/margins'),
+      ...metrics,
+    },
+    cases: generationCases(dataset.examples.map((r) => r.example), tokenizer),
+  };
 }
 
 export async function runEval(args: EvalArgs, io: CliStreams): Promise<void> {
@@ -50,50 +78,15 @@ export async function runEval(args: EvalArgs, io: CliStreams): Promise<void> {
   const disk = await readModel(args, progress);
   const { files, weights } = disk;
   const tokenizer = new ModelTokenizer(files);
-  const dataset = await readSftFile(args.data);
   const maxLength = Math.min(args.maxLength ?? 512, files.config.maxPositions);
-  const tokenized = tokenizeSftDataset(dataset, tokenizer, { maxLength });
-  if (tokenized.examples.length === 0) throw new Error(`${args.data}: no usable ${dataset.format} records`);
-  const skipped = dataset.errors.length + tokenized.errors.length;
-  if (skipped) progress.line(`${args.data}: skipped ${skipped} records (run tunelab train on it to see which)`);
-
   const adapter = disk.adapter ?? neutralAdapter(files.config, weights);
+  // The reference of DPO's metrics is the base model: the adapter switched off.
   const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: false, seed: 0 }, adapter, tokenizer);
   try {
-    const { loss, tokens } = await evaluate(session.backend, tokenized.examples, args.batchSize);
-    progress.line(`loss ${loss.toFixed(4)} over ${tokens} tokens of ${tokenized.examples.length} examples`);
-    const result: Record<string, unknown> = {
-      model: args.model,
-      adapter: args.adapter ?? null,
-      data: args.data,
-      format: dataset.format,
-      examples: tokenized.examples.length,
-      tokens,
-      loss,
-      perplexity: Math.exp(loss),
-    };
-
-    const cases = dataset.examples.map((r) => generationCase(r.example, tokenizer)).filter((c): c is GenerationCase => c !== undefined);
-    if (cases.length > 0) {
-      const generations: string[] = [];
-      for (let i = 0; i < cases.length; i += args.batchSize) {
-        const chunk = cases.slice(i, i + args.batchSize);
-        const maxNew = args.maxNewTokens ?? Math.max(...chunk.map((c) => c.referenceTokens)) + 16;
-        generations.push(...(await session.samples(chunk.map((c) => c.promptIds), maxNew)));
-        progress.line(`generated ${generations.length}/${cases.length}`);
-      }
-      const exact = cases.filter((c, i) => generations[i].trim() === c.reference.trim()).length;
-      const generation: Record<string, unknown> = { examples: cases.length, exact_match: exact / cases.length };
-      if (args.regex) {
-        const regex = args.regex;
-        const matched = cases.filter((c, i) => regex.test(args.regexTarget === 'completion' ? generations[i] : c.prompt + generations[i])).length;
-        generation.regex = { pattern: regex.source, target: args.regexTarget, match_rate: matched / cases.length, matched };
-      }
-      generation.samples = cases.slice(0, args.samples).map((c, i) => ({ prompt: c.prompt, reference: c.reference, generated: generations[i] }));
-      result.generation = generation;
-    } else if (args.regex) {
-      throw new Error(`${args.data}: --regex needs prompt-completion data (this is ${dataset.format})`);
-    }
+    const scored = args.method === 'sft' ? await sftScores(args, session, tokenizer, maxLength, progress) : await preferenceScores(args, session, tokenizer, maxLength, progress);
+    const result: Record<string, unknown> = { model: args.model, adapter: args.adapter ?? null, data: args.data, ...scored.scores };
+    if (scored.cases.length > 0) result.generation = await generationReport(args, scored.cases, session, progress);
+    else if (args.regex) throw new Error(`${args.data}: --regex needs prompt-completion or preference data (this is ${String(scored.scores.format)})`);
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     session.dispose();

@@ -1,14 +1,15 @@
-// `tunelab train`: LoRA SFT from the command line. Reads and checks everything (model, data, adapter,
-// checkpoint) before touching the GPU, then runs the SFT loop with metrics.jsonl, checkpoints and the final
-// PEFT adapter in --out. Ctrl-C stops after the current step and writes a checkpoint to resume from.
+// `tunelab train`: LoRA training from the command line with SFT or a preference objective (DPO, SimPO,
+// ORPO). Reads and checks everything (model, data, adapter, checkpoint) before touching the GPU, then runs
+// the training loop with metrics.jsonl, checkpoints and the final PEFT adapter in --out. Ctrl-C stops after
+// the current step and writes a checkpoint to resume from. A non-finite loss or gradient norm stops the run
+// at that step with a non-zero exit; the last checkpoint written stays.
 
-import { initAdapter, planAdapter, type LoraAdapter } from '../../engine/lora/adapter';
+import { cloneAdapter, initAdapter, planAdapter, type LoraAdapter } from '../../engine/lora/adapter';
 import type { LoraConfig } from '../../engine/lora/lora-config';
 import type { Architecture } from '../../engine/model/config';
 import { ModelTokenizer } from '../../engine/model/tokenizer';
-import type { TokenizedExample } from '../../engine/data/tokenize-sft';
 import { readCheckpoint, type TrainCheckpoint } from '../../engine/train/checkpoint';
-import { runSft, type SftRunConfig } from '../../engine/train/sft-loop';
+import { runTraining, type LoopConfig } from '../../engine/train/train-loop';
 import { Rng } from '../../engine/util/rng';
 import { readAdapterDir } from '../../node/adapter-files';
 import { readModel } from '../load-model';
@@ -16,9 +17,9 @@ import type { TrainArgs } from '../options/train';
 import { Progress } from '../progress';
 import { readCheckpointFile, RunFiles } from '../run-files';
 import type { CliStreams } from '../streams';
-import { loadSftData, splitExamples } from '../train-data';
+import { loadTrainExamples, type TrainExamples } from '../train-examples';
 import { TrainProgress } from '../train-progress';
-import { startTraining } from '../train-session';
+import { startTraining, type TrainingSession } from '../train-session';
 
 const EXIT_INTERRUPTED = 130;
 const SAMPLE_TOKENS = 48;
@@ -41,35 +42,8 @@ async function buildAdapter(args: TrainArgs, architecture: Architecture, weights
   return initAdapter(planAdapter(architecture, weights, config), new Rng(args.seed));
 }
 
-/** The prompt part of an example (tokens before its first trained one), for sample generations. */
-function promptOf(e: TokenizedExample): number[] {
-  const first = e.trainMask.findIndex((m, i) => m === 1 && i > 0);
-  return e.inputIds.slice(0, Math.max(1, first));
-}
-
-export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number> {
-  const progress = new Progress(io.stderr, args.quiet);
-  const disk = await readModel(args, progress);
-  const { files, weights } = disk;
-  const config = files.config;
-  const tokenizer = new ModelTokenizer(files);
-  const maxLength = Math.min(args.maxLength ?? 512, config.maxPositions);
-  const dataOptions = { maxLength, completionOnly: !args.trainPrompt };
-  const data = await loadSftData(args.data, tokenizer, dataOptions, progress);
-  let train = data.tokenized.examples;
-  let evalSet: TokenizedExample[] = [];
-  if (args.evalData) evalSet = (await loadSftData(args.evalData, tokenizer, dataOptions, progress)).tokenized.examples;
-  else ({ train, eval: evalSet } = splitExamples(train, args.evalSplit, args.seed));
-
-  const adapter = await buildAdapter(args, config.architecture, weights);
-  const perStep = args.batchSize * args.gradAccum;
-  const steps = args.steps ?? Math.max(1, Math.ceil(((args.epochs ?? 1) * train.length) / perStep));
-  const evalEvery = args.evalEvery >= 0 ? args.evalEvery : evalSet.length ? Math.max(1, Math.round(steps / 10)) : 0;
-  let resume: TrainCheckpoint | undefined;
-  if (args.resume) resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(config.architecture, weights, adapter.config), args.resume);
-  if (resume && resume.step >= steps) throw new Error(`${args.resume}: the checkpoint is at step ${resume.step}, the run has ${steps} steps`);
-
-  const runConfig: SftRunConfig = {
+function loopConfig(args: TrainArgs, steps: number, evalEvery: number): LoopConfig {
+  return {
     batchSize: args.batchSize,
     gradAccum: args.gradAccum,
     steps,
@@ -85,8 +59,11 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
     saveEvery: args.saveEvery,
     seed: args.seed,
   };
-  const runFiles = new RunFiles(args.out, args.model);
-  const run = {
+}
+
+/** run.json: the whole configuration, in snake_case as Hugging Face configs. */
+function runRecord<E>(args: TrainArgs, data: TrainExamples<E>, adapter: LoraAdapter, config: LoopConfig, maxLength: number, precompute: boolean) {
+  return {
     command: 'train',
     method: args.method,
     model: args.model,
@@ -94,11 +71,11 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
     data: args.data,
     eval_data: args.evalData ?? null,
     eval_split: args.evalData ? null : args.evalSplit,
-    train_examples: train.length,
-    eval_examples: evalSet.length,
-    truncated: data.tokenized.truncated,
+    train_examples: data.train.length,
+    eval_examples: data.eval.length,
     max_length: maxLength,
-    completion_only: dataOptions.completionOnly,
+    ...data.record,
+    ...(data.objective.needsReference ? { reference: args.initAdapter ? `base + ${args.initAdapter} (frozen)` : 'base (adapter off)', precompute_ref: precompute } : {}),
     lora: {
       r: adapter.config.r,
       lora_alpha: adapter.config.alpha,
@@ -109,7 +86,7 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
       modules: adapter.modules.length,
       init_adapter: args.initAdapter ?? null,
     },
-    steps,
+    steps: config.steps,
     epochs: args.epochs ?? null,
     batch_size: args.batchSize,
     grad_accum: args.gradAccum,
@@ -121,7 +98,7 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
     beta2: args.beta2,
     eps: args.eps,
     weight_decay: args.weightDecay,
-    eval_every: evalEvery,
+    eval_every: config.evalEvery,
     save_every: args.saveEvery,
     seed: args.seed,
     backend: args.backend,
@@ -129,44 +106,90 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
     recompute: args.recompute,
     resumed_from: args.resume ?? null,
   };
-  await runFiles.start(run, resume?.step);
+}
 
-  const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed }, adapter, tokenizer);
-  const bar = new TrainProgress(io.stderr, args.quiet, steps, resume?.step ?? 0);
-  bar.line(
-    `training ${adapter.modules.length} LoRA modules (r=${adapter.config.r}, alpha=${adapter.config.alpha}) on ${session.description}: ` +
-      `${train.length} examples, ${evalSet.length} held out, ${steps} steps of ${perStep} examples${resume ? `, resuming after step ${resume.step}` : ''}`,
-  );
-  const samplePrompts = evalSet.slice(0, args.evalSamples).map(promptOf);
+export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number> {
+  const progress = new Progress(io.stderr, args.quiet);
+  const disk = await readModel(args, progress);
+  const { files, weights } = disk;
+  const config = files.config;
+  const tokenizer = new ModelTokenizer(files);
+  const maxLength = Math.min(args.maxLength ?? 512, config.maxPositions);
+  const data = await loadTrainExamples(args, tokenizer, maxLength, progress);
+
+  const adapter = await buildAdapter(args, config.architecture, weights);
+  // DPO after SFT: the initial adapter is the frozen reference; the policy trains a copy of it.
+  const reference = data.objective.needsReference && args.initAdapter ? cloneAdapter(adapter) : undefined;
+  const perStep = args.batchSize * args.gradAccum;
+  const steps = args.steps ?? Math.max(1, Math.ceil(((args.epochs ?? 1) * data.train.length) / perStep));
+  const evalEvery = args.evalEvery >= 0 ? args.evalEvery : data.eval.length ? Math.max(1, Math.round(steps / 10)) : 0;
+  let resume: TrainCheckpoint | undefined;
+  if (args.resume) resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(config.architecture, weights, adapter.config), args.resume);
+  if (resume && resume.step >= steps) throw new Error(`${args.resume}: the checkpoint is at step ${resume.step}, the run has ${steps} steps`);
+
+  const loop = loopConfig(args, steps, evalEvery);
+  // Recomputation trades compute for memory: the reference pass would add back what it saves.
+  const precompute = data.objective.needsReference && (args.precomputeRef || args.recompute);
+  const runFiles = new RunFiles(args.out, args.model);
+  await runFiles.start(runRecord(args, data, adapter, loop, maxLength, precompute), resume?.step);
+
+  const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference }, adapter, tokenizer);
+  try {
+    const bar = new TrainProgress(io.stderr, args.quiet, steps, resume?.step ?? 0);
+    bar.line(
+      `training ${adapter.modules.length} LoRA modules (r=${adapter.config.r}, alpha=${adapter.config.alpha}) with ${args.method.toUpperCase()} on ${session.description}: ` +
+        `${data.train.length} examples, ${data.eval.length} held out, ${steps} steps of ${perStep} examples${resume ? `, resuming after step ${resume.step}` : ''}`,
+    );
+    return await train(args, data, loop, { session, runFiles, bar, resume, precompute });
+  } finally {
+    session.dispose();
+  }
+}
+
+interface TrainContext {
+  session: TrainingSession;
+  runFiles: RunFiles;
+  bar: TrainProgress;
+  resume: TrainCheckpoint | undefined;
+  precompute: boolean;
+}
+
+async function train<E>(args: TrainArgs, data: TrainExamples<E>, loop: LoopConfig, c: TrainContext): Promise<number> {
+  const { session, runFiles, bar } = c;
+  const samplePrompts = data.eval.slice(0, args.evalSamples).map((e) => data.objective.promptOf(e));
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();
   process.once('SIGINT', onInterrupt);
   let last: TrainCheckpoint | undefined;
   try {
-    const result = await runSft(
+    const result = await runTraining(
       session.backend,
-      train,
-      evalSet,
-      runConfig,
+      data.objective,
+      data.train,
+      data.eval,
+      loop,
       {
         signal: abort.signal,
+        onReferenceProgress: (done, total) => bar.reference(done, total),
         onStep: async (m) => {
-          await runFiles.metric({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.grad_norm, tokens: m.tokens, trained_tokens: m.trained_tokens, tokens_per_s: m.tokens_per_s, epoch: m.epoch });
+          const { objective, ...row } = m;
+          await runFiles.metric({ ...row, ...objective });
           bar.step(m);
           if (m.step === args.stopAfterStep) abort.abort();
         },
         onEval: async (m) => {
           const samples = samplePrompts.length ? await session.samples(samplePrompts, SAMPLE_TOKENS) : [];
-          await runFiles.metric({ ...m, ...(samples.length ? { samples } : {}) });
+          const { objective, ...row } = m;
+          await runFiles.metric({ ...row, ...objective, ...(samples.length ? { samples } : {}) });
           bar.evaluation(m, samples);
         },
-        onCheckpoint: async (c) => {
-          last = c;
-          const dir = await runFiles.checkpoint(c);
-          bar.line(`checkpoint: ${dir}`);
+        onCheckpoint: async (checkpoint) => {
+          last = checkpoint;
+          bar.line(`checkpoint: ${await runFiles.checkpoint(checkpoint)}`);
         },
       },
-      resume,
+      c.resume,
+      { precomputeReference: c.precompute },
     );
     if (last) await runFiles.finalAdapter(last);
     bar.line(result.stopped ? `stopped after step ${result.step}; resume with --resume ${runFiles.checkpointDir(result.step)}` : `done: adapter in ${args.out}`);
@@ -174,6 +197,5 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
     return result.step === args.stopAfterStep ? 0 : EXIT_INTERRUPTED;
   } finally {
     process.off('SIGINT', onInterrupt);
-    session.dispose();
   }
 }

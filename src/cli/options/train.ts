@@ -1,4 +1,4 @@
-// `tunelab train` flags (SFT with LoRA).
+// `tunelab train` flags: LoRA training with SFT or a preference objective (DPO, SimPO, ORPO).
 
 import {
   choiceFlag,
@@ -12,15 +12,23 @@ import {
   UsageError,
   type FlagSpec,
 } from '../args';
+import type { ObjectiveMethod } from '../../engine/train/objective';
 import type { SchedulerName } from '../../engine/train/schedule';
 import { COMMON_FLAGS, MODEL_FLAGS, readCommonArgs, readModelArgs, type CommonArgs, type ModelArgs } from './common';
+import { METHOD_FLAG, PREFERENCE_FLAGS, readMethod, readPreferenceSettings, requireMethod, type PreferenceSettings } from './method';
 
 export interface TrainArgs extends CommonArgs, ModelArgs {
   data: string;
   evalData?: string;
   /** Fraction of --data held out when there is no --eval-data (0: none). */
   evalSplit: number;
-  method: 'sft';
+  method: ObjectiveMethod;
+  /** The preference objectives' settings (TRL's defaults for SFT runs, where they are unused). */
+  preference: PreferenceSettings;
+  /** Preference data: keep the last N prompt tokens (TRL's max_prompt_length; default 512). */
+  maxPromptLength?: number;
+  /** DPO: compute the reference's log-probabilities once before training (TRL's precompute_ref_log_probs). */
+  precomputeRef: boolean;
   loraR: number;
   loraAlpha: number;
   /** Unset: 0, or the --init-adapter's lora_dropout. */
@@ -57,16 +65,19 @@ export interface TrainArgs extends CommonArgs, ModelArgs {
 
 const FLAGS: FlagSpec[] = [
   ...MODEL_FLAGS.slice(0, 1),
-  { name: 'data', value: 'FILE', help: 'training data: JSONL or JSON (text, messages, prompt/completion, input_ids, Alpaca, ShareGPT)' },
+  { name: 'data', value: 'FILE', help: 'training data: JSONL, JSON or CSV (SFT: text, messages, prompt/completion, input_ids, Alpaca, ShareGPT; preference: prompt/chosen/rejected and their LLaMA-Factory and pre-tokenized forms)' },
   { name: 'eval-data', value: 'FILE', help: 'held-out data for evaluation' },
   { name: 'eval-split', value: 'F', help: 'without --eval-data: hold out this fraction of --data (default 0.1; 0 = none)' },
-  { name: 'method', value: 'sft', help: 'training method (default sft)' },
+  METHOD_FLAG,
+  ...PREFERENCE_FLAGS,
+  { name: 'max-prompt-length', value: 'N', help: 'preference data: keep the last N tokens of each prompt (default 512)' },
+  { name: 'precompute-ref', help: 'dpo: compute the reference log-probabilities once before training (less memory and time per step; always on with --recompute)' },
   { name: 'lora-r', value: 'R', help: 'LoRA rank (default 8)' },
   { name: 'lora-alpha', value: 'A', help: 'LoRA alpha; the update is scaled by alpha / r (default 16)' },
   { name: 'lora-dropout', value: 'P', help: 'dropout on the LoRA input, in [0, 1) (default 0)' },
   { name: 'target', value: 'LIST', help: 'comma-separated module names, or all-linear (default q_proj,v_proj; GPT-2: c_attn)' },
   { name: 'use-rslora', help: 'scale by alpha / sqrt(r) (rank-stabilised LoRA)' },
-  { name: 'init-adapter', value: 'DIR', help: 'start from this PEFT adapter (its r, alpha and targets are used)' },
+  { name: 'init-adapter', value: 'DIR', help: 'start from this PEFT adapter (its r, alpha and targets are used); with dpo it is also the frozen reference' },
   { name: 'lr', value: 'LR', help: 'peak learning rate (default 2e-4)' },
   { name: 'weight-decay', value: 'WD', help: 'AdamW weight decay (default 0)' },
   { name: 'beta1', value: 'B1', help: 'AdamW beta1 (default 0.9)' },
@@ -75,9 +86,9 @@ const FLAGS: FlagSpec[] = [
   { name: 'scheduler', value: 'NAME', help: 'constant, linear or cosine (default linear)' },
   { name: 'warmup-steps', value: 'N', help: 'linear warmup steps (default 0)' },
   { name: 'max-grad-norm', value: 'N', help: 'clip the global gradient norm (default 1.0; 0 disables)' },
-  { name: 'batch-size', value: 'B', help: 'examples per micro-batch (default 8)' },
+  { name: 'batch-size', value: 'B', help: 'examples (preference: pairs) per micro-batch (default 8)' },
   { name: 'grad-accum', value: 'G', help: 'micro-batches per optimizer step (default 1)' },
-  { name: 'max-length', value: 'T', help: 'truncate examples to T tokens (default: 512 or the model context)' },
+  { name: 'max-length', value: 'T', help: 'truncate examples (preference: prompt + answer) to T tokens (default: 512 or the model context)' },
   { name: 'steps', value: 'N', help: 'optimizer steps' },
   { name: 'epochs', value: 'E', help: 'instead of --steps: passes over the training data (default 1)' },
   { name: 'eval-every', value: 'K', help: 'evaluate every K steps (default: 10 evaluations per run; 0 = never)' },
@@ -94,10 +105,11 @@ const FLAGS: FlagSpec[] = [
 ];
 
 export const TRAIN_HELP = formatHelp(
-  'tunelab train --model DIR|HUB-ID --data FILE --out DIR [options]',
-  'Fine-tunes a LoRA adapter with supervised fine-tuning (SFT) and writes DIR/adapter_model.safetensors and\n' +
-    'DIR/adapter_config.json (PEFT format), DIR/metrics.jsonl (one JSON object per step; evaluation rows carry\n' +
-    'eval_loss), DIR/run.json (the whole configuration) and DIR/checkpoints/. Progress goes to stderr.',
+  'tunelab train --model DIR|HUB-ID --data FILE --out DIR [--method sft|dpo|simpo|orpo] [options]',
+  'Fine-tunes a LoRA adapter with supervised fine-tuning (SFT) or a preference objective (DPO, SimPO, ORPO) and\n' +
+    'writes DIR/adapter_model.safetensors and DIR/adapter_config.json (PEFT format), DIR/metrics.jsonl (one JSON\n' +
+    'object per step; evaluation rows carry eval_loss; preference runs add TRL\'s rewards/... and logps/... metrics),\n' +
+    'DIR/run.json (the whole configuration) and DIR/checkpoints/. Progress goes to stderr.',
   FLAGS,
 );
 
@@ -114,6 +126,10 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   const target = stringFlag(flags, 'target');
   const targets = target?.split(',').map((t) => t.trim());
   if (targets?.some((t) => t === '')) throw new UsageError(`--target must be a comma-separated list of module names, got "${target}"`);
+  const method = readMethod(flags);
+  requireMethod(flags, 'max-prompt-length', method, ['dpo', 'simpo', 'orpo']);
+  requireMethod(flags, 'precompute-ref', method, ['dpo']);
+  requireMethod(flags, 'train-prompt', method, ['sft']);
   const initAdapter = stringFlag(flags, 'init-adapter');
   for (const name of ['lora-r', 'lora-alpha', 'target', 'use-rslora']) {
     if (initAdapter !== undefined && (flags.values.has(name) || flags.switches.has(name))) {
@@ -126,7 +142,10 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     data: requiredString(flags, 'data', 'train.jsonl'),
     evalData,
     evalSplit: evalData !== undefined ? 0 : (splitGiven ?? 0.1),
-    method: choiceFlag(flags, 'method', ['sft'] as const) ?? 'sft',
+    method,
+    preference: readPreferenceSettings(flags, method),
+    maxPromptLength: integerFlag(flags, 'max-prompt-length', { min: { value: 1 } }),
+    precomputeRef: hasSwitch(flags, 'precompute-ref'),
     loraR: integerFlag(flags, 'lora-r', { min: { value: 1 } }) ?? 8,
     loraAlpha: numberFlag(flags, 'lora-alpha', positive) ?? 16,
     loraDropout: numberFlag(flags, 'lora-dropout', { min: { value: 0 }, max: { value: 1, exclusive: true } }),

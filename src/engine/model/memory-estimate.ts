@@ -9,6 +9,11 @@
 //                gradient scratch (N * inferenceRow * 4)
 //   lora         r * (in + out) per targeted module per layer, f32; gradients the same, AdamW twice that
 //   logits       inference: (B, V) of the last positions; training: one (N, Vc) vocabulary chunk of the loss
+//   reference    DPO: the frozen reference adapter's parameters (r' * (in + out) per module per layer, f32)
+//                when there is one, and, when the reference scores inside each step (its log-probabilities
+//                not precomputed), that forward-only pass: 2 (N, C) layer inputs, one layer's activation
+//                set (with r' per reference module), the final norm with its statistics and the loss's
+//                (N, 2) lse, and one (N, Vc) LM-head chunk (gpu-train-pass.ts)
 
 import { vocabChunkColumns } from '../ops/gpu/lm-head-loss';
 import type { ModelConfig } from './config';
@@ -19,6 +24,10 @@ export interface TrainingShape {
   targets: readonly string[];
   /** Recompute each layer's activations in the backward instead of saving them. */
   recompute?: boolean;
+  /** DPO's reference forward inside every step (absent when its log-probabilities are precomputed). */
+  referencePass?: boolean;
+  /** The frozen reference adapter (DPO from a saved adapter); absent: the reference is the base model. */
+  referenceLora?: { rank: number; targets: readonly string[] };
 }
 
 export interface MemoryEstimateOptions {
@@ -52,6 +61,8 @@ export interface MemoryEstimate {
   gradients: number;
   optimizerState: number;
   logits: number;
+  /** The DPO reference: its adapter and its in-step scoring pass (0 without either). */
+  reference: number;
   total: number;
   /** The largest single buffer: a weight matrix, one layer's K (or V) cache, an activation or the logits. */
   largestTensor: TensorSize;
@@ -176,6 +187,7 @@ export function estimateMemory(c: ModelConfig, o: MemoryEstimateOptions, limits?
   let activations = N * inferenceRow(c) * 4;
   let loraParameters = 0;
   let logits = o.batch * V * 4;
+  let reference = 0;
   const t = o.training;
   if (!t) {
     kvCache = L * 2 * kvLayer;
@@ -185,9 +197,14 @@ export function estimateMemory(c: ModelConfig, o: MemoryEstimateOptions, limits?
     loraParameters = L * modules.reduce((a, m) => a + t.loraRank * (m.in + m.out), 0);
     const row = savedRow(c, t.loraRank * modules.length);
     const saved = t.recompute ? L * N * C + N * row : L * N * row;
-    const head = N * (C + (c.norm === 'layer' ? 2 : 1) + 2); // final norm out, its stats, the loss's (N, 2) lse
-    activations = (saved + head) * 4 + N * inferenceRow(c) * 4;
+    const headRow = C + (c.norm === 'layer' ? 2 : 1) + 2; // final norm out, its stats, the loss's (N, 2) lse
+    activations = (saved + N * headRow) * 4 + N * inferenceRow(c) * 4;
     logits = N * vocabChunkColumns({ rows: N, channels: C, vocab: V }) * 4;
+    const ref = t.referenceLora;
+    const refModules = ref ? loraModules(c, ref.targets) : [];
+    if (ref) reference += L * refModules.reduce((a, m) => a + ref.rank * (m.in + m.out), 0) * 4;
+    // savedRow counts one layer input; the scoring pass ping-pongs between two.
+    if (t.referencePass) reference += N * (C + savedRow(c, (ref?.rank ?? 0) * refModules.length) + headRow) * 4 + logits;
   }
   const lora = loraParameters * 4;
   const gradients = loraParameters * 4;
@@ -217,7 +234,7 @@ export function estimateMemory(c: ModelConfig, o: MemoryEstimateOptions, limits?
       warnings.push(`${largestTensor.name} (${MiB(largestTensor.bytes)}) exceeds the largest buffer this GPU allows (${MiB(limits.maxBufferSize)})`);
     }
   }
-  const total = weights + kvCache + activations + lora + gradients + optimizerState + logits;
+  const total = weights + kvCache + activations + lora + gradients + optimizerState + logits + reference;
   return {
     parameters: parameterCount(c),
     weights,
@@ -228,6 +245,7 @@ export function estimateMemory(c: ModelConfig, o: MemoryEstimateOptions, limits?
     gradients,
     optimizerState,
     logits,
+    reference,
     total,
     largestTensor,
     largestTensorParts,
