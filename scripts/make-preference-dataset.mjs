@@ -6,9 +6,12 @@
 // Each story of the SFT task was written by the base model after its own setting, so the base finds that
 // opening more likely whatever the prompt says. To leave the prompt as the only signal, every other pair
 // swaps the roles: the prompt names the other setting and the story's own opening is the rejected answer.
-// The base model, which ignores the setting line, then prefers the chosen answer in about half the pairs;
-// a model that reads the prompt prefers it in all of them. The other setting is drawn from the same split
-// (the held-out pairs' settings never occur in training). chosen.jsonl holds the chosen answers as
+// The other setting shares one of the two words (the adjective in half the pairs, the place in the other
+// half), so copying a word of the prompt does not give the answer away: the whole setting must match. The
+// base model, which ignores the setting line when it writes, still finds the prompt's words a little more
+// likely in a story (it copies from its context); these two choices keep its preference close to chance,
+// and a model that reads the prompt prefers the chosen answer in all of them. The other setting is drawn
+// from the same split (the held-out pairs' settings never occur in training). chosen.jsonl holds the chosen answers as
 // prompt-completion records: the "SFT on the chosen answers, then DPO" recipe trains on it first.
 //
 //   node scripts/make-preference-dataset.mjs [--from public/datasets/stories-setting] [--out public/datasets/stories-preference]
@@ -50,14 +53,24 @@ function parse(record, file) {
   return { prompt: record.prompt, setting, rest: record.completion.slice(opening.length) };
 }
 
+/** Another setting of the split that shares the adjective (or, with `keepPlace`, the place) of `setting`. */
+function neighbour(setting, settings, keepPlace, rand) {
+  const [adjective, place] = words(setting);
+  const candidates = settings.filter((s) => s !== setting && (keepPlace ? words(s)[1] === place : words(s)[0] === adjective));
+  // A split without such a neighbour falls back to any other setting.
+  const pool = candidates.length ? candidates : settings.filter((s) => s !== setting);
+  return pool[Math.floor(rand() * pool.length)];
+}
+
+const words = (setting) => setting.split(' ').slice(1);
+
 function pairs(file, seed) {
   const records = readJsonl(file).map((r) => parse(r, file));
   const settings = [...new Set(records.map((r) => r.setting))];
   const rand = random(seed);
   return records.map((r, i) => {
-    // Any other setting of the same split; redraw until it differs.
-    let other = r.setting;
-    while (other === r.setting) other = settings[Math.floor(rand() * settings.length)];
+    // The other setting differs in one word: the place (half the pairs) or the adjective (the other half).
+    const other = neighbour(r.setting, settings, i % 4 >= 2, rand);
     const [named, elsewhere] = i % 2 === 0 ? [r.setting, other] : [other, r.setting];
     return { prompt: `Setting: ${named}.\n`, chosen: `${OPENING}${named},${r.rest}`, rejected: `${OPENING}${elsewhere},${r.rest}` };
   });

@@ -354,7 +354,7 @@ describe('Data page', () => {
     // Llama's decoder writes the space of "▁Setting" after <s>.
     expect(prompt.map((t) => t.text).join('').replace('<s> ', '')).toBe('Setting: a busy meadow.\n');
     expect(chosen.map((t) => t.text).join('')).toMatch(/^Once upon a time, in a busy meadow, .*<\/s>$/);
-    expect(rejected.map((t) => t.text).join('')).toMatch(/^Once upon a time, in a foggy valley, .*<\/s>$/);
+    expect(rejected.map((t) => t.text).join('')).toMatch(/^Once upon a time, in a busy library, .*<\/s>$/);
     expect(prompt.every((t) => !t.trained)).toBe(true);
     expect([...chosen, ...rejected].every((t) => t.trained)).toBe(true);
     // The answers look like the SFT preview's trained tokens, the prompt like its context.

@@ -132,7 +132,7 @@ describe('preference pair preview', () => {
     expect(textOf(p.chosen)).toBe(`${(record.example as { chosen: string }).chosen}</s>`);
     expect(textOf(p.rejected)).toBe(`${(record.example as { rejected: string }).rejected}</s>`);
     expect(textOf(p.chosen)).toMatch(/^Once upon a time, in a busy meadow,/);
-    expect(textOf(p.rejected)).toMatch(/^Once upon a time, in a foggy valley,/);
+    expect(textOf(p.rejected)).toMatch(/^Once upon a time, in a busy library,/);
     expect([p.chosen.at(-1)!.id, p.rejected.at(-1)!.id]).toEqual([STORIES_EOS, STORIES_EOS]);
   });
 
@@ -140,13 +140,14 @@ describe('preference pair preview', () => {
     const tok = storiesTokenizer();
     const record = firstSamplePair();
     const full = previewPairs([record], 'preference', tok, 256)[0];
-    const maxLength = full.prompt.length + 12;
+    // The answers first differ at their 14th token ("meadow" / "library"): cut after 16 they still differ.
+    const maxLength = full.prompt.length + 16;
     const [cut] = previewPairs([record], 'preference', tok, maxLength);
     const [pair] = trainingPair(record, tok, maxLength).pairs;
     expect(cut.truncated).toBe(true);
     expect(cut.prompt).toEqual(full.prompt);
-    expect(cut.chosen).toEqual(full.chosen.slice(0, 12));
-    expect(cut.rejected).toEqual(full.rejected.slice(0, 12));
+    expect(cut.chosen).toEqual(full.chosen.slice(0, 16));
+    expect(cut.rejected).toEqual(full.rejected.slice(0, 16));
     expect([ids(cut.chosen), ids(cut.rejected)]).toEqual([pair.chosen, pair.rejected]);
   });
 

@@ -6,6 +6,7 @@ import type { TokenizedExample } from '../../src/engine/data/tokenize-sft';
 import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
 import { checkpointBytes, readCheckpoint, type TrainCheckpoint } from '../../src/engine/train/checkpoint';
 import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
+import { makeObjective } from '../../src/engine/train/objectives/make-objective';
 import { SftObjective } from '../../src/engine/train/objectives/sft-objective';
 import { runTraining, type EvalMetrics, type LoopConfig, type StepMetrics } from '../../src/engine/train/train-loop';
 import { Rng } from '../../src/engine/util/rng';
@@ -122,5 +123,89 @@ describe('runTraining with SFT', () => {
   test('bad settings are named', async () => {
     await expect(run({ ...CONFIG, batchSize: 0 })).rejects.toThrow(/batch size must be a positive integer/);
     await expect(run({ ...CONFIG, scheduler: 'step' as never })).rejects.toThrow(/unknown scheduler/);
+  });
+});
+
+describe('a non-finite loss', () => {
+  test('stops the run at that step (nothing of it logged or saved), naming it and the last good checkpoint', async () => {
+    const steps: StepMetrics[] = [];
+    const checkpoints: number[] = [];
+    // An absurd learning rate moves every parameter by ~1e300 in one AdamW step: the next (float64) forward overflows.
+    const run = runTraining(freshBackend(), new SftObjective(), examples(10, 3), undefined, { ...CONFIG, lr: 1e300, warmupSteps: 0, scheduler: 'constant', maxGradNorm: 0, saveEvery: 1, evalEvery: 0 }, {
+      onStep: (m) => void steps.push(m),
+      onCheckpoint: (c) => void checkpoints.push(c.step),
+    });
+    await expect(run).rejects.toThrow(/^Training stopped at step 2: the (loss|gradient norm) is (NaN|-?Infinity) \(not a finite number\).*the last good checkpoint \(step 1\) is kept/);
+    await expect(run).rejects.toMatchObject({ name: 'NonFiniteTrainingError', step: 2, lastCheckpoint: 1 });
+    expect(steps.map((s) => s.step)).toEqual([1]);
+    expect(Number.isFinite(steps[0].loss)).toBe(true);
+    expect(checkpoints).toEqual([1]);
+  });
+});
+
+describe('runTraining with DPO', () => {
+  /** Pairs whose chosen answer continues the counting and whose rejected one repeats a token. */
+  function pairs(n: number, seed: number) {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => {
+      const start = 3 + rng.int(40);
+      const prompt = [start, start + 1, start + 2];
+      return { line: i + 1, prompt, chosen: [start + 3, start + 4, start + 5], rejected: [start + 3, start + 3, start + 3] };
+    });
+  }
+
+  const DPO_CONFIG: LoopConfig = { ...CONFIG, steps: 12, lr: 3e-2, warmupSteps: 0, evalEvery: 6, saveEvery: 0 };
+
+  async function dpoRun(precomputeReference: boolean, resume?: TrainCheckpoint, stopAfter?: number) {
+    const steps: StepMetrics[] = [];
+    const evals: EvalMetrics[] = [];
+    const checkpoints: TrainCheckpoint[] = [];
+    const abort = new AbortController();
+    const objective = makeObjective('dpo', { beta: 0.5 });
+    const result = await runTraining(freshBackend(), objective, pairs(12, 1), pairs(4, 2), DPO_CONFIG, {
+      onStep: (m) => {
+        steps.push(m);
+        if (m.step === stopAfter) abort.abort();
+      },
+      onEval: (m) => void evals.push(m),
+      onCheckpoint: (c) => void checkpoints.push(c),
+      signal: abort.signal,
+    }, resume, { precomputeReference });
+    return { steps, evals, checkpoints, result };
+  }
+
+  test('a fresh adapter starts at log 2 with zero rewards; the reward accuracy and margins grow; eval rows carry eval_ metrics', async () => {
+    const { steps, evals } = await dpoRun(false);
+    expect(steps[0].loss).toBe(Math.LN2);
+    expect(steps[0].objective['rewards/margins']).toBe(0);
+    expect(steps[0].objective['rewards/accuracies']).toBe(0);
+    expect(steps.at(-1)!.loss).toBeLessThan(0.5);
+    expect(steps.at(-1)!.objective['rewards/accuracies']).toBe(1);
+    expect(steps.at(-1)!.objective['rewards/margins']).toBeGreaterThan(0.5);
+    expect(evals.map((e) => e.step)).toEqual([0, 6, 12]);
+    expect(evals[0].eval_loss).toBe(Math.LN2);
+    expect(evals[0].eval_perplexity).toBeUndefined();
+    // Held-out pairs (4): at least 3 of them now favour the chosen answer, and the held-out loss fell.
+    expect(evals[2].objective['eval_rewards/accuracies']).toBeGreaterThanOrEqual(0.75);
+    expect(evals[2].eval_loss).toBeLessThan(evals[0].eval_loss - 0.1);
+    expect(steps[0].trained_tokens).toBe(2 * 2 * 2 * 3); // 2 micro-batches x 2 pairs x 2 answers x 3 tokens
+  });
+
+  test('precomputing the reference log-probabilities gives the same curve as the reference pass in each step', async () => {
+    const inStep = await dpoRun(false);
+    const cached = await dpoRun(true);
+    cached.steps.forEach((s, i) => {
+      expect(Math.abs(s.loss - inStep.steps[i].loss)).toBeLessThanOrEqual(1e-12);
+      expect(Math.abs(s.objective['rewards/margins'] - inStep.steps[i].objective['rewards/margins'])).toBeLessThanOrEqual(1e-12);
+    });
+  });
+
+  test('a resumed DPO run (through the checkpoint bytes) continues the same curve', async () => {
+    const full = await dpoRun(true);
+    const stopped = await dpoRun(true, undefined, 5);
+    const restored = readCheckpoint(checkpointBytes(stopped.checkpoints.at(-1)!), planAdapter('llama', tiny.weights, LORA));
+    const resumed = await dpoRun(true, restored);
+    expect(resumed.steps.map((s) => s.step)).toEqual([6, 7, 8, 9, 10, 11, 12]);
+    resumed.steps.forEach((s, i) => expect(Math.abs(s.loss - full.steps[5 + i].loss)).toBeLessThan(1e-6 * full.steps[5 + i].loss));
   });
 });

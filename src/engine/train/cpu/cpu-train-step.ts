@@ -3,8 +3,9 @@
 // A and B (src/engine/ops/cpu/adamw.ts), with a constant learning rate. The GPU trainer is checked against it.
 
 import { adamwUpdate, clipCoefficient, globalGradNorm, type AdamWHyper } from '../../ops/cpu/adamw';
+import type { TrainingObjective } from '../objective';
 import type { LoraGrads, TrainBatch } from '../train-batch';
-import { cpuLoraLossAndGrads, type DropoutMasks } from './cpu-lora-backward';
+import { cpuLoraLossAndGrads, cpuObjectiveLossAndGrads, type DropoutMasks } from './cpu-lora-backward';
 import { float64Adapter, type CpuLoraAdapter } from './cpu-lora-adapter';
 import type { CpuTrainModel } from './cpu-train-model';
 
@@ -80,4 +81,37 @@ export function cpuTrainSteps(
     gradNorms.push(cpuAdamWStep(trained, grads, optimizer, hyper));
   }
   return { adapter: trained, losses, gradNorms, optimizer };
+}
+
+export interface CpuObjectiveStepsResult extends CpuTrainResult {
+  /** metrics[i]: the objective's metrics at step i + 1 (before its update). */
+  metrics: Record<string, number>[];
+}
+
+/**
+ * K steps of any objective on the same batch (one micro-batch per step), from `adapter` (copied to float64),
+ * with the frozen `reference` (null: the base model) when the objective reads one.
+ */
+export function cpuObjectiveSteps<T>(
+  model: CpuTrainModel,
+  adapter: CpuLoraAdapter,
+  batch: TrainBatch,
+  objective: TrainingObjective<unknown, T>,
+  hyper: CpuTrainHyper,
+  K: number,
+  reference: CpuLoraAdapter | null = null,
+): CpuObjectiveStepsResult {
+  if (!Number.isInteger(K) || K < 0) throw new RangeError(`the number of steps must be a non-negative integer, got ${K}`);
+  const trained = float64Adapter(adapter);
+  const frozen = reference && float64Adapter(reference);
+  const optimizer = zeroAdamWState(trained);
+  const totals = objective.totals([batch]);
+  const out: CpuObjectiveStepsResult = { adapter: trained, losses: [], gradNorms: [], optimizer, metrics: [] };
+  for (let step = 1; step <= K; step++) {
+    const { result, grads } = cpuObjectiveLossAndGrads(model, trained, batch, objective, totals, { reference: frozen });
+    out.losses.push(result.loss);
+    out.metrics.push(result.metrics);
+    out.gradNorms.push(cpuAdamWStep(trained, grads, optimizer, hyper));
+  }
+  return out;
 }

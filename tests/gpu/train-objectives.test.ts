@@ -1,0 +1,161 @@
+// The preference objectives on the GPU (GpuTrainer with the objective's gradient rule: row losses, the
+// preference kernel, the weighted LM-head backward) against the float64 CPU reference: for DPO's four loss
+// types, SimPO and ORPO on tiny Llama (GQA), Qwen2 and GPT-2 with an all-linear adapter (B non-zero), every
+// LoRA gradient and the objective's loss; DPO's reference is a frozen second adapter run in the same submit
+// (and, once, precomputed sums); a fresh adapter (B = 0) against the adapter-off reference gives exactly
+// log 2, zero rewards and zero margins from the GPU's own log-probabilities.
+
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TokenizedPair } from '../../src/engine/data/tokenize-preference';
+import type { LoraAdapter } from '../../src/engine/lora/adapter';
+import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
+import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
+import { cpuObjectiveLossAndGrads, cpuTokenLogps } from '../../src/engine/train/cpu/cpu-lora-backward';
+import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
+import { GpuLoraAdapter } from '../../src/engine/train/gpu/gpu-lora';
+import { GpuTrainer, rowLossesToLogps } from '../../src/engine/train/gpu/gpu-train-step';
+import { makeObjective } from '../../src/engine/train/objectives/make-objective';
+import type { PreferenceConfig } from '../../src/engine/train/objectives/preference-config';
+import { responseSum, type LoraGrads, type TrainBatch } from '../../src/engine/train/train-batch';
+import { Rng } from '../../src/engine/util/rng';
+import { testGpu } from '../helpers/gpu';
+import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
+import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
+
+/** GPU (f32 weights) vs float64 reference, per gradient tensor: max |gpu - ref| <= GRAD_TOL * max |ref|. */
+const GRAD_TOL = 1e-4;
+const LOSS_TOL = 1e-5;
+
+type Method = { name: string; method: PreferenceConfig['method']; settings: Partial<Omit<PreferenceConfig, 'method'>> };
+
+const METHODS: Method[] = [
+  { name: 'dpo sigmoid', method: 'dpo', settings: { lossType: 'sigmoid', beta: 0.5, labelSmoothing: 0.1 } },
+  { name: 'dpo ipo', method: 'dpo', settings: { lossType: 'ipo', beta: 0.5 } },
+  { name: 'dpo hinge', method: 'dpo', settings: { lossType: 'hinge', beta: 0.1 } },
+  { name: 'dpo robust', method: 'dpo', settings: { lossType: 'robust', beta: 0.5, labelSmoothing: 0.2 } },
+  { name: 'simpo', method: 'simpo', settings: { beta: 2, simpoGamma: 0.5 } },
+  { name: 'orpo', method: 'orpo', settings: { orpoLambda: 0.5 } },
+];
+
+let tmp: string;
+const tiny = new Map<TinyKind, { loaded: LoadedModel; cpu: CpuTrainModel }>();
+
+beforeAll(async () => {
+  tmp = await makeTempDir('tunelab-train-objectives-');
+  for (const kind of ['llama', 'qwen2', 'gpt2'] as const) {
+    const dir = join(tmp, kind);
+    await writeTinyModel(dir, kind, kind === 'llama' ? { llama3Rope: true } : {});
+    const loaded = await loadModel(dir);
+    tiny.set(kind, { loaded, cpu: buildCpuTrainModel(loaded.config, loaded.weights) });
+  }
+});
+
+afterAll(() => removeTempDir(tmp));
+
+/** Three pairs: prompts of 0, 2 and 4 tokens, answers of unequal lengths (two sequences share a length). */
+function pairs(vocab: number, seed: number): TokenizedPair[] {
+  const rng = new Rng(seed);
+  const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(vocab - 3));
+  return [
+    { line: 1, prompt: ids(4), chosen: ids(3), rejected: ids(5) },
+    { line: 2, prompt: ids(2), chosen: ids(5), rejected: ids(3) },
+    { line: 3, prompt: [], chosen: ids(4), rejected: ids(2) },
+  ];
+}
+
+/** max over tensors of max |got - want| / max |want|, with the worst tensor. */
+function worstError(got: readonly LoraGrads<Float32Array>[], want: readonly LoraGrads<Float64Array>[], paths: readonly string[]): { worst: number; where: string } {
+  let worst = 0;
+  let where = '';
+  got.forEach((g, i) => {
+    for (const which of ['a', 'b'] as const) {
+      const ref = want[i][which];
+      const scale = ref.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      expect(scale, `${paths[i]}.${which} reference is all zero`).toBeGreaterThan(0);
+      g[which].forEach((x, j) => {
+        const e = Math.abs(x - ref[j]) / scale;
+        if (e > worst) [worst, where] = [e, `${paths[i]}.${which}[${j}]`];
+      });
+    }
+  });
+  return { worst, where };
+}
+
+/** One micro-batch through a fresh trainer; returns its gradients and the objective evaluated on its log-probabilities. */
+async function gpuRun(loaded: LoadedModel, policy: LoraAdapter, reference: LoraAdapter | null, batch: TrainBatch, objectiveOf: () => ReturnType<typeof makeObjective>, totals: unknown) {
+  const ctx = await testGpu();
+  const model = await GpuCausalLm.create(ctx, loaded.config, loaded.weights, { weightFormat: 'f32' });
+  const lora = GpuLoraAdapter.create(ctx, policy);
+  const ref = reference && GpuLoraAdapter.create(ctx, reference);
+  const trainer = GpuTrainer.create(model, lora, { reference: ref });
+  try {
+    const objective = objectiveOf();
+    const r = await trainer.accumulate(batch, objective.gpuGradient(batch, totals as never), { referencePass: objective.needsReference && !batch.reference });
+    const logps = rowLossesToLogps(batch, r.rowLoss);
+    const refLogps = r.referenceRowLoss && rowLossesToLogps(batch, r.referenceRowLoss);
+    const evaluated = objective.evaluate({ batch, policy: logps, reference: refLogps }, totals as never);
+    return { grads: await lora.readGrads(), evaluated };
+  } finally {
+    trainer.dispose();
+    ref?.dispose();
+    lora.dispose();
+    model.dispose();
+  }
+}
+
+describe('preference objectives on the GPU equal the float64 CPU reference', () => {
+  for (const m of METHODS) {
+    for (const kind of ['llama', 'qwen2', 'gpt2'] as const) {
+      it(`${m.name}, tiny ${kind}: loss and every LoRA gradient (3 pairs packed, reference adapter in the step)`, async () => {
+        const { loaded, cpu } = tiny.get(kind)!;
+        const policy = randomLoraAdapter(loaded.config.architecture, loaded.weights, { ...ALL_LINEAR, r: 4 }, 21);
+        const reference = randomLoraAdapter(loaded.config.architecture, loaded.weights, { ...ALL_LINEAR, r: 4 }, 22);
+        const objective = makeObjective(m.method, m.settings);
+        const batch = objective.batch(pairs(loaded.config.vocabSize, 5));
+        const own = objective.totals([batch]);
+        const totals = { pairs: own.pairs + 2, chosenTokens: own.chosenTokens + 7 };
+        const want = cpuObjectiveLossAndGrads(cpu, policy, batch, objective, totals, { reference });
+        const got = await gpuRun(loaded, policy, objective.needsReference ? reference : null, batch, () => makeObjective(m.method, m.settings), totals);
+        const lossErr = Math.abs(got.evaluated.loss - want.result.loss) / Math.abs(want.result.loss);
+        const e = worstError(got.grads, want.grads, policy.modules.map((x) => x.path));
+        console.log(`${m.name}, tiny ${kind}: loss ${got.evaluated.loss.toFixed(6)} ref ${want.result.loss.toFixed(6)} (${lossErr.toExponential(2)}); gradients worst ${e.worst.toExponential(2)} at ${e.where}`);
+        expect(lossErr).toBeLessThanOrEqual(LOSS_TOL);
+        expect(e.worst, e.where).toBeLessThanOrEqual(GRAD_TOL);
+        for (const name of ['rewards/chosen', 'rewards/margins', 'logps/rejected']) {
+          expect(Math.abs(got.evaluated.metrics[name] - want.result.metrics[name])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want.result.metrics[name])));
+        }
+      });
+    }
+  }
+
+  it('dpo with precomputed reference sums gives the gradients of the reference pass in the step', async () => {
+    const { loaded, cpu } = tiny.get('llama')!;
+    const policy = randomLoraAdapter(loaded.config.architecture, loaded.weights, { ...ALL_LINEAR, r: 4 }, 31);
+    const reference = randomLoraAdapter(loaded.config.architecture, loaded.weights, { ...ALL_LINEAR, r: 4 }, 32);
+    const objective = makeObjective('dpo', { beta: 0.3 });
+    const plain = objective.batch(pairs(loaded.config.vocabSize, 9));
+    const refLogps = cpuTokenLogps(cpu, reference, plain);
+    const batch = { ...plain, reference: Float64Array.from(plain.sequences.map((s, i) => responseSum(s, refLogps[i]).sum)) };
+    const totals = objective.totals([batch]);
+    const want = cpuObjectiveLossAndGrads(cpu, policy, plain, objective, totals, { reference });
+    const got = await gpuRun(loaded, policy, null, batch, () => makeObjective('dpo', { beta: 0.3 }), totals);
+    const e = worstError(got.grads, want.grads, policy.modules.map((x) => x.path));
+    console.log(`dpo, precomputed reference: gradients worst ${e.worst.toExponential(2)} at ${e.where}`);
+    expect(e.worst, e.where).toBeLessThanOrEqual(GRAD_TOL);
+  });
+
+  it('a fresh adapter against the adapter-off reference: loss exactly log 2, rewards and margins exactly 0', async () => {
+    const { loaded } = tiny.get('qwen2')!;
+    const fresh = initAdapter(planAdapter(loaded.config.architecture, loaded.weights, { ...ALL_LINEAR, r: 4 }), new Rng(3));
+    const objective = makeObjective('dpo');
+    const batch = objective.batch(pairs(loaded.config.vocabSize, 13));
+    const got = await gpuRun(loaded, fresh, null, batch, () => makeObjective('dpo'), objective.totals([batch]));
+    expect(got.evaluated.loss).toBe(Math.LN2);
+    expect(got.evaluated.metrics['rewards/chosen']).toBe(0);
+    expect(got.evaluated.metrics['rewards/rejected']).toBe(0);
+    expect(got.evaluated.metrics['rewards/margins']).toBe(0);
+    // The policy's log-probabilities are real numbers, not zeros: the identities are not vacuous.
+    expect(got.evaluated.metrics['logps/chosen']).toBeLessThan(-1);
+  });
+});
