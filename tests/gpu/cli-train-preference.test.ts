@@ -15,28 +15,13 @@ import { cpuObjectiveSteps } from '../../src/engine/train/cpu/cpu-train-step';
 import { makeObjective } from '../../src/engine/train/objectives/make-objective';
 import { Rng } from '../../src/engine/util/rng';
 import { readAdapterDir, writeAdapterDir } from '../../src/node/adapter-files';
-import { tunelab as runTunelab } from '../helpers/cli';
+import { relativeError } from '../helpers/assert';
+import { readMetrics, tunelab as runTunelab } from '../helpers/cli';
 import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
 
 const tunelab = (args: string[]) => runTunelab([...args, '--quiet']);
 const SAMPLE = join(__dirname, '../../public/datasets/stories-preference');
 
-type Row = Record<string, number | undefined> & { step: number };
-
-async function metrics(dir: string): Promise<Row[]> {
-  return (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
-}
-
-/** max |a - b| / max |b| over one tensor. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 let work: string;
 let stories: LoadedModel;
@@ -93,7 +78,7 @@ describe('tunelab train --method dpo against the float64 reference', () => {
     // The adapter really moved away from the reference.
     expect(relativeError(saved.modules[0].b, init.modules[0].b)).toBeGreaterThan(1e-3);
 
-    const rows = (await metrics(out)).filter((r) => r.loss !== undefined);
+    const rows = (await readMetrics(out)).filter((r) => r.loss !== undefined);
     expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     // Step 1: the policy is the reference, so these are log 2 and zeros on both sides; later steps are not.
     expect(rows[0].loss).toBe(ref.losses[0]);
@@ -119,7 +104,7 @@ describe('tunelab train --method dpo against the float64 reference', () => {
       '--batch-size', '4', '--steps', '1', '--target', 'all-linear', '--out', out,
     ]);
     expect(run.status, run.stderr).toBe(0);
-    const [row] = await metrics(out);
+    const [row] = await readMetrics(out);
     expect(row.step).toBe(1);
     expect(row.loss).toBe(Math.LN2);
     expect(row['rewards/chosen']).toBe(0);
@@ -141,7 +126,7 @@ describe('a non-finite loss stops the run (SFT runs too: tests/unit/train-loop.t
       ]);
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/Training stopped at step 2: the (loss|gradient norm) is (NaN|-?Infinity) \(not a finite number\).*the last good checkpoint \(step 1\) is kept/);
-      const rows = await metrics(out);
+      const rows = await readMetrics(out);
       expect(rows.map((r) => r.step)).toEqual([1]);
       expect(Number.isFinite(rows[0].loss)).toBe(true);
       expect(await readdir(join(out, 'checkpoints'))).toEqual(['step-1']);

@@ -13,7 +13,8 @@ import { cpuTrainSteps } from '../../src/engine/train/cpu/cpu-train-step';
 import { shiftedLabels } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { readAdapterDir, writeAdapterDir } from '../../src/node/adapter-files';
-import { tunelab as runTunelab, type CliRun } from '../helpers/cli';
+import { relativeError } from '../helpers/assert';
+import { readMetrics, tunelab as runTunelab, type CliRun, type MetricsRow } from '../helpers/cli';
 import { loadModel, STORIES260K_DIR, writeTinyModel, type LoadedModel } from '../helpers/tiny-models';
 
 type Run = CliRun;
@@ -27,26 +28,6 @@ async function ok(args: string[]): Promise<Run> {
   return r;
 }
 
-interface MetricRow {
-  step: number;
-  loss?: number;
-  eval_loss?: number;
-}
-
-async function metrics(dir: string): Promise<MetricRow[]> {
-  return (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as MetricRow);
-}
-
-/** max |a - b| / max |b| over one tensor. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 let work: string;
 let stories: LoadedModel;
@@ -94,7 +75,7 @@ describe('tunelab train against the float64 reference', () => {
     expect(worst).toBeLessThan(1e-4);
     // The adapter really moved: a no-op training would leave B at its initial values.
     expect(relativeError(saved.modules[0].b, init.modules[0].b)).toBeGreaterThan(1e-3);
-    const rows = (await metrics(out)).filter((r) => r.loss !== undefined);
+    const rows = (await readMetrics(out)).filter((r) => r.loss !== undefined);
     expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     expect(Math.abs(rows[0].loss! - ref.losses[0]) / ref.losses[0]).toBeLessThan(1e-5);
     const config = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8'));
@@ -156,7 +137,7 @@ describe('training runs', () => {
       'train', '--model', tinyDir, '--data', join(work, 'eight.jsonl'), '--eval-split', '0', '--batch-size', '8', '--steps', '60',
       '--lr', '1e-2', '--scheduler', 'constant', '--target', 'all-linear', '--lora-r', '16', '--lora-alpha', '16', '--out', out,
     ]);
-    const losses = (await metrics(out)).filter((r) => r.loss !== undefined).map((r) => r.loss!);
+    const losses = (await readMetrics(out)).filter((r) => r.loss !== undefined).map((r) => r.loss!);
     expect(losses).toHaveLength(60);
     const first = losses.findIndex((l) => l < 0.05 * losses[0]);
     console.log(`overfit: start ${losses[0].toFixed(3)}, below 5% at step ${first + 1}, end ${losses.at(-1)!.toFixed(4)}`);
@@ -175,11 +156,11 @@ describe('training runs', () => {
     await ok([...common, '--out', whole]);
     const pieces = join(work, 'pieces');
     await ok([...common, '--out', pieces, '--stop-after-step', '20']);
-    expect((await metrics(pieces)).at(-1)!.step).toBe(20);
+    expect((await readMetrics(pieces)).at(-1)!.step).toBe(20);
     await ok([...common, '--out', pieces, '--resume', join(pieces, 'checkpoints', 'step-20')]);
-    const a = await metrics(whole);
-    const b = await metrics(pieces);
-    const steps = (rows: MetricRow[]) => rows.filter((r) => r.loss !== undefined).map((r) => r.step);
+    const a = await readMetrics(whole);
+    const b = await readMetrics(pieces);
+    const steps = (rows: MetricsRow[]) => rows.filter((r) => r.loss !== undefined).map((r) => r.step);
     expect(steps(b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1)); // no gap, no duplicate
     expect(b.filter((r) => r.loss !== undefined).map((r) => r.loss)).toEqual(a.filter((r) => r.loss !== undefined).map((r) => r.loss));
     expect(b.filter((r) => r.eval_loss !== undefined)).toEqual(a.filter((r) => r.eval_loss !== undefined));

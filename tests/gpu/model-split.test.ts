@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CausalLm } from '../../src/engine/model/causal-lm';
 import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
 import type { GpuModelWeights } from '../../src/engine/model/gpu/gpu-weights';
+import { relativeError } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
 import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel } from '../helpers/tiny-models';
 
@@ -30,17 +31,6 @@ async function runSchedule(model: CausalLm): Promise<Float32Array[]> {
   return out;
 }
 
-/** max |got - want| / max |want| over all logits of one extend. */
-function relativeError(got: Float32Array, want: Float32Array): number {
-  expect(got.length).toBe(want.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
-}
 
 function partCounts(w: GpuModelWeights): Record<string, number> {
   return {

@@ -16,27 +16,17 @@ import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/c
 import { GpuLoraAdapter } from '../../src/engine/train/gpu/gpu-lora';
 import { GpuTrainer, rowLossesToLogps } from '../../src/engine/train/gpu/gpu-train-step';
 import { makeObjective } from '../../src/engine/train/objectives/make-objective';
-import type { PreferenceConfig } from '../../src/engine/train/objectives/preference-config';
 import { responseSum, type LoraGrads, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { testGpu } from '../helpers/gpu';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
+import { PREFERENCE_CASES } from '../helpers/preference-cases';
 import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
 
 /** GPU (f32 weights) vs float64 reference, per gradient tensor: max |gpu - ref| <= GRAD_TOL * max |ref|. */
 const GRAD_TOL = 1e-4;
 const LOSS_TOL = 1e-5;
 
-type Method = { name: string; method: PreferenceConfig['method']; settings: Partial<Omit<PreferenceConfig, 'method'>> };
-
-const METHODS: Method[] = [
-  { name: 'dpo sigmoid', method: 'dpo', settings: { lossType: 'sigmoid', beta: 0.5, labelSmoothing: 0.1 } },
-  { name: 'dpo ipo', method: 'dpo', settings: { lossType: 'ipo', beta: 0.5 } },
-  { name: 'dpo hinge', method: 'dpo', settings: { lossType: 'hinge', beta: 0.1 } },
-  { name: 'dpo robust', method: 'dpo', settings: { lossType: 'robust', beta: 0.5, labelSmoothing: 0.2 } },
-  { name: 'simpo', method: 'simpo', settings: { beta: 2, simpoGamma: 0.5 } },
-  { name: 'orpo', method: 'orpo', settings: { orpoLambda: 0.5 } },
-];
 
 let tmp: string;
 const tiny = new Map<TinyKind, { loaded: LoadedModel; cpu: CpuTrainModel }>();
@@ -105,7 +95,7 @@ async function gpuRun(loaded: LoadedModel, policy: LoraAdapter, reference: LoraA
 }
 
 describe('preference objectives on the GPU equal the float64 CPU reference', () => {
-  for (const m of METHODS) {
+  for (const m of PREFERENCE_CASES) {
     for (const kind of ['llama', 'qwen2', 'gpt2'] as const) {
       it(`${m.name}, tiny ${kind}: loss and every LoRA gradient (3 pairs packed, reference adapter in the step)`, async () => {
         const { loaded, cpu } = tiny.get(kind)!;
@@ -115,7 +105,7 @@ describe('preference objectives on the GPU equal the float64 CPU reference', () 
         const batch = objective.batch(pairs(loaded.config.vocabSize, 5));
         const own = objective.totals([batch]);
         const totals = { pairs: own.pairs + 2, chosenTokens: own.chosenTokens + 7 };
-        const want = cpuObjectiveLossAndGrads(cpu, policy, batch, objective, totals, { reference });
+        const want = cpuObjectiveLossAndGrads(cpu, policy, { batch, objective, totals }, { reference });
         const got = await gpuRun(loaded, policy, objective.needsReference ? reference : null, batch, () => makeObjective(m.method, m.settings), totals);
         const lossErr = Math.abs(got.evaluated.loss - want.result.loss) / Math.abs(want.result.loss);
         const e = worstError(got.grads, want.grads, policy.modules.map((x) => x.path));
@@ -138,7 +128,7 @@ describe('preference objectives on the GPU equal the float64 CPU reference', () 
     const refLogps = cpuTokenLogps(cpu, reference, plain);
     const batch = { ...plain, reference: Float64Array.from(plain.sequences.map((s, i) => responseSum(s, refLogps[i]).sum)) };
     const totals = objective.totals([batch]);
-    const want = cpuObjectiveLossAndGrads(cpu, policy, plain, objective, totals, { reference });
+    const want = cpuObjectiveLossAndGrads(cpu, policy, { batch: plain, objective, totals }, { reference });
     const got = await gpuRun(loaded, policy, null, batch, () => makeObjective('dpo', { beta: 0.3 }), totals);
     const e = worstError(got.grads, want.grads, policy.modules.map((x) => x.path));
     console.log(`dpo, precomputed reference: gradients worst ${e.worst.toExponential(2)} at ${e.where}`);

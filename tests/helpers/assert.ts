@@ -23,3 +23,15 @@ export async function runCheck(ctx: GpuContext, check: KernelCheck): Promise<voi
   const second = await check.run(ctx);
   expect(second.map((o) => `${o.label} ${o.digest}`)).toEqual(first.map((o) => `${o.label} ${o.digest}`));
 }
+
+/** max |actual - expected| / max |expected| over one tensor (their lengths must agree). */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length).toBe(expected.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}

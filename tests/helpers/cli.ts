@@ -2,7 +2,8 @@
 // process that inherits the Vulkan environment of scripts/gpu-env.sh.
 
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '../..');
 
@@ -25,3 +26,11 @@ export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): P
 }
 
 export const tunelab = (args: string[], env?: NodeJS.ProcessEnv) => runNode(['bin/tunelab.mjs', ...args], env);
+
+/** One row of a run's metrics.jsonl: the step and whatever numbers it logged. */
+export type MetricsRow = Record<string, number | undefined> & { step: number };
+
+/** The rows `tunelab train --out DIR` wrote to DIR/metrics.jsonl, in order. */
+export async function readMetrics(dir: string): Promise<MetricsRow[]> {
+  return (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricsRow);
+}

@@ -10,10 +10,10 @@ import { cpuObjectiveLoss, cpuObjectiveLossAndGrads, cpuTokenLogps } from '../..
 import { float64Adapter, type CpuLoraAdapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
 import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
 import { makeObjective } from '../../src/engine/train/objectives/make-objective';
-import type { PreferenceConfig } from '../../src/engine/train/objectives/preference-config';
 import { responseSum, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
+import { PREFERENCE_CASES } from '../helpers/preference-cases';
 import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
 
 const KINDS: TinyKind[] = ['llama', 'qwen2', 'gpt2'];
@@ -22,16 +22,6 @@ const ATOL = 1e-9;
 const RTOL = 1e-5;
 const SAMPLES_PER_MODULE = 2;
 
-type Method = { name: string; method: PreferenceConfig['method']; settings: Partial<Omit<PreferenceConfig, 'method'>> };
-
-const METHODS: Method[] = [
-  { name: 'dpo sigmoid (label smoothing 0.1)', method: 'dpo', settings: { lossType: 'sigmoid', beta: 0.5, labelSmoothing: 0.1 } },
-  { name: 'dpo ipo', method: 'dpo', settings: { lossType: 'ipo', beta: 0.5 } },
-  { name: 'dpo hinge', method: 'dpo', settings: { lossType: 'hinge', beta: 0.1 } },
-  { name: 'dpo robust (label smoothing 0.2)', method: 'dpo', settings: { lossType: 'robust', beta: 0.5, labelSmoothing: 0.2 } },
-  { name: 'simpo', method: 'simpo', settings: { beta: 2, simpoGamma: 0.5 } },
-  { name: 'orpo', method: 'orpo', settings: { orpoLambda: 0.5 } },
-];
 
 let root: string;
 const models = new Map<TinyKind, { loaded: LoadedModel; cpu: CpuTrainModel }>();
@@ -71,7 +61,7 @@ function sample(adapter: CpuLoraAdapter, rng: Rng): { module: number; param: 'a'
 }
 
 describe('preference objectives: LoRA gradients through the whole model vs central finite differences (float64)', () => {
-  for (const m of METHODS) {
+  for (const m of PREFERENCE_CASES) {
     for (const kind of KINDS) {
       test(`${m.name}, ${kind}`, { timeout: 30_000 }, () => {
         const { loaded, cpu } = models.get(kind)!;
@@ -87,12 +77,12 @@ describe('preference objectives: LoRA gradients through the whole model vs centr
         const own = objective.totals([batch]);
         const totals = { pairs: own.pairs + 1, chosenTokens: own.chosenTokens + 3 };
 
-        const { result, grads } = cpuObjectiveLossAndGrads(cpu, adapter, batch, objective, totals);
-        const lossOf = () => cpuObjectiveLoss(cpu, adapter, batch, objective, totals);
+        const { result, grads } = cpuObjectiveLossAndGrads(cpu, adapter, { batch, objective, totals });
+        const lossOf = () => cpuObjectiveLoss(cpu, adapter, { batch, objective, totals });
         expect(result.loss).toBe(lossOf());
         if (objective.needsReference) {
           // The reference computed in the step gives the same loss as its precomputed sums.
-          const inStep = cpuObjectiveLossAndGrads(cpu, adapter, plain, objective, totals, { reference: referenceAdapter });
+          const inStep = cpuObjectiveLossAndGrads(cpu, adapter, { batch: plain, objective, totals }, { reference: referenceAdapter });
           expect(Math.abs(inStep.result.loss - result.loss)).toBeLessThanOrEqual(1e-12 * Math.abs(result.loss));
         }
 

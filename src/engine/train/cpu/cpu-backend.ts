@@ -30,7 +30,7 @@ export class CpuBackend implements TrainerBackend {
     const grads: LoraGrads<Float64Array>[] = this.adapter.modules.map((m) => ({ a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
     const logps: MicroBatchLogps[] = [];
     for (const batch of microBatches) {
-      const r = cpuObjectiveLossAndGrads(this.model, this.adapter, batch, objective, totals, { reference: this.reference });
+      const r = cpuObjectiveLossAndGrads(this.model, this.adapter, { batch, objective, totals }, { reference: this.reference });
       logps.push(r.reference ? { policy: r.logps, reference: r.reference } : { policy: r.logps });
       r.grads.forEach((g, i) => {
         g.a.forEach((x, j) => (grads[i].a[j] += x));

@@ -182,14 +182,25 @@ export function cpuReferenceLogps(model: CpuTrainModel, reference: CpuLoraAdapte
   return needed && !batch.reference ? cpuTokenLogps(model, reference, batch) : undefined;
 }
 
-/** An objective's loss, its LoRA gradients and metrics on one micro-batch of a step with `totals`. */
+/** One micro-batch under an objective, in a step whose micro-batches sum to `totals`. */
+export interface ObjectiveCall<T> {
+  batch: TrainBatch;
+  objective: TrainingObjective<unknown, T>;
+  totals: T;
+}
+
+/** The frozen reference (null: the base model), and explicit dropout masks when the adapter has dropout. */
+export interface CpuObjectiveOptions {
+  reference?: CpuLoraAdapter | null;
+  dropoutMasks?: DropoutMasks;
+}
+
+/** An objective's loss, its LoRA gradients and metrics on one micro-batch. */
 export function cpuObjectiveLossAndGrads<T>(
   model: CpuTrainModel,
   adapter: CpuLoraAdapter,
-  batch: TrainBatch,
-  objective: TrainingObjective<unknown, T>,
-  totals: T,
-  options: { reference?: CpuLoraAdapter | null; dropoutMasks?: DropoutMasks } = {},
+  { batch, objective, totals }: ObjectiveCall<T>,
+  options: CpuObjectiveOptions = {},
 ): { result: ObjectiveResult; logps: TokenLogps; reference?: TokenLogps; grads: LoraGrads<Float64Array>[] } {
   const reference = cpuReferenceLogps(model, options.reference ?? null, batch, objective.needsReference);
   let result: ObjectiveResult | undefined;
@@ -198,14 +209,7 @@ export function cpuObjectiveLossAndGrads<T>(
 }
 
 /** The objective's loss alone (the same forward as cpuObjectiveLossAndGrads): what finite differences perturb. */
-export function cpuObjectiveLoss<T>(
-  model: CpuTrainModel,
-  adapter: CpuLoraAdapter,
-  batch: TrainBatch,
-  objective: TrainingObjective<unknown, T>,
-  totals: T,
-  options: { reference?: CpuLoraAdapter | null; dropoutMasks?: DropoutMasks } = {},
-): number {
+export function cpuObjectiveLoss<T>(model: CpuTrainModel, adapter: CpuLoraAdapter, { batch, objective, totals }: ObjectiveCall<T>, options: CpuObjectiveOptions = {}): number {
   const reference = cpuReferenceLogps(model, options.reference ?? null, batch, objective.needsReference);
   return objective.evaluate({ batch, policy: cpuTokenLogps(model, adapter, batch, options), reference }, totals).loss;
 }

@@ -108,7 +108,7 @@ export function cpuObjectiveSteps<T>(
   const totals = objective.totals([batch]);
   const out: CpuObjectiveStepsResult = { adapter: trained, losses: [], gradNorms: [], optimizer, metrics: [] };
   for (let step = 1; step <= K; step++) {
-    const { result, grads } = cpuObjectiveLossAndGrads(model, trained, batch, objective, totals, { reference: frozen });
+    const { result, grads } = cpuObjectiveLossAndGrads(model, trained, { batch, objective, totals }, { reference: frozen });
     out.losses.push(result.loss);
     out.metrics.push(result.metrics);
     out.gradNorms.push(cpuAdamWStep(trained, grads, optimizer, hyper));
