@@ -38,6 +38,11 @@ export const MAX_DEFAULT_LENGTH = 512;
 /** The methods the Train page offers (GRPO is shown, not yet trainable). */
 export type TrainMethod = 'sft' | 'dpo' | 'simpo' | 'orpo' | 'grpo';
 
+/** DPO, SimPO and ORPO: they train on preference pairs (two sequences per example). */
+export function isPreferenceMethod(method: TrainMethod): method is 'dpo' | 'simpo' | 'orpo' {
+  return method === 'dpo' || method === 'simpo' || method === 'orpo';
+}
+
 /**
  * Peak learning rate by model size and method. SFT: LoRA on a 100M+ model trains well at 2e-4 (the PEFT
  * examples' value); tiny models (a few million parameters or less) need about ten times that to move in a
@@ -50,7 +55,7 @@ export type TrainMethod = 'sft' | 'dpo' | 'simpo' | 'orpo' | 'grpo';
  */
 export function defaultLearningRate(parameters: number, method: TrainMethod = 'sft'): number {
   const sft = parameters < 10e6 ? 2e-3 : parameters < 100e6 ? 5e-4 : 2e-4;
-  return method === 'dpo' || method === 'simpo' || method === 'orpo' ? sft / 2 : sft;
+  return isPreferenceMethod(method) ? sft / 2 : sft;
 }
 
 /** The attention query and value projections (the LoRA paper's choice), by architecture. */

@@ -10,7 +10,7 @@ import type { DatasetSummary } from '../worker/protocol-datasets';
 import type { LoadedModelInfo } from '../worker/protocol';
 import type { ModelRef, RunSettings } from '../storage/records';
 import { datasetMismatch } from '../worker/run-method';
-import { defaultLearningRate, defaultValues, heldOutCount, stepsForEpochs, type TrainMethod, type TrainValues } from './train-defaults';
+import { defaultLearningRate, defaultValues, heldOutCount, isPreferenceMethod, stepsForEpochs, type TrainMethod, type TrainValues } from './train-defaults';
 import type { TrainShape } from './train-memory';
 import { PreferenceForm } from './train-preference.svelte';
 import type { StartAdapter } from './train-start-adapters';
@@ -40,8 +40,6 @@ export const TRAIN_METHODS: readonly { method: TrainMethod; label: string; avail
   },
   { method: 'grpo', label: 'GRPO', available: false, note: 'Prompts and a reward function: reinforcement learning (coming).' },
 ];
-
-const isPreference = (m: TrainMethod): m is 'dpo' | 'simpo' | 'orpo' => m === 'dpo' || m === 'simpo' || m === 'orpo';
 
 /** The module names offered as LoRA targets: each linear module of one layer once (GPT-2's c_proj by its two paths). */
 export function targetChoices(config: Pick<ModelConfig, 'architecture'>): readonly string[] {
@@ -209,7 +207,7 @@ export class TrainForm {
     ];
     const failed = checks.find(([ok]) => !ok);
     if (failed) return failed[1];
-    const preference = isPreference(method) ? this.preference.problem(method, this.maxLength) : null;
+    const preference = isPreferenceMethod(method) ? this.preference.problem(method, this.maxLength) : null;
     if (preference) return preference;
     const steps = this.totalSteps(dataset);
     if (steps === null) return 'The run length cannot be computed from these settings.';
@@ -260,7 +258,7 @@ export class TrainForm {
       maxLength: this.maxLength,
       completionOnly: this.completionOnly,
       checkpointEvery: this.checkpointEvery,
-      ...(isPreference(method) && { preference: this.preference.settings(method) }),
+      ...(isPreferenceMethod(method) && { preference: this.preference.settings(method) }),
       ...(this.startFrom && { initAdapter: { id: this.startFrom.id, name: this.startFrom.name } }),
     };
   }

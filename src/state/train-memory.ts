@@ -6,7 +6,7 @@
 import type { BufferLimits, MemoryEstimate } from '../engine/model/memory-estimate';
 import { estimateMemory } from '../engine/model/memory-estimate';
 import type { LoadedModelInfo } from '../worker/protocol';
-import type { TrainMethod } from './train-defaults';
+import { isPreferenceMethod, type TrainMethod } from './train-defaults';
 
 export type TrainMemory = { estimate: MemoryEstimate; limits: BufferLimits } | { error: string };
 
@@ -33,7 +33,7 @@ export interface TrainShape {
 }
 
 export function trainMemory(model: LoadedModelInfo, shape: TrainShape, limits: BufferLimits): TrainMemory {
-  const pairs = shape.method === 'dpo' || shape.method === 'simpo' || shape.method === 'orpo';
+  const pairs = isPreferenceMethod(shape.method);
   // Only DPO reads a reference (SimPO and ORPO are reference-free).
   const dpo = shape.method === 'dpo';
   const referenceLora = dpo && shape.referenceLora ? { rank: shape.referenceLora.rank, targets: estimateTargets(shape.referenceLora.targets) } : undefined;

@@ -25,9 +25,21 @@ export class TrainPageState {
   adaptersError = $state<string | null>(null);
 
   readonly dataset: DatasetSummary | null = $derived(this.datasets.find((d) => d.id === this.datasetId) ?? null);
+  /** Why each saved dataset cannot train the chosen method (absent: it can). */
+  readonly refusals: ReadonlyMap<string, string> = $derived.by(() => {
+    const method = this.form.method;
+    const refused = new Map<string, string>();
+    if (method === 'grpo') return refused;
+    for (const d of this.datasets) {
+      const why = datasetMismatch(d, method);
+      if (why) refused.set(d.id, why);
+    }
+    return refused;
+  });
 
   constructor(private readonly client: StudioClient) {
     this.runs = new TrainRuns(client);
+    this.runs.afterSave = () => this.refreshAdapters();
   }
 
   /** Reads the saved datasets, adapters and runs (other pages or another tab may have changed them). */
@@ -38,8 +50,8 @@ export class TrainPageState {
   /** Switches the method; a chosen dataset the method cannot read gives way to the newest one it can. */
   setMethod(method: TrainMethod): void {
     this.form.setMethod(method);
-    if (method === 'grpo' || (this.dataset && !datasetMismatch(this.dataset, method))) return;
-    const fitting = this.datasets.find((d) => !datasetMismatch(d, method));
+    if (this.dataset && !this.refusals.has(this.dataset.id)) return;
+    const fitting = this.datasets.find((d) => !this.refusals.has(d.id));
     if (fitting) this.datasetId = fitting.id;
   }
 
@@ -61,9 +73,7 @@ export class TrainPageState {
       this.datasetsError = null;
       // Keep the choice while it exists; else the newest dataset the method can read (or the newest one).
       if (!this.datasets.some((d) => d.id === this.datasetId)) {
-        const method = this.form.method;
-        const fitting = method === 'grpo' ? undefined : this.datasets.find((d) => !datasetMismatch(d, method));
-        this.datasetId = (fitting ?? this.datasets[0])?.id ?? null;
+        this.datasetId = (this.datasets.find((d) => !this.refusals.has(d.id)) ?? this.datasets[0])?.id ?? null;
       }
     } catch (err) {
       this.datasetsError = errorMessage(err);

@@ -25,6 +25,8 @@ export const RESUMABLE: ReadonlySet<RunRecord['status']> = new Set(['paused', 'i
 export class TrainRuns {
   /** Called once a resumed run is running (its model may have been loaded in the worker meanwhile). */
   afterResume: (() => Promise<void>) | undefined;
+  /** Called once an adapter was saved from a run (a new run may start from it). */
+  afterSave: (() => Promise<void>) | undefined;
   runs = $state.raw<RunRecord[]>([]);
   listError = $state<string | null>(null);
   /** The run whose curves are shown. */
@@ -200,6 +202,7 @@ export class TrainRuns {
       const adapterId = await this.client.call((api) => api.saveAdapter(id, trimmed));
       this.savedAdapter = { runId: id, adapterId, name: trimmed };
       this.runs = this.runs.map((r) => (r.id === id ? { ...r, adapterId } : r));
+      await this.afterSave?.();
     });
   }
 

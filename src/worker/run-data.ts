@@ -14,7 +14,7 @@ import type { PreferenceConfig } from '../engine/train/objectives/preference-con
 import { PreferenceObjective } from '../engine/train/objectives/preference-objective';
 import { SftObjective } from '../engine/train/objectives/sft-objective';
 import type { DatasetRecord, RunSettings, StoredPreferenceSettings } from '../storage/records';
-import { engineFormat } from './dataset-records';
+import { engineDataset, type MethodDataset } from './dataset-records';
 import { splitDataset } from './dataset-split';
 import { datasetMismatch } from './run-method';
 
@@ -39,11 +39,19 @@ export function objectiveSettings(p: StoredPreferenceSettings | undefined): Part
   return { beta: p.beta, lossType: p.lossType, labelSmoothing: p.labelSmoothing, simpoGamma: p.simpoGamma, orpoLambda: p.orpoLambda };
 }
 
-/** The training split's usable items, or an error naming the dataset and its first bad line. */
-function usable<E>(name: string, items: E[], errors: readonly RecordError[]): E[] {
+/** The training split's usable items, or an error naming the dataset and its first bad line (or `otherwise`). */
+function usable<E>(name: string, items: E[], errors: readonly RecordError[], otherwise?: string): E[] {
   if (items.length > 0) return items;
-  const why = errors[0] ? ` (line ${errors[0].line}: ${errors[0].message})` : '';
-  throw new Error(`The dataset "${name}" has no usable training example for this model${why}.`);
+  const first = errors[0] ? `line ${errors[0].line}: ${errors[0].message}` : otherwise;
+  throw new Error(`The dataset "${name}" has no usable training example for this model${first ? ` (${first})` : ''}.`);
+}
+
+/** The engine's dataset of a (split) record of each family. */
+function sftDataset(record: Saved<'sft'>) {
+  return (engineDataset(record) as Extract<MethodDataset, { method: 'sft' }>).dataset;
+}
+function preferenceDataset(record: Saved<'dpo'>) {
+  return (engineDataset(record) as Extract<MethodDataset, { method: 'dpo' }>).dataset;
 }
 
 function withSamples<E>(objective: TrainingObjective<E>, train: E[], evalSet: E[]): RunData<E> {
@@ -53,8 +61,7 @@ function withSamples<E>(objective: TrainingObjective<E>, train: E[], evalSet: E[
 function sftData(record: Saved<'sft'>, objective: SftObjective, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData<TokenizedExample> {
   const split = splitDataset(record);
   const options = { maxLength: settings.maxLength, completionOnly: settings.completionOnly };
-  const tokenize = (examples: Saved<'sft'>['examples']) =>
-    tokenizeSftDataset({ file: record.name, format: engineFormat(record), examples, errors: [] }, tokenizer, options);
+  const tokenize = (examples: Saved<'sft'>['examples']) => tokenizeSftDataset(sftDataset({ ...record, examples }), tokenizer, options);
   const train = tokenize(split.train);
   return withSamples(objective, usable(record.name, train.examples, train.errors), tokenize(split.eval).examples);
 }
@@ -62,10 +69,10 @@ function sftData(record: Saved<'sft'>, objective: SftObjective, tokenizer: Model
 function preferenceData(record: Saved<'dpo'>, objective: PreferenceObjective, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData<TokenizedPair> {
   const split = splitDataset(record);
   const options = { maxLength: settings.maxLength, maxPromptLength: settings.preference?.maxPromptLength ?? DEFAULT_MAX_PROMPT_LENGTH };
-  const tokenize = (examples: Saved<'dpo'>['examples']) =>
-    tokenizePreferenceDataset({ file: record.name, format: engineFormat(record), examples, errors: [], identical: 0 }, tokenizer, options);
+  const tokenize = (examples: Saved<'dpo'>['examples']) => tokenizePreferenceDataset(preferenceDataset({ ...record, examples }), tokenizer, options);
   const train = tokenize(split.train);
-  return withSamples(objective, usable(record.name, train.pairs, train.errors), tokenize(split.eval).pairs);
+  const same = `${train.identical} pairs have the same chosen and rejected tokens within the maximum length of ${settings.maxLength} tokens`;
+  return withSamples(objective, usable(record.name, train.pairs, train.errors, train.identical > 0 ? same : undefined), tokenize(split.eval).pairs);
 }
 
 export function prepareRunData(saved: DatasetRecord, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData {

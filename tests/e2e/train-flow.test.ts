@@ -4,7 +4,8 @@
 // window.__tunelabCharts), a screenshot kept under test-results/, the adapter saved; after a reload the
 // dataset, the run's curves and the adapter are all still there; the adapted model answers differently from
 // the base model (Chat); the downloaded PEFT files have the keys, shapes and config PEFT expects, and import
-// back (Adapters).
+// back (Adapters); DPO from that adapter (the usual recipe) trains its copy against it, frozen, and resumes
+// after the saved adapter was deleted.
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -25,6 +26,7 @@ const MAX_LENGTH = 64;
 /** The Train page's default peak learning rate for a model this small. */
 const TINY_LR = 2e-3;
 const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+const PREFERENCE_SAMPLE = resolve(fileURLToPath(import.meta.url), '../../../public/datasets/stories-preference/train.jsonl');
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const artifacts = join(repoRoot, 'test-results');
@@ -90,6 +92,33 @@ function liveChartsSeen(page: Page): Promise<{ status: string; points: number; e
   return page.evaluate(() => (window as unknown as { __liveSeen: { status: string; points: number; eta: string }[] }).__liveSeen);
 }
 
+/** Saves the Data page's draft as `name` with `evalFraction` held out; resolves with the dataset's id. */
+async function saveDraft(page: Page, name: string, evalFraction: number): Promise<string> {
+  await page.getByTestId('dataset-draft').waitFor({ timeout: 30_000 });
+  await page.getByTestId('draft-name').fill(name);
+  await page.getByTestId('draft-split-fraction').fill(String(evalFraction));
+  await page.getByTestId('draft-save').click();
+  const row = page.locator(`[data-testid=dataset-row][data-name="${name}"]`);
+  await row.waitFor({ timeout: 30_000 });
+  return (await row.getAttribute('data-id')) ?? '';
+}
+
+/** Starts the filled form's run as `name` and pauses it once past `step`; resolves with its id. */
+async function startThenPause(page: Page, name: string, step: number): Promise<string> {
+  await page.getByTestId('train-start').click();
+  const row = page.locator(`[data-testid=run-row][data-name="${name}"]`);
+  await row.waitFor({ timeout: 60_000 });
+  const id = (await row.getAttribute('data-id')) ?? '';
+  await page.waitForFunction(
+    ([runId, s]) => Number(document.querySelector(`[data-testid=run-progress][data-run="${runId}"]`)?.getAttribute('data-step') ?? 0) >= Number(s),
+    [id, step] as const,
+    { timeout: 120_000, polling: 50 },
+  );
+  await page.getByTestId('run-pause').click();
+  await page.waitForSelector(`[data-testid=run-row][data-id="${id}"][data-status=paused]`, { timeout: 60_000 });
+  return id;
+}
+
 /** Clicks a download button and keeps the file under `dir` with the name the page gave it. */
 async function download(page: Page, button: Locator, dir: string): Promise<string> {
   const [file] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), button.click()]);
@@ -131,20 +160,14 @@ describe('train flow: model, data, train with live charts, reload, chat, PEFT do
     // The project's sample SFT dataset, with a small held-out share so each evaluation stays cheap.
     await goTo(page, 'data');
     await page.getByTestId('load-sample-dataset').click();
-    await page.getByTestId('dataset-draft').waitFor({ timeout: 30_000 });
-    await page.getByTestId('draft-name').fill(DATASET);
-    await page.getByTestId('draft-split-fraction').fill('0.01');
-    await page.getByTestId('draft-save').click();
-    const datasetRow = page.locator(`[data-testid=dataset-row][data-name="${DATASET}"]`);
-    await datasetRow.waitFor({ timeout: 30_000 });
-    const datasetId = (await datasetRow.getAttribute('data-id')) ?? '';
+    const datasetId = await saveDraft(page, DATASET, 0.01);
 
     await goTo(page, 'train');
     await page.getByTestId('train-settings').waitFor();
-    // Defaults for this tiny model: the larger learning rate, SFT as the only available method.
+    // Defaults for this tiny model: the larger learning rate, SFT; the preference methods offered, GRPO not yet.
     expect(Number(await page.getByTestId('train-lr').inputValue())).toBe(TINY_LR);
     expect(await page.getByTestId('train-method-sft').isChecked()).toBe(true);
-    expect(await page.getByTestId('train-method-dpo').isDisabled()).toBe(true);
+    for (const method of ['dpo', 'simpo', 'orpo']) expect(await page.getByTestId(`train-method-${method}`).isDisabled()).toBe(false);
     expect(await page.getByTestId('train-method-grpo').isDisabled()).toBe(true);
     await page.getByTestId('train-dataset').selectOption(datasetId);
     const split = page.getByTestId('train-dataset-split');
@@ -336,18 +359,8 @@ describe('train flow: model, data, train with live charts, reload, chat, PEFT do
     ];
     for (const [id, value] of fields) await page.getByTestId(id).fill(String(value));
     await page.getByTestId('train-run-name').fill(SECOND);
-    await page.getByTestId('train-start').click();
-    const row = page.locator(`[data-testid=run-row][data-name="${SECOND}"]`);
-    await row.waitFor({ timeout: 60_000 });
-    const secondId = (await row.getAttribute('data-id')) ?? '';
-
-    await page.waitForFunction(
-      (id) => Number(document.querySelector(`[data-testid=run-progress][data-run="${id}"]`)?.getAttribute('data-step') ?? 0) >= 2,
-      secondId,
-      { timeout: 60_000, polling: 50 },
-    );
-    await page.getByTestId('run-pause').click();
-    await page.waitForSelector(`[data-testid=run-row][data-id="${secondId}"][data-status=paused]`, { timeout: 60_000 });
+    const secondId = await startThenPause(page, SECOND, 2);
+    const row = page.locator(`[data-testid=run-row][data-id="${secondId}"]`);
     const pausedAt = Number(await page.getByTestId('run-progress').getAttribute('data-step'));
     expect(pausedAt).toBeLessThan(SECOND_STEPS);
     expect(await text(page, 'run-resume')).toBe(`Resume from step ${pausedAt}`);
@@ -382,6 +395,90 @@ describe('train flow: model, data, train with live charts, reload, chat, PEFT do
     expect(await waitForView(page)).toBe('ready');
     await page.locator(`[data-testid=run-row][data-id="${runId}"]`).waitFor({ timeout: 30_000 });
     expect(await page.locator(`[data-testid=run-row][data-id="${secondId}"]`).count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('trains DPO from the saved SFT adapter: its copy against it, frozen, resumed after the saved adapter is deleted', async () => {
+    const PAIRS = 'flow pairs';
+    const DPO_RUN = 'dpo after sft';
+    const DPO_STEPS = 6;
+    await loadOfflineModel(page);
+    // 24 of the project's preference pairs: the reference scores every one of them before the first step.
+    const lines = (await readFile(PREFERENCE_SAMPLE, 'utf8')).split('\n').filter(Boolean).slice(0, 24);
+    await goTo(page, 'data');
+    await page.getByTestId('dataset-file-input').setInputFiles({ name: 'pairs.jsonl', mimeType: 'application/octet-stream', buffer: Buffer.from(`${lines.join('\n')}\n`) });
+    const pairsId = await saveDraft(page, PAIRS, 0.25);
+
+    await goTo(page, 'train');
+    await page.getByTestId('train-settings').waitFor();
+    await page.getByTestId('train-method-dpo').check();
+    // The SFT dataset is listed for DPO, disabled, with the reason; the pairs are chosen instead, and the
+    // learning rate, still the SFT default, becomes the preference default (half).
+    const sftOption = page.locator('[data-testid=train-dataset] option', { hasText: `${DATASET} (` });
+    expect(await sftOption.isDisabled()).toBe(true);
+    expect(await sftOption.getAttribute('title')).toMatch(/^The dataset "stories-setting sample" is a prompt-completion .*; DPO needs preference, .* records\. This dataset fits SFT\.$/);
+    await page.waitForFunction((id) => (document.querySelector('[data-testid=train-dataset]') as HTMLSelectElement | null)?.value === id, pairsId);
+    expect(Number(await page.getByTestId('train-lr').inputValue())).toBe(TINY_LR / 2);
+
+    // From the saved SFT adapter: its rank, alpha and targets.
+    await page.getByTestId('train-start-adapter').selectOption(adapterId);
+    expect(await text(page, 'train-lora-from')).toMatch(new RegExp(`^From “${ADAPTER}”: r 8, alpha 16; targets\\s+${LINEAR_MODULES.join(', ')}\\.$`));
+    await page.getByTestId('train-duration').selectOption('steps');
+    const fields: [string, number][] = [
+      ['train-steps', DPO_STEPS],
+      ['train-batch', 2],
+      ['train-max-length', MAX_LENGTH],
+      ['train-max-prompt-length', 32],
+      ['train-eval-every', 3],
+      ['train-checkpoint-every', 2],
+    ];
+    for (const [id, value] of fields) await page.getByTestId(id).fill(String(value));
+    await page.getByTestId('train-run-name').fill(DPO_RUN);
+    // The reference's memory: its adapter (the trained copy's shape) and its pass in the step; precomputed,
+    // the adapter alone.
+    const bytes = async (key: string) => Number(await page.getByTestId(`train-memory-${key}`).getAttribute('data-bytes'));
+    const lora = await bytes('lora');
+    expect(await bytes('reference')).toBeGreaterThan(lora);
+    await page.getByTestId('train-precompute-ref').check();
+    await page.waitForSelector(`[data-testid=train-memory-reference][data-bytes="${lora}"]`);
+    expect(await page.getByTestId('train-problem').count()).toBe(0);
+
+    // The reference pass's progress, sampled every 50 ms while it runs.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __referenceSeen: string[] }).__referenceSeen = seen;
+      setInterval(() => {
+        const el = document.querySelector('[data-testid=run-reference]');
+        const v = el ? `${el.getAttribute('data-done')}/${el.getAttribute('data-total')}` : '';
+        if (v && seen.at(-1) !== v) seen.push(v);
+      }, 50);
+    });
+    const dpoId = await startThenPause(page, DPO_RUN, 2);
+    const row = page.locator(`[data-testid=run-row][data-id="${dpoId}"]`);
+    const referenceSeen = await page.evaluate(() => (window as unknown as { __referenceSeen: string[] }).__referenceSeen);
+    expect(referenceSeen.length, JSON.stringify(referenceSeen)).toBeGreaterThan(0);
+    expect(referenceSeen.every((v) => /^\d+\/24$/.test(v))).toBe(true);
+
+    // The saved adapter goes; the run keeps its own copy and resumes from its checkpoint to the end.
+    await goTo(page, 'adapters');
+    const adapterRow = page.locator(`[data-testid=adapter-row][data-id="${adapterId}"]`);
+    await adapterRow.getByTestId('adapter-delete').click();
+    await adapterRow.getByTestId('adapter-delete-confirm').click();
+    await adapterRow.waitFor({ state: 'detached' });
+    await goTo(page, 'train');
+    await row.getByTestId('run-select').click();
+    await page.getByTestId('run-resume').click();
+    await page.waitForSelector(`[data-testid=run-row][data-id="${dpoId}"][data-status=completed]`, { timeout: 120_000 });
+    const loss = (await chart(page, 'train-loss'))!;
+    expect(loss.data[0]).toEqual(Array.from({ length: DPO_STEPS }, (_, i) => i + 1));
+    // The policy starts as the reference's copy: step 1 is log 2 with zero margins, though the adapter is trained.
+    expect(Math.abs((loss.data[1][0] as number) - Math.LN2), `step 1 loss ${loss.data[1][0]}`).toBeLessThan(5e-7);
+    const margins = (await chart(page, 'rewards-margins'))!;
+    expect(margins.data[0]).toEqual([0, ...loss.data[0]]);
+    expect(margins.data[1][1]).toBe(0);
+    expect(await text(page, 'run-config-start')).toBe(`the saved adapter “${ADAPTER}”`);
+    expect(await text(page, 'run-config-method')).toBe('DPO, sigmoid loss, beta 0.1, label smoothing 0; reference log-probabilities precomputed; prompts up to 32 tokens');
+    expect(await row.getByTestId('run-method').textContent()).toBe('DPO');
     expect(errors).toEqual([]);
   });
 });

@@ -1,25 +1,42 @@
-// Training runs survive what browsers do to them (Chromium on SwiftShader, the real pages): a reload in the
-// middle of a run leaves it 'interrupted', and resuming it from its checkpoint reaches the final step with
-// every step stored exactly once (the steps after the checkpoint trained again, to the same losses); a
-// second tab cannot resume a run the first tab is training; the page's main thread never stalls for more
-// than 100 ms while the worker trains (a 'longtask' PerformanceObserver in the page); and a lost GPU device
-// (the GPU process crashed through CDP) leaves the run 'interrupted' with the device's message, resumable
-// after a reload. A full storage quota is tested in tests/gpu/run-session.test.ts (here, CDP's
-// Storage.overrideQuotaForOrigin did not limit the page's IndexedDB writes).
+// Training runs survive what browsers do to them (Chromium on SwiftShader, the real pages), an SFT run and a
+// DPO run alike: a reload in the middle of a run leaves it 'interrupted', and resuming it from its
+// checkpoint reaches the final step with every step stored exactly once (the steps after the checkpoint
+// trained again, to the same losses); a second tab cannot resume a run the first tab is training; the
+// page's main thread never stalls for more than 100 ms while the worker trains (a 'longtask'
+// PerformanceObserver in the page); and a lost GPU device (the GPU process crashed through CDP) leaves the
+// run 'interrupted' with the device's message, resumable after a reload. The DPO run trains on the project's
+// preference pairs imported through the Data page's file input: its step 1 is log 2 with zero margins (a
+// fresh adapter is its own reference), its later steps prefer the chosen answers, and its charts show the
+// loss, reward margins and accuracies. A full storage quota is tested in tests/gpu/run-session.test.ts
+// (here, CDP's Storage.overrideQuotaForOrigin did not limit the page's IndexedDB writes).
 
+import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './browser';
 import { text, waitForView } from './studio-page';
 
 const MODEL = 'stories260K';
-const DATASET = 'stories sample';
-const STEPS = 40;
-const CHECKPOINT_EVERY = 10;
-const EVAL_EVERY = 20;
-/** Reload once the run is past this step: after the first checkpoint (10), before the second (20). */
-const RELOAD_AFTER = 12;
 const LONG_TASK_LIMIT_MS = 100;
+const PREFERENCE_SAMPLE = resolve(__dirname, '../../public/datasets/stories-preference/train.jsonl');
+
+/** One method's run through every check, with lengths that keep its runtime sane. */
+interface Variant {
+  method: 'sft' | 'dpo';
+  dataset: string;
+  /** Saves the variant's dataset through the Data page. */
+  saveDataset(page: Page): Promise<void>;
+  steps: number;
+  checkpointEvery: number;
+  evalEvery: number;
+  /** Reload once the run is past this step: after the first checkpoint, before the second. */
+  reloadAfter: number;
+  /** Steps of the run whose GPU device is lost (past its first checkpoint). */
+  deviceSteps: number;
+  batch: number;
+  /** The method's own fields (test id, value). */
+  fields: [string, number][];
+}
 
 interface StoredRow {
   kind: 'step' | 'eval';
@@ -27,6 +44,7 @@ interface StoredRow {
   loss: number | null;
   evalLoss: number | null;
   samples: number;
+  objective: Record<string, number>;
 }
 
 interface StoredRun {
@@ -72,10 +90,18 @@ function stored(page: Page, runId: string): Promise<{ run: StoredRun | null; row
         loss?: number;
         eval_loss?: number;
         samples?: unknown[];
+        objective?: Record<string, number>;
       }[];
       return {
         run: run ? { status: run.status, step: run.step, checkpointStep: run.checkpointStep, message: run.message ?? null } : null,
-        rows: rows.map((r) => ({ kind: r.kind, step: r.step, loss: r.loss ?? null, evalLoss: r.eval_loss ?? null, samples: r.samples?.length ?? 0 })),
+        rows: rows.map((r) => ({
+          kind: r.kind,
+          step: r.step,
+          loss: r.loss ?? null,
+          evalLoss: r.eval_loss ?? null,
+          samples: r.samples?.length ?? 0,
+          objective: r.objective ?? {},
+        })),
       };
     } finally {
       db.close();
@@ -116,31 +142,72 @@ async function openWithModel(page: Page): Promise<void> {
   await loadOfflineModel(page);
 }
 
-/** The sample dataset through the Data page, with a small held-out share (evaluation stays cheap). */
-async function saveSampleDataset(page: Page): Promise<void> {
-  await goTo(page, 'data');
-  await page.getByTestId('load-sample-dataset').click();
+/** A drafted dataset saved with a small held-out share (evaluation stays cheap). */
+async function saveDraft(page: Page, name: string): Promise<void> {
   await page.getByTestId('dataset-draft').waitFor({ timeout: 30_000 });
-  await page.getByTestId('draft-name').fill(DATASET);
+  await page.getByTestId('draft-name').fill(name);
   await page.getByTestId('draft-split-fraction').fill('0.02');
   await page.getByTestId('draft-save').click();
-  await page.locator(`[data-testid=dataset-row][data-name="${DATASET}"]`).waitFor({ timeout: 30_000 });
+  await page.locator(`[data-testid=dataset-row][data-name="${name}"]`).waitFor({ timeout: 30_000 });
 }
 
-async function fillRunSettings(page: Page, name: string, steps: number): Promise<void> {
+const VARIANTS: Variant[] = [
+  {
+    method: 'sft',
+    dataset: 'stories sample',
+    async saveDataset(page) {
+      await goTo(page, 'data');
+      await page.getByTestId('load-sample-dataset').click();
+      await saveDraft(page, this.dataset);
+    },
+    steps: 40,
+    checkpointEvery: 10,
+    evalEvery: 20,
+    reloadAfter: 12,
+    deviceSteps: 24,
+    batch: 4,
+    fields: [],
+  },
+  {
+    method: 'dpo',
+    dataset: 'stories pairs',
+    async saveDataset(page) {
+      await goTo(page, 'data');
+      await page.getByTestId('dataset-file-input').setInputFiles(PREFERENCE_SAMPLE);
+      await saveDraft(page, this.dataset);
+    },
+    // A DPO step scores twice the sequences, and the reference once more: shorter runs, smaller batches.
+    steps: 24,
+    checkpointEvery: 6,
+    evalEvery: 12,
+    reloadAfter: 8,
+    deviceSteps: 14,
+    batch: 2,
+    // A learning rate that shows the preference within these few steps (the pairs differ in one word of the
+    // setting, which the model must read from the prompt); the prompts fit the max length.
+    fields: [
+      ['train-lr', 5e-3],
+      ['train-max-prompt-length', 32],
+    ],
+  },
+];
+
+async function fillRunSettings(page: Page, v: Variant, name: string, steps: number): Promise<void> {
   await goTo(page, 'train');
   await page.getByTestId('train-settings').waitFor();
+  await page.getByTestId(`train-method-${v.method}`).check();
   // The saved dataset, as the page lists it once it has read the store again.
-  const option = page.locator('[data-testid=train-dataset] option', { hasText: `${DATASET} (` });
+  const option = page.locator('[data-testid=train-dataset] option', { hasText: `${v.dataset} (` });
   await option.waitFor({ state: 'attached', timeout: 30_000 });
   await page.getByTestId('train-dataset').selectOption((await option.getAttribute('value')) ?? '');
   await page.getByTestId('train-duration').selectOption('steps');
   const fields: [string, number][] = [
     ['train-steps', steps],
-    ['train-batch', 4],
+    ['train-batch', v.batch],
     ['train-max-length', 64],
-    ['train-eval-every', EVAL_EVERY],
-    ['train-checkpoint-every', CHECKPOINT_EVERY],
+    ['train-eval-every', v.evalEvery],
+    ['train-checkpoint-every', v.checkpointEvery],
+    ...v.fields,
   ];
   for (const [id, value] of fields) await page.getByTestId(id).fill(String(value));
   await page.getByTestId('train-run-name').fill(name);
@@ -190,7 +257,50 @@ async function waitForStep(page: Page, id: string, step: number, timeout = 120_0
 
 const stepRows = (rows: StoredRow[]) => rows.filter((r) => r.kind === 'step').sort((a, b) => a.step - b.step);
 
-describe('training reliability', () => {
+function chart(page: Page, name: string): Promise<{ series: string[]; data: (number | null)[][] } | undefined> {
+  return page.evaluate((n) => {
+    const c = window.__tunelabCharts?.[n];
+    return c ? { series: c.series, data: c.data } : undefined;
+  }, name);
+}
+
+/**
+ * What a DPO run must show in its numbers: a fresh adapter is its own reference, so step 1 is log 2 with
+ * zero margins (exactly, as TRL starts); the later steps and the held-out pairs prefer the chosen answers;
+ * the page charts the reward margins and accuracies at every step and evaluation.
+ */
+async function checkPreference(page: Page, steps: StoredRow[], evals: StoredRow[]): Promise<void> {
+  expect(Math.abs(steps[0].loss! - Math.LN2), `step 1 loss ${steps[0].loss}`).toBeLessThan(5e-7);
+  expect(steps[0].objective['rewards/margins']).toBe(0);
+  expect(steps[0].objective['rewards/accuracies']).toBe(0);
+  // Each step's accuracy is over its own 2 fresh pairs, measured before its update: their mean over the later
+  // half, and the held-out pairs at the last evaluation (dawn.node, same settings: 0.583 and 0.778).
+  const later = steps.slice(steps.length / 2);
+  const accuracy = later.reduce((a, r) => a + r.objective['rewards/accuracies'], 0) / later.length;
+  expect(accuracy, JSON.stringify(later.map((r) => r.objective['rewards/accuracies']))).toBeGreaterThan(0.5);
+  const last = evals.at(-1)!.objective;
+  expect(last['eval_rewards/accuracies'], JSON.stringify(evals.map((e) => e.objective))).toBeGreaterThan(0.5);
+  expect(last['eval_rewards/margins']).toBeGreaterThan(0);
+
+  const axis = [0, ...steps.map((r) => r.step)];
+  for (const [name, metric] of [
+    ['rewards-margins', 'rewards/margins'],
+    ['rewards-accuracies', 'rewards/accuracies'],
+  ] as const) {
+    const c = await chart(page, name);
+    expect(c?.series).toEqual(['step', metric, `eval_${metric}`]);
+    expect(c?.data[0]).toEqual(axis);
+    expect(c?.data[1]).toEqual([null, ...steps.map((r) => r.objective[metric])]);
+    // The evaluations' points sit at their steps (0 before training), nowhere else.
+    const evalPoints = axis.flatMap((x, i) => (c?.data[2][i] == null ? [] : [[x, c.data[2][i]]]));
+    expect(evalPoints).toEqual(evals.map((e) => [e.step, e.objective[`eval_${metric}`]]));
+  }
+  expect((await chart(page, 'eval-loss'))?.data[1]).toEqual(evals.map((e) => e.evalLoss));
+}
+
+describe.each(VARIANTS)('training reliability of a $method run', (v) => {
+  const STEPS = v.steps;
+  const CHECKPOINT_EVERY = v.checkpointEvery;
   let browser: TestBrowser;
   let page: Page;
   let errors: string[];
@@ -212,12 +322,12 @@ describe('training reliability', () => {
 
   it('a reload in the middle of a run leaves it interrupted, resumable from its last checkpoint', async () => {
     await openWithModel(page);
-    await saveSampleDataset(page);
-    await fillRunSettings(page, 'reliability', STEPS);
+    await v.saveDataset(page);
+    await fillRunSettings(page, v, 'reliability', STEPS);
 
     const trainingFrom = await pageNow(page);
     runId = await startRun(page, 'reliability');
-    await waitForStep(page, runId, RELOAD_AFTER);
+    await waitForStep(page, runId, v.reloadAfter);
     before = (await stored(page, runId)).rows;
     longTasks.push(...(await longTasksSince(page, trainingFrom)).map((t) => ({ window: `first attempt (from ${trainingFrom})`, ...t })));
 
@@ -229,7 +339,7 @@ describe('training reliability', () => {
     interrupted = after.run!;
     expect(interrupted.status).toBe('interrupted');
     // Stopped somewhere after the reload point, with the checkpoint of step 10 (or 20 on a fast machine) kept.
-    expect(interrupted.step).toBeGreaterThanOrEqual(RELOAD_AFTER);
+    expect(interrupted.step).toBeGreaterThanOrEqual(v.reloadAfter);
     expect(interrupted.checkpointStep % CHECKPOINT_EVERY).toBe(0);
     expect(interrupted.checkpointStep).toBeGreaterThanOrEqual(CHECKPOINT_EVERY);
     expect(interrupted.checkpointStep).toBeLessThan(interrupted.step);
@@ -282,7 +392,7 @@ describe('training reliability', () => {
     expect(steps.map((r) => r.step)).toEqual(oneToN(STEPS));
     // Evaluations before training, every EVAL_EVERY steps, each with sample generations.
     const evals = rows.filter((r) => r.kind === 'eval').sort((a, b) => a.step - b.step);
-    expect(evals.map((r) => r.step)).toEqual([0, 20, 40]);
+    expect(evals.map((r) => r.step)).toEqual([0, v.evalEvery, 2 * v.evalEvery]);
     for (const e of evals) {
       expect(e.samples).toBe(2);
       expect(e.evalLoss).toBeGreaterThan(0);
@@ -302,8 +412,9 @@ describe('training reliability', () => {
     }
 
     // The page's loss chart plots the same steps.
-    const chart = await page.evaluate(() => window.__tunelabCharts?.['train-loss']);
-    expect(chart?.data[0]).toEqual(oneToN(STEPS));
+    expect((await chart(page, 'train-loss'))?.data[0]).toEqual(oneToN(STEPS));
+    expect(await runRow(page).getByTestId('run-method').getAttribute('data-method')).toBe(v.method);
+    if (v.method === 'dpo') await checkPreference(page, steps, evals);
     expect(errors).toEqual([]);
   });
 
@@ -323,9 +434,9 @@ describe('training reliability', () => {
   });
 
   it('a lost GPU device marks the run interrupted with the reason; after a reload it resumes to the end', async () => {
-    const steps = 24;
+    const steps = v.deviceSteps;
     await openWithModel(page);
-    await fillRunSettings(page, 'device', steps);
+    await fillRunSettings(page, v, 'device', steps);
     const id = await startRun(page, 'device');
     await waitForStep(page, id, CHECKPOINT_EVERY + 2);
 
@@ -334,7 +445,8 @@ describe('training reliability', () => {
     await statusIs(page, id, 'interrupted');
     const lost = (await stored(page, id)).run!;
     // The device's own message, then where the run stopped and where it resumes.
-    expect(lost.message).toMatch(/^The GPU device was lost \(.*\): .* Interrupted after step \d+; reload the page and resume from the checkpoint at step (10|20)\.$/);
+    expect(lost.message).toMatch(/^The GPU device was lost \(.*\): .* Interrupted after step \d+; reload the page and resume from the checkpoint at step (\d+)\.$/);
+    expect(Number(/step (\d+)\.$/.exec(lost.message ?? '')?.[1]) % CHECKPOINT_EVERY).toBe(0);
 
     await page.reload();
     expect(await waitForView(page)).toBe('ready');

@@ -4,26 +4,33 @@
 // - a run paused mid-way writes a checkpoint there; resumed from it, it redoes nothing and its remaining
 //   losses equal those of the same run trained without a pause; evaluations carry greedy samples made with
 //   the adapter, which is detached again afterwards;
-// - a checkpoint refused for quota pauses the run with the numbers, the previous checkpoint kept intact;
+// - a checkpoint refused for quota pauses the run with the numbers, the previous checkpoint kept intact,
+//   for an SFT run and for a DPO run (whose reference log-probabilities are precomputed first, and whose
+//   step 1 is exactly log 2 with zero margins);
+// - DPO from a saved adapter trains a copy of it against it, frozen: step 1 is again log 2, which it is not
+//   with the base as the reference;
+// - a non-finite loss fails the run at that step with the value, the last good checkpoint kept;
 // - a lost device (destroy()) leaves the run interrupted with the device's message.
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { detectFormat } from '../../src/engine/data/detect';
+import { toPreferenceDataset } from '../../src/engine/data/preference-examples';
 import { parseRecords } from '../../src/engine/data/read-records';
 import { toSftDataset } from '../../src/engine/data/sft-examples';
 import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
-import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
+import { initAdapter, planAdapter, type LoraAdapter } from '../../src/engine/lora/adapter';
 import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
 import { readCheckpoint } from '../../src/engine/train/checkpoint';
 import { Rng } from '../../src/engine/util/rng';
 import { nodeGpu } from '../../src/node/node-gpu';
-import type { CheckpointRecord, DatasetRecord, MetricRow, RunRecord, RunSettings } from '../../src/storage/records';
+import type { CheckpointRecord, DatasetRecord, MetricRow, RunRecord, RunSettings, StoredPreferenceSettings } from '../../src/storage/records';
 import type { RunWriter } from '../../src/storage/runs-store';
 import type { ActiveModel } from '../../src/worker/model-session';
 import type { RunEvent } from '../../src/worker/protocol-runs';
 import type { LoadedModelInfo } from '../../src/worker/protocol';
+import { policyStart } from '../../src/worker/run-adapters';
 import { prepareRunData, type RunData } from '../../src/worker/run-data';
 import { TrainingRun } from '../../src/worker/run-session';
 import { testGpu } from '../helpers/gpu';
@@ -31,6 +38,7 @@ import { storiesTokenizer } from '../helpers/stories-tokenizer';
 import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
 
 const SAMPLE = resolve(__dirname, '../../public/datasets/stories-setting/train.jsonl');
+const PAIRS = resolve(__dirname, '../../public/datasets/stories-preference/train.jsonl');
 
 /** The run's IndexedDB stores in memory; `refuse` makes a write fail as a full quota does. */
 class MemoryStore implements RunWriter {
@@ -74,6 +82,20 @@ class MemoryStore implements RunWriter {
 function sampleDataset(): DatasetRecord {
   const sft = toSftDataset(detectFormat(parseRecords(new Uint8Array(readFileSync(SAMPLE)), 'train.jsonl'), 'sft'));
   return { id: 'd', name: 'stories', source: 'train.jsonl', createdAt: '', method: 'sft', format: sft.format, examples: sft.examples, skipped: [], split: { evalFraction: 0.02, seed: 0 } };
+}
+
+/** The first 60 sample pairs (a precomputed reference scores every one of them before the first step). */
+function preferenceDataset(): DatasetRecord {
+  const pairs = toPreferenceDataset(detectFormat(parseRecords(new Uint8Array(readFileSync(PAIRS)), 'train.jsonl'), 'dpo'));
+  const examples = pairs.examples.slice(0, 60);
+  return { id: 'p', name: 'pairs', source: 'train.jsonl', createdAt: '', method: 'dpo', format: pairs.format, examples, skipped: [], identical: 0, split: { evalFraction: 0.05, seed: 0 } };
+}
+
+const DPO: StoredPreferenceSettings = { beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0, simpoGamma: 0.5, orpoLambda: 0.1, maxPromptLength: 16, precomputeRef: false };
+
+/** A DPO run of the same loop on the sample pairs. */
+function dpoSettings(steps: number, checkpointEvery: number, preference: Partial<StoredPreferenceSettings> = {}): RunSettings {
+  return { ...settings(steps, checkpointEvery, 0), method: 'dpo', datasetId: 'p', datasetName: 'pairs', preference: { ...DPO, ...preference } };
 }
 
 function settings(steps: number, checkpointEvery: number, evalEvery: number): RunSettings {
@@ -124,12 +146,19 @@ describe('TrainingRun on the GPU', () => {
   });
 
   /** Starts a run (fresh, or from a stored checkpoint) whose events land in `events`. */
-  async function start(store: MemoryStore, model: ActiveModel, run: RunRecord, events: RunEvent[], onStep?: (step: number, training: TrainingRun) => void) {
+  async function start(
+    store: MemoryStore,
+    model: ActiveModel,
+    run: RunRecord,
+    events: RunEvent[],
+    onStep?: (step: number, training: TrainingRun) => void,
+    from: { data?: RunData; reference?: LoraAdapter; adapter?: LoraAdapter } = {},
+  ) {
     store.runs.set(run.id, run);
     const plan = planAdapter(disk.config.architecture, disk.weights, run.settings.lora);
     const stored = store.checkpoints.get(run.id);
     const resume = stored ? readCheckpoint(stored.bytes, plan) : undefined;
-    const adapter = resume?.adapter ?? initAdapter(plan, new Rng(run.settings.loop.seed));
+    const adapter = resume?.adapter ?? from.adapter ?? policyStart(run.settings, model, from.reference);
     let training: TrainingRun | null = null;
     const listener = (e: RunEvent) => {
       events.push(e);
@@ -140,8 +169,9 @@ describe('TrainingRun on the GPU', () => {
       run,
       model,
       tokenizer,
-      data,
+      data: from.data ?? data,
       adapter,
+      reference: from.reference,
       resume,
       lock: { release: () => released.push(`lock ${run.id}`) },
       claim: { release: () => released.push(`model ${run.id}`) },
@@ -155,7 +185,7 @@ describe('TrainingRun on the GPU', () => {
   beforeAll(async () => {
     ctx = await testGpu();
     disk = await loadModel(STORIES260K_DIR);
-    data = prepareRunData(sampleDataset(), tokenizer, { maxLength: 64, completionOnly: true });
+    data = prepareRunData(sampleDataset(), tokenizer, { method: 'sft', maxLength: 64, completionOnly: true });
   });
 
   afterEach(() => vi.unstubAllGlobals());
@@ -224,6 +254,86 @@ describe('TrainingRun on the GPU', () => {
     expect(store.runs.get('full')).toEqual(done);
     expect(events.at(-1)).toEqual({ kind: 'status', run: done });
     expect(released).toEqual(['model full', 'lock full']);
+    model.model.dispose();
+  });
+
+  it('DPO: a checkpoint refused for quota pauses the run as for SFT; the reference is precomputed first, step 1 is log 2', async () => {
+    vi.stubGlobal('navigator', { storage: { estimate: async () => ({ usage: 52_400_000, quota: 52_428_800 }) } });
+    const model = await activeModel(ctx);
+    const store = new MemoryStore();
+    store.refuse = (what, step) => what === 'checkpoint' && step >= 8;
+    const s = dpoSettings(12, 4, { precomputeRef: true });
+    const pairs = prepareRunData(preferenceDataset(), tokenizer, s);
+    const events: RunEvent[] = [];
+    released.length = 0;
+    const done = await (await start(store, model, record('dpo-full', s), events, undefined, { data: pairs })).done;
+    expect(done.status).toBe('paused');
+    expect(done.message).toBe('Storage is full: 52.4 MB used of 52.4 MB; delete old runs or adapters. The run is paused; it resumes from the checkpoint at step 4.');
+    expect(done).toMatchObject({ step: 8, checkpointStep: 4 });
+    const kept = store.checkpoints.get('dpo-full')!;
+    expect(readCheckpoint(kept.bytes, planAdapter(disk.config.architecture, disk.weights, done.settings.lora)).step).toBe(4);
+    expect(store.runs.get('dpo-full')).toEqual(done);
+    expect(events.at(-1)).toEqual({ kind: 'status', run: done });
+    expect(released).toEqual(['model dpo-full', 'lock dpo-full']);
+
+    // The reference pass over every train and eval pair came before the first step, and reached its end.
+    const total = pairs.train.length + pairs.eval.length;
+    const reference = events.filter((e) => e.kind === 'reference');
+    expect(reference.length).toBeGreaterThan(1);
+    expect(reference.at(-1)).toEqual({ kind: 'reference', runId: 'dpo-full', done: total, total });
+    expect(events.findIndex((e) => e.kind === 'metric')).toBeGreaterThan(events.lastIndexOf(reference.at(-1)!));
+    // A fresh adapter is the reference: log 2 and zero rewards at step 1; the rows carry TRL's metrics.
+    const rows = store.rows.filter((r) => r.runId === 'dpo-full' && r.kind === 'step');
+    expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const first = rows[0];
+    if (first.kind !== 'step') throw new Error('not a step row');
+    expect(first.loss).toBeCloseTo(Math.LN2, 12);
+    expect(first.objective).toMatchObject({ 'rewards/margins': 0, 'rewards/chosen': 0, 'rewards/rejected': 0, 'rewards/accuracies': 0 });
+    expect(Object.keys(first.objective ?? {})).toEqual(expect.arrayContaining(['logps/chosen', 'logps/rejected']));
+    model.model.dispose();
+  });
+
+  it('DPO from a saved adapter trains a copy of it against it, frozen: step 1 is log 2, unlike against the base', async () => {
+    const model = await activeModel(ctx);
+    const s = dpoSettings(1, 0);
+    const pairs = prepareRunData(preferenceDataset(), tokenizer, s);
+    // A trained-looking adapter: B is not zero, so it changes the model's log-probabilities.
+    const saved = initAdapter(planAdapter(disk.config.architecture, disk.weights, s.lora), new Rng(7));
+    const rng = new Rng(8);
+    for (const m of saved.modules) m.b.forEach((_, i) => (m.b[i] = rng.uniform(-0.2, 0.2)));
+    const policy = policyStart(s, model, saved);
+    expect(policy.modules[0].b).toEqual(saved.modules[0].b);
+    expect(policy.modules[0].b).not.toBe(saved.modules[0].b);
+    const store = new MemoryStore();
+    const firstLoss = async (id: string, from: { reference?: LoraAdapter; adapter?: LoraAdapter }) => {
+      const run = await (await start(store, model, record(id, { ...s, initAdapter: { id: 'a', name: 'sft adapter' } }), [], undefined, { data: pairs, ...from })).done;
+      expect(run.status).toBe('completed');
+      return store.stepLosses(id).get(1)!;
+    };
+    expect(await firstLoss('from-adapter', { reference: saved })).toBeCloseTo(Math.LN2, 12);
+    // The same starting point measured against the base model: the adapter's own shift shows.
+    const againstBase = await firstLoss('base-reference', { adapter: policyStart(s, model, saved) });
+    expect(Math.abs(againstBase - Math.LN2)).toBeGreaterThan(1e-3);
+    model.model.dispose();
+  });
+
+  it('a non-finite loss fails the run at that step with the value, keeping the last good checkpoint', async () => {
+    const model = await activeModel(ctx);
+    const store = new MemoryStore();
+    const s = settings(6, 1, 0);
+    // An absurd learning rate: the first update sends the adapter's weights past float32's range.
+    const run = record('nan', { ...s, loop: { ...s.loop, lr: 1e30, scheduler: 'constant', maxGradNorm: 0 } });
+    const events: RunEvent[] = [];
+    const done = await (await start(store, model, run, events)).done;
+    expect(done.status).toBe('failed');
+    const failedAt = done.step + 1;
+    expect(done.checkpointStep).toBe(done.step);
+    expect(store.checkpoints.get('nan')?.step).toBe(done.step);
+    expect(done.message).toMatch(
+      new RegExp(`^Training stopped at step ${failedAt}: the (loss|gradient norm) is (NaN|Infinity|-Infinity) \\(not a finite number\\), so the adapter can no longer be trusted; the last good checkpoint \\(step ${done.step}\\) is kept\\.`),
+    );
+    expect(store.stepLosses('nan').has(failedAt)).toBe(false);
+    expect(events.at(-1)).toMatchObject({ kind: 'status', run: { status: 'failed' } });
     model.model.dispose();
   });
 

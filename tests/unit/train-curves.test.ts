@@ -120,6 +120,54 @@ describe('CurveTables', () => {
   });
 });
 
+describe('reward charts of the preference methods', () => {
+  const rewards = (margin: number, accuracy: number) => ({ 'rewards/margins': margin, 'rewards/accuracies': accuracy, 'rewards/chosen': margin / 2 });
+  const dpoStep = (s: number, margin: number, accuracy: number): MetricRow => ({ ...step(s, 0.69), objective: rewards(margin, accuracy) });
+  const dpoEval = (s: number, margin: number, accuracy: number): MetricRow => ({
+    runId: 'r',
+    kind: 'eval',
+    step: s,
+    eval_loss: 0.6,
+    eval_tokens: 10,
+    objective: { 'eval_rewards/margins': margin, 'eval_rewards/accuracies': accuracy },
+    samples: [],
+  });
+
+  it('puts step rewards and eval rewards on one step axis, null where a series has no point', () => {
+    const t = new CurveTables(0.5);
+    [dpoEval(0, 0, 0), dpoStep(1, 0, 0), dpoStep(2, 0.1, 0.5), dpoEval(2, 0.2, 0.75), dpoStep(3, 0.3, 1)].forEach((r) => t.add(r));
+    const { margins, accuracies } = t.rewardCharts();
+    expect(margins).toEqual([
+      [0, 1, 2, 3],
+      [null, 0, 0.1, 0.3],
+      [0, null, 0.2, null],
+    ]);
+    expect(accuracies).toEqual([
+      [0, 1, 2, 3],
+      [null, 0, 0.5, 1],
+      [0, null, 0.75, null],
+    ]);
+  });
+
+  it('replaces the steps after a resumed checkpoint, and stays empty for SFT rows', () => {
+    const t = new CurveTables(0.5);
+    for (let s = 1; s <= 4; s++) t.add(dpoStep(s, s, 0.5));
+    t.add(dpoEval(4, 9, 1));
+    // Resumed from step 2: steps 3.. come again.
+    t.add(dpoStep(3, -3, 0));
+    t.add(dpoStep(4, -4, 0));
+    t.add(dpoEval(4, -9, 0));
+    expect(t.rewardCharts().margins).toEqual([
+      [1, 2, 3, 4],
+      [1, 2, -3, -4],
+      [null, null, null, -9],
+    ]);
+    const sft = new CurveTables(0.5);
+    [evalRow(0, 6), step(1, 5), { ...step(2, 4), objective: {} }].forEach((r) => sft.add(r));
+    expect(sft.rewardCharts()).toEqual({ margins: [[], [], []], accuracies: [[], [], []] });
+  });
+});
+
 describe('comparing two runs', () => {
   it('aligns series on the union of their steps with null where a run has no point', () => {
     const data = alignSeries([
