@@ -139,6 +139,7 @@ export class TrainingRun {
           onEval: (m) => this.onEval(m),
           onCheckpoint: (c) => this.onCheckpoint(c),
           onReferenceProgress: (done, total) => this.emit({ kind: 'reference', runId: this.id, done, total }),
+          onReferenceFallback: (reason) => this.onReferenceFallback(reason),
         },
         resume,
         { precomputeReference: settings.preference?.precomputeRef ?? false },
@@ -165,6 +166,18 @@ export class TrainingRun {
     const row: MetricRow = { runId: this.id, kind: 'eval', ...m, samples };
     this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, updatedAt: nowIso() }));
     this.emit({ kind: 'metric', row });
+  }
+
+  /** Short memory: the run computes its reference once from now on, and keeps that setting for its resumes. */
+  private async onReferenceFallback(reason: string): Promise<void> {
+    const message = `${reason} With the reference's pass in each step the run did not fit: its log-probabilities are now computed once before training.`;
+    this.record = await this.setup.store.updateRun(this.id, (r) => ({
+      ...r,
+      message,
+      settings: r.settings.preference ? { ...r.settings, preference: { ...r.settings.preference, precomputeRef: true } } : r.settings,
+      updatedAt: nowIso(),
+    }));
+    this.emit({ kind: 'status', run: this.record });
   }
 
   private async onCheckpoint(c: TrainCheckpoint): Promise<void> {

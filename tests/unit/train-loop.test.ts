@@ -9,6 +9,8 @@ import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/c
 import { makeObjective } from '../../src/engine/train/objectives/make-objective';
 import { SftObjective } from '../../src/engine/train/objectives/sft-objective';
 import { runTraining, type EvalMetrics, type LoopConfig, type StepMetrics } from '../../src/engine/train/train-loop';
+import { GpuOutOfMemoryError } from '../../src/engine/gpu/errors';
+import type { TrainerBackend } from '../../src/engine/train/trainer-backend';
 import { Rng } from '../../src/engine/util/rng';
 import { CpuBackend } from '../../src/engine/train/cpu/cpu-backend';
 import { loadModel, makeTempDir, removeTempDir, type LoadedModel } from '../helpers/tiny-models';
@@ -198,6 +200,42 @@ describe('runTraining with DPO', () => {
       expect(Math.abs(s.loss - inStep.steps[i].loss)).toBeLessThanOrEqual(1e-12);
       expect(Math.abs(s.objective['rewards/margins'] - inStep.steps[i].objective['rewards/margins'])).toBeLessThanOrEqual(1e-12);
     });
+  });
+
+  test('when the device runs out of memory for the reference pass, the reference is precomputed and the step trained again', async () => {
+    const cached = await dpoRun(true);
+    // A backend whose device refuses any step that scores the reference in the step.
+    const inner = freshBackend();
+    let refused = 0;
+    const backend: TrainerBackend = {
+      trainStep: (micro, objective, totals, hyper) => {
+        if (micro.some((b) => !b.reference)) {
+          refused++;
+          return Promise.reject(new GpuOutOfMemoryError('The GPU ran out of memory: test'));
+        }
+        return inner.trainStep(micro, objective, totals, hyper);
+      },
+      logProbs: (batch, model) => inner.logProbs(batch, model),
+      snapshot: () => inner.snapshot(),
+      optimizerState: () => inner.optimizerState(),
+      restore: (a, o) => inner.restore(a, o),
+    };
+    const reasons: string[] = [];
+    const progress: number[] = [];
+    const steps: StepMetrics[] = [];
+    await runTraining(backend, makeObjective('dpo', { beta: 0.5 }), pairs(12, 1), pairs(4, 2), DPO_CONFIG, {
+      onStep: (m) => void steps.push(m),
+      onReferenceFallback: (reason) => void reasons.push(reason),
+      onReferenceProgress: (done, total) => void progress.push(done / total),
+    });
+    expect(refused).toBe(1);
+    expect(reasons).toEqual(['The GPU ran out of memory: test']);
+    expect(progress.at(-1)).toBe(1);
+    expect(steps.map((s) => s.step)).toEqual(cached.steps.map((s) => s.step));
+    steps.forEach((s, i) => expect(s.loss).toBe(cached.steps[i].loss));
+    // Any other error is not retried.
+    const failing: TrainerBackend = { ...backend, trainStep: () => Promise.reject(new Error('something else')) };
+    await expect(runTraining(failing, makeObjective('dpo'), pairs(12, 1), undefined, { ...DPO_CONFIG, evalEvery: 0 })).rejects.toThrow('something else');
   });
 
   test('a resumed DPO run (through the checkpoint bytes) continues the same curve', async () => {

@@ -171,6 +171,7 @@ async function train<E>(args: TrainArgs, data: TrainExamples<E>, loop: LoopConfi
       {
         signal: abort.signal,
         onReferenceProgress: (done, total) => bar.reference(done, total),
+        onReferenceFallback: (reason) => bar.line(`${reason} The reference's pass in each step does not fit: computing its log-probabilities once instead (as --precompute-ref).`),
         onStep: async (m) => {
           const { objective, ...row } = m;
           await runFiles.metric({ ...row, ...objective });

@@ -4,6 +4,7 @@
 
 import type { GpuContext } from './context';
 import type { KernelConstants, KernelDef } from './kernel';
+import type { CachedPipeline } from './pipeline-cache';
 
 export interface BufferRange {
   buffer: GPUBuffer;
@@ -163,40 +164,62 @@ export class StepEncoder {
       device.queue.writeBuffer(uniforms, 0, staging);
     }
 
-    return this.ctx.guard(async () => {
-      const encoder = device.createCommandEncoder();
-      let pass: GPUComputePassEncoder | undefined;
-      let di = 0;
-      for (const cmd of this.cmds) {
-        if (cmd.kind === 'dispatch') {
-          const { pipeline, layout } = compiled[di++];
-          pass ??= encoder.beginComputePass();
-          let bi = 0;
-          const entries: GPUBindGroupEntry[] = cmd.def.bindings.map((kind, binding) => {
-            if (kind === 'uniform') {
-              return { binding, resource: { buffer: uniforms!, offset: cmd.paramsOffset, size: cmd.paramsSize } };
-            }
-            const b = cmd.bindings[bi++];
-            const resource: GPUBufferBinding = 'buffer' in b ? b : { buffer: b };
-            return { binding, resource };
-          });
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
-          const [x, y, z] = cmd.workgroups;
-          if (x * y * z > 0) pass.dispatchWorkgroups(x, y, z);
-        } else {
-          pass?.end();
-          pass = undefined;
-          if (cmd.kind === 'copy') encoder.copyBufferToBuffer(cmd.src, cmd.srcOffset, cmd.dst, cmd.dstOffset, cmd.size);
-          else encoder.clearBuffer(cmd.buffer, cmd.offset, cmd.size);
-        }
+    let queued = false;
+    try {
+      await this.ctx.guard(async () => {
+        this.encodeAndSubmit(compiled, uniforms);
+        queued = true;
+      });
+    } catch (err) {
+      // Nothing reached the queue (an allocation the device refused, a validation error): free this step's
+      // buffers now, so a caller that retries with less (e.g. no reference pass) gets the memory back.
+      if (!queued) this.discard(uniforms);
+      throw err;
+    }
+  }
+
+  /** Encodes every command into one encoder, submits it and hands the step's buffers back to the pool. */
+  private encodeAndSubmit(compiled: readonly CachedPipeline[], uniforms: GPUBuffer | undefined): void {
+    const { device, pool } = this.ctx;
+    const encoder = device.createCommandEncoder();
+    let pass: GPUComputePassEncoder | undefined;
+    let di = 0;
+    for (const cmd of this.cmds) {
+      if (cmd.kind === 'dispatch') {
+        const { pipeline, layout } = compiled[di++];
+        pass ??= encoder.beginComputePass();
+        let bi = 0;
+        const entries: GPUBindGroupEntry[] = cmd.def.bindings.map((kind, binding) => {
+          if (kind === 'uniform') {
+            return { binding, resource: { buffer: uniforms!, offset: cmd.paramsOffset, size: cmd.paramsSize } };
+          }
+          const b = cmd.bindings[bi++];
+          const resource: GPUBufferBinding = 'buffer' in b ? b : { buffer: b };
+          return { binding, resource };
+        });
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
+        const [x, y, z] = cmd.workgroups;
+        if (x * y * z > 0) pass.dispatchWorkgroups(x, y, z);
+      } else {
+        pass?.end();
+        pass = undefined;
+        if (cmd.kind === 'copy') encoder.copyBufferToBuffer(cmd.src, cmd.srcOffset, cmd.dst, cmd.dstOffset, cmd.size);
+        else encoder.clearBuffer(cmd.buffer, cmd.offset, cmd.size);
       }
-      pass?.end();
-      device.queue.submit([encoder.finish()]);
-      if (uniforms) pool.release(uniforms);
-      for (const t of this.temps) pool.release(t);
-      for (const rb of this.readbacks) rb.start((b) => pool.release(b));
-    });
+    }
+    pass?.end();
+    device.queue.submit([encoder.finish()]);
+    if (uniforms) pool.release(uniforms);
+    for (const t of this.temps) pool.release(t);
+    for (const rb of this.readbacks) rb.start((b) => pool.release(b));
+  }
+
+  /** Destroys the buffers of a step that never reached the queue. */
+  private discard(uniforms: GPUBuffer | undefined): void {
+    uniforms?.destroy();
+    for (const t of this.temps) t.destroy();
+    for (const rb of this.readbacks) rb.staging.destroy();
   }
 
   private assertOpen(): void {

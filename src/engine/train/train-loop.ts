@@ -5,10 +5,12 @@
 // Held-out evaluation every evalEvery steps (and before the first step of a fresh run), checkpoints every
 // saveEvery steps; metrics and checkpoints leave through hooks, so the CLI writes files and the studio
 // writes IndexedDB. A non-finite loss or gradient norm stops the run at that step, before anything of the
-// step is saved.
+// step is saved. When the device runs out of memory for the reference's pass in the step (DPO), the
+// reference is precomputed instead and the step trained again: the precompute is what short memory needs.
 
 import type { TrainCheckpoint } from './checkpoint';
 import { DataOrder } from './data-order';
+import { GpuOutOfMemoryError } from '../gpu/errors';
 import { NonFiniteTrainingError } from './errors';
 import { mergeBatches, type EvalFields, type TokenLogps, type TrainingObjective } from './objective';
 import { precomputeReference, withReference, type ReferenceSums } from './reference-cache';
@@ -62,6 +64,11 @@ export interface TrainHooks {
   onCheckpoint?(c: TrainCheckpoint): void | Promise<void>;
   /** Before training: the reference pass over the data when it is precomputed (done of total examples). */
   onReferenceProgress?(done: number, total: number): void;
+  /**
+   * The device ran out of memory with the reference's pass in the step: its log-probabilities are computed
+   * once now (onReferenceProgress follows) and the step is trained again without that pass.
+   */
+  onReferenceFallback?(reason: string): void | Promise<void>;
   /** Checked between steps: stop after the current step (a checkpoint is written first). */
   signal?: AbortSignal;
   /** Wall clock in ms (injectable for tests). */
@@ -143,14 +150,15 @@ export async function runTraining<E, T>(
 
   // The reference never changes: its log-probabilities can be computed once (before the first update, or
   // again on resume: the reference is the frozen starting point, not the resumed adapter).
-  const precompute = Boolean(options.precomputeReference && objective.needsReference);
-  const progress = hooks.onReferenceProgress;
-  const total = train.length + (evalSet?.length ?? 0);
-  const trainRefs = precompute ? await precomputeReference(backend, objective, train, config.batchSize, progress && ((d) => progress(d, total))) : undefined;
-  const evalRefs =
-    precompute && evalSet?.length
-      ? await precomputeReference(backend, objective, evalSet, config.batchSize, progress && ((d) => progress(train.length + d, total)))
-      : undefined;
+  let trainRefs: ReferenceSums | undefined;
+  let evalRefs: ReferenceSums | undefined;
+  const precomputeAll = async () => {
+    const progress = hooks.onReferenceProgress;
+    const total = train.length + (evalSet?.length ?? 0);
+    trainRefs = await precomputeReference(backend, objective, train, config.batchSize, progress && ((d) => progress(d, total)));
+    if (evalSet?.length) evalRefs = await precomputeReference(backend, objective, evalSet, config.batchSize, progress && ((d) => progress(train.length + d, total)));
+  };
+  if (options.precomputeReference && objective.needsReference) await precomputeAll();
 
   const runEval = async () => {
     if (!evalSet?.length) return;
@@ -171,21 +179,24 @@ export async function runTraining<E, T>(
       return { step, stopped: true };
     }
     const started = now();
-    const micro: TrainBatch[] = [];
-    for (let g = 0; g < config.gradAccum; g++) {
-      const indices = order.take(config.batchSize);
-      micro.push(withReference(objective.batch(indices.map((i) => train[i])), trainRefs, indices));
-    }
+    const indices = Array.from({ length: config.gradAccum }, () => order.take(config.batchSize));
+    const microOf = () => indices.map((ids) => withReference(objective.batch(ids.map((i) => train[i])), trainRefs, ids));
+    let micro = microOf();
     const totals = objective.totals(micro);
     const lr = lrAt({ name: config.scheduler, lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps }, step);
-    const { logps, gradNorm } = await backend.trainStep(micro, objective, totals, {
-      lr,
-      beta1: config.beta1,
-      beta2: config.beta2,
-      eps: config.eps,
-      weightDecay: config.weightDecay,
-      maxGradNorm: config.maxGradNorm,
-    });
+    const hyper = { lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm };
+    let trained: Awaited<ReturnType<TrainerBackend['trainStep']>>;
+    try {
+      trained = await backend.trainStep(micro, objective, totals, hyper);
+    } catch (err) {
+      // Memory is short for the reference's pass in the step: score the reference once, then train without it.
+      if (!(err instanceof GpuOutOfMemoryError) || !objective.needsReference || trainRefs) throw err;
+      await hooks.onReferenceFallback?.(err.message);
+      await precomputeAll();
+      micro = microOf();
+      trained = await backend.trainStep(micro, objective, totals, hyper);
+    }
+    const { logps, gradNorm } = trained;
     const merged = mergeBatches(micro);
     const hasRef = logps.every((l) => l.reference);
     const { loss, metrics } = objective.evaluate(

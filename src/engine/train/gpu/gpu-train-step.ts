@@ -182,12 +182,20 @@ export class GpuTrainer {
     if (microBatches.length === 0) throw new RangeError('trainStep needs at least one micro-batch');
     if (rules.length !== microBatches.length) throw new RangeError(`${rules.length} gradient rules for ${microBatches.length} micro-batches`);
     const pending: Promise<MicroBatchResult>[] = [];
+    const stepsBefore = this.steps;
     for (let i = 0; i < microBatches.length; i++) {
       const last = i === microBatches.length - 1;
       const options = { referencePass: referencePass && !microBatches[i].reference, optimizer: last ? hyper : undefined };
-      const { result } = await this.submitMicroBatch(microBatches[i], rules[i], options);
-      result.catch(() => undefined); // handled by Promise.all below; never an unhandled rejection meanwhile
-      pending.push(result);
+      let submitted: { result: Promise<MicroBatchResult> };
+      try {
+        submitted = await this.submitMicroBatch(microBatches[i], rules[i], options);
+      } catch (err) {
+        // If even the clean-up fails (a lost device), the original error is the one that says why.
+        await this.abandonStep(stepsBefore).catch(() => undefined);
+        throw err;
+      }
+      submitted.result.catch(() => undefined); // handled by Promise.all below; never an unhandled rejection meanwhile
+      pending.push(submitted.result);
     }
     const results = await Promise.all(pending);
     return { results, gradNorm: results[results.length - 1].optimizer!.gradNorm };
@@ -197,6 +205,19 @@ export class GpuTrainer {
     if (this.disposed) return;
     this.disposed = true;
     this.normResult.destroy();
+  }
+
+  /**
+   * A micro-batch of the step failed to reach the queue (e.g. the device refused an allocation): no update
+   * was applied. Forget the step's optimizer count and clear the gradients the earlier micro-batches added,
+   * so the same step can be tried again (with less memory) as if it had never started.
+   */
+  private async abandonStep(steps: number): Promise<void> {
+    this.steps = steps;
+    this.micro = 0;
+    const step = this.model.ctx.step();
+    step.clear(this.adapter.trainingBuffers().grads);
+    await step.submit();
   }
 
   /** The reference the objective's kernel reads: its row losses from a pass in this submit, precomputed sums, or none. */
