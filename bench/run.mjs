@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Tunelab benchmark: the adapter, its measured compute peak and copy bandwidth, our matmul on square and
 // LLM shapes, and the same products through a peer (TensorFlow.js's WebGPU backend) on the same adapter;
-// with --train (or --full) also LoRA SFT training throughput on stories260K and a SmolLM2-135M-shaped model.
+// with --train (or --full) also LoRA training throughput (SFT on the chosen answers, DPO with a cached
+// reference and with the reference pass in the step, and DPO's step cost against SFT's) on stories260K and a
+// SmolLM2-135M-shaped model.
 //
 //   npm run bench                       headless Chromium (/usr/bin/chromium, --enable-unsafe-webgpu)
 //   npm run -s bench -- --json          one JSON object on stdout (progress goes to stderr; -s keeps npm's
@@ -47,21 +49,26 @@ const HELP = `usage: npm run bench -- [options]
   --budget=S          seconds of timed repetitions per product after its warm-up (default 3)
   --chromium=PATH     browser binary (default /usr/bin/chromium or $TUNELAB_CHROMIUM)
 training section (after the matmuls, same device; any option below implies --train):
-  --train             LoRA SFT steps (f16 base weights, AdamW, random token ids, one submit per step) on
+  --train             LoRA steps (f16 base weights, AdamW, random token ids, one submit per step) on
                       stories260K and a random model of SmolLM2-135M's shape: tokens/s, model FLOP/s
-                      (4N + 6LCT per token) and their fraction of the peak and of the best matmul above
+                      (4N + 6LCT per token) and their fraction of the peak and of the best matmul above,
+                      for SFT on the chosen answers and DPO (cached reference / reference pass in the step),
+                      with each DPO step's cost in SFT steps against issue 9's limits (2.3x / 3.3x)
   --train-models=LIST stories260K,smollm2-135m (default both)
-  --train-seq=T       tokens per sequence (default 256)
-  --train-batch=B[,B] sequences per step: stories260K[,SmolLM2 shape] (default 8,1)
-  --train-warmup=W[,W] untimed steps first (default 2,1)
-  --train-steps=N     at most N timed steps per model (default 10)
-  --train-budget=S    stop timing a model when its next step would end after S seconds (default 30;
-                      at least one step is timed)
+  --train-objectives=LIST  sft,dpo-cached,dpo-ref (default all three; the DPO / SFT ratios need sft)
+  --train-seq=T       tokens per sequence, a prompt of about T/4 and the answer (default 256)
+  --train-batch=B[,B] sequences (DPO: pairs) per step: stories260K[,SmolLM2 shape] (default 8,1)
+  --train-warmup=W[,W] untimed steps first, per objective (default 2,1)
+  --train-steps=N     at most N timed steps per model and objective (default 10)
+  --train-budget=S    seconds of timed steps per objective: a model's timed rounds (one step of each
+                      objective, interleaved) stop when the next would end after S x objectives
+                      (default 30; at least one round is timed)
   --lora-r=R --lora-alpha=A   (default 8, 16)
   --lora-targets=LIST PEFT target_modules or all-linear (default q_proj,v_proj)
   --models=DIR        folder holding stories260K/ (default $TUNELAB_MODELS, else ../shared/assets/models)`;
 
 const TRAIN_IDS = ['stories260K', 'smollm2-135m'];
+const TRAIN_OBJECTIVES = ['sft', 'dpo-cached', 'dpo-ref'];
 
 function parseArgs(argv) {
   const a = {
@@ -124,6 +131,12 @@ function parseArgs(argv) {
           const id = TRAIN_IDS.find((x) => x.toLowerCase() === m.toLowerCase());
           if (!id) throw new Error(`--train-models: unknown model ${m} (known: ${TRAIN_IDS.join(', ')})`);
           return id;
+        });
+        break;
+      case '--train-objectives':
+        t.objectives = list().map((m) => {
+          if (!TRAIN_OBJECTIVES.includes(m)) throw new Error(`--train-objectives: unknown objective ${m} (known: ${TRAIN_OBJECTIVES.join(', ')})`);
+          return m;
         });
         break;
       case '--train-seq': t.seqLen = int(); break;
@@ -191,8 +204,10 @@ async function cleanUpAndExit(code, why) {
 }
 process.once('SIGINT', () => void cleanUpAndExit(130, 'interrupted'));
 process.once('SIGTERM', () => void cleanUpAndExit(143, 'terminated'));
-// Every measurement has its own deadline; this only catches what they cannot (a hung page, say).
-const WATCHDOG_S = 1800;
+// Every measurement has its own deadline; this only catches what they cannot (a hung page, say). Training
+// adds its own deadlines: 900 s per model and objective (train-bench.ts, DEADLINE_PER_OBJECTIVE_S).
+const trainObjectives = args.train.enabled ? (args.train.models ?? TRAIN_IDS).length * (args.train.objectives ?? TRAIN_OBJECTIVES).length : 0;
+const WATCHDOG_S = 1800 + 900 * trainObjectives;
 setTimeout(() => void cleanUpAndExit(1, `gave up after ${WATCHDOG_S} s`), WATCHDOG_S * 1000).unref();
 
 const { createServer } = await import('vite');
@@ -369,12 +384,21 @@ const TIMING_NOTE =
 const TRAIN_FLOPS_NOTE =
   'model FLOPs per token = 4N + 6·L·C·T (frozen base + LoRA: forward 2N, backward to the activations 2N, attention 6·L·C·T); ' +
   'N = weights of every linear layer plus the LM head (V·C, once even when tied); the input embedding (a gather), norms and biases are not counted; ' +
-  "LoRA's own products (lora_flops_per_token) are not counted either. model FLOP/s = FLOPs per token x tokens/s, tokens = batch x T per step (every position computed).";
+  "LoRA's own products (lora_flops_per_token) are not counted either; DPO's reference pass in the step adds a forward, 2N + 2·L·C·T per token. " +
+  'model FLOP/s = FLOPs per token x tokens/s, tokens = sequences x T per step (every input position computed, prompts included; DPO: 2 sequences per pair; ' +
+  'the reference pass reads the same positions again and is not counted twice).';
 
 const TRAIN_TIMING_NOTE =
   'warm-up steps untimed; each timed step = record (JavaScript: packing, recording dispatches, input writes) + submit (StepEncoder.submit: ' +
   'pipelines, bind groups, encoding, queue.submit, error scopes) + wait (until loss and gradient norm are read back); the next step starts after ' +
-  'the readback, as in the SFT loop; tokens/s uses the mean step time.';
+  'the readback, as in the training loop; tokens/s uses the mean step time. Warm-up per objective; then timed rounds of one step per objective, interleaved, ' +
+  "so a loaded machine's drift weighs on every objective alike. DPO with a cached reference: the reference's summed answer log-probabilities are computed " +
+  'before each step (untimed, as the loop precomputes them before training). Step ratios DPO / SFT: mean step / mean step (median / median and best / best beside).';
+
+const DPO_COST_NOTE =
+  'issue 9: a DPO step with cached reference log-probabilities costs at most 2.3x an SFT step on the chosen answers alone (same model, B, T; ' +
+  'DPO trains B pairs = 2B sequences), and at most 3.3x with the reference pass in the step; step_ratio = mean DPO step / mean SFT step of this run ' +
+  '(the verdict), median_step_ratio and best_step_ratio (fastest over fastest) beside it.';
 
 /** Our fastest matmul row of this run (any shape, B format, variant). */
 function bestMatmul(rows) {
@@ -395,6 +419,8 @@ function trainJson(ours, peak) {
     timing: TRAIN_TIMING_NOTE,
     runs: ours.train.map((r) => ({
       model: r.model,
+      objective: r.objective,
+      objective_label: r.objectiveLabel,
       description: r.description,
       shape: r.shape ?? null,
       method: r.method ?? null,
@@ -404,6 +430,9 @@ function trainJson(ours, peak) {
       lora_params: r.loraParams ?? null,
       seq_len: r.seqLen,
       batch: r.batch,
+      sequences: r.sequences,
+      prompt_tokens: r.promptTokens,
+      reference_pass: r.referencePass,
       tokens_per_step: r.tokensPerStep,
       trained_tokens_per_step: r.trainedTokensPerStep,
       matmul_params: r.matmulParams ?? null,
@@ -413,6 +442,7 @@ function trainJson(ours, peak) {
       warmup_s: r.warmupS ?? null,
       step_s: r.stepS,
       mean_step_s: r.meanStepS ?? null,
+      median_step_s: r.medianStepS ?? null,
       best_step_s: r.bestStepS ?? null,
       record_s: r.breakdown?.recordS ?? null,
       submit_s: r.breakdown?.submitS ?? null,
@@ -426,6 +456,20 @@ function trainJson(ours, peak) {
       loss_first: r.lossFirst ?? null,
       loss_last: r.lossLast ?? null,
       ...(r.error ? { error: r.error } : {}),
+    })),
+    dpo_cost_note: DPO_COST_NOTE,
+    dpo_cost: (ours.trainDpoCost ?? []).map((c) => ({
+      model: c.model,
+      objective: c.objective,
+      seq_len: c.seqLen,
+      batch: c.batch,
+      sft_tokens_per_s: c.sftTokensPerS,
+      dpo_tokens_per_s: c.dpoTokensPerS,
+      step_ratio: c.ratio,
+      median_step_ratio: c.medianRatio,
+      best_step_ratio: c.bestRatio,
+      limit: c.limit,
+      ok: c.ok,
     })),
   };
 }
@@ -473,7 +517,7 @@ function trainReport(json) {
   const t = json.train;
   const out = [];
   const methods = [...new Set(t.runs.map((r) => r.method).filter(Boolean))];
-  out.push('training  LoRA SFT on the GPU trainer, f16 base weights, random token ids, one submit per step' + (json.note ? '   [SOFTWARE ADAPTER: not GPU speed]' : ''));
+  out.push('training  LoRA SFT and DPO on the GPU trainer, f16 base weights, random token ids, one submit per step' + (json.note ? '   [SOFTWARE ADAPTER: not GPU speed]' : ''));
   for (const m of methods) out.push(`          ${m}`);
   out.push(
     `          peak ${fmt(t.peak_gflops)} GFLOP/s; best matmul ${fmt(t.best_matmul_gflops)} GFLOP/s` + (t.best_matmul ? ` (${t.best_matmul}), both measured above in this run` : ''),
@@ -482,7 +526,8 @@ function trainReport(json) {
     const b = r.mean_step_s ? [r.record_s, r.submit_s, r.wait_s].map((x) => (x * 1e3).toFixed(1)).join(' / ') : '-';
     return [
       r.model,
-      `${r.batch} x ${r.seq_len}`,
+      r.objective,
+      `${r.sequences} x ${r.seq_len}`,
       si(r.matmul_params),
       si(r.flops_per_token),
       r.error ? 'error' : fmt(r.mean_step_s === null ? null : r.mean_step_s * 1e3, 1),
@@ -494,16 +539,22 @@ function trainReport(json) {
       r.dispatches_per_step ?? '-',
     ];
   });
-  out.push(table(['model', 'B x T', 'N', 'FLOP/token', 'step ms', 'tokens/s', 'model GFLOP/s', 'of peak', 'of best matmul', 'record / submit / wait ms', 'dispatches'], rows));
+  out.push(table(['model', 'objective', 'seqs x T', 'N', 'FLOP/token', 'step ms', 'tokens/s', 'model GFLOP/s', 'of peak', 'of best matmul', 'record / submit / wait ms', 'dispatches'], rows));
   out.push('');
-  for (const r of t.runs) {
-    const parts = [`${r.model}: ${r.description}`];
-    if (r.shape) parts.push(r.shape);
-    if (r.weight_bytes !== null) parts.push(`${(r.weight_bytes / 1e6).toFixed(1)} MB f16 weights loaded in ${fmt(r.load_s, 1)} s`);
+  for (const [i, r] of t.runs.entries()) {
+    // What the rows of a model share, once before its first row.
+    if (i === 0 || t.runs[i - 1].model !== r.model) {
+      const parts = [`${r.model}: ${r.description}`];
+      if (r.shape) parts.push(r.shape);
+      if (r.weight_bytes !== null) parts.push(`${(r.weight_bytes / 1e6).toFixed(1)} MB f16 weights loaded in ${fmt(r.load_s, 1)} s`);
+      parts.push(`sequences of ${r.prompt_tokens} prompt + ${r.seq_len - r.prompt_tokens} answer tokens`);
+      if (r.lora_flops_per_token !== null && r.flops_per_token) parts.push(`LoRA adds ${si(r.lora_flops_per_token)} FLOP/token (${pct(r.lora_flops_per_token / r.flops_per_token)}, not counted)`);
+      out.push(parts.join('; '));
+    }
+    const parts = [`  ${r.objective}: ${r.objective_label}`];
     if (r.warmup_s !== null) parts.push(`${r.warmup_steps} warm-up step(s) ${fmt(r.warmup_s, 1)} s`);
     if (r.step_s.length) parts.push(`${r.step_s.length} timed step(s): ${r.step_s.map((s) => (s * 1e3).toFixed(0)).join(', ')} ms`);
     if (r.loss_first !== null) parts.push(`loss ${fmt(r.loss_first, 3)} -> ${fmt(r.loss_last, 3)}`);
-    if (r.lora_flops_per_token !== null && r.flops_per_token) parts.push(`LoRA adds ${si(r.lora_flops_per_token)} FLOP/token (${pct(r.lora_flops_per_token / r.flops_per_token)}, not counted)`);
     out.push(parts.join('; '));
     if (r.pipelines_compiled_while_timed) {
       out.push(`  WARNING: ${r.pipelines_compiled_while_timed} pipeline(s) compiled during the timed steps (too few warm-up steps): the step times include compilation`);
@@ -512,7 +563,29 @@ function trainReport(json) {
   }
   out.push(`flops: ${t.flops}`);
   out.push(`timing: ${t.timing}`);
+  if (t.dpo_cost.length) out.push('', ...dpoCostReport(t));
   return out;
+}
+
+/** Each DPO objective's step against SFT's on the chosen answers, with issue 9's verdict. */
+function dpoCostReport(t) {
+  const rows = t.dpo_cost.map((c) => [
+    c.model,
+    c.objective,
+    `${c.batch} x ${c.seq_len}`,
+    fmt(c.sft_tokens_per_s, 1),
+    fmt(c.dpo_tokens_per_s, 1),
+    `${fmt(c.step_ratio)}x`,
+    `${fmt(c.median_step_ratio)}x`,
+    `${fmt(c.best_step_ratio)}x`,
+    `${c.limit}x`,
+    c.ok ? 'ok' : 'OVER THE LIMIT',
+  ]);
+  return [
+    'DPO step cost, in SFT steps on the chosen answers alone (same model, B, T, this run)',
+    table(['model', 'objective', 'B x T', 'SFT tokens/s', 'DPO tokens/s', 'step ratio', 'median ratio', 'best ratio', 'limit', 'verdict'], rows),
+    `limits: ${t.dpo_cost_note}`,
+  ];
 }
 
 function humanReport(json) {

@@ -1,10 +1,11 @@
 // Our side of the benchmark, the same code in the bench page (navigator.gpu) and on dawn.node:
 // adapter report, compute peak, copy bandwidth, then our matmul on every shape, then (options.train) LoRA
-// training steps, all on one device so the training figures compare with the peak and matmuls above.
-// One thing at a time.
+// training steps (SFT and DPO, DPO's step cost checked against SFT's), all on one device so the training
+// figures compare with the peak and matmuls above. One thing at a time.
 
 import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
 import { measureCopy } from './copy';
+import { dpoCostChecks } from './dpo-cost';
 import { withDeadline } from './measure';
 import { measurePeak } from './peak';
 import type { TrainModelSources } from './train-bench';
@@ -47,7 +48,7 @@ export async function runOurs(
   log: Log,
   trainSources?: TrainModelSources,
 ): Promise<OursReport> {
-  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], errors: [] };
+  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], trainDpoCost: [], errors: [] };
   let ctx: GpuContext;
   try {
     const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
@@ -87,6 +88,7 @@ export async function runOurs(
       try {
         const { benchTraining } = await import('./train-bench');
         report.train = await benchTraining(ctx, options.train, trainSources ?? {}, log);
+        report.trainDpoCost = dpoCostChecks(report.train);
         for (const run of report.train) if (run.error) report.errors.push(`train ${run.model}: ${run.error}`);
       } catch (err) {
         report.errors.push(`train: ${message(err)}`);

@@ -14,6 +14,9 @@
 // drop the LM head, yet the head is a real (T, C) x (C, V) product run forward and backward in every step
 // (21% of SmolLM2-135M's matmul weights): leaving it out would understate the work.
 //
+// DPO with the reference's forward in the step adds a forward pass with the adapter off for every position:
+// 2N + 2·L·C·T (forwardFlopsPerToken).
+//
 // LoRA's own products (6·r·(in + out) per adapted slot and token: x A^T and its B, forward, the two
 // gradients and the input gradient) are not in the formula; loraFlopsPerToken gives them separately.
 
@@ -51,6 +54,12 @@ export function trainFlopsPerToken(config: ModelConfig, seqLen: number): TrainFl
   const weightFlopsPerToken = 4 * N;
   const attentionFlopsPerToken = 6 * config.numLayers * config.hiddenSize * seqLen;
   return { matmulParams: N, weightFlopsPerToken, attentionFlopsPerToken, flopsPerToken: weightFlopsPerToken + attentionFlopsPerToken };
+}
+
+/** A forward pass alone per token (scoring, DPO's reference pass): 2N + 2·L·C·T. */
+export function forwardFlopsPerToken(config: ModelConfig, seqLen: number): number {
+  const t = trainFlopsPerToken(config, seqLen);
+  return t.weightFlopsPerToken / 2 + t.attentionFlopsPerToken / 3;
 }
 
 /** LoRA's own FLOPs per token (not part of the formula): 6·r·(in + out) per adapted slot. */

@@ -37,7 +37,7 @@ export interface BenchOptions {
   variants: boolean;
   skipPeak: boolean;
   skipCopy: boolean;
-  /** The training section (after the matmuls): LoRA SFT steps on the models of TRAIN_MODELS. */
+  /** The training section (after the matmuls): LoRA SFT and DPO steps on the models of TRAIN_MODELS. */
   train: TrainOptions;
 }
 
@@ -45,19 +45,32 @@ export interface BenchOptions {
 export const TRAIN_MODELS = ['stories260K', 'smollm2-135m'] as const;
 export type TrainModelId = (typeof TRAIN_MODELS)[number];
 
+/**
+ * What one training step trains, all on the same prompts and answers (train-workloads.ts): SFT on the chosen
+ * answers alone; DPO on the pairs with the reference's log-probabilities precomputed (no reference pass in
+ * the step); DPO with the reference's forward in the step.
+ */
+export const TRAIN_OBJECTIVES = ['sft', 'dpo-cached', 'dpo-ref'] as const;
+export type TrainObjectiveId = (typeof TRAIN_OBJECTIVES)[number];
+
 export interface TrainOptions {
   enabled: boolean;
   /** Which of TRAIN_MODELS to train, in that order. */
   models: TrainModelId[];
+  /** Which of TRAIN_OBJECTIVES to time on each model (their steps interleave, so load drift hits all alike). */
+  objectives: TrainObjectiveId[];
   /** T: tokens per sequence. */
   seqLen: number;
-  /** Sequences per step, per model. */
+  /** Sequences per step, per model (DPO: pairs, so twice as many sequences). */
   batch: Record<TrainModelId, number>;
-  /** Untimed steps first, per model (pipeline compilation, buffer pool). */
+  /** Untimed steps first, per model and objective (pipeline compilation, buffer pool). */
   warmup: Record<TrainModelId, number>;
-  /** At most this many timed steps. */
+  /** At most this many timed steps per objective. */
   maxSteps: number;
-  /** Timed steps stop when the next one would end after this many seconds (at least one is timed). */
+  /**
+   * Seconds of timed steps per objective: a model's timed rounds (one step of each objective) stop when the
+   * next round would end after budgetS x objectives (at least one round is timed).
+   */
   budgetS: number;
   loraR: number;
   loraAlpha: number;
@@ -78,6 +91,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   train: {
     enabled: false,
     models: [...TRAIN_MODELS],
+    objectives: [...TRAIN_OBJECTIVES],
     seqLen: 256,
     batch: { stories260K: 8, 'smollm2-135m': 1 },
     warmup: { stories260K: 2, 'smollm2-135m': 1 },
@@ -172,8 +186,12 @@ export interface StepBreakdown {
   waitS: number;
 }
 
+/** One model trained with one objective: a row of the training table. */
 export interface TrainRun {
   model: TrainModelId;
+  objective: TrainObjectiveId;
+  /** The objective in words, e.g. "DPO (sigmoid, beta 0.1), reference log-probabilities precomputed". */
+  objectiveLabel: string;
   /** What was trained, e.g. "stories260K (../shared/assets/models/stories260K)". */
   description: string;
   /** The LoRA and optimizer set-up, in words. */
@@ -186,14 +204,21 @@ export interface TrainRun {
   loadS?: number;
   loraParams?: number;
   seqLen: number;
+  /** B: sequences (SFT) or pairs (DPO) per step. */
   batch: number;
-  /** batch x seqLen: every position is computed. */
+  /** Sequences per step: B, or 2B for DPO's pairs. */
+  sequences: number;
+  /** Prompt tokens at the start of every sequence (unlabelled); the answer fills the rest of T. */
+  promptTokens: number;
+  /** The frozen reference's forward runs in the step (dpo-ref). */
+  referencePass: boolean;
+  /** sequences x seqLen: every input position is computed (a reference pass reads the same positions again). */
   tokensPerStep: number;
-  /** batch x (seqLen - 1): positions with a label. */
+  /** Positions with a label: sequences x (seqLen - promptTokens). */
   trainedTokensPerStep: number;
   /** N of the FLOP formula (train-flops.ts). */
   matmulParams?: number;
-  /** 4N + 6·L·C·T */
+  /** 4N + 6·L·C·T, plus the reference's forward 2N + 2·L·C·T when it runs in the step. */
   flopsPerToken?: number;
   /** LoRA's own, not in flopsPerToken. */
   loraFlopsPerToken?: number;
@@ -202,6 +227,7 @@ export interface TrainRun {
   /** Seconds per timed step. */
   stepS: number[];
   meanStepS?: number;
+  medianStepS?: number;
   bestStepS?: number;
   breakdown?: StepBreakdown;
   /** Dispatches recorded in one step. */
@@ -211,10 +237,29 @@ export interface TrainRun {
   tokensPerS?: number;
   /** flopsPerToken x tokens/s. */
   modelGflops?: number;
-  /** Losses of the first (warm-up) and the last step: finite, or the run is an error. */
+  /** The objective's losses of the first (warm-up) and the last step: finite, or the run is an error. */
   lossFirst?: number;
   lossLast?: number;
   error?: string;
+}
+
+/** A DPO step's cost against the SFT step on the chosen answers alone, same model, B and T (dpo-cost.ts). */
+export interface DpoCostCheck {
+  model: TrainModelId;
+  objective: Exclude<TrainObjectiveId, 'sft'>;
+  seqLen: number;
+  batch: number;
+  sftTokensPerS: number;
+  dpoTokensPerS: number;
+  /** Mean DPO step / mean SFT step. */
+  ratio: number;
+  /** Median DPO step / median SFT step. */
+  medianRatio: number;
+  /** Fastest DPO step / fastest SFT step: the least disturbed pair on a loaded machine. */
+  bestRatio: number;
+  /** The most the ratio may be (issue 9). */
+  limit: number;
+  ok: boolean;
 }
 
 export interface OursReport {
@@ -223,6 +268,8 @@ export interface OursReport {
   copy: CopyReport | null;
   matmul: MatmulRun[];
   train: TrainRun[];
+  /** Each DPO row of `train` against its model's SFT row. */
+  trainDpoCost: DpoCostCheck[];
   errors: string[];
 }
 

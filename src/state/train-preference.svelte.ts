@@ -14,9 +14,9 @@ export const LOSS_TYPE_NOTES: Record<DpoLossType, string> = {
   robust: 'robust: the sigmoid loss made unbiased for labels flipped with the label-smoothing probability',
 };
 
-/** Label smoothing enters the sigmoid and robust losses only (TRL ignores it for the others). */
+/** Label smoothing enters DPO's sigmoid and robust losses and SimPO's sigmoid (TRL ignores it elsewhere). */
 export function usesLabelSmoothing(method: PreferenceMethod, lossType: DpoLossType): boolean {
-  return method === 'dpo' && (lossType === 'sigmoid' || lossType === 'robust');
+  return method === 'simpo' || (method === 'dpo' && (lossType === 'sigmoid' || lossType === 'robust'));
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

@@ -1,13 +1,13 @@
 // The training bench's FLOP accounting (bench/core/train-flops.ts): 4N + 6·L·C·T per token, N = linear-layer
 // weights + the LM head, checked against numbers worked out by hand from stories260K's config.json and
-// against the parameters of the real stories260K weights; and the SmolLM2-135M-shaped random model the
-// bench trains has that shape.
+// against the parameters of the real stories260K weights; a forward alone (DPO's reference pass) is
+// 2N + 2·L·C·T; and the SmolLM2-135M-shaped random model the bench trains has that shape.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { randomLlamaModel, SMOLLM2_135M_CONFIG } from '../../bench/core/random-model';
-import { loraFlopsPerToken, matmulParams, trainFlopsPerToken } from '../../bench/core/train-flops';
+import { forwardFlopsPerToken, loraFlopsPerToken, matmulParams, trainFlopsPerToken } from '../../bench/core/train-flops';
 import { planAdapter } from '../../src/engine/lora/adapter';
 import { readModelConfig } from '../../src/engine/model/config';
 import { countParameters, type ModelWeights } from '../../src/engine/model/weights';
@@ -36,6 +36,8 @@ describe('training FLOP accounting', () => {
     // Only the attention term grows with the sequence length.
     expect(trainFlopsPerToken(config, 512).flopsPerToken - f.flopsPerToken).toBe(6 * 5 * 64 * 256);
     expect(() => trainFlopsPerToken(config, 0)).toThrow(/sequence length/);
+    // DPO's reference pass: a forward alone, 2N + 2·L·C·T.
+    expect(forwardFlopsPerToken(config, 256)).toBe(2 * 259_328 + 2 * 5 * 64 * 256);
   });
 
   it("counts N as the real stories260K weights' parameters without the norms (tied head once)", async () => {

@@ -1,0 +1,91 @@
+// Timing of one training step as the training loop's GpuBackend runs it: one GpuTrainer.submitMicroBatch
+// with the optimizer in the same submit, then the readback. The step is split into record (JavaScript:
+// packing, recording every dispatch, input writes), submit (StepEncoder.submit) and wait (device until the
+// row losses and the gradient norm are back) by wrapping the context's step() while a StepWatch is
+// installed. Every objective of the training bench is timed by this one function.
+
+import type { GpuContext } from '../../src/engine/gpu/context';
+import type { StepEncoder } from '../../src/engine/gpu/step-encoder';
+import type { GpuGradientRule } from '../../src/engine/train/objective';
+import type { GpuTrainer, MicroBatchResult, OptimizerHyper } from '../../src/engine/train/gpu/gpu-train-step';
+import type { TrainBatch } from '../../src/engine/train/train-batch';
+import { now } from './measure';
+import type { StepBreakdown } from './types';
+
+/** Times spent in StepEncoder.submit() and dispatches recorded, for every step created while installed. */
+export class StepWatch {
+  submitS = 0;
+  submitEndedAt = 0;
+  dispatches = 0;
+
+  constructor(private readonly ctx: GpuContext) {}
+
+  install(): () => void {
+    const ctx = this.ctx;
+    const original = ctx.step;
+    ctx.step = (): StepEncoder => {
+      const step = original.call(ctx);
+      const dispatch = step.dispatch.bind(step);
+      step.dispatch = (...args) => {
+        this.dispatches++;
+        dispatch(...args);
+      };
+      const submit = step.submit.bind(step);
+      step.submit = async () => {
+        const t = now();
+        try {
+          await submit();
+        } finally {
+          this.submitEndedAt = now();
+          this.submitS += this.submitEndedAt - t;
+        }
+      };
+      return step;
+    };
+    return () => {
+      ctx.step = original;
+    };
+  }
+
+  reset(): void {
+    this.submitS = 0;
+    this.submitEndedAt = 0;
+    this.dispatches = 0;
+  }
+}
+
+/** What one step submits: its micro-batch, the objective's GPU gradient rule, and whether the reference runs. */
+export interface StepInput {
+  batch: TrainBatch;
+  rule: GpuGradientRule;
+  referencePass: boolean;
+}
+
+export interface StepSample {
+  totalS: number;
+  breakdown: StepBreakdown;
+  dispatches: number;
+  /** What was read back (row losses, the reference's when its pass ran, the gradient norm). */
+  result: MicroBatchResult;
+}
+
+/** One optimizer step over one micro-batch, split into its phases. */
+export async function timedStep(trainer: GpuTrainer, watch: StepWatch, input: StepInput, optimizer: OptimizerHyper): Promise<StepSample> {
+  watch.reset();
+  const t0 = now();
+  const { result } = await trainer.submitMicroBatch(input.batch, input.rule, { optimizer, referencePass: input.referencePass });
+  const submitted = now();
+  const r = await result;
+  const t1 = now();
+  if (!r.optimizer) throw new Error('the optimizer step did not run');
+  if (!Number.isFinite(r.optimizer.gradNorm)) throw new Error(`step ${r.optimizer.step}: gradient norm ${r.optimizer.gradNorm} (not finite)`);
+  const submitS = watch.submitS;
+  // The submit ends inside submitMicroBatch; what follows it (until the readback) is waiting.
+  const submitEnded = watch.submitEndedAt || submitted;
+  return {
+    totalS: t1 - t0,
+    breakdown: { recordS: Math.max(0, submitEnded - t0 - submitS), submitS, waitS: t1 - submitEnded },
+    dispatches: watch.dispatches,
+    result: r,
+  };
+}
