@@ -1,6 +1,6 @@
 // Training runs as IndexedDB holds them (schema v3): settings, status, metric rows, checkpoints and the
 // frozen reference adapter of a run that began from a saved one. Storage owns these shapes; where they
-// mirror engine types (LoraConfig, SftRunConfig, StepMetrics, EvalMetrics) they match field for field
+// mirror engine types (LoraConfig, LoopConfig, StepMetrics, EvalMetrics) they match field for field
 // without importing them, so an engine change fails to compile at the worker's mapping instead.
 
 /** What a run trains with. */
@@ -26,7 +26,7 @@ export interface StoredLoraConfig {
   useRslora: boolean;
 }
 
-/** Mirror of SftRunConfig (src/engine/train/sft-loop.ts): the optimisation loop of any method. */
+/** Mirror of LoopConfig (src/engine/train/train-loop.ts): the optimisation loop of any method. */
 export interface StoredLoopConfig {
   batchSize: number;
   gradAccum: number;
