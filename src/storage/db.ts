@@ -1,11 +1,11 @@
 // The studio's IndexedDB database: one typed schema, one version number, and an ordered list of
 // migrations. To add a store (datasets, runs, checkpoints, adapters, model cache): extend StudioSchema,
 // append a migration, and bump nothing else — DB_VERSION follows the list. The record types (records.ts)
-// are those of the latest version, schema v3.
+// are those of the latest version, schema v4.
 
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { MetaValues } from './meta-values';
-import type { AdapterRecord, CheckpointRecord, DatasetRecord, MetricRow, ReferenceRecord, RunRecord } from './records';
+import type { AdapterRecord, CheckpointRecord, DatasetRecord, EvalResultRecord, EvalSuiteRecord, MetricRow, ReferenceRecord, RunRecord } from './records';
 import { markSavedAsSft } from './migrate-v3';
 
 export const DB_NAME = 'tunelab';
@@ -25,6 +25,10 @@ export interface StudioSchema extends DBSchema {
   adapters: { key: string; value: AdapterRecord; indexes: { runId: string } };
   /** The frozen starting adapter of a run begun from a saved one (key runId); since v3. */
   references: { key: string; value: ReferenceRecord };
+  /** Evaluation suites with their items (key id); since v4. */
+  evalSuites: { key: string; value: EvalSuiteRecord };
+  /** Before/after evaluations (key id), found by the adapters they evaluated; since v4. */
+  evalResults: { key: string; value: EvalResultRecord; indexes: { adapterIds: string } };
 }
 
 export type StudioDb = IDBPDatabase<StudioSchema>;
@@ -52,6 +56,11 @@ const migrations: readonly Migration[] = [
   (db, tx) => {
     db.createObjectStore('references', { keyPath: 'runId' });
     return markSavedAsSft(tx);
+  },
+  // 3 -> 4 (schema v4): evaluation suites and results. Nothing saved before changes.
+  (db) => {
+    db.createObjectStore('evalSuites', { keyPath: 'id' });
+    db.createObjectStore('evalResults', { keyPath: 'id' }).createIndex('adapterIds', 'adapterIds', { multiEntry: true });
   },
 ];
 

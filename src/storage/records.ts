@@ -1,9 +1,11 @@
-// What the studio keeps in IndexedDB, record by record (schema v3; see db.ts for the migrations). Plain data
+// What the studio keeps in IndexedDB, record by record (schema v4; see db.ts for the migrations). Plain data
 // (structured-clone safe); the worker writes, the page reads through the worker. Bytes are stored as
 // Uint8Array. Storage owns every type here: nothing is imported from the engine or the worker.
 
 export type * from './records-datasets';
 export type * from './records-runs';
+export type * from './records-eval-suites';
+export type * from './records-eval-results';
 
 export interface AdapterRecord {
   id: string;

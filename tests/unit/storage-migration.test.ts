@@ -1,6 +1,7 @@
-// IndexedDB schema v3: a database written by schema v2 opens with every record kept, field for field, plus
-// the method v3 adds (datasets and runs saved before v3 are SFT); the 'references' store exists and goes
-// with its run; an empty database is created at v3 directly. Each test gets a fresh fake IndexedDB.
+// IndexedDB schema v3: a database written by schema v2 opens (now at the latest version, v4) with every
+// record kept, field for field, plus the method v3 adds (datasets and runs saved before v3 are SFT); the
+// 'references' store exists and goes with its run; an empty database is created at the latest version
+// directly. Each test gets a fresh fake IndexedDB. (v3 -> v4: storage-migration-v4.test.ts.)
 
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
@@ -15,7 +16,7 @@ import { getReference, putReference } from '../../src/storage/references-store';
 import { allRuns, deleteRunData, findRun, getCheckpoint, runRows } from '../../src/storage/runs-store';
 import { V2_ADAPTERS, V2_CHECKPOINTS, V2_DATASETS, V2_PROBE, V2_ROWS, V2_RUNS, writeV2Database } from '../helpers/v2-database';
 
-const V3_STORES = ['adapters', 'checkpoints', 'datasets', 'meta', 'metrics', 'references', 'runs'];
+const LATEST_STORES = ['adapters', 'checkpoints', 'datasets', 'evalResults', 'evalSuites', 'meta', 'metrics', 'references', 'runs'];
 
 const reference = (runId: string): ReferenceRecord => ({
   runId,
@@ -47,10 +48,10 @@ describe('schema v3 migration from a v2 database', () => {
     db = await openStudioDb();
   });
 
-  test('upgrades to v3 and adds the references store', () => {
-    expect(DB_VERSION).toBe(3);
-    expect(db!.version).toBe(3);
-    expect(storeNames(db!)).toEqual(V3_STORES);
+  test('upgrades to the latest version and adds the references store', () => {
+    expect(DB_VERSION).toBe(4);
+    expect(db!.version).toBe(4);
+    expect(storeNames(db!)).toEqual(LATEST_STORES);
     const tx = db!.transaction('references');
     expect(tx.store.keyPath).toBe('runId');
   });
@@ -122,7 +123,7 @@ describe('a schema v3 migration that fails', () => {
       if (++calls === 2) throw new DOMException('disk full', 'QuotaExceededError');
       return update.call(this, value);
     });
-    await expect(openStudioDb()).rejects.toThrow('Upgrading the saved data to version 3 failed, and nothing was changed: disk full');
+    await expect(openStudioDb()).rejects.toThrow('Upgrading the saved data to version 4 failed, and nothing was changed: disk full');
     vi.restoreAllMocks();
 
     const old = await openDB(DB_NAME, 2);
@@ -133,16 +134,16 @@ describe('a schema v3 migration that fails', () => {
     old.close();
 
     db = await openStudioDb();
-    expect(db.version).toBe(3);
+    expect(db.version).toBe(4);
     expect(await getDataset(db, 'ds-qa')).toStrictEqual({ ...V2_DATASETS[1], method: 'sft' });
   });
 });
 
 describe('schema v3 on an empty database', () => {
-  test('creates every v3 store with its key path and indexes', async () => {
+  test('creates every store of the latest version with its key path and indexes', async () => {
     db = await openStudioDb();
-    expect(db.version).toBe(3);
-    expect(storeNames(db)).toEqual(V3_STORES);
+    expect(db.version).toBe(4);
+    expect(storeNames(db)).toEqual(LATEST_STORES);
     const tx = db.transaction(['references', 'metrics', 'adapters', 'datasets', 'runs', 'checkpoints']);
     expect(tx.objectStore('references').keyPath).toBe('runId');
     expect(tx.objectStore('metrics').keyPath).toEqual(['runId', 'kind', 'step']);
