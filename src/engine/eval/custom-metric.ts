@@ -1,0 +1,97 @@
+// A user's custom metric: JavaScript source of a function `(output, item) => number`, run in the CodeSandbox
+// once per evaluated item with a time limit per call. Whatever goes wrong with one item (it throws, returns
+// something that is not a finite number, runs past its limit, calls fetch or touches storage, which the
+// sandbox turns into errors) becomes that item's error, with the message kept, and the next item runs.
+// Source that does not even evaluate to a function is refused before any item runs (checkCustomMetric).
+
+import type { CodeSandbox } from './sandbox';
+
+export class CustomMetricError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CustomMetricError';
+  }
+}
+
+/** The user's source as an expression: trailing semicolons dropped, on its own lines so a final // comment ends there. */
+function metricExpression(source: string): string {
+  return '(\n' + source.trim().replace(/;+$/, '') + '\n)';
+}
+
+/** The job that defines the metric and checks it is a function (evaluated once, before the items). */
+export function customMetricCheckProgram(source: string): string {
+  return [
+    `const metric = ${metricExpression(source)};`,
+    "if (typeof metric !== 'function') throw new TypeError('the metric must be a function (output, item) => number, but the source gives a ' + (metric === null ? 'null' : typeof metric));",
+    'return metric.length;',
+  ].join('\n');
+}
+
+/** The job for one item: calls the metric on input.output and input.item and checks the result. */
+export function customMetricItemProgram(source: string): string {
+  return [
+    `const metric = ${metricExpression(source)};`,
+    "if (typeof metric !== 'function') throw new TypeError('the metric must be a function (output, item) => number');",
+    'const score = metric(input.output, input.item);',
+    "if (score !== null && typeof score === 'object' && typeof score.then === 'function') throw new TypeError('the metric returned a Promise: it must return a number synchronously');",
+    "if (typeof score !== 'number') throw new TypeError('the metric returned ' + (score === null ? 'null' : typeof score === 'string' ? 'a string (' + JSON.stringify(score.slice(0, 80)) + ')' : 'a ' + typeof score) + ', not a number');",
+    "if (!Number.isFinite(score)) throw new RangeError('the metric returned ' + score + ', not a finite number');",
+    'return score;',
+  ].join('\n');
+}
+
+/** Throws CustomMetricError (with the sandbox's message) unless the source evaluates to a function. */
+export async function checkCustomMetric(sandbox: CodeSandbox, source: string, timeLimitMs: number): Promise<void> {
+  if (source.trim() === '') throw new CustomMetricError('the custom metric is empty: write a function (output, item) => number');
+  const outcome = await sandbox.run({ code: customMetricCheckProgram(source), timeLimitMs });
+  if (!outcome.ok) throw new CustomMetricError(`the custom metric does not compile: ${outcome.error ?? 'unknown error'}`);
+}
+
+/** One item to score: the model's output and the item's record (JSON), as the metric receives them. */
+export interface CustomMetricInput {
+  output: string;
+  item: unknown;
+}
+
+export interface CustomMetricScores {
+  /** Per item, in order: the score, or undefined where the item has an error. */
+  scores: (number | undefined)[];
+  /** Per item: why it has no score ("TypeError: ...", "timed out after 500 ms"), or undefined. */
+  errors: (string | undefined)[];
+  /** Per item: the console lines the metric wrote. */
+  logs: string[][];
+  /** True when `signal` stopped the run; the arrays then hold the items finished. */
+  cancelled: boolean;
+}
+
+export interface CustomMetricOptions {
+  /** Per call, in ms. */
+  timeLimitMs: number;
+  signal?: AbortSignal;
+  onItemDone?: (done: number) => void;
+}
+
+/** Checks the metric, then scores every input in the sandbox; per-item failures never stop the run. */
+export async function runCustomMetric(
+  sandbox: CodeSandbox,
+  source: string,
+  inputs: readonly CustomMetricInput[],
+  options: CustomMetricOptions,
+): Promise<CustomMetricScores> {
+  await checkCustomMetric(sandbox, source, options.timeLimitMs);
+  const code = customMetricItemProgram(source);
+  const result: CustomMetricScores = { scores: [], errors: [], logs: [], cancelled: false };
+  for (const input of inputs) {
+    if (options.signal?.aborted) {
+      result.cancelled = true;
+      break;
+    }
+    const outcome = await sandbox.run({ code, timeLimitMs: options.timeLimitMs, input: { output: input.output, item: input.item } });
+    const ok = outcome.ok && typeof outcome.value === 'number';
+    result.scores.push(ok ? (outcome.value as number) : undefined);
+    result.errors.push(ok ? undefined : (outcome.error ?? 'the metric gave no score'));
+    result.logs.push(outcome.logs);
+    options.onItemDone?.(result.scores.length);
+  }
+  return result;
+}
