@@ -48,9 +48,11 @@ export class EndpointJudge implements JudgeModel {
   readonly requests: EndpointRequestRecord[] = [];
   readonly #apiKey: string | undefined;
   private readonly url: string;
+  private readonly model: string;
+  private readonly body: { temperature: number; max_tokens: number };
   private readonly fetchFn: typeof fetch;
 
-  constructor(private readonly options: EndpointJudgeOptions) {
+  constructor(options: EndpointJudgeOptions) {
     let parsed: URL;
     try {
       parsed = new URL(options.baseUrl);
@@ -61,19 +63,22 @@ export class EndpointJudge implements JudgeModel {
     if (options.model === '') throw new JudgeEndpointError('the judge endpoint needs a model name');
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.name = `${options.model} via ${parsed.origin}`;
+    this.model = options.model;
+    this.body = { temperature: options.temperature ?? 0, max_tokens: options.maxTokens ?? 2048 };
+    // A #private field: not enumerable, so JSON.stringify or a structured clone of the judge never carries it.
     this.#apiKey = options.apiKey;
     this.fetchFn = options.fetch ?? ((...args) => fetch(...args));
   }
 
   async complete(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<string> {
-    const record: EndpointRequestRecord = { url: this.url, model: this.options.model, messages: messages.map((m) => ({ role: m.role, content: m.content })), startedAt: Date.now() };
+    const record: EndpointRequestRecord = { url: this.url, model: this.model, messages: messages.map((m) => ({ role: m.role, content: m.content })), startedAt: Date.now() };
     this.requests.push(record);
     const started = performance.now();
     try {
       const response = await this.fetchFn(this.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {}) },
-        body: JSON.stringify({ model: this.options.model, messages: record.messages, n: 1, temperature: this.options.temperature ?? 0, max_tokens: this.options.maxTokens ?? 2048 }),
+        body: JSON.stringify({ model: this.model, messages: record.messages, n: 1, ...this.body }),
         signal,
       });
       record.status = response.status;
