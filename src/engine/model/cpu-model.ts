@@ -5,10 +5,20 @@
 //   embedding (+ GPT-2's learned positions) -> L x block (cpu-layer.ts) -> final norm -> LM head (V, C)
 
 import { embeddingForward } from '../ops/cpu/embedding';
-import { checkExtendRequest, type CausalLm, type ExtendRequest, type LogitsWanted, type SequenceState } from './causal-lm';
+import {
+  checkExtendRequest,
+  planLengths,
+  type ExtendRequest,
+  type LogitsWanted,
+  type ScorePlan,
+  type ScoringLm,
+  type SequenceState,
+  type TokenScores,
+} from './causal-lm';
 import type { ModelConfig } from './config';
 import { blockForward, normForward, type LayerCache } from './cpu-layer';
 import { readCpuModel, type CpuModel } from './cpu-weights';
+import { scoreRows } from './cpu-scores';
 import type { ModelWeights } from './weights';
 
 class CpuSequence implements SequenceState {
@@ -30,7 +40,7 @@ class CpuSequence implements SequenceState {
   }
 }
 
-export class CpuCausalLm implements CausalLm {
+export class CpuCausalLm implements ScoringLm {
   /** The checkpoint's f32 weights, read once. */
   private readonly model: CpuModel<Float32Array>;
 
@@ -53,7 +63,38 @@ export class CpuCausalLm implements CausalLm {
     // Every request is checked before any cache changes, so a bad request leaves all sequences as they were.
     const sequences = requests.map((r, i) => this.validate(r, i));
     if (new Set(sequences).size !== sequences.length) throw new Error('extend: a sequence appears in more than one request');
-    return requests.map((r, i) => this.forward(sequences[i], Array.from(r.tokens), wanted));
+    return requests.map((r, i) => {
+      const tokens = Array.from(r.tokens);
+      return Float32Array.from(this.forward(sequences[i], tokens, wanted === 'last' ? 1 : tokens.length));
+    });
+  }
+
+  /** The plan in float64: prefill, forks (cache rows copied), then each scored row's exact log-softmax. */
+  async score(plan: ScorePlan): Promise<TokenScores[]> {
+    for (const r of [...plan.prefill, ...plan.score]) this.own(r.sequence);
+    for (const f of plan.forks) [f.source, f.target].forEach((s) => this.own(s));
+    planLengths(this.config, plan);
+    for (const r of plan.prefill) this.forward(this.own(r.sequence), Array.from(r.tokens), 0);
+    for (const { source, target } of plan.forks) {
+      const from = this.own(source);
+      const to = this.own(target);
+      const n = from.length * this.config.numKvHeads * this.config.headDim;
+      from.caches.forEach((c, l) => {
+        to.caches[l].k.set(c.k.subarray(0, n));
+        to.caches[l].v.set(c.v.subarray(0, n));
+      });
+      to.length = from.length;
+    }
+    return plan.score.map((r) => {
+      const logits = this.forward(this.own(r.sequence), Array.from(r.tokens), r.targets.length);
+      return scoreRows(logits, r.targets, this.config.vocabSize);
+    });
+  }
+
+  rewindSequence(sequence: SequenceState, length: number): void {
+    const s = this.own(sequence);
+    if (!Number.isInteger(length) || length < 0 || length > s.length) throw new RangeError(`rewindSequence: length must be an integer in [0, ${s.length}], got ${length}`);
+    s.length = length;
   }
 
   releaseSequence(sequence: SequenceState): void {
@@ -78,8 +119,8 @@ export class CpuCausalLm implements CausalLm {
     return s;
   }
 
-  /** Runs T new tokens of one sequence; returns (V) logits of the last or (T, V) of all of them. */
-  private forward(s: CpuSequence, tokens: number[], wanted: LogitsWanted): Float32Array {
+  /** Runs T new tokens of one sequence; returns the float64 (rows, V) logits of its last `rows` tokens. */
+  private forward(s: CpuSequence, tokens: number[], rows: number): Float64Array {
     const { hiddenSize: C, vocabSize: V } = this.config;
     const T = tokens.length;
     const start = s.length;
@@ -98,10 +139,9 @@ export class CpuCausalLm implements CausalLm {
     s.length += T;
 
     // Final norm and LM head only on the rows whose logits are wanted.
-    const first = wanted === 'last' ? T - 1 : 0;
-    const rows = T - first;
+    const first = T - rows;
     const h = normForward(this.config, x.subarray(first * C), finalNorm, rows).out;
-    const logits = new Float32Array(rows * V);
+    const logits = new Float64Array(rows * V);
     for (let t = 0; t < rows; t++) {
       for (let v = 0; v < V; v++) {
         let sum = 0;

@@ -13,21 +13,32 @@
 
 import type { GpuContext } from '../../gpu/context';
 import type { StepEncoder } from '../../gpu/step-encoder';
-import { checkExtendRequest, type CausalLm, type ExtendRequest, type LogitsWanted, type SequenceState } from '../causal-lm';
+import {
+  checkExtendRequest,
+  planLengths,
+  type ExtendRequest,
+  type LogitsWanted,
+  type ScorePlan,
+  type ScoringLm,
+  type SequenceState,
+  type TokenScores,
+} from '../causal-lm';
+import { scoresFromStats } from '../cpu-scores';
 import type { ModelConfig } from '../config';
 import { modelRopeFrequencies } from '../rope-frequencies';
 import type { ModelWeights } from '../weights';
-import { recordEmbedding } from './gpu-embed';
-import { allocateLayerScratch, recordLayer, type LayerScratch, type RequestRows } from './gpu-inference-layer';
+import type { RequestRows } from './gpu-inference-layer';
 import { recordNorm } from './gpu-layer';
 import { lmHead, type PendingLogits } from './gpu-linear';
 import type { GpuLoraSlots } from './gpu-lora-slots';
 import { uploadWeights, type GpuModelWeights, type GpuWeightOptions, type WeightFormat } from './gpu-weights';
 import { GpuSequence } from './kv-cache';
+import { recordScorePlan } from './gpu-score';
+import { checkStepSize, placeRows, recordTrunk } from './gpu-trunk';
 
 export type GpuModelOptions = GpuWeightOptions;
 
-export class GpuCausalLm implements CausalLm {
+export class GpuCausalLm implements ScoringLm {
   private readonly sequences = new Set<GpuSequence>();
   private disposed = false;
   private lora: GpuLoraSlots | null = null;
@@ -89,15 +100,8 @@ export class GpuCausalLm implements CausalLm {
     const sequences = requests.map((r, i) => this.validate(r, i));
     if (new Set(sequences).size !== sequences.length) throw new Error('extend: a sequence appears in more than one request');
 
-    let start = 0;
-    const rows: RequestRows[] = requests.map((r, i) => {
-      const s = sequences[i];
-      const placed = { start, count: r.tokens.length, past: s.length, caches: s.layers };
-      start += r.tokens.length;
-      return placed;
-    });
-    const N = start;
-    this.checkStepSize(N);
+    const { rows, total: N } = placeRows(requests.map((r, i) => ({ tokens: r.tokens, past: sequences[i].length, caches: sequences[i].layers })));
+    checkStepSize(this.ctx, this.config, N);
 
     const step = this.ctx.step();
     const pending = this.record(step, requests, rows, N, wanted);
@@ -113,6 +117,38 @@ export class GpuCausalLm implements CausalLm {
     const V = this.config.vocabSize;
     if (requests.length === 1) return [logits];
     return rows.map((r, i) => (wanted === 'last' ? logits.slice(i * V, (i + 1) * V) : logits.slice(r.start * V, (r.start + r.count) * V)));
+  }
+
+  /**
+   * The whole plan in ONE submit (gpu-score.ts): prefill, cache forks, scored requests; reads back 4 floats
+   * per scored position, never the logits.
+   */
+  async score(plan: ScorePlan): Promise<TokenScores[]> {
+    this.assertLive();
+    const all = [...plan.prefill.map((r) => r.sequence), ...plan.forks.flatMap((f) => [f.source, f.target]), ...plan.score.map((r) => r.sequence)];
+    const sequences = new Set(all.map((s) => this.own(s)));
+    for (const s of sequences) if (s.busy) throw new Error('score: a sequence is already being extended (await the previous call)');
+    const lengths = planLengths(this.config, plan);
+
+    const step = this.ctx.step();
+    const pending = recordScorePlan(step, this, plan, (r) => this.own(r.sequence as SequenceState));
+    for (const s of sequences) s.busy = true;
+    try {
+      await step.submit();
+    } finally {
+      for (const s of sequences) s.busy = false;
+    }
+    for (const [s, length] of lengths) this.own(s).setLength(length);
+
+    const stats = new Float32Array(await pending.stats.data());
+    return pending.ranges.map(({ first, count }) => scoresFromStats(stats.subarray(first * 4, (first + count) * 4), count));
+  }
+
+  rewindSequence(sequence: SequenceState, length: number): void {
+    const s = this.own(sequence);
+    if (s.busy) throw new Error('rewindSequence: the sequence is being extended');
+    if (!Number.isInteger(length) || length < 0 || length > s.length) throw new RangeError(`rewindSequence: length must be an integer in [0, ${s.length}], got ${length}`);
+    s.setLength(length);
   }
 
   releaseSequence(sequence: SequenceState): void {
@@ -133,26 +169,9 @@ export class GpuCausalLm implements CausalLm {
 
   /** Records the whole forward of N rows; returns the logits to read after the submit. */
   private record(step: StepEncoder, requests: readonly ExtendRequest[], rows: readonly RequestRows[], N: number, wanted: LogitsWanted): PendingLogits {
-    const { config, weights, ctx } = this;
+    const { config, weights } = this;
     const C = config.hiddenSize;
-    const ids = new Uint32Array(N);
-    const positions = new Int32Array(N);
-    rows.forEach((r, i) => {
-      const tokens = requests[i].tokens;
-      for (let t = 0; t < r.count; t++) {
-        ids[r.start + t] = tokens[t];
-        positions[r.start + t] = r.past + t;
-      }
-    });
-    const idsBuffer = step.temp(N * 4, 'token ids');
-    const positionsBuffer = step.temp(N * 4, 'positions');
-    ctx.write(idsBuffer, ids);
-    ctx.write(positionsBuffer, positions);
-
-    const maxCount = Math.max(...rows.map((r) => r.count));
-    const s: LayerScratch = allocateLayerScratch(step, config, N, maxCount, positionsBuffer);
-    recordEmbedding(step, s.x, idsBuffer, weights.tokenEmbedding, N, positionsBuffer, weights.positionEmbedding);
-    weights.layers.forEach((layer, l) => recordLayer(step, config, layer, l, s, N, rows, this.invFreq, this.lora?.layers[l]));
+    const s = recordTrunk(step, this, requests, rows, N);
 
     // Final norm and LM head only on the rows whose logits are wanted.
     let source = s.x;
@@ -165,17 +184,6 @@ export class GpuCausalLm implements CausalLm {
     // The layers' normed-input scratch (h1 and h2 are one buffer) holds the final norm's output too.
     recordNorm(step, config, s.h2, source, weights.finalNorm, outRows, s.mlpStats);
     return lmHead(step, s.h2, weights.lmHead, outRows, weights.maxBindingBytes);
-  }
-
-  /** The step's widest activation must fit one binding: tell the caller to split the prompt otherwise. */
-  private checkStepSize(N: number): void {
-    const { hiddenSize: C, numHeads: Hq, headDim: D, intermediateSize: F } = this.config;
-    const bytes = N * Math.max(C, Hq * D, F) * 4;
-    const limit = Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize);
-    if (bytes > limit) {
-      const most = Math.floor(limit / (Math.max(C, Hq * D, F) * 4));
-      throw new RangeError(`extend: ${N} tokens in one call need ${bytes}-byte activations, more than this adapter binds (${limit}); extend at most ${most} tokens at a time`);
-    }
   }
 
   private assertLive(): void {

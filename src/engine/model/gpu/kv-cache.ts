@@ -58,6 +58,12 @@ export class GpuSequence implements SequenceState {
     this.filled += count;
   }
 
+  /** After a fork's copy or a rewind: rows [0, length) hold what the cache is to continue from. */
+  setLength(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.capacity) throw new RangeError(`sequence length must be an integer in [0, ${this.capacity}], got ${length}`);
+    this.filled = length;
+  }
+
   release(): void {
     this.freed = true;
     for (const { k, v } of this.layers) {
