@@ -13,15 +13,19 @@ export class CustomMetricError extends Error {
   }
 }
 
-/** The user's source as an expression: trailing semicolons dropped, on its own lines so a final // comment ends there. */
-function metricExpression(source: string): string {
-  return '(\n' + source.trim().replace(/;+$/, '') + '\n)';
+/**
+ * The statement that binds the user's source (an arrow function, a function expression or a function
+ * declaration, which becomes a named function expression here) to `metric`. The source is the initializer
+ * of a declaration rather than wrapped in parentheses, so a trailing semicolon or // comment still parses.
+ */
+function bindMetric(source: string): string {
+  return 'const metric = ' + source.trim() + '\n;';
 }
 
 /** The job that defines the metric and checks it is a function (evaluated once, before the items). */
 export function customMetricCheckProgram(source: string): string {
   return [
-    `const metric = ${metricExpression(source)};`,
+    bindMetric(source),
     "if (typeof metric !== 'function') throw new TypeError('the metric must be a function (output, item) => number, but the source gives a ' + (metric === null ? 'null' : typeof metric));",
     'return metric.length;',
   ].join('\n');
@@ -30,7 +34,7 @@ export function customMetricCheckProgram(source: string): string {
 /** The job for one item: calls the metric on input.output and input.item and checks the result. */
 export function customMetricItemProgram(source: string): string {
   return [
-    `const metric = ${metricExpression(source)};`,
+    bindMetric(source),
     "if (typeof metric !== 'function') throw new TypeError('the metric must be a function (output, item) => number');",
     'const score = metric(input.output, input.item);',
     "if (score !== null && typeof score === 'object' && typeof score.then === 'function') throw new TypeError('the metric returned a Promise: it must return a number synchronously');",
