@@ -1,6 +1,6 @@
 // Which page of the studio is shown, kept in the URL's hash so a reload or a link opens the same page.
 
-export type StudioPage = 'device' | 'model' | 'data' | 'train' | 'chat' | 'adapters';
+export type StudioPage = 'device' | 'model' | 'data' | 'train' | 'chat' | 'adapters' | 'evaluate';
 
 export const STUDIO_PAGES: readonly { page: StudioPage; label: string }[] = [
   { page: 'device', label: 'Device' },
@@ -9,6 +9,7 @@ export const STUDIO_PAGES: readonly { page: StudioPage; label: string }[] = [
   { page: 'train', label: 'Train' },
   { page: 'chat', label: 'Chat' },
   { page: 'adapters', label: 'Adapters' },
+  { page: 'evaluate', label: 'Evaluate' },
 ];
 
 function pageFromHash(hash: string): StudioPage {

@@ -92,7 +92,8 @@ export interface EvalResultRecord {
   targets: StoredEvalTarget[];
   /** The adapters evaluated (multi-entry index: an adapter's results). */
   adapterIds: string[];
-  suites: { id: string; name: string; kind: StoredEvalSuiteKind }[];
+  /** `task`: the results' task key (lm-evaluation-harness's task name for a built-in suite, else the suite's name). */
+  suites: { id: string; name: string; kind: StoredEvalSuiteKind; task: string }[];
   options: StoredEvalOptions;
   results: StoredTargetResult[];
   comparisons: StoredComparison[];

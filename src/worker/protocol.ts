@@ -13,6 +13,7 @@ import type { StorageEstimateSummary, StorageProbeResult } from '../storage/prob
 import type { StorageProbeRecord } from '../storage/meta-values';
 import type { AdaptersApi, ChatApi, DemoApi } from './protocol-adapters';
 import type { DatasetsApi } from './protocol-datasets';
+import type { EvalApi } from './protocol-eval';
 import type { RunsApi } from './protocol-runs';
 
 export type {
@@ -157,7 +158,7 @@ export interface GenerationResult {
 /** The text generated so far: sent after every token. */
 export type TokenListener = (textSoFar: string, newTokens: number) => void;
 
-export interface StudioApi extends DatasetsApi, RunsApi, AdaptersApi, ChatApi, DemoApi {
+export interface StudioApi extends DatasetsApi, RunsApi, AdaptersApi, ChatApi, DemoApi, EvalApi {
   /** Acquires the GPU device on first call (later calls return the same answer). Never rejects. */
   gpuStatus(): Promise<GpuStatus>;
   /** Calls `listener` once if the device is lost later (driver reset, out of memory, ...). */

@@ -11,12 +11,15 @@ import { listOfflineModels } from './offline-models';
 import type { StudioApi } from './protocol';
 import type { AdaptersApi, ChatApi, DemoApi } from './protocol-adapters';
 import type { DatasetsApi } from './protocol-datasets';
+import type { EvalApi } from './protocol-eval';
 import type { RunsApi } from './protocol-runs';
 import { releaseCallback } from './release-callback';
 import { createAdaptersService } from './adapters-service';
 import { createChatService } from './chat-service';
 import { createDatasetsService } from './datasets-service';
 import { createDemoService } from './demo-service';
+import { createEvalService } from './eval-service';
+import { startBrowserSandbox } from './eval-sandbox';
 import { createRunsService } from './runs-service';
 import { studioDb, type WorkerDeps } from './worker-deps';
 
@@ -38,7 +41,7 @@ const models = new ModelSession(gpuContext);
 const deps: WorkerDeps = { gpuContext, models, db: studioDb };
 
 /** The calls of the Device and Model pages. */
-const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi> = {
+const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi | keyof EvalApi> = {
   async gpuStatus() {
     return (await gpuSession()).status;
   },
@@ -105,6 +108,7 @@ const api: StudioApi = {
   ...createAdaptersService(deps),
   ...createChatService(deps),
   ...createDemoService(deps),
+  ...createEvalService(deps, startBrowserSandbox),
 };
 
 Comlink.expose(api);

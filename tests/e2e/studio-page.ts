@@ -11,7 +11,7 @@ export async function openStudio(page: Page, url: string): Promise<StudioView> {
 }
 
 /** Opens one page of the studio (`#model`, ...) and waits until the worker has answered. */
-export async function openStudioPage(page: Page, url: string, name: 'device' | 'model' | 'data' | 'train' | 'chat' | 'adapters'): Promise<StudioView> {
+export async function openStudioPage(page: Page, url: string, name: 'device' | 'model' | 'data' | 'train' | 'chat' | 'adapters' | 'evaluate'): Promise<StudioView> {
   const target = new URL(url);
   target.hash = name;
   await page.goto(target.href);

@@ -56,7 +56,7 @@ const RESULT: EvalResultRecord = {
   modelName: 'demo',
   targets: [{ kind: 'base' }, { kind: 'adapter', adapterId: 'adapter-dpo', adapterName: 'dpo adapter' }, { kind: 'adapter', adapterId: 'adapter-1', adapterName: 'stories adapter' }],
   adapterIds: ['adapter-dpo', 'adapter-1'],
-  suites: [{ id: 'suite-arc', name: 'ARC-Easy', kind: 'multiple-choice' }],
+  suites: [{ id: 'suite-arc', name: 'ARC-Easy', kind: 'multiple-choice', task: 'arc_easy' }],
   options: { shots: 0, limit: 2, seed: 1234 },
   results: [0, 1, 2].map((target) => ({
     target,
