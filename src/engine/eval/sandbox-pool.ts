@@ -91,6 +91,11 @@ export function createWorkerPoolSandbox(spawn: () => SandboxWorkerPort, options:
       const { pending, killTimer } = slot.running;
       clearTimeout(killTimer);
       slot.running = undefined;
+      if (reply.retire === true) {
+        // Its realm is no longer the pristine one: the next job gets a new worker.
+        slots[slots.indexOf(slot)] = undefined;
+        slot.port.terminate();
+      }
       pending.resolve(outcomeOf(reply));
     }
     pump();

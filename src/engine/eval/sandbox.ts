@@ -62,10 +62,14 @@ export interface SandboxRunRequest {
 export type SandboxReply =
   /** The worker installed its runtime and takes jobs. */
   | { type: 'ready' }
-  /** The job ended; `outcomeText` is the in-realm runner's JSON text (see sandbox-runtime.ts). */
-  | { type: 'done'; id: number; ms: number; outcomeText: string }
+  /**
+   * The job ended; `outcomeText` is the in-realm runner's JSON text (see sandbox-runtime.ts). `retire`: the
+   * job changed the worker's realm (a global, a built-in's method), so the host replaces the worker before
+   * the next job (the browser's worker runs many jobs in one realm; Node's makes a fresh one per job).
+   */
+  | { type: 'done'; id: number; ms: number; outcomeText: string; retire?: boolean }
   /** The runtime stopped the job (its own timeout, a sandbox failure) before the runner answered. */
-  | { type: 'stopped'; id: number; ms: number; error: string; timedOut: boolean };
+  | { type: 'stopped'; id: number; ms: number; error: string; timedOut: boolean; retire?: boolean };
 
 /** A worker seen from the host: what the pool needs from Node's and the browser's Worker. */
 export interface SandboxWorkerPort {
