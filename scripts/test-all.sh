@@ -21,6 +21,10 @@ suite() {
 suite "types" npm run -s check
 suite "unit" npx vitest run --project unit
 suite "gpu (SwiftShader)" npm run -s test:gpu
-suite "gpu (lavapipe, shader-f16)" env TUNELAB_VK_ICD=/usr/share/vulkan/icd.d/lvp_icd.json npm run -s test:gpu
+# The second driver re-runs the kernels, model, training and scoring tests (lavapipe has shader-f16, so the
+# native f16 matmul variant runs); the command-line and run-session tests drive the same engine through
+# child processes and IndexedDB, which the first pass covers, and would add minutes here.
+suite "gpu (lavapipe, shader-f16)" env TUNELAB_VK_ICD=/usr/share/vulkan/icd.d/lvp_icd.json npm run -s test:gpu -- \
+  --exclude 'tests/gpu/cli*.test.ts' --exclude tests/gpu/run-session.test.ts
 suite "e2e (Chromium)" npx vitest run --project e2e
 echo "all suites passed in $(( $(date +%s) - start )) s"
