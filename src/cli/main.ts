@@ -6,12 +6,14 @@ import { runGenerate } from './commands/generate';
 import { runInfo } from './commands/info';
 import { runLogits } from './commands/logits';
 import { runEval } from './commands/eval';
+import { runEvalSuites } from './commands/eval-suites';
 import { runTrain } from './commands/train';
 import { EXIT_OK, exitStatusOf, oneLineError, verboseError } from './errors';
 import { GENERATE_HELP, parseGenerateArgs } from './options/generate';
 import { INFO_HELP, parseInfoArgs } from './options/info';
 import { LOGITS_HELP, parseLogitsArgs } from './options/logits';
 import { EVAL_HELP, parseEvalArgs } from './options/eval';
+import { isSuiteMode, parseEvalSuiteArgs } from './options/eval-suites';
 import { parseTrainArgs, TRAIN_HELP } from './options/train';
 import type { CliStreams } from './streams';
 
@@ -44,9 +46,9 @@ const COMMANDS: Record<string, Command> = {
     run: (argv, io) => runTrain(parseTrainArgs(argv), io),
   },
   eval: {
-    summary: 'held-out loss and perplexity; exact-match and regex rates of greedy generations (JSON)',
+    summary: 'evaluation suites (ARC, HellaSwag, BoolQ, GSM8K, HumanEval-JS, files) before and after adapters; held-out loss (JSON)',
     help: EVAL_HELP,
-    run: (argv, io) => runEval(parseEvalArgs(argv), io),
+    run: (argv, io) => (isSuiteMode(argv) ? runEvalSuites(parseEvalSuiteArgs(argv), io) : runEval(parseEvalArgs(argv), io)),
   },
 };
 

@@ -3,6 +3,7 @@
 import { choiceFlag, formatHelp, integerFlag, parseFlags, requiredString, stringFlag, UsageError, type FlagSpec } from '../args';
 import type { ObjectiveMethod } from '../../engine/train/objective';
 import { ADAPTER_FLAG, COMMON_FLAGS, MODEL_FLAGS, readCommonArgs, readModelArgs, type CommonArgs, type ModelArgs } from './common';
+import { evalSuitesHelp } from './eval-suites';
 import { METHOD_FLAG, PREFERENCE_FLAGS, readMethod, readPreferenceSettings, requireMethod, type PreferenceSettings } from './method';
 
 export type RegexTarget = 'completion' | 'prompt+completion';
@@ -41,7 +42,7 @@ const FLAGS: FlagSpec[] = [
   ...COMMON_FLAGS,
 ];
 
-export const EVAL_HELP = formatHelp(
+const DATA_HELP = formatHelp(
   'tunelab eval --model DIR|HUB-ID [--adapter DIR] --data FILE [--method sft|dpo|simpo|orpo] [--regex PATTERN] [options]',
   'Prints one JSON object: the held-out loss and perplexity over the trained tokens of --data (as tunelab train\n' +
     'counts them) and, for prompt-completion data, the exact-match rate of greedy generations and the rate at\n' +
@@ -50,6 +51,9 @@ export const EVAL_HELP = formatHelp(
     'reward metrics, against the base model (without --adapter: the base against itself).',
   FLAGS,
 );
+
+/** Both modes: --data (held-out objective) and --suite (evaluation suites, options/eval-suites.ts). */
+export const EVAL_HELP = `${DATA_HELP}\n${evalSuitesHelp()}`;
 
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   const flags = parseFlags('eval', argv, FLAGS);

