@@ -10,6 +10,7 @@ import { METHOD_NAMES, methodsForFormat } from '../engine/data/formats';
 import { toPreferenceDataset } from '../engine/data/preference-examples';
 import { DatasetFileError, decodeUtf8, parseRecords, type ParsedRecords } from '../engine/data/read-records';
 import { toSftDataset } from '../engine/data/sft-examples';
+import { trainingRefusal } from '../engine/eval/suites/humaneval';
 import { STUDIO_METHODS, type MethodDataset } from './dataset-records';
 
 /** The largest file the studio imports: the whole dataset is parsed in the worker and kept in IndexedDB. */
@@ -69,6 +70,9 @@ function nothingUsable(imported: MethodDataset): DatasetFileError {
  */
 export function readDatasetFile(bytes: Uint8Array, name: string): MethodDataset {
   const parsed = parseDatasetBytes(bytes, name);
+  // HumanEval-JS is for evaluation only (its licence): never offered as training data.
+  const refusal = trainingRefusal(parsed.records.map((r) => r.value));
+  if (refusal) throw new DatasetFileError(name, `${refusal} Import it on the Evaluate page instead.`);
   const detected = detectDataset(parsed);
   const methods = methodsForFormat(detected.format);
   let imported: MethodDataset;

@@ -5,8 +5,9 @@
 
 import { decodeUtf8, parseJsonl, type SourceRecord } from '../engine/data/read-records';
 import { parseQuestions } from '../engine/eval/judge/records';
-import type { MultipleChoiceDoc, JudgeItem, RetentionItem, TaskItem } from '../engine/eval/suite-types';
+import type { HumanEvalItem, MultipleChoiceDoc, JudgeItem, RetentionItem, TaskItem } from '../engine/eval/suite-types';
 import { parseGsm8k, type Gsm8kDoc } from '../engine/eval/suites/gsm8k';
+import { isHumanEvalRecord, parseHumanEvalJsonl } from '../engine/eval/suites/humaneval';
 import { parseHellaswagPairs } from '../engine/eval/suites/hellaswag';
 import { detectMultipleChoiceShape, parseMultipleChoiceRecords } from '../engine/eval/suites/multiple-choice-shapes';
 import { readRetentionItems, readTaskItems, textItemShape } from '../engine/eval/text-items';
@@ -30,6 +31,7 @@ export type ReadSuite = { source: string; builtin?: SuiteBuiltin; errors: SuiteL
   | { kind: 'multiple-choice'; items: MultipleChoiceDoc[]; fewShotPool?: MultipleChoiceDoc[] }
   | { kind: 'gsm8k'; items: Gsm8kDoc[]; fewShotPool?: Gsm8kDoc[] }
   | { kind: 'judge'; items: JudgeItem[] }
+  | { kind: 'humaneval'; items: HumanEvalItem[] }
 );
 
 /** A read that cannot make a suite at all (wrong files, nothing usable), naming the file. */
@@ -69,14 +71,13 @@ function records(file: SuiteFile): { records: SourceRecord[]; errors: SuiteLineE
   return { records: parsed.records, errors: lineErrors(file.name, parsed.errors) };
 }
 
-const isHumanEval = (v: unknown) => !!v && typeof v === 'object' && 'prompt' in v && 'tests' in v && 'stop_tokens' in v;
 const isGsm8k = (v: unknown) => !!v && typeof v === 'object' && typeof (v as Record<string, unknown>).answer === 'string' && /####/.test((v as Record<string, string>).answer) && 'question' in v;
 const isJudgeQuestion = (v: unknown) => !!v && typeof v === 'object' && 'question_id' in v && 'turns' in v;
 
 /** The kind the records say, judged by the first record that fits one. */
 function detectKind(values: readonly unknown[], file: string): Exclude<SuiteImportAs, 'auto'> {
   for (const v of values) {
-    if (isHumanEval(v)) return 'humaneval';
+    if (isHumanEvalRecord(v)) return 'humaneval';
     if (isJudgeQuestion(v)) return 'judge';
     if (isGsm8k(v)) return 'gsm8k';
     if (detectMultipleChoiceShape(v)) return 'multiple-choice';
@@ -164,8 +165,11 @@ export function readSuiteFiles(files: readonly SuiteFile[], as: SuiteImportAs): 
       read = { kind, items: parsed.items, errors: [...errors, ...lineErrors(evalFile.name, parsed.errors)] };
       break;
     }
-    case 'humaneval':
-      throw new SuiteFileError(`${evalFile.name}: HumanEval-JS problems run generated code in the studio's sandbox, which this build does not have yet.`);
+    case 'humaneval': {
+      const parsed = parseHumanEvalJsonl(text(evalFile), evalFile.name);
+      read = { kind, items: parsed.items, errors: lineErrors(evalFile.name, parsed.errors) };
+      break;
+    }
   }
   if (train && kind !== 'multiple-choice' && kind !== 'gsm8k') throw new SuiteFileError(`${train.name}: only multiple-choice and GSM8K suites take a train file for few-shot examples.`);
   // A built-in recognised by name keeps its harness settings only if the records are of its kind.
@@ -183,7 +187,7 @@ function isGsm8kFile(file: SuiteFile): boolean {
   return isGsm8k(first);
 }
 
-export function builtinKind(builtin: SuiteBuiltin): ReadSuite['kind'] | 'humaneval' {
+export function builtinKind(builtin: SuiteBuiltin): ReadSuite['kind'] {
   switch (builtin) {
     case 'arc-easy':
     case 'arc-challenge':

@@ -4,7 +4,7 @@
 // evaluation (the evaluation's shots, seed and limit applied; multiple-choice and GSM8K prompts built then).
 
 import { builtinSuiteSpec, isBuiltinSuiteId } from '../engine/eval/builtin-suites';
-import type { EvalSuiteSpec, Gsm8kItem, JudgeItem, MultipleChoiceItem, RetentionItem, TaskItem } from '../engine/eval/suite-types';
+import type { EvalSuiteSpec, Gsm8kItem, HumanEvalItem, JudgeItem, MultipleChoiceItem, RetentionItem, TaskItem } from '../engine/eval/suite-types';
 import { gsm8kItems } from '../engine/eval/suites/gsm8k';
 import { multipleChoiceItems } from '../engine/eval/suites/multiple-choice';
 import type { EvalSuiteRecord, StoredEvalSuiteSpec, StoredRecordError } from '../storage/records';
@@ -41,6 +41,9 @@ function specOf(read: ReadSuite, id: string, name: string, createdAt: number, ta
       return { ...(builtinSuiteSpec('gsm8k', { createdAt }) as StoredEvalSuiteSpec), ...base, origin: fileOrigin };
     case 'judge':
       return { ...base, kind: 'judge', origin: read.builtin === 'mt-bench' ? { type: 'builtin', builtin: 'mt-bench' } : fileOrigin, options: JUDGE_DEFAULTS };
+    case 'humaneval':
+      // A HumanEval-shaped user file is run as MultiPL-E runs humaneval-js.
+      return { ...(builtinSuiteSpec('humaneval-js', { createdAt }) as StoredEvalSuiteSpec), ...base, origin: fileOrigin };
   }
 }
 
@@ -65,7 +68,8 @@ export type EngineSuite =
   | { spec: Extract<EvalSuiteSpec, { kind: 'multiple-choice' }>; items: MultipleChoiceItem[] }
   | { spec: Extract<EvalSuiteSpec, { kind: 'gsm8k' }>; items: Gsm8kItem[] }
   | { spec: Extract<EvalSuiteSpec, { kind: 'retention' }>; items: RetentionItem[] }
-  | { spec: Extract<EvalSuiteSpec, { kind: 'judge' }>; items: JudgeItem[] };
+  | { spec: Extract<EvalSuiteSpec, { kind: 'judge' }>; items: JudgeItem[] }
+  | { spec: Extract<EvalSuiteSpec, { kind: 'humaneval' }>; items: HumanEvalItem[] };
 
 const limited = <T>(items: readonly T[], limit: number | undefined): T[] => (limit === undefined ? [...items] : items.slice(0, limit));
 
@@ -97,7 +101,9 @@ export function engineSuite(record: EvalSuiteRecord, run: RunOverrides): EngineS
       const built = gsm8kItems(items, { ...fewShot, pool: fewShotPool ?? items }, run.limit);
       return { spec: { ...spec, options: { ...spec.options, ...limit, fewShot } }, items: built };
     }
-    case 'humaneval':
-      throw new Error(`The suite "${record.name}" runs generated code in the sandbox: this studio build cannot run it yet.`);
+    case 'humaneval': {
+      const { items, skipped: _s, ...spec } = record;
+      return { spec: { ...spec, options: { ...spec.options, ...limit } }, items: limited(items, run.limit) };
+    }
   }
 }

@@ -2,6 +2,7 @@
 // with their settings, saved suites listed and deleted.
 
 import { DatasetFileError } from '../engine/data/read-records';
+import { HUMANEVAL_JS_EVALUATION_ONLY } from '../engine/eval/suites/humaneval';
 import { deleteEvalSuite, evalSuiteSummary, listEvalSuites, putEvalSuite } from '../storage/eval-suites-store';
 import { readSuiteFiles, SuiteFileError, type ReadSuite, type SuiteFile } from './eval-suite-read';
 import { suiteRecord } from './eval-suite-records';
@@ -12,9 +13,6 @@ const KEPT_DRAFTS = 3;
 const MAX_NAME_LENGTH = 120;
 
 type SuitesApi = Pick<EvalApi, 'readSuite' | 'saveSuite' | 'listSuites' | 'deleteSuite'>;
-
-/** Why a suite may only be evaluated: HumanEval-JS's licence (MultiPL-E's data). */
-export const HUMANEVAL_ONLY = 'HumanEval-JS may be used for evaluation only (its licence): it is never offered as training data.';
 
 function suiteName(name: string): string {
   const trimmed = name.trim();
@@ -71,6 +69,7 @@ export function createEvalSuitesService(deps: WorkerDeps): SuitesApi {
         items: suite.items.length,
         errors: suite.errors,
         ...(suite.builtin ? { builtin: suite.builtin } : {}),
+        ...(suite.kind === 'humaneval' ? { evaluationOnly: HUMANEVAL_JS_EVALUATION_ONLY } : {}),
         ...('fewShotPool' in suite && suite.fewShotPool ? { fewShotPool: suite.fewShotPool.length } : {}),
       };
       return draft;
