@@ -21,15 +21,8 @@ function spawnVmWorker(maxMemoryMb: number): SandboxWorkerPort {
     workerData: { prelude: SANDBOX_PRELUDE_SOURCE },
     env: {},
     stdin: false,
-    stdout: true,
-    stderr: true,
     resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb, maxYoungGenerationSizeMb: 32 },
   });
-  // Nothing the worker prints is wanted; reading keeps its pipes from filling up.
-  worker.stdout.resume();
-  worker.stderr.resume();
-  // An idle worker must not keep the CLI's process alive.
-  worker.unref();
   return {
     post(request: SandboxRunRequest) {
       worker.postMessage(request);
@@ -38,6 +31,9 @@ function spawnVmWorker(maxMemoryMb: number): SandboxWorkerPort {
       worker.on('message', onReply);
       worker.on('error', (error: Error) => onFailure(error.message));
       worker.on('exit', (code: number) => onFailure(`the worker exited with code ${code}`));
+      // An idle worker must not keep the CLI's process alive (after the listeners: adding one refs it again).
+      // While a job runs, the pool's kill timer holds the process open.
+      worker.unref();
     },
     terminate() {
       worker.removeAllListeners();
