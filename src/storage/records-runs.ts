@@ -3,6 +3,8 @@
 // mirror engine types (LoraConfig, LoopConfig, StepMetrics, EvalMetrics) they match field for field
 // without importing them, so an engine change fails to compile at the worker's mapping instead.
 
+import type { StoredComparison, StoredSuiteScores } from './records-eval-results';
+
 /** What a run trains with. */
 export type StoredTrainingMethod = 'sft' | 'dpo' | 'simpo' | 'orpo';
 
@@ -76,6 +78,37 @@ export interface RunSettings {
    * so deleting the adapter never breaks the run.
    */
   initAdapter?: { id: string; name: string };
+  /** Eval suites scored at each evaluation of the run (task metrics beside the loss), and against the base at its end. */
+  evalSuites?: StoredRunEvalSuite[];
+}
+
+/** An eval suite attached to a run: the stored suite and how many of its items each evaluation scores. */
+export interface StoredRunEvalSuite {
+  id: string;
+  name: string;
+  limit: number;
+}
+
+/** One attached suite's scores at one evaluation (mirror of SuiteResult's identity and scores). */
+export interface StoredRunSuiteScores {
+  suiteId: string;
+  suiteName: string;
+  /** lm-evaluation-harness's "metric,filter" keys. */
+  scores: StoredSuiteScores;
+}
+
+/** The run's last evaluation of its attached suites against the base model, made when the run completed. */
+export interface StoredRunSuiteComparison {
+  /** The step whose adapter was compared. */
+  step: number;
+  comparedAt: string;
+  base: StoredRunSuiteScores[];
+  adapted: StoredRunSuiteScores[];
+  comparisons: StoredComparison[];
+  /** The retention suites' change from the base. */
+  forgetting: StoredComparison[];
+  /** Why the comparison is missing or partial (it never fails the run). */
+  message?: string;
 }
 
 export interface RunRecord {
@@ -93,6 +126,8 @@ export interface RunRecord {
   message?: string;
   /** The adapter saved from this run, once saved. */
   adapterId?: string;
+  /** The attached suites' last evaluation against the base (runs that completed with suites attached). */
+  suiteComparison?: StoredRunSuiteComparison;
 }
 
 /**
@@ -126,6 +161,8 @@ export type MetricRow =
       eval_tokens: number;
       objective?: Record<string, number>;
       samples: { prompt: string; text: string }[];
+      /** The attached eval suites' scores at this evaluation. */
+      suites?: StoredRunSuiteScores[];
     };
 
 export interface CheckpointRecord {

@@ -10,7 +10,9 @@ export type RunEvent =
   /** Seconds left at the current pace. */
   | { kind: 'eta'; step: number; totalSteps: number; seconds: number }
   /** DPO with precomputed reference log-probabilities: `done` of `total` examples scored before training. */
-  | { kind: 'reference'; runId: string; done: number; total: number };
+  | { kind: 'reference'; runId: string; done: number; total: number }
+  /** The run completed and its attached eval suites are being compared with the base model. */
+  | { kind: 'suites'; runId: string; phase: 'comparing' };
 
 export type RunListener = (event: RunEvent) => void;
 

@@ -28,6 +28,7 @@ import type { RunData } from './run-data';
 import { EtaClock } from './run-eta';
 import type { RunLock } from './run-lock';
 import { adapterSamples } from './run-samples';
+import type { RunSuites } from './run-suites';
 import { deviceLostMessage, filesNote, storageFullRunMessage } from './run-status';
 
 export interface TrainingRunSetup {
@@ -47,6 +48,8 @@ export interface TrainingRunSetup {
   /** The model reserved for this run. */
   claim: { release(): void };
   listener: RunListener;
+  /** The eval suites attached to the run (scored at each evaluation, compared with the base at the end). */
+  suites?: RunSuites;
 }
 
 interface Outcome {
@@ -145,6 +148,7 @@ export class TrainingRun {
         { precomputeReference: settings.preference?.precomputeRef ?? false },
       );
       outcome = this.lostMessage !== null ? this.lostOutcome() : { status: result.stopped ? this.stopAs : 'completed', message: filesNote(this.record) };
+      if (outcome.status === 'completed') await this.compareSuites();
     } catch (err) {
       outcome = await this.failure(err);
     }
@@ -163,9 +167,43 @@ export class TrainingRun {
   private async onEval(m: EvalMetrics): Promise<void> {
     const { model, tokenizer, data } = this.setup;
     const samples = await adapterSamples(model.model, this.backend, tokenizer, data.samplePrompts);
-    const row: MetricRow = { runId: this.id, kind: 'eval', ...m, samples };
+    const suites = await this.suiteScores(m.step);
+    const row: MetricRow = { runId: this.id, kind: 'eval', ...m, samples, ...(suites ? { suites } : {}) };
     this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, updatedAt: nowIso() }));
     this.emit({ kind: 'metric', row });
+  }
+
+  /** The attached suites on the adapter as trained so far (null: none attached, or a pause cut them short). */
+  private async suiteScores(step: number) {
+    const suites = this.setup.suites;
+    if (!suites || suites.count === 0) return null;
+    this.backend.attach(true);
+    try {
+      return await suites.evaluate(this.setup.model.model, this.setup.tokenizer, step, this.controller.signal);
+    } finally {
+      this.backend.attach(false);
+    }
+  }
+
+  /**
+   * A completed run with suites: its last evaluation (made now if the loop made none at the last step)
+   * against the base model. A failure here is noted on the run; it never fails the training.
+   */
+  private async compareSuites(): Promise<void> {
+    const suites = this.setup.suites;
+    if (!suites || suites.count === 0) return;
+    const step = this.record.step;
+    this.emit({ kind: 'suites', runId: this.id, phase: 'comparing' });
+    let suiteComparison: RunRecord['suiteComparison'];
+    try {
+      if (suites.latestStep !== step) await this.suiteScores(step);
+      suiteComparison = await suites.compareWithBase(this.setup.model.model, this.setup.tokenizer);
+    } catch (err) {
+      if (this.lostMessage !== null) return;
+      const message = `The comparison of the attached suites with the base failed: ${err instanceof Error ? err.message : String(err)}`;
+      suiteComparison = { step, comparedAt: nowIso(), base: [], adapted: [], comparisons: [], forgetting: [], message };
+    }
+    this.record = await this.setup.store.updateRun(this.id, (r) => ({ ...r, suiteComparison, updatedAt: nowIso() }));
   }
 
   /** Short memory: the run computes its reference once from now on, and keeps that setting for its resumes. */

@@ -30,11 +30,14 @@ import { lockedRunIds, tryLockRun, type RunLock } from './run-lock';
 import { describeRef, modelName, modelRefOf, requestOf, sameModel } from './run-model-ref';
 import { TrainingRun } from './run-session';
 import { filesNote, interruptedMessage, orphanedRuns, OTHER_TAB_MESSAGE, resumeProblem } from './run-status';
+import { RunSuites } from './run-suites';
 import type { WorkerDeps } from './worker-deps';
+import type { CodeSandbox } from '../engine/eval/sandbox';
 
 const nowIso = () => new Date().toISOString();
 
-export function createRunsService(deps: WorkerDeps): RunsApi {
+/** `sandbox` starts the code sandbox for attached suites that run code (custom metrics, HumanEval). */
+export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox): RunsApi {
   /** The run training in this worker, if any. */
   let current: TrainingRun | null = null;
   /** A start or resume between its checks and its first step (so two cannot race). */
@@ -72,15 +75,20 @@ export function createRunsService(deps: WorkerDeps): RunsApi {
     return readCheckpoint(stored.bytes, adapter, `the checkpoint of run "${run.name}" (step ${stored.step})`);
   }
 
-  /** The run's dataset, split and tokenized for `model` (checked before anything is stored or changed). */
-  async function dataFor(settings: RunSettings, model: ActiveModel): Promise<{ data: RunData; tokenizer: ModelTokenizer }> {
+  /**
+   * The run's dataset, split and tokenized for `model`, and its attached eval suites (checked before anything
+   * is stored or changed). `resuming`: an attached suite deleted since is left out rather than refused.
+   */
+  async function dataFor(settings: RunSettings, model: ActiveModel, resuming = false): Promise<{ data: RunData; tokenizer: ModelTokenizer; suites: RunSuites }> {
     const tokenizer = model.tokenizer;
     if (!tokenizer) throw missingTokenizerError(model.info.source);
     const dataset = await getDataset(await deps.db(), settings.datasetId).catch((err: unknown) => {
       if (!(err instanceof DatasetNotFoundError)) throw err;
       throw new Error(`The dataset "${settings.datasetName}" of this run is no longer saved: import it again and start a new run.`);
     });
-    return { data: prepareRunData(dataset, tokenizer, settings), tokenizer };
+    const data = prepareRunData(dataset, tokenizer, settings);
+    const suites = await RunSuites.load(await deps.db(), settings.evalSuites ?? [], settings.loop.seed, sandbox, !resuming);
+    return { data, tokenizer, suites };
   }
 
   /** What a run trains from: its policy's adapter (fresh, the starting adapter's copy, or the checkpoint's) and its reference. */
@@ -91,7 +99,7 @@ export function createRunsService(deps: WorkerDeps): RunsApi {
   }
 
   /** Starts the loop on a record stored as 'running' under `lock` (TrainingRun.start releases both on failure). */
-  async function launch(run: RunRecord, model: ActiveModel, prepared: { data: RunData; tokenizer: ModelTokenizer }, start: Start, lock: RunLock, listener: RunListener): Promise<RunRecord> {
+  async function launch(run: RunRecord, model: ActiveModel, prepared: { data: RunData; tokenizer: ModelTokenizer; suites: RunSuites }, start: Start, lock: RunLock, listener: RunListener): Promise<RunRecord> {
     const store = runWriter(await deps.db());
     const claim = deps.models.claim(`The run "${run.name}" is training on this model: pause or stop it first.`);
     const started = await TrainingRun.start({ store, run, model, ...prepared, ...start, lock, claim, listener });
@@ -190,7 +198,7 @@ export function createRunsService(deps: WorkerDeps): RunsApi {
         if (!lock) throw new Error(`${OTHER_TAB_MESSAGE}: pause it there, or close that tab, before resuming it here.`);
         try {
           const model = await modelFor(stored.settings);
-          const prepared = await dataFor(stored.settings, model);
+          const prepared = await dataFor(stored.settings, model, true);
           const reference = await storedReference(db, stored, model);
           const resume = await checkpointOf(stored, model);
           const adapter = resume?.adapter ?? policyStart(stored.settings, model, reference);

@@ -104,7 +104,7 @@ const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersAp
 const api: StudioApi = {
   ...core,
   ...createDatasetsService(deps),
-  ...createRunsService(deps),
+  ...createRunsService(deps, startBrowserSandbox),
   ...createAdaptersService(deps),
   ...createChatService(deps),
   ...createDemoService(deps),

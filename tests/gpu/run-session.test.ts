@@ -33,11 +33,16 @@ import type { LoadedModelInfo } from '../../src/worker/protocol';
 import { policyStart } from '../../src/worker/run-adapters';
 import { prepareRunData, type RunData } from '../../src/worker/run-data';
 import { TrainingRun } from '../../src/worker/run-session';
+import { RunSuites } from '../../src/worker/run-suites';
+import { readSuiteFiles } from '../../src/worker/eval-suite-read';
+import { engineSuite, suiteRecord } from '../../src/worker/eval-suite-records';
+import { runSuite } from '../../src/engine/eval/run-suite';
 import { testGpu } from '../helpers/gpu';
 import { storiesTokenizer } from '../helpers/stories-tokenizer';
 import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
 
 const SAMPLE = resolve(__dirname, '../../public/datasets/stories-setting/train.jsonl');
+const ARC_EASY = resolve(__dirname, '../../../shared/assets/datasets/arc/ARC-Easy-test.jsonl');
 const PAIRS = resolve(__dirname, '../../public/datasets/stories-preference/train.jsonl');
 
 /** The run's IndexedDB stores in memory; `refuse` makes a write fail as a full quota does. */
@@ -152,7 +157,7 @@ describe('TrainingRun on the GPU', () => {
     run: RunRecord,
     events: RunEvent[],
     onStep?: (step: number, training: TrainingRun) => void,
-    from: { data?: RunData; reference?: LoraAdapter; adapter?: LoraAdapter } = {},
+    from: { data?: RunData; reference?: LoraAdapter; adapter?: LoraAdapter; suites?: RunSuites } = {},
   ) {
     store.runs.set(run.id, run);
     const plan = planAdapter(disk.config.architecture, disk.weights, run.settings.lora);
@@ -172,6 +177,7 @@ describe('TrainingRun on the GPU', () => {
       data: from.data ?? data,
       adapter,
       reference: from.reference,
+      suites: from.suites,
       resume,
       lock: { release: () => released.push(`lock ${run.id}`) },
       claim: { release: () => released.push(`model ${run.id}`) },
@@ -334,6 +340,59 @@ describe('TrainingRun on the GPU', () => {
     );
     expect(store.stepLosses('nan').has(failedAt)).toBe(false);
     expect(events.at(-1)).toMatchObject({ kind: 'status', run: { status: 'failed' } });
+    model.model.dispose();
+  });
+
+  it('attached eval suites: scored at each evaluation on the adapter (a fresh one scores as the base), compared with the base when the run completes', async () => {
+    const model = await activeModel(ctx);
+    const store = new MemoryStore();
+    const events: RunEvent[] = [];
+    const arc = suiteRecord(readSuiteFiles([{ name: 'ARC-Easy-test.jsonl', bytes: new Uint8Array(readFileSync(ARC_EASY)) }], 'auto'), { id: 'arc', name: 'ARC-Easy', createdAt: 0 });
+    const stories = readFileSync(SAMPLE, 'utf8').trim().split('\n').slice(0, 3).map((l) => JSON.stringify({ text: (JSON.parse(l) as { completion: string }).completion }));
+    const general = suiteRecord(readSuiteFiles([{ name: 'general.jsonl', bytes: new TextEncoder().encode(stories.join('\n')) }], 'retention'), { id: 'general', name: 'general stories', createdAt: 0 });
+    const attached = [{ id: 'arc', name: 'ARC-Easy', limit: 3 }, { id: 'general', name: 'general stories', limit: 3 }];
+    const suites = RunSuites.fromRecords([arc, general], attached, 5, () => {
+      throw new Error('these suites run no code');
+    });
+    const s: RunSettings = { ...settings(2, 2, 2), evalSuites: attached };
+    const done = await (await start(store, model, record('suites', s), events, undefined, { suites })).done;
+    expect(done.status).toBe('completed');
+    expect(model.model.adapter).toBeNull();
+
+    const evals = store.rows.filter((r): r is Extract<MetricRow, { kind: 'eval' }> => r.runId === 'suites' && r.kind === 'eval');
+    expect(evals.map((r) => r.step)).toEqual([0, 2]);
+    for (const e of evals) expect(e.suites?.map((x) => x.suiteName)).toEqual(['ARC-Easy', 'general stories']);
+    // The same suites scored independently on the base model: a fresh adapter (B = 0) gives exactly its numbers.
+    const base = [];
+    for (const record of [arc, general]) {
+      const suite = engineSuite(record, { shots: 0, seed: 5, limit: attached.find((a) => a.id === record.id)!.limit });
+      base.push((await runSuite(suite.spec, suite.items as never[], { lm: model.model, tokenizer }, { batchSize: 8, seed: 0 })).scores);
+    }
+    expect(evals[0].suites!.map((x) => x.scores)).toEqual(base);
+    expect(Object.keys(base[0])).toEqual(expect.arrayContaining(['acc,none', 'acc_norm,none']));
+    const ppl = Object.keys(base[1]).find((k) => k.startsWith('perplexity'))!;
+    // Training moved the adapter: the general text's perplexity at step 2 is not the base's.
+    expect(evals[1].suites![1].scores[ppl].value).not.toBe(base[1][ppl].value);
+
+    // At the end: the base evaluated again against the last evaluation, metric by metric.
+    expect(events.some((e) => e.kind === 'suites' && e.phase === 'comparing')).toBe(true);
+    const cmp = done.suiteComparison!;
+    expect(cmp.message).toBeUndefined();
+    expect(cmp.step).toBe(2);
+    expect(cmp.base.map((x) => x.scores)).toEqual(base);
+    expect(cmp.adapted).toEqual(evals[1].suites);
+    const metrics = cmp.base.flatMap((x) => Object.keys(x.scores).map((m) => `${x.suiteId}:${m}`));
+    expect(cmp.comparisons.map((c) => `${c.suiteId}:${c.metric}`).sort()).toEqual(metrics.sort());
+    for (const c of cmp.comparisons) {
+      expect(c.target).toBe(1);
+      expect(c.difference).toBeCloseTo(c.adapted.value - c.base.value, 12);
+      expect(c.significant).toBe(c.stderr !== undefined && Math.abs(c.difference) > 2 * c.stderr);
+    }
+    const forgetting = cmp.forgetting.find((f) => f.metric === ppl)!;
+    expect(forgetting.suiteId).toBe('general');
+    expect(forgetting.difference).toBeCloseTo(evals[1].suites![1].scores[ppl].value - base[1][ppl].value, 9);
+    expect(forgetting.stderr).toBeGreaterThan(0);
+    expect(store.runs.get('suites')?.suiteComparison).toEqual(cmp);
     model.model.dispose();
   });
 
