@@ -7,6 +7,7 @@ import { runInfo } from './commands/info';
 import { runLogits } from './commands/logits';
 import { runEval } from './commands/eval';
 import { runEvalSuites } from './commands/eval-suites';
+import { runJudge } from './commands/judge';
 import { runTrain } from './commands/train';
 import { EXIT_OK, exitStatusOf, oneLineError, verboseError } from './errors';
 import { GENERATE_HELP, parseGenerateArgs } from './options/generate';
@@ -14,6 +15,7 @@ import { INFO_HELP, parseInfoArgs } from './options/info';
 import { LOGITS_HELP, parseLogitsArgs } from './options/logits';
 import { EVAL_HELP, parseEvalArgs } from './options/eval';
 import { isSuiteMode, parseEvalSuiteArgs } from './options/eval-suites';
+import { JUDGE_HELP, parseJudgeArgs } from './options/judge';
 import { parseTrainArgs, TRAIN_HELP } from './options/train';
 import type { CliStreams } from './streams';
 
@@ -49,6 +51,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'evaluation suites (ARC, HellaSwag, BoolQ, GSM8K, HumanEval-JS, files) before and after adapters; held-out loss (JSON)',
     help: EVAL_HELP,
     run: (argv, io) => (isSuiteMode(argv) ? runEvalSuites(parseEvalSuiteArgs(argv), io) : runEval(parseEvalArgs(argv), io)),
+  },
+  judge: {
+    summary: 'LLM-as-a-judge (MT-Bench): grade answers 1-10, or --pairwise adapter against base in both orders (JSON)',
+    help: JUDGE_HELP,
+    run: (argv, io) => runJudge(parseJudgeArgs(argv), io),
   },
 };
 
