@@ -1,6 +1,7 @@
 // The columns behind one run's charts, built from its metric rows: per step the training loss (raw and
 // EMA-smoothed), learning rate, gradient norm and tokens/s; per evaluation the eval loss and its sample
-// generations; for the preference methods the reward margins and accuracies (train-reward-columns.ts). Rows append in O(1) amortised. A row for a step already held (a run resumed from an earlier
+// generations; for the preference methods the reward margins and accuracies (train-reward-columns.ts); the attached eval suites'
+// metrics (train-suite-columns.ts). Rows append in O(1) amortised. A row for a step already held (a run resumed from an earlier
 // checkpoint trains those steps again) replaces that step and everything after it, so a curve never holds
 // a step twice.
 
@@ -8,6 +9,7 @@ import type uPlot from 'uplot';
 import { GrowableTable } from '../ui/charts/growable-table';
 import type { MetricRow } from '../storage/records';
 import { RewardColumns, type RewardCharts } from './train-reward-columns';
+import { SuiteColumns, type SuiteChart } from './train-suite-columns';
 import { Ema, smoothSeries } from './train-smoothing';
 
 const STEP = 0;
@@ -38,6 +40,7 @@ export class CurveTables {
   /** Oldest first. */
   private evalSamples: EvalSamples[] = [];
   private readonly rewards = new RewardColumns();
+  private readonly suites = new SuiteColumns();
   private ema: Ema;
 
   constructor(private factor: number) {
@@ -55,6 +58,7 @@ export class CurveTables {
 
   add(row: MetricRow): void {
     this.rewards.add(row);
+    this.suites.add(row);
     if (row.kind === 'step') {
       const kept = this.steps.countBelow(row.step);
       if (kept < this.steps.length) {
@@ -93,6 +97,10 @@ export class CurveTables {
 
   rewardCharts(): RewardCharts {
     return this.rewards.charts();
+  }
+
+  suiteCharts(): SuiteChart[] {
+    return this.suites.charts();
   }
 
   /** Newest first. */

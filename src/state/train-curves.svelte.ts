@@ -5,8 +5,9 @@ import type uPlot from 'uplot';
 import type { MetricRow } from '../storage/records';
 import { CurveTables, type EvalSamples, type StepCharts } from './train-curve-tables';
 import type { RewardCharts } from './train-reward-columns';
+import type { SuiteChart } from './train-suite-columns';
 
-export type { EvalSamples, RewardCharts, StepCharts };
+export type { EvalSamples, RewardCharts, StepCharts, SuiteChart };
 
 export const DEFAULT_SMOOTHING = 0.6;
 
@@ -19,6 +20,8 @@ export class RunCurves {
   samples = $state.raw<EvalSamples[]>([]);
   /** DPO, SimPO, ORPO: reward margins and accuracies (empty for SFT). */
   rewards = $state.raw<RewardCharts>(new CurveTables(DEFAULT_SMOOTHING).rewardCharts());
+  /** The attached eval suites' metrics at each evaluation, one chart per suite. */
+  suites = $state.raw<SuiteChart[]>([]);
 
   private tables = new CurveTables(DEFAULT_SMOOTHING);
 
@@ -52,5 +55,6 @@ export class RunCurves {
     this.evalLoss = this.tables.evalChart();
     this.samples = this.tables.samples();
     this.rewards = this.tables.rewardCharts();
+    this.suites = this.tables.suiteCharts();
   }
 }

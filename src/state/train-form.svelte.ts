@@ -8,7 +8,7 @@ import type { LoopConfig } from '../engine/train/train-loop';
 import { validateSchedule, type SchedulerName } from '../engine/train/schedule';
 import type { DatasetSummary } from '../worker/protocol-datasets';
 import type { LoadedModelInfo } from '../worker/protocol';
-import type { ModelRef, RunSettings } from '../storage/records';
+import type { ModelRef, RunSettings, StoredRunEvalSuite } from '../storage/records';
 import { datasetMismatch } from '../worker/run-method';
 import { defaultLearningRate, defaultValues, heldOutCount, isPreferenceMethod, stepsForEpochs, type TrainMethod, type TrainValues } from './train-defaults';
 import type { TrainShape } from './train-memory';
@@ -46,6 +46,11 @@ export function targetChoices(config: Pick<ModelConfig, 'architecture'>): readon
   return TARGET_NAMES[config.architecture].filter((name) => !(config.architecture === 'gpt2' && name === 'c_proj'));
 }
 
+/** Items of an attached suite scored at each evaluation, by default: enough for a curve, few enough not to slow training. */
+export const DEFAULT_RUN_SUITE_ITEMS = 20;
+/** The worker's own bound (src/worker/run-suites.ts MAX_RUN_SUITE_ITEMS). */
+const MAX_RUN_SUITE_ITEMS = 1000;
+
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -78,6 +83,8 @@ export class TrainForm {
   readonly preference = new PreferenceForm();
   /** The saved adapter the run starts from (its LoRA settings replace the form's); null: a fresh adapter. */
   startFrom = $state.raw<StartAdapter | null>(null);
+  /** Eval suites scored at each evaluation (task metrics beside the loss) and against the base at the end. */
+  suites = $state.raw<StoredRunEvalSuite[]>([]);
 
   /** The model the defaults were taken from (a new model resets them), and its size. */
   private defaultsFor: string | null = null;
@@ -135,6 +142,16 @@ export class TrainForm {
     }
     const rest = this.targets.filter((t) => t !== name && t !== 'all-linear');
     this.targets = on ? [...rest, name] : rest;
+  }
+
+  /** Attaches a saved suite (its first `limit` items scored at each evaluation), or detaches it. */
+  toggleSuite(suite: { id: string; name: string; items: number }, on: boolean): void {
+    const rest = this.suites.filter((s) => s.id !== suite.id);
+    this.suites = on ? [...rest, { id: suite.id, name: suite.name, limit: Math.min(DEFAULT_RUN_SUITE_ITEMS, suite.items) }] : rest;
+  }
+
+  setSuiteLimit(id: string, limit: number): void {
+    this.suites = this.suites.map((s) => (s.id === id ? { ...s, limit } : s));
   }
 
   /** Training examples of `dataset` (its split applied). */
@@ -205,6 +222,9 @@ export class TrainForm {
       [isInt(this.checkpointEvery) && this.checkpointEvery >= 0, 'Checkpoint every must be a whole number of steps (0: only at the end).'],
       [isInt(this.seed) && this.seed >= 0 && this.seed <= 0xffffffff, 'The seed must be a whole number from 0 to 4294967295.'],
     ];
+    for (const suite of this.suites) {
+      checks.push([isInt(suite.limit) && suite.limit >= 1 && suite.limit <= MAX_RUN_SUITE_ITEMS, `Items per evaluation of the suite "${suite.name}" must be a whole number from 1 to ${MAX_RUN_SUITE_ITEMS}.`]);
+    }
     const failed = checks.find(([ok]) => !ok);
     if (failed) return failed[1];
     const preference = isPreferenceMethod(method) ? this.preference.problem(method, this.maxLength) : null;
@@ -260,6 +280,7 @@ export class TrainForm {
       checkpointEvery: this.checkpointEvery,
       ...(isPreferenceMethod(method) && { preference: this.preference.settings(method) }),
       ...(this.startFrom && { initAdapter: { id: this.startFrom.id, name: this.startFrom.name } }),
+      ...(this.suites.length > 0 && { evalSuites: this.suites.map((s) => ({ ...s })) }),
     };
   }
 }

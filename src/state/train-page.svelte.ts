@@ -2,6 +2,7 @@
 // runs. One per worker connection, kept while the user visits other pages, so a running run's live curves
 // and progress are still there on coming back.
 
+import type { EvalSuiteSummary } from '../worker/protocol-eval';
 import type { StudioClient } from '../worker/client';
 import type { AdapterSummary } from '../worker/protocol-adapters';
 import type { DatasetSummary } from '../worker/protocol-datasets';
@@ -23,6 +24,9 @@ export class TrainPageState {
   /** Saved adapters (a run may start from one made for the loaded model). */
   adapters = $state.raw<AdapterSummary[]>([]);
   adaptersError = $state<string | null>(null);
+  /** Saved eval suites a run can attach (judge suites need a second model: the Evaluate page runs them). */
+  evalSuites = $state.raw<EvalSuiteSummary[]>([]);
+  evalSuitesError = $state<string | null>(null);
 
   readonly dataset: DatasetSummary | null = $derived(this.datasets.find((d) => d.id === this.datasetId) ?? null);
   /** Why each saved dataset cannot train the chosen method (absent: it can). */
@@ -44,7 +48,7 @@ export class TrainPageState {
 
   /** Reads the saved datasets, adapters and runs (other pages or another tab may have changed them). */
   async refresh(): Promise<void> {
-    await Promise.all([this.refreshDatasets(), this.refreshAdapters(), this.runs.refresh()]);
+    await Promise.all([this.refreshDatasets(), this.refreshAdapters(), this.refreshEvalSuites(), this.runs.refresh()]);
   }
 
   /** Switches the method; a chosen dataset the method cannot read gives way to the newest one it can. */
@@ -63,6 +67,18 @@ export class TrainPageState {
       if (this.form.startFrom && !this.adapters.some((a) => a.id === this.form.startFrom?.id)) this.form.startFrom = null;
     } catch (err) {
       this.adaptersError = errorMessage(err);
+    }
+  }
+
+  async refreshEvalSuites(): Promise<void> {
+    try {
+      this.evalSuites = (await this.client.call((api) => api.listSuites())).filter((s) => s.kind !== 'judge');
+      this.evalSuitesError = null;
+      // A suite deleted meanwhile can no longer be attached.
+      const kept = this.form.suites.filter((a) => this.evalSuites.some((s) => s.id === a.id));
+      if (kept.length !== this.form.suites.length) this.form.suites = kept;
+    } catch (err) {
+      this.evalSuitesError = errorMessage(err);
     }
   }
 

@@ -17,6 +17,8 @@ export interface RunProgress {
   seconds: number | null;
   /** DPO's reference log-probabilities being computed before the first step: examples done of total. */
   reference?: { done: number; total: number };
+  /** The run completed its steps and its attached suites are being compared with the base model. */
+  comparing?: boolean;
 }
 
 /** Statuses a run can be resumed from (its last checkpoint, or the start when it has none). */
@@ -264,6 +266,12 @@ export class TrainRuns {
         if (event.runId !== this.liveId) return;
         const p = this.progress;
         this.progress = { step: p?.step ?? 0, totalSteps: p?.totalSteps ?? 0, seconds: null, reference: { done: event.done, total: event.total } };
+        return;
+      }
+      case 'suites': {
+        if (event.runId !== this.liveId) return;
+        const p = this.progress;
+        this.progress = { step: p?.step ?? 0, totalSteps: p?.totalSteps ?? 0, seconds: null, comparing: true };
         return;
       }
       case 'status':
