@@ -3,7 +3,8 @@
 // LLM shapes, and the same products through a peer (TensorFlow.js's WebGPU backend) on the same adapter;
 // with --train (or --full) also LoRA training throughput (SFT on the chosen answers, DPO with a cached
 // reference and with the reference pass in the step, and DPO's step cost against SFT's) on stories260K and a
-// SmolLM2-135M-shaped model.
+// SmolLM2-135M-shaped model; with --eval (or --full) multiple-choice scoring items/s on the same two models,
+// with the shared context and from scratch, and the shared context's speed-up.
 //
 //   npm run bench                       headless Chromium (/usr/bin/chromium, --enable-unsafe-webgpu)
 //   npm run -s bench -- --json          one JSON object on stdout (progress goes to stderr; -s keeps npm's
@@ -44,7 +45,7 @@ const HELP = `usage: npm run bench -- [options]
   --variants          also time every kernel variant our dispatcher offers on this device (slow)
   --full              never skip a product for being slow (default: skip when one product is projected
                       to take longer than --max-run seconds from the rate measured on smaller shapes);
-                      includes --train
+                      includes --train and --eval
   --max-run=S         that projection limit (default 120: every product of the default set runs on SwiftShader)
   --budget=S          seconds of timed repetitions per product after its warm-up (default 3)
   --chromium=PATH     browser binary (default /usr/bin/chromium or $TUNELAB_CHROMIUM)
@@ -65,6 +66,16 @@ training section (after the matmuls, same device; any option below implies --tra
                       (default 30; at least one round is timed)
   --lora-r=R --lora-alpha=A   (default 8, 16)
   --lora-targets=LIST PEFT target_modules or all-linear (default q_proj,v_proj)
+eval section (after training, same device; any option below implies --eval):
+  --eval              multiple-choice scoring (scoreContinuations, f16 weights) of random HellaSwag-shaped
+                      items (context 64-96 tokens, 4 endings of 12-32) on stories260K and a random model of
+                      SmolLM2-135M's shape: items/s with the shared context (computed once per item) and
+                      from scratch (every choice), interleaved rounds, and the speed-up shared / scratch
+  --eval-models=LIST  stories260K,smollm2-135m (default both)
+  --eval-items=N[,N]  items per run: stories260K[,SmolLM2 shape] (default 32,8)
+  --eval-batch-tokens=N  KV positions per batch, one submit each (default 2048)
+  --eval-rounds=N     at most N timed rounds of one run per mode (default 5)
+  --eval-budget=S     seconds of timed runs per mode (default 60; at least one round)
   --models=DIR        folder holding stories260K/ (default $TUNELAB_MODELS, else ../shared/assets/models)`;
 
 const TRAIN_IDS = ['stories260K', 'smollm2-135m'];
@@ -83,9 +94,12 @@ function parseArgs(argv) {
     options: {},
     /** Overrides of DEFAULT_OPTIONS.train (merged field by field). */
     train: {},
+    /** Overrides of DEFAULT_OPTIONS.eval. */
+    eval: {},
   };
   const o = a.options;
   const t = a.train;
+  const e = a.eval;
   for (const arg of argv) {
     const [key, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, ''];
     const num = () => {
@@ -115,6 +129,7 @@ function parseArgs(argv) {
       return items;
     };
     if (key.startsWith('--train') || key.startsWith('--lora-')) t.enabled = true;
+    if (key.startsWith('--eval')) e.enabled = true;
     switch (key) {
       case '--json': a.json = true; break;
       case '--node': a.node = true; break;
@@ -124,7 +139,7 @@ function parseArgs(argv) {
       case '--no-peak': o.skipPeak = true; break;
       case '--no-copy': o.skipCopy = true; break;
       case '--variants': o.variants = true; break;
-      case '--full': o.maxRunS = Infinity; t.enabled = true; break;
+      case '--full': o.maxRunS = Infinity; t.enabled = true; e.enabled = true; break;
       case '--train': break;
       case '--train-models':
         t.models = list().map((m) => {
@@ -147,6 +162,18 @@ function parseArgs(argv) {
       case '--lora-r': t.loraR = int(); break;
       case '--lora-alpha': t.loraAlpha = num(); break;
       case '--lora-targets': t.loraTargets = list(); break;
+      case '--eval': break;
+      case '--eval-models':
+        e.models = list().map((m) => {
+          const id = TRAIN_IDS.find((x) => x.toLowerCase() === m.toLowerCase());
+          if (!id) throw new Error(`--eval-models: unknown model ${m} (known: ${TRAIN_IDS.join(', ')})`);
+          return id;
+        });
+        break;
+      case '--eval-items': e.items = perModel(1); break;
+      case '--eval-batch-tokens': e.batchTokens = int(); break;
+      case '--eval-rounds': e.maxRounds = int(); break;
+      case '--eval-budget': e.budgetS = num(); break;
       case '--models':
         if (!value) throw new Error('--models needs a folder, e.g. --models=../shared/assets/models');
         a.modelsDir = resolve(value);
@@ -207,7 +234,8 @@ process.once('SIGTERM', () => void cleanUpAndExit(143, 'terminated'));
 // Every measurement has its own deadline; this only catches what they cannot (a hung page, say). Training
 // adds its own deadlines: 900 s per model and objective (train-bench.ts, DEADLINE_PER_OBJECTIVE_S).
 const trainObjectives = args.train.enabled ? (args.train.models ?? TRAIN_IDS).length * (args.train.objectives ?? TRAIN_OBJECTIVES).length : 0;
-const WATCHDOG_S = 1800 + 900 * trainObjectives;
+const evalModels = args.eval.enabled ? (args.eval.models ?? TRAIN_IDS).length : 0;
+const WATCHDOG_S = 1800 + 900 * trainObjectives + 1800 * evalModels;
 setTimeout(() => void cleanUpAndExit(1, `gave up after ${WATCHDOG_S} s`), WATCHDOG_S * 1000).unref();
 
 const { createServer } = await import('vite');
@@ -474,6 +502,62 @@ function trainJson(ours, peak) {
   };
 }
 
+const EVAL_NOTE =
+  'one run = scoreContinuations over all items (random ids, HellaSwag shape: context 64-96 tokens, 4 endings of 12-32), f16 weights, ' +
+  'batches of batch_tokens KV positions with one queue submit each; shared: each context computed once and its KV rows copied to every ending; ' +
+  "scratch: context + ending per choice (lm-evaluation-harness's way); a warm-up run of each mode, then timed rounds of one run per mode, interleaved; " +
+  'items/s = items / mean run time; speedup = mean scratch run / mean shared run (best_speedup: fastest over fastest).';
+
+function evalJson(ours) {
+  if (!ours.eval?.length) return null;
+  return {
+    note: EVAL_NOTE,
+    runs: ours.eval.map((r) => ({
+      model: r.model,
+      description: r.description,
+      items: r.items,
+      choices: r.choices,
+      batch_tokens: r.batchTokens,
+      batches_per_run: r.batches,
+      submits_per_batch: r.submitsPerBatch,
+      rows_shared: r.rowsShared,
+      rows_scratch: r.rowsScratch,
+      load_s: r.loadS ?? null,
+      warmup_s: r.warmupS ?? null,
+      shared_s: r.sharedS,
+      scratch_s: r.scratchS,
+      shared_items_per_s: r.sharedItemsPerS ?? null,
+      scratch_items_per_s: r.scratchItemsPerS ?? null,
+      speedup: r.speedup ?? null,
+      best_speedup: r.bestSpeedup ?? null,
+      ...(r.error ? { error: r.error } : {}),
+    })),
+  };
+}
+
+function evalReport(json) {
+  const rows = json.eval.runs.map((r) => [
+    r.model,
+    `${r.items} x 4`,
+    `${r.rows_shared} / ${r.rows_scratch}`,
+    r.error ? 'error' : fmt(r.shared_items_per_s),
+    fmt(r.scratch_items_per_s),
+    r.speedup === null ? '-' : `${fmt(r.speedup)}x`,
+    r.best_speedup === null ? '-' : `${fmt(r.best_speedup)}x`,
+    `${r.batches_per_run} x ${fmt(r.submits_per_batch, 0)}`,
+  ]);
+  const out = [
+    'eval  multiple-choice scoring, shared context vs every choice from scratch' + (json.note ? '   [SOFTWARE ADAPTER: not GPU speed]' : ''),
+    table(['model', 'items', 'rows shared / scratch', 'items/s shared', 'items/s scratch', 'speed-up', 'best speed-up', 'batches x submits'], rows),
+  ];
+  for (const r of json.eval.runs) {
+    out.push(`${r.model}: ${r.description}; ${r.shared_s.length} timed round(s): shared ${r.shared_s.map((s) => s.toFixed(2)).join(', ')} s, scratch ${r.scratch_s.map((s) => s.toFixed(2)).join(', ')} s`);
+    if (r.error) out.push(`  error: ${r.error}`);
+  }
+  out.push(`eval: ${json.eval.note}`);
+  return out;
+}
+
 function buildJson(result) {
   const { ours, peer } = result;
   const peak = ours.peak?.gflops ?? null;
@@ -491,6 +575,7 @@ function buildJson(result) {
       : null,
     timing: TIMING_NOTE,
     train: trainJson(ours, peak),
+    eval: evalJson(ours),
     errors: ours.errors,
     elapsed_s: (Date.now() - startedAt) / 1000,
   };
@@ -659,6 +744,7 @@ function humanReport(json) {
   out.push('');
   out.push(...notes);
   if (json.train) out.push('', ...trainReport(json));
+  if (json.eval) out.push('', ...evalReport(json));
   out.push(`(${json.elapsed_s.toFixed(0)} s)`);
   return out.join('\n');
 }
@@ -680,6 +766,7 @@ try {
       batch: { ...trainDefaults.batch, ...args.train.batch },
       warmup: { ...trainDefaults.warmup, ...args.train.warmup },
     },
+    eval: { ...types.DEFAULT_OPTIONS.eval, ...args.eval, items: { ...types.DEFAULT_OPTIONS.eval.items, ...args.eval.items } },
   };
   progress(`bench: ${args.node ? 'dawn.node' : `Chromium (${args.chromium})`}; progress below, results at the end`);
   const result = args.node ? await runInNode(server, options) : await runInChromium(server, options);

@@ -1,7 +1,8 @@
 // Our side of the benchmark, the same code in the bench page (navigator.gpu) and on dawn.node:
 // adapter report, compute peak, copy bandwidth, then our matmul on every shape, then (options.train) LoRA
-// training steps (SFT and DPO, DPO's step cost checked against SFT's), all on one device so the training
-// figures compare with the peak and matmuls above. One thing at a time.
+// training steps (SFT and DPO, DPO's step cost checked against SFT's), then (options.eval) multiple-choice
+// scoring with and without the shared context, all on one device so the training and eval figures compare
+// with the peak and matmuls above. One thing at a time.
 
 import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
 import { measureCopy } from './copy';
@@ -48,7 +49,7 @@ export async function runOurs(
   log: Log,
   trainSources?: TrainModelSources,
 ): Promise<OursReport> {
-  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], trainDpoCost: [], errors: [] };
+  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], trainDpoCost: [], eval: [], errors: [] };
   let ctx: GpuContext;
   try {
     const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
@@ -93,6 +94,16 @@ export async function runOurs(
       } catch (err) {
         report.errors.push(`train: ${message(err)}`);
         log(`train: error: ${message(err)}`);
+      }
+    }
+    if (options.eval?.enabled) {
+      try {
+        const { benchEval } = await import('./eval-bench');
+        report.eval = await benchEval(ctx, options.eval, trainSources ?? {}, log);
+        for (const run of report.eval) if (run.error) report.errors.push(`eval ${run.model}: ${run.error}`);
+      } catch (err) {
+        report.errors.push(`eval: ${message(err)}`);
+        log(`eval: error: ${message(err)}`);
       }
     }
   } finally {

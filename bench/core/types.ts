@@ -39,11 +39,56 @@ export interface BenchOptions {
   skipCopy: boolean;
   /** The training section (after the matmuls): LoRA SFT and DPO steps on the models of TRAIN_MODELS. */
   train: TrainOptions;
+  /** The eval section (after training): multiple-choice scoring, shared context against from scratch. */
+  eval: EvalOptions;
+}
+
+export interface EvalOptions {
+  enabled: boolean;
+  models: EvalModelId[];
+  /** Items per run, per model (4 choices each). */
+  items: Record<EvalModelId, number>;
+  /** KV positions per batch (scoreContinuations' batchTokens): one submit per batch. */
+  batchTokens: number;
+  /** At most this many timed rounds (one run of each mode). */
+  maxRounds: number;
+  /** Seconds of timed runs per mode: rounds stop when the next would end after 2 x budgetS (at least one). */
+  budgetS: number;
+}
+
+/** One model's multiple-choice scoring: a row of the eval table. */
+export interface EvalRun {
+  model: EvalModelId;
+  description: string;
+  items: number;
+  choices: number;
+  batchTokens: number;
+  /** Model input rows per run with the shared context and from scratch. */
+  rowsShared: number;
+  rowsScratch: number;
+  loadS?: number;
+  warmupS?: number;
+  /** Seconds per timed run (all items). */
+  sharedS: number[];
+  scratchS: number[];
+  /** Batches per run, and queue submits per batch (1). */
+  batches: number;
+  submitsPerBatch: number;
+  sharedItemsPerS?: number;
+  scratchItemsPerS?: number;
+  /** Mean from-scratch run over mean shared run, and fastest over fastest. */
+  speedup?: number;
+  bestSpeedup?: number;
+  error?: string;
 }
 
 /** The models of the training section. */
 export const TRAIN_MODELS = ['stories260K', 'smollm2-135m'] as const;
 export type TrainModelId = (typeof TRAIN_MODELS)[number];
+
+/** The models of the eval section (the training section's two). */
+export const EVAL_MODELS = TRAIN_MODELS;
+export type EvalModelId = TrainModelId;
 
 /**
  * What one training step trains, all on the same prompts and answers (train-workloads.ts): SFT on the chosen
@@ -100,6 +145,14 @@ export const DEFAULT_OPTIONS: BenchOptions = {
     loraR: 8,
     loraAlpha: 16,
     loraTargets: ['q_proj', 'v_proj'],
+  },
+  eval: {
+    enabled: false,
+    models: [...EVAL_MODELS],
+    items: { stories260K: 32, 'smollm2-135m': 8 },
+    batchTokens: 2048,
+    maxRounds: 5,
+    budgetS: 60,
   },
 };
 
@@ -270,6 +323,7 @@ export interface OursReport {
   train: TrainRun[];
   /** Each DPO row of `train` against its model's SFT row. */
   trainDpoCost: DpoCostCheck[];
+  eval: EvalRun[];
   errors: string[];
 }
 
