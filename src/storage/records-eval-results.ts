@@ -5,6 +5,7 @@
 
 import type { ModelRef } from './records-runs';
 import type { StoredEvalSuiteKind } from './records-eval-suites';
+import type { StoredJudgement } from './records-eval-judgement';
 
 /** Mirror of MetricValue. */
 export interface StoredMetricValue {
@@ -102,6 +103,8 @@ export interface EvalResultRecord {
   status: StoredEvalStatus;
   /** Why it failed or stopped early. */
   message?: string;
+  /** An MT-Bench style judgement (its suite is a judge suite; `results` is then empty). */
+  judgement?: StoredJudgement;
 }
 
 /** A result as lists show it: everything but the per-item outcomes. */

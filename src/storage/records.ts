@@ -6,6 +6,7 @@ export type * from './records-datasets';
 export type * from './records-runs';
 export type * from './records-eval-suites';
 export type * from './records-eval-results';
+export type * from './records-eval-judgement';
 
 export interface AdapterRecord {
   id: string;

@@ -157,7 +157,8 @@ export function createEvalRunService(deps: WorkerDeps, sandboxFactory: () => Cod
     },
 
     async listEvaluations(adapterId) {
-      return listEvalResults(await deps.db(), adapterId);
+      // Judgements share the store; the Judge section lists them (listJudgements).
+      return (await listEvalResults(await deps.db(), adapterId)).filter((r) => !r.judgement);
     },
 
     async getEvaluation(id) {

@@ -37,6 +37,8 @@ export interface ActiveModel {
   /** How it was loaded (File lists cannot be reloaded after a page reload). */
   request: ModelRequest;
   info: LoadedModelInfo;
+  /** The files' generation settings (EOS ids, generation_config.json), for generating as the Chat page does. */
+  sources: Pick<ModelFiles, 'config' | 'generationConfig' | 'tokenizerConfig'>;
 }
 
 /** Shapes and module paths of the weights without their bytes (the file buffers can be freed). */
@@ -193,7 +195,7 @@ export class ModelSession {
   /** The loaded model for other services, or null. */
   get active(): ActiveModel | null {
     const l = this.loaded;
-    return l ? { model: l.model, tokenizer: l.tokenizer, config: l.info.config, layout: l.layout, request: l.request, info: l.info } : null;
+    return l ? { model: l.model, tokenizer: l.tokenizer, config: l.info.config, layout: l.layout, request: l.request, info: l.info, sources: l.sources } : null;
   }
 
   /** Stops a running generation and frees the model's GPU buffers. */

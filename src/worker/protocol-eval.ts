@@ -1,6 +1,6 @@
 // The Evaluate page's calls to the worker: evaluation suites imported from JSONL (kept in IndexedDB), before
 // and after evaluations of the loaded base model and saved adapters (results kept beside the adapters), their
-// export, and MT-Bench judging with a second model or an OpenAI-compatible endpoint.
+// export. MT-Bench judging has its own calls (protocol-judge.ts).
 
 import type {
   EvalResultRecord,
@@ -10,7 +10,6 @@ import type {
   StoredEvalSuiteKind,
   StoredTaskMetricSettings,
 } from '../storage/records';
-import type { ModelRequest, WeightFormat } from './protocol';
 
 /** How to read an imported file: detected from its records and name, or as the user says. */
 export type SuiteImportAs = 'auto' | 'task' | 'retention' | 'multiple-choice' | 'gsm8k' | 'humaneval' | 'judge';
@@ -85,21 +84,6 @@ export type EvaluationListener = (event: EvaluationEvent) => void;
 
 export type EvaluationSummary = EvalResultSummaryRecord;
 export type EvaluationRecord = EvalResultRecord;
-
-/** Where the judge comes from: a model loaded beside the evaluated one, or a server the user typed in. */
-export type JudgeSource =
-  | { type: 'local'; model: ModelRequest; weightFormat: WeightFormat }
-  /** An OpenAI-compatible /chat/completions server; the key is held in the worker's memory for this call only. */
-  | { type: 'endpoint'; url: string; model: string; apiKey: string };
-
-/** One HTTP request the endpoint judge sent, listed on the page. */
-export interface EndpointRequestLog {
-  url: string;
-  model: string;
-  startedAt: string;
-  status: number | 'failed' | 'cancelled';
-  ms: number;
-}
 
 export interface EvalApi {
   /** Reads suite files (JSONL; HellaSwag's two text files) into a draft; nothing is saved yet. */

@@ -12,6 +12,7 @@ import type { CheckOutcome, KernelCheckResult } from '../engine/selftest/types';
 import type { StorageEstimateSummary, StorageProbeResult } from '../storage/probe';
 import type { StorageProbeRecord } from '../storage/meta-values';
 import type { AdaptersApi, ChatApi, DemoApi } from './protocol-adapters';
+import type { JudgeApi } from './protocol-judge';
 import type { DatasetsApi } from './protocol-datasets';
 import type { EvalApi } from './protocol-eval';
 import type { RunsApi } from './protocol-runs';
@@ -158,7 +159,7 @@ export interface GenerationResult {
 /** The text generated so far: sent after every token. */
 export type TokenListener = (textSoFar: string, newTokens: number) => void;
 
-export interface StudioApi extends DatasetsApi, RunsApi, AdaptersApi, ChatApi, DemoApi, EvalApi {
+export interface StudioApi extends DatasetsApi, RunsApi, AdaptersApi, ChatApi, DemoApi, EvalApi, JudgeApi {
   /** Acquires the GPU device on first call (later calls return the same answer). Never rejects. */
   gpuStatus(): Promise<GpuStatus>;
   /** Calls `listener` once if the device is lost later (driver reset, out of memory, ...). */

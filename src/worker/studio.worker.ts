@@ -12,6 +12,7 @@ import type { StudioApi } from './protocol';
 import type { AdaptersApi, ChatApi, DemoApi } from './protocol-adapters';
 import type { DatasetsApi } from './protocol-datasets';
 import type { EvalApi } from './protocol-eval';
+import type { JudgeApi } from './protocol-judge';
 import type { RunsApi } from './protocol-runs';
 import { releaseCallback } from './release-callback';
 import { createAdaptersService } from './adapters-service';
@@ -19,6 +20,7 @@ import { createChatService } from './chat-service';
 import { createDatasetsService } from './datasets-service';
 import { createDemoService } from './demo-service';
 import { createEvalService } from './eval-service';
+import { createJudgeService } from './eval-judge-service';
 import { startBrowserSandbox } from './eval-sandbox';
 import { createRunsService } from './runs-service';
 import { studioDb, type WorkerDeps } from './worker-deps';
@@ -41,7 +43,7 @@ const models = new ModelSession(gpuContext);
 const deps: WorkerDeps = { gpuContext, models, db: studioDb };
 
 /** The calls of the Device and Model pages. */
-const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi | keyof EvalApi> = {
+const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi | keyof EvalApi | keyof JudgeApi> = {
   async gpuStatus() {
     return (await gpuSession()).status;
   },
@@ -109,6 +111,7 @@ const api: StudioApi = {
   ...createChatService(deps),
   ...createDemoService(deps),
   ...createEvalService(deps, startBrowserSandbox),
+  ...createJudgeService(deps),
 };
 
 Comlink.expose(api);
