@@ -551,7 +551,10 @@ function evalReport(json) {
     table(['model', 'items', 'rows shared / scratch', 'items/s shared', 'items/s scratch', 'speed-up', 'best speed-up', 'batches x submits'], rows),
   ];
   for (const r of json.eval.runs) {
-    out.push(`${r.model}: ${r.description}; ${r.shared_s.length} timed round(s): shared ${r.shared_s.map((s) => s.toFixed(2)).join(', ')} s, scratch ${r.scratch_s.map((s) => s.toFixed(2)).join(', ')} s`);
+    const rounds = r.shared_s.length
+      ? `; ${r.shared_s.length} timed round(s): shared ${r.shared_s.map((s) => s.toFixed(2)).join(', ')} s, scratch ${r.scratch_s.map((s) => s.toFixed(2)).join(', ')} s`
+      : '';
+    out.push(`${r.model}: ${r.description}${rounds}`);
     if (r.error) out.push(`  error: ${r.error}`);
   }
   out.push(`eval: ${json.eval.note}`);
