@@ -1,5 +1,5 @@
 // Log-likelihood scoring of continuations, as lm-evaluation-harness's loglikelihood requests compute them
-// (lm_eval/models/huggingface.py HFLM._loglikelihood_tokens, commit 4e7e0d4, lines 1329-1560): the model reads
+// (lm_eval/models/huggingface.py HFLM._loglikelihood_tokens, commit 4e7e0d4, lines 1329-1572): the model reads
 // (context + continuation)[-(max_length + 1):][:-1], and the continuation's tokens are scored by the last
 // len(continuation) positions: logLikelihood = sum of log_softmax(logits)[token] (a float64 sum here),
 // greedy = every continuation token is its position's argmax.
