@@ -102,7 +102,7 @@ describe('tunelab judge', () => {
     expect(Object.keys(result.results)).toEqual(['turn_1', 'turn_2', 'average']);
     const items = result.items as Json[];
     expect(items.map((i) => [i.question_id, i.turn, i.prompt])).toEqual([[1, 1, 'single-v1'], [2, 1, 'single-v1'], [1, 2, 'single-v1-multi-turn'], [2, 2, 'single-v1-multi-turn']]);
-    const firstTurn = (id: number, who: string) => items.find((i) => i.question_id === id && i.turn === 1)[who].answer;
+    const firstTurn = (id: number, who: string) => items.find((i) => i.question_id === id && i.turn === 1)![who].answer;
     for (const item of items) {
       for (const who of ['base', 'adapter']) {
         const g = item[who];

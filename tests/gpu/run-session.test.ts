@@ -148,6 +148,7 @@ describe('TrainingRun on the GPU', () => {
     layout: disk.weights,
     request: { kind: 'offline', id: 'stories260K' },
     info: { source: 'stories260K' } as LoadedModelInfo,
+    sources: { config: disk.config },
   });
 
   /** Starts a run (fresh, or from a stored checkpoint) whose events land in `events`. */

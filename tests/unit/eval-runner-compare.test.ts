@@ -12,6 +12,7 @@ import type { RetentionSuiteSpec } from '../../src/engine/eval/suite-types';
 import { CpuCausalLm } from '../../src/engine/model/cpu-model';
 import { ModelTokenizer } from '../../src/engine/model/tokenizer';
 import { fakeConfig } from '../helpers/fake-lm';
+import type { NextLogits } from '../helpers/fake-lm';
 import { ScoringFakeLm, uniformLogits } from '../helpers/scoring-fake-lm';
 import { STORIES_BOS, STORIES_EOS, storiesTokenizer } from '../helpers/stories-tokenizer';
 import { loadModel, STORIES260K_DIR } from '../helpers/tiny-models';
@@ -109,7 +110,7 @@ describe('runBeforeAfter over two scripted targets', () => {
 
   it('runs every suite per target in order, compares paired, and flags the retention loss as forgetting', async () => {
     const selected: string[] = [];
-    const target = (label: string, next: () => Float32Array) => ({
+    const target = (label: string, next: NextLogits) => ({
       label,
       select: async (): Promise<EvalModel> => {
         selected.push(label);

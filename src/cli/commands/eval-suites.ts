@@ -54,6 +54,7 @@ export async function runEvalSuites(args: EvalSuiteArgs, io: CliStreams): Promis
             else base.setAdapter((gpuAdapters[index] ??= GpuLoraAdapter.create(base.ctx, adapters[index])));
             return { lm: base, tokenizer };
           }
+          if (!(base instanceof CpuCausalLm)) throw new Error('this backend cannot score log-likelihoods');
           // The float64 reference runs an adapter as merged weights: W + scale B A.
           return { lm: index < 0 ? base : new CpuCausalLm(disk.files.config, mergeAdapter(disk.weights, adapters[index])), tokenizer };
         },
