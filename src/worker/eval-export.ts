@@ -2,22 +2,13 @@
 // {task: {"metric,filter", "metric_stderr,filter"}}), keyed by "base" and each adapter's name, and one CSV of
 // every model x task x metric with the difference from the base (paired where the comparison was).
 
+import { HARNESS_TASK_NAMES } from '../engine/eval/builtin-suites';
 import { harnessResults, resultsCsv, type ModelResults, type TaskResult } from '../engine/eval/report';
 import type { EvalResultRecord, EvalSuiteRecord } from '../storage/records';
 
-/** lm-evaluation-harness's task names of the built-in suites. */
-const HARNESS_TASKS: Record<string, string> = {
-  'arc-easy': 'arc_easy',
-  'arc-challenge': 'arc_challenge',
-  hellaswag: 'hellaswag',
-  boolq: 'boolq',
-  gsm8k: 'gsm8k',
-  'humaneval-js': 'humaneval_js',
-};
-
 /** The task key of a suite's results: the harness's task name for a built-in, else the suite's own name. */
 export function harnessTask(record: Pick<EvalSuiteRecord, 'origin' | 'name'>): string {
-  return record.origin.type === 'builtin' ? (HARNESS_TASKS[record.origin.builtin] ?? record.name) : record.name;
+  return record.origin.type === 'builtin' ? ((HARNESS_TASK_NAMES as Record<string, string>)[record.origin.builtin] ?? record.name) : record.name;
 }
 
 function targetName(record: EvalResultRecord, target: number): string {

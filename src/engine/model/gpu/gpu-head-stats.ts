@@ -11,7 +11,7 @@ import { matmul } from '../../ops/gpu/matmul';
 import type { GpuMatrix } from './gpu-weights';
 
 /** Columns [v0, v0 + n) of the vocabulary: rows [offset / C, ...) of one part's buffer. */
-interface HeadChunk {
+export interface HeadChunk {
   weight: GPUBuffer;
   /** Element offset of the chunk's first row in `weight`. */
   offset: number;
@@ -19,7 +19,8 @@ interface HeadChunk {
   n: number;
 }
 
-function headChunks(head: GpuMatrix, rows: number): HeadChunk[] {
+/** The LM head's vocabulary in chunks whose (rows, n) logits fit one binding, part by part of a split head. */
+export function headChunks(head: GpuMatrix, rows: number): HeadChunk[] {
   const C = head.cols;
   const chunks: HeadChunk[] = [];
   for (const part of head.parts) {

@@ -9,7 +9,8 @@
 import type { StepEncoder } from '../../gpu/step-encoder';
 import type { GpuMatrix } from '../../model/gpu/gpu-weights';
 import { CE_STATE_BYTES_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkStats, crossEntropyFinalize, type CrossEntropyGradOptions } from '../../ops/gpu/cross-entropy';
-import { lmHeadLoss, lmHeadLossForward, vocabChunkColumns } from '../../ops/gpu/lm-head-loss';
+import { lmHeadLoss, lmHeadLossForward } from '../../ops/gpu/lm-head-loss';
+import { headChunks, type HeadChunk } from '../../model/gpu/gpu-head-stats';
 import { matmul } from '../../ops/gpu/matmul';
 
 export interface HeadLossBuffers {
@@ -25,26 +26,6 @@ export interface HeadLossBuffers {
   rowLoss: GPUBuffer;
   /** out: (N, C) gradient of the objective's loss w.r.t. hidden. */
   dHidden: GPUBuffer;
-}
-
-/** One vocabulary chunk: columns [v0, v0 + n) of the head, at element `offset` of `weight`. */
-interface HeadChunk {
-  weight: GPUBuffer;
-  offset: number;
-  v0: number;
-  n: number;
-}
-
-function headChunks(head: GpuMatrix, rows: number): HeadChunk[] {
-  const C = head.cols;
-  const chunks: HeadChunk[] = [];
-  for (const part of head.parts) {
-    const cols = vocabChunkColumns({ rows, channels: C, vocab: part.rows });
-    for (let c0 = 0; c0 < part.rows; c0 += cols) {
-      chunks.push({ weight: part.weight, offset: c0 * C, v0: part.firstRow + c0, n: Math.min(cols, part.rows - c0) });
-    }
-  }
-  return chunks;
 }
 
 /** Loss only (scoring): result, lse and the row losses, no gradient. */
