@@ -20,11 +20,13 @@ suite() {
 
 suite "types" npm run -s check
 suite "unit" npx vitest run --project unit
-suite "gpu (SwiftShader)" npm run -s test:gpu
-# The second driver re-runs the kernels, model, training and scoring tests (lavapipe has shader-f16, so the
-# native f16 matmul variant runs); the command-line and run-session tests drive the same engine through
-# child processes and IndexedDB, which the first pass covers, and would add minutes here.
-suite "gpu (lavapipe, shader-f16)" env TUNELAB_VK_ICD=/usr/share/vulkan/icd.d/lvp_icd.json npm run -s test:gpu -- \
+# Every GPU test runs on one of two drivers and the kernel and model tests on both: lavapipe (shader-f16, so
+# the native f16 matmul variant runs) takes the command-line and run-session tests, several times faster
+# there; SwiftShader (no shader-f16: the packed-f16 paths) takes the kernels, the model, training steps and
+# the log-likelihood scoring (which lavapipe runs slower than SwiftShader).
+suite "gpu (SwiftShader)" npm run -s test:gpu -- \
   --exclude 'tests/gpu/cli*.test.ts' --exclude tests/gpu/run-session.test.ts
+suite "gpu (lavapipe, shader-f16)" env TUNELAB_VK_ICD=/usr/share/vulkan/icd.d/lvp_icd.json npm run -s test:gpu -- \
+  --exclude tests/gpu/eval-loglikelihood.test.ts
 suite "e2e (Chromium)" npx vitest run --project e2e
 echo "all suites passed in $(( $(date +%s) - start )) s"
