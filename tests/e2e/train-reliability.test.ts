@@ -160,11 +160,11 @@ const VARIANTS: Variant[] = [
       await page.getByTestId('load-sample-dataset').click();
       await saveDraft(page, this.dataset);
     },
-    steps: 40,
-    checkpointEvery: 10,
-    evalEvery: 20,
-    reloadAfter: 12,
-    deviceSteps: 24,
+    steps: 24,
+    checkpointEvery: 6,
+    evalEvery: 12,
+    reloadAfter: 8,
+    deviceSteps: 14,
     batch: 4,
     fields: [],
   },
