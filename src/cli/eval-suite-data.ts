@@ -1,6 +1,7 @@
 // `tunelab eval --suite`: each name of the list as a loaded suite. Built-in names read their files from the
-// datasets folder (--datasets, $TUNELAB_DATASETS, or ../shared/assets/datasets beside the repository) and
-// the project's sample tasks (public/datasets); anything else is a JSONL file whose kind is detected.
+// datasets folder the user names (--datasets or $TUNELAB_DATASETS: the public benchmark files, which Tunelab
+// does not ship) and the project's sample tasks (public/datasets); anything else is a JSONL file whose kind is
+// detected.
 
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -17,15 +18,23 @@ import type { Progress } from './progress';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface DataRoots {
-  assets: string;
+  /** The benchmark files' folder (arc/, boolq/, gsm8k/, hellaswag-ppl-800/, humaneval-js/); undefined: none given. */
+  assets: string | undefined;
   samples: string;
 }
 
 export function dataRoots(datasetsDir: string | undefined, env: NodeJS.ProcessEnv = process.env): DataRoots {
-  return {
-    assets: resolve(datasetsDir ?? env.TUNELAB_DATASETS ?? join(REPO, '..', 'shared', 'assets', 'datasets')),
-    samples: join(REPO, 'public', 'datasets'),
-  };
+  const assets = datasetsDir ?? env.TUNELAB_DATASETS;
+  return { assets: assets ? resolve(assets) : undefined, samples: join(REPO, 'public', 'datasets') };
+}
+
+/** The folder of a built-in suite's benchmark files, or an error saying how to name it. */
+function assetsRoot(roots: DataRoots, suite: string): string {
+  if (roots.assets) return roots.assets;
+  throw new Error(
+    `the built-in suite ${suite} reads its files from a datasets folder: give --datasets DIR or set TUNELAB_DATASETS ` +
+      '(a folder holding arc/, boolq/, gsm8k/, hellaswag-ppl-800/ and humaneval-js/ as the benchmarks publish them)',
+  );
 }
 
 async function readText(path: string, hint: string): Promise<string> {
@@ -69,12 +78,14 @@ function withFlags(suite: LoadedSuite, args: EvalSuiteArgs): LoadedSuite {
 /** Loads every suite of --suite in order (all items; --limit is in each spec); bad lines of files are reported and skipped. */
 export async function loadCliSuites(args: EvalSuiteArgs, progress: Progress): Promise<LoadedSuite[]> {
   const roots = dataRoots(args.datasetsDir);
-  const hint = ' (the built-in suites read ../shared/assets/datasets beside the repository: give --datasets DIR or TUNELAB_DATASETS)';
-  const read = (file: BuiltinDataFile) => readText(join(file.root === 'assets' ? roots.assets : roots.samples, file.path), file.root === 'assets' ? hint : '');
+  const hint = ' (the built-in suites read the folder given by --datasets DIR or TUNELAB_DATASETS)';
+  let current = '';
+  const read = (file: BuiltinDataFile) => readText(join(file.root === 'assets' ? assetsRoot(roots, current) : roots.samples, file.path), file.root === 'assets' ? hint : '');
   const customSource = args.customMetric ? await readText(resolve(args.customMetric.path), '') : undefined;
   const suites: LoadedSuite[] = [];
   for (const name of args.suites) {
     if (isBuiltinSuiteId(name)) {
+      current = name;
       suites.push(withFlags(await loadBuiltinSuite(name, { limit: args.limit, shots: args.shots, seed: args.seed }, read), args));
       continue;
     }

@@ -39,7 +39,7 @@ export class SuiteFileError extends Error {
   override readonly name = 'SuiteFileError';
 }
 
-/** Built-in suites recognised by the names their files ship under (../shared/assets/datasets, public/datasets). */
+/** Built-in suites recognised by the names their files are published under (and the sample tasks' in public/datasets). */
 const BUILTIN_NAMES: { pattern: RegExp; builtin: SuiteBuiltin }[] = [
   { pattern: /^ARC-Easy-(test|validation)\.jsonl$/i, builtin: 'arc-easy' },
   { pattern: /^ARC-Challenge-(test|validation)\.jsonl$/i, builtin: 'arc-challenge' },

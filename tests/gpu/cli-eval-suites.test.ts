@@ -73,7 +73,7 @@ describe('tunelab eval --suite', () => {
     const samplesPath = join(work, 'samples.jsonl');
     const r = await tunelab([
       'eval', '--model', STORIES260K_DIR, '--adapter', join(work, 'adapter'), '--suite', `arc-easy,${userFile}`,
-      '--limit', '4', '--weights', 'f32', '--json', jsonPath, '--log-samples', samplesPath,
+      '--limit', '4', '--weights', 'f32', '--json', jsonPath, '--log-samples', samplesPath, '--datasets', DATASETS,
     ]);
     expect(r.status, r.stderr).toBe(0);
     // Progress and the table on stderr; stdout is exactly the JSON, also written to --json.
@@ -129,5 +129,11 @@ describe('tunelab eval --suite', () => {
     expect(r.stdout).toBe('');
     // The last line: a rebuild of the command line (sources changed) may print before it.
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^tunelab: .*arc-eazy: no such file \(not a built-in suite either: arc-easy, /);
+    // A built-in benchmark without a datasets folder: Tunelab ships none, so it says how to name one.
+    const env = { ...process.env };
+    delete env.TUNELAB_DATASETS;
+    const missing = await tunelab(['eval', '--model', STORIES260K_DIR, '--suite', 'boolq', '--quiet'], env);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim().split('\n').at(-1)).toMatch(/^tunelab: the built-in suite boolq reads its files from a datasets folder: give --datasets DIR or set TUNELAB_DATASETS/);
   });
 });

@@ -22,7 +22,7 @@ export interface EvalSuiteArgs extends CommonArgs, Omit<ModelArgs, 'adapter'> {
   regex?: { pattern: string; target: 'output' | 'prompt+output' };
   /** Task files: JavaScript source of (output, item) => number, and its name in the scores. */
   customMetric?: { path: string };
-  /** Where the built-in datasets are (default: ../shared/assets/datasets beside the repository). */
+  /** The folder of the built-in benchmarks' files (else $TUNELAB_DATASETS; the sample suites need neither). */
   datasetsDir?: string;
   json?: string;
   logSamples?: string;
@@ -44,7 +44,7 @@ export const EVAL_SUITE_FLAGS: FlagSpec[] = [
   { name: 'regex-target', value: 'WHAT', help: 'output (default) or prompt+output (backreferences into the prompt)' },
   { name: 'custom-metric', value: 'FILE.js', help: 'task files: a JavaScript function (output, item) => number, run sandboxed per item' },
   { name: 'batch-size', value: 'B', help: 'items per GPU submit for log-likelihoods, sequences per batch for generation (default 8)' },
-  { name: 'datasets', value: 'DIR', help: 'folder of the built-in datasets (default ../shared/assets/datasets; env TUNELAB_DATASETS)' },
+  { name: 'datasets', value: 'DIR', help: 'folder of the built-in benchmarks\' files: arc/, boolq/, gsm8k/, hellaswag-ppl-800/, humaneval-js/ (or env TUNELAB_DATASETS; stories-retention needs none)' },
   { name: 'json', value: 'OUT', help: 'also write the JSON result to this file' },
   { name: 'log-samples', value: 'OUT', help: 'write every item\'s outcome (output, scores, log-likelihoods, errors) as JSONL' },
   { name: 'no-base', help: 'evaluate only the adapters (no base column, no comparison)' },

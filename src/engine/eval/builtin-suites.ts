@@ -20,8 +20,8 @@ export const BUILTIN_SUITE_IDS = ['arc-easy', 'arc-challenge', 'hellaswag', 'boo
 export type BuiltinRunnableSuiteId = (typeof BUILTIN_SUITE_IDS)[number];
 
 /**
- * A data file of a built-in suite. `assets`: the shared datasets folder (../shared/assets/datasets in the
- * repository); `samples`: the project's own sample tasks (public/datasets, served by the studio at /datasets).
+ * A data file of a built-in suite. `assets`: the benchmarks' folder the user names (the CLI's --datasets),
+ * laid out as the benchmarks publish their files; `samples`: the project's own sample tasks (public/datasets, served by the studio at /datasets).
  */
 export interface BuiltinDataFile {
   root: 'assets' | 'samples';

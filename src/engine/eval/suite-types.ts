@@ -5,7 +5,7 @@
 /** What protocol a suite follows; decides its item type and its metrics. */
 export type EvalSuiteKind = 'task' | 'multiple-choice' | 'gsm8k' | 'humaneval' | 'retention' | 'judge';
 
-/** Suites whose data ship with Tunelab (../shared/assets/datasets at test time, bundled assets in the studio). */
+/** Public benchmarks Tunelab knows the harness's settings of; their files come from the user (a datasets folder, or files imported on the Evaluate page). */
 export type BuiltinSuiteId = 'arc-easy' | 'arc-challenge' | 'hellaswag' | 'boolq' | 'gsm8k' | 'humaneval-js' | 'mt-bench';
 
 /** Where a suite's items come from. */

@@ -1,4 +1,4 @@
-// HumanEval in JavaScript, as MultiPL-E evaluates it (../shared/assets/datasets/humaneval-js/SOURCE.txt):
+// HumanEval in JavaScript, as MultiPL-E evaluates it (its humaneval-js.jsonl release):
 // the model completes each problem's prompt (a doc comment and `function NAME(args){`); the completion is
 // cut at the first of the problem's stop sequences (MultiPL-E's stop_at_stop_token, multipl_e/completions.py);
 // prompt + completion + "\n" + tests runs as one program, and the problem passes when it runs to its end

@@ -1,6 +1,6 @@
 // The per-pair loss of each preference objective in float64, with its derivatives with respect to the
 // policy's SUMMED answer log-probabilities (the quantities the model's tokens feed), and the rewards TRL
-// logs. Formulas (../shared/docs/domain.md; TRL sources):
+// logs. Formulas (TRL sources):
 //   DPO  (trl/trainer/dpo_trainer.py, _compute_loss): h = (pc - pr) - (rc - rr) over summed log-probs;
 //        sigmoid -(1-e) logsig(b h) - e logsig(-b h)   (label smoothing as conservative DPO; e = 0 is TRL's)
 //        robust  (-(1-e) logsig(b h) + e logsig(-b h)) / (1 - 2e)
