@@ -10,6 +10,7 @@ import type { DatasetSummary } from '../worker/protocol-datasets';
 import type { LoadedModelInfo } from '../worker/protocol';
 import type { ModelRef, RunSettings, StoredRunEvalSuite } from '../storage/records';
 import { datasetMismatch } from '../worker/run-method';
+import { runSuitesProblem } from '../worker/run-suite-limits';
 import { defaultLearningRate, defaultValues, heldOutCount, isPreferenceMethod, stepsForEpochs, type TrainMethod, type TrainValues } from './train-defaults';
 import type { TrainShape } from './train-memory';
 import { PreferenceForm } from './train-preference.svelte';
@@ -48,9 +49,6 @@ export function targetChoices(config: Pick<ModelConfig, 'architecture'>): readon
 
 /** Items of an attached suite scored at each evaluation, by default: enough for a curve, few enough not to slow training. */
 export const DEFAULT_RUN_SUITE_ITEMS = 20;
-/** The worker's own bound (src/worker/run-suites.ts MAX_RUN_SUITE_ITEMS). */
-const MAX_RUN_SUITE_ITEMS = 1000;
-
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -222,9 +220,8 @@ export class TrainForm {
       [isInt(this.checkpointEvery) && this.checkpointEvery >= 0, 'Checkpoint every must be a whole number of steps (0: only at the end).'],
       [isInt(this.seed) && this.seed >= 0 && this.seed <= 0xffffffff, 'The seed must be a whole number from 0 to 4294967295.'],
     ];
-    for (const suite of this.suites) {
-      checks.push([isInt(suite.limit) && suite.limit >= 1 && suite.limit <= MAX_RUN_SUITE_ITEMS, `Items per evaluation of the suite "${suite.name}" must be a whole number from 1 to ${MAX_RUN_SUITE_ITEMS}.`]);
-    }
+    const suites = runSuitesProblem(this.suites);
+    if (suites) checks.push([false, suites]);
     const failed = checks.find(([ok]) => !ok);
     if (failed) return failed[1];
     const preference = isPreferenceMethod(method) ? this.preference.problem(method, this.maxLength) : null;

@@ -13,26 +13,20 @@ import type { StudioDb } from '../storage/db';
 import type { EvalSuiteRecord, StoredRunEvalSuite, StoredRunSuiteComparison, StoredRunSuiteScores } from '../storage/records';
 import { compareTargets } from './eval-compare';
 import { engineSuite, type EngineSuite } from './eval-suite-records';
+import { runSuitesProblem } from './run-suite-limits';
 
 /** Sequences per model call while a run evaluates its suites. */
 const SUITE_BATCH = 8;
 /** Few-shot examples of the suites that take them (the suite's own seed draws them). */
 const RUN_SHOTS = 0;
-export const MAX_RUN_SUITE_ITEMS = 1000;
 
 /** Needs the code sandbox: HumanEval, or a task suite with a custom metric. */
 const needsSandbox = (r: EvalSuiteRecord) => r.kind === 'humaneval' || (r.kind === 'task' && r.options.metrics.customMetric !== undefined);
 
-/** Checks the attachments a run asks for (before the run is stored): known suites, no judge, sane limits. */
+/** Checks the attachments a run asks for before the run is stored (the form checked them too). */
 export function checkRunSuites(attached: readonly StoredRunEvalSuite[]): void {
-  const ids = new Set<string>();
-  for (const a of attached) {
-    if (ids.has(a.id)) throw new Error(`The eval suite "${a.name}" is attached twice.`);
-    ids.add(a.id);
-    if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_RUN_SUITE_ITEMS) {
-      throw new RangeError(`Items per evaluation of "${a.name}" must be a whole number from 1 to ${MAX_RUN_SUITE_ITEMS}, got ${a.limit}.`);
-    }
-  }
+  const problem = runSuitesProblem(attached);
+  if (problem) throw new RangeError(problem);
 }
 
 export class RunSuites {
@@ -52,7 +46,6 @@ export class RunSuites {
    * left out and named in `missing`.
    */
   static async load(db: StudioDb, attached: readonly StoredRunEvalSuite[], seed: number, sandboxFactory: () => CodeSandbox, strict: boolean): Promise<RunSuites> {
-    checkRunSuites(attached);
     const records: EvalSuiteRecord[] = [];
     const missing: string[] = [];
     for (const a of attached) {
