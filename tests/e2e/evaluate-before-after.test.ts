@@ -9,7 +9,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './browser';
-import { text, waitForView } from './studio-page';
+import { collectSvelteWarnings, openStudioPage, text, waitForView } from './studio-page';
 
 const MODEL = 'stories260K';
 const ITEMS = 12;
@@ -58,13 +58,8 @@ describe('Evaluate page: before and after on the stories-setting sample adapter'
   beforeAll(async () => {
     browser = await launchChromium({ webgpu: true });
     ({ page, errors } = await browser.newPage());
-    page.on('console', (m) => {
-      if (m.text().includes('svelte.dev/e/')) errors.push(`console ${m.type()}: ${m.text()}`);
-    });
-    const url = new URL(inject('studioUrl'));
-    url.hash = 'model';
-    await page.goto(url.href);
-    expect(await waitForView(page)).toBe('ready');
+    collectSvelteWarnings(page, errors);
+    expect(await openStudioPage(page, inject('studioUrl'), 'model')).toBe('ready');
   });
 
   afterAll(async () => {

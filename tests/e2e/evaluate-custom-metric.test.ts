@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCanaryServer, type CanaryServer } from '../helpers/canary-server';
 import { launchChromium, type TestBrowser } from './browser';
-import { text, waitForView } from './studio-page';
+import { collectSvelteWarnings, openStudioPage, text } from './studio-page';
 
 const MODEL = 'stories260K';
 const SAMPLE = resolve(__dirname, '../../public/datasets/stories-setting/eval.jsonl');
@@ -71,13 +71,8 @@ describe('Evaluate page: a custom metric that fetches, loops or throws', () => {
     dir = await mkdtemp(join(tmpdir(), 'tunelab-metric-'));
     browser = await launchChromium({ webgpu: true });
     ({ page, errors } = await browser.newPage());
-    page.on('console', (m) => {
-      if (m.text().includes('svelte.dev/e/')) errors.push(`console ${m.type()}: ${m.text()}`);
-    });
-    const url = new URL(inject('studioUrl'));
-    url.hash = 'model';
-    await page.goto(url.href);
-    expect(await waitForView(page)).toBe('ready');
+    collectSvelteWarnings(page, errors);
+    expect(await openStudioPage(page, inject('studioUrl'), 'model')).toBe('ready');
   });
 
   afterAll(async () => {

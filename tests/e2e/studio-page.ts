@@ -20,6 +20,13 @@ export async function openStudioPage(page: Page, url: string, name: 'device' | '
   return view;
 }
 
+/** Svelte's runtime warnings (stale deriveds, ...) count as errors: they mean a page can show old state. */
+export function collectSvelteWarnings(page: Page, errors: string[]): void {
+  page.on('console', (m) => {
+    if (m.text().includes('svelte.dev/e/')) errors.push(`console ${m.type()}: ${m.text()}`);
+  });
+}
+
 export async function waitForView(page: Page): Promise<StudioView> {
   const view = await page.waitForFunction(
     () => {

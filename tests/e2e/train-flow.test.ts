@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './browser';
-import { text, waitForView } from './studio-page';
+import { collectSvelteWarnings, openStudioPage, text, waitForView } from './studio-page';
 
 const MODEL = 'stories260K';
 const DATASET = 'stories-setting sample';
@@ -140,14 +140,8 @@ describe('train flow: model, data, train with live charts, reload, chat, PEFT do
     await mkdir(artifacts, { recursive: true });
     browser = await launchChromium({ webgpu: true });
     ({ page, errors } = await browser.newPage());
-    // Svelte's runtime warnings (stale deriveds, ...) count as errors: they mean a page can show old state.
-    page.on('console', (m) => {
-      if (m.text().includes('svelte.dev/e/')) errors.push(`console ${m.type()}: ${m.text()}`);
-    });
-    const url = new URL(inject('studioUrl'));
-    url.hash = 'model';
-    await page.goto(url.href);
-    expect(await waitForView(page)).toBe('ready');
+    collectSvelteWarnings(page, errors);
+    expect(await openStudioPage(page, inject('studioUrl'), 'model')).toBe('ready');
   });
 
   afterAll(async () => {
