@@ -1,11 +1,10 @@
-// Files read (SFT examples or preference pairs) but not saved yet, kept in the worker by id until the page
-// saves or replaces them. Only the latest few are kept: a draft can hold a whole 32 MB dataset.
+// Dataset files read (SFT examples or preference pairs) but not saved yet, kept in the worker by id until the
+// page saves or replaces them (the latest few, as KeptDrafts keeps them).
 
 import { methodsForFormat } from '../engine/data/formats';
 import type { MethodDataset } from './dataset-records';
+import { KeptDrafts } from './kept-drafts';
 import type { DatasetDraft } from './protocol-datasets';
-
-const KEPT_DRAFTS = 3;
 
 export interface StoredDraft {
   source: string;
@@ -13,13 +12,10 @@ export interface StoredDraft {
 }
 
 export class DraftStore {
-  private readonly drafts = new Map<string, StoredDraft>();
+  private readonly drafts = new KeptDrafts<StoredDraft>();
 
   add(source: string, imported: MethodDataset): DatasetDraft {
-    const draftId = crypto.randomUUID();
-    this.drafts.set(draftId, { source, imported });
-    // Maps iterate in insertion order: the first keys are the oldest drafts.
-    for (const old of [...this.drafts.keys()].slice(0, -KEPT_DRAFTS)) this.drafts.delete(old);
+    const draftId = this.drafts.add({ source, imported });
     const { format, examples, errors } = imported.dataset;
     return {
       draftId,
@@ -34,9 +30,7 @@ export class DraftStore {
   }
 
   get(draftId: string): StoredDraft {
-    const draft = this.drafts.get(draftId);
-    if (!draft) throw new Error('This import is no longer held by the studio (a newer file replaced it, or the page was reloaded): read the file again.');
-    return draft;
+    return this.drafts.get(draftId);
   }
 
   delete(draftId: string): void {

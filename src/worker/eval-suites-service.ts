@@ -6,10 +6,10 @@ import { HUMANEVAL_JS_EVALUATION_ONLY } from '../engine/eval/suites/humaneval';
 import { deleteEvalSuite, evalSuiteSummary, listEvalSuites, putEvalSuite } from '../storage/eval-suites-store';
 import { readSuiteFiles, SuiteFileError, type ReadSuite, type SuiteFile } from './eval-suite-read';
 import { suiteRecord } from './eval-suite-records';
+import { KeptDrafts } from './kept-drafts';
 import type { EvalApi, SuiteDraft, TaskSuiteSettings } from './protocol-eval';
 import type { WorkerDeps } from './worker-deps';
 
-const KEPT_DRAFTS = 3;
 const MAX_NAME_LENGTH = 120;
 
 type SuitesApi = Pick<EvalApi, 'readSuite' | 'saveSuite' | 'listSuites' | 'deleteSuite'>;
@@ -46,7 +46,7 @@ function checkTaskSettings(task: TaskSuiteSettings | undefined): void {
 }
 
 export function createEvalSuitesService(deps: WorkerDeps): SuitesApi {
-  const drafts = new Map<string, ReadSuite>();
+  const drafts = new KeptDrafts<ReadSuite>();
 
   return {
     async readSuite(files, as) {
@@ -58,9 +58,7 @@ export function createEvalSuitesService(deps: WorkerDeps): SuitesApi {
         if (err instanceof SuiteFileError || err instanceof DatasetFileError) throw new Error(err.message);
         throw err;
       }
-      const draftId = crypto.randomUUID();
-      drafts.set(draftId, suite);
-      for (const old of [...drafts.keys()].slice(0, -KEPT_DRAFTS)) drafts.delete(old);
+      const draftId = drafts.add(suite);
       const draft: SuiteDraft = {
         draftId,
         source: suite.source,
@@ -77,7 +75,6 @@ export function createEvalSuitesService(deps: WorkerDeps): SuitesApi {
 
     async saveSuite(draftId, name, task) {
       const suite = drafts.get(draftId);
-      if (!suite) throw new Error('This import is no longer held by the studio (a newer file replaced it, or the page was reloaded): read the file again.');
       if (suite.kind === 'task') checkTaskSettings(task);
       const record = suiteRecord(suite, { id: crypto.randomUUID(), name: suiteName(name), createdAt: Date.now() }, suite.kind === 'task' ? task : undefined);
       await putEvalSuite(await deps.db(), record);
