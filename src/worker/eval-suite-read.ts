@@ -53,8 +53,13 @@ const BUILTIN_NAMES: { pattern: RegExp; builtin: SuiteBuiltin }[] = [
 /** A train split given beside the evaluated file: its few-shot pool. */
 const isTrainFile = (name: string) => /(^|[-_.])train([-_.]|$)/i.test(name);
 
+/** Refuses a file over the limit from its size alone, so the worker need not read its bytes first. */
+export function checkSuiteSize(name: string, bytes: number): void {
+  if (bytes > MAX_SUITE_BYTES) throw new SuiteFileError(`${name}: is ${(bytes / 1e6).toFixed(1)} MB; suites up to ${MAX_SUITE_BYTES / 1e6} MB are read`);
+}
+
 function text(file: SuiteFile): string {
-  if (file.bytes.byteLength > MAX_SUITE_BYTES) throw new SuiteFileError(`${file.name}: is ${(file.bytes.byteLength / 1e6).toFixed(1)} MB; suites up to ${MAX_SUITE_BYTES / 1e6} MB are read`);
+  checkSuiteSize(file.name, file.bytes.byteLength);
   const decoded = decodeUtf8(file.bytes, file.name);
   if (decoded.trim() === '') throw new SuiteFileError(`${file.name}: is empty`);
   return decoded;

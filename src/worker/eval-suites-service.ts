@@ -4,7 +4,7 @@
 import { DatasetFileError } from '../engine/data/read-records';
 import { HUMANEVAL_JS_EVALUATION_ONLY } from '../engine/eval/suites/humaneval';
 import { deleteEvalSuite, evalSuiteSummary, listEvalSuites, putEvalSuite } from '../storage/eval-suites-store';
-import { readSuiteFiles, SuiteFileError, type ReadSuite, type SuiteFile } from './eval-suite-read';
+import { checkSuiteSize, readSuiteFiles, SuiteFileError, type ReadSuite, type SuiteFile } from './eval-suite-read';
 import { suiteRecord } from './eval-suite-records';
 import { KeptDrafts } from './kept-drafts';
 import type { EvalApi, SuiteDraft, TaskSuiteSettings } from './protocol-eval';
@@ -50,9 +50,11 @@ export function createEvalSuitesService(deps: WorkerDeps): SuitesApi {
 
   return {
     async readSuite(files, as) {
-      const read: SuiteFile[] = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
       let suite: ReadSuite;
       try {
+        // A file over the limit is refused from its size, before any bytes are read.
+        for (const f of files) checkSuiteSize(f.name, f.size);
+        const read: SuiteFile[] = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
         suite = readSuiteFiles(read, as);
       } catch (err) {
         if (err instanceof SuiteFileError || err instanceof DatasetFileError) throw new Error(err.message);
