@@ -6,7 +6,7 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { deleteAdapter, getAdapter } from '../../src/storage/adapters-store';
+import { deleteAdapter } from '../../src/storage/adapters-store';
 import { getDataset } from '../../src/storage/datasets-store';
 import { openStudioDb, type StudioDb } from '../../src/storage/db';
 import { deleteEvalResult, getEvalResult, listEvalResults, putEvalResult } from '../../src/storage/eval-results-store';
@@ -14,7 +14,8 @@ import { deleteEvalSuite, EvalSuiteNotFoundError, getEvalSuite, listEvalSuites, 
 import { getMeta } from '../../src/storage/meta';
 import type { EvalResultRecord, EvalSuiteRecord } from '../../src/storage/records';
 import { getReference } from '../../src/storage/references-store';
-import { allRuns, findRun, getCheckpoint, runRows } from '../../src/storage/runs-store';
+import { allRuns, findRun, runRows } from '../../src/storage/runs-store';
+import { expectBinaryRecordsKept, LATEST_STORES, storeNames } from '../helpers/studio-db-assert';
 import { V2_PROBE } from '../helpers/v2-database';
 import { V3_ADAPTERS, V3_CHECKPOINTS, V3_DATASETS, V3_REFERENCES, V3_ROWS, V3_RUNS, writeV3Database } from '../helpers/v3-database';
 
@@ -101,7 +102,7 @@ describe('schema v4 migration from a v3 database', () => {
 
   test('upgrades to v4, adding the evaluation stores with their key paths and index', () => {
     expect(db!.version).toBe(4);
-    expect([...db!.objectStoreNames].sort()).toEqual(['adapters', 'checkpoints', 'datasets', 'evalResults', 'evalSuites', 'meta', 'metrics', 'references', 'runs']);
+    expect(storeNames(db!)).toEqual(LATEST_STORES);
     const tx = db!.transaction(['evalSuites', 'evalResults']);
     expect(tx.objectStore('evalSuites').keyPath).toBe('id');
     expect(tx.objectStore('evalResults').keyPath).toBe('id');
@@ -118,16 +119,7 @@ describe('schema v4 migration from a v3 database', () => {
       expect(await runRows(db!, runId)).toStrictEqual(V3_ROWS.filter((r) => r.runId === runId));
     }
     expect(await db!.count('metrics')).toBe(V3_ROWS.length);
-    for (const written of V3_CHECKPOINTS) {
-      const stored = await getCheckpoint(db!, written.runId);
-      expect(stored).toStrictEqual(written);
-      expect(Array.from(stored!.bytes)).toEqual(Array.from(written.bytes));
-    }
-    for (const written of V3_ADAPTERS) {
-      const stored = await getAdapter(db!, written.id);
-      expect(stored).toStrictEqual(written);
-      expect(Array.from(stored.weights)).toEqual(Array.from(written.weights));
-    }
+    await expectBinaryRecordsKept(db!, V3_CHECKPOINTS, V3_ADAPTERS);
     const reference = await getReference(db!, 'run-dpo');
     expect(reference).toStrictEqual(V3_REFERENCES[0]);
     expect(Array.from(reference!.weights)).toEqual([1, 2, 3, 250, 251]);

@@ -14,9 +14,8 @@ import { getMeta } from '../../src/storage/meta';
 import type { DatasetRecord, ReferenceRecord } from '../../src/storage/records';
 import { getReference, putReference } from '../../src/storage/references-store';
 import { allRuns, deleteRunData, findRun, getCheckpoint, runRows } from '../../src/storage/runs-store';
+import { expectBinaryRecordsKept, LATEST_STORES, storeNames } from '../helpers/studio-db-assert';
 import { V2_ADAPTERS, V2_CHECKPOINTS, V2_DATASETS, V2_PROBE, V2_ROWS, V2_RUNS, writeV2Database } from '../helpers/v2-database';
-
-const LATEST_STORES = ['adapters', 'checkpoints', 'datasets', 'evalResults', 'evalSuites', 'meta', 'metrics', 'references', 'runs'];
 
 const reference = (runId: string): ReferenceRecord => ({
   runId,
@@ -24,10 +23,6 @@ const reference = (runId: string): ReferenceRecord => ({
   config: { peft_type: 'LORA', r: 8, lora_alpha: 16 },
   weights: Uint8Array.from([1, 2, 3, 250, 251]),
 });
-
-function storeNames(db: StudioDb): string[] {
-  return [...db.objectStoreNames].sort();
-}
 
 let db: StudioDb | undefined;
 
@@ -81,16 +76,7 @@ describe('schema v3 migration from a v2 database', () => {
     expect(await runRows(db!, 'run-paused')).toStrictEqual(V2_ROWS.filter((r) => r.runId === 'run-paused'));
     expect(await runRows(db!, 'run-done')).toStrictEqual(V2_ROWS.filter((r) => r.runId === 'run-done'));
     expect(await db!.count('metrics')).toBe(V2_ROWS.length);
-    for (const written of V2_CHECKPOINTS) {
-      const stored = await getCheckpoint(db!, written.runId);
-      expect(stored).toStrictEqual(written);
-      expect(Array.from(stored!.bytes)).toEqual(Array.from(written.bytes));
-    }
-    for (const written of V2_ADAPTERS) {
-      const stored = await getAdapter(db!, written.id);
-      expect(stored).toStrictEqual(written);
-      expect(Array.from(stored.weights)).toEqual(Array.from(written.weights));
-    }
+    await expectBinaryRecordsKept(db!, V2_CHECKPOINTS, V2_ADAPTERS);
     // The v2 indexes still answer.
     expect((await db!.getAllFromIndex('adapters', 'runId', 'run-paused')).map((a) => a.id)).toEqual(['adapter-1']);
     expect(await db!.countFromIndex('metrics', 'runId', 'run-paused')).toBe(5);
