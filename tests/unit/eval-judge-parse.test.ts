@@ -118,6 +118,8 @@ describe('judge prompts filled as FastChat fills them', () => {
   });
 
   it('decides multi-turn and reference from the template, as FastChat decides by name', () => {
+    // All eight of FastChat's prompts, so the loop cannot pass on an empty list.
+    expect(prompts.items).toHaveLength(8);
     for (const p of prompts.items) {
       const shape = templateShape(p.type, p.promptTemplate);
       expect([p.name, shape.multiTurn, shape.needsReference]).toEqual([p.name, p.name.endsWith('multi-turn'), p.name.includes('math')]);
@@ -156,7 +158,10 @@ describe('judge prompts filled as FastChat fills them', () => {
     expect(() => singleJudgeMessages(byName('single-v1-multi-turn'), question, ['a'])).toThrow('an answer to question 7 has 1 turn(s), the judge prompt needs 2');
     expect(() => singleJudgeMessages(byName('pair-v2'), question, ['a'])).toThrow('judge prompt "pair-v2" is pairwise, not single-answer grading');
     // An empty system prompt is left out, as to_openai_api_messages does.
-    expect(singleJudgeMessages({ ...byName('single-v1'), systemPrompt: '' }, question, ['a'])).toHaveLength(1);
+    const [only, ...rest] = singleJudgeMessages({ ...byName('single-v1'), systemPrompt: '' }, question, ['a']);
+    expect(rest).toEqual([]);
+    expect(only.role).toBe('user');
+    expect(only.content).toContain("[Question]\nWhat is 2+2?\n\n[The Start of Assistant's Answer]\na\n[The End of Assistant's Answer]");
   });
 });
 
