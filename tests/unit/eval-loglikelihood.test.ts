@@ -3,7 +3,7 @@
 // harness's left truncation and rolling windows; batching, progress, cancellation and sequence reuse.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scoreContinuations, type ContinuationRequest } from '../../src/engine/eval/loglikelihood';
+import { scoreContinuations, SequencePool, type ContinuationRequest } from '../../src/engine/eval/loglikelihood';
 import { rollingWindows, scoreTexts } from '../../src/engine/eval/loglikelihood-rolling';
 import type { SequenceState } from '../../src/engine/model/causal-lm';
 import { CpuCausalLm } from '../../src/engine/model/cpu-model';
@@ -130,6 +130,40 @@ describe('scoreContinuations on the CPU reference', () => {
     // the other batches (16 without reuse), each released once.
     expect(created.length).toBe(6);
     expect(released.size).toBe(created.length);
+  });
+
+  it('reuses a caller-owned pool across calls and leaves releasing it to the caller', async () => {
+    const created: SequenceState[] = [];
+    const released = new Set<SequenceState>();
+    const create = model.createSequence.bind(model);
+    const release = model.releaseSequence.bind(model);
+    model.createSequence = (capacity) => {
+      const s = create(capacity);
+      created.push(s);
+      return s;
+    };
+    model.releaseSequence = (s) => {
+      released.add(s);
+      release(s);
+    };
+    const sequences = new SequencePool(model);
+    let first;
+    let second;
+    try {
+      first = await scoreContinuations(model, ITEMS, { shareContext: true, batchItems: 2, sequences });
+      second = await scoreContinuations(model, ITEMS, { shareContext: true, batchItems: 2, sequences });
+      // Batches of 3 + 2 and 3 choices: the second call ran on the first call's 5 sequences, none released yet.
+      expect(created.length).toBe(5);
+      expect(released.size).toBe(0);
+      sequences.releaseAll();
+    } finally {
+      model.createSequence = create;
+      model.releaseSequence = release;
+    }
+    expect(second).toEqual(first);
+    expect(released.size).toBe(5);
+    const other: CpuCausalLm = Object.create(model);
+    await expect(scoreContinuations(other, ITEMS, { shareContext: true, sequences })).rejects.toThrow(/another model/);
   });
 
   it('stops before the next batch when the signal aborts, and refuses empty or oversized input', async () => {

@@ -17,6 +17,8 @@
 //       options.batchItems: at most this many items per batch; an item larger than batchTokens gets a batch alone.
 //     options.maxLength (default config.maxPositions): the harness's max_length.
 //     options.signal: checked before every batch (throws its reason); options.onProgress(itemsDone, items).
+//     options.sequences: a SequencePool of `lm` kept across calls (the caller releases it), so a runner that
+//       calls once per batch reuses KV caches instead of allocating them per call; default: this call's own.
 //
 //   scoreTexts(lm, texts, options) (loglikelihood-rolling.ts): per text the summed log-likelihood of tokens
 //     1..n-1 given the ones before, in the harness's disjoint rolling windows (perplexity, retention).
@@ -48,6 +50,7 @@ export interface ScoreOptions {
   maxLength?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  sequences?: SequencePool;
 }
 
 export const DEFAULT_BATCH_TOKENS = 2048;
@@ -92,12 +95,12 @@ function planItem(request: ContinuationRequest, index: number, shareContext: boo
 }
 
 /** Sequences reused across batches by capacity (rounded up), so a long run does not allocate per choice. */
-class SequencePool {
+export class SequencePool {
   private readonly free = new Map<number, SequenceState[]>();
   private readonly lent: SequenceState[] = [];
   private readonly all: SequenceState[] = [];
 
-  constructor(private readonly lm: ScoringLm) {}
+  constructor(readonly lm: ScoringLm) {}
 
   acquire(positions: number): SequenceState {
     const capacity = Math.min(this.lm.config.maxPositions, Math.ceil(positions / 64) * 64);
@@ -164,7 +167,8 @@ export async function scoreContinuations(lm: ScoringLm, requests: readonly Conti
   if (maxLength > lm.config.maxPositions) throw new RangeError(`scoreContinuations: maxLength ${maxLength} is over the model's ${lm.config.maxPositions} positions`);
   const plans = requests.map((r, i) => planItem(r, i, options.shareContext, maxLength));
   const results: ContinuationScore[][] = new Array(requests.length);
-  const pool = new SequencePool(lm);
+  if (options.sequences && options.sequences.lm !== lm) throw new Error('scoreContinuations: options.sequences belongs to another model');
+  const pool = options.sequences ?? new SequencePool(lm);
   let done = 0;
   try {
     for (const batch of batchesOf(plans, batchTokens, batchItems)) {
@@ -196,7 +200,8 @@ export async function scoreContinuations(lm: ScoringLm, requests: readonly Conti
       options.onProgress?.(done, requests.length);
     }
   } finally {
-    pool.releaseAll();
+    if (options.sequences) pool.returnAll();
+    else pool.releaseAll();
   }
   return results;
 }

@@ -6,7 +6,7 @@
 
 import { encodeContinuation } from './encode-pair';
 import { errorMessage, ProgressTracker } from './eval-progress';
-import { scoreContinuations, type ContinuationRequest, type ContinuationScore } from './loglikelihood';
+import { scoreContinuations, SequencePool, type ContinuationRequest, type ContinuationScore } from './loglikelihood';
 import type { EvalModel, ItemOutcome, KindResult, RunContext } from './run-types';
 import type { MultipleChoiceItem, MultipleChoiceSuiteSpec, SuiteScores } from './suite-types';
 import { multipleChoiceMetrics } from './suites/multiple-choice-metrics';
@@ -52,20 +52,27 @@ export async function runMultipleChoice(spec: MultipleChoiceSuiteSpec, items: re
   const batchSize = Math.max(1, ctx.batchSize);
   let cancelled = false;
   let finished = 0;
-  // One scoreContinuations call per batch of items (one submit each), so a cancel keeps every finished batch.
-  for (let start = 0; start < items.length; start += batchSize) {
-    if (ctx.signal?.aborted) {
-      cancelled = true;
-      break;
+  // One scoreContinuations call per batch of items (one submit each), so a cancel keeps every finished batch;
+  // the calls share one pool of KV caches.
+  const sequences = new SequencePool(model.lm);
+  try {
+    for (let start = 0; start < items.length; start += batchSize) {
+      if (ctx.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const indices: number[] = [];
+      for (let i = start; i < Math.min(items.length, start + batchSize); i++) if (!(requests[i] instanceof Error)) indices.push(i);
+      if (indices.length > 0) {
+        const requested = indices.map((i) => requests[i] as ContinuationRequest);
+        const scores = await scoreContinuations(model.lm, requested, { shareContext: true, batchItems: batchSize, sequences });
+        indices.forEach((i, k) => (scored[i] = scores[k]));
+      }
+      finished = Math.min(items.length, start + batchSize);
+      progress.update(finished);
     }
-    const indices: number[] = [];
-    for (let i = start; i < Math.min(items.length, start + batchSize); i++) if (!(requests[i] instanceof Error)) indices.push(i);
-    if (indices.length > 0) {
-      const scores = await scoreContinuations(model.lm, indices.map((i) => requests[i] as ContinuationRequest), { shareContext: true, batchItems: batchSize });
-      indices.forEach((i, k) => (scored[i] = scores[k]));
-    }
-    finished = Math.min(items.length, start + batchSize);
-    progress.update(finished);
+  } finally {
+    sequences.releaseAll();
   }
 
   const done = items.slice(0, finished);

@@ -10,6 +10,7 @@
 
 import { prefixTokenId } from './encode-pair';
 import { ProgressTracker } from './eval-progress';
+import { SequencePool } from './loglikelihood';
 import { scoreTexts } from './loglikelihood-rolling';
 import { bitsPerByte, perplexity, type DocumentNll } from './retention-stats';
 import type { EvalModel, ItemOutcome, KindResult, RunContext } from './run-types';
@@ -33,31 +34,37 @@ export async function runRetention(spec: RetentionSuiteSpec, items: readonly Ret
   const docs: DocumentNll[] = [];
   const batchSize = Math.max(1, ctx.batchSize);
   let cancelled = false;
-  for (let start = 0; start < items.length; start += batchSize) {
-    if (ctx.signal?.aborted) {
-      cancelled = true;
-      break;
-    }
-    const batch = items.slice(start, start + batchSize);
-    const encoded = batch.map((item) => [prefix, ...tokenizer.encode(item.text, { addSpecialTokens: false })]);
-    const scorable = encoded.map((ids) => ids.length >= 2);
-    const scores = await scoreTexts(
-      lm,
-      encoded.filter((_, k) => scorable[k]),
-      { maxLength, batchItems: batchSize },
-    );
-    let next = 0;
-    batch.forEach((item, k) => {
-      if (!scorable[k]) {
-        outcomes.push({ id: item.id, scores: {}, error: 'the text has no tokens to score' });
-        return;
+  // One scoreTexts call per batch (a cancel keeps every finished batch), all sharing one pool of KV caches.
+  const sequences = new SequencePool(lm);
+  try {
+    for (let start = 0; start < items.length; start += batchSize) {
+      if (ctx.signal?.aborted) {
+        cancelled = true;
+        break;
       }
-      const s = scores[next++];
-      const doc: DocumentNll = { nll: -s.logLikelihood, tokens: s.tokens, bytes: utf8Bytes(item.text) };
-      docs.push(doc);
-      outcomes.push({ id: item.id, scores: {}, detail: { ...doc, perplexity: Math.exp(doc.nll / doc.tokens) } });
-    });
-    progress.update(start + batch.length);
+      const batch = items.slice(start, start + batchSize);
+      const encoded = batch.map((item) => [prefix, ...tokenizer.encode(item.text, { addSpecialTokens: false })]);
+      const scorable = encoded.map((ids) => ids.length >= 2);
+      const scores = await scoreTexts(
+        lm,
+        encoded.filter((_, k) => scorable[k]),
+        { maxLength, batchItems: batchSize, sequences },
+      );
+      let next = 0;
+      batch.forEach((item, k) => {
+        if (!scorable[k]) {
+          outcomes.push({ id: item.id, scores: {}, error: 'the text has no tokens to score' });
+          return;
+        }
+        const s = scores[next++];
+        const doc: DocumentNll = { nll: -s.logLikelihood, tokens: s.tokens, bytes: utf8Bytes(item.text) };
+        docs.push(doc);
+        outcomes.push({ id: item.id, scores: {}, detail: { ...doc, perplexity: Math.exp(doc.nll / doc.tokens) } });
+      });
+      progress.update(start + batch.length);
+    }
+  } finally {
+    sequences.releaseAll();
   }
   const scores: SuiteScores = docs.length > 0 ? { 'perplexity,none': perplexity(docs), 'bits_per_byte,none': bitsPerByte(docs) } : {};
   return { scores, items: outcomes, cancelled };
