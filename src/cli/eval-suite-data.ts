@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBuiltinSuite } from '../engine/eval/builtin-items';
-import { isBuiltinSuiteId, type BuiltinDataFile } from '../engine/eval/builtin-suites';
+import { BUILTIN_SUITE_IDS, isBuiltinSuiteId, type BuiltinDataFile } from '../engine/eval/builtin-suites';
 import type { LoadedSuite } from '../engine/eval/run-suite';
 import { readSuiteFile } from '../engine/eval/suite-file';
 import type { GenerationOptions } from '../engine/eval/suite-types';
@@ -89,7 +89,7 @@ export async function loadCliSuites(args: EvalSuiteArgs, progress: Progress): Pr
       suites.push(withFlags(await loadBuiltinSuite(name, { limit: args.limit, shots: args.shots, seed: args.seed }, read), args));
       continue;
     }
-    const text = await readText(resolve(name), ` (not a built-in suite either: arc-easy, arc-challenge, hellaswag, boolq, gsm8k, humaneval-js, stories-retention)`);
+    const text = await readText(resolve(name), ` (not a built-in suite either: ${BUILTIN_SUITE_IDS.join(', ')})`);
     // The regex's optional target (prompt+output) is read by run-task.ts.
     const regex = args.regex ? { pattern: args.regex.pattern, flags: '', target: args.regex.target } : undefined;
     const { suite, errors } = readSuiteFile(text, name, {

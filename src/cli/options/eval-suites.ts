@@ -1,5 +1,6 @@
 // `tunelab eval --suite ...` flags: the base model and each --adapter on every suite of the list.
 
+import { BUILTIN_SUITE_IDS } from '../../engine/eval/builtin-suites';
 import { formatHelp, hasSwitch, integerFlag, numberFlag, parseFlags, requiredString, stringFlag, stringList, UsageError, type FlagSpec } from '../args';
 import { COMMON_FLAGS, MODEL_FLAGS, readCommonArgs, readModelArgs, type CommonArgs, type ModelArgs } from './common';
 
@@ -31,7 +32,7 @@ export interface EvalSuiteArgs extends CommonArgs, Omit<ModelArgs, 'adapter'> {
 }
 
 export const EVAL_SUITE_FLAGS: FlagSpec[] = [
-  { name: 'suite', value: 'LIST', help: 'comma-separated suites: arc-easy, arc-challenge, hellaswag, boolq, gsm8k, humaneval-js, stories-retention, or a JSONL file (multiple choice, prompt/reference task, {text} or HumanEval records; detected)' },
+  { name: 'suite', value: 'LIST', help: `comma-separated suites: ${BUILTIN_SUITE_IDS.join(', ')}, or a JSONL file (multiple choice, prompt/reference task, {text} or HumanEval records; detected)` },
   { name: 'adapter', value: 'DIR', repeatable: true, help: 'a PEFT adapter to compare with the base (repeat for several)' },
   { name: 'limit', value: 'N', help: 'only the first N items of each suite' },
   { name: 'shots', value: 'K', help: 'few-shot examples per item for multiple choice and GSM8K (default: the harness task\'s, GSM8K 5, others 0)' },
