@@ -34,6 +34,7 @@ describe('MT-Bench files', () => {
     expect(refs.items[0].turns[0]).toMatch(/^If you have just overtaken the second person/);
     const vicuna = parseQuestions(read('vicuna_bench_question.jsonl'), 'v.jsonl');
     expect(vicuna.errors).toEqual([]);
+    expect(vicuna.items).toHaveLength(80);
     expect(vicuna.items.every((q) => q.turns.length === 1)).toBe(true);
   });
 
