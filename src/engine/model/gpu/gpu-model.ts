@@ -131,7 +131,7 @@ export class GpuCausalLm implements ScoringLm {
     const lengths = planLengths(this.config, plan);
 
     const step = this.ctx.step();
-    const pending = recordScorePlan(step, this, plan, (r) => this.own(r.sequence as SequenceState));
+    const pending = recordScorePlan(step, this, plan, (s) => this.own(s));
     for (const s of sequences) s.busy = true;
     try {
       await step.submit();

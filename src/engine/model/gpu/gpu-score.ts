@@ -8,7 +8,7 @@
 // caller submits the step once and turns the read-back statistics into log-probabilities.
 
 import type { Readback, StepEncoder } from '../../gpu/step-encoder';
-import type { ExtendRequest, ScorePlan, ScoreRequest } from '../causal-lm';
+import type { ExtendRequest, ScorePlan, ScoreRequest, SequenceState } from '../causal-lm';
 import { recordHeadStats } from './gpu-head-stats';
 import { recordNorm } from './gpu-layer';
 import { checkStepSize, placeRows, recordTrunk, type TrunkModel } from './gpu-trunk';
@@ -19,11 +19,10 @@ export interface PendingScores {
   stats: Readback;
   /** First scored row of each request in the statistics, and how many. */
   ranges: { first: number; count: number }[];
-  rows: number;
 }
 
 /** `sequenceOf` maps the plan's sequences to the model's own (already validated). */
-export function recordScorePlan(step: StepEncoder, model: TrunkModel, plan: ScorePlan, sequenceOf: (r: { sequence: unknown }) => GpuSequence): PendingScores {
+export function recordScorePlan(step: StepEncoder, model: TrunkModel, plan: ScorePlan, sequenceOf: (s: SequenceState) => GpuSequence): PendingScores {
   const { ctx, config, weights } = model;
   const C = config.hiddenSize;
   const kvRowBytes = config.numKvHeads * config.headDim * 4;
@@ -32,7 +31,7 @@ export function recordScorePlan(step: StepEncoder, model: TrunkModel, plan: Scor
   const lengthOf = (s: GpuSequence) => lengths.get(s) ?? s.length;
 
   const trunk = (requests: readonly (ExtendRequest | ScoreRequest)[]) => {
-    const seqs = requests.map((r) => sequenceOf(r));
+    const seqs = requests.map((r) => sequenceOf(r.sequence));
     const { rows, total } = placeRows(requests.map((r, i) => ({ tokens: r.tokens, past: lengthOf(seqs[i]), caches: seqs[i].layers })));
     checkStepSize(ctx, config, total);
     const scratch = recordTrunk(step, model, requests, rows, total);
@@ -43,8 +42,8 @@ export function recordScorePlan(step: StepEncoder, model: TrunkModel, plan: Scor
   if (plan.prefill.length > 0) trunk(plan.prefill);
 
   for (const fork of plan.forks) {
-    const source = sequenceOf({ sequence: fork.source });
-    const target = sequenceOf({ sequence: fork.target });
+    const source = sequenceOf(fork.source);
+    const target = sequenceOf(fork.target);
     const bytes = lengthOf(source) * kvRowBytes;
     if (bytes > 0) {
       source.layers.forEach((cache, l) => {
@@ -79,5 +78,5 @@ export function recordScorePlan(step: StepEncoder, model: TrunkModel, plan: Scor
   // The layers' normed-input scratch (N >= scored rows) holds the final norm's output.
   recordNorm(step, config, scratch.h2, source, weights.finalNorm, scoredRows, scratch.mlpStats);
   const stats = recordHeadStats(step, weights.lmHead, scratch.h2, targetsBuffer, scoredRows);
-  return { stats, ranges, rows: scoredRows };
+  return { stats, ranges };
 }
