@@ -6,7 +6,7 @@
 //   paired over the documents with the ratio estimators of retention-stats.ts;
 // - otherwise the two runs as independent samples, se = sqrt(se_base^2 + se_other^2) (report.ts comparison).
 
-import { comparison, pairedDifference } from './report';
+import { comparison, marked, pairedDifference } from './report';
 import { perplexityChange, ratioChange, type DocumentNll } from './retention-stats';
 import { documentNll } from './run-retention';
 import type { ItemOutcome, SuiteResult } from './run-types';
@@ -38,8 +38,6 @@ const LOWER_IS_BETTER = new Set(['perplexity', 'loss', 'bits_per_byte']);
 export function higherIsBetter(metric: string): boolean {
   return !LOWER_IS_BETTER.has(metric.split(',')[0]);
 }
-
-const marked = (difference: number, stderr: number | undefined) => stderr !== undefined && Math.abs(difference) > 2 * stderr;
 
 /** The items' ids in order, when both runs scored exactly the same items. */
 function sameItems(a: readonly ItemOutcome[], b: readonly ItemOutcome[]): boolean {

@@ -23,7 +23,8 @@ export interface MetricDifference {
   significant: boolean;
 }
 
-function marked(difference: number, stderr: number | undefined): boolean {
+/** |difference| > 2 stderr: the significance mark of every comparison (none without a stderr). */
+export function marked(difference: number, stderr: number | undefined): boolean {
   return stderr !== undefined && Math.abs(difference) > 2 * stderr;
 }
 
