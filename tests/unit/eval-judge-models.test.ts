@@ -61,6 +61,20 @@ describe('EngineJudge', () => {
     controller.abort(new Error('stop'));
     await expect(judge.complete(conversation(1), controller.signal)).rejects.toThrow('stop');
   });
+
+  it('a call cancelled while it decodes rejects with the reason instead of returning the partial judgment', async () => {
+    const controller = new AbortController();
+    const promptLength = tokenizer.encode(renderChat(files.tokenizerConfig, conversation(1)), { addSpecialTokens: false }).length;
+    // Token 100 forever (never EOS); the signal fires once three new tokens are in the history.
+    const lm = new FakeLm(fakeConfig(512, 256), (history) => {
+      if (history.length >= promptLength + 3) controller.abort(new Error('stopped mid-judgment'));
+      return new Float32Array(512).map((_, i) => (i === 100 ? 1 : 0));
+    });
+    const judge = new EngineJudge(lm, tokenizer, files, { name: 'fake', maxNewTokens: 50 });
+    await expect(judge.complete(conversation(1), controller.signal)).rejects.toThrow('stopped mid-judgment');
+    expect(controller.signal.aborted).toBe(true);
+    expect(lm.liveSequences).toBe(0);
+  });
 });
 
 describe('answerQuestions', () => {
