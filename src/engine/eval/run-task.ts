@@ -11,7 +11,7 @@
 import { runCustomMetric } from './custom-metric';
 import { encodeContinuation } from './encode-pair';
 import { errorMessage, ProgressTracker } from './eval-progress';
-import { scoreContinuations } from './loglikelihood';
+import { scoreContinuations, SequencePool } from './loglikelihood';
 import { meanWithStderr } from './metrics/mean-stderr';
 import { rougeL } from './metrics/rouge-l';
 import { compileUserRegex, containsReference, exactMatch, regexMatch } from './metrics/text-metrics';
@@ -81,31 +81,37 @@ export async function runTask(spec: TaskSuiteSpec, items: readonly TaskItem[], m
     let template: ChatTemplate | undefined;
     const chat = () => (template ??= new ChatTemplate(model.tokenizer.tokenizerConfig));
     const batchSize = Math.max(1, ctx.batchSize);
-    for (let start = 0; start < n; start += batchSize) {
-      if (ctx.signal?.aborted) {
-        cancelled = true;
-        break;
-      }
-      const requests = outcomes.slice(start, start + batchSize).map((o, k) => {
-        try {
-          return referenceRequest(model, items[start + k], chat);
-        } catch (err) {
-          o.error = `reference loss: ${errorMessage(err)}`;
-          return undefined;
+    // One scoring call per batch (a cancel keeps every finished batch), all sharing one pool of KV caches.
+    const sequences = new SequencePool(model.lm);
+    try {
+      for (let start = 0; start < n; start += batchSize) {
+        if (ctx.signal?.aborted) {
+          cancelled = true;
+          break;
         }
-      });
-      const ok = requests.flatMap((r, k) => (r ? [k] : []));
-      const scores = ok.length
-        ? await scoreContinuations(model.lm, ok.map((k) => ({ context: requests[k]!.context, continuations: [requests[k]!.continuation] })), { shareContext: false, batchItems: batchSize })
-        : [];
-      requests.forEach((_, k) => (docs[start + k] = undefined));
-      ok.forEach((k, j) => {
-        const [s] = scores[j];
-        const doc = { nll: -s.logLikelihood, tokens: s.tokens };
-        docs[start + k] = doc;
-        Object.assign(outcomes[start + k].detail!, { nll: doc.nll, tokens: doc.tokens });
-      });
-      progress.update(done + Math.min(n, start + batchSize));
+        const requests = outcomes.slice(start, start + batchSize).map((o, k) => {
+          try {
+            return referenceRequest(model, items[start + k], chat);
+          } catch (err) {
+            o.error = `reference loss: ${errorMessage(err)}`;
+            return undefined;
+          }
+        });
+        const ok = requests.flatMap((r, k) => (r ? [k] : []));
+        const scores = ok.length
+          ? await scoreContinuations(model.lm, ok.map((k) => ({ context: requests[k]!.context, continuations: [requests[k]!.continuation] })), { shareContext: false, batchItems: batchSize, sequences })
+          : [];
+        requests.forEach((_, k) => (docs[start + k] = undefined));
+        ok.forEach((k, j) => {
+          const [s] = scores[j];
+          const doc = { nll: -s.logLikelihood, tokens: s.tokens };
+          docs[start + k] = doc;
+          Object.assign(outcomes[start + k].detail!, { nll: doc.nll, tokens: doc.tokens });
+        });
+        progress.update(done + Math.min(n, start + batchSize));
+      }
+    } finally {
+      sequences.releaseAll();
     }
     done += items.length;
   }
