@@ -12,7 +12,7 @@ import { scoreContinuations } from '../../src/engine/eval/loglikelihood';
 import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
 import { loadModelFiles } from '../../src/engine/model/model-files';
 import { mapWeights } from '../../src/engine/model/weights';
-import { median, now, withDeadline } from './measure';
+import { errorText, mean, median, now, withDeadline } from './measure';
 import { randomLlamaModel, SMOLLM2_135M_CONFIG } from './random-model';
 import { EVAL_ITEM_SHAPE, randomItems, rowsPerRun, shareSpeedup } from './eval-workloads';
 import type { TrainModelSources } from './train-bench';
@@ -20,10 +20,6 @@ import type { EvalModelId, EvalOptions, EvalRun, Log } from './types';
 
 /** One model's measurement that takes longer than this counts as hung. */
 export const EVAL_DEADLINE_S = 1800;
-
-function message(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
 
 async function benchModel(ctx: GpuContext, id: EvalModelId, options: EvalOptions, sources: TrainModelSources, log: Log): Promise<EvalRun> {
   const tLoad = now();
@@ -91,7 +87,6 @@ async function benchModel(ctx: GpuContext, id: EvalModelId, options: EvalOptions
       rounds.push(now() - tRound);
       log(`eval ${id}: round ${rounds.length}: shared ${run.sharedS.at(-1)!.toFixed(2)} s, from scratch ${run.scratchS.at(-1)!.toFixed(2)} s`);
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     run.sharedItemsPerS = itemCount / mean(run.sharedS);
     run.scratchItemsPerS = itemCount / mean(run.scratchS);
     const speedup = shareSpeedup(run.sharedS, run.scratchS);
@@ -114,8 +109,8 @@ export async function benchEval(ctx: GpuContext, options: EvalOptions, sources: 
       runs.push(await withDeadline(benchModel(ctx, id, options, sources, log), EVAL_DEADLINE_S, `eval ${id}`));
     } catch (err) {
       const items = options.items[id];
-      runs.push({ model: id, description: id, items, choices: items * EVAL_ITEM_SHAPE.choices, batchTokens: options.batchTokens, rowsShared: 0, rowsScratch: 0, sharedS: [], scratchS: [], batches: 0, submitsPerBatch: 0, error: message(err) });
-      log(`eval ${id}: error: ${message(err)}`);
+      runs.push({ model: id, description: id, items, choices: items * EVAL_ITEM_SHAPE.choices, batchTokens: options.batchTokens, rowsShared: 0, rowsScratch: 0, sharedS: [], scratchS: [], batches: 0, submitsPerBatch: 0, error: errorText(err) });
+      log(`eval ${id}: error: ${errorText(err)}`);
       if (err instanceof Error && err.name === 'DeadlineError') break;
     }
   }

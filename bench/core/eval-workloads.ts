@@ -5,6 +5,7 @@
 
 import type { ContinuationRequest } from '../../src/engine/eval/loglikelihood';
 import { Rng } from '../../src/engine/util/rng';
+import { mean } from './measure';
 
 export const EVAL_ITEM_SHAPE = { contextTokens: [64, 96], choices: 4, choiceTokens: [12, 32] } as const;
 
@@ -29,9 +30,8 @@ export function rowsPerRun(items: readonly ContinuationRequest[], shareContext: 
   return rows;
 }
 
-/** The shared context's speed-up: mean from-scratch run time over mean shared run time (and medians, bests). */
+/** The shared context's speed-up: mean from-scratch run time over mean shared run time (and the same of the best runs). */
 export function shareSpeedup(sharedS: readonly number[], scratchS: readonly number[]): { mean: number; best: number } {
   if (!sharedS.length || !scratchS.length) throw new Error('the speed-up needs timed runs of both modes');
-  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return { mean: mean(scratchS) / mean(sharedS), best: Math.min(...scratchS) / Math.min(...sharedS) };
 }

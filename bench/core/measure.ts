@@ -33,6 +33,15 @@ export interface TimingHooks {
 
 export const now = (): number => performance.now() / 1000;
 
+export function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** An error as the bench's logs and reports show it: "Name: message". */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;

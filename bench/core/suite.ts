@@ -7,7 +7,7 @@
 import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
 import { measureCopy } from './copy';
 import { dpoCostChecks } from './dpo-cost';
-import { withDeadline } from './measure';
+import { errorText, withDeadline } from './measure';
 import { measurePeak } from './peak';
 import type { TrainModelSources } from './train-bench';
 import type { AdapterReport, BenchOptions, Log, OursReport } from './types';
@@ -38,10 +38,6 @@ export function describeAdapter(adapter: GPUAdapter, runtime: string): AdapterRe
   };
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
 export async function runOurs(
   gpu: GPU | undefined,
   options: BenchOptions,
@@ -56,7 +52,7 @@ export async function runOurs(
     if (adapter) report.adapter = describeAdapter(adapter, runtime);
     ctx = await acquireGpu(gpu);
   } catch (err) {
-    report.errors.push(`acquireGpu: ${message(err)}`);
+    report.errors.push(`acquireGpu: ${errorText(err)}`);
     return report;
   }
   try {
@@ -64,16 +60,16 @@ export async function runOurs(
       try {
         report.peak = await withDeadline(measurePeak(ctx, log), 180, 'peak');
       } catch (err) {
-        report.errors.push(`peak: ${message(err)}`);
-        log(`peak: error: ${message(err)}`);
+        report.errors.push(`peak: ${errorText(err)}`);
+        log(`peak: error: ${errorText(err)}`);
       }
     }
     if (!options.skipCopy) {
       try {
         report.copy = await withDeadline(measureCopy(ctx, log), 180, 'copy');
       } catch (err) {
-        report.errors.push(`copy: ${message(err)}`);
-        log(`copy: error: ${message(err)}`);
+        report.errors.push(`copy: ${errorText(err)}`);
+        log(`copy: error: ${errorText(err)}`);
       }
     }
     try {
@@ -81,8 +77,8 @@ export async function runOurs(
       const { benchOurMatmul } = await import('./ours-matmul');
       report.matmul = await benchOurMatmul(ctx, options, log);
     } catch (err) {
-      report.errors.push(`matmul: ${message(err)}`);
-      log(`matmul: error: ${message(err)}`);
+      report.errors.push(`matmul: ${errorText(err)}`);
+      log(`matmul: error: ${errorText(err)}`);
     }
     // `?.`: callers built before the training section (bench/results/device/drive.mjs) pass no `train`.
     if (options.train?.enabled) {
@@ -92,8 +88,8 @@ export async function runOurs(
         report.trainDpoCost = dpoCostChecks(report.train);
         for (const run of report.train) if (run.error) report.errors.push(`train ${run.model}: ${run.error}`);
       } catch (err) {
-        report.errors.push(`train: ${message(err)}`);
-        log(`train: error: ${message(err)}`);
+        report.errors.push(`train: ${errorText(err)}`);
+        log(`train: error: ${errorText(err)}`);
       }
     }
     if (options.eval?.enabled) {
@@ -102,8 +98,8 @@ export async function runOurs(
         report.eval = await benchEval(ctx, options.eval, trainSources ?? {}, log);
         for (const run of report.eval) if (run.error) report.errors.push(`eval ${run.model}: ${run.error}`);
       } catch (err) {
-        report.errors.push(`eval: ${message(err)}`);
-        log(`eval: error: ${message(err)}`);
+        report.errors.push(`eval: ${errorText(err)}`);
+        log(`eval: error: ${errorText(err)}`);
       }
     }
   } finally {

@@ -23,7 +23,7 @@ import { mapWeights, type ModelWeights } from '../../src/engine/model/weights';
 import { GpuLoraAdapter } from '../../src/engine/train/gpu/gpu-lora';
 import { GpuTrainer, type OptimizerHyper } from '../../src/engine/train/gpu/gpu-train-step';
 import { Rng } from '../../src/engine/util/rng';
-import { median, now, withDeadline } from './measure';
+import { errorText, median, now, withDeadline } from './measure';
 import { randomLlamaModel, SMOLLM2_135M_CONFIG } from './random-model';
 import { StepWatch, timedStep, type StepSample } from './step-watch';
 import { forwardFlopsPerToken, loraFlopsPerToken, trainFlopsPerToken } from './train-flops';
@@ -60,10 +60,6 @@ async function loadModel(id: TrainModelId, sources: TrainModelSources): Promise<
 
 function shapeOf(c: ModelConfig): string {
   return `C=${c.hiddenSize} L=${c.numLayers} Hq=${c.numHeads} Hkv=${c.numKvHeads} D=${c.headDim} F=${c.intermediateSize} V=${c.vocabSize}${c.tieWordEmbeddings ? ' tied' : ''}`;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** One objective on the loaded model: its row, its own adapter and trainer, its timed steps. */
@@ -154,7 +150,7 @@ async function benchModel(ctx: GpuContext, id: TrainModelId, options: TrainOptio
     // A failing objective keeps its error on its row; the others go on.
     const fail = (leg: Leg, err: unknown) => {
       if (err instanceof Error && err.name === 'DeadlineError') throw err;
-      leg.run.error = message(err);
+      leg.run.error = errorText(err);
       log(`train ${id} ${leg.run.objective}: error: ${leg.run.error}`);
     };
 
@@ -243,8 +239,8 @@ export async function benchTraining(ctx: GpuContext, options: TrainOptions, sour
     try {
       await withDeadline(benchModel(ctx, id, options, sources, log, runs), DEADLINE_PER_OBJECTIVE_S * runs.length, `train ${id}`);
     } catch (err) {
-      for (const run of runs) run.error ??= message(err);
-      log(`train ${id}: error: ${message(err)}`);
+      for (const run of runs) run.error ??= errorText(err);
+      log(`train ${id}: error: ${errorText(err)}`);
       if (err instanceof Error && err.name === 'DeadlineError') break; // the device may be wedged
     }
   }
