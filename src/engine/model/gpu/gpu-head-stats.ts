@@ -33,18 +33,24 @@ export function headChunks(head: GpuMatrix, rows: number): HeadChunk[] {
 }
 
 /**
- * hidden (rows, C) final-norm output; targets (rows) i32. Records the chunked head and returns the
- * readback of the (rows, 4) f32 statistics (max, sum of exp(logit - max), target logit, unused).
+ * hidden (rows, C) final-norm output; targets (rows) i32. Records the chunked head folded into the (rows)
+ * cross-entropy state (max, sum of exp(logit - max), target logit, unused); returns that state and the
+ * logits scratch (the training loss reuses it for its backward).
  */
-export function recordHeadStats(step: StepEncoder, head: GpuMatrix, hidden: GPUBuffer, targets: GPUBuffer, rows: number): Readback {
+export function recordChunkStats(step: StepEncoder, head: GpuMatrix, hidden: GPUBuffer, targets: GPUBuffer, rows: number, chunks: readonly HeadChunk[]): { state: GPUBuffer; logits: GPUBuffer } {
   const C = head.cols;
-  const chunks = headChunks(head, rows);
-  const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'scored logits chunk');
-  const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'scored row statistics');
+  const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'lm-head logits chunk');
+  const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
   chunks.forEach((c, i) => {
     // logits (rows, n) = hidden (rows, C) @ W[v0 : v0 + n] (n, C)^T
     matmul(step, logits, hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat: head.format });
     crossEntropyChunkStats(step, state, logits, targets, rows, c.n, c.v0, i === 0);
   });
+  return { state, logits };
+}
+
+/** The readback of the scored rows' (rows, 4) f32 statistics. */
+export function recordHeadStats(step: StepEncoder, head: GpuMatrix, hidden: GPUBuffer, targets: GPUBuffer, rows: number): Readback {
+  const { state } = recordChunkStats(step, head, hidden, targets, rows, headChunks(head, rows));
   return step.read(state, 0, rows * CE_STATE_BYTES_PER_ROW);
 }

@@ -8,9 +8,9 @@
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import type { GpuMatrix } from '../../model/gpu/gpu-weights';
-import { CE_STATE_BYTES_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkStats, crossEntropyFinalize, type CrossEntropyGradOptions } from '../../ops/gpu/cross-entropy';
+import { crossEntropyChunkBackward, crossEntropyFinalize, type CrossEntropyGradOptions } from '../../ops/gpu/cross-entropy';
 import { lmHeadLoss, lmHeadLossForward } from '../../ops/gpu/lm-head-loss';
-import { headChunks, type HeadChunk } from '../../model/gpu/gpu-head-stats';
+import { headChunks, recordChunkStats, type HeadChunk } from '../../model/gpu/gpu-head-stats';
 import { matmul } from '../../ops/gpu/matmul';
 
 export interface HeadLossBuffers {
@@ -42,13 +42,7 @@ export function headLossForward(step: StepEncoder, head: GpuMatrix, io: Omit<Hea
 
 /** The split head's forward: every chunk's logits into one scratch, folded into the statistics. */
 function partsForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffers, 'dHidden'>, rows: number, chunks: HeadChunk[]): GPUBuffer {
-  const C = head.cols;
-  const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'lm-head logits chunk');
-  const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
-  chunks.forEach((c, i) => {
-    matmul(step, logits, io.hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat: head.format });
-    crossEntropyChunkStats(step, state, logits, io.targets, rows, c.n, c.v0, i === 0);
-  });
+  const { state, logits } = recordChunkStats(step, head, io.hidden, io.targets, rows, chunks);
   crossEntropyFinalize(step, io.result, io.lse, io.rowLoss, state, io.targets, rows);
   return logits;
 }
