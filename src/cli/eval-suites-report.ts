@@ -2,7 +2,7 @@
 // plus the comparisons) and the comparison table on stderr.
 
 import type { BeforeAfterResult } from '../engine/eval/before-after';
-import { HARNESS_TASK_NAMES, isBuiltinSuiteId } from '../engine/eval/builtin-suites';
+import { BUILTIN_NOTES, HARNESS_TASK_NAMES, isBuiltinSuiteId } from '../engine/eval/builtin-suites';
 import { harnessResults, type HarnessResults, type TaskResult } from '../engine/eval/report';
 import type { LoadedSuite } from '../engine/eval/run-suite';
 import type { SuiteResult } from '../engine/eval/run-types';
@@ -91,5 +91,7 @@ export function comparisonTable(targets: readonly TargetInfo[], result: BeforeAf
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd();
   const note = targets.length > 1 ? '\n(difference from the base ± its standard error, paired over items; * when over twice it)' : '';
-  return [line(header), ...rows.map(line)].join('\n') + note;
+  // Where a built-in suite departs from the harness task it mirrors, said under its scores.
+  const departures = (first?.suites ?? []).flatMap((s) => (isBuiltinSuiteId(s.suiteId) && BUILTIN_NOTES[s.suiteId] ? [`\n${taskName(s.suiteId)}: ${BUILTIN_NOTES[s.suiteId]}`] : []));
+  return [line(header), ...rows.map(line)].join('\n') + note + departures.join('');
 }
