@@ -1,7 +1,7 @@
 // The training-objective seam: what one micro-batch holds, how the per-token log-probabilities the model
 // computes reduce to the loss, its gradient per token and the metrics, and which gradient rule the GPU runs
-// mid-step. SFT (objectives/sft-objective.ts) and the preference family (objectives/preference-objective.ts)
-// are the implementations; the loop (train-loop.ts), both backends, the CLI and the studio take an
+// mid-step. SFT (objectives/sft-objective.ts), the preference family (objectives/preference-objective.ts)
+// and GRPO (grpo/grpo-objective.ts, over completions the model sampled) are the implementations; the loop (train-loop.ts), both backends, the CLI and the studio take an
 // objective as data.
 //
 // Every objective's loss is a function of log p(label_t) of the labelled tokens (for the policy, and for
@@ -13,7 +13,7 @@
 import type { PreferenceConfig, PreferenceMethod } from './objectives/preference-config';
 import type { TrainBatch } from './train-batch';
 
-export type ObjectiveMethod = 'sft' | PreferenceMethod;
+export type ObjectiveMethod = 'sft' | PreferenceMethod | 'grpo';
 
 /** Per sequence, log p(labels[t]) at every position t (0 where the label is ignored). */
 export type TokenLogps = Float64Array[];
@@ -42,7 +42,22 @@ export interface ObjectiveResult {
  */
 export type GpuGradientRule =
   | { kind: 'constant'; scale: number }
-  | { kind: 'preference'; config: PreferenceConfig; pairs: number; chosenTokens: number };
+  | { kind: 'preference'; config: PreferenceConfig; pairs: number; chosenTokens: number }
+  | GrpoGradientRule;
+
+/**
+ * GRPO (grpo/grpo-objective.ts): per packed row (token weight, advantage, old log p, reference log p), the
+ * weight 0 where the row has no loss token; with oldFromPolicy the ratio is 1 (num_iterations 1).
+ */
+export interface GrpoGradientRule {
+  kind: 'grpo';
+  /** (N, 4) f32. */
+  rows: Float32Array;
+  oldFromPolicy: boolean;
+  epsilonLow: number;
+  epsilonHigh: number;
+  beta: number;
+}
 
 /** The held-out evaluation row of a run's metrics (eval_ names, as TRL logs them). */
 export interface EvalFields {

@@ -15,6 +15,18 @@ export interface TrainSequence {
    * rejected completion), 0 elsewhere; absent: every labelled token is (SFT).
    */
   response?: Uint8Array;
+  /** GRPO: the sampled completion's advantage and the log-probabilities its loss compares against. */
+  rollout?: RolloutTerms;
+}
+
+/** What a GRPO sequence's loss reads besides the policy's log-probabilities (grpo/grpo-objective.ts). */
+export interface RolloutTerms {
+  /** The completion's group-relative advantage. */
+  advantage: number;
+  /** (T) log p(labels[t]) under the policy that sampled the completion; absent: the current policy's (ratio 1). */
+  oldLogps?: Float64Array;
+  /** (T) log p(labels[t]) under the frozen reference (beta > 0). */
+  refLogps?: Float64Array;
 }
 
 /** Sequences trained together in one micro-batch. */

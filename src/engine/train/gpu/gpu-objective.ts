@@ -49,6 +49,7 @@ export function preferenceGradMode(c: PreferenceConfig): PreferenceGradMode {
  */
 export function recordRowScaling(step: StepEncoder, rule: GpuGradientRule, batch: TrainBatch, rowLoss: GPUBuffer, reference: GpuReference): RowScaling {
   if (rule.kind === 'constant') return { gradScale: rule.scale };
+  if (rule.kind === 'grpo') throw new Error('GRPO on the GPU: the row-gradient kernel is being wired (issue 11)');
   const { rowInfo, seqRows } = preferenceRows(batch);
   const rows = rowInfo.length;
   const info = step.temp(rows * 4, 'preference row info');
