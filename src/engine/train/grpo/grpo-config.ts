@@ -54,7 +54,9 @@ export const GRPO_DEFAULTS: GrpoConfig = {
 };
 
 /** The config from partial settings: TRL's rule that epsilon_high defaults to epsilon, and num_generations_eval to num_generations. */
-export function grpoConfig(settings: Partial<GrpoConfig> = {}): GrpoConfig {
+export function grpoConfig(given: Partial<GrpoConfig> = {}): GrpoConfig {
+  // A field present but undefined (an unset CLI flag or form field) takes its default, as an absent one does.
+  const settings = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<GrpoConfig>;
   const epsilon = settings.epsilon ?? GRPO_DEFAULTS.epsilon;
   const numGenerations = settings.numGenerations ?? GRPO_DEFAULTS.numGenerations;
   const config: GrpoConfig = {
