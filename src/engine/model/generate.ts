@@ -31,6 +31,8 @@ export interface GenerationHooks {
   onToken?(index: number, tokenId: number, textDelta: string): void;
   /** Stops every sequence after the step in flight; results so far come back with finishReason 'aborted'. */
   signal?: AbortSignal;
+  /** The (V) logits prompt `index`'s next token is sampled from (before any processor), e.g. for its entropy. */
+  onLogits?(index: number, logits: Float32Array): void;
 }
 
 /** One prompt's state during generation. */
@@ -135,7 +137,7 @@ export async function generate(
     if (maxNewTokens === 0) {
       for (const run of runs) run.finish = 'length';
     } else {
-      await decodeLoop(model, prompts, runs, { sampling, stopIds, maxNewTokens, signal, onToken });
+      await decodeLoop(model, prompts, runs, { sampling, stopIds, maxNewTokens, signal, onToken, onLogits: hooks.onLogits });
     }
     return runs.map((run) => ({ tokens: run.tokens, text: run.text, finishReason: run.finish ?? 'aborted' }));
   } catch (err) {
@@ -165,6 +167,7 @@ interface LoopSettings {
   maxNewTokens: number;
   signal: AbortSignal | undefined;
   onToken: GenerationHooks['onToken'];
+  onLogits: GenerationHooks['onLogits'];
 }
 
 async function decodeLoop(model: CausalLm, prompts: readonly (readonly number[])[], runs: Run[], s: LoopSettings): Promise<void> {
@@ -190,6 +193,7 @@ async function decodeLoop(model: CausalLm, prompts: readonly (readonly number[])
 
 /** Samples one token for run `index` and decides whether its sequence ends here. */
 function step(run: Run, index: number, logits: Float32Array, s: LoopSettings): void {
+  s.onLogits?.(index, logits);
   const token = sampleToken(logits, s.sampling, run.rng, run.history);
   const added = run.add(token);
   let delta = added.delta;

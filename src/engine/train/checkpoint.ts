@@ -15,6 +15,8 @@ export interface TrainCheckpoint {
   /** Optimizer steps completed. */
   step: number;
   cursor: DataCursor;
+  /** What else the step feed needs to continue exactly (GRPO: the generation index and the rollouts in use). */
+  feed?: unknown;
   adapter: LoraAdapter;
   optimizer: OptimizerState;
 }
@@ -32,7 +34,7 @@ export function checkpointBytes(c: TrainCheckpoint): Uint8Array {
     tensors[`${m.path}.A.exp_avg_sq`] = { dtype: 'F32', shape: a, data: c.optimizer.v[i].a };
     tensors[`${m.path}.B.exp_avg_sq`] = { dtype: 'F32', shape: b, data: c.optimizer.v[i].b };
   });
-  const meta = { step: c.step, cursor: c.cursor, optimizerStep: c.optimizer.step, lora: c.adapter.config };
+  const meta = { step: c.step, cursor: c.cursor, feed: c.feed, optimizerStep: c.optimizer.step, lora: c.adapter.config };
   return writeSafetensors(tensors, { format: 'tunelab-checkpoint', state: JSON.stringify(meta) });
 }
 
@@ -43,7 +45,7 @@ export function checkpointBytes(c: TrainCheckpoint): Uint8Array {
 export function readCheckpoint(bytes: Uint8Array, adapter: LoraAdapter, file = CHECKPOINT_FILE): TrainCheckpoint {
   const st = readSafetensors(bytes, file);
   if (st.metadata.format !== 'tunelab-checkpoint' || !st.metadata.state) throw new ModelFormatError(file, 'is not a Tunelab training checkpoint');
-  const meta = JSON.parse(st.metadata.state) as { step: number; cursor: DataCursor; optimizerStep: number; lora: LoraAdapter['config'] };
+  const meta = JSON.parse(st.metadata.state) as { step: number; cursor: DataCursor; feed?: unknown; optimizerStep: number; lora: LoraAdapter['config'] };
   const same = JSON.stringify(meta.lora) === JSON.stringify(adapter.config);
   if (!same) throw new ModelFormatError(file, `was written for LoRA ${JSON.stringify(meta.lora)}, this run has ${JSON.stringify(adapter.config)}`);
   const get = (name: string, length: number) => {
@@ -61,5 +63,5 @@ export function readCheckpoint(bytes: Uint8Array, adapter: LoraAdapter, file = C
     m.push({ a: get(`${mod.path}.A.exp_avg`, mod.a.length), b: get(`${mod.path}.B.exp_avg`, mod.b.length) });
     v.push({ a: get(`${mod.path}.A.exp_avg_sq`, mod.a.length), b: get(`${mod.path}.B.exp_avg_sq`, mod.b.length) });
   }
-  return { step: meta.step, cursor: meta.cursor, adapter, optimizer: { step: meta.optimizerStep, m, v } };
+  return { step: meta.step, cursor: meta.cursor, feed: meta.feed, adapter, optimizer: { step: meta.optimizerStep, m, v } };
 }

@@ -1,22 +1,22 @@
-// The training loop of every objective: for each optimizer step, take batchSize x gradAccum examples in
-// seeded order, let the backend accumulate the objective's gradients micro-batch by micro-batch (the loss
-// normalised by totals over the whole accumulated step), clip and apply AdamW at the scheduled learning
-// rate; then the objective turns the step's token log-probabilities into the logged loss and metrics.
-// Held-out evaluation every evalEvery steps (and before the first step of a fresh run), checkpoints every
-// saveEvery steps; metrics and checkpoints leave through hooks, so the CLI writes files and the studio
-// writes IndexedDB. A non-finite loss or gradient norm stops the run at that step, before anything of the
-// step is saved. When the device runs out of memory for the reference's pass in the step (DPO), the
-// reference is precomputed instead and the step trained again: the precompute is what short memory needs.
+// The training loop of every objective: for each optimizer step, the feed (step-feed.ts) gives the step's
+// micro-batches (dataset examples in seeded order, or GRPO's scored completions), the backend accumulates
+// the objective's gradients micro-batch by micro-batch (the loss normalised by totals over the whole
+// accumulated step), clips and applies AdamW at the scheduled learning rate; then the objective turns the
+// step's token log-probabilities into the logged loss and metrics. Held-out evaluation every evalEvery
+// steps (and before the first step of a fresh run), checkpoints every saveEvery steps; metrics and
+// checkpoints leave through hooks, so the CLI writes files and the studio writes IndexedDB. A non-finite
+// loss or gradient norm stops the run at that step, before anything of the step is saved.
 
 import type { TrainCheckpoint } from './checkpoint';
-import { DataOrder } from './data-order';
-import { GpuOutOfMemoryError } from '../gpu/errors';
+import { DatasetFeed } from './dataset-feed';
 import { NonFiniteTrainingError } from './errors';
-import { mergeBatches, type EvalFields, type TokenLogps, type TrainingObjective } from './objective';
-import { precomputeReference, withReference, type ReferenceSums } from './reference-cache';
+import { mergeBatches, type EvalFields, type TrainingObjective } from './objective';
 import { lrAt, validateSchedule, type SchedulerName } from './schedule';
-import { batchTokens, trainedTokens, type TrainBatch } from './train-batch';
+import type { FedStep, StepFeed } from './step-feed';
+import { batchTokens, trainedTokens } from './train-batch';
 import type { TrainerBackend } from './trainer-backend';
+
+export { evaluateSet } from './evaluate-set';
 
 export interface LoopConfig {
   /** Examples per micro-batch (preference: pairs). */
@@ -86,7 +86,7 @@ export interface TrainResult {
   stopped: boolean;
 }
 
-function validate(c: LoopConfig): void {
+export function validateLoopConfig(c: LoopConfig): void {
   const positiveInt = (name: string, v: number) => {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
   };
@@ -99,38 +99,7 @@ function validate(c: LoopConfig): void {
   validateSchedule({ name: c.scheduler, lr: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps });
 }
 
-/** The policy's (and, when computed in the step, the reference's) token log-probabilities of a batch. */
-async function batchLogps<E, T>(backend: TrainerBackend, objective: TrainingObjective<E, T>, batch: TrainBatch) {
-  const policy = await backend.logProbs(batch, 'policy');
-  const reference = objective.needsReference && !batch.reference ? await backend.logProbs(batch, 'reference') : undefined;
-  return { policy, reference };
-}
-
-/** The objective's loss and metrics over a held-out set, in micro-batches of batchSize examples. */
-export async function evaluateSet<E, T>(
-  backend: TrainerBackend,
-  objective: TrainingObjective<E, T>,
-  examples: readonly E[],
-  batchSize: number,
-  reference?: ReferenceSums,
-): Promise<EvalFields> {
-  if (examples.length === 0) throw new RangeError('the evaluation set is empty');
-  const batches: TrainBatch[] = [];
-  const policy: TokenLogps = [];
-  const refs: TokenLogps = [];
-  for (let i = 0; i < examples.length; i += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, examples.length - i) }, (_, k) => i + k);
-    const batch = withReference(objective.batch(indices.map((k) => examples[k])), reference, indices);
-    const logps = await batchLogps(backend, objective, batch);
-    batches.push(batch);
-    policy.push(...logps.policy);
-    if (logps.reference) refs.push(...logps.reference);
-  }
-  const merged = mergeBatches(batches);
-  const result = objective.evaluate({ batch: merged, policy, reference: refs.length ? refs : undefined }, objective.totals(batches));
-  return objective.evalFields(result, merged);
-}
-
+/** Trains a dataset objective (SFT, DPO, SimPO, ORPO) on `train`, evaluating on `evalSet`. */
 export async function runTraining<E, T>(
   backend: TrainerBackend,
   objective: TrainingObjective<E, T>,
@@ -141,61 +110,84 @@ export async function runTraining<E, T>(
   resume?: TrainCheckpoint,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  validate(config);
+  validateLoopConfig(config);
+  const feed = new DatasetFeed(backend, objective, train, evalSet, {
+    batchSize: config.batchSize,
+    gradAccum: config.gradAccum,
+    seed: config.seed,
+    precomputeReference: options.precomputeReference,
+    onReferenceProgress: hooks.onReferenceProgress,
+    onReferenceFallback: hooks.onReferenceFallback,
+  }, resume?.cursor);
+  return trainWithFeed(backend, objective, feed, config, hooks, resume);
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}
+
+/** The loop over any feed: the optimizer steps, evaluations, checkpoints and the non-finite guard. */
+export async function trainWithFeed<T>(
+  backend: TrainerBackend,
+  objective: TrainingObjective<unknown, T>,
+  feed: StepFeed,
+  config: LoopConfig,
+  hooks: TrainHooks = {},
+  resume?: TrainCheckpoint,
+): Promise<TrainResult> {
+  validateLoopConfig(config);
   const now = hooks.now ?? (() => performance.now());
-  const order = new DataOrder(train.length, config.seed, resume?.cursor);
   let step = resume?.step ?? 0;
   let lastCheckpoint = resume?.step ?? 0;
   if (resume) await backend.restore(resume.adapter, resume.optimizer);
-
-  // The reference never changes: its log-probabilities can be computed once (before the first update, or
-  // again on resume: the reference is the frozen starting point, not the resumed adapter).
-  let trainRefs: ReferenceSums | undefined;
-  let evalRefs: ReferenceSums | undefined;
-  const precomputeAll = async () => {
-    const progress = hooks.onReferenceProgress;
-    const total = train.length + (evalSet?.length ?? 0);
-    trainRefs = await precomputeReference(backend, objective, train, config.batchSize, progress && ((d) => progress(d, total)));
-    if (evalSet?.length) evalRefs = await precomputeReference(backend, objective, evalSet, config.batchSize, progress && ((d) => progress(train.length + d, total)));
-  };
-  if (options.precomputeReference && objective.needsReference) await precomputeAll();
+  await feed.prepare?.();
 
   const runEval = async () => {
-    if (!evalSet?.length) return;
-    const fields = await evaluateSet(backend, objective, evalSet, config.batchSize, evalRefs);
-    await hooks.onEval?.({ step, ...fields });
+    const fields = await feed.evaluate?.(hooks.signal);
+    if (fields) await hooks.onEval?.({ step, ...fields });
   };
   const checkpoint = async () => {
     if (!hooks.onCheckpoint) return;
     const [adapter, optimizer] = await Promise.all([backend.snapshot(), backend.optimizerState()]);
-    await hooks.onCheckpoint({ step, cursor: order.state, adapter, optimizer });
+    await hooks.onCheckpoint({ step, cursor: feed.cursor(), feed: feed.state?.(), adapter, optimizer });
     lastCheckpoint = step;
   };
+  const stop = async () => {
+    await checkpoint();
+    return { step, stopped: true };
+  };
 
-  if (!resume && config.evalEvery > 0) await runEval();
+  try {
+    if (!resume && config.evalEvery > 0) await runEval();
+  } catch (err) {
+    if (isAbort(err) && hooks.signal?.aborted) return stop();
+    throw err;
+  }
   while (step < config.steps) {
-    if (hooks.signal?.aborted) {
-      await checkpoint();
-      return { step, stopped: true };
-    }
+    if (hooks.signal?.aborted) return stop();
     const started = now();
-    const indices = Array.from({ length: config.gradAccum }, () => order.take(config.batchSize));
-    const microOf = () => indices.map((ids) => withReference(objective.batch(ids.map((i) => train[i])), trainRefs, ids));
-    let micro = microOf();
-    const totals = objective.totals(micro);
+    let fed: FedStep;
+    try {
+      fed = await feed.next(hooks.signal);
+    } catch (err) {
+      // Stopped while the feed was sampling: nothing of this step was used, the checkpoint is the last step's.
+      if (isAbort(err) && hooks.signal?.aborted) return stop();
+      throw err;
+    }
     const lr = lrAt({ name: config.scheduler, lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps }, step);
     const hyper = { lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm };
+    let totals = objective.totals(fed.micro);
     let trained: Awaited<ReturnType<TrainerBackend['trainStep']>>;
     try {
-      trained = await backend.trainStep(micro, objective, totals, hyper);
+      trained = await backend.trainStep(fed.micro, objective, totals, hyper);
     } catch (err) {
-      // Memory is short for the reference's pass in the step: score the reference once, then train without it.
-      if (!(err instanceof GpuOutOfMemoryError) || !objective.needsReference || trainRefs) throw err;
-      await hooks.onReferenceFallback?.(err.message);
-      await precomputeAll();
-      micro = microOf();
-      trained = await backend.trainStep(micro, objective, totals, hyper);
+      const retry = await feed.recover?.(err, fed);
+      if (!retry) throw err;
+      fed = { ...retry, metrics: fed.metrics };
+      totals = objective.totals(fed.micro);
+      trained = await backend.trainStep(fed.micro, objective, totals, hyper);
     }
+    const { micro } = fed;
     const { logps, gradNorm } = trained;
     const merged = mergeBatches(micro);
     const hasRef = logps.every((l) => l.reference);
@@ -217,13 +209,22 @@ export async function runTraining<E, T>(
       tokens,
       trained_tokens: micro.reduce((n, b) => n + trainedTokens(b), 0),
       tokens_per_s: tokens / seconds,
-      epoch: order.consumed / train.length,
-      objective: metrics,
+      epoch: feed.epoch(),
+      objective: { ...fed.metrics, ...metrics },
     });
-    if (config.evalEvery > 0 && step % config.evalEvery === 0) await runEval();
+    try {
+      if (config.evalEvery > 0 && step % config.evalEvery === 0) await runEval();
+    } catch (err) {
+      if (isAbort(err) && hooks.signal?.aborted) return stop();
+      throw err;
+    }
     if (config.saveEvery > 0 && step % config.saveEvery === 0 && step < config.steps) await checkpoint();
   }
-  if (config.evalEvery > 0 && step % config.evalEvery !== 0) await runEval();
+  try {
+    if (config.evalEvery > 0 && step % config.evalEvery !== 0) await runEval();
+  } catch (err) {
+    if (!(isAbort(err) && hooks.signal?.aborted)) throw err;
+  }
   await checkpoint();
   return { step, stopped: false };
 }
