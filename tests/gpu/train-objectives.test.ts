@@ -3,7 +3,8 @@
 // types, SimPO and ORPO on tiny Llama (GQA), Qwen2 and GPT-2 with an all-linear adapter (B non-zero), every
 // LoRA gradient and the objective's loss; DPO's reference is a frozen second adapter run in the same submit
 // (and, once, precomputed sums); a fresh adapter (B = 0) against the adapter-off reference gives exactly
-// log 2, zero rewards and zero margins from the GPU's own log-probabilities.
+// log 2, zero rewards and zero margins from the GPU's own log-probabilities. GRPO (shaders/grpo_grad.wgsl)
+// likewise for its four loss types, with the KL term and old log-probabilities that clip some tokens.
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +16,14 @@ import { cpuObjectiveLossAndGrads, cpuTokenLogps } from '../../src/engine/train/
 import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
 import { GpuLoraAdapter } from '../../src/engine/train/gpu/gpu-lora';
 import { GpuTrainer, rowLossesToLogps } from '../../src/engine/train/gpu/gpu-train-step';
-import { makeObjective } from '../../src/engine/train/objectives/make-objective';
+import { GRPO_LOSS_TYPES } from '../../src/engine/train/grpo/grpo-config';
+import type { TrainingObjective } from '../../src/engine/train/objective';
+import { makeGrpoObjective, makeObjective } from '../../src/engine/train/objectives/make-objective';
 import { responseSum, type LoraGrads, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { testGpu } from '../helpers/gpu';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
+import { ROLLOUT_SHAPES, rolloutSamples, withOldAndReference } from '../helpers/grpo-rollouts';
 import { PREFERENCE_CASES } from '../helpers/preference-cases';
 import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
 
@@ -73,7 +77,7 @@ function worstError(got: readonly LoraGrads<Float32Array>[], want: readonly Lora
 }
 
 /** One micro-batch through a fresh trainer; returns its gradients and the objective evaluated on its log-probabilities. */
-async function gpuRun(loaded: LoadedModel, policy: LoraAdapter, reference: LoraAdapter | null, batch: TrainBatch, objectiveOf: () => ReturnType<typeof makeObjective>, totals: unknown) {
+async function gpuRun(loaded: LoadedModel, policy: LoraAdapter, reference: LoraAdapter | null, batch: TrainBatch, objectiveOf: () => TrainingObjective, totals: unknown) {
   const ctx = await testGpu();
   const model = await GpuCausalLm.create(ctx, loaded.config, loaded.weights, { weightFormat: 'f32' });
   const lora = GpuLoraAdapter.create(ctx, policy);
@@ -147,5 +151,54 @@ describe('preference objectives on the GPU equal the float64 CPU reference', () 
     expect(got.evaluated.metrics['rewards/margins']).toBe(0);
     // The policy's log-probabilities are real numbers, not zeros: the identities are not vacuous.
     expect(got.evaluated.metrics['logps/chosen']).toBeLessThan(-1);
+  });
+});
+
+describe('GRPO on the GPU equals the float64 CPU reference', () => {
+  /** Old log-probabilities clip some tokens (num_iterations 2), beta > 0, a masked truncated completion, a second micro-batch in the step. */
+  async function grpoCase(kind: TinyKind, settings: Parameters<typeof makeGrpoObjective>[0], withOld: boolean) {
+    const { loaded, cpu } = tiny.get(kind)!;
+    const vocab = loaded.config.vocabSize;
+    const policy = randomLoraAdapter(loaded.config.architecture, loaded.weights, { ...ALL_LINEAR, r: 4 }, 41);
+    const objective = makeGrpoObjective(settings);
+    const base = rolloutSamples(ROLLOUT_SHAPES, vocab, 7);
+    const plain = objective.batch(base);
+    const batch = withOld ? objective.batch(withOldAndReference(base, plain, cpuTokenLogps(cpu, policy, plain), 8)) : plain;
+    const totals = objective.totals([batch, objective.batch(rolloutSamples(ROLLOUT_SHAPES.slice(0, 2), vocab, 9))]);
+    const want = cpuObjectiveLossAndGrads(cpu, policy, { batch, objective, totals });
+    const got = await gpuRun(loaded, policy, null, batch, () => makeGrpoObjective(settings), totals);
+    const lossErr = Math.abs(got.evaluated.loss - want.result.loss) / Math.abs(want.result.loss);
+    const e = worstError(got.grads, want.grads, policy.modules.map((x) => x.path));
+    const m = want.result.metrics;
+    console.log(
+      `grpo ${settings?.lossType}, tiny ${kind}: loss ${got.evaluated.loss.toFixed(6)} ref ${want.result.loss.toFixed(6)} (${lossErr.toExponential(2)}); ` +
+        `gradients worst ${e.worst.toExponential(2)} at ${e.where}; clipped low ${m['clip_ratio/low_mean']?.toFixed(3)} high ${m['clip_ratio/high_mean']?.toFixed(3)}`,
+    );
+    expect(lossErr).toBeLessThanOrEqual(LOSS_TOL);
+    expect(e.worst, e.where).toBeLessThanOrEqual(GRAD_TOL);
+    return { want: want.result.metrics, got: got.evaluated.metrics };
+  }
+
+  for (const lossType of GRPO_LOSS_TYPES) {
+    for (const kind of ['llama', 'qwen2', 'gpt2'] as const) {
+      it(`${lossType}, tiny ${kind}: loss and every LoRA gradient with the KL term and clipped tokens`, async () => {
+        const settings = { lossType, beta: 0.04, numIterations: 2, maxCompletionLength: 8, maskTruncatedCompletions: true, epsilonHigh: 0.28 };
+        const { want, got } = await grpoCase(kind, settings, true);
+        // Tokens clipped on both sides and some not: the gradient's zero and non-zero branches both ran.
+        expect(want['clip_ratio/low_mean']).toBeGreaterThan(0);
+        expect(want['clip_ratio/high_mean']).toBeGreaterThan(0);
+        expect(want['clip_ratio/region_mean']).toBeLessThan(0.75);
+        expect(want.kl).toBeGreaterThan(0.005);
+        // The GPU's log-probabilities clip the same tokens.
+        for (const name of ['clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/low_min', 'clip_ratio/high_max']) expect(got[name], name).toBe(want[name]);
+        expect(Math.abs(got.kl - want.kl)).toBeLessThanOrEqual(1e-5 * want.kl);
+      });
+    }
+  }
+
+  it('num_iterations 1 (the ratio is the policy against itself), beta 0: loss and gradients', async () => {
+    const { want } = await grpoCase('llama', { lossType: 'grpo' }, false);
+    expect(want['clip_ratio/region_mean']).toBe(0);
+    expect(want.kl).toBeUndefined();
   });
 });

@@ -1,9 +1,12 @@
 // An objective's gradient rule (objective.ts, GpuGradientRule) on the GPU: what the LM head's backward scales
 // each row's softmax - onehot by. 'constant' is one scale for every labelled row (SFT); 'preference' runs
 // shaders/preference_grad.wgsl on the row losses of the step's forward (and of the reference's) and gives
-// a per-row scale buffer. Also lays a micro-batch's rows out as that kernel reads them.
+// a per-row scale buffer; 'grpo' runs shaders/grpo_grad.wgsl on the row losses and the rows' GRPO terms
+// (token weight, advantage, old and reference log p) the objective laid out. Also lays a micro-batch's rows
+// out as the preference kernel reads them.
 
 import type { StepEncoder } from '../../gpu/step-encoder';
+import { GRPO_TERMS_BYTES_PER_ROW, grpoGrad } from '../../ops/gpu/grpo-grad';
 import {
   PREFERENCE_SUMS_BYTES_PER_SEQUENCE,
   preferenceGrad,
@@ -11,7 +14,7 @@ import {
   ROW_RESPONSE_BIT,
   type PreferenceGradMode,
 } from '../../ops/gpu/preference-grad';
-import type { GpuGradientRule } from '../objective';
+import type { GpuGradientRule, GrpoGradientRule } from '../objective';
 import type { PreferenceConfig } from '../objectives/preference-config';
 import { IGNORE_INDEX, type TrainBatch } from '../train-batch';
 
@@ -49,7 +52,7 @@ export function preferenceGradMode(c: PreferenceConfig): PreferenceGradMode {
  */
 export function recordRowScaling(step: StepEncoder, rule: GpuGradientRule, batch: TrainBatch, rowLoss: GPUBuffer, reference: GpuReference): RowScaling {
   if (rule.kind === 'constant') return { gradScale: rule.scale };
-  if (rule.kind === 'grpo') throw new Error('GRPO on the GPU: the row-gradient kernel is being wired (issue 11)');
+  if (rule.kind === 'grpo') return recordGrpoScaling(step, rule, batch, rowLoss);
   const { rowInfo, seqRows } = preferenceRows(batch);
   const rows = rowInfo.length;
   const info = step.temp(rows * 4, 'preference row info');
@@ -68,5 +71,16 @@ export function recordRowScaling(step: StepEncoder, rule: GpuGradientRule, batch
     stepPairs: rule.pairs,
     chosenTokens: rule.chosenTokens,
   });
+  return { rowScale };
+}
+
+/** GRPO: the rule's (N, 4) terms uploaded, then one elementwise dispatch to per-row gradients. */
+function recordGrpoScaling(step: StepEncoder, rule: GrpoGradientRule, batch: TrainBatch, rowLoss: GPUBuffer): RowScaling {
+  const rows = batch.sequences.reduce((n, s) => n + s.inputIds.length, 0);
+  if (rule.rows.length !== 4 * rows) throw new RangeError(`GRPO gradient rule: ${rule.rows.length / 4} rows of terms for a micro-batch of ${rows} packed rows`);
+  const terms = step.temp(rows * GRPO_TERMS_BYTES_PER_ROW, 'grpo row terms');
+  step.ctx.write(terms, rule.rows);
+  const rowScale = step.temp(rows * 4, 'grpo row gradients');
+  grpoGrad(step, { rowLoss, terms, rowGrad: rowScale }, rows, rule);
   return { rowScale };
 }
