@@ -14,32 +14,63 @@ export class CustomMetricError extends Error {
 }
 
 /**
+ * How the sandbox programs name a user's scoring function: the variable they bind it to and the words their
+ * error messages use. Custom metrics (here) and custom GRPO rewards (src/engine/train/grpo/rewards) share the
+ * programs below, so a reward and a metric fail with the same kinds of messages.
+ */
+export interface ScoringFunctionRole {
+  /** The variable the program binds the function to (a JavaScript identifier). */
+  binding: string;
+  /** How messages name the function, e.g. "the metric". */
+  label: string;
+  /** Its expected shape, e.g. "(output, item) => number". */
+  signature: string;
+}
+
+const METRIC_ROLE: ScoringFunctionRole = { binding: 'metric', label: 'the metric', signature: '(output, item) => number' };
+
+/**
  * The statement that binds the user's source (an arrow function, a function expression or a function
- * declaration, which becomes a named function expression here) to `metric`. The source is the initializer
+ * declaration, which becomes a named function expression here) to `binding`. The source is the initializer
  * of a declaration rather than wrapped in parentheses, so a trailing semicolon or // comment still parses.
  */
-function bindMetric(source: string): string {
-  return 'const metric = ' + source.trim() + '\n;';
+export function bindScoringFunction(binding: string, source: string): string {
+  return `const ${binding} = ` + source.trim() + '\n;';
+}
+
+/** A JavaScript string literal of `text`, for the messages the programs build. */
+const literal = (text: string): string => JSON.stringify(text);
+
+/** Program lines that throw a TypeError unless the bound value is a function. */
+export function scoringFunctionCheckLines(role: ScoringFunctionRole): string[] {
+  const b = role.binding;
+  const message = literal(`${role.label} must be a function ${role.signature}, but the source gives a `);
+  return [`if (typeof ${b} !== 'function') throw new TypeError(${message} + (${b} === null ? 'null' : typeof ${b}));`];
+}
+
+/** Program lines that throw unless `scoreVariable` holds a finite number (not a Promise, string, NaN, ...). */
+export function scoreCheckLines(role: ScoringFunctionRole, scoreVariable: string): string[] {
+  const s = scoreVariable;
+  const returned = literal(`${role.label} returned `);
+  return [
+    `if (${s} !== null && typeof ${s} === 'object' && typeof ${s}.then === 'function') throw new TypeError(${literal(`${role.label} returned a Promise: it must return a number synchronously`)});`,
+    `if (typeof ${s} !== 'number') throw new TypeError(${returned} + (${s} === null ? 'null' : typeof ${s} === 'string' ? 'a string (' + JSON.stringify(${s}.slice(0, 80)) + ')' : 'a ' + typeof ${s}) + ', not a number');`,
+    `if (!Number.isFinite(${s})) throw new RangeError(${returned} + ${s} + ', not a finite number');`,
+  ];
 }
 
 /** The job that defines the metric and checks it is a function (evaluated once, before the items). */
 export function customMetricCheckProgram(source: string): string {
-  return [
-    bindMetric(source),
-    "if (typeof metric !== 'function') throw new TypeError('the metric must be a function (output, item) => number, but the source gives a ' + (metric === null ? 'null' : typeof metric));",
-    'return metric.length;',
-  ].join('\n');
+  return [bindScoringFunction(METRIC_ROLE.binding, source), ...scoringFunctionCheckLines(METRIC_ROLE), 'return metric.length;'].join('\n');
 }
 
 /** The job for one item: calls the metric on input.output and input.item and checks the result. */
 export function customMetricItemProgram(source: string): string {
   return [
-    bindMetric(source),
-    "if (typeof metric !== 'function') throw new TypeError('the metric must be a function (output, item) => number');",
+    bindScoringFunction(METRIC_ROLE.binding, source),
+    ...scoringFunctionCheckLines(METRIC_ROLE),
     'const score = metric(input.output, input.item);',
-    "if (score !== null && typeof score === 'object' && typeof score.then === 'function') throw new TypeError('the metric returned a Promise: it must return a number synchronously');",
-    "if (typeof score !== 'number') throw new TypeError('the metric returned ' + (score === null ? 'null' : typeof score === 'string' ? 'a string (' + JSON.stringify(score.slice(0, 80)) + ')' : 'a ' + typeof score) + ', not a number');",
-    "if (!Number.isFinite(score)) throw new RangeError('the metric returned ' + score + ', not a finite number');",
+    ...scoreCheckLines(METRIC_ROLE, 'score'),
     'return score;',
   ].join('\n');
 }
