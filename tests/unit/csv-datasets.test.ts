@@ -177,8 +177,11 @@ describe('choosing a reader', () => {
     expect(d.dataset.examples.map((e) => e.line)).toEqual([1, 3]);
     expect(d.dataset.errors).toEqual([{ line: 2, message: expect.stringMatching(/^not valid JSON/) }]);
 
-    const none = thrown(() => readDatasetFile(enc('question,answer\nq,a\n'), 'qa.csv'));
-    expect(none.message).toBe('qa.csv: no record matches a known dataset format (line 2 has fields "question", "answer")');
+    const none = thrown(() => readDatasetFile(enc('title,body\nq,a\n'), 'tb.csv'));
+    expect(none.message).toBe('tb.csv: no record matches a known dataset format (line 2 has fields "title", "body")');
+    // GSM8K's columns are GRPO prompts, which the studio does not train yet.
+    const qa = thrown(() => readDatasetFile(enc('question,answer\nq,a\n'), 'qa.csv'));
+    expect(qa.message).toMatch(/^qa\.csv: is a question-answer \(\{"question", "answer"\}\) dataset; SFT needs .* This dataset fits GRPO\. The studio does not train that yet;/);
 
     const empty = thrown(() => readDatasetFile(enc('{"text": ""}\n{"text": ""}\n'), 'blank.jsonl'));
     expect(empty.message).toMatch(/^blank\.jsonl: has no usable language-modeling records \(line 1: has nothing to train on.*; line 2: /);

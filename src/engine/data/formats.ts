@@ -1,6 +1,6 @@
 // What kind of dataset a record belongs to, from its fields (domain.md; TRL's dataset types plus the
-// Alpaca, ShareGPT and LLaMA-Factory shapes people import), which training methods each kind can feed, and
-// which fields each kind needs (so a refusal can name the missing ones).
+// Alpaca, ShareGPT, LLaMA-Factory and GSM8K shapes people import), which training methods each kind can
+// feed, and which fields each kind needs (so a refusal can name the missing ones).
 
 export type DatasetFormat =
   | 'language-modeling' // {text} or {messages}
@@ -14,7 +14,8 @@ export type DatasetFormat =
   | 'sharegpt-preference' // LLaMA-Factory: {conversations, chosen: {from, value}, rejected: {from, value}}
   | 'llamafactory-v1-preference' // LLaMA-Factory v1: {chosen_messages, rejected_messages}
   | 'unpaired-preference' // {prompt, completion, label}
-  | 'prompt-only'; // {prompt}
+  | 'prompt-only' // {prompt}
+  | 'question-answer'; // GSM8K: {question, answer}
 
 /** 'dpo' stands for the whole preference family: DPO, SimPO and ORPO read the same datasets. */
 export type TrainingMethod = 'sft' | 'dpo' | 'grpo' | 'kto';
@@ -32,12 +33,15 @@ export const FORMAT_DESCRIPTIONS: Record<DatasetFormat, string> = {
   'llamafactory-v1-preference': 'LLaMA-Factory v1 preference ({"chosen_messages", "rejected_messages"})',
   'unpaired-preference': 'unpaired preference ({"prompt", "completion", "label"} or {"messages", "label"})',
   'prompt-only': 'prompt-only ({"prompt"})',
+  'question-answer': 'question-answer ({"question", "answer"})',
 };
 
 export const METHOD_FORMATS: Record<TrainingMethod, readonly DatasetFormat[]> = {
   sft: ['language-modeling', 'prompt-completion', 'pre-tokenized', 'alpaca', 'sharegpt'],
   dpo: ['preference', 'pre-tokenized-preference', 'alpaca-preference', 'sharegpt-preference', 'llamafactory-v1-preference'],
-  grpo: ['prompt-only', 'prompt-completion'],
+  // GRPO reads a prompt column and hands every other field to the reward functions (TRL's GRPOTrainer);
+  // GSM8K's question is its prompt and its answer a field.
+  grpo: ['prompt-only', 'prompt-completion', 'question-answer'],
   kto: ['unpaired-preference'],
 };
 
@@ -72,6 +76,7 @@ export const FORMAT_FIELDS: Record<DatasetFormat, readonly FieldSet[]> = {
   'llamafactory-v1-preference': [{ required: ['chosen_messages', 'rejected_messages'] }],
   'unpaired-preference': [{ required: ['prompt', 'completion', 'label'] }, { required: ['messages', 'label'] }],
   'prompt-only': [{ required: ['prompt'] }],
+  'question-answer': [{ required: ['question', 'answer'] }],
 };
 
 const has = (r: Record<string, unknown>, key: string) => r[key] !== undefined && r[key] !== null;
@@ -112,6 +117,7 @@ export function recordFormat(value: unknown): DatasetFormat | undefined {
   if (has(r, 'conversations')) return 'sharegpt';
   if (has(r, 'messages') || has(r, 'text')) return 'language-modeling';
   if (has(r, 'prompt')) return 'prompt-only';
+  if (has(r, 'question') && has(r, 'answer')) return 'question-answer';
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 // How the Data page names a dataset: its format as a student reads it, the training methods it fits (those
 // the studio trains, then those still to come), and its records (examples, or preference pairs).
 // "Preference pairs (prompt, chosen, rejected): fits DPO, SimPO and ORPO"; "Prompt-completion: fits SFT (and
-// GRPO, coming)".
+// GRPO, coming)"; GSM8K's "Question-answer (question, answer): fits GRPO, coming".
 
 import { METHOD_NAMES, methodsForFormat, type DatasetFormat, type TrainingMethod } from '../../engine/data/formats';
 import { STUDIO_METHODS } from '../../worker/dataset-records';
@@ -19,7 +19,8 @@ const FORMAT_LABELS: Record<DatasetFormat, string> = {
   'sharegpt-preference': 'ShareGPT preference pairs (conversations, chosen, rejected)',
   'llamafactory-v1-preference': 'LLaMA-Factory v1 preference pairs (chosen and rejected messages)',
   'unpaired-preference': 'Unpaired preference (prompt, completion, label)',
-  'prompt-only': 'Prompt-only',
+  'prompt-only': 'Prompt-only (prompt)',
+  'question-answer': 'Question-answer (question, answer)',
 };
 
 const isFormat = (format: string): format is DatasetFormat => Object.hasOwn(FORMAT_LABELS, format);

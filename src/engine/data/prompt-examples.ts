@@ -1,0 +1,73 @@
+// Prompt records for GRPO, read as TRL's GRPOTrainer reads a dataset: a prompt column (text, or a list of
+// messages rendered later through the chat template) and every other column handed to the reward functions
+// (trl/trainer/grpo_trainer.py, _calculate_rewards: the remaining keys become reward kwargs). Prompt-only
+// records and prompt-completion records (the completion becomes a field) have "prompt"; GSM8K's
+// {question, answer} has its question as the prompt and its answer as a field. A record with a bad prompt
+// is reported with its line and the field, and the rest of the dataset is kept.
+
+import type { DetectedRecords } from './detect';
+import { METHOD_FORMATS, type DatasetFormat } from './formats';
+import { normalizeMessages, type ChatMessage } from './messages';
+import type { RecordError } from './read-records';
+
+export interface PromptRecord {
+  line: number;
+  /** Text (encoded with the tokenizer's special tokens) or a conversation (rendered through the chat template). */
+  prompt: string | ChatMessage[];
+  /** The record's other fields as written (GSM8K's answer, a character's name), for the reward functions. */
+  fields: Record<string, unknown>;
+}
+
+export interface PromptDataset {
+  file: string;
+  format: DatasetFormat;
+  examples: PromptRecord[];
+  errors: RecordError[];
+}
+
+/** The field each GRPO format's prompt is read from. */
+const PROMPT_FIELD: Partial<Record<DatasetFormat, string>> = {
+  'prompt-only': 'prompt',
+  'prompt-completion': 'prompt',
+  'question-answer': 'question',
+};
+
+/** The field a GRPO dataset of this format takes its prompts from. */
+export function promptField(format: DatasetFormat): string {
+  const field = PROMPT_FIELD[format];
+  if (!field || !METHOD_FORMATS.grpo.includes(format)) throw new Error(`format ${format} has no prompt column for GRPO`);
+  return field;
+}
+
+function readPrompt(r: Record<string, unknown>, key: string): string | ChatMessage[] {
+  const v = r[key];
+  if (typeof v === 'string') return v;
+  if (!Array.isArray(v)) throw new Error(`field "${key}" must be a string or a list of messages`);
+  const messages = normalizeMessages(v, key);
+  // The template adds the assistant's header after the prompt: a prompt that already ends with the
+  // assistant's turn would have the model answer itself.
+  const last = messages.at(-1)!;
+  if (last.role === 'assistant') {
+    throw new Error(`field "${key}" ends with an assistant message (${key}[${messages.length - 1}]): the model writes the assistant's reply, so the prompt must end before it`);
+  }
+  return messages;
+}
+
+/** Normalises every record of a GRPO-compatible dataset (see detectFormat with 'grpo'). */
+export function toPromptDataset(detected: DetectedRecords): PromptDataset {
+  const field = promptField(detected.format);
+  const errors = [...detected.errors];
+  const examples: PromptRecord[] = [];
+  for (const { line, value } of detected.records) {
+    const r = value as Record<string, unknown>;
+    try {
+      const prompt = readPrompt(r, field);
+      const fields = Object.fromEntries(Object.entries(r).filter(([k]) => k !== field));
+      examples.push({ line, prompt, fields });
+    } catch (err) {
+      errors.push({ line, message: (err as Error).message });
+    }
+  }
+  errors.sort((a, b) => a.line - b.line);
+  return { file: detected.file, format: detected.format, examples, errors };
+}
