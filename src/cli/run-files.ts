@@ -9,6 +9,8 @@ import { writeAdapterDir } from '../node/adapter-files';
 
 export const METRICS_FILE = 'metrics.jsonl';
 export const RUN_FILE = 'run.json';
+/** GRPO: one JSON object per sampled completion (step, generation, prompt, completion, rewards, advantage). */
+export const ROLLOUTS_FILE = 'rollouts.jsonl';
 
 export class RunFiles {
   constructor(
@@ -20,21 +22,36 @@ export class RunFiles {
     return join(this.dir, METRICS_FILE);
   }
 
-  /** A fresh run empties metrics.jsonl; a resumed one keeps the rows up to its checkpoint's step. */
-  async start(run: object, resumedStep: number | undefined): Promise<void> {
+  get rolloutsPath(): string {
+    return join(this.dir, ROLLOUTS_FILE);
+  }
+
+  /**
+   * A fresh run empties metrics.jsonl (and rollouts.jsonl for GRPO); a resumed one keeps the rows up to its
+   * checkpoint's step.
+   */
+  async start(run: object, resumedStep: number | undefined, files: string[] = [METRICS_FILE]): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await writeFile(join(this.dir, RUN_FILE), `${JSON.stringify(run, null, 2)}\n`);
+    for (const file of files) await this.keepUpTo(join(this.dir, file), resumedStep);
+  }
+
+  private async keepUpTo(path: string, resumedStep: number | undefined): Promise<void> {
     if (resumedStep === undefined) {
-      await writeFile(this.metricsPath, '');
+      await writeFile(path, '');
       return;
     }
     let kept: string[] = [];
     try {
-      kept = (await readFile(this.metricsPath, 'utf8')).split('\n').filter((line) => line && (JSON.parse(line) as { step: number }).step <= resumedStep);
+      kept = (await readFile(path, 'utf8')).split('\n').filter((line) => line && (JSON.parse(line) as { step: number }).step <= resumedStep);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    await writeFile(this.metricsPath, kept.map((l) => `${l}\n`).join(''));
+    await writeFile(path, kept.map((l) => `${l}\n`).join(''));
+  }
+
+  async rollouts(rows: readonly object[]): Promise<void> {
+    if (rows.length) await appendFile(this.rolloutsPath, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
 
   async metric(row: object): Promise<void> {

@@ -28,7 +28,7 @@ export interface LoadedPairs {
   promptTruncated: number;
 }
 
-async function readBytes(file: string): Promise<Uint8Array> {
+export async function readBytes(file: string): Promise<Uint8Array> {
   try {
     const bytes = await readFile(file);
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -46,7 +46,7 @@ export async function readPreferenceFile(file: string): Promise<PreferenceDatase
 }
 
 /** One stderr line listing the skipped records (the first few, with their line numbers). */
-function reportSkipped(file: string, errors: RecordError[], progress: Progress): void {
+export function reportSkipped(file: string, errors: RecordError[], progress: Progress): void {
   if (errors.length === 0) return;
   const sorted = [...errors].sort((a, b) => a.line - b.line);
   const shown = sorted.slice(0, SHOWN_ERRORS).map((e) => `line ${e.line}: ${e.message}`);

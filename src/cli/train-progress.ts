@@ -27,7 +27,13 @@ export class TrainProgress {
     const perStep = elapsed / Math.max(1, m.step - this.startStep);
     const eta = Math.round(perStep * (this.totalSteps - m.step));
     const margins = m.objective['rewards/margins'];
-    const preference = margins === undefined ? '' : `margin ${margins.toFixed(4)} acc ${(m.objective['rewards/accuracies'] * 100).toFixed(0)}% `;
+    const reward = m.objective.reward;
+    const preference =
+      margins !== undefined
+        ? `margin ${margins.toFixed(4)} acc ${(m.objective['rewards/accuracies'] * 100).toFixed(0)}% `
+        : reward !== undefined
+          ? `reward ${reward.toFixed(3)} `
+          : '';
     const text =
       `step ${m.step}/${this.totalSteps} [${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ` +
       `loss ${m.loss.toFixed(4)} ${preference}lr ${m.lr.toExponential(2)} grad-norm ${m.grad_norm.toFixed(3)} ` +
@@ -58,7 +64,8 @@ export class TrainProgress {
     const perplexity = m.eval_perplexity === undefined ? '' : `, perplexity ${m.eval_perplexity.toFixed(3)}`;
     const o = m.objective;
     const preference = o['eval_rewards/margins'] === undefined ? '' : `, reward margin ${o['eval_rewards/margins'].toFixed(4)}, reward accuracy ${(o['eval_rewards/accuracies'] * 100).toFixed(1)}%`;
-    this.line(`eval at step ${m.step}: loss ${m.eval_loss.toFixed(4)}${perplexity}${preference} (${m.eval_tokens} tokens)`);
+    const reward = o.eval_reward === undefined ? '' : `, held-out reward ${o.eval_reward.toFixed(4)} (std ${o.eval_reward_std.toFixed(4)})`;
+    this.line(`eval at step ${m.step}: loss ${m.eval_loss.toFixed(4)}${perplexity}${preference}${reward} (${m.eval_tokens} tokens)`);
     for (const s of samples) this.line(`  sample: ${JSON.stringify(s)}`);
   }
 

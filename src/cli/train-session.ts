@@ -19,6 +19,8 @@ export interface TrainingSession {
   backend: TrainerBackend;
   /** Greedy continuations of the prompts with the adapter as trained so far. */
   samples(prompts: readonly number[][], maxNewTokens: number): Promise<string[]>;
+  /** The model with the adapter as trained so far, for sampling (GRPO's rollouts). */
+  policy(): Promise<CausalLm>;
   /** "GPU (SwiftShader ..., f16 weights)" or "CPU reference". */
   description: string;
   dispose(): void;
@@ -41,6 +43,7 @@ export async function startTraining(
     return {
       backend,
       samples: async (prompts, n) => greedy(new CpuCausalLm(config, mergeAdapter(disk.weights, await backend.snapshot())), tokenizer, prompts, n),
+      policy: async () => new CpuCausalLm(config, mergeAdapter(disk.weights, await backend.snapshot())),
       description: 'the float64 CPU reference',
       dispose: () => {},
     };
@@ -54,6 +57,7 @@ export async function startTraining(
     return {
       backend,
       samples: (prompts, n) => greedy(model, tokenizer, prompts, n),
+      policy: async () => model,
       description: `the GPU (${name}, ${model.weightFormat} base weights)`,
       dispose: () => {
         backend.dispose();

@@ -4,14 +4,10 @@
 // the current step and writes a checkpoint to resume from. A non-finite loss or gradient norm stops the run
 // at that step with a non-zero exit; the last checkpoint written stays.
 
-import { cloneAdapter, initAdapter, planAdapter, type LoraAdapter } from '../../engine/lora/adapter';
-import type { LoraConfig } from '../../engine/lora/lora-config';
-import type { Architecture } from '../../engine/model/config';
+import { cloneAdapter, planAdapter, type LoraAdapter } from '../../engine/lora/adapter';
 import { ModelTokenizer } from '../../engine/model/tokenizer';
 import { readCheckpoint, type TrainCheckpoint } from '../../engine/train/checkpoint';
 import { runTraining, type LoopConfig } from '../../engine/train/train-loop';
-import { Rng } from '../../engine/util/rng';
-import { readAdapterDir } from '../../node/adapter-files';
 import { readModel } from '../load-model';
 import type { TrainArgs } from '../options/train';
 import { Progress } from '../progress';
@@ -19,47 +15,11 @@ import { readCheckpointFile, RunFiles } from '../run-files';
 import type { CliStreams } from '../streams';
 import { loadTrainExamples, type TrainExamples } from '../train-examples';
 import { TrainProgress } from '../train-progress';
+import { buildAdapter, EXIT_INTERRUPTED, loopConfig, trainingRecord } from '../train-setup';
 import { startTraining, type TrainingSession } from '../train-session';
+import { runGrpoTrain } from './train-grpo';
 
-const EXIT_INTERRUPTED = 130;
 const SAMPLE_TOKENS = 48;
-
-const DEFAULT_TARGETS: Record<Architecture, string[]> = { llama: ['q_proj', 'v_proj'], qwen2: ['q_proj', 'v_proj'], gpt2: ['c_attn'] };
-
-async function buildAdapter(args: TrainArgs, architecture: Architecture, weights: Parameters<typeof planAdapter>[1]): Promise<LoraAdapter> {
-  if (args.initAdapter) {
-    const adapter = await readAdapterDir(args.initAdapter, architecture, weights);
-    if (args.loraDropout !== undefined) adapter.config.dropout = args.loraDropout;
-    return adapter;
-  }
-  const config: LoraConfig = {
-    r: args.loraR,
-    alpha: args.loraAlpha,
-    dropout: args.loraDropout ?? 0,
-    targets: args.targets.length ? args.targets : DEFAULT_TARGETS[architecture],
-    useRslora: args.useRslora,
-  };
-  return initAdapter(planAdapter(architecture, weights, config), new Rng(args.seed));
-}
-
-function loopConfig(args: TrainArgs, steps: number, evalEvery: number): LoopConfig {
-  return {
-    batchSize: args.batchSize,
-    gradAccum: args.gradAccum,
-    steps,
-    lr: args.lr,
-    scheduler: args.scheduler,
-    warmupSteps: args.warmupSteps,
-    maxGradNorm: args.maxGradNorm,
-    beta1: args.beta1,
-    beta2: args.beta2,
-    eps: args.eps,
-    weightDecay: args.weightDecay,
-    evalEvery,
-    saveEvery: args.saveEvery,
-    seed: args.seed,
-  };
-}
 
 /** run.json: the whole configuration, in snake_case as Hugging Face configs. */
 function runRecord<E>(args: TrainArgs, data: TrainExamples<E>, adapter: LoraAdapter, config: LoopConfig, maxLength: number, precompute: boolean) {
@@ -76,39 +36,12 @@ function runRecord<E>(args: TrainArgs, data: TrainExamples<E>, adapter: LoraAdap
     max_length: maxLength,
     ...data.record,
     ...(data.objective.needsReference ? { reference: args.initAdapter ? `base + ${args.initAdapter} (frozen)` : 'base (adapter off)', precompute_ref: precompute } : {}),
-    lora: {
-      r: adapter.config.r,
-      lora_alpha: adapter.config.alpha,
-      lora_dropout: adapter.config.dropout,
-      target_modules: adapter.config.targets,
-      use_rslora: adapter.config.useRslora,
-      scale: adapter.scale,
-      modules: adapter.modules.length,
-      init_adapter: args.initAdapter ?? null,
-    },
-    steps: config.steps,
-    epochs: args.epochs ?? null,
-    batch_size: args.batchSize,
-    grad_accum: args.gradAccum,
-    lr: args.lr,
-    scheduler: args.scheduler,
-    warmup_steps: args.warmupSteps,
-    max_grad_norm: args.maxGradNorm,
-    beta1: args.beta1,
-    beta2: args.beta2,
-    eps: args.eps,
-    weight_decay: args.weightDecay,
-    eval_every: config.evalEvery,
-    save_every: args.saveEvery,
-    seed: args.seed,
-    backend: args.backend,
-    weights: args.weights,
-    recompute: args.recompute,
-    resumed_from: args.resume ?? null,
+    ...trainingRecord(args, adapter, config),
   };
 }
 
 export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number> {
+  if (args.method === 'grpo') return runGrpoTrain(args, io);
   const progress = new Progress(io.stderr, args.quiet);
   const disk = await readModel(args, progress);
   const { files, weights } = disk;

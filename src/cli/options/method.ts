@@ -6,19 +6,19 @@ import { choiceFlag, numberFlag, UsageError, type FlagSpec, type ParsedFlags } f
 import type { ObjectiveMethod } from '../../engine/train/objective';
 import { DPO_LOSS_TYPES, PREFERENCE_DEFAULTS, type PreferenceConfig } from '../../engine/train/objectives/preference-config';
 
-export const METHODS: readonly ObjectiveMethod[] = ['sft', 'dpo', 'simpo', 'orpo'];
+export const METHODS: readonly ObjectiveMethod[] = ['sft', 'dpo', 'simpo', 'orpo', 'grpo'];
 
 export type PreferenceSettings = Omit<PreferenceConfig, 'method'>;
 
 export const METHOD_FLAG: FlagSpec = {
   name: 'method',
   value: 'NAME',
-  help: 'sft (default; text, prompt-completion, chat data), or dpo, simpo, orpo (preference pairs: prompt, chosen, rejected)',
+  help: 'sft (default; text, prompt-completion, chat data), dpo, simpo, orpo (preference pairs: prompt, chosen, rejected), or grpo (prompts and reward functions)',
 };
 
 export const PREFERENCE_FLAGS: FlagSpec[] = [
-  { name: 'beta', value: 'B', help: `dpo, simpo: beta, how far the model may move from the reference; IPO's tau (default ${PREFERENCE_DEFAULTS.beta})` },
-  { name: 'loss-type', value: 'NAME', help: `dpo: ${DPO_LOSS_TYPES.join(', ')} (default ${PREFERENCE_DEFAULTS.lossType})` },
+  { name: 'beta', value: 'B', help: `dpo, simpo: beta, how far the model may move from the reference; IPO's tau (default ${PREFERENCE_DEFAULTS.beta}); grpo: the KL coefficient (default 0: no reference)` },
+  { name: 'loss-type', value: 'NAME', help: `dpo: ${DPO_LOSS_TYPES.join(', ')} (default ${PREFERENCE_DEFAULTS.lossType}); grpo: grpo, bnpo, dr_grpo, dapo (default dapo)` },
   { name: 'label-smoothing', value: 'E', help: 'dpo (sigmoid, robust), simpo: probability that a preference label is flipped, in [0, 0.5) (default 0)' },
   { name: 'simpo-gamma', value: 'G', help: `simpo: the target reward margin gamma (default ${PREFERENCE_DEFAULTS.simpoGamma})` },
   { name: 'orpo-lambda', value: 'L', help: `orpo: the weight lambda of the odds-ratio term (default ${PREFERENCE_DEFAULTS.orpoLambda})` },
@@ -26,8 +26,8 @@ export const PREFERENCE_FLAGS: FlagSpec[] = [
 
 /** The methods each objective flag applies to. */
 const APPLIES: Record<string, readonly ObjectiveMethod[]> = {
-  beta: ['dpo', 'simpo'],
-  'loss-type': ['dpo'],
+  beta: ['dpo', 'simpo', 'grpo'],
+  'loss-type': ['dpo', 'grpo'],
   'label-smoothing': ['dpo', 'simpo'],
   'simpo-gamma': ['simpo'],
   'orpo-lambda': ['orpo'],
@@ -48,6 +48,8 @@ export function readMethod(flags: ParsedFlags): ObjectiveMethod {
 /** The objective's settings for `method` (TRL's defaults where not given). */
 export function readPreferenceSettings(flags: ParsedFlags, method: ObjectiveMethod): PreferenceSettings {
   for (const [name, applies] of Object.entries(APPLIES)) requireMethod(flags, name, method, applies);
+  // GRPO reads --beta and --loss-type with its own meaning (options/grpo.ts).
+  if (method === 'grpo') return { ...PREFERENCE_DEFAULTS };
   const settings: PreferenceSettings = {
     beta: numberFlag(flags, 'beta', { min: { value: 0, exclusive: true } }) ?? PREFERENCE_DEFAULTS.beta,
     lossType: choiceFlag(flags, 'loss-type', DPO_LOSS_TYPES) ?? PREFERENCE_DEFAULTS.lossType,

@@ -15,6 +15,7 @@ import {
 import type { ObjectiveMethod } from '../../engine/train/objective';
 import type { SchedulerName } from '../../engine/train/schedule';
 import { COMMON_FLAGS, MODEL_FLAGS, readCommonArgs, readModelArgs, type CommonArgs, type ModelArgs } from './common';
+import { GRPO_FLAGS, readGrpoArgs, type GrpoArgs } from './grpo';
 import { METHOD_FLAG, PREFERENCE_FLAGS, readMethod, readPreferenceSettings, requireMethod, type PreferenceSettings } from './method';
 
 export interface TrainArgs extends CommonArgs, ModelArgs {
@@ -25,6 +26,8 @@ export interface TrainArgs extends CommonArgs, ModelArgs {
   method: ObjectiveMethod;
   /** The preference objectives' settings (TRL's defaults for SFT runs, where they are unused). */
   preference: PreferenceSettings;
+  /** GRPO's settings, rewards and rollouts file (empty for the other methods). */
+  grpo: GrpoArgs;
   /** Preference data: keep the last N prompt tokens (TRL's max_prompt_length; default 512). */
   maxPromptLength?: number;
   /** DPO: compute the reference's log-probabilities once before training (TRL's precompute_ref_log_probs). */
@@ -70,6 +73,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'eval-split', value: 'F', help: 'without --eval-data: hold out this fraction of --data (default 0.1; 0 = none)' },
   METHOD_FLAG,
   ...PREFERENCE_FLAGS,
+  ...GRPO_FLAGS,
   { name: 'max-prompt-length', value: 'N', help: 'preference data: keep the last N tokens of each prompt (default 512)' },
   { name: 'precompute-ref', help: 'dpo: compute the reference log-probabilities once before training (less memory and time per step; always on with --recompute)' },
   { name: 'lora-r', value: 'R', help: 'LoRA rank (default 8)' },
@@ -105,10 +109,12 @@ const FLAGS: FlagSpec[] = [
 ];
 
 export const TRAIN_HELP = formatHelp(
-  'tunelab train --model DIR|HUB-ID --data FILE --out DIR [--method sft|dpo|simpo|orpo] [options]',
-  'Fine-tunes a LoRA adapter with supervised fine-tuning (SFT) or a preference objective (DPO, SimPO, ORPO) and\n' +
+  'tunelab train --model DIR|HUB-ID --data FILE --out DIR [--method sft|dpo|simpo|orpo|grpo] [options]',
+  'Fine-tunes a LoRA adapter with supervised fine-tuning (SFT), a preference objective (DPO, SimPO, ORPO) or\n' +
+    'GRPO (completions sampled from --data prompts, scored by --reward functions), and\n' +
     'writes DIR/adapter_model.safetensors and DIR/adapter_config.json (PEFT format), DIR/metrics.jsonl (one JSON\n' +
-    'object per step; evaluation rows carry eval_loss; preference runs add TRL\'s rewards/... and logps/... metrics),\n' +
+    'object per step; evaluation rows carry eval_loss; preference runs add TRL\'s rewards/... and logps/... metrics,\n' +
+    'GRPO runs reward, reward_std, completions/..., kl, clip_ratio/..., entropy; DIR/rollouts.jsonl has every completion),\n' +
     'DIR/run.json (the whole configuration) and DIR/checkpoints/. Progress goes to stderr.',
   FLAGS,
 );
@@ -139,11 +145,12 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   return {
     ...readCommonArgs(flags),
     ...readModelArgs(flags),
-    data: requiredString(flags, 'data', 'train.jsonl'),
+    data: method === 'grpo' && flags.values.has('rollouts') && !flags.values.has('data') ? '' : requiredString(flags, 'data', 'train.jsonl'),
     evalData,
     evalSplit: evalData !== undefined ? 0 : (splitGiven ?? 0.1),
     method,
     preference: readPreferenceSettings(flags, method),
+    grpo: readGrpoArgs(flags, method),
     maxPromptLength: integerFlag(flags, 'max-prompt-length', { min: { value: 1 } }),
     precomputeRef: hasSwitch(flags, 'precompute-ref'),
     loraR: integerFlag(flags, 'lora-r', { min: { value: 1 } }) ?? 8,

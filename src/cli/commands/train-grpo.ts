@@ -1,0 +1,198 @@
+// `tunelab train --method grpo`: completions sampled from the --data prompts with the adapter as trained so
+// far (or fixed ones from --rollouts), scored by the --reward functions (custom ones from --reward-module run
+// in a sandbox with no network and a time limit per call), trained with TRL's GRPO objective. Writes what
+// every method writes (adapter, metrics.jsonl, run.json, checkpoints) plus rollouts.jsonl, every completion
+// with its rewards. The checkpoint holds the sampler's position, so --resume samples the same completions.
+
+import { cloneAdapter, planAdapter } from '../../engine/lora/adapter';
+import { ModelTokenizer } from '../../engine/model/tokenizer';
+import { readCheckpoint, type TrainCheckpoint } from '../../engine/train/checkpoint';
+import type { GrpoObjective } from '../../engine/train/grpo/grpo-objective';
+import type { RolloutReport } from '../../engine/train/grpo/rollout-feed';
+import { FileRolloutSource, LiveRolloutSource, type RolloutSource } from '../../engine/train/grpo/rollout-source';
+import { createRewardSet, parseRewardSpecs, type RewardSet } from '../../engine/train/grpo/rewards';
+import { runGrpoTraining } from '../../engine/train/grpo/run-grpo';
+import { makeGrpoObjective } from '../../engine/train/objectives/make-objective';
+import type { LoopConfig } from '../../engine/train/train-loop';
+import { createNodeSandbox } from '../../node/sandbox/node-sandbox';
+import { loadGrpoData, type GrpoData } from '../grpo-data';
+import { readModel } from '../load-model';
+import type { TrainArgs } from '../options/train';
+import { Progress } from '../progress';
+import { readRewardModule } from '../reward-module';
+import { METRICS_FILE, readCheckpointFile, ROLLOUTS_FILE, RunFiles } from '../run-files';
+import type { CliStreams } from '../streams';
+import { TrainProgress } from '../train-progress';
+import { buildAdapter, EXIT_INTERRUPTED, loopConfig, trainingRecord } from '../train-setup';
+import { startTraining, type TrainingSession } from '../train-session';
+
+/** Rollout rows printed under each evaluation. */
+const SHOWN_EVAL_ROLLOUTS = 2;
+
+function grpoRecord(objective: GrpoObjective, args: TrainArgs, data: GrpoData) {
+  const c = objective.config;
+  return {
+    num_generations: c.numGenerations,
+    num_generations_eval: c.numGenerationsEval,
+    max_completion_length: c.maxCompletionLength,
+    temperature: c.temperature,
+    top_p: c.topP,
+    top_k: c.topK,
+    stop: c.stopStrings,
+    beta: c.beta,
+    epsilon: c.epsilon,
+    epsilon_high: c.epsilonHigh,
+    num_iterations: c.numIterations,
+    loss_type: c.lossType,
+    scale_rewards: c.scaleRewards,
+    mask_truncated_completions: c.maskTruncatedCompletions,
+    reward: args.grpo.rewards ?? null,
+    reward_modules: args.grpo.rewardModules,
+    reward_time_limit_ms: args.grpo.rewardTimeLimitMs,
+    rollouts: args.grpo.rollouts ?? null,
+    train_prompts: data.train.length,
+    eval_prompts: data.eval.length,
+    ...(c.beta !== 0 ? { reference: args.initAdapter ? `base + ${args.initAdapter} (frozen)` : 'base (adapter off)' } : {}),
+  };
+}
+
+async function buildRewards(args: TrainArgs): Promise<{ rewards: RewardSet; dispose(): void }> {
+  const modules = await Promise.all(args.grpo.rewardModules.map(readRewardModule));
+  const specs = args.grpo.rewards ? parseRewardSpecs(args.grpo.rewards) : [];
+  const sandbox = modules.length || specs.some((s) => s.kind === 'custom') ? createNodeSandbox() : undefined;
+  try {
+    const rewards = await createRewardSet(specs, { sandbox, timeLimitMs: args.grpo.rewardTimeLimitMs, customModules: modules });
+    return {
+      rewards,
+      dispose: () => {
+        rewards.dispose();
+        sandbox?.dispose();
+      },
+    };
+  } catch (err) {
+    sandbox?.dispose();
+    throw err;
+  }
+}
+
+export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<number> {
+  const progress = new Progress(io.stderr, args.quiet);
+  const objective = makeGrpoObjective(args.grpo.settings);
+  const disk = await readModel(args, progress);
+  const { files, weights } = disk;
+  const config = files.config;
+  const tokenizer = new ModelTokenizer(files);
+  const data = await loadGrpoData(args, tokenizer, config.vocabSize, progress);
+  const rewards = data.kind === 'prompts' ? await buildRewards(args) : undefined;
+  try {
+    const adapter = await buildAdapter(args, config.architecture, weights);
+    // The KL term's reference after SFT: the initial adapter, frozen; the policy trains a copy of it.
+    const reference = objective.config.beta !== 0 && args.initAdapter ? cloneAdapter(adapter) : undefined;
+    const perStep = args.batchSize * args.gradAccum;
+    const promptsPerGeneration = perStep / objective.config.numGenerations;
+    if (!Number.isInteger(promptsPerGeneration)) {
+      throw new Error(`--batch-size x --grad-accum (${perStep} completions) must be a multiple of --num-generations (${objective.config.numGenerations})`);
+    }
+    // An epoch visits every prompt once; each generation batch trains num_iterations steps.
+    const generations = Math.ceil(((args.epochs ?? 1) * data.train.length) / promptsPerGeneration);
+    const steps = args.steps ?? Math.max(1, generations * objective.config.numIterations);
+    const evalEvery = args.evalEvery >= 0 ? args.evalEvery : data.eval.length ? Math.max(1, Math.round(steps / 10)) : 0;
+    let resume: TrainCheckpoint | undefined;
+    if (args.resume) resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(config.architecture, weights, adapter.config), args.resume);
+    if (resume && resume.step >= steps) throw new Error(`${args.resume}: the checkpoint is at step ${resume.step}, the run has ${steps} steps`);
+
+    const loop = loopConfig(args, steps, evalEvery);
+    const runFiles = new RunFiles(args.out, args.model);
+    const record = { command: 'train', method: 'grpo', model: args.model, revision: args.revision ?? null, data: args.data || null, eval_data: args.evalData ?? null, eval_split: args.evalData ? null : args.evalSplit };
+    await runFiles.start({ ...record, ...grpoRecord(objective, args, data), ...trainingRecord(args, adapter, loop) }, resume?.step, [METRICS_FILE, ROLLOUTS_FILE]);
+
+    const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference }, adapter, tokenizer);
+    try {
+      const source: RolloutSource =
+        data.kind === 'rollouts'
+          ? new FileRolloutSource(data.train, config.eosTokenIds, data.eval)
+          : new LiveRolloutSource({ policy: () => session.policy(), tokenizer, train: data.train, heldOut: data.eval, rewards: rewards!.rewards, config: objective.config, seed: args.seed });
+      const bar = new TrainProgress(io.stderr, args.quiet, steps, resume?.step ?? 0);
+      const what = data.kind === 'rollouts' ? `${data.train.length} fixed groups` : `${data.train.length} prompts (${data.eval.length} held out), rewards ${rewards!.rewards.names.join(', ')}`;
+      bar.line(
+        `training ${adapter.modules.length} LoRA modules (r=${adapter.config.r}, alpha=${adapter.config.alpha}) with GRPO (${objective.config.lossType}) on ${session.description}: ` +
+          `${what}; ${steps} steps of ${promptsPerGeneration} prompts x ${objective.config.numGenerations} completions${resume ? `, resuming after step ${resume.step}` : ''}`,
+      );
+      return await train(args, objective, source, loop, { session, runFiles, bar, resume });
+    } finally {
+      session.dispose();
+    }
+  } finally {
+    rewards?.dispose();
+  }
+}
+
+interface GrpoContext {
+  session: TrainingSession;
+  runFiles: RunFiles;
+  bar: TrainProgress;
+  resume: TrainCheckpoint | undefined;
+}
+
+function rolloutRows(r: RolloutReport) {
+  return r.rows.map((row) => ({ step: r.step, generation: r.generation, ...row }));
+}
+
+function failureLine(r: RolloutReport): string | undefined {
+  if (r.failures.length === 0) return undefined;
+  const first = r.failures[0];
+  return `${r.failures.length} reward call${r.failures.length === 1 ? '' : 's'} failed and scored 0 (first: ${first.name} on group ${first.group}, completion ${first.completion}: ${first.message})`;
+}
+
+async function train(args: TrainArgs, objective: GrpoObjective, source: RolloutSource, loop: LoopConfig, c: GrpoContext): Promise<number> {
+  const { runFiles, bar } = c;
+  const abort = new AbortController();
+  const onInterrupt = () => abort.abort();
+  process.once('SIGINT', onInterrupt);
+  let last: TrainCheckpoint | undefined;
+  let evalRows: RolloutReport | undefined;
+  try {
+    const result = await runGrpoTraining(
+      c.session.backend,
+      objective,
+      source,
+      loop,
+      {
+        signal: abort.signal,
+        onRollouts: async (r) => {
+          await runFiles.rollouts(rolloutRows(r));
+          const failed = failureLine(r);
+          if (failed) bar.line(`step ${r.step}: ${failed}`);
+        },
+        onEvalRollouts: (r) => {
+          evalRows = r;
+        },
+        onStep: async (m) => {
+          const { objective: metrics, ...row } = m;
+          await runFiles.metric({ ...row, ...metrics });
+          bar.step(m);
+          if (m.step === args.stopAfterStep) abort.abort();
+        },
+        onEval: async (m) => {
+          const { objective: metrics, ...row } = m;
+          const samples = (evalRows?.rows ?? []).slice(0, args.evalSamples).map((r) => ({ prompt: r.prompt, completion: r.completion, reward: r.reward, rewards: r.rewards }));
+          await runFiles.metric({ ...row, ...metrics, ...(samples.length ? { samples } : {}) });
+          bar.evaluation(m, samples.slice(0, SHOWN_EVAL_ROLLOUTS).map((s) => `${s.completion} (reward ${s.reward.toFixed(3)})`));
+          const failed = evalRows && failureLine(evalRows);
+          if (failed) bar.line(`held-out rollouts: ${failed}`);
+        },
+        onCheckpoint: async (checkpoint) => {
+          last = checkpoint;
+          bar.line(`checkpoint: ${await runFiles.checkpoint(checkpoint)}`);
+        },
+      },
+      c.resume,
+    );
+    if (last) await runFiles.finalAdapter(last);
+    bar.line(result.stopped ? `stopped after step ${result.step}; resume with --resume ${runFiles.checkpointDir(result.step)}` : `done: adapter in ${args.out}`);
+    if (!result.stopped) return 0;
+    return result.step === args.stopAfterStep ? 0 : EXIT_INTERRUPTED;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}

@@ -1,0 +1,84 @@
+// What every `tunelab train` method shares: the LoRA adapter to train (fresh or --init-adapter), the loop
+// settings from the flags, run.json's LoRA/optimizer/loop fields, and the exit status of an interrupted run.
+
+import { initAdapter, planAdapter, type LoraAdapter } from '../engine/lora/adapter';
+import type { LoraConfig } from '../engine/lora/lora-config';
+import type { Architecture } from '../engine/model/config';
+import type { LoopConfig } from '../engine/train/train-loop';
+import { Rng } from '../engine/util/rng';
+import { readAdapterDir } from '../node/adapter-files';
+import type { TrainArgs } from './options/train';
+
+export const EXIT_INTERRUPTED = 130;
+
+const DEFAULT_TARGETS: Record<Architecture, string[]> = { llama: ['q_proj', 'v_proj'], qwen2: ['q_proj', 'v_proj'], gpt2: ['c_attn'] };
+
+export async function buildAdapter(args: TrainArgs, architecture: Architecture, weights: Parameters<typeof planAdapter>[1]): Promise<LoraAdapter> {
+  if (args.initAdapter) {
+    const adapter = await readAdapterDir(args.initAdapter, architecture, weights);
+    if (args.loraDropout !== undefined) adapter.config.dropout = args.loraDropout;
+    return adapter;
+  }
+  const config: LoraConfig = {
+    r: args.loraR,
+    alpha: args.loraAlpha,
+    dropout: args.loraDropout ?? 0,
+    targets: args.targets.length ? args.targets : DEFAULT_TARGETS[architecture],
+    useRslora: args.useRslora,
+  };
+  return initAdapter(planAdapter(architecture, weights, config), new Rng(args.seed));
+}
+
+export function loopConfig(args: TrainArgs, steps: number, evalEvery: number): LoopConfig {
+  return {
+    batchSize: args.batchSize,
+    gradAccum: args.gradAccum,
+    steps,
+    lr: args.lr,
+    scheduler: args.scheduler,
+    warmupSteps: args.warmupSteps,
+    maxGradNorm: args.maxGradNorm,
+    beta1: args.beta1,
+    beta2: args.beta2,
+    eps: args.eps,
+    weightDecay: args.weightDecay,
+    evalEvery,
+    saveEvery: args.saveEvery,
+    seed: args.seed,
+  };
+}
+
+/** run.json's LoRA, optimizer and loop fields, shared by every method. */
+export function trainingRecord(args: TrainArgs, adapter: LoraAdapter, config: LoopConfig) {
+  return {
+    lora: {
+      r: adapter.config.r,
+      lora_alpha: adapter.config.alpha,
+      lora_dropout: adapter.config.dropout,
+      target_modules: adapter.config.targets,
+      use_rslora: adapter.config.useRslora,
+      scale: adapter.scale,
+      modules: adapter.modules.length,
+      init_adapter: args.initAdapter ?? null,
+    },
+    steps: config.steps,
+    epochs: args.epochs ?? null,
+    batch_size: args.batchSize,
+    grad_accum: args.gradAccum,
+    lr: args.lr,
+    scheduler: args.scheduler,
+    warmup_steps: args.warmupSteps,
+    max_grad_norm: args.maxGradNorm,
+    beta1: args.beta1,
+    beta2: args.beta2,
+    eps: args.eps,
+    weight_decay: args.weightDecay,
+    eval_every: config.evalEvery,
+    save_every: args.saveEvery,
+    seed: args.seed,
+    backend: args.backend,
+    weights: args.weights,
+    recompute: args.recompute,
+    resumed_from: args.resume ?? null,
+  };
+}
