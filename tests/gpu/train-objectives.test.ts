@@ -4,7 +4,9 @@
 // LoRA gradient and the objective's loss; DPO's reference is a frozen second adapter run in the same submit
 // (and, once, precomputed sums); a fresh adapter (B = 0) against the adapter-off reference gives exactly
 // log 2, zero rewards and zero margins from the GPU's own log-probabilities. GRPO (shaders/grpo_grad.wgsl)
-// likewise for its four loss types, with the KL term and old log-probabilities that clip some tokens.
+// likewise for its four loss types, with the KL term and old log-probabilities that clip some tokens; and
+// whole GRPO optimizer steps of GpuBackend against CpuBackend with two accumulated micro-batches holding a
+// masked truncated completion (all labels ignored), once inside a micro-batch and once as one on its own.
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,15 +14,19 @@ import type { TokenizedPair } from '../../src/engine/data/tokenize-preference';
 import type { LoraAdapter } from '../../src/engine/lora/adapter';
 import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
 import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
+import { CpuBackend } from '../../src/engine/train/cpu/cpu-backend';
+import { float64Adapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
 import { cpuObjectiveLossAndGrads, cpuTokenLogps } from '../../src/engine/train/cpu/cpu-lora-backward';
 import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
+import { GpuBackend } from '../../src/engine/train/gpu/gpu-backend';
 import { GpuLoraAdapter } from '../../src/engine/train/gpu/gpu-lora';
 import { GpuTrainer, rowLossesToLogps } from '../../src/engine/train/gpu/gpu-train-step';
-import { GRPO_LOSS_TYPES } from '../../src/engine/train/grpo/grpo-config';
+import { GRPO_LOSS_TYPES, type GrpoConfig } from '../../src/engine/train/grpo/grpo-config';
 import type { TrainingObjective } from '../../src/engine/train/objective';
 import { makeGrpoObjective, makeObjective } from '../../src/engine/train/objectives/make-objective';
-import { responseSum, type LoraGrads, type TrainBatch } from '../../src/engine/train/train-batch';
+import { IGNORE_INDEX, responseSum, type LoraGrads, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
+import { relativeError } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
 import { ROLLOUT_SHAPES, rolloutSamples, withOldAndReference } from '../helpers/grpo-rollouts';
@@ -201,4 +207,74 @@ describe('GRPO on the GPU equals the float64 CPU reference', () => {
     expect(want['clip_ratio/region_mean']).toBe(0);
     expect(want.kl).toBeUndefined();
   });
+});
+
+describe('GpuBackend.trainStep with GRPO equals CpuBackend', () => {
+  // Every micro-batch has the five rollouts' shapes (the 4th a truncated completion): the same packed sizes
+  // as the cases above, so no new matmul variants compile.
+  const steps: { label: string; lossType: GrpoConfig['lossType']; allMasked: boolean[] }[] = [
+    { label: 'a masked truncated completion in each of 2 micro-batches', lossType: 'dapo', allMasked: [false, false] },
+    { label: 'a second micro-batch whose completions are all masked (truncated)', lossType: 'bnpo', allMasked: [false, true] },
+  ];
+  for (const s of steps) {
+    it(`${s.lossType}, ${s.label}: gradient norm, log-probabilities and the AdamW update`, async () => {
+      const { loaded, cpu } = tiny.get('llama')!;
+      const objective = makeGrpoObjective({ lossType: s.lossType, beta: 0.05, numIterations: 2, maskTruncatedCompletions: true });
+      const policy = randomLoraAdapter(loaded.config.architecture, loaded.weights, { ...ALL_LINEAR, r: 4 }, 51);
+      const batches = s.allMasked.map((masked, k) => {
+        const samples = rolloutSamples(ROLLOUT_SHAPES, loaded.config.vocabSize, 11 + k).map((x) => (masked ? { ...x, truncated: true } : x));
+        const plain = objective.batch(samples);
+        return objective.batch(withOldAndReference(samples, plain, cpuTokenLogps(cpu, float64Adapter(policy), plain), 20 + k));
+      });
+      s.allMasked.forEach((masked, k) => expect(batches[k].sequences.filter((x) => x.labels.every((l) => l === IGNORE_INDEX)).length).toBe(masked ? ROLLOUT_SHAPES.length : 1));
+      const totals = objective.totals(batches);
+      // The reference norm first, to size AdamW so its first update is ~ lr g / eps, well above f32 rounding of the parameters.
+      const refGrads = batches.map((batch) => cpuObjectiveLossAndGrads(cpu, float64Adapter(policy), { batch, objective, totals }));
+      const clipped = refGrads.reduce((n, r) => n + r.result.metrics['clip_ratio/region_mean'], 0);
+      expect(clipped).toBeGreaterThan(0);
+      let sq = 0;
+      for (const m of policy.modules.keys()) {
+        for (const which of ['a', 'b'] as const) {
+          const sum = refGrads[0].grads[m][which].map((x, j) => refGrads.slice(1).reduce((acc, r) => acc + r.grads[m][which][j], x));
+          sq += sum.reduce((acc, x) => acc + x * x, 0);
+        }
+      }
+      const norm = Math.sqrt(sq);
+      const hyper = { lr: 5, beta1: 0.9, beta2: 0.999, eps: 100 * norm, weightDecay: 0, maxGradNorm: 0 };
+
+      const cpuBackend = new CpuBackend(cpu, policy);
+      const want = await cpuBackend.trainStep(batches, objective, totals, hyper);
+      const wantAdapter = await cpuBackend.snapshot();
+      const ctx = await testGpu();
+      const model = await GpuCausalLm.create(ctx, loaded.config, loaded.weights, { weightFormat: 'f32' });
+      const gpu = new GpuBackend(model, policy);
+      try {
+        const got = await gpu.trainStep(batches, objective, totals, hyper);
+        const gotAdapter = await gpu.snapshot();
+        console.log(`${s.label}: grad norm gpu ${got.gradNorm.toExponential(6)} cpu ${want.gradNorm.toExponential(6)} direct ${norm.toExponential(6)}`);
+        expect(Math.abs(want.gradNorm - norm)).toBeLessThanOrEqual(1e-9 * norm);
+        expect(Math.abs(got.gradNorm - want.gradNorm)).toBeLessThanOrEqual(1e-4 * want.gradNorm);
+        got.logps.forEach((mb, k) =>
+          mb.policy.forEach((logps, i) => {
+            const labels = batches[k].sequences[i].labels;
+            logps.forEach((x, t) => (labels[t] === IGNORE_INDEX ? expect(Math.abs(x)).toBe(0) : expect(Math.abs(x - want.logps[k].policy[i][t])).toBeLessThanOrEqual(1e-4)));
+          }),
+        );
+        let worst = 0;
+        policy.modules.forEach((m, i) => {
+          for (const which of ['a', 'b'] as const) {
+            const before = m[which];
+            const gotStep = gotAdapter.modules[i][which].map((x, j) => x - before[j]);
+            const wantStep = wantAdapter.modules[i][which].map((x, j) => x - before[j]);
+            worst = Math.max(worst, relativeError(gotStep, wantStep));
+          }
+        });
+        console.log(`${s.label}: AdamW update worst relative error ${worst.toExponential(2)}`);
+        expect(worst).toBeLessThanOrEqual(2e-4);
+      } finally {
+        gpu.dispose();
+        model.dispose();
+      }
+    });
+  }
 });
