@@ -1,4 +1,4 @@
-// Training runs as IndexedDB holds them (schema v3): settings, status, metric rows, checkpoints and the
+// Training runs as IndexedDB holds them (schema v3; GRPO added optional fields only, no migration): settings, status, metric rows, checkpoints and the
 // frozen reference adapter of a run that began from a saved one. Storage owns these shapes; where they
 // mirror engine types (LoraConfig, LoopConfig, StepMetrics, EvalMetrics) they match field for field
 // without importing them, so an engine change fails to compile at the worker's mapping instead.
@@ -6,7 +6,7 @@
 import type { StoredComparison, StoredSuiteScores } from './records-eval-results';
 
 /** What a run trains with. */
-export type StoredTrainingMethod = 'sft' | 'dpo' | 'simpo' | 'orpo';
+export type StoredTrainingMethod = 'sft' | 'dpo' | 'simpo' | 'orpo' | 'grpo';
 
 /** Where the run's base model came from, so a resumed run (after a reload) can load it again. */
 export type ModelRef =
@@ -57,6 +57,84 @@ export interface StoredPreferenceSettings {
   precomputeRef: boolean;
 }
 
+/** One reward function of a GRPO run (mirror of RewardSpec, src/engine/train/grpo/rewards/reward-types.ts). */
+export interface StoredRewardSpec {
+  /** 'answer-match', 'format', 'regex', 'contains', 'not-contains', 'length', 'json' or 'custom'. */
+  kind: string;
+  /** Shown name and metric key (rewards/<name>/mean). */
+  name: string;
+  weight: number;
+  /** The kind's argument; custom: the JavaScript source of `(completion, example) => number`. */
+  arg?: string;
+}
+
+/** The objective's and the sampler's settings of a GRPO run (mirror of GrpoConfig; TRL's GRPOConfig names). */
+export interface StoredGrpoSettings {
+  /** num_generations: completions per prompt. */
+  numGenerations: number;
+  maxCompletionLength: number;
+  temperature: number;
+  topP: number;
+  /** 0: off. */
+  topK: number;
+  stopStrings: string[];
+  /** KL coefficient (0: no KL term, no reference). */
+  beta: number;
+  numIterations: number;
+  epsilon: number;
+  epsilonHigh: number;
+  lossType: 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
+  scaleRewards: 'group' | 'batch' | 'none';
+  maskTruncatedCompletions: boolean;
+  rewards: StoredRewardSpec[];
+  /** Per call of a custom reward, in ms. */
+  rewardTimeLimitMs: number;
+}
+
+/** One scored completion of a GRPO generation (mirror of RolloutRow; texts cut for storage). */
+export interface StoredRolloutRow {
+  /** The prompt's index in the generation batch. */
+  group: number;
+  prompt: string;
+  completion: string;
+  /** Completion tokens. */
+  tokens: number;
+  truncated: boolean;
+  /** Weighted sum over the reward functions. */
+  reward: number;
+  /** Per reward function, by name. */
+  rewards: Record<string, number>;
+  advantage: number;
+}
+
+/** A reward call that failed: the completion got 0 from that function. */
+export interface StoredRewardFailure {
+  name: string;
+  group: number;
+  completion: number;
+  message: string;
+}
+
+/** A GRPO generation's scored completions as kept and shown: the first rows and failures, and their counts. */
+export interface StoredRollouts {
+  /** The optimizer step the completions train first (held-out: the step evaluated). */
+  step: number;
+  /** Generation batch index (-1: held-out prompts). */
+  generation: number;
+  /** The reward functions' names, in the run's order. */
+  names: string[];
+  rows: StoredRolloutRow[];
+  /** Completions in the generation (rows may keep fewer). */
+  totalRows: number;
+  /** Mean total reward over every completion of the generation. */
+  meanReward: number;
+  failures: StoredRewardFailure[];
+  /** Failed reward calls in the generation (failures may keep fewer). */
+  failureCount: number;
+  /** Generated tokens per second of the sampling. */
+  tokensPerSecond: number;
+}
+
 export interface RunSettings {
   method: StoredTrainingMethod;
   model: ModelRef;
@@ -73,6 +151,8 @@ export interface RunSettings {
   checkpointEvery: number;
   /** DPO family only. */
   preference?: StoredPreferenceSettings;
+  /** GRPO only. maxLength then bounds prompt + completion. */
+  grpo?: StoredGrpoSettings;
   /**
    * The saved adapter the run started from (DPO after SFT); its weights are kept in the 'references' store
    * so deleting the adapter never breaks the run.
@@ -128,12 +208,15 @@ export interface RunRecord {
   adapterId?: string;
   /** The attached suites' last evaluation against the base (runs that completed with suites attached). */
   suiteComparison?: StoredRunSuiteComparison;
+  /** GRPO: the latest generation's scored completions. */
+  rollouts?: StoredRollouts;
 }
 
 /**
  * One row of a run's curves: a training step or an evaluation (with sample generations). `objective` holds
- * the objective's own metrics under TRL's names ('rewards/chosen', 'rewards/rejected', 'rewards/accuracies',
- * 'rewards/margins', 'logps/chosen', 'logps/rejected'; evaluation rows prefix them with 'eval_').
+ * the objective's own metrics under TRL's names (DPO: 'rewards/chosen', 'rewards/margins', ...; GRPO:
+ * 'reward', 'rewards/<name>/mean', 'completions/mean_length', 'kl', 'entropy', 'clip_ratio/region_mean', ...;
+ * evaluation rows prefix them with 'eval_').
  */
 export type MetricRow =
   | {
@@ -163,6 +246,8 @@ export type MetricRow =
       samples: { prompt: string; text: string }[];
       /** The attached eval suites' scores at this evaluation. */
       suites?: StoredRunSuiteScores[];
+      /** GRPO: completions sampled from the held-out prompts at this evaluation, with their rewards. */
+      rollouts?: StoredRollouts;
     };
 
 export interface CheckpointRecord {

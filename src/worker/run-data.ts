@@ -2,7 +2,8 @@
 // same split) and tokenized for that method with the loaded model's tokenizer: SFT examples, or preference
 // pairs (DPO, SimPO, ORPO) truncated to the run's max length and max prompt length as TRL truncates them.
 // A method that does not fit the dataset is refused here, before the run is stored. The prompts of the
-// first held-out examples are what the sample generations at each evaluation start from.
+// first held-out examples are what the sample generations at each evaluation start from. GRPO's prompts
+// are read by run-grpo-data.ts; prepareMethodData gives either.
 
 import { DEFAULT_MAX_PROMPT_LENGTH, tokenizePreferenceDataset, type TokenizedPair } from '../engine/data/tokenize-preference';
 import type { RecordError } from '../engine/data/read-records';
@@ -16,6 +17,7 @@ import { SftObjective } from '../engine/train/objectives/sft-objective';
 import type { DatasetRecord, RunSettings, StoredPreferenceSettings } from '../storage/records';
 import { engineDataset, type MethodDataset } from './dataset-records';
 import { splitDataset } from './dataset-split';
+import { prepareGrpoData, type GrpoRunData } from './run-grpo-data';
 import { datasetMismatch } from './run-method';
 
 /** Held-out prompts generated from at each evaluation. */
@@ -29,7 +31,14 @@ export interface RunData<E = unknown> {
   samplePrompts: number[][];
 }
 
-export type RunDataSettings = Pick<RunSettings, 'method' | 'maxLength' | 'completionOnly' | 'preference'>;
+export type RunDataSettings = Pick<RunSettings, 'method' | 'maxLength' | 'completionOnly' | 'preference' | 'grpo'>;
+
+/** What a run trains on: a dataset objective's examples, or GRPO's prompts. */
+export type MethodRunData = RunData | GrpoRunData;
+
+export function isGrpoData(data: MethodRunData): data is GrpoRunData {
+  return 'kind' in data && data.kind === 'grpo';
+}
 
 type Saved<M extends DatasetRecord['method']> = Extract<DatasetRecord, { method: M }>;
 
@@ -75,9 +84,16 @@ function preferenceData(record: Saved<'dpo'>, objective: PreferenceObjective, to
   return withSamples(objective, usable(record.name, train.pairs, train.errors, train.identical > 0 ? same : undefined), tokenize(split.eval).pairs);
 }
 
+/** The data of a run of any method (refused, naming the dataset, when the method does not fit it). */
+export function prepareMethodData(saved: DatasetRecord, tokenizer: ModelTokenizer, settings: RunDataSettings): MethodRunData {
+  return settings.method === 'grpo' ? prepareGrpoData(saved, tokenizer, settings) : prepareRunData(saved, tokenizer, settings);
+}
+
+/** The data of an SFT or preference run. */
 export function prepareRunData(saved: DatasetRecord, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData {
   const mismatch = datasetMismatch(saved, settings.method);
   if (mismatch) throw new Error(mismatch);
+  if (settings.method === 'grpo') throw new Error('GRPO samples its completions: read its prompts with prepareMethodData.');
   const objective = makeObjective(settings.method, objectiveSettings(settings.preference));
   if (objective instanceof SftObjective && saved.method === 'sft') return sftData(saved, objective, tokenizer, settings);
   if (objective instanceof PreferenceObjective && saved.method === 'dpo') return preferenceData(saved, objective, tokenizer, settings);

@@ -1,6 +1,9 @@
 // One training run in progress in this worker: the training loop on the GPU with the run's objective (SFT,
-// DPO, SimPO or ORPO), its hooks writing every metric row, the record's progress and each checkpoint to
-// IndexedDB before the page hears of them. The loop awaits every GPU step, so calls from the page (pause,
+// DPO, SimPO, ORPO, or GRPO over completions it samples with the adapter attached and scores with its reward
+// functions), its hooks writing every metric row, the record's progress and each checkpoint to
+// IndexedDB before the page hears of them. A GRPO run keeps its latest generation's scored completions on
+// its record and each evaluation's held-out ones on the evaluation's row, and posts them to the page at most
+// a few times a second. The loop awaits every GPU step, so calls from the page (pause,
 // stop, save) are served between steps. DPO compares against a frozen reference: the base model, or the
 // saved adapter the run started from; its log-probabilities may be computed once before the first step
 // (the page hears that pass's progress).
@@ -16,15 +19,21 @@ import type { LoraAdapter } from '../engine/lora/adapter';
 import { checkpointBytes, type TrainCheckpoint } from '../engine/train/checkpoint';
 import { GpuBackend } from '../engine/train/gpu/gpu-backend';
 import { NonFiniteTrainingError } from '../engine/train/errors';
-import { runTraining, type EvalMetrics, type StepMetrics } from '../engine/train/train-loop';
+import { LiveRolloutSource } from '../engine/train/grpo/rollout-source';
+import type { RolloutReport } from '../engine/train/grpo/rollout-feed';
+import type { RewardSet } from '../engine/train/grpo/rewards';
+import { runGrpoTraining } from '../engine/train/grpo/run-grpo';
+import { runTraining, type EvalMetrics, type LoopConfig, type StepMetrics, type TrainHooks, type TrainResult } from '../engine/train/train-loop';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
 import { isQuotaExceeded, StorageFullError, storageFullError } from '../storage/quota';
-import type { MetricRow, RunRecord, RunStatus } from '../storage/records';
+import type { MetricRow, RunRecord, RunStatus, StoredRollouts } from '../storage/records';
 import type { RunWriter } from '../storage/runs-store';
 import type { ActiveModel } from './model-session';
 import type { RunEvent, RunListener } from './protocol-runs';
 import { releaseCallback } from './release-callback';
-import type { RunData } from './run-data';
+import { isGrpoData, type MethodRunData } from './run-data';
+import type { GrpoRunData } from './run-grpo-data';
+import { compactRollouts, LatestThrottle } from './run-rollouts';
 import { EtaClock } from './run-eta';
 import type { RunLock } from './run-lock';
 import { adapterSamples } from './run-samples';
@@ -38,7 +47,9 @@ export interface TrainingRunSetup {
   run: RunRecord;
   model: ActiveModel;
   tokenizer: ModelTokenizer;
-  data: RunData;
+  data: MethodRunData;
+  /** GRPO: the run's reward functions, and what frees them (their sandbox) when the run ends. */
+  rewards?: { set: RewardSet; dispose(): void };
   /** Initialised for a fresh run; for a resume, the checkpoint's (resume.adapter). */
   adapter: LoraAdapter;
   /** The saved adapter the run started from, frozen (DPO's reference); absent: the run began from a fresh adapter. */
@@ -59,6 +70,8 @@ interface Outcome {
 
 /** How long a failed step waits to learn whether the device was lost (the loss is reported asynchronously). */
 const DEVICE_LOST_GRACE_MS = 200;
+/** The page hears a GRPO run's latest rollouts at most this often. */
+const ROLLOUT_POST_MS = 500;
 
 const nowIso = () => new Date().toISOString();
 
@@ -71,6 +84,9 @@ export class TrainingRun {
   private lostMessage: string | null = null;
   private record: RunRecord;
   private readonly eta = new EtaClock();
+  /** GRPO: the held-out rollouts of the evaluation under way (its row carries them). */
+  private evalRollouts: StoredRollouts | null = null;
+  private readonly rolloutPosts = new LatestThrottle<StoredRollouts>((rollouts) => this.emit({ kind: 'rollouts', runId: this.id, rollouts }), ROLLOUT_POST_MS);
 
   private constructor(
     private readonly setup: TrainingRunSetup,
@@ -89,12 +105,15 @@ export class TrainingRun {
   static async start(setup: TrainingRunSetup): Promise<TrainingRun> {
     let backend: GpuBackend;
     try {
-      // Only DPO reads a reference: the others never upload it.
-      const reference = setup.data.objective.needsReference ? setup.reference : undefined;
+      // Only DPO, and GRPO with a KL term, read a reference: the others never upload it.
+      const { data } = setup;
+      const readsReference = data.objective.needsReference || (isGrpoData(data) && data.objective.config.beta !== 0);
+      const reference = readsReference ? setup.reference : undefined;
       backend = new GpuBackend(setup.model.model, setup.adapter, { seed: setup.run.settings.loop.seed, reference });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await setup.store.updateRun(setup.run.id, (r) => ({ ...r, status: 'failed', message, updatedAt: nowIso() })).catch(() => undefined);
+      setup.rewards?.dispose();
       setup.claim.release();
       setup.lock.release();
       throw err;
@@ -129,30 +148,59 @@ export class TrainingRun {
     const settings = run.settings;
     this.eta.mark(resume?.step ?? 0, performance.now());
     let outcome: Outcome;
+    const loop: LoopConfig = { ...settings.loop, saveEvery: settings.checkpointEvery };
+    const hooks: TrainHooks = {
+      signal: this.controller.signal,
+      onStep: (m) => this.onStep(m),
+      onEval: (m) => this.onEval(m),
+      onCheckpoint: (c) => this.onCheckpoint(c),
+      onReferenceProgress: (done, total) => this.emit({ kind: 'reference', runId: this.id, done, total }),
+      onReferenceFallback: (reason) => this.onReferenceFallback(reason),
+    };
     try {
-      const result = await runTraining(
-        this.backend,
-        data.objective,
-        data.train,
-        data.eval,
-        { ...settings.loop, saveEvery: settings.checkpointEvery },
-        {
-          signal: this.controller.signal,
-          onStep: (m) => this.onStep(m),
-          onEval: (m) => this.onEval(m),
-          onCheckpoint: (c) => this.onCheckpoint(c),
-          onReferenceProgress: (done, total) => this.emit({ kind: 'reference', runId: this.id, done, total }),
-          onReferenceFallback: (reason) => this.onReferenceFallback(reason),
-        },
-        resume,
-        { precomputeReference: settings.preference?.precomputeRef ?? false },
-      );
+      const result = isGrpoData(data)
+        ? await this.trainGrpo(data, loop, hooks)
+        : await runTraining(this.backend, data.objective, data.train, data.eval, loop, hooks, resume, {
+            precomputeReference: settings.preference?.precomputeRef ?? false,
+          });
       outcome = this.lostMessage !== null ? this.lostOutcome() : { status: result.stopped ? this.stopAs : 'completed', message: filesNote(this.record) };
       if (outcome.status === 'completed') await this.compareSuites();
     } catch (err) {
       outcome = await this.failure(err);
     }
     return this.finish(outcome);
+  }
+
+  /** GRPO: completions sampled with the adapter as trained so far (attached again before every generation: an evaluation of the suites detaches it). */
+  private trainGrpo(data: GrpoRunData, loop: LoopConfig, hooks: TrainHooks): Promise<TrainResult> {
+    const { model, tokenizer, rewards, resume } = this.setup;
+    if (!rewards) throw new Error('A GRPO run needs its reward functions.');
+    const source = new LiveRolloutSource({
+      policy: () => {
+        this.backend.attach(true);
+        return model.model;
+      },
+      tokenizer,
+      train: data.train,
+      heldOut: data.eval,
+      rewards: rewards.set,
+      config: data.objective.config,
+      seed: loop.seed,
+    });
+    const rolloutHooks = {
+      onRollouts: (report: RolloutReport) => this.onRollouts(report),
+      onEvalRollouts: (report: RolloutReport) => {
+        this.evalRollouts = compactRollouts(report, rewards.set.names);
+      },
+    };
+    return runGrpoTraining(this.backend, data.objective, source, loop, { ...hooks, ...rolloutHooks }, resume);
+  }
+
+  /** A new generation's scored completions: kept on the record (the latest only), then posted to the page. */
+  private async onRollouts(report: RolloutReport): Promise<void> {
+    const rollouts = compactRollouts(report, this.setup.rewards?.set.names ?? []);
+    this.record = await this.setup.store.updateRun(this.id, (r) => ({ ...r, rollouts, updatedAt: nowIso() }));
+    this.rolloutPosts.push(rollouts);
   }
 
   private async onStep(m: StepMetrics): Promise<void> {
@@ -166,9 +214,12 @@ export class TrainingRun {
 
   private async onEval(m: EvalMetrics): Promise<void> {
     const { model, tokenizer, data } = this.setup;
-    const samples = await adapterSamples(model.model, this.backend, tokenizer, data.samplePrompts);
+    // GRPO's samples are its held-out rollouts, made by the evaluation itself.
+    const rollouts = this.evalRollouts;
+    this.evalRollouts = null;
+    const samples = isGrpoData(data) ? [] : await adapterSamples(model.model, this.backend, tokenizer, data.samplePrompts);
     const suites = await this.suiteScores(m.step);
-    const row: MetricRow = { runId: this.id, kind: 'eval', ...m, samples, ...(suites ? { suites } : {}) };
+    const row: MetricRow = { runId: this.id, kind: 'eval', ...m, samples, ...(suites ? { suites } : {}), ...(rollouts ? { rollouts } : {}) };
     this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, updatedAt: nowIso() }));
     this.emit({ kind: 'metric', row });
   }
@@ -258,6 +309,8 @@ export class TrainingRun {
   /** Frees the GPU side, writes the final status, then lets go of the model and the lock. */
   private async finish(outcome: Outcome): Promise<RunRecord> {
     this.backend.dispose();
+    this.setup.rewards?.dispose();
+    this.rolloutPosts.flush();
     const change = (r: RunRecord): RunRecord => ({ ...r, status: outcome.status, message: outcome.message, updatedAt: nowIso() });
     try {
       this.record = await this.setup.store.updateRun(this.id, change);

@@ -1,5 +1,6 @@
-// The Train page's calls (RunsApi): start, pause, resume and stop training runs (SFT, DPO, SimPO, ORPO; fresh
-// or from a saved adapter) on the loaded model, list them with their curves, and save a run's adapter. One
+// The Train page's calls (RunsApi): start, pause, resume and stop training runs (SFT, DPO, SimPO, ORPO, GRPO;
+// fresh or from a saved adapter) on the loaded model, list them with their curves, save a run's adapter, and
+// test GRPO reward functions on a few samples. One
 // run trains at a time in a worker; a run belongs to the tab that holds its Web Lock, and a record left
 // 'running' by a tab that is gone reads 'interrupted'.
 
@@ -25,7 +26,9 @@ import type { ActiveModel } from './model-session';
 import type { RunListener, RunsApi } from './protocol-runs';
 import { releaseCallback } from './release-callback';
 import { policyStart, referenceRecord, savedStartingAdapter, storedReference } from './run-adapters';
-import { prepareRunData, type RunData } from './run-data';
+import { isGrpoData, prepareMethodData, type MethodRunData } from './run-data';
+import { runRewardTest } from './run-reward-test';
+import { openRewardSet, type OpenRewardSet } from './run-rewards';
 import { lockedRunIds, tryLockRun, type RunLock } from './run-lock';
 import { describeRef, modelName, modelRefOf, requestOf, sameModel } from './run-model-ref';
 import { TrainingRun } from './run-session';
@@ -75,20 +78,31 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
     return readCheckpoint(stored.bytes, adapter, `the checkpoint of run "${run.name}" (step ${stored.step})`);
   }
 
+  /** What a run is prepared with before it starts; `rewards` (GRPO) is the caller's to dispose until the run owns it. */
+  interface Prepared {
+    data: MethodRunData;
+    tokenizer: ModelTokenizer;
+    suites: RunSuites;
+    rewards?: OpenRewardSet;
+  }
+
   /**
-   * The run's dataset, split and tokenized for `model`, and its attached eval suites (checked before anything
-   * is stored or changed). `resuming`: an attached suite deleted since is left out rather than refused.
+   * The run's dataset, split and tokenized for `model`, its attached eval suites and (GRPO) its reward
+   * functions, compiled (checked before anything is stored or changed). `resuming`: an attached suite deleted
+   * since is left out rather than refused.
    */
-  async function dataFor(settings: RunSettings, model: ActiveModel, resuming = false): Promise<{ data: RunData; tokenizer: ModelTokenizer; suites: RunSuites }> {
+  async function dataFor(settings: RunSettings, model: ActiveModel, resuming = false): Promise<Prepared> {
     const tokenizer = model.tokenizer;
     if (!tokenizer) throw missingTokenizerError(model.info.source);
     const dataset = await getDataset(await deps.db(), settings.datasetId).catch((err: unknown) => {
       if (!(err instanceof DatasetNotFoundError)) throw err;
       throw new Error(`The dataset "${settings.datasetName}" of this run is no longer saved: import it again and start a new run.`);
     });
-    const data = prepareRunData(dataset, tokenizer, settings);
+    const data = prepareMethodData(dataset, tokenizer, settings);
     const suites = await RunSuites.load(await deps.db(), settings.evalSuites ?? [], settings.loop.seed, sandbox, !resuming);
-    return { data, tokenizer, suites };
+    const grpo = settings.grpo;
+    if (!isGrpoData(data) || !grpo) return { data, tokenizer, suites };
+    return { data, tokenizer, suites, rewards: await openRewardSet(grpo.rewards, grpo.rewardTimeLimitMs, sandbox) };
   }
 
   /** What a run trains from: its policy's adapter (fresh, the starting adapter's copy, or the checkpoint's) and its reference. */
@@ -99,7 +113,7 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
   }
 
   /** Starts the loop on a record stored as 'running' under `lock` (TrainingRun.start releases both on failure). */
-  async function launch(run: RunRecord, model: ActiveModel, prepared: { data: RunData; tokenizer: ModelTokenizer; suites: RunSuites }, start: Start, lock: RunLock, listener: RunListener): Promise<RunRecord> {
+  async function launch(run: RunRecord, model: ActiveModel, prepared: Prepared, start: Start, lock: RunLock, listener: RunListener): Promise<RunRecord> {
     const store = runWriter(await deps.db());
     const claim = deps.models.claim(`The run "${run.name}" is training on this model: pause or stop it first.`);
     const started = await TrainingRun.start({ store, run, model, ...prepared, ...start, lock, claim, listener });
@@ -108,6 +122,16 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
       if (current === started) current = null;
     });
     return started.run;
+  }
+
+  /** Runs `body` with what dataFor prepared; if it fails, the reward functions (GRPO) are freed. */
+  async function owning<T>(prepared: Prepared, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      prepared.rewards?.dispose();
+      throw err;
+    }
   }
 
   /**
@@ -150,32 +174,34 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
           }),
         };
         const prepared = await dataFor(full, model);
-        const reference = from?.adapter;
-        const adapter = policyStart(full, model, reference);
-        const id = crypto.randomUUID();
-        const lock = await tryLockRun(id);
-        if (!lock) throw new Error(`The new run's id ${id} is locked by another tab (this should never happen): start it again.`);
-        try {
-          const createdAt = nowIso();
-          const run: RunRecord = {
-            id,
-            name: name.trim() || `${full.datasetName} on ${full.modelName}`,
-            createdAt,
-            updatedAt: createdAt,
-            status: 'running',
-            settings: full,
-            step: 0,
-            checkpointStep: 0,
-          };
-          const note = filesNote(run);
-          if (note) run.message = note;
-          await addRun(db, run, from && referenceRecord(id, from));
-          return await launch(run, model, prepared, { adapter, reference, resume: undefined }, lock, listener);
-        } catch (err) {
-          lock.release();
-          await deleteRunData(await deps.db(), id).catch(() => undefined);
-          throw err;
-        }
+        return owning(prepared, async () => {
+          const reference = from?.adapter;
+          const adapter = policyStart(full, model, reference);
+          const id = crypto.randomUUID();
+          const lock = await tryLockRun(id);
+          if (!lock) throw new Error(`The new run's id ${id} is locked by another tab (this should never happen): start it again.`);
+          try {
+            const createdAt = nowIso();
+            const run: RunRecord = {
+              id,
+              name: name.trim() || `${full.datasetName} on ${full.modelName}`,
+              createdAt,
+              updatedAt: createdAt,
+              status: 'running',
+              settings: full,
+              step: 0,
+              checkpointStep: 0,
+            };
+            const note = filesNote(run);
+            if (note) run.message = note;
+            await addRun(db, run, from && referenceRecord(id, from));
+            return await launch(run, model, prepared, { adapter, reference, resume: undefined }, lock, listener);
+          } catch (err) {
+            lock.release();
+            await deleteRunData(await deps.db(), id).catch(() => undefined);
+            throw err;
+          }
+        });
       });
     },
 
@@ -199,20 +225,23 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
         try {
           const model = await modelFor(stored.settings);
           const prepared = await dataFor(stored.settings, model, true);
-          const reference = await storedReference(db, stored, model);
-          const resume = await checkpointOf(stored, model);
-          const adapter = resume?.adapter ?? policyStart(stored.settings, model, reference);
-          const from = resume?.step ?? 0;
-          if (from >= stored.settings.loop.steps) {
-            // Interrupted between its last checkpoint and its last status: nothing is left to train.
-            const completed = await rewindRun(db, runId, from, (r) => ({ ...r, status: 'completed', step: from, message: undefined, updatedAt: nowIso() }));
-            lock.release();
-            releaseCallback(listener);
-            return completed;
-          }
-          // The steps after the checkpoint are trained again: their rows go, so the curve has each step once.
-          const run = await rewindRun(db, runId, from, (r) => ({ ...r, status: 'running', step: from, checkpointStep: from, message: filesNote(r), updatedAt: nowIso() }));
-          return await launch(run, model, prepared, { adapter, reference, resume }, lock, listener);
+          return await owning(prepared, async () => {
+            const reference = await storedReference(db, stored, model);
+            const resume = await checkpointOf(stored, model);
+            const adapter = resume?.adapter ?? policyStart(stored.settings, model, reference);
+            const from = resume?.step ?? 0;
+            if (from >= stored.settings.loop.steps) {
+              // Interrupted between its last checkpoint and its last status: nothing is left to train.
+              prepared.rewards?.dispose();
+              const completed = await rewindRun(db, runId, from, (r) => ({ ...r, status: 'completed', step: from, message: undefined, updatedAt: nowIso() }));
+              lock.release();
+              releaseCallback(listener);
+              return completed;
+            }
+            // The steps after the checkpoint are trained again: their rows go, so the curve has each step once.
+            const run = await rewindRun(db, runId, from, (r) => ({ ...r, status: 'running', step: from, checkpointStep: from, message: filesNote(r), updatedAt: nowIso() }));
+            return await launch(run, model, prepared, { adapter, reference, resume }, lock, listener);
+          });
         } catch (err) {
           lock.release();
           throw err;
@@ -293,6 +322,10 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
       };
       await saveRunAdapter(db, record);
       return record.id;
+    },
+
+    testRewards(request) {
+      return runRewardTest(deps, sandbox, request);
     },
   };
 }
