@@ -1,13 +1,15 @@
 // The columns behind one run's charts, built from its metric rows: per step the training loss (raw and
 // EMA-smoothed), learning rate, gradient norm and tokens/s; per evaluation the eval loss and its sample
-// generations; for the preference methods the reward margins and accuracies (train-reward-columns.ts); the attached eval suites'
-// metrics (train-suite-columns.ts). Rows append in O(1) amortised. A row for a step already held (a run resumed from an earlier
+// generations (GRPO: its held-out rollouts); for the preference methods the reward margins and accuracies
+// (train-reward-columns.ts); for GRPO its rewards, lengths, kl, entropy and clip ratios (train-grpo-columns.ts);
+// the attached eval suites' metrics (train-suite-columns.ts). Rows append in O(1) amortised. A row for a step already held (a run resumed from an earlier
 // checkpoint trains those steps again) replaces that step and everything after it, so a curve never holds
 // a step twice.
 
 import type uPlot from 'uplot';
 import { GrowableTable } from '../ui/charts/growable-table';
-import type { MetricRow } from '../storage/records';
+import type { MetricRow, StoredRollouts } from '../storage/records';
+import { GrpoColumns, type GrpoCharts } from './train-grpo-columns';
 import { RewardColumns, type RewardCharts } from './train-reward-columns';
 import { SuiteColumns, type SuiteChart } from './train-suite-columns';
 import { Ema, smoothSeries } from './train-smoothing';
@@ -23,6 +25,10 @@ export interface EvalSamples {
   step: number;
   evalLoss: number;
   samples: { prompt: string; text: string }[];
+  /** GRPO: the held-out prompts' scored completions. */
+  rollouts?: StoredRollouts;
+  /** GRPO: the held-out mean reward (eval_reward). */
+  reward?: number;
 }
 
 /** Each chart's data as views on the columns (no copy). */
@@ -40,6 +46,7 @@ export class CurveTables {
   /** Oldest first. */
   private evalSamples: EvalSamples[] = [];
   private readonly rewards = new RewardColumns();
+  private readonly grpo = new GrpoColumns();
   private readonly suites = new SuiteColumns();
   private ema: Ema;
 
@@ -58,6 +65,7 @@ export class CurveTables {
 
   add(row: MetricRow): void {
     this.rewards.add(row);
+    this.grpo.add(row);
     this.suites.add(row);
     if (row.kind === 'step') {
       const kept = this.steps.countBelow(row.step);
@@ -71,7 +79,8 @@ export class CurveTables {
     this.evals.truncate(this.evals.countBelow(row.step));
     this.evals.push([row.step, row.eval_loss]);
     while (this.evalSamples.length > 0 && this.evalSamples[this.evalSamples.length - 1].step >= row.step) this.evalSamples.pop();
-    this.evalSamples.push({ step: row.step, evalLoss: row.eval_loss, samples: row.samples });
+    const reward = row.objective?.eval_reward;
+    this.evalSamples.push({ step: row.step, evalLoss: row.eval_loss, samples: row.samples, ...(row.rollouts && { rollouts: row.rollouts }), ...(reward !== undefined && { reward }) });
   }
 
   /** A new smoothing factor in [0, 1): the smoothed column is recomputed once. */
@@ -97,6 +106,10 @@ export class CurveTables {
 
   rewardCharts(): RewardCharts {
     return this.rewards.charts();
+  }
+
+  grpoCharts(): GrpoCharts {
+    return this.grpo.charts();
   }
 
   suiteCharts(): SuiteChart[] {

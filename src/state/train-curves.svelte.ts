@@ -4,10 +4,11 @@
 import type uPlot from 'uplot';
 import type { MetricRow } from '../storage/records';
 import { CurveTables, type EvalSamples, type StepCharts } from './train-curve-tables';
+import type { GrpoCharts } from './train-grpo-columns';
 import type { RewardCharts } from './train-reward-columns';
 import type { SuiteChart } from './train-suite-columns';
 
-export type { EvalSamples, RewardCharts, StepCharts, SuiteChart };
+export type { EvalSamples, GrpoCharts, RewardCharts, StepCharts, SuiteChart };
 
 export const DEFAULT_SMOOTHING = 0.6;
 
@@ -20,6 +21,8 @@ export class RunCurves {
   samples = $state.raw<EvalSamples[]>([]);
   /** DPO, SimPO, ORPO: reward margins and accuracies (empty for SFT). */
   rewards = $state.raw<RewardCharts>(new CurveTables(DEFAULT_SMOOTHING).rewardCharts());
+  /** GRPO: rewards (overall and per function), completion lengths, kl, entropy, clip ratios (empty for the others). */
+  grpo = $state.raw<GrpoCharts>(new CurveTables(DEFAULT_SMOOTHING).grpoCharts());
   /** The attached eval suites' metrics at each evaluation, one chart per suite. */
   suites = $state.raw<SuiteChart[]>([]);
 
@@ -49,12 +52,14 @@ export class RunCurves {
   private publishSteps(): void {
     this.steps = this.tables.stepCharts();
     this.rewards = this.tables.rewardCharts();
+    this.grpo = this.tables.grpoCharts();
   }
 
   private publishEvals(): void {
     this.evalLoss = this.tables.evalChart();
     this.samples = this.tables.samples();
     this.rewards = this.tables.rewardCharts();
+    this.grpo = this.tables.grpoCharts();
     this.suites = this.tables.suiteCharts();
   }
 }

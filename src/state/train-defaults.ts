@@ -35,7 +35,7 @@ export interface TrainValues {
 /** Longest default sequence: longer ones cost memory quadratically in attention and rarely help a first run. */
 export const MAX_DEFAULT_LENGTH = 512;
 
-/** The methods the Train page offers (GRPO is shown, not yet trainable). */
+/** The methods the Train page offers. */
 export type TrainMethod = 'sft' | 'dpo' | 'simpo' | 'orpo' | 'grpo';
 
 /** DPO, SimPO and ORPO: they train on preference pairs (two sequences per example). */

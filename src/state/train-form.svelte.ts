@@ -1,4 +1,4 @@
-// The Train page's settings form: method (SFT, DPO, SimPO, ORPO) and its fields, the adapter to start from,
+// The Train page's settings form: method (SFT, DPO, SimPO, ORPO, GRPO) and its fields, the adapter to start from,
 // LoRA, optimizer, schedule and run length, with defaults for the loaded model and method, a check that
 // names the first bad field, and the RunSettings the worker takes.
 
@@ -13,6 +13,7 @@ import { datasetMismatch } from '../worker/run-method';
 import { runSuitesProblem } from '../worker/run-suite-limits';
 import { defaultLearningRate, defaultValues, heldOutCount, isPreferenceMethod, stepsForEpochs, type TrainMethod, type TrainValues } from './train-defaults';
 import type { TrainShape } from './train-memory';
+import { GrpoForm } from './train-grpo.svelte';
 import { PreferenceForm } from './train-preference.svelte';
 import type { StartAdapter } from './train-start-adapters';
 
@@ -39,7 +40,12 @@ export const TRAIN_METHODS: readonly { method: TrainMethod; label: string; avail
     available: true,
     note: 'Preference pairs: SFT on the chosen answers plus an odds-ratio penalty on the rejected ones, in one pass without a reference.',
   },
-  { method: 'grpo', label: 'GRPO', available: false, note: 'Prompts and a reward function: reinforcement learning (coming).' },
+  {
+    method: 'grpo',
+    label: 'GRPO',
+    available: true,
+    note: 'Prompts and reward functions: the model writes several completions per prompt, the rewards score them, and it learns from how each did against its group.',
+  },
 ];
 
 /** The module names offered as LoRA targets: each linear module of one layer once (GPT-2's c_proj by its two paths). */
@@ -79,6 +85,7 @@ export class TrainForm {
   seed = $state(0);
   completionOnly = $state(true);
   readonly preference = new PreferenceForm();
+  readonly grpo = new GrpoForm();
   /** The saved adapter the run starts from (its LoRA settings replace the form's); null: a fresh adapter. */
   startFrom = $state.raw<StartAdapter | null>(null);
   /** Eval suites scored at each evaluation (task metrics beside the loss) and against the base at the end. */
@@ -97,6 +104,7 @@ export class TrainForm {
     const values = defaultValues(model.config, model.parameters);
     this.set({ ...values, lr: defaultLearningRate(model.parameters, this.method) });
     this.preference.reset(values.maxLength);
+    this.grpo.reset(values.maxLength);
     this.startFrom = null;
   }
 
@@ -157,12 +165,21 @@ export class TrainForm {
     return dataset.examples - heldOutCount(dataset.examples, dataset.split.evalFraction);
   }
 
-  /** Optimizer steps of the run (epochs turned into steps for `dataset`); null while a field is unusable. */
+  /**
+   * Optimizer steps of the run (epochs turned into steps for `dataset`); null while a field is unusable.
+   * GRPO: a step trains batch x accumulation completions, G per prompt, and each generation num_iterations steps.
+   */
   totalSteps(dataset: DatasetSummary | null): number | null {
     if (this.duration === 'steps') return isInt(this.steps) && this.steps >= 1 ? this.steps : null;
     if (!dataset || !isNum(this.epochs) || this.epochs <= 0 || !isInt(this.batchSize) || this.batchSize < 1) return null;
     if (!isInt(this.gradAccum) || this.gradAccum < 1) return null;
-    return stepsForEpochs(this.epochs, this.trainExamples(dataset), this.batchSize, this.gradAccum);
+    let items = this.trainExamples(dataset);
+    if (this.method === 'grpo') {
+      const { numGenerations: G, numIterations: mu } = this.grpo;
+      if (!isInt(G) || G < 1 || !isInt(mu) || mu < 1) return null;
+      items *= G * mu;
+    }
+    return stepsForEpochs(this.epochs, items, this.batchSize, this.gradAccum);
   }
 
   /** The run's LoRA: the starting adapter's (with this form's dropout), or the form's. */
@@ -192,7 +209,6 @@ export class TrainForm {
   /** What is wrong with the settings for `model` and `dataset` (the first problem, naming its field), or null. */
   problem(model: LoadedModelInfo, dataset: DatasetSummary | null): string | null {
     const method = this.method;
-    if (method === 'grpo') return 'GRPO is not available yet: choose SFT, DPO, SimPO or ORPO.';
     if (!dataset) return 'Choose a dataset (import one on the Data page).';
     const mismatch = datasetMismatch(dataset, method);
     if (mismatch) return `${mismatch} Choose another dataset or method.`;
@@ -226,6 +242,8 @@ export class TrainForm {
     if (failed) return failed[1];
     const preference = isPreferenceMethod(method) ? this.preference.problem(method, this.maxLength) : null;
     if (preference) return preference;
+    const grpo = method === 'grpo' ? this.grpo.problem({ batchSize: this.batchSize, gradAccum: this.gradAccum, maxLength: this.maxLength }) : null;
+    if (grpo) return grpo;
     const steps = this.totalSteps(dataset);
     if (steps === null) return 'The run length cannot be computed from these settings.';
     if (!isNum(this.lr)) return 'The learning rate must be a number above 0.';
@@ -262,7 +280,6 @@ export class TrainForm {
     const steps = this.totalSteps(dataset);
     const method = this.method;
     if (steps === null) throw new Error('the run length is not set');
-    if (method === 'grpo') throw new Error('GRPO is not available yet');
     return {
       method,
       model: ref,
@@ -276,6 +293,7 @@ export class TrainForm {
       completionOnly: this.completionOnly,
       checkpointEvery: this.checkpointEvery,
       ...(isPreferenceMethod(method) && { preference: this.preference.settings(method) }),
+      ...(method === 'grpo' && { grpo: this.grpo.settings() }),
       ...(this.startFrom && { initAdapter: { id: this.startFrom.id, name: this.startFrom.name } }),
       ...(this.suites.length > 0 && { evalSuites: this.suites.map((s) => ({ ...s })) }),
     };

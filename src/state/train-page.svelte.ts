@@ -12,11 +12,14 @@ import type { ModelRef } from '../storage/records';
 import { errorMessage } from './errors';
 import type { TrainMethod } from './train-defaults';
 import { TrainForm } from './train-form.svelte';
+import { RewardTestState } from './train-grpo-test.svelte';
 import { TrainRuns } from './train-runs.svelte';
 
 export class TrainPageState {
   readonly form = new TrainForm();
   readonly runs: TrainRuns;
+  /** GRPO's "Test on samples" of the reward list. */
+  readonly rewardTest: RewardTestState;
   datasets = $state.raw<DatasetSummary[]>([]);
   datasetsLoaded = $state(false);
   datasetsError = $state<string | null>(null);
@@ -33,7 +36,6 @@ export class TrainPageState {
   readonly refusals: ReadonlyMap<string, string> = $derived.by(() => {
     const method = this.form.method;
     const refused = new Map<string, string>();
-    if (method === 'grpo') return refused;
     for (const d of this.datasets) {
       const why = datasetMismatch(d, method);
       if (why) refused.set(d.id, why);
@@ -43,6 +45,7 @@ export class TrainPageState {
 
   constructor(private readonly client: StudioClient) {
     this.runs = new TrainRuns(client);
+    this.rewardTest = new RewardTestState(client);
     this.runs.afterSave = () => this.refreshAdapters();
   }
 

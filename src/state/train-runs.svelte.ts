@@ -5,7 +5,7 @@
 import type uPlot from 'uplot';
 import { callback, type StudioClient } from '../worker/client';
 import type { RunEvent } from '../worker/protocol-runs';
-import type { MetricRow, RunRecord, RunSettings } from '../storage/records';
+import type { MetricRow, RunRecord, RunSettings, StoredRollouts } from '../storage/records';
 import { errorMessage } from './errors';
 import { RunCurves } from './train-curves.svelte';
 import { compareCurves } from './train-compare';
@@ -50,10 +50,16 @@ export class TrainRuns {
   compareError = $state<string | null>(null);
   /** The adapter saved last (shown next to the run). */
   savedAdapter = $state.raw<{ runId: string; adapterId: string; name: string } | null>(null);
+  /** GRPO: the live run's latest generation of scored completions, as the worker posts them. */
+  liveRollouts = $state.raw<StoredRollouts | null>(null);
 
   readonly selected: RunRecord | null = $derived(this.runs.find((r) => r.id === this.selectedId) ?? null);
   readonly live: RunRecord | null = $derived(this.runs.find((r) => r.id === this.liveId) ?? null);
   readonly curves: RunCurves = $derived(this.selectedId !== null && this.selectedId === this.liveId ? this.liveCurves : this.storedCurves);
+  /** GRPO: the shown run's latest rollouts (the live run's as they arrive, else those kept on its record). */
+  readonly rollouts: StoredRollouts | null = $derived(
+    (this.selectedId !== null && this.selectedId === this.liveId ? this.liveRollouts : null) ?? this.selected?.rollouts ?? null,
+  );
 
   /** Bumped by every start / resume: events of an older listener are dropped. */
   private session = 0;
@@ -99,6 +105,7 @@ export class TrainRuns {
     this.selectedId = null;
     this.curvesError = null;
     this.progress = { step: 0, totalSteps: settings.loop.steps, seconds: null };
+    this.liveRollouts = null;
     this.liveCurves.reset();
     this.queued = null;
     try {
@@ -133,6 +140,7 @@ export class TrainRuns {
     this.curvesError = null;
     const run = this.runs.find((r) => r.id === id);
     this.progress = run ? { step: run.checkpointStep, totalSteps: run.settings.loop.steps, seconds: null } : null;
+    this.liveRollouts = null;
     this.liveCurves.reset();
     this.queued = [];
     try {
@@ -274,6 +282,10 @@ export class TrainRuns {
         this.progress = { step: p?.step ?? 0, totalSteps: p?.totalSteps ?? 0, seconds: null, comparing: true };
         return;
       }
+      case 'rollouts':
+        if (this.liveId === null) this.adoptId(event.runId);
+        if (event.runId === this.liveId) this.liveRollouts = event.rollouts;
+        return;
       case 'status':
         if (this.liveId === null) this.adoptId(event.run.id);
         if (event.run.id === this.liveId) this.upsert(event.run);
