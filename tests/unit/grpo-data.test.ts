@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DatasetMethodError, detectDataset, detectFormat } from '../../src/engine/data/detect';
-import { methodsForFormat } from '../../src/engine/data/formats';
+import { METHOD_FORMATS, methodsForFormat } from '../../src/engine/data/formats';
 import { promptField, toPromptDataset, type PromptDataset } from '../../src/engine/data/prompt-examples';
 import { parseRecords } from '../../src/engine/data/read-records';
 import { tokenizePrompts } from '../../src/engine/data/tokenize-prompts';
@@ -18,6 +18,7 @@ import { byteLevelTokenizer } from '../helpers/byte-level-tokenizer';
 import { STORIES_BOS, STORIES_EOS, storiesTokenizer } from '../helpers/stories-tokenizer';
 
 const GSM8K_TRAIN = resolve(__dirname, '../../../shared/assets/datasets/gsm8k/train.jsonl');
+const STORIES_GRPO = resolve(__dirname, '../../public/datasets/stories-grpo');
 const enc = (s: string) => new TextEncoder().encode(s);
 const jsonl = (records: unknown[]) => enc(records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n'));
 const prompts = (bytes: Uint8Array, name = 'prompts.jsonl') => toPromptDataset(detectFormat(parseRecords(bytes, name), 'grpo'));
@@ -48,6 +49,7 @@ describe('which datasets GRPO can use', () => {
     expect(methodsForFormat('prompt-completion')).toEqual(['sft', 'grpo']);
     expect(methodsForFormat('question-answer')).toEqual(['grpo']);
     for (const f of ['preference', 'alpaca', 'language-modeling', 'unpaired-preference'] as const) expect(methodsForFormat(f), f).not.toContain('grpo');
+    expect(METHOD_FORMATS.grpo.map(promptField)).toEqual(['prompt', 'prompt', 'question']);
     expect(formatFit('question-answer')).toBe('Question-answer (question, answer): fits GRPO, coming');
     expect(formatFit('prompt-only')).toBe('Prompt-only (prompt): fits GRPO, coming');
     expect(formatFit('prompt-completion')).toBe('Prompt-completion: fits SFT (and GRPO, coming)');
@@ -213,5 +215,32 @@ describe('tokenized prompts', () => {
     const out = tokenizePrompts(prompts(jsonl([{ prompt: '' }, { prompt: 'the cat' }])), smolTokenizer());
     expect(out.errors).toEqual([{ line: 1, message: 'has an empty prompt: this tokenizer adds no BOS, so there is no token to sample after' }]);
     expect(out.examples.map((e) => e.line)).toEqual([2]);
+  });
+});
+
+describe("the sample task (scripts/make-grpo-dataset.mjs)", () => {
+  const read = (split: string) => prompts(new Uint8Array(readFileSync(resolve(STORIES_GRPO, `${split}.jsonl`))), `${split}.jsonl`);
+
+  test('prompt-only records naming a character; held-out name x animal pairs never occur in training', () => {
+    const [train, held] = [read('train'), read('eval')];
+    for (const d of [train, held]) {
+      expect(d.format).toBe('prompt-only');
+      expect(d.errors).toEqual([]);
+      for (const e of d.examples) {
+        expect(e.prompt).toBe(`This is a story about ${e.fields.name} the ${e.fields.animal}.\n${(e.prompt as string).split('\n')[1]}`);
+        expect((e.prompt as string).split('\n')[1]).toMatch(/^Once upon a time,( there was)?$/);
+      }
+    }
+    expect([train.examples.length, held.examples.length]).toEqual([240, 80]);
+    const pair = (e: { fields: Record<string, unknown> }) => `${e.fields.name} the ${e.fields.animal}`;
+    const trainPairs = new Set(train.examples.map(pair));
+    expect(held.examples.filter((e) => trainPairs.has(pair(e)))).toEqual([]);
+    // Every held-out name and animal is trained on, in other pairs.
+    const trainNames = new Set(train.examples.map((e) => e.fields.name));
+    const trainAnimals = new Set(train.examples.map((e) => e.fields.animal));
+    expect(held.examples.every((e) => trainNames.has(e.fields.name) && trainAnimals.has(e.fields.animal))).toBe(true);
+    // No name hides inside another (contains={name} would credit "Tim" in "Timmy").
+    const names = [...trainNames] as string[];
+    expect(names.filter((a) => names.some((b) => a !== b && b.includes(a)))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 // is reported with its line and the field, and the rest of the dataset is kept.
 
 import type { DetectedRecords } from './detect';
-import { METHOD_FORMATS, type DatasetFormat } from './formats';
+import type { DatasetFormat } from './formats';
 import { normalizeMessages, type ChatMessage } from './messages';
 import type { RecordError } from './read-records';
 
@@ -25,7 +25,7 @@ export interface PromptDataset {
   errors: RecordError[];
 }
 
-/** The field each GRPO format's prompt is read from. */
+/** The field each GRPO format (METHOD_FORMATS.grpo) reads its prompt from. */
 const PROMPT_FIELD: Partial<Record<DatasetFormat, string>> = {
   'prompt-only': 'prompt',
   'prompt-completion': 'prompt',
@@ -35,7 +35,7 @@ const PROMPT_FIELD: Partial<Record<DatasetFormat, string>> = {
 /** The field a GRPO dataset of this format takes its prompts from. */
 export function promptField(format: DatasetFormat): string {
   const field = PROMPT_FIELD[format];
-  if (!field || !METHOD_FORMATS.grpo.includes(format)) throw new Error(`format ${format} has no prompt column for GRPO`);
+  if (!field) throw new Error(`format ${format} has no prompt column for GRPO`);
   return field;
 }
 
