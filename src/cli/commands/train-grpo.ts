@@ -10,16 +10,17 @@ import { readCheckpoint, type TrainCheckpoint } from '../../engine/train/checkpo
 import type { GrpoObjective } from '../../engine/train/grpo/grpo-objective';
 import type { RolloutReport } from '../../engine/train/grpo/rollout-feed';
 import { FileRolloutSource, LiveRolloutSource, type RolloutSource } from '../../engine/train/grpo/rollout-source';
-import { createRewardSet, parseRewardSpecs, type RewardSet } from '../../engine/train/grpo/rewards';
+import { createRewardSet, parseRewardSpecs, type RewardSet, type RewardSpec } from '../../engine/train/grpo/rewards';
 import { runGrpoTraining } from '../../engine/train/grpo/run-grpo';
 import { makeGrpoObjective } from '../../engine/train/objectives/make-objective';
 import type { LoopConfig } from '../../engine/train/train-loop';
 import { createNodeSandbox } from '../../node/sandbox/node-sandbox';
+import { UsageError } from '../args';
 import { loadGrpoData, type GrpoData } from '../grpo-data';
 import { readModel } from '../load-model';
 import type { TrainArgs } from '../options/train';
 import { Progress } from '../progress';
-import { readRewardModule } from '../reward-module';
+import { readRewardModule, type LoadedRewardModule } from '../reward-module';
 import { METRICS_FILE, readCheckpointFile, ROLLOUTS_FILE, RunFiles } from '../run-files';
 import type { CliStreams } from '../streams';
 import { TrainProgress } from '../train-progress';
@@ -56,9 +57,19 @@ function grpoRecord(objective: GrpoObjective, args: TrainArgs, data: GrpoData) {
   };
 }
 
-async function buildRewards(args: TrainArgs): Promise<{ rewards: RewardSet; dispose(): void }> {
+interface RewardInputs {
+  modules: LoadedRewardModule[];
+  specs: RewardSpec[];
+}
+
+/** The --reward specs and --reward-module files, read and checked (before the model loads, so a bad file fails fast). */
+async function readRewardInputs(args: TrainArgs): Promise<RewardInputs> {
   const modules = await Promise.all(args.grpo.rewardModules.map(readRewardModule));
   const specs = args.grpo.rewards ? parseRewardSpecs(args.grpo.rewards) : [];
+  return { modules, specs };
+}
+
+async function buildRewards(args: TrainArgs, { modules, specs }: RewardInputs): Promise<{ rewards: RewardSet; dispose(): void }> {
   const sandbox = modules.length || specs.some((s) => s.kind === 'custom') ? createNodeSandbox() : undefined;
   try {
     const rewards = await createRewardSet(specs, { sandbox, timeLimitMs: args.grpo.rewardTimeLimitMs, customModules: modules });
@@ -78,21 +89,27 @@ async function buildRewards(args: TrainArgs): Promise<{ rewards: RewardSet; disp
 export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<number> {
   const progress = new Progress(io.stderr, args.quiet);
   const objective = makeGrpoObjective(args.grpo.settings);
+  // A command-line mismatch: reported before the model loads.
+  const perStep = args.batchSize * args.gradAccum;
+  const G = objective.config.numGenerations;
+  if (perStep % G !== 0) {
+    throw new UsageError(`--batch-size x --grad-accum (${args.batchSize} x ${args.gradAccum} = ${perStep} completions per step) must be a multiple of --num-generations (${G}): each prompt's ${G} completions train in the same step`);
+  }
+  const promptsPerGeneration = perStep / G;
+  const rewardInputs = args.grpo.rollouts === undefined ? await readRewardInputs(args) : undefined;
   const disk = await readModel(args, progress);
   const { files, weights } = disk;
   const config = files.config;
   const tokenizer = new ModelTokenizer(files);
   const data = await loadGrpoData(args, tokenizer, config.vocabSize, progress);
-  const rewards = data.kind === 'prompts' ? await buildRewards(args) : undefined;
+  if (data.kind === 'rollouts' && data.train[0].completions.length !== G) {
+    throw new UsageError(`${args.grpo.rollouts}: its groups have ${data.train[0].completions.length} completions each, but --num-generations is ${G}: give --num-generations ${data.train[0].completions.length}`);
+  }
+  const rewards = rewardInputs ? await buildRewards(args, rewardInputs) : undefined;
   try {
     const adapter = await buildAdapter(args, config.architecture, weights);
     // The KL term's reference after SFT: the initial adapter, frozen; the policy trains a copy of it.
     const reference = objective.config.beta !== 0 && args.initAdapter ? cloneAdapter(adapter) : undefined;
-    const perStep = args.batchSize * args.gradAccum;
-    const promptsPerGeneration = perStep / objective.config.numGenerations;
-    if (!Number.isInteger(promptsPerGeneration)) {
-      throw new Error(`--batch-size x --grad-accum (${perStep} completions) must be a multiple of --num-generations (${objective.config.numGenerations})`);
-    }
     // An epoch visits every prompt once; each generation batch trains num_iterations steps.
     const generations = Math.ceil(((args.epochs ?? 1) * data.train.length) / promptsPerGeneration);
     const steps = args.steps ?? Math.max(1, generations * objective.config.numIterations);
