@@ -4,7 +4,8 @@
 // with --train (or --full) also LoRA training throughput (SFT on the chosen answers, DPO with a cached
 // reference and with the reference pass in the step, and DPO's step cost against SFT's) on stories260K and a
 // SmolLM2-135M-shaped model; with --eval (or --full) multiple-choice scoring items/s on the same two models,
-// with the shared context and from scratch, and the shared context's speed-up.
+// with the shared context and from scratch, and the shared context's speed-up; with --grpo (or --full) GRPO
+// steps' rollout and training tokens/s and the share of the step spent generating.
 //
 //   npm run bench                       headless Chromium (/usr/bin/chromium, --enable-unsafe-webgpu)
 //   npm run -s bench -- --json          one JSON object on stdout (progress goes to stderr; -s keeps npm's
@@ -13,6 +14,7 @@
 //                                       scripts/gpu-env.sh (SwiftShader unless TUNELAB_VK_ICD is set)
 //   npm run bench -- --node --system-vulkan   dawn.node on the system's Vulkan drivers (real GPUs)
 //   npm run bench -- --node --train     + training tokens/s and model FLOP/s (bench/core/train-bench.ts)
+//   npm run bench -- --node --grpo      + GRPO rollout / training tokens/s (bench/core/grpo-bench.ts)
 //   more: --help
 //
 // A Vite dev server (inline config, no vite.config.ts) serves bench/index.html + bench/browser/*.ts to the
@@ -26,6 +28,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { grpoJson, grpoReport } from './grpo-report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -45,7 +48,7 @@ const HELP = `usage: npm run bench -- [options]
   --variants          also time every kernel variant our dispatcher offers on this device (slow)
   --full              never skip a product for being slow (default: skip when one product is projected
                       to take longer than --max-run seconds from the rate measured on smaller shapes);
-                      includes --train and --eval
+                      includes --train, --eval and --grpo
   --max-run=S         that projection limit (default 120: every product of the default set runs on SwiftShader)
   --budget=S          seconds of timed repetitions per product after its warm-up (default 3)
   --chromium=PATH     browser binary (default /usr/bin/chromium or $TUNELAB_CHROMIUM)
@@ -76,6 +79,20 @@ eval section (after training, same device; any option below implies --eval):
   --eval-batch-tokens=N  KV positions per batch, one submit each (default 2048)
   --eval-rounds=N     at most N timed rounds of one run per mode (default 5)
   --eval-budget=S     seconds of timed runs per mode (default 60; at least one round)
+grpo section (after eval, same device; any option below implies --grpo):
+  --grpo              GRPO steps through the product path (runGrpoTraining, rollouts sampled from the GPU
+                      model with the training adapter attached, built-in rewards, LoRA r 8 on q_proj,v_proj)
+                      on stories260K and a random model of SmolLM2-135M's shape: rollout tokens/s, training
+                      tokens/s without the rollouts, the shares of the step spent generating and in the
+                      rewards, and rollout tokens/s against greedy generate() of the same prompts
+  --grpo-models=LIST  stories260K,smollm2-135m (default both)
+  --grpo-prompts=N    prompts per step (default 2)
+  --grpo-generations=G  completions per prompt, num_generations (default 4)
+  --grpo-prompt-tokens=P  random prompt ids per prompt, BOS first (default 8)
+  --grpo-completion=L[,L]  max_completion_length: stories260K[,SmolLM2 shape] (default 32,16)
+  --grpo-warmup=W[,W] untimed GRPO steps first (default 1,1)
+  --grpo-steps=N[,N]  timed GRPO steps (default 3,1)
+  --grpo-reward=SPEC  reward functions in --reward syntax, built-ins only (default length=20)
   --models=DIR        folder holding stories260K/ (default $TUNELAB_MODELS, else ../shared/assets/models)`;
 
 const TRAIN_IDS = ['stories260K', 'smollm2-135m'];
@@ -96,10 +113,13 @@ function parseArgs(argv) {
     train: {},
     /** Overrides of DEFAULT_OPTIONS.eval. */
     eval: {},
+    /** Overrides of DEFAULT_OPTIONS.grpo. */
+    grpo: {},
   };
   const o = a.options;
   const t = a.train;
   const e = a.eval;
+  const g = a.grpo;
   for (const arg of argv) {
     const [key, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, ''];
     const num = () => {
@@ -130,6 +150,7 @@ function parseArgs(argv) {
     };
     if (key.startsWith('--train') || key.startsWith('--lora-')) t.enabled = true;
     if (key.startsWith('--eval')) e.enabled = true;
+    if (key.startsWith('--grpo')) g.enabled = true;
     switch (key) {
       case '--json': a.json = true; break;
       case '--node': a.node = true; break;
@@ -139,7 +160,7 @@ function parseArgs(argv) {
       case '--no-peak': o.skipPeak = true; break;
       case '--no-copy': o.skipCopy = true; break;
       case '--variants': o.variants = true; break;
-      case '--full': o.maxRunS = Infinity; t.enabled = true; e.enabled = true; break;
+      case '--full': o.maxRunS = Infinity; t.enabled = true; e.enabled = true; g.enabled = true; break;
       case '--train': break;
       case '--train-models':
         t.models = list().map((m) => {
@@ -174,6 +195,28 @@ function parseArgs(argv) {
       case '--eval-batch-tokens': e.batchTokens = int(); break;
       case '--eval-rounds': e.maxRounds = int(); break;
       case '--eval-budget': e.budgetS = num(); break;
+      case '--grpo': break;
+      case '--grpo-models':
+        g.models = list().map((m) => {
+          const id = TRAIN_IDS.find((x) => x.toLowerCase() === m.toLowerCase());
+          if (!id) throw new Error(`--grpo-models: unknown model ${m} (known: ${TRAIN_IDS.join(', ')})`);
+          return id;
+        });
+        break;
+      case '--grpo-prompts': g.prompts = int(); break;
+      case '--grpo-generations':
+        g.generations = int();
+        // TRL: GRPO needs at least 2 generations per prompt for the advantages.
+        if (g.generations < 2) throw new Error('--grpo-generations must be at least 2');
+        break;
+      case '--grpo-prompt-tokens': g.promptTokens = int(); break;
+      case '--grpo-completion': g.completionTokens = perModel(1); break;
+      case '--grpo-warmup': g.warmup = perModel(0); break;
+      case '--grpo-steps': g.steps = perModel(1); break;
+      case '--grpo-reward':
+        if (!value) throw new Error('--grpo-reward needs reward specs, e.g. --grpo-reward=length=20');
+        g.reward = value;
+        break;
       case '--models':
         if (!value) throw new Error('--models needs a folder, e.g. --models=../shared/assets/models');
         a.modelsDir = resolve(value);
@@ -235,7 +278,9 @@ process.once('SIGTERM', () => void cleanUpAndExit(143, 'terminated'));
 // adds its own deadlines: 900 s per model and objective (train-bench.ts, DEADLINE_PER_OBJECTIVE_S).
 const trainObjectives = args.train.enabled ? (args.train.models ?? TRAIN_IDS).length * (args.train.objectives ?? TRAIN_OBJECTIVES).length : 0;
 const evalModels = args.eval.enabled ? (args.eval.models ?? TRAIN_IDS).length : 0;
-const WATCHDOG_S = 1800 + 900 * trainObjectives + 1800 * evalModels;
+const grpoModels = args.grpo.enabled ? (args.grpo.models ?? TRAIN_IDS).length : 0;
+// GRPO: 1200 s per model (grpo-bench.ts, GRPO_DEADLINE_S).
+const WATCHDOG_S = 1800 + 900 * trainObjectives + 1800 * evalModels + 1200 * grpoModels;
 setTimeout(() => void cleanUpAndExit(1, `gave up after ${WATCHDOG_S} s`), WATCHDOG_S * 1000).unref();
 
 const { createServer } = await import('vite');
@@ -579,6 +624,7 @@ function buildJson(result) {
     timing: TIMING_NOTE,
     train: trainJson(ours, peak),
     eval: evalJson(ours),
+    grpo: grpoJson(ours),
     errors: ours.errors,
     elapsed_s: (Date.now() - startedAt) / 1000,
   };
@@ -748,6 +794,7 @@ function humanReport(json) {
   out.push(...notes);
   if (json.train) out.push('', ...trainReport(json));
   if (json.eval) out.push('', ...evalReport(json));
+  if (json.grpo) out.push('', ...grpoReport(json, { table, fmt, pct }));
   out.push(`(${json.elapsed_s.toFixed(0)} s)`);
   return out.join('\n');
 }
@@ -770,6 +817,13 @@ try {
       warmup: { ...trainDefaults.warmup, ...args.train.warmup },
     },
     eval: { ...types.DEFAULT_OPTIONS.eval, ...args.eval, items: { ...types.DEFAULT_OPTIONS.eval.items, ...args.eval.items } },
+    grpo: {
+      ...types.DEFAULT_OPTIONS.grpo,
+      ...args.grpo,
+      completionTokens: { ...types.DEFAULT_OPTIONS.grpo.completionTokens, ...args.grpo.completionTokens },
+      warmup: { ...types.DEFAULT_OPTIONS.grpo.warmup, ...args.grpo.warmup },
+      steps: { ...types.DEFAULT_OPTIONS.grpo.steps, ...args.grpo.steps },
+    },
   };
   progress(`bench: ${args.node ? 'dawn.node' : `Chromium (${args.chromium})`}; progress below, results at the end`);
   const result = args.node ? await runInNode(server, options) : await runInChromium(server, options);

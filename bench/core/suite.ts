@@ -1,7 +1,8 @@
 // Our side of the benchmark, the same code in the bench page (navigator.gpu) and on dawn.node:
 // adapter report, compute peak, copy bandwidth, then our matmul on every shape, then (options.train) LoRA
 // training steps (SFT and DPO, DPO's step cost checked against SFT's), then (options.eval) multiple-choice
-// scoring with and without the shared context, all on one device so the training and eval figures compare
+// scoring with and without the shared context, then (options.grpo) GRPO steps' rollout and training
+// tokens/s, all on one device so the training and eval figures compare
 // with the peak and matmuls above. One thing at a time.
 
 import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
@@ -45,7 +46,7 @@ export async function runOurs(
   log: Log,
   trainSources?: TrainModelSources,
 ): Promise<OursReport> {
-  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], trainDpoCost: [], eval: [], errors: [] };
+  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], trainDpoCost: [], eval: [], grpo: [], errors: [] };
   let ctx: GpuContext;
   try {
     const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
@@ -100,6 +101,16 @@ export async function runOurs(
       } catch (err) {
         report.errors.push(`eval: ${errorText(err)}`);
         log(`eval: error: ${errorText(err)}`);
+      }
+    }
+    if (options.grpo?.enabled) {
+      try {
+        const { benchGrpo } = await import('./grpo-bench');
+        report.grpo = await benchGrpo(ctx, options.grpo, trainSources ?? {}, log);
+        for (const run of report.grpo) if (run.error) report.errors.push(`grpo ${run.model}: ${run.error}`);
+      } catch (err) {
+        report.errors.push(`grpo: ${errorText(err)}`);
+        log(`grpo: error: ${errorText(err)}`);
       }
     }
   } finally {

@@ -41,6 +41,100 @@ export interface BenchOptions {
   train: TrainOptions;
   /** The eval section (after training): multiple-choice scoring, shared context against from scratch. */
   eval: EvalOptions;
+  /** The GRPO section (after eval): rollout and training tokens/s of GRPO steps (grpo-bench.ts). */
+  grpo: GrpoOptions;
+}
+
+export interface GrpoOptions {
+  enabled: boolean;
+  models: TrainModelId[];
+  /** Prompts per step; each gets `generations` completions. */
+  prompts: number;
+  /** G: completions per prompt (TRL's num_generations). */
+  generations: number;
+  /** Tokens per prompt (random ids, BOS first). */
+  promptTokens: number;
+  /** max_completion_length, per model. */
+  completionTokens: Record<TrainModelId, number>;
+  /** Untimed GRPO steps first, per model (pipeline compilation: decode, sampling, training). */
+  warmup: Record<TrainModelId, number>;
+  /** Timed GRPO steps, per model; a timed greedy decode of the same prompts follows each. */
+  steps: Record<TrainModelId, number>;
+  /** The reward functions, in the CLI's --reward syntax (built-ins only: no sandbox here). */
+  reward: string;
+}
+
+/** One GRPO step's time, split by the loop's and the feed's own metrics. */
+export interface GrpoStepSample {
+  step: number;
+  /** The whole step: rollouts, rewards, training (tokens / tokens_per_s). */
+  stepS: number;
+  /** Sampling the completions. */
+  rolloutS: number;
+  /** Scoring them. */
+  rewardS: number;
+  /** The rest: stepS - rolloutS - rewardS. */
+  trainS: number;
+  /** Tokens sampled (every completion token, an EOS that ended one included). */
+  generatedTokens: number;
+  /** Input positions the training pass computed (prompt + completion of every sequence). */
+  tokens: number;
+  /** Positions with a label (the completions' tokens). */
+  trainedTokens: number;
+  loss: number;
+  reward: number;
+}
+
+/** One run of plain greedy generate() of the same prompts: the decode the rollouts are compared with. */
+export interface DecodeSample {
+  seconds: number;
+  tokens: number;
+}
+
+export interface GrpoSummary {
+  meanStepS: number;
+  /** Generated tokens / generation seconds over the timed steps. */
+  rolloutTokensPerS: number;
+  /** Input positions / training seconds (the step less rollouts and rewards). */
+  trainTokensPerS: number;
+  /** Completion tokens trained / training seconds. */
+  trainedTokensPerS: number;
+  /** Shares of the step time: generating, scoring, training (they add up to 1). */
+  generationShare: number;
+  rewardShare: number;
+  trainShare: number;
+  /** Greedy decode tokens/s of the same model and prompts. */
+  decodeTokensPerS: number;
+  /** rolloutTokensPerS / decodeTokensPerS: below 1, sampling costs more per token than greedy decoding. */
+  rolloutVsDecode: number;
+  /** The fastest step's rollout tokens/s over the fastest greedy run's. */
+  bestRolloutVsDecode: number;
+}
+
+/** One model's GRPO steps: a row of the GRPO table (grpo-bench.ts, grpo-workloads.ts). */
+export interface GrpoRun {
+  model: TrainModelId;
+  description: string;
+  prompts: number;
+  generations: number;
+  promptTokens: number;
+  completionTokens: number;
+  reward: string;
+  /** LoRA, optimizer and GRPO settings, in words. */
+  method?: string;
+  loadS?: number;
+  warmupSteps: number;
+  warmupS?: number;
+  /** Per timed step (grpo-workloads.ts GrpoStepSample). */
+  steps: GrpoStepSample[];
+  /** Per timed greedy generate() of the same prompts x G, max_completion_length tokens each, EOS ignored. */
+  decode: DecodeSample[];
+  summary?: GrpoSummary;
+  /** Mean completion length of the timed steps' rollouts. */
+  meanCompletionTokens?: number;
+  /** Pipelines compiled after the warm-up (0 unless the warm-up was too short: then the timings include compilation). */
+  pipelinesCompiledWhileTimed?: number;
+  error?: string;
 }
 
 export interface EvalOptions {
@@ -153,6 +247,17 @@ export const DEFAULT_OPTIONS: BenchOptions = {
     batchTokens: 2048,
     maxRounds: 5,
     budgetS: 60,
+  },
+  grpo: {
+    enabled: false,
+    models: [...TRAIN_MODELS],
+    prompts: 2,
+    generations: 4,
+    promptTokens: 8,
+    completionTokens: { stories260K: 32, 'smollm2-135m': 16 },
+    warmup: { stories260K: 1, 'smollm2-135m': 1 },
+    steps: { stories260K: 3, 'smollm2-135m': 1 },
+    reward: 'length=20',
   },
 };
 
@@ -324,6 +429,7 @@ export interface OursReport {
   /** Each DPO row of `train` against its model's SFT row. */
   trainDpoCost: DpoCostCheck[];
   eval: EvalRun[];
+  grpo: GrpoRun[];
   errors: string[];
 }
 
