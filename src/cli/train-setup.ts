@@ -4,10 +4,13 @@
 import { initAdapter, planAdapter, type LoraAdapter } from '../engine/lora/adapter';
 import type { LoraConfig } from '../engine/lora/lora-config';
 import type { Architecture } from '../engine/model/config';
-import type { LoopConfig } from '../engine/train/train-loop';
+import type { TrainCheckpoint } from '../engine/train/checkpoint';
+import type { LoopConfig, TrainResult } from '../engine/train/train-loop';
 import { Rng } from '../engine/util/rng';
 import { readAdapterDir } from '../node/adapter-files';
 import type { TrainArgs } from './options/train';
+import type { RunFiles } from './run-files';
+import type { TrainProgress } from './train-progress';
 
 export const EXIT_INTERRUPTED = 130;
 
@@ -81,4 +84,33 @@ export function trainingRecord(args: TrainArgs, adapter: LoraAdapter, config: Lo
     recompute: args.recompute,
     resumed_from: args.resume ?? null,
   };
+}
+
+/**
+ * Runs `body` with Ctrl-C wired to its abort signal, then writes the final adapter from the last checkpoint
+ * and says how to resume; the exit status: 0, or 130 when interrupted (not by --stop-after-step).
+ */
+export async function runInterruptible(
+  args: TrainArgs,
+  runFiles: RunFiles,
+  bar: TrainProgress,
+  body: (signal: AbortSignal, abort: () => void, onCheckpoint: (c: TrainCheckpoint) => Promise<void>) => Promise<TrainResult>,
+): Promise<number> {
+  const abort = new AbortController();
+  const onInterrupt = () => abort.abort();
+  process.once('SIGINT', onInterrupt);
+  let last: TrainCheckpoint | undefined;
+  const onCheckpoint = async (checkpoint: TrainCheckpoint) => {
+    last = checkpoint;
+    bar.line(`checkpoint: ${await runFiles.checkpoint(checkpoint)}`);
+  };
+  try {
+    const result = await body(abort.signal, () => abort.abort(), onCheckpoint);
+    if (last) await runFiles.finalAdapter(last);
+    bar.line(result.stopped ? `stopped after step ${result.step}; resume with --resume ${runFiles.checkpointDir(result.step)}` : `done: adapter in ${args.out}`);
+    if (!result.stopped) return 0;
+    return result.step === args.stopAfterStep ? 0 : EXIT_INTERRUPTED;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
 }

@@ -24,7 +24,7 @@ import { readRewardModule, type LoadedRewardModule } from '../reward-module';
 import { METRICS_FILE, readCheckpointFile, ROLLOUTS_FILE, RunFiles } from '../run-files';
 import type { CliStreams } from '../streams';
 import { TrainProgress } from '../train-progress';
-import { buildAdapter, EXIT_INTERRUPTED, loopConfig, trainingRecord } from '../train-setup';
+import { buildAdapter, loopConfig, runInterruptible, trainingRecord } from '../train-setup';
 import { startTraining, type TrainingSession } from '../train-session';
 
 /** Rollout rows printed under each evaluation. */
@@ -86,6 +86,19 @@ async function buildRewards(args: TrainArgs, { modules, specs }: RewardInputs): 
   }
 }
 
+/** A rollouts file's groups all have one size (data/rollouts-file.ts): --num-generations(-eval) must be it. */
+function checkGroupSize(args: TrainArgs, data: Extract<GrpoData, { kind: 'rollouts' }>, objective: GrpoObjective): void {
+  const size = data.train[0].completions.length;
+  const { numGenerations, numGenerationsEval } = objective.config;
+  if (size !== numGenerations) {
+    throw new UsageError(`${args.grpo.rollouts}: its groups have ${size} completions each, but --num-generations is ${numGenerations}: give --num-generations ${size}`);
+  }
+  const held = data.eval[0]?.completions.length;
+  if (held !== undefined && held !== numGenerationsEval) {
+    throw new UsageError(`${args.evalData ?? args.grpo.rollouts}: its held-out groups have ${held} completions each, but --num-generations-eval is ${numGenerationsEval}: give --num-generations-eval ${held}`);
+  }
+}
+
 export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<number> {
   const progress = new Progress(io.stderr, args.quiet);
   const objective = makeGrpoObjective(args.grpo.settings);
@@ -102,9 +115,7 @@ export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<num
   const config = files.config;
   const tokenizer = new ModelTokenizer(files);
   const data = await loadGrpoData(args, tokenizer, config.vocabSize, progress);
-  if (data.kind === 'rollouts' && data.train[0].completions.length !== G) {
-    throw new UsageError(`${args.grpo.rollouts}: its groups have ${data.train[0].completions.length} completions each, but --num-generations is ${G}: give --num-generations ${data.train[0].completions.length}`);
-  }
+  if (data.kind === 'rollouts') checkGroupSize(args, data, objective);
   const rewards = rewardInputs ? await buildRewards(args, rewardInputs) : undefined;
   try {
     const adapter = await buildAdapter(args, config.architecture, weights);
@@ -127,7 +138,7 @@ export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<num
     try {
       const source: RolloutSource =
         data.kind === 'rollouts'
-          ? new FileRolloutSource(data.train, config.eosTokenIds, data.eval)
+          ? new FileRolloutSource(data.train, config.eosTokenIds, data.eval, (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }))
           : new LiveRolloutSource({ policy: () => session.policy(), tokenizer, train: data.train, heldOut: data.eval, rewards: rewards!.rewards, config: objective.config, seed: args.seed });
       const bar = new TrainProgress(io.stderr, args.quiet, steps, resume?.step ?? 0);
       const what = data.kind === 'rollouts' ? `${data.train.length} fixed groups` : `${data.train.length} prompts (${data.eval.length} held out), rewards ${rewards!.rewards.names.join(', ')}`;
@@ -163,19 +174,16 @@ function failureLine(r: RolloutReport): string | undefined {
 
 async function train(args: TrainArgs, objective: GrpoObjective, source: RolloutSource, loop: LoopConfig, c: GrpoContext): Promise<number> {
   const { runFiles, bar } = c;
-  const abort = new AbortController();
-  const onInterrupt = () => abort.abort();
-  process.once('SIGINT', onInterrupt);
-  let last: TrainCheckpoint | undefined;
   let evalRows: RolloutReport | undefined;
-  try {
-    const result = await runGrpoTraining(
+  const evalDue = (step: number) => loop.evalEvery > 0 && step % loop.evalEvery === 0 && source.heldOutSize > 0;
+  return runInterruptible(args, runFiles, bar, (signal, abort, onCheckpoint) =>
+    runGrpoTraining(
       c.session.backend,
       objective,
       source,
       loop,
       {
-        signal: abort.signal,
+        signal,
         onRollouts: async (r) => {
           await runFiles.rollouts(rolloutRows(r));
           const failed = failureLine(r);
@@ -188,7 +196,9 @@ async function train(args: TrainArgs, objective: GrpoObjective, source: RolloutS
           const { objective: metrics, ...row } = m;
           await runFiles.metric({ ...row, ...metrics });
           bar.step(m);
-          if (m.step === args.stopAfterStep) abort.abort();
+          // An evaluation due at this step samples held-out rollouts, which a stop would cut short (and a
+          // resume never redoes): stop after it instead.
+          if (m.step === args.stopAfterStep && !evalDue(m.step)) abort();
         },
         onEval: async (m) => {
           const { objective: metrics, ...row } = m;
@@ -197,19 +207,11 @@ async function train(args: TrainArgs, objective: GrpoObjective, source: RolloutS
           bar.evaluation(m, samples.slice(0, SHOWN_EVAL_ROLLOUTS).map((s) => `${s.completion} (reward ${s.reward.toFixed(3)})`));
           const failed = evalRows && failureLine(evalRows);
           if (failed) bar.line(`held-out rollouts: ${failed}`);
+          if (m.step === args.stopAfterStep) abort();
         },
-        onCheckpoint: async (checkpoint) => {
-          last = checkpoint;
-          bar.line(`checkpoint: ${await runFiles.checkpoint(checkpoint)}`);
-        },
+        onCheckpoint,
       },
       c.resume,
-    );
-    if (last) await runFiles.finalAdapter(last);
-    bar.line(result.stopped ? `stopped after step ${result.step}; resume with --resume ${runFiles.checkpointDir(result.step)}` : `done: adapter in ${args.out}`);
-    if (!result.stopped) return 0;
-    return result.step === args.stopAfterStep ? 0 : EXIT_INTERRUPTED;
-  } finally {
-    process.off('SIGINT', onInterrupt);
-  }
+    ),
+  );
 }

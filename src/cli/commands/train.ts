@@ -15,7 +15,7 @@ import { readCheckpointFile, RunFiles } from '../run-files';
 import type { CliStreams } from '../streams';
 import { loadTrainExamples, type TrainExamples } from '../train-examples';
 import { TrainProgress } from '../train-progress';
-import { buildAdapter, EXIT_INTERRUPTED, loopConfig, trainingRecord } from '../train-setup';
+import { buildAdapter, loopConfig, runInterruptible, trainingRecord } from '../train-setup';
 import { startTraining, type TrainingSession } from '../train-session';
 import { runGrpoTrain } from './train-grpo';
 
@@ -90,26 +90,22 @@ interface TrainContext {
 async function train<E>(args: TrainArgs, data: TrainExamples<E>, loop: LoopConfig, c: TrainContext): Promise<number> {
   const { session, runFiles, bar } = c;
   const samplePrompts = data.eval.slice(0, args.evalSamples).map((e) => data.objective.promptOf(e));
-  const abort = new AbortController();
-  const onInterrupt = () => abort.abort();
-  process.once('SIGINT', onInterrupt);
-  let last: TrainCheckpoint | undefined;
-  try {
-    const result = await runTraining(
+  return runInterruptible(args, runFiles, bar, (signal, abort, onCheckpoint) =>
+    runTraining(
       session.backend,
       data.objective,
       data.train,
       data.eval,
       loop,
       {
-        signal: abort.signal,
+        signal,
         onReferenceProgress: (done, total) => bar.reference(done, total),
         onReferenceFallback: (reason) => bar.line(`${reason} The reference's pass in each step does not fit: computing its log-probabilities once instead (as --precompute-ref).`),
         onStep: async (m) => {
           const { objective, ...row } = m;
           await runFiles.metric({ ...row, ...objective });
           bar.step(m);
-          if (m.step === args.stopAfterStep) abort.abort();
+          if (m.step === args.stopAfterStep) abort();
         },
         onEval: async (m) => {
           const samples = samplePrompts.length ? await session.samples(samplePrompts, SAMPLE_TOKENS) : [];
@@ -117,19 +113,10 @@ async function train<E>(args: TrainArgs, data: TrainExamples<E>, loop: LoopConfi
           await runFiles.metric({ ...row, ...objective, ...(samples.length ? { samples } : {}) });
           bar.evaluation(m, samples);
         },
-        onCheckpoint: async (checkpoint) => {
-          last = checkpoint;
-          bar.line(`checkpoint: ${await runFiles.checkpoint(checkpoint)}`);
-        },
+        onCheckpoint,
       },
       c.resume,
       { precomputeReference: c.precompute },
-    );
-    if (last) await runFiles.finalAdapter(last);
-    bar.line(result.stopped ? `stopped after step ${result.step}; resume with --resume ${runFiles.checkpointDir(result.step)}` : `done: adapter in ${args.out}`);
-    if (!result.stopped) return 0;
-    return result.step === args.stopAfterStep ? 0 : EXIT_INTERRUPTED;
-  } finally {
-    process.off('SIGINT', onInterrupt);
-  }
+    ),
+  );
 }
