@@ -141,22 +141,28 @@ export interface FixedGroup {
   rewards: readonly number[];
 }
 
-/** Fixed completions and rewards: a completion counts as truncated when it does not end in an EOS id (TRL's rule). */
+/** Token ids to the text the rollout table and rollouts.jsonl show. */
+export type DecodeIds = (ids: readonly number[]) => string;
+
+/**
+ * Fixed completions and rewards: a completion counts as truncated when it does not end in an EOS id (TRL's
+ * rule). With `decode`, the reports show the prompts and completions as text (empty without).
+ */
 export class FileRolloutSource implements RolloutSource {
   private readonly groups: ScoredGroup[];
   private readonly heldOutGroups: ScoredGroup[];
 
-  constructor(groups: readonly FixedGroup[], eosTokenIds: readonly number[], heldOut: readonly FixedGroup[] = []) {
+  constructor(groups: readonly FixedGroup[], eosTokenIds: readonly number[], heldOut: readonly FixedGroup[] = [], decode: DecodeIds = () => '') {
     if (groups.length === 0) throw new RangeError('the rollouts file has no groups');
-    this.groups = groups.map((g) => FileRolloutSource.scored(g, eosTokenIds));
-    this.heldOutGroups = heldOut.map((g) => FileRolloutSource.scored(g, eosTokenIds));
+    this.groups = groups.map((g) => FileRolloutSource.scored(g, eosTokenIds, decode));
+    this.heldOutGroups = heldOut.map((g) => FileRolloutSource.scored(g, eosTokenIds, decode));
   }
 
-  private static scored(g: FixedGroup, eos: readonly number[]): ScoredGroup {
+  private static scored(g: FixedGroup, eos: readonly number[], decode: DecodeIds): ScoredGroup {
     return {
       prompt: g.prompt,
-      promptText: '',
-      completions: g.completions.map((tokens) => ({ tokens, text: '', truncated: tokens.length === 0 || !eos.includes(tokens[tokens.length - 1]) })),
+      promptText: decode(g.prompt),
+      completions: g.completions.map((tokens) => ({ tokens, text: decode(tokens), truncated: tokens.length === 0 || !eos.includes(tokens[tokens.length - 1]) })),
       rewards: Float64Array.from(g.rewards),
       perFunction: {},
     };
