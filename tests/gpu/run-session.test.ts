@@ -25,8 +25,7 @@ import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
 import { readCheckpoint } from '../../src/engine/train/checkpoint';
 import { Rng } from '../../src/engine/util/rng';
 import { nodeGpu } from '../../src/node/node-gpu';
-import type { CheckpointRecord, DatasetRecord, MetricRow, RunRecord, RunSettings, StoredPreferenceSettings } from '../../src/storage/records';
-import type { RunWriter } from '../../src/storage/runs-store';
+import type { DatasetRecord, MetricRow, RunRecord, RunSettings, StoredPreferenceSettings } from '../../src/storage/records';
 import type { ActiveModel } from '../../src/worker/model-session';
 import type { RunEvent } from '../../src/worker/protocol-runs';
 import type { LoadedModelInfo } from '../../src/worker/protocol';
@@ -40,49 +39,11 @@ import { runSuite } from '../../src/engine/eval/run-suite';
 import { testGpu } from '../helpers/gpu';
 import { storiesTokenizer } from '../helpers/stories-tokenizer';
 import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
+import { MemoryStore } from '../helpers/memory-run-store';
 
 const SAMPLE = resolve(__dirname, '../../public/datasets/stories-setting/train.jsonl');
 const ARC_EASY = resolve(__dirname, '../../../shared/assets/datasets/arc/ARC-Easy-test.jsonl');
 const PAIRS = resolve(__dirname, '../../public/datasets/stories-preference/train.jsonl');
-
-/** The run's IndexedDB stores in memory; `refuse` makes a write fail as a full quota does. */
-class MemoryStore implements RunWriter {
-  runs = new Map<string, RunRecord>();
-  rows: MetricRow[] = [];
-  checkpoints = new Map<string, CheckpointRecord>();
-  refuse: (what: 'row' | 'checkpoint' | 'run', step: number) => boolean = () => false;
-
-  private check(what: 'row' | 'checkpoint' | 'run', step: number): void {
-    if (this.refuse(what, step)) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-  }
-
-  private change(runId: string, change: (run: RunRecord) => RunRecord): RunRecord {
-    const next = change(this.runs.get(runId)!);
-    this.runs.set(runId, next);
-    return next;
-  }
-
-  async appendRow(row: MetricRow, change: (run: RunRecord) => RunRecord) {
-    this.check('row', row.step);
-    this.rows = this.rows.filter((r) => !(r.kind === row.kind && r.step === row.step && r.runId === row.runId)).concat(row);
-    return this.change(row.runId, change);
-  }
-
-  async saveCheckpoint(checkpoint: CheckpointRecord, change: (run: RunRecord) => RunRecord) {
-    this.check('checkpoint', checkpoint.step);
-    this.checkpoints.set(checkpoint.runId, checkpoint);
-    return this.change(checkpoint.runId, change);
-  }
-
-  async updateRun(runId: string, change: (run: RunRecord) => RunRecord) {
-    this.check('run', this.runs.get(runId)!.step);
-    return this.change(runId, change);
-  }
-
-  stepLosses(runId: string): Map<number, number> {
-    return new Map(this.rows.filter((r) => r.runId === runId && r.kind === 'step').map((r) => [r.step, (r as { loss: number }).loss]));
-  }
-}
 
 function sampleDataset(): DatasetRecord {
   const sft = toSftDataset(detectFormat(parseRecords(new Uint8Array(readFileSync(SAMPLE)), 'train.jsonl'), 'sft'));
