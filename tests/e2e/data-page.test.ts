@@ -196,6 +196,11 @@ describe('Data page', () => {
     expect(await importError(page, { name: 'prompts.jsonl', buffer: Buffer.from(prompts) })).toMatch(
       /^prompts\.jsonl: is a prompt-only .* is missing "completion"\. This dataset fits GRPO\. The studio does not train that yet;/,
     );
+    // GSM8K's question/answer records fit GRPO only too (the question is the prompt, the answer a reward's field).
+    const gsm8k = `${JSON.stringify({ question: 'What is 2 + 3?', answer: '2 + 3 = 5\n#### 5' })}\n`;
+    expect(await importError(page, { name: 'gsm8k.jsonl', buffer: Buffer.from(gsm8k) })).toMatch(
+      /^gsm8k\.jsonl: is a question-answer \(\{"question", "answer"\}\) dataset; .* This dataset fits GRPO\. The studio does not train that yet;/,
+    );
     await stillSaved(['broken', RENAMED]);
 
     // Not UTF-8: a Latin-1 "é" on line 2.
