@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { shuffled } from './seeded-shuffle.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -34,22 +35,6 @@ const EVAL_PAIRS = 40;
 /** The reward, as `tunelab train --reward` spells it. */
 const REWARD_SPEC = 'contains={name}';
 
-/** mulberry32: the same split on every machine. */
-function shuffled(list, seed) {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const a = [...list];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
 
 const recordsOf = (pairs) =>
   pairs.flatMap(([name, animal]) => OPENINGS.map((opening) => ({ prompt: `This is a story about ${name} the ${animal}.\n${opening}`, name, animal })));

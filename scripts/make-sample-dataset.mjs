@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { shuffled } from './seeded-shuffle.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -26,22 +27,6 @@ const TRAIN_VARIANTS = 3;
 const EVAL_PAIRS = 40;
 const GENERAL_STORIES = 40;
 
-/** Deterministic shuffle (mulberry32) so the split is the same on every machine. */
-function shuffled(list, seed) {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const a = [...list];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
 
 const article = (adjective) => (/^[aeiou]/.test(adjective) ? 'an' : 'a');
 const settingOf = ([adjective, place]) => `${article(adjective)} ${adjective} ${place}`;
