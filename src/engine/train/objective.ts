@@ -73,6 +73,11 @@ export interface TrainingObjective<Example = unknown, Totals = unknown> {
   readonly method: ObjectiveMethod;
   /** Whether the loss reads a frozen reference's log-probabilities. */
   readonly needsReference: boolean;
+  /**
+   * The loss reads log softmax(logits / logitTemperature) (policy and reference alike); absent: 1. GRPO's is
+   * the sampling temperature, as TRL's _get_per_token_logps_and_entropies divides the logits by it.
+   */
+  readonly logitTemperature?: number;
   /** One micro-batch of packed sequences for these examples. */
   batch(examples: readonly Example[]): TrainBatch;
   /** What normalises an optimizer step's loss, over all its micro-batches. */

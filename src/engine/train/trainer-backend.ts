@@ -31,6 +31,11 @@ export interface MicroBatchLogps {
 /** Which weights score a batch: the adapter as trained, or the frozen reference (adapter off, or the initial adapter). */
 export type ScoringModel = 'policy' | 'reference';
 
+export interface ScoringOptions {
+  /** log softmax(logits / temperature); default 1 (TrainingObjective.logitTemperature). */
+  temperature?: number;
+}
+
 export interface TrainerBackend {
   /**
    * One optimizer step over micro-batches (gradient accumulation): the gradients of the objective's loss,
@@ -40,8 +45,8 @@ export interface TrainerBackend {
    * (before the update) and the gradient norm before clipping.
    */
   trainStep<T>(microBatches: readonly TrainBatch[], objective: TrainingObjective<unknown, T>, totals: T, hyper: OptimizerHyper): Promise<{ logps: MicroBatchLogps[]; gradNorm: number }>;
-  /** Token log-probabilities of a batch (no gradients, no dropout). */
-  logProbs(batch: TrainBatch, model: ScoringModel): Promise<TokenLogps>;
+  /** Token log-probabilities of a batch (no gradients, no dropout), at a logit temperature (default 1). */
+  logProbs(batch: TrainBatch, model: ScoringModel, options?: ScoringOptions): Promise<TokenLogps>;
   /** A copy of the current adapter. */
   snapshot(): Promise<LoraAdapter>;
   optimizerState(): Promise<OptimizerState>;

@@ -5,7 +5,7 @@
 import type { LoraAdapter } from '../../lora/adapter';
 import type { TokenLogps, TrainingObjective } from '../objective';
 import type { LoraGrads, TrainBatch } from '../train-batch';
-import type { MicroBatchLogps, OptimizerHyper, OptimizerState, ScoringModel, TrainerBackend } from '../trainer-backend';
+import type { MicroBatchLogps, OptimizerHyper, OptimizerState, ScoringModel, ScoringOptions, TrainerBackend } from '../trainer-backend';
 import { cpuObjectiveLossAndGrads, cpuTokenLogps } from './cpu-lora-backward';
 import { float32Adapter, float64Adapter, type CpuLoraAdapter } from './cpu-lora-adapter';
 import type { CpuTrainModel } from './cpu-train-model';
@@ -40,8 +40,8 @@ export class CpuBackend implements TrainerBackend {
     return { logps, gradNorm: cpuAdamWStep(this.adapter, grads, this.state, hyper) };
   }
 
-  async logProbs(batch: TrainBatch, model: ScoringModel): Promise<TokenLogps> {
-    return cpuTokenLogps(this.model, model === 'policy' ? this.adapter : this.reference, batch);
+  async logProbs(batch: TrainBatch, model: ScoringModel, options: ScoringOptions = {}): Promise<TokenLogps> {
+    return cpuTokenLogps(this.model, model === 'policy' ? this.adapter : this.reference, batch, { temperature: options.temperature });
   }
 
   async snapshot(): Promise<LoraAdapter> {

@@ -4,7 +4,11 @@
 // backward runs by hand from each token's gradient down to the LoRA A and B of every adapted slot (the base
 // is frozen: no base gradients exist). SFT's token cross-entropy / denominator keeps its own entry points.
 //
-//   embedding (+ learned positions) -> L x block (cpu-lora-layer.ts) -> final norm -> LM head -> CE
+//   embedding (+ learned positions) -> L x block (cpu-lora-layer.ts) -> final norm -> LM head -> / tau -> CE
+//
+// tau, the logit temperature (TrainingObjective.logitTemperature; GRPO: the sampling temperature, as TRL's
+// _get_per_token_logps_and_entropies divides the logits by it), is 1 for SFT and DPO: the logits are then
+// left untouched.
 
 import { crossEntropyBackward, crossEntropyForward } from '../../ops/cpu/cross-entropy';
 import { embeddingForward } from '../../ops/cpu/embedding';
@@ -29,6 +33,17 @@ export interface CpuLossOptions {
   denominator?: number;
   /** Required when adapter.config.dropout > 0: the reference draws no random numbers itself. */
   dropoutMasks?: DropoutMasks;
+}
+
+/** Options of the log-probability passes: dropout masks, and the logit temperature (default 1). */
+export interface CpuLogpOptions {
+  dropoutMasks?: DropoutMasks;
+  temperature?: number;
+}
+
+function checkTemperature(temperature: number): number {
+  if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`the logit temperature must be a positive finite number, got ${temperature}`);
+  return temperature;
 }
 
 export interface CpuLossAndGrads {
@@ -89,11 +104,12 @@ interface SequenceForward {
   loras: LayerLora[];
   layers: LayerSaved[];
   finalNorm: NormSaved;
-  /** (T, V) */
+  /** (T, V) the LM head's output / tau. */
   logits: Float64Array;
+  tau: number;
 }
 
-function sequenceForward(model: CpuTrainModel, loras: LayerLora[], s: TrainSequence): SequenceForward {
+function sequenceForward(model: CpuTrainModel, loras: LayerLora[], s: TrainSequence, tau: number): SequenceForward {
   const { hiddenSize: C, vocabSize: V } = model.config;
   const T = s.inputIds.length;
   let x: Float64Array = new Float64Array(T * C); // (T, C) residual stream
@@ -111,7 +127,8 @@ function sequenceForward(model: CpuTrainModel, loras: LayerLora[], s: TrainSeque
   const finalNorm = normForward(model.config, x, model.finalNorm, T);
   const logits = new Float64Array(T * V); // (T, V)
   addMatmulTransB(logits, finalNorm.out, model.lmHead, T, C, V);
-  return { loras, layers, finalNorm, logits };
+  if (tau !== 1) for (let i = 0; i < logits.length; i++) logits[i] /= tau;
+  return { loras, layers, finalNorm, logits, tau };
 }
 
 function prepare(model: CpuTrainModel, adapter: CpuLoraAdapter | null, batch: TrainBatch, masks: DropoutMasks | undefined): LayerBindings[] {
@@ -130,32 +147,33 @@ function sequenceLogps(model: CpuTrainModel, f: SequenceForward, labels: Int32Ar
   return rowLoss.map((x) => -x);
 }
 
-function forwardOf(model: CpuTrainModel, adapter: CpuLoraAdapter | null, bindings: LayerBindings[], s: TrainSequence, i: number, masks?: DropoutMasks): SequenceForward {
-  const loras = adapter ? layerLoras(model, adapter, bindings, i, s.inputIds.length, masks) : model.layers.map(() => ({}));
-  return sequenceForward(model, loras, s);
+function forwardOf(model: CpuTrainModel, adapter: CpuLoraAdapter | null, bindings: LayerBindings[], s: TrainSequence, i: number, options: CpuLogpOptions): SequenceForward {
+  const loras = adapter ? layerLoras(model, adapter, bindings, i, s.inputIds.length, options.dropoutMasks) : model.layers.map(() => ({}));
+  return sequenceForward(model, loras, s, checkTemperature(options.temperature ?? 1));
 }
 
-/** Token log-probabilities of every sequence, with `adapter` (null: the base model alone). */
-export function cpuTokenLogps(model: CpuTrainModel, adapter: CpuLoraAdapter | null, batch: TrainBatch, options: { dropoutMasks?: DropoutMasks } = {}): TokenLogps {
+/** Token log-probabilities log softmax(logits / temperature)[label] of every sequence, with `adapter` (null: the base model alone). */
+export function cpuTokenLogps(model: CpuTrainModel, adapter: CpuLoraAdapter | null, batch: TrainBatch, options: CpuLogpOptions = {}): TokenLogps {
   const bindings = prepare(model, adapter, batch, options.dropoutMasks);
-  return batch.sequences.map((s, i) => sequenceLogps(model, forwardOf(model, adapter, bindings, s, i, options.dropoutMasks), s.labels));
+  return batch.sequences.map((s, i) => sequenceLogps(model, forwardOf(model, adapter, bindings, s, i, options), s.labels));
 }
 
 /**
  * The LoRA gradients of a loss given as a function of the token log-probabilities: every sequence's forward,
  * `tokenGrads(logps)` = d loss / d log p per token (an objective's), then the backward of each sequence
- * with d loss / d logits = -tokenGrad * (onehot - softmax) per row, down to every adapted A and B.
+ * with d loss / d logits = -tokenGrad * (onehot - softmax(logits / tau)) / tau per row, down to every
+ * adapted A and B.
  */
 export function cpuLogpGrads(
   model: CpuTrainModel,
   adapter: CpuLoraAdapter,
   batch: TrainBatch,
   tokenGrads: (logps: TokenLogps) => Float64Array[],
-  options: { dropoutMasks?: DropoutMasks } = {},
+  options: CpuLogpOptions = {},
 ): { logps: TokenLogps; grads: LoraGrads<Float64Array>[] } {
   const bindings = prepare(model, adapter, batch, options.dropoutMasks);
   const { hiddenSize: C, vocabSize: V } = model.config;
-  const forwards = batch.sequences.map((s, i) => forwardOf(model, adapter, bindings, s, i, options.dropoutMasks));
+  const forwards = batch.sequences.map((s, i) => forwardOf(model, adapter, bindings, s, i, options));
   const logps = forwards.map((f, i) => sequenceLogps(model, f, batch.sequences[i].labels));
   const perToken = tokenGrads(logps);
   const grads = adapter.modules.map((m) => ({ a: new Float64Array(m.a.length), b: new Float64Array(m.b.length) }));
@@ -165,6 +183,8 @@ export function cpuLogpGrads(
     // A row's loss is -log p: its gradient scale is d loss / d row loss = -d loss / d log p.
     const dLogits = new Float64Array(T * V);
     crossEntropyBackward(dLogits, f.logits, s.labels, T, V, perToken[i].map((g) => -g));
+    // f.logits are z / tau: the chain to the LM head's output z is one more factor 1 / tau.
+    if (f.tau !== 1) for (let j = 0; j < dLogits.length; j++) dLogits[j] /= f.tau;
     const dNormOut = new Float64Array(T * C);
     addMatmul(dNormOut, dLogits, model.lmHead, T, V, C);
     let dx: Float64Array = new Float64Array(T * C);
@@ -178,8 +198,8 @@ export function cpuLogpGrads(
 }
 
 /** The objective's reference inputs for a batch: none, its precomputed sums, or the reference model's log-probabilities. */
-export function cpuReferenceLogps(model: CpuTrainModel, reference: CpuLoraAdapter | null, batch: TrainBatch, needed: boolean): TokenLogps | undefined {
-  return needed && !batch.reference ? cpuTokenLogps(model, reference, batch) : undefined;
+export function cpuReferenceLogps(model: CpuTrainModel, reference: CpuLoraAdapter | null, batch: TrainBatch, needed: boolean, temperature = 1): TokenLogps | undefined {
+  return needed && !batch.reference ? cpuTokenLogps(model, reference, batch, { temperature }) : undefined;
 }
 
 /** One micro-batch under an objective, in a step whose micro-batches sum to `totals`. */
@@ -202,16 +222,20 @@ export function cpuObjectiveLossAndGrads<T>(
   { batch, objective, totals }: ObjectiveCall<T>,
   options: CpuObjectiveOptions = {},
 ): { result: ObjectiveResult; logps: TokenLogps; reference?: TokenLogps; grads: LoraGrads<Float64Array>[] } {
-  const reference = cpuReferenceLogps(model, options.reference ?? null, batch, objective.needsReference);
+  const temperature = objective.logitTemperature ?? 1;
+  const reference = cpuReferenceLogps(model, options.reference ?? null, batch, objective.needsReference, temperature);
   let result: ObjectiveResult | undefined;
-  const { logps, grads } = cpuLogpGrads(model, adapter, batch, (policy) => (result = objective.evaluate({ batch, policy, reference }, totals)).tokenGrads, options);
+  const tokenGrads = (policy: TokenLogps) => (result = objective.evaluate({ batch, policy, reference }, totals)).tokenGrads;
+  const { logps, grads } = cpuLogpGrads(model, adapter, batch, tokenGrads, { dropoutMasks: options.dropoutMasks, temperature });
   return { result: result!, logps, reference, grads };
 }
 
 /** The objective's loss alone (the same forward as cpuObjectiveLossAndGrads): what finite differences perturb. */
 export function cpuObjectiveLoss<T>(model: CpuTrainModel, adapter: CpuLoraAdapter, { batch, objective, totals }: ObjectiveCall<T>, options: CpuObjectiveOptions = {}): number {
-  const reference = cpuReferenceLogps(model, options.reference ?? null, batch, objective.needsReference);
-  return objective.evaluate({ batch, policy: cpuTokenLogps(model, adapter, batch, options), reference }, totals).loss;
+  const temperature = objective.logitTemperature ?? 1;
+  const reference = cpuReferenceLogps(model, options.reference ?? null, batch, objective.needsReference, temperature);
+  const policy = cpuTokenLogps(model, adapter, batch, { dropoutMasks: options.dropoutMasks, temperature });
+  return objective.evaluate({ batch, policy, reference }, totals).loss;
 }
 
 /** SFT's loss: summed token cross-entropy over the trained labels / denominator (default: their count). */

@@ -76,6 +76,11 @@ export class GrpoObjective implements TrainingObjective<RolloutSample, GrpoTotal
 
   constructor(readonly config: GrpoConfig) {}
 
+  /** TRL divides the logits by the sampling temperature for every log-probability the loss reads. */
+  get logitTemperature(): number {
+    return this.config.temperature;
+  }
+
   batch(samples: readonly RolloutSample[]): TrainBatch {
     return { sequences: samples.map((s) => rolloutSequence(s, this.config.maskTruncatedCompletions)) };
   }

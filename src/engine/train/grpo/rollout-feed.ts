@@ -131,12 +131,17 @@ export class RolloutFeed implements StepFeed {
     const batch = this.objective.batch(samples);
     if (grpoNeedsReference(this.objective.config)) await this.attachLogps([batch], samples, 'reference');
     // At ratio 1 only the KL term reads the policy's log-probabilities.
-    const policy = grpoNeedsReference(this.objective.config) ? await this.backend.logProbs(batch, 'policy') : batch.sequences.map((s) => new Float64Array(s.labels.length));
+    const policy = grpoNeedsReference(this.objective.config) ? await this.backend.logProbs(batch, 'policy', this.scoring) : batch.sequences.map((s) => new Float64Array(s.labels.length));
     const result = this.objective.evaluate({ batch, policy }, this.objective.totals([batch]));
     const fields = this.objective.evalFields(result, batch);
     Object.assign(fields.objective, rolloutMetrics(scored, fracZeroStd, 'eval_'));
     await this.o.hooks?.onEvalRollouts?.(this.report(scored, samples, this.step, -1));
     return fields;
+  }
+
+  /** Old, reference and held-out log-probabilities at the sampling temperature, as the loss reads the policy's. */
+  private get scoring(): { temperature: number } {
+    return { temperature: this.objective.logitTemperature };
   }
 
   cursor(): DataCursor {
@@ -190,7 +195,7 @@ export class RolloutFeed implements StepFeed {
   private async attachLogps(batches: readonly TrainBatch[], samples: RolloutSample[], model: 'policy' | 'reference'): Promise<void> {
     let at = 0;
     for (const batch of batches) {
-      const logps = await this.backend.logProbs(batch, model);
+      const logps = await this.backend.logProbs(batch, model, this.scoring);
       batch.sequences.forEach((seq, i) => {
         const sample = samples[at++];
         const P = sample.prompt.length;
