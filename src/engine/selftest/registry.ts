@@ -7,6 +7,7 @@ import { crossEntropyChecks } from './checks/cross-entropy';
 import { dropoutChecks } from './checks/dropout';
 import { elementwiseChecks } from './checks/elementwise';
 import { embeddingChecks } from './checks/embedding';
+import { grpoChecks } from './checks/grpo';
 import { matmulChecks } from './checks/matmul';
 import { normsChecks } from './checks/norms';
 import { optimizerChecks } from './checks/optimizer';
@@ -28,6 +29,7 @@ export const allKernelChecks: KernelCheck[] = [
   ...attentionChecks,
   ...crossEntropyChecks,
   ...preferenceChecks,
+  ...grpoChecks,
   ...optimizerChecks,
   ...dropoutChecks,
 ];
