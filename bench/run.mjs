@@ -86,10 +86,10 @@ grpo section (after eval, same device; any option below implies --grpo):
                       tokens/s without the rollouts, the shares of the step spent generating and in the
                       rewards, and rollout tokens/s against greedy generate() of the same prompts
   --grpo-models=LIST  stories260K,smollm2-135m (default both)
-  --grpo-prompts=N    prompts per step (default 2)
+  --grpo-prompts=N[,N]  prompts per step: stories260K[,SmolLM2 shape] (default 2,1)
   --grpo-generations=G  completions per prompt, num_generations (default 4)
   --grpo-prompt-tokens=P  random prompt ids per prompt, BOS first (default 8)
-  --grpo-completion=L[,L]  max_completion_length: stories260K[,SmolLM2 shape] (default 32,16)
+  --grpo-completion=L[,L]  max_completion_length: stories260K[,SmolLM2 shape] (default 32,8)
   --grpo-warmup=W[,W] untimed GRPO steps first (default 1,1)
   --grpo-steps=N[,N]  timed GRPO steps (default 3,1)
   --grpo-reward=SPEC  reward functions in --reward syntax, built-ins only (default length=20)
@@ -203,7 +203,7 @@ function parseArgs(argv) {
           return id;
         });
         break;
-      case '--grpo-prompts': g.prompts = int(); break;
+      case '--grpo-prompts': g.prompts = perModel(1); break;
       case '--grpo-generations':
         g.generations = int();
         // TRL: GRPO needs at least 2 generations per prompt for the advantages.
@@ -820,6 +820,7 @@ try {
     grpo: {
       ...types.DEFAULT_OPTIONS.grpo,
       ...args.grpo,
+      prompts: { ...types.DEFAULT_OPTIONS.grpo.prompts, ...args.grpo.prompts },
       completionTokens: { ...types.DEFAULT_OPTIONS.grpo.completionTokens, ...args.grpo.completionTokens },
       warmup: { ...types.DEFAULT_OPTIONS.grpo.warmup, ...args.grpo.warmup },
       steps: { ...types.DEFAULT_OPTIONS.grpo.steps, ...args.grpo.steps },

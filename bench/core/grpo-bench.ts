@@ -10,8 +10,9 @@
 // rollouts and rewards, the shares of the step spent generating and scoring, and the rollouts' tokens/s
 // against plain greedy generate() of the same prompts x G on the same model in the same run (EOS ignored,
 // max_completion_length tokens each), so the cost of sampling (softmax, entropy, text decoding over the
-// vocabulary) per token shows. One greedy run warms up the decode before the warm-up steps; a timed greedy
-// run follows each timed step (in the loop's onStep hook, outside the step's own timing).
+// vocabulary) per token shows. A timed greedy run follows each timed step (in the loop's onStep hook,
+// outside the step's own timing); the warm-up steps compile the decode's pipelines for both (a greedy
+// warm-up run stands in when there are none).
 
 import type { GpuContext } from '../../src/engine/gpu/context';
 import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
@@ -81,8 +82,12 @@ async function benchModel(ctx: GpuContext, run: GrpoRun, options: GrpoOptions, s
       const results = await generate(model, flat, { maxNewTokens: run.completionTokens, temperature: 0, stopTokenIds: [] });
       return { seconds: now() - t, tokens: results.reduce((n, r) => n + r.tokens.length, 0) };
     };
-    const warmGreedy = await greedy();
-    log(`grpo ${id}: loaded in ${run.loadS.toFixed(1)} s; greedy decode warm-up ${warmGreedy.seconds.toFixed(2)} s (${warmGreedy.tokens} tokens)`);
+    log(`grpo ${id}: loaded in ${run.loadS.toFixed(1)} s`);
+    // The rollouts decode through the same extend() as greedy: warm-up steps compile both.
+    if (run.warmupSteps === 0) {
+      const warm = await greedy();
+      log(`grpo ${id}: greedy decode warm-up ${warm.seconds.toFixed(2)} s (${warm.tokens} tokens)`);
+    }
 
     const source = new LiveRolloutSource({
       policy: () => model,
@@ -160,7 +165,7 @@ export function plannedGrpoRuns(options: GrpoOptions): GrpoRun[] {
   return options.models.map((model) => ({
     model,
     description: model,
-    prompts: options.prompts,
+    prompts: options.prompts[model],
     generations: options.generations,
     promptTokens: options.promptTokens,
     completionTokens: options.completionTokens[model],

@@ -48,8 +48,8 @@ export interface BenchOptions {
 export interface GrpoOptions {
   enabled: boolean;
   models: TrainModelId[];
-  /** Prompts per step; each gets `generations` completions. */
-  prompts: number;
+  /** Prompts per step, per model; each gets `generations` completions. */
+  prompts: Record<TrainModelId, number>;
   /** G: completions per prompt (TRL's num_generations). */
   generations: number;
   /** Tokens per prompt (random ids, BOS first). */
@@ -251,10 +251,10 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   grpo: {
     enabled: false,
     models: [...TRAIN_MODELS],
-    prompts: 2,
+    prompts: { stories260K: 2, 'smollm2-135m': 1 },
     generations: 4,
     promptTokens: 8,
-    completionTokens: { stories260K: 32, 'smollm2-135m': 16 },
+    completionTokens: { stories260K: 32, 'smollm2-135m': 8 },
     warmup: { stories260K: 1, 'smollm2-135m': 1 },
     steps: { stories260K: 3, 'smollm2-135m': 1 },
     reward: 'length=20',
