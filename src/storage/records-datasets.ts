@@ -1,9 +1,15 @@
-// Saved datasets as IndexedDB holds them (schema v3). Storage owns these shapes: they mirror the engine's
+// Saved datasets as IndexedDB holds them (schema v4). Storage owns these shapes: they mirror the engine's
 // example types field for field, but never import them, so an engine refactor cannot change what is stored
-// without failing to compile where the worker maps one to the other.
+// without failing to compile where the worker maps one to the other. The 'grpo' family widened the method
+// union without a schema bump: IndexedDB stores whatever it is given, no index reads the method, and every
+// record saved before is still a valid 'sft' or 'dpo' record.
 
-/** Which family a dataset's examples feed: SFT examples, or preference pairs (read by DPO, SimPO and ORPO). */
-export type DatasetMethod = 'sft' | 'dpo';
+/**
+ * Which family a dataset's examples feed: SFT examples, preference pairs (read by DPO, SimPO and ORPO), or
+ * prompts with their other fields (read by GRPO; a prompt-completion dataset is stored as SFT and GRPO reads
+ * its prompts too).
+ */
+export type DatasetMethod = 'sft' | 'dpo' | 'grpo';
 
 /** A line skipped at import, with why. */
 export interface StoredRecordError {
@@ -33,6 +39,16 @@ export type StoredPreferenceExample =
   | { kind: 'chat'; prompt: StoredChatMessage[]; chosen: StoredChatMessage[]; rejected: StoredChatMessage[] }
   | { kind: 'tokens'; prompt: number[]; chosen: number[]; rejected: number[] };
 
+/**
+ * Mirror of PromptRecord (src/engine/data/prompt-examples.ts) less its line: text, or a conversation rendered
+ * through the chat template with the generation prompt; `fields` are the record's other fields as the file
+ * held them (plain JSON: GSM8K's answer, a character's name), handed to the reward functions.
+ */
+export interface StoredPromptExample {
+  prompt: string | StoredChatMessage[];
+  fields: Record<string, unknown>;
+}
+
 interface DatasetRecordBase {
   id: string;
   name: string;
@@ -55,7 +71,8 @@ export type DatasetRecord =
       examples: { line: number; example: StoredPreferenceExample }[];
       /** Pairs skipped at import because chosen equals rejected. */
       identical: number;
-    });
+    })
+  | (DatasetRecordBase & { method: 'grpo'; examples: { line: number; example: StoredPromptExample }[] });
 
 /** Replaces a record's examples by their count, variant by variant. */
 type Summarised<R> = R extends { examples: unknown[] } ? Omit<R, 'examples'> & { examples: number } : never;

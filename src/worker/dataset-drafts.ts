@@ -1,4 +1,4 @@
-// Dataset files read (SFT examples or preference pairs) but not saved yet, kept in the worker by id until the
+// Dataset files read (SFT examples, preference pairs or GRPO prompts) but not saved yet, kept in the worker by id until the
 // page saves or replaces them (the latest few, as KeptDrafts keeps them).
 
 import { methodsForFormat } from '../engine/data/formats';

@@ -1,13 +1,16 @@
-// A dataset file (or pasted text) to normalised SFT examples or preference pairs: the size is checked before
-// anything is read, the file format is chosen by extension (JSONL / JSON / CSV / TSV) or, for pasted text and
-// other names, by the first character; then the engine detects the record format with no method in mind,
-// and the dataset is read for the family that format feeds (SFT, or DPO / SimPO / ORPO). A format the
-// studio cannot train (prompt-only, unpaired preference) is refused, naming the fields SFT would need.
+// A dataset file (or pasted text) to normalised SFT examples, preference pairs or GRPO prompts: the size is
+// checked before anything is read, the file format is chosen by extension (JSONL / JSON / CSV / TSV) or, for
+// pasted text and other names, by the first character; then the engine detects the record format with no
+// method in mind, and the dataset is read for the first family that format feeds (SFT, then DPO / SimPO /
+// ORPO, then GRPO: prompt-completion stays SFT data, which GRPO reads too; prompt-only and GSM8K's
+// question-answer are GRPO's alone). A format the studio cannot train (unpaired preference) is refused,
+// naming the fields SFT would need.
 
 import { parseCsv } from '../engine/data/csv';
 import { detectDataset, detectFormat } from '../engine/data/detect';
 import { METHOD_NAMES, methodsForFormat } from '../engine/data/formats';
 import { toPreferenceDataset } from '../engine/data/preference-examples';
+import { toPromptDataset } from '../engine/data/prompt-examples';
 import { DatasetFileError, decodeUtf8, parseRecords, type ParsedRecords } from '../engine/data/read-records';
 import { toSftDataset } from '../engine/data/sft-examples';
 import { trainingRefusal } from '../engine/eval/suites/humaneval';
@@ -45,7 +48,8 @@ const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** The refusal of a format no studio method reads: the engine's SFT refusal names the missing fields. */
 function unsupportedFormat(parsed: ParsedRecords): Error {
-  const trains = `The studio does not train that yet; it imports data for ${STUDIO_METHODS.map((m) => METHOD_NAMES[m]).join(' or for ')}.`;
+  const names = STUDIO_METHODS.map((m) => `for ${METHOD_NAMES[m]}`);
+  const trains = `The studio does not train that yet; it imports data ${names.slice(0, -1).join(', ')} or ${names.at(-1)}.`;
   try {
     detectFormat(parsed, 'sft');
   } catch (err) {
@@ -65,7 +69,7 @@ function nothingUsable(imported: MethodDataset): DatasetFileError {
 }
 
 /**
- * The examples (SFT) or pairs (preference) of a file, with its per-line errors. Throws when nothing is
+ * The examples (SFT), pairs (preference) or prompts (GRPO) of a file, with its per-line errors. Throws when nothing is
  * usable (a format the studio does not train, or every line bad), naming the file and the first problems.
  */
 export function readDatasetFile(bytes: Uint8Array, name: string): MethodDataset {
@@ -78,6 +82,7 @@ export function readDatasetFile(bytes: Uint8Array, name: string): MethodDataset 
   let imported: MethodDataset;
   if (methods.includes('sft')) imported = { method: 'sft', dataset: toSftDataset(detected) };
   else if (methods.includes('dpo')) imported = { method: 'dpo', dataset: toPreferenceDataset(detected) };
+  else if (methods.includes('grpo')) imported = { method: 'grpo', dataset: toPromptDataset(detected) };
   else throw unsupportedFormat(parsed);
   if (imported.dataset.examples.length === 0) throw nothingUsable(imported);
   return imported;

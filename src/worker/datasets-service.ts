@@ -1,6 +1,6 @@
-// The Data page's worker side: files read into drafts (SFT examples or preference pairs, kept here, not
-// saved), drafts saved to IndexedDB with their split, the saved datasets listed, renamed, re-split and
-// deleted, and examples or pairs rendered with the loaded model's tokenizer.
+// The Data page's worker side: files read into drafts (SFT examples, preference pairs or GRPO prompts, kept
+// here, not saved), drafts saved to IndexedDB with their split, the saved datasets listed, renamed, re-split
+// and deleted, and examples, pairs or prompts rendered with the loaded model's tokenizer.
 
 import { DatasetFileError } from '../engine/data/read-records';
 import { missingTokenizerError } from '../engine/model/tokenizer';
@@ -8,6 +8,7 @@ import { datasetSummary, deleteDataset, getDataset, listDatasetSummaries, putDat
 import type { DatasetRecord } from '../storage/records';
 import { previewRecords } from './dataset-preview';
 import { PREVIEW_MAX_PROMPT_LENGTH, previewPairs } from './dataset-preview-pairs';
+import { previewPrompts } from './dataset-preview-prompts';
 import { datasetRecord, engineDataset } from './dataset-records';
 import { checkDatasetSize, readDatasetFile } from './dataset-read';
 import { splitProblem } from './dataset-split';
@@ -112,6 +113,7 @@ export function createDatasetsService(deps: WorkerDeps): DatasetsApi {
       const { format } = saved.dataset;
       const end = start + count;
       if (saved.method === 'sft') return { method: 'sft', examples: previewRecords(saved.dataset.examples.slice(start, end), format, active.tokenizer, maxLength) };
+      if (saved.method === 'grpo') return { method: 'grpo', prompts: previewPrompts(saved.dataset.examples.slice(start, end), format, active.tokenizer, maxLength) };
       const pairs = previewPairs(saved.dataset.examples.slice(start, end), format, active.tokenizer, maxLength);
       return { method: 'dpo', pairs, maxPromptLength: PREVIEW_MAX_PROMPT_LENGTH };
     },

@@ -9,11 +9,11 @@ export interface DatasetDraft {
   draftId: string;
   source: string;
   format: DatasetFormat;
-  /** What it is saved as: SFT examples, or preference pairs (for DPO, SimPO and ORPO). */
+  /** What it is saved as: SFT examples, preference pairs (for DPO, SimPO and ORPO), or prompts (GRPO). */
   method: DatasetMethod;
-  /** Every training method its format fits, the studio's and those still to come (e.g. GRPO). */
+  /** Every training method its format fits, the studio's and those still to come (e.g. KTO). */
   methods: TrainingMethod[];
-  /** Usable records: examples, or pairs. */
+  /** Usable records: examples, pairs, or prompts. */
   examples: number;
   /** Lines that cannot be used (bad JSON, wrong fields, ...), with line numbers. */
   errors: RecordError[];
@@ -56,13 +56,29 @@ export interface PairPreview {
   error?: string;
 }
 
+/** One GRPO prompt rendered for the chosen model, as the rollouts continue it, with the fields its rewards get. */
+export interface PromptPreview {
+  line: number;
+  /** Context only: GRPO trains the completions sampled after the prompt, never the prompt. */
+  tokens: PreviewToken[];
+  /** The record's other fields, handed to the reward functions (values as text, long ones cut). */
+  fields: { name: string; value: string }[];
+  /** The prompt is longer than the maximum length (shown cut; a run leaves out prompts with no room to complete). */
+  truncated: boolean;
+  /** Why this prompt cannot be rendered for the model (then `tokens` is empty). */
+  error?: string;
+}
+
 /** A page of a saved dataset rendered for the model, by the family it holds. */
-export type DatasetPreviewPage = { method: 'sft'; examples: TokenPreview[] } | { method: 'dpo'; pairs: PairPreview[]; maxPromptLength: number };
+export type DatasetPreviewPage =
+  | { method: 'sft'; examples: TokenPreview[] }
+  | { method: 'dpo'; pairs: PairPreview[]; maxPromptLength: number }
+  | { method: 'grpo'; prompts: PromptPreview[] };
 
 export interface DatasetsApi {
   /**
    * Reads a file (JSONL, JSON or CSV; File from a picker or drop, or pasted text), detects its format (SFT
-   * examples or preference pairs) and checks every line. Rejects with a message naming the problem when
+   * examples, preference pairs or GRPO prompts) and checks every line. Rejects with a message naming the problem when
    * nothing is usable (empty, not UTF-8, too large, fields no studio method reads). Nothing is saved yet.
    */
   readDataset(input: { file: File } | { text: string; name: string }): Promise<DatasetDraft>;
@@ -72,6 +88,6 @@ export interface DatasetsApi {
   renameDataset(id: string, name: string): Promise<void>;
   setDatasetSplit(id: string, split: { evalFraction: number; seed: number }): Promise<DatasetSummary>;
   deleteDataset(id: string): Promise<void>;
-  /** Examples or pairs [start, start + count) rendered with the loaded model's tokenizer (and chat template). */
+  /** Examples, pairs or prompts [start, start + count) rendered with the loaded model's tokenizer (and chat template). */
   previewDataset(id: string, start: number, count: number, maxLength: number): Promise<DatasetPreviewPage>;
 }

@@ -13,7 +13,7 @@ import type { GrpoConfig } from '../engine/train/grpo/grpo-config';
 import type { GrpoObjective } from '../engine/train/grpo/grpo-objective';
 import { makeGrpoObjective } from '../engine/train/objectives/make-objective';
 import type { DatasetRecord, StoredChatMessage, StoredGrpoSettings } from '../storage/records';
-import { engineFormat } from './dataset-records';
+import { engineFormat, promptRecords as savedPrompts } from './dataset-records';
 import { splitDataset } from './dataset-split';
 import { datasetMismatch } from './run-method';
 
@@ -71,11 +71,12 @@ function promptRecords(record: SftRecord, examples: SftRecord['examples']): Prom
 export function grpoPrompts(record: DatasetRecord, tokenizer: ModelTokenizer): { train: TokenizedPrompts; eval: TokenizedPrompts } {
   const mismatch = datasetMismatch(record, 'grpo');
   if (mismatch) throw new Error(mismatch);
-  if (record.method !== 'sft') throw new Error(`The dataset "${record.name}" holds preference pairs, which GRPO cannot read: it needs prompts.`);
+  if (record.method === 'dpo') throw new Error(`The dataset "${record.name}" holds preference pairs, which GRPO cannot read: it needs prompts.`);
   const format = engineFormat(record);
-  const split = splitDataset(record);
-  const tokenize = (examples: SftRecord['examples']) =>
-    tokenizePrompts({ file: record.name, format, examples: promptRecords(record, examples), errors: [] }, tokenizer);
+  const tokenize = (examples: PromptRecord[]) => tokenizePrompts({ file: record.name, format, examples, errors: [] }, tokenizer);
+  // A prompt dataset (prompt-only, question-answer) holds GRPO's records as they are; SFT data is read for its prompts.
+  const prompts = record.method === 'grpo' ? savedPrompts(record.examples) : promptRecords(record, record.examples);
+  const split = splitDataset({ examples: prompts, split: record.split });
   return { train: tokenize(split.train), eval: tokenize(split.eval) };
 }
 

@@ -29,11 +29,17 @@ function fits(dataset: { method: DatasetMethod; format: string }, method: Stored
   return dataset.method === family;
 }
 
+/** The families that read a dataset ("SFT and GRPO" for prompt-completion data). */
+function familiesOf(dataset: { method: DatasetMethod; format: string }): string {
+  const families = (['sft', 'dpo', 'grpo'] as const).filter((family) => fits(dataset, family));
+  return families.length > 0 ? families.map((f) => METHOD_NAMES[f]).join(' and ') : METHOD_NAMES[dataset.method];
+}
+
 /** Why `method` cannot train on `dataset`, naming the dataset, its format and what the method needs; null when it can. */
 export function datasetMismatch(dataset: { name: string; method: DatasetMethod; format: string }, method: StoredTrainingMethod): string | null {
   if (fits(dataset, method)) return null;
   const format = describeFormat(dataset.format);
   const article = /^[aeiou]/i.test(format) ? 'an' : 'a';
   const needs = oneOf(METHOD_FORMATS[familyOf(method)].map(formatName));
-  return `The dataset "${dataset.name}" is ${article} ${format} dataset; ${METHOD_LABELS[method]} needs ${needs} records. This dataset fits ${METHOD_NAMES[dataset.method]}.`;
+  return `The dataset "${dataset.name}" is ${article} ${format} dataset; ${METHOD_LABELS[method]} needs ${needs} records. This dataset fits ${familiesOf(dataset)}.`;
 }

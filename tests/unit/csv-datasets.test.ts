@@ -171,7 +171,7 @@ describe('choosing a reader', () => {
     expect(err.message).toBe(`latin1.csv: is not UTF-8 text (invalid byte 0xe9 at offset ${at}, line 3)`);
   });
 
-  test('SFT files keep per-line errors; unknown fields and all-bad files are refused', () => {
+  test('SFT files keep per-line errors; GSM8K columns are GRPO prompts; unknown fields and all-bad files are refused', () => {
     const d = readDatasetFile(enc('{"prompt": "a", "completion": "b"}\n{"prompt": "c", \n{"prompt": "e", "completion": "f"}\n'), 'x.jsonl');
     expect(d.method).toBe('sft');
     expect(d.dataset.examples.map((e) => e.line)).toEqual([1, 3]);
@@ -179,9 +179,11 @@ describe('choosing a reader', () => {
 
     const none = thrown(() => readDatasetFile(enc('title,body\nq,a\n'), 'tb.csv'));
     expect(none.message).toBe('tb.csv: no record matches a known dataset format (line 2 has fields "title", "body")');
-    // GSM8K's columns are GRPO prompts, which the studio does not train yet.
-    const qa = thrown(() => readDatasetFile(enc('question,answer\nq,a\n'), 'qa.csv'));
-    expect(qa.message).toMatch(/^qa\.csv: is a question-answer \(\{"question", "answer"\}\) dataset; SFT needs .* This dataset fits GRPO\. The studio does not train that yet;/);
+    // GSM8K's columns are GRPO prompts: the question the prompt, the answer a field for the rewards.
+    const qa = readDatasetFile(enc('question,answer\nWhat is 2 + 2?,"2 + 2 = 4\n#### 4"\n'), 'qa.csv');
+    if (qa.method !== 'grpo') throw new Error(`qa.csv read as ${qa.method}`);
+    expect(qa.dataset.format).toBe('question-answer');
+    expect(qa.dataset.examples).toEqual([{ line: 2, prompt: 'What is 2 + 2?', fields: { answer: '2 + 2 = 4\n#### 4' } }]);
 
     const empty = thrown(() => readDatasetFile(enc('{"text": ""}\n{"text": ""}\n'), 'blank.jsonl'));
     expect(empty.message).toMatch(/^blank\.jsonl: has no usable language-modeling records \(line 1: has nothing to train on.*; line 2: /);

@@ -1,6 +1,6 @@
 // The Data page's import on the worker side, for both families: a file read with no method in mind becomes
 // a draft that says its format, the methods it fits and its counts (usable records, bad lines, pairs skipped
-// because chosen equals rejected); a format no studio method trains and a file of identical pairs are
+// because chosen equals rejected); a format no studio method trains (KTO's) and a file of identical pairs are
 // refused with a message that says why; a draft saved as a record reads back as the same engine dataset.
 // The sample files and the LLaMA-Factory demo are read at test time.
 
@@ -64,17 +64,14 @@ describe('drafts of both families', () => {
     );
   });
 
-  test('formats no studio method trains are refused, naming the missing fields and the method they fit', () => {
-    expect(() => readDatasetFile(jsonl([{ prompt: 'Setting: a cave.\n' }]), 'prompts.jsonl')).toThrow(
-      new Error(
-        'prompts.jsonl: is a prompt-only ({"prompt"}) dataset; SFT needs language modeling, prompt-completion, pre-tokenized, Alpaca or ShareGPT records: ' +
-          'the nearest, prompt-completion ({"prompt", "completion"}), is missing "completion". This dataset fits GRPO. ' +
-          'The studio does not train that yet; it imports data for SFT or for DPO, SimPO and ORPO.',
-      ),
-    );
+  test('a format no studio method trains is refused, naming the missing fields and the method it fits', () => {
     expect(() => readDatasetFile(jsonl([{ prompt: 'a', completion: 'b', label: true }]), 'kto.jsonl')).toThrow(
       /^kto\.jsonl: is an unpaired preference .* This dataset fits KTO\. The studio does not train that yet;/,
     );
+  });
+
+  test('prompt-only records are GRPO prompts (tests/unit/grpo-dataset-import.test.ts reads them in full)', () => {
+    expect(draftOf(jsonl([{ prompt: 'Setting: a cave.\n' }]), 'prompts.jsonl')).toMatchObject({ format: 'prompt-only', method: 'grpo', methods: ['grpo'], examples: 1 });
   });
 });
 
@@ -114,7 +111,7 @@ describe('saved records', () => {
 describe('how the page names a dataset', () => {
   test('format and methods, the studio methods first and those to come after', () => {
     expect(formatFit('preference')).toBe('Preference pairs (prompt, chosen, rejected): fits DPO, SimPO and ORPO');
-    expect(formatFit('prompt-completion')).toBe('Prompt-completion: fits SFT (and GRPO, coming)');
+    expect(formatFit('prompt-completion')).toBe('Prompt-completion: fits SFT and GRPO');
     expect(formatFit('sharegpt-preference')).toBe('ShareGPT preference pairs (conversations, chosen, rejected): fits DPO, SimPO and ORPO');
     expect(fitsText(['kto'])).toBe('fits KTO, coming');
     expect(formatFit('future-format')).toBe('future-format');

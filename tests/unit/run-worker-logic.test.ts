@@ -174,7 +174,7 @@ describe('run data of the preference methods', () => {
     const sft: DatasetRecord = { ...record, name: 'stories', method: 'sft', format: 'prompt-completion', examples: [] };
     expect(() => prepareRunData(sft, tokenizer, { method: 'dpo', maxLength: 64, completionOnly: true })).toThrow(
       'The dataset "stories" is a prompt-completion ({"prompt", "completion"}) dataset; DPO needs preference, pre-tokenized preference, ' +
-        'Alpaca preference, ShareGPT preference or LLaMA-Factory v1 preference records. This dataset fits SFT.',
+        'Alpaca preference, ShareGPT preference or LLaMA-Factory v1 preference records. This dataset fits SFT and GRPO.',
     );
     expect(() => prepareRunData(record, tokenizer, { method: 'dpo', maxLength: 64, completionOnly: true, preference: preference({ beta: 0 }) })).toThrow(/beta must be a number above 0, got 0/);
     // Answers the same within the max length teach nothing; prompts that fill it leave no answer.

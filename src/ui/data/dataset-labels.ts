@@ -1,7 +1,7 @@
 // How the Data page names a dataset: its format as a student reads it, the training methods it fits (those
-// the studio trains, then those still to come), and its records (examples, or preference pairs).
-// "Preference pairs (prompt, chosen, rejected): fits DPO, SimPO and ORPO"; "Prompt-completion: fits SFT (and
-// GRPO, coming)"; GSM8K's "Question-answer (question, answer): fits GRPO, coming".
+// the studio trains, then those still to come), and its records (examples, preference pairs, or prompts).
+// "Preference pairs (prompt, chosen, rejected): fits DPO, SimPO and ORPO"; "Prompt-completion: fits SFT and
+// GRPO"; GSM8K's "Question-answer (question, answer): fits GRPO"; "Unpaired preference (...): fits KTO, coming".
 
 import { METHOD_NAMES, methodsForFormat, type DatasetFormat, type TrainingMethod } from '../../engine/data/formats';
 import { STUDIO_METHODS } from '../../worker/dataset-records';
@@ -26,7 +26,7 @@ const FORMAT_LABELS: Record<DatasetFormat, string> = {
 const isFormat = (format: string): format is DatasetFormat => Object.hasOwn(FORMAT_LABELS, format);
 const names = (methods: readonly TrainingMethod[]) => methods.map((m) => METHOD_NAMES[m]).join(' and ');
 
-/** "fits SFT (and GRPO, coming)". */
+/** "fits SFT and GRPO"; "fits KTO, coming". */
 export function fitsText(methods: readonly TrainingMethod[]): string {
   const trained = methods.filter((m) => (STUDIO_METHODS as readonly TrainingMethod[]).includes(m));
   const coming = methods.filter((m) => !trained.includes(m));
@@ -44,7 +44,14 @@ export function formatFit(format: string): string {
   return isFormat(format) ? `${FORMAT_LABELS[format]}: ${fitsText(methodsForFormat(format))}` : format;
 }
 
-/** "468 pairs", "1 example". */
+const RECORD_NOUNS: Record<DatasetDraft['method'], string> = { sft: 'example', dpo: 'pair', grpo: 'prompt' };
+
+/** What one record of a family is called: "example", "pair", "prompt". */
+export function recordNoun(method: DatasetDraft['method']): string {
+  return RECORD_NOUNS[method];
+}
+
+/** "468 pairs", "1 example", "240 prompts". */
 export function recordCount(method: DatasetDraft['method'], count: number): string {
-  return `${count} ${method === 'dpo' ? 'pair' : 'example'}${count === 1 ? '' : 's'}`;
+  return `${count} ${recordNoun(method)}${count === 1 ? '' : 's'}`;
 }
