@@ -1,6 +1,8 @@
-// Cross-entropy backward on one vocabulary chunk, in place:
-//   grad[i, j] = scale * (softmax(logits[i])[v0 + j] - [v0 + j == target_i]),  0 for ignored rows,
-// where softmax = exp((logit - m) - log(sum)) from the lse (m, log(sum)) the forward saved.
+// Cross-entropy backward on one vocabulary chunk, in place, with s = params.logitScale (1 / the logit
+// temperature, as the stats kernel read the logits):
+//   grad[i, j] = scale * s * (softmax(s logits[i])[v0 + j] - [v0 + j == target_i]),  0 for ignored rows,
+// where softmax = exp((s logit - m) - log(sum)) from the lse (m, log(sum)) the forward saved. s = 1 leaves
+// every value bit-for-bit as without it.
 // scale = params.scale, times result[3] (1 / trained rows, from cross_entropy_finalize.wgsl) when
 // params.perTrainedRow = 1: the mean's gradient without the CPU knowing how many rows are trained; or, when
 // params.perRow = 1, rowScale[row]: each row's own d loss / d row loss, as an objective computed it on the
@@ -21,6 +23,7 @@ struct Params {
   scale: f32,
   perTrainedRow: u32,
   perRow: u32,
+  logitScale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> targets: array<i32>;
@@ -43,7 +46,7 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     return;
   }
   let r = lse[row];
-  var g = exp((grad[i] - r.x) - r.y);
+  var g = exp((grad[i] * p.logitScale - r.x) - r.y);
   if (u32(t) == p.v0 + col) {
     g -= 1.0;
   }
@@ -54,5 +57,5 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (p.perRow == 1u) {
     scale = rowScale[row];
   }
-  grad[i] = scale * g;
+  grad[i] = (scale * p.logitScale) * g;
 }

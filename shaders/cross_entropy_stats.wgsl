@@ -1,7 +1,8 @@
 // Cross-entropy, forward part 1: folds one vocabulary chunk of the logits into per-row online softmax
 // statistics, so the full (N, V) logits never exist at once.
 //
-// logits: the chunk (N, Vc), row-major, holding vocabulary columns [v0, v0 + Vc).
+// logits: the chunk (N, Vc), row-major, holding vocabulary columns [v0, v0 + Vc); every logit is read times
+//   params.logitScale (1 / the logit temperature; 1 leaves it bit-for-bit as it is).
 // state (N) vec4: x = running max m, y = running sum of exp(logit - m), z = the target's logit (set by the
 //   chunk that holds the target), w = unused. When the max grows, the old sum is rescaled by exp(m_old - m).
 //   The first chunk (params.first = 1) overwrites the state, so it needs no initialisation pass.
@@ -21,6 +22,7 @@ struct Params {
   cols: u32,
   v0: u32,
   first: u32,
+  logitScale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -42,7 +44,7 @@ fn accumulate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   var m = LOWEST;
   var s = 0.0;
   for (var j = lid; j < p.cols; j += WG) {
-    let x = logits[base + j];
+    let x = logits[base + j] * p.logitScale;
     if (x > m) {
       s = s * exp(m - x) + 1.0;
       m = x;
@@ -76,7 +78,7 @@ fn accumulate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let t = targets[row];
     let local = t - i32(p.v0);
     if (t >= 0 && local >= 0 && local < i32(p.cols)) {
-      st.z = logits[base + u32(local)];
+      st.z = logits[base + u32(local)] * p.logitScale;
     }
     state[row] = st;
   }

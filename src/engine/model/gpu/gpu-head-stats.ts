@@ -34,17 +34,17 @@ export function headChunks(head: GpuMatrix, rows: number): HeadChunk[] {
 
 /**
  * hidden (rows, C) final-norm output; targets (rows) i32. Records the chunked head folded into the (rows)
- * cross-entropy state (max, sum of exp(logit - max), target logit, unused); returns that state and the
- * logits scratch (the training loss reuses it for its backward).
+ * cross-entropy state (max, sum of exp(logit - max), target logit, unused) of the logits * logitScale
+ * (default 1); returns that state and the logits scratch (the training loss reuses it for its backward).
  */
-export function recordChunkStats(step: StepEncoder, head: GpuMatrix, hidden: GPUBuffer, targets: GPUBuffer, rows: number, chunks: readonly HeadChunk[]): { state: GPUBuffer; logits: GPUBuffer } {
+export function recordChunkStats(step: StepEncoder, head: GpuMatrix, hidden: GPUBuffer, targets: GPUBuffer, rows: number, chunks: readonly HeadChunk[], logitScale = 1): { state: GPUBuffer; logits: GPUBuffer } {
   const C = head.cols;
   const logits = step.temp(rows * Math.max(...chunks.map((c) => c.n)) * 4, 'lm-head logits chunk');
   const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
   chunks.forEach((c, i) => {
     // logits (rows, n) = hidden (rows, C) @ W[v0 : v0 + n] (n, C)^T
     matmul(step, logits, hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat: head.format });
-    crossEntropyChunkStats(step, state, logits, targets, rows, c.n, c.v0, i === 0);
+    crossEntropyChunkStats(step, state, logits, targets, rows, c.n, c.v0, i === 0, logitScale);
   });
   return { state, logits };
 }

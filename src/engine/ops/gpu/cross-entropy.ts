@@ -43,7 +43,8 @@ const BACKWARD = defineKernel('cross_entropy.backward', backwardSource, 'backwar
 
 /**
  * Folds the logits chunk (rows, cols), vocabulary columns [v0, v0 + cols), into `state` (rows, 4).
- * `first` starts the state afresh: pass true for the first chunk, false for the rest.
+ * `first` starts the state afresh: pass true for the first chunk, false for the rest. The statistics are
+ * those of logits * logitScale (1 / the logit temperature; default 1).
  */
 export function crossEntropyChunkStats(
   step: StepEncoder,
@@ -54,12 +55,14 @@ export function crossEntropyChunkStats(
   cols: number,
   v0: number,
   first: boolean,
+  logitScale = 1,
 ): void {
   const params = packParams([
     ['u32', rows],
     ['u32', cols],
     ['u32', v0],
     ['u32', first ? 1 : 0],
+    ['f32', logitScale],
   ]);
   step.dispatch(STATS, [logits, targets, state], grid1d(rows), params, { WG: statsWorkgroupSize(cols) });
 }
@@ -88,6 +91,8 @@ export interface CrossEntropyGradOptions {
    * one scale for every row. gradScale is then ignored.
    */
   rowScale?: Binding;
+  /** The logit scale the forward's statistics were taken at (crossEntropyChunkStats); default 1. */
+  logitScale?: number;
 }
 
 /**
@@ -113,6 +118,7 @@ export function crossEntropyChunkBackward(
     ['f32', options.gradScale ?? 1],
     ['u32', options.gradScale === undefined ? 1 : 0],
     ['u32', options.rowScale ? 1 : 0],
+    ['f32', options.logitScale ?? 1],
   ]);
   // Without row scales the binding is never read: any buffer fills it.
   const rowScale = options.rowScale ?? targets;

@@ -7,7 +7,8 @@
 // Shapes: hidden h (N, C) f32 with N = B * T; weight W (V, C) in PyTorch Linear layout, f32 or f16 packed two
 // per u32; targets (N) i32, negative (-100) = not trained. Outputs: result (4 f32) = [mean loss over trained
 // rows, sum of row losses, trained rows, 1 / trained rows]; lse (N, 2) f32 saved for the backward; optional
-// rowLoss (N) f32 (per-token loss, for evaluation).
+// rowLoss (N) f32 (per-token loss, for evaluation). With a logit scale s (1 / the logit temperature) the loss
+// is that of the logits h W^T * s, scaled inside the cross-entropy kernels (s = 1: exactly the plain loss).
 
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import {
@@ -46,6 +47,8 @@ export interface LmHeadLossOptions {
   chunkColumns?: number;
   /** Byte budget for one chunk; default DEFAULT_CHUNK_BUDGET_BYTES. */
   budgetBytes?: number;
+  /** Multiplies the logits before the softmax (1 / the logit temperature); default 1. */
+  logitScale?: number;
 }
 
 export interface LmHeadBackwardOptions extends LmHeadLossOptions, CrossEntropyGradOptions {
@@ -97,7 +100,7 @@ export function lmHeadLossForward(
   options: LmHeadLossOptions = {},
 ): void {
   const cols = chunkColumns(dims, options);
-  forward(step, io, dims, cols, options.weightFormat ?? 'f32', logitsScratch(step, dims, cols));
+  forward(step, io, dims, cols, options, logitsScratch(step, dims, cols));
 }
 
 /** Loss backward from the forward's lse and result: writes (or accumulates into) dHidden and dWeight. */
@@ -120,7 +123,7 @@ export function lmHeadLoss(
 ): void {
   const cols = chunkColumns(dims, options);
   const scratch = logitsScratch(step, dims, cols);
-  forward(step, io, dims, cols, options.weightFormat ?? 'f32', scratch);
+  forward(step, io, dims, cols, options, scratch);
   const grad = options.afterForward ? { ...options, gradScale: undefined, rowScale: undefined, ...options.afterForward() } : options;
   backward(step, io, dims, cols, grad, scratch);
 }
@@ -151,15 +154,16 @@ function forward(
   io: LmHeadForwardBuffers,
   dims: LmHeadDims,
   cols: number,
-  format: MatrixFormat,
+  options: LmHeadLossOptions,
   logits: GPUBuffer,
 ): void {
   const { rows, channels, vocab } = dims;
+  const format = options.weightFormat ?? 'f32';
   const state = step.temp(rows * CE_STATE_BYTES_PER_ROW, 'cross-entropy state');
   const rowLoss = io.rowLoss ?? step.temp(rows * 4, 'cross-entropy row losses');
   forEachChunk(vocab, cols, (v0, n) => {
     chunkLogits(step, logits, io.hidden, matrixRows(io.weight, v0, n, channels, format), rows, channels, n, format);
-    crossEntropyChunkStats(step, state, logits, io.targets, rows, n, v0, v0 === 0);
+    crossEntropyChunkStats(step, state, logits, io.targets, rows, n, v0, v0 === 0, options.logitScale);
   });
   crossEntropyFinalize(step, io.result, io.lse, rowLoss, state, io.targets, rows);
 }

@@ -8,7 +8,7 @@ import { cloneAdapter, type LoraAdapter } from '../../lora/adapter';
 import type { GpuCausalLm } from '../../model/gpu/gpu-model';
 import type { TokenLogps, TrainingObjective } from '../objective';
 import type { TrainBatch } from '../train-batch';
-import type { MicroBatchLogps, OptimizerHyper, OptimizerState, ScoringModel, TrainerBackend } from '../trainer-backend';
+import type { MicroBatchLogps, OptimizerHyper, OptimizerState, ScoringModel, ScoringOptions, TrainerBackend } from '../trainer-backend';
 import { GpuLoraAdapter } from './gpu-lora';
 import { GpuTrainer, rowLossesToLogps } from './gpu-train-step';
 
@@ -50,7 +50,7 @@ export class GpuBackend implements TrainerBackend {
 
   async trainStep<T>(microBatches: readonly TrainBatch[], objective: TrainingObjective<unknown, T>, totals: T, hyper: OptimizerHyper): Promise<{ logps: MicroBatchLogps[]; gradNorm: number }> {
     const rules = microBatches.map((b) => objective.gpuGradient(b, totals));
-    const { results, gradNorm } = await this.trainer.trainStep(microBatches, rules, hyper, objective.needsReference);
+    const { results, gradNorm } = await this.trainer.trainStep(microBatches, rules, hyper, objective.needsReference, objective.logitTemperature);
     const logps = results.map((r, i) => {
       const out: MicroBatchLogps = { policy: rowLossesToLogps(microBatches[i], r.rowLoss) };
       if (r.referenceRowLoss) out.reference = rowLossesToLogps(microBatches[i], r.referenceRowLoss);
@@ -59,8 +59,8 @@ export class GpuBackend implements TrainerBackend {
     return { logps, gradNorm };
   }
 
-  async logProbs(batch: TrainBatch, model: ScoringModel): Promise<TokenLogps> {
-    return rowLossesToLogps(batch, await this.trainer.rowLosses(batch, model));
+  async logProbs(batch: TrainBatch, model: ScoringModel, options: ScoringOptions = {}): Promise<TokenLogps> {
+    return rowLossesToLogps(batch, await this.trainer.rowLosses(batch, model, options.temperature));
   }
 
   async snapshot(): Promise<LoraAdapter> {

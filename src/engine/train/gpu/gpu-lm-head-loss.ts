@@ -4,7 +4,8 @@
 // chunk, finalize, then per chunk dlogits in place and dh += dlogits W_chunk), with the chunks walked part
 // by part, each chunk read through an element offset into its part. Between the forward and the backward,
 // the objective records how each row's gradient is scaled (objective.ts: GpuGradientRule), reading the row
-// losses the forward wrote.
+// losses the forward wrote. logitScale (1 / the objective's logit temperature; GRPO reads log-probabilities
+// at the sampling temperature) multiplies the logits inside the cross-entropy kernels: 1 changes nothing.
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import type { GpuMatrix } from '../../model/gpu/gpu-weights';
@@ -29,20 +30,20 @@ export interface HeadLossBuffers {
 }
 
 /** Loss only (scoring): result, lse and the row losses, no gradient. */
-export function headLossForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffers, 'dHidden'>, rows: number): void {
+export function headLossForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffers, 'dHidden'>, rows: number, logitScale = 1): void {
   const C = head.cols;
   const bFormat = head.format;
   if (head.parts.length === 1) {
     const buffers = { hidden: io.hidden, weight: head.parts[0].weight, targets: io.targets, result: io.result, lse: io.lse, rowLoss: io.rowLoss };
-    lmHeadLossForward(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat });
+    lmHeadLossForward(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat, logitScale });
     return;
   }
-  partsForward(step, head, io, rows, headChunks(head, rows));
+  partsForward(step, head, io, rows, headChunks(head, rows), logitScale);
 }
 
 /** The split head's forward: every chunk's logits into one scratch, folded into the statistics. */
-function partsForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffers, 'dHidden'>, rows: number, chunks: HeadChunk[]): GPUBuffer {
-  const { state, logits } = recordChunkStats(step, head, io.hidden, io.targets, rows, chunks);
+function partsForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffers, 'dHidden'>, rows: number, chunks: HeadChunk[], logitScale: number): GPUBuffer {
+  const { state, logits } = recordChunkStats(step, head, io.hidden, io.targets, rows, chunks, logitScale);
   crossEntropyFinalize(step, io.result, io.lse, io.rowLoss, state, io.targets, rows);
   return logits;
 }
@@ -51,17 +52,17 @@ function partsForward(step: StepEncoder, head: GpuMatrix, io: Omit<HeadLossBuffe
  * Loss forward and backward through `head` (V, C) for `rows` rows, recorded into `step`. `gradOf` runs
  * between the two (after the row losses are recorded) and says how each row's gradient is scaled.
  */
-export function headLoss(step: StepEncoder, head: GpuMatrix, io: HeadLossBuffers, rows: number, gradOf: () => CrossEntropyGradOptions): void {
+export function headLoss(step: StepEncoder, head: GpuMatrix, io: HeadLossBuffers, rows: number, gradOf: () => CrossEntropyGradOptions, logitScale = 1): void {
   const C = head.cols;
   const bFormat = head.format;
   if (head.parts.length === 1) {
     const buffers = { hidden: io.hidden, weight: head.parts[0].weight, targets: io.targets, result: io.result, lse: io.lse, rowLoss: io.rowLoss, dHidden: io.dHidden };
-    lmHeadLoss(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat, afterForward: gradOf });
+    lmHeadLoss(step, buffers, { rows, channels: C, vocab: head.rows }, { weightFormat: bFormat, logitScale, afterForward: gradOf });
     return;
   }
   const chunks = headChunks(head, rows);
-  const logits = partsForward(step, head, io, rows, chunks);
-  const grad = gradOf();
+  const logits = partsForward(step, head, io, rows, chunks, logitScale);
+  const grad = { ...gradOf(), logitScale };
   chunks.forEach((c, i) => {
     // logits (N, n) = h (N, C) @ W_chunk (n, C)^T, recomputed; then dlogits in place
     matmul(step, logits, io.hidden, c.weight, { m: rows, k: C, n: c.n, transB: true, offsetB: c.offset }, { bFormat });

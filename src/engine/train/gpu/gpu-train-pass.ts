@@ -61,8 +61,11 @@ function finalNorm(g: TrainGraph, model: GpuCausalLm, x: GPUBuffer): { h: GPUBuf
   return { h, stats };
 }
 
-/** Records the forward with `lora` (null: the base model) and returns the (N) row losses buffer. */
-export function recordScoring(step: StepEncoder, model: GpuCausalLm, batch: UploadedBatch, lora: GpuLoraAdapter | null): GPUBuffer {
+/**
+ * Records the forward with `lora` (null: the base model) and returns the (N) row losses buffer, -log softmax
+ * of the logits * logitScale (1 / the logit temperature).
+ */
+export function recordScoring(step: StepEncoder, model: GpuCausalLm, batch: UploadedBatch, lora: GpuLoraAdapter | null, logitScale = 1): GPUBuffer {
   const { config, weights } = model;
   const { hiddenSize: C, numLayers: L } = config;
   const g = new TrainGraph(step, config, weights, lora, batch.packed, batch.positions, model.invFreq, null);
@@ -72,7 +75,7 @@ export function recordScoring(step: StepEncoder, model: GpuCausalLm, batch: Uplo
   for (let l = 0; l < L; l++) recordTrainLayer(g, l, xs[l % 2], acts, xs[(l + 1) % 2]);
   const { h } = finalNorm(g, model, xs[L % 2]);
   const rowLoss = g.rowsBuffer(1, 'row losses');
-  headLossForward(step, weights.lmHead, { hidden: h, targets: batch.labels, result: step.temp(16, 'loss result'), lse: g.rowsBuffer(2, 'loss lse'), rowLoss }, g.rows);
+  headLossForward(step, weights.lmHead, { hidden: h, targets: batch.labels, result: step.temp(16, 'loss result'), lse: g.rowsBuffer(2, 'loss lse'), rowLoss }, g.rows, logitScale);
   return rowLoss;
 }
 
@@ -84,6 +87,8 @@ export interface TrainingPassOptions {
    * backward scales each row.
    */
   gradOf(rowLoss: GPUBuffer): CrossEntropyGradOptions;
+  /** Multiplies the logits before the softmax (1 / the objective's logit temperature); default 1. */
+  logitScale?: number;
 }
 
 /** Records forward, loss and backward of one micro-batch with `lora` trained; returns the (N) row losses. */
@@ -103,7 +108,7 @@ export function recordTraining(step: StepEncoder, model: GpuCausalLm, batch: Upl
   const rowLoss = g.rowsBuffer(1, 'row losses');
   const dHidden = g.rowsBuffer(C, 'd final norm out');
   const io = { hidden: final.h, targets: batch.labels, result: step.temp(16, 'loss result'), lse: g.rowsBuffer(2, 'loss lse'), rowLoss, dHidden };
-  headLoss(step, weights.lmHead, io, g.rows, () => options.gradOf(rowLoss));
+  headLoss(step, weights.lmHead, io, g.rows, () => options.gradOf(rowLoss), options.logitScale);
 
   const dx = g.rowsBuffer(C, 'd residual');
   g.normBackward(dx, dHidden, xs[L], weights.finalNorm, final.stats, false);

@@ -61,6 +61,14 @@ export interface MicroBatchOptions {
   optimizer?: OptimizerHyper;
   /** Run the reference's forward in this submit (the objective needs it and the batch carries none). */
   referencePass?: boolean;
+  /** Row losses are -log softmax(logits / logitTemperature) (TrainingObjective.logitTemperature); default 1. */
+  logitTemperature?: number;
+}
+
+/** The cross-entropy kernels' logit scale for a temperature: 1 / tau (exactly 1 at tau = 1). */
+function logitScaleOf(temperature = 1): number {
+  if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`the logit temperature must be a positive finite number, got ${temperature}`);
+  return 1 / temperature;
 }
 
 /** The row losses of a packed batch as per-sequence token log-probabilities (float64). */
@@ -130,13 +138,15 @@ export class GpuTrainer {
     const packed = packBatch(batch, this.model.config);
     this.checkRows(packed.rows);
     const step = this.model.ctx.step();
+    const logitScale = logitScaleOf(options.logitTemperature);
     const uploaded = uploadBatch(step, packed);
-    const reference = this.referenceFor(step, uploaded, batch, options.referencePass ?? false);
+    const reference = this.referenceFor(step, uploaded, batch, options.referencePass ?? false, logitScale);
     const dropout = this.adapter.dropout > 0 ? { p: this.adapter.dropout, seed: this.seed, step: this.steps + 1, micro: this.micro } : null;
     const rowLoss = recordTraining(step, this.model, uploaded, this.adapter, {
       recompute: this.recompute,
       dropout,
       gradOf: (losses) => recordRowScaling(step, rule, batch, losses, reference.gpu),
+      logitScale,
     });
     const reads = { policy: step.read(rowLoss, 0, packed.rows * 4), reference: reference.rows && step.read(reference.rows, 0, packed.rows * 4) };
     this.micro++;
@@ -151,13 +161,17 @@ export class GpuTrainer {
     return { result };
   }
 
-  /** (N) row losses of a batch under the adapter as trained ('policy') or the frozen reference, in one submit. */
-  async rowLosses(batch: TrainBatch, model: 'policy' | 'reference'): Promise<Float32Array> {
+  /**
+   * (N) row losses of a batch under the adapter as trained ('policy') or the frozen reference, in one submit,
+   * at a logit temperature (default 1).
+   */
+  async rowLosses(batch: TrainBatch, model: 'policy' | 'reference', temperature = 1): Promise<Float32Array> {
     this.assertLive();
+    const logitScale = logitScaleOf(temperature);
     const packed = packBatch(batch, this.model.config);
     this.checkRows(packed.rows);
     const step = this.model.ctx.step();
-    const rowLoss = recordScoring(step, this.model, uploadBatch(step, packed), model === 'policy' ? this.adapter : this.reference);
+    const rowLoss = recordScoring(step, this.model, uploadBatch(step, packed), model === 'policy' ? this.adapter : this.reference, logitScale);
     const read = step.read(rowLoss, 0, packed.rows * 4);
     await step.submit();
     return new Float32Array(await read.data());
@@ -176,16 +190,16 @@ export class GpuTrainer {
   /**
    * One whole optimizer step over micro-batches (gradient accumulation), rule[i] for micro-batch i; the
    * optimizer runs in the last micro-batch's submit. Every micro-batch is submitted before any readback
-   * is awaited.
+   * is awaited. logitTemperature: as MicroBatchOptions's.
    */
-  async trainStep(microBatches: readonly TrainBatch[], rules: readonly GpuGradientRule[], hyper: OptimizerHyper, referencePass: boolean): Promise<{ results: MicroBatchResult[]; gradNorm: number }> {
+  async trainStep(microBatches: readonly TrainBatch[], rules: readonly GpuGradientRule[], hyper: OptimizerHyper, referencePass: boolean, logitTemperature = 1): Promise<{ results: MicroBatchResult[]; gradNorm: number }> {
     if (microBatches.length === 0) throw new RangeError('trainStep needs at least one micro-batch');
     if (rules.length !== microBatches.length) throw new RangeError(`${rules.length} gradient rules for ${microBatches.length} micro-batches`);
     const pending: Promise<MicroBatchResult>[] = [];
     const stepsBefore = this.steps;
     for (let i = 0; i < microBatches.length; i++) {
       const last = i === microBatches.length - 1;
-      const options = { referencePass: referencePass && !microBatches[i].reference, optimizer: last ? hyper : undefined };
+      const options = { referencePass: referencePass && !microBatches[i].reference, optimizer: last ? hyper : undefined, logitTemperature };
       let submitted: { result: Promise<MicroBatchResult> };
       try {
         submitted = await this.submitMicroBatch(microBatches[i], rules[i], options);
@@ -221,14 +235,14 @@ export class GpuTrainer {
   }
 
   /** The reference the objective's kernel reads: its row losses from a pass in this submit, precomputed sums, or none. */
-  private referenceFor(step: StepEncoder, uploaded: ReturnType<typeof uploadBatch>, batch: TrainBatch, pass: boolean): { gpu: GpuReference; rows?: GPUBuffer } {
+  private referenceFor(step: StepEncoder, uploaded: ReturnType<typeof uploadBatch>, batch: TrainBatch, pass: boolean, logitScale: number): { gpu: GpuReference; rows?: GPUBuffer } {
     if (batch.reference) {
       const sums = step.temp(batch.reference.length * 4, 'reference sums');
       step.ctx.write(sums, Float32Array.from(batch.reference));
       return { gpu: { sums } };
     }
     if (!pass) return { gpu: null };
-    const rows = recordScoring(step, this.model, uploaded, this.reference);
+    const rows = recordScoring(step, this.model, uploaded, this.reference, logitScale);
     return { gpu: { rows }, rows };
   }
 
