@@ -5,7 +5,9 @@
 // - the objective's logitTemperature reaches the loss: its log-probabilities are those at tau, not at 1;
 // - the LoRA gradients of a GRPO loss at tau = 0.7 (beta > 0, ratios clipped both ways, old and reference
 //   log-probabilities scored at tau) match central finite differences of the loss, on tiny Llama-GQA and
-//   GPT-2: the backward's chain factor 1 / tau.
+//   GPT-2: the backward's chain factor 1 / tau;
+// - the rollout feed scores the old and reference log-probabilities, and the held-out policy's, at the
+//   objective's temperature.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CpuCausalLm } from '../../src/engine/model/cpu-model';
@@ -14,6 +16,8 @@ import { float64Adapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
 import { cpuObjectiveLoss, cpuObjectiveLossAndGrads, cpuTokenLogps } from '../../src/engine/train/cpu/cpu-lora-backward';
 import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
 import { rolloutSequence, type RolloutSample } from '../../src/engine/train/grpo/grpo-objective';
+import { RolloutFeed } from '../../src/engine/train/grpo/rollout-feed';
+import type { RolloutSource, ScoredBatch } from '../../src/engine/train/grpo/rollout-source';
 import { makeGrpoObjective } from '../../src/engine/train/objectives/make-objective';
 import { IGNORE_INDEX, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
@@ -150,4 +154,63 @@ describe('GRPO LoRA gradients at temperature 0.7 vs central finite differences (
       }
     });
   }
+});
+
+/** Two fixed groups of G = 2 completions (rewards differ within each group, so advantages are non-zero). */
+function fixedSource(vocab: number): RolloutSource {
+  const rng = new Rng(8);
+  const ids = (n: number) => Array.from({ length: n }, () => 1 + rng.int(vocab - 1));
+  const batch: ScoredBatch = {
+    groups: [0, 1].map((g) => ({
+      prompt: ids(2 + g),
+      promptText: `p${g}`,
+      completions: [ids(4), ids(3 + g)].map((tokens, k) => ({ tokens, text: `c${g}${k}`, truncated: false })),
+      rewards: Float64Array.from([1, -0.5 + g]),
+      perFunction: {},
+    })),
+    failures: [],
+    generatedTokens: 0,
+    generationSeconds: 0,
+    rewardSeconds: 0,
+  };
+  return { size: 2, heldOutSize: 2, train: async () => batch, heldOut: async () => batch };
+}
+
+describe('the rollout feed scores log-probabilities at the sampling temperature', () => {
+  test('old and reference log-probabilities of a generation batch, and the held-out KL, at tau', async () => {
+    const { loaded, cpu } = models.get('llama')!;
+    const lora = randomLoraAdapter(loaded.config.architecture, loaded.weights, { ...ALL_LINEAR, r: 2 }, 11);
+    const backend = new CpuBackend(cpu, lora);
+    const objective = makeGrpoObjective({ temperature: TAU, beta: 0.05, numIterations: 2, numGenerations: 2, numGenerationsEval: 2 });
+    const feed = new RolloutFeed(backend, objective, fixedSource(loaded.config.vocabSize), { batchSize: 2, gradAccum: 2, seed: 1 });
+    const { micro } = await feed.next();
+    for (const batch of micro) {
+      const old = await backend.logProbs(batch, 'policy', { temperature: TAU });
+      const ref = await backend.logProbs(batch, 'reference', { temperature: TAU });
+      const atOne = await backend.logProbs(batch, 'policy');
+      batch.sequences.forEach((s, i) => {
+        expect(Array.from(s.rollout!.oldLogps!)).toEqual(Array.from(old[i]));
+        expect(Array.from(s.rollout!.refLogps!)).toEqual(Array.from(ref[i]));
+        expect(maxAbsDiff([s.rollout!.oldLogps!], [atOne[i]])).toBeGreaterThan(1e-2);
+      });
+    }
+    // Held-out: the KL term of policy and reference at tau (the same loss as the objective on those log-probabilities).
+    const fields = (await feed.evaluate())!;
+    const heldOut = objective.batch(micro.flatMap((b) => b.sequences).map((s) => {
+      const P = s.labels.findIndex((l) => l !== IGNORE_INDEX) + 1;
+      return { prompt: Array.from(s.inputIds.subarray(0, P)), completion: Array.from(s.inputIds.subarray(P)), advantage: s.rollout!.advantage, truncated: false };
+    }));
+    const policy = await backend.logProbs(heldOut, 'policy', { temperature: TAU });
+    const reference = await backend.logProbs(heldOut, 'reference', { temperature: TAU });
+    let kl = 0;
+    let tokens = 0;
+    heldOut.sequences.forEach((s, i) => s.labels.forEach((l, t) => {
+      if (l === IGNORE_INDEX) return;
+      const d = reference[i][t] - policy[i][t];
+      kl += Math.exp(d) - d - 1;
+      tokens++;
+    }));
+    expect(fields.objective.eval_kl).toBeGreaterThan(0);
+    expect(Math.abs(fields.objective.eval_kl - kl / tokens)).toBeLessThan(1e-12 * (kl / tokens));
+  });
 });
