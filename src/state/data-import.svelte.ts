@@ -1,5 +1,5 @@
 // Importing a dataset: the file (picked, dropped, pasted or a sample) read by the worker into a draft (SFT
-// examples or preference pairs), its format, the methods it fits and its per-line errors, then a name and a
+// examples, preference pairs or GRPO prompts), its format, the methods it fits and its per-line errors, then a name and a
 // train/eval split before it is saved.
 
 import type { StudioClient } from '../worker/client';
@@ -9,7 +9,7 @@ import { errorMessage } from './errors';
 
 /** One of the project's own sample tasks for stories260K, served with the studio (public/datasets/<id>/). */
 export interface SampleDataset {
-  id: 'stories-setting' | 'stories-preference';
+  id: 'stories-setting' | 'stories-preference' | 'stories-grpo';
   /** What the task teaches, in one line. */
   explanation: string;
 }
@@ -22,6 +22,11 @@ export const SAMPLE_DATASETS: readonly SampleDataset[] = [
   {
     id: 'stories-preference',
     explanation: 'DPO, SimPO or ORPO: prefer the story that opens in the setting the prompt names over one that opens somewhere else.',
+  },
+  {
+    id: 'stories-grpo',
+    explanation:
+      'GRPO: prompts only ("This is a story about Sue the cat. Once upon a time,"), each with the name and animal for the rewards; the reward "contains {name}" scores a story that names its character.',
   },
 ];
 

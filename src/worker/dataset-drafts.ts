@@ -2,6 +2,7 @@
 // page saves or replaces them (the latest few, as KeptDrafts keeps them).
 
 import { methodsForFormat } from '../engine/data/formats';
+import type { PromptRecord } from '../engine/data/prompt-examples';
 import type { MethodDataset } from './dataset-records';
 import { KeptDrafts } from './kept-drafts';
 import type { DatasetDraft } from './protocol-datasets';
@@ -9,6 +10,13 @@ import type { DatasetDraft } from './protocol-datasets';
 export interface StoredDraft {
   source: string;
   imported: MethodDataset;
+}
+
+/** Every field name the prompts carry besides the prompt, in the order first seen. */
+function rewardFields(examples: readonly PromptRecord[]): string[] {
+  const names = new Set<string>();
+  for (const { fields } of examples) for (const name of Object.keys(fields)) names.add(name);
+  return [...names];
 }
 
 export class DraftStore {
@@ -26,6 +34,7 @@ export class DraftStore {
       examples: examples.length,
       errors,
       identical: imported.method === 'dpo' ? imported.dataset.identical : 0,
+      rewardFields: imported.method === 'grpo' ? rewardFields(imported.dataset.examples) : [],
     };
   }
 

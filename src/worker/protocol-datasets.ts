@@ -19,6 +19,8 @@ export interface DatasetDraft {
   errors: RecordError[];
   /** Pairs skipped because the chosen answer equals the rejected one (0 for SFT data). */
   identical: number;
+  /** GRPO prompts: the other fields the records hold, handed to the reward functions (first seen first; empty for the other families). */
+  rewardFields: string[];
 }
 
 /** A saved dataset without its examples (their count instead), as storage lists it. */

@@ -30,7 +30,7 @@ function fits(dataset: { method: DatasetMethod; format: string }, method: Stored
 }
 
 /** The families that read a dataset ("SFT and GRPO" for prompt-completion data). */
-function familiesOf(dataset: { method: DatasetMethod; format: string }): string {
+export function familiesOf(dataset: { method: DatasetMethod; format: string }): string {
   const families = (['sft', 'dpo', 'grpo'] as const).filter((family) => fits(dataset, family));
   return families.length > 0 ? families.map((f) => METHOD_NAMES[f]).join(' and ') : METHOD_NAMES[dataset.method];
 }

@@ -30,7 +30,7 @@ const HEADER = { id: 'd1', name: 'pairs', source: 'pairs.jsonl', createdAt: '202
 describe('drafts of both families', () => {
   test('the SFT sample: prompt-completion, fits SFT and GRPO, every line usable', () => {
     const draft = draftOf(fileBytes(STORIES_SETTING), 'train.jsonl');
-    expect(draft).toMatchObject({ source: 'train.jsonl', format: 'prompt-completion', method: 'sft', methods: ['sft', 'grpo'], errors: [], identical: 0 });
+    expect(draft).toMatchObject({ source: 'train.jsonl', format: 'prompt-completion', method: 'sft', methods: ['sft', 'grpo'], errors: [], identical: 0, rewardFields: [] });
     expect(draft.examples).toBe(lineCount(STORIES_SETTING));
     expect(draft.examples).toBe(468);
   });

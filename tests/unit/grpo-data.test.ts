@@ -50,9 +50,9 @@ describe('which datasets GRPO can use', () => {
     expect(methodsForFormat('question-answer')).toEqual(['grpo']);
     for (const f of ['preference', 'alpaca', 'language-modeling', 'unpaired-preference'] as const) expect(methodsForFormat(f), f).not.toContain('grpo');
     expect(METHOD_FORMATS.grpo.map(promptField)).toEqual(['prompt', 'prompt', 'question']);
-    expect(formatFit('question-answer')).toBe('Question-answer (question, answer): fits GRPO, coming');
-    expect(formatFit('prompt-only')).toBe('Prompt-only (prompt): fits GRPO, coming');
-    expect(formatFit('prompt-completion')).toBe('Prompt-completion: fits SFT (and GRPO, coming)');
+    expect(formatFit('question-answer')).toBe('Question-answer (question, answer): fits GRPO');
+    expect(formatFit('prompt-only')).toBe('Prompt-only (prompt): fits GRPO');
+    expect(formatFit('prompt-completion')).toBe('Prompt-completion: fits SFT and GRPO');
   });
 
   test('GSM8K (question, answer) is a question-answer dataset: every record a prompt, the answer a field', () => {

@@ -22,6 +22,8 @@ import { datasetMismatch } from '../../src/worker/run-method';
 import { STORIES_BOS, storiesTokenizer } from '../helpers/stories-tokenizer';
 
 const STORIES_GRPO = resolve(__dirname, '../../public/datasets/stories-grpo/train.jsonl');
+/** Read from ../shared at run time, never copied into the repository. */
+const GSM8K_TEST = resolve(__dirname, '../../../shared/assets/datasets/gsm8k/test.jsonl');
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const jsonl = (records: unknown[]) => enc(records.map((r) => JSON.stringify(r)).join('\n'));
@@ -40,7 +42,7 @@ function grpo(imported: MethodDataset) {
 const STRING_PROMPTS = [
   { prompt: 'This is a story about Teddy the duck.\nOnce upon a time,', name: 'Teddy', animal: 'duck' },
   { prompt: 'This is a story about Amy the frog.\nOnce upon a time,', name: 'Amy', animal: 'frog', tags: ['pond', 2], meta: { wet: true } },
-  { prompt: 42, name: 'Bad' },
+  { prompt: 42, note: 'not a prompt' },
   { prompt: 'This is a story about Sam the cat.\nOnce upon a time,', name: 'Sam', animal: 'cat' },
 ];
 
@@ -69,6 +71,8 @@ describe('prompt-only and question-answer files import as GRPO prompts', () => {
     const imported = readDatasetFile(jsonl(STRING_PROMPTS), 'prompts.jsonl');
     const draft = new DraftStore().add('prompts.jsonl', imported);
     expect(draft).toMatchObject({ format: 'prompt-only', method: 'grpo', methods: ['grpo'], examples: 3, identical: 0 });
+    // The bad line's "note" is not listed: only usable prompts reach the rewards.
+    expect(draft.rewardFields).toEqual(['name', 'animal', 'tags', 'meta']);
     expect(draft.errors).toEqual([{ line: 3, message: 'field "prompt" must be a string or a list of messages' }]);
     expect(grpo(imported).examples).toEqual([
       { line: 1, prompt: STRING_PROMPTS[0].prompt, fields: { name: 'Teddy', animal: 'duck' } },
@@ -98,8 +102,15 @@ describe('prompt-only and question-answer files import as GRPO prompts', () => {
 
   test("GSM8K's question is the prompt and its answer (with the #### line) a field", () => {
     const imported = readDatasetFile(jsonl(GSM8K), 'gsm8k.jsonl');
-    expect(new DraftStore().add('gsm8k.jsonl', imported)).toMatchObject({ format: 'question-answer', method: 'grpo', methods: ['grpo'], examples: 2, errors: [] });
+    expect(new DraftStore().add('gsm8k.jsonl', imported)).toMatchObject({ format: 'question-answer', method: 'grpo', methods: ['grpo'], examples: 2, errors: [], rewardFields: ['answer'] });
     expect(grpo(imported).examples).toEqual(GSM8K.map((r, i) => ({ line: i + 1, prompt: r.question, fields: { answer: r.answer } })));
+  });
+
+  test("GSM8K's own test split: every record a prompt, its answer (ending in the #### line) the one reward field", () => {
+    const lines = readFileSync(GSM8K_TEST, 'utf8').split('\n').filter((l) => l.trim());
+    const draft = new DraftStore().add('test.jsonl', readDatasetFile(new Uint8Array(readFileSync(GSM8K_TEST)), 'test.jsonl'));
+    expect(draft).toMatchObject({ format: 'question-answer', method: 'grpo', methods: ['grpo'], examples: lines.length, errors: [], rewardFields: ['answer'] });
+    expect(lines.length).toBe(1319);
   });
 
   test('the stories-grpo sample: 240 prompts, each with its name and animal for the contains reward', () => {
