@@ -2,9 +2,11 @@
 // saved with a split, kept across reloads, renamed, previewed token by token for stories260K (loaded from
 // the offline folder) with the trained tokens marked, and deleted after a confirmation; preference pairs
 // (the project's stories-preference task, LLaMA-Factory's ShareGPT pairs) detected with the methods they
-// fit, and a pair previewed as prompt, chosen and rejected tokens with the answers trained; bad inputs
-// through the real file input (a broken JSONL line, identical pairs, prompt-only data, not UTF-8, empty,
-// 50 MB) each give a clear message while the saved datasets stay; paste and drag-and-drop imports.
+// fit, and a pair previewed as prompt, chosen and rejected tokens with the answers trained; GSM8K's
+// question/answer imported as GRPO prompts, a prompt previewed as the rollouts see it with its answer given
+// to the rewards, and the stories-grpo sample's button; bad inputs through the real file input (a broken
+// JSONL line, identical pairs, unpaired preference data, not UTF-8, empty, 50 MB) each give a clear message
+// while the saved datasets stay; paste and drag-and-drop imports.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,11 @@ const DPO_EN_DEMO = resolve(__dirname, '../../../shared/assets/datasets/llamafac
 const SAVED = 'stories sample';
 const RENAMED = 'stories (renamed)';
 const PAIRS = 'stories pairs';
+const PROMPTS = 'gsm8k prompts';
+const GSM8K = [
+  { question: 'What is 2 + 3?', answer: '2 + 3 = 5\n#### 5' },
+  { question: 'Tom has 4 apples and eats 1. How many are left?', answer: '4 - 1 = 3\n#### 3' },
+];
 
 async function openDataPage(page: Page): Promise<void> {
   const url = new URL(inject('studioUrl'));
@@ -130,7 +137,7 @@ describe('Data page', () => {
     await page.getByTestId('draft-save').click();
     await row(page, SAVED).waitFor();
     expect(await page.getByTestId('dataset-draft').count()).toBe(0);
-    expect(await row(page, SAVED).getByTestId('dataset-format').textContent()).toBe('Prompt-completion: fits SFT (and GRPO, coming)');
+    expect(await row(page, SAVED).getByTestId('dataset-format').textContent()).toBe('Prompt-completion: fits SFT and GRPO');
 
     // Saving selects it for the preview, which needs a model's tokenizer: none is loaded yet.
     await page.getByTestId('preview-no-model').waitFor();
@@ -191,15 +198,10 @@ describe('Data page', () => {
     await page.getByTestId('draft-discard').click();
     await stillSaved(['broken', RENAMED]);
 
-    // Prompt-only data fits GRPO, which the studio does not train yet: refused, naming the missing field.
-    const prompts = `${JSON.stringify({ prompt: 'Setting: a cave.\n' })}\n`;
-    expect(await importError(page, { name: 'prompts.jsonl', buffer: Buffer.from(prompts) })).toMatch(
-      /^prompts\.jsonl: is a prompt-only .* is missing "completion"\. This dataset fits GRPO\. The studio does not train that yet;/,
-    );
-    // GSM8K's question/answer records fit GRPO only too (the question is the prompt, the answer a reward's field).
-    const gsm8k = `${JSON.stringify({ question: 'What is 2 + 3?', answer: '2 + 3 = 5\n#### 5' })}\n`;
-    expect(await importError(page, { name: 'gsm8k.jsonl', buffer: Buffer.from(gsm8k) })).toMatch(
-      /^gsm8k\.jsonl: is a question-answer \(\{"question", "answer"\}\) dataset; .* This dataset fits GRPO\. The studio does not train that yet;/,
+    // Unpaired preference data fits KTO, which the studio does not train yet: refused, saying so.
+    const unpaired = `${JSON.stringify({ prompt: 'Setting: a cave.\n', completion: 'Once, in a cave.', label: true })}\n`;
+    expect(await importError(page, { name: 'kto.jsonl', buffer: Buffer.from(unpaired) })).toMatch(
+      /^kto\.jsonl: is an unpaired preference .* This dataset fits KTO\. The studio does not train that yet; it imports data for SFT, for DPO, SimPO and ORPO or for GRPO\.$/,
     );
     await stillSaved(['broken', RENAMED]);
 
@@ -383,10 +385,54 @@ describe('Data page', () => {
     expect(errors).toEqual([]);
   });
 
+  it("imports GSM8K's question/answer as GRPO prompts and previews a prompt with the answer given to the rewards", async () => {
+    const gsm8k = GSM8K.map((r) => JSON.stringify(r)).join('\n');
+    expect(await importFile(page, { name: 'gsm8k.jsonl', buffer: Buffer.from(gsm8k) })).toBe('draft');
+    const draft = page.getByTestId('dataset-draft');
+    expect(await draft.getAttribute('data-format')).toBe('question-answer');
+    expect(await draft.getAttribute('data-method')).toBe('grpo');
+    expect(Number(await draft.getAttribute('data-examples'))).toBe(2);
+    expect(await text(page, 'draft-format')).toBe('Question-answer (question, answer): fits GRPO');
+    expect(await text(page, 'draft-reward-fields')).toMatch(/^answer\s*— every field besides the prompt, for the reward functions/);
+    await page.getByTestId('draft-name').fill(PROMPTS);
+    await page.getByTestId('draft-split-fraction').fill('0');
+    await page.getByTestId('draft-save').click();
+    await row(page, PROMPTS).waitFor();
+    expect(await row(page, PROMPTS).getByTestId('dataset-examples').textContent()).toBe('2 prompts');
+    expect(await row(page, PROMPTS).getByTestId('dataset-format').textContent()).toBe('Question-answer (question, answer): fits GRPO');
+
+    // Saved and selected: stories260K (still loaded) renders each question as the rollouts will continue it.
+    await page.waitForSelector('[data-testid=token-previews][data-method=grpo] [data-testid=prompt-preview]', { timeout: 30_000 });
+    expect(await page.getByTestId('token-legend').textContent()).toMatch(/context only\.\s+GRPO trains the completions the model samples after it/);
+    const prompts = page.getByTestId('prompt-preview');
+    expect(await prompts.count()).toBe(2);
+    for (const [i, record] of GSM8K.entries()) {
+      const item = prompts.nth(i);
+      expect(await item.getAttribute('data-line')).toBe(String(i + 1));
+      const tokens = await tokensOf(item);
+      expect(tokens[0].text).toBe('<s>');
+      expect(tokens.map((t) => t.text).join('').replace('<s> ', '')).toBe(record.question);
+      // No prompt token is trained, and none is drawn as trained.
+      expect(tokens.every((t) => !t.trained)).toBe(true);
+      expect(new Set(tokens.map((t) => t.background)).size).toBe(1);
+      expect(await item.getByTestId('prompt-field').evaluateAll((dds) => dds.map((d) => [(d as HTMLElement).dataset.name, d.textContent]))).toEqual([['answer', record.answer]]);
+      expect(await item.textContent()).toContain('1 field given to the rewards');
+    }
+
+    // The GRPO sample task is one click away too: 240 prompts with a name and an animal each.
+    await page.getByTestId('load-sample-stories-grpo').click();
+    await page.waitForSelector('[data-testid=dataset-draft][data-format=prompt-only][data-method=grpo][data-examples="240"]', { timeout: 30_000 });
+    expect(await text(page, 'draft-format')).toBe('Prompt-only (prompt): fits GRPO');
+    expect(await text(page, 'draft-reward-fields')).toMatch(/^name, animal\s*—/);
+    await page.getByTestId('draft-discard').click();
+    expect(await savedNames(page)).toEqual([PROMPTS, PAIRS, 'broken', RENAMED]);
+    expect(errors).toEqual([]);
+  });
+
   it('deletes a dataset only after confirmation, for good', async () => {
     await row(page, 'broken').getByTestId('dataset-delete').click();
     await page.getByTestId('dataset-delete-cancel').click();
-    expect(await savedNames(page)).toEqual([PAIRS, 'broken', RENAMED]);
+    expect(await savedNames(page)).toEqual([PROMPTS, PAIRS, 'broken', RENAMED]);
 
     await row(page, PAIRS).getByTestId('dataset-preview').click();
     await row(page, RENAMED).getByTestId('dataset-delete').click();
@@ -400,7 +446,7 @@ describe('Data page', () => {
     // The previewed dataset is gone, so is its preview.
     expect(await page.getByTestId('dataset-detail').count()).toBe(0);
     await reload(page);
-    expect(await savedNames(page)).toEqual(['broken']);
+    expect(await savedNames(page)).toEqual([PROMPTS, 'broken']);
     expect(errors).toEqual([]);
   });
 });
