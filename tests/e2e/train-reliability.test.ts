@@ -1,5 +1,5 @@
-// Training runs survive what browsers do to them (Chromium on SwiftShader, the real pages), an SFT run and a
-// DPO run alike: a reload in the middle of a run leaves it 'interrupted', and resuming it from its
+// Training runs survive what browsers do to them (Chromium on SwiftShader, the real pages), an SFT, a DPO
+// and a GRPO run alike: a reload in the middle of a run leaves it 'interrupted', and resuming it from its
 // checkpoint reaches the final step with every step stored exactly once (the steps after the checkpoint
 // trained again, to the same losses); a second tab cannot resume a run the first tab is training; the
 // page's main thread never stalls for more than 100 ms while the worker trains (a 'longtask'
@@ -7,149 +7,58 @@
 // run 'interrupted' with the device's message, resumable after a reload. The DPO run trains on the project's
 // preference pairs imported through the Data page's file input: its step 1 is log 2 with zero margins (a
 // fresh adapter is its own reference), its later steps prefer the chosen answers, and its charts show the
-// loss, reward margins and accuracies. A full storage quota is tested in tests/gpu/run-session.test.ts
+// loss, reward margins and accuracies. The GRPO run is set up as a person does (train-grpo-page.ts: a
+// built-in and a custom reward added and tested on samples), shows its rollouts and reward chart while it
+// trains (paused and resumed once on the way, nothing redone), and keeps its held-out rollouts at each
+// evaluation. A full storage quota is tested in tests/gpu/run-session.test.ts
 // (here, CDP's Storage.overrideQuotaForOrigin did not limit the page's IndexedDB writes).
 
 import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './browser';
 import { text, waitForView } from './studio-page';
+import { addRewards, checkGrpoRun, checkLiveRollouts, GRPO_FIELDS, testRewardsOnSamples } from './train-grpo-page';
+import {
+  chart,
+  fillRunSettings,
+  goTo,
+  longTasksSince,
+  oneToN,
+  openTrainPage,
+  openWithModel,
+  pageNow,
+  recordLongTasks,
+  resumeToEnd,
+  runRow,
+  saveDraft,
+  showRun,
+  startRun,
+  statusIs,
+  stepRows,
+  stored,
+  waitForStep,
+  type RunForm,
+  type StoredRow,
+  type StoredRun,
+} from './train-run-page';
 
-const MODEL = 'stories260K';
 const LONG_TASK_LIMIT_MS = 100;
 const PREFERENCE_SAMPLE = resolve(__dirname, '../../public/datasets/stories-preference/train.jsonl');
 
 /** One method's run through every check, with lengths that keep its runtime sane. */
-interface Variant {
-  method: 'sft' | 'dpo';
-  dataset: string;
+interface Variant extends RunForm {
   /** Saves the variant's dataset through the Data page. */
   saveDataset(page: Page): Promise<void>;
   steps: number;
-  checkpointEvery: number;
-  evalEvery: number;
   /** Reload once the run is past this step: after the first checkpoint, before the second. */
   reloadAfter: number;
   /** Steps of the run whose GPU device is lost (past its first checkpoint). */
   deviceSteps: number;
-  batch: number;
-  /** The method's own fields (test id, value). */
-  fields: [string, number][];
 }
 
-interface StoredRow {
-  kind: 'step' | 'eval';
-  step: number;
-  loss: number | null;
-  evalLoss: number | null;
-  samples: number;
-  objective: Record<string, number>;
-}
-
-interface StoredRun {
-  status: string;
-  step: number;
-  checkpointStep: number;
-  message: string | null;
-}
-
-/** Records every long task of the page (and of each page load after it) in window.__longTasks. */
-async function recordLongTasks(page: Page): Promise<void> {
-  await page.addInitScript(() => {
-    const tasks: { start: number; duration: number }[] = [];
-    (window as unknown as { __longTasks: typeof tasks }).__longTasks = tasks;
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) tasks.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
-}
-
-/** Long tasks of the current page load that started at or after `from` (performance.now() of that load). */
-function longTasksSince(page: Page, from: number): Promise<{ start: number; duration: number }[]> {
-  return page.evaluate((t) => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks.filter((e) => e.start >= t), from);
-}
-
-const pageNow = (page: Page) => page.evaluate(() => performance.now());
-
-/** What the worker stored, read straight from IndexedDB: the run's record and its metric rows. */
-function stored(page: Page, runId: string): Promise<{ run: StoredRun | null; rows: StoredRow[] }> {
-  return page.evaluate(async (id) => {
-    const request = <T,>(r: IDBRequest<T>) =>
-      new Promise<T>((resolve, reject) => {
-        r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
-      });
-    const db = await request(indexedDB.open('tunelab'));
-    try {
-      const tx = db.transaction(['runs', 'metrics']);
-      const run = (await request(tx.objectStore('runs').get(id))) as StoredRun | undefined;
-      const rows = (await request(tx.objectStore('metrics').index('runId').getAll(id))) as {
-        kind: 'step' | 'eval';
-        step: number;
-        loss?: number;
-        eval_loss?: number;
-        samples?: unknown[];
-        objective?: Record<string, number>;
-      }[];
-      return {
-        run: run ? { status: run.status, step: run.step, checkpointStep: run.checkpointStep, message: run.message ?? null } : null,
-        rows: rows.map((r) => ({
-          kind: r.kind,
-          step: r.step,
-          loss: r.loss ?? null,
-          evalLoss: r.eval_loss ?? null,
-          samples: r.samples?.length ?? 0,
-          objective: r.objective ?? {},
-        })),
-      };
-    } finally {
-      db.close();
-    }
-  }, runId);
-}
-
-async function goTo(page: Page, name: 'model' | 'data' | 'train'): Promise<void> {
-  await page.getByTestId(`nav-${name}`).click();
-  await page.waitForSelector(`main[data-page=${name}]`);
-}
-
-async function openTrainPage(page: Page): Promise<void> {
-  const url = new URL(inject('studioUrl'));
-  url.hash = 'train';
-  await page.goto(url.href);
-  expect(await waitForView(page)).toBe('ready');
-  await page.waitForSelector('main[data-page=train]');
-  await page.waitForSelector('[data-testid=runs-list] [data-testid=run-row], [data-testid=runs-empty]', { timeout: 30_000 });
-}
-
-async function loadOfflineModel(page: Page): Promise<void> {
-  await goTo(page, 'model');
-  const entry = page.locator(`[data-testid=offline-model][data-id=${MODEL}]`);
-  await entry.waitFor({ timeout: 30_000 });
-  await entry.getByRole('button', { name: 'Load' }).click();
-  await page.waitForSelector('[data-testid=load-progress][data-status=ready], [data-testid=load-progress][data-status=error]', { timeout: 120_000 });
-  if ((await page.getByTestId('load-error').count()) > 0) throw new Error(`the model did not load: ${await text(page, 'load-error')}`);
-}
-
-/** A fresh page load (not a same-document hash change) on the Model page with stories260K loaded. */
-async function openWithModel(page: Page): Promise<void> {
-  const url = new URL(inject('studioUrl'));
-  url.hash = 'model';
-  await page.goto('about:blank');
-  await page.goto(url.href);
-  expect(await waitForView(page)).toBe('ready');
-  await loadOfflineModel(page);
-}
-
-/** A drafted dataset saved with a small held-out share (evaluation stays cheap). */
-async function saveDraft(page: Page, name: string): Promise<void> {
-  await page.getByTestId('dataset-draft').waitFor({ timeout: 30_000 });
-  await page.getByTestId('draft-name').fill(name);
-  await page.getByTestId('draft-split-fraction').fill('0.02');
-  await page.getByTestId('draft-save').click();
-  await page.locator(`[data-testid=dataset-row][data-name="${name}"]`).waitFor({ timeout: 30_000 });
-}
+/** The held-out share the datasets are saved with: 2% of the 468 sample records is 9. */
+const HELD_OUT_SAMPLE_PROMPTS = 9;
 
 const VARIANTS: Variant[] = [
   {
@@ -190,79 +99,27 @@ const VARIANTS: Variant[] = [
       ['train-max-prompt-length', 32],
     ],
   },
+  {
+    method: 'grpo',
+    // The setting task's prompts ("Setting: a foggy farm.\n"); GRPO samples its own completions.
+    dataset: 'stories prompts',
+    async saveDataset(page) {
+      await goTo(page, 'data');
+      await page.getByTestId('load-sample-dataset').click();
+      await saveDraft(page, this.dataset);
+    },
+    // Each step samples 2 prompts x 2 completions of up to 4 tokens before it trains: a shorter run. Its
+    // first run is also paused after its first rollouts and resumed (pauseAndResume) before the reload.
+    steps: 6,
+    checkpointEvery: 3,
+    evalEvery: 3,
+    reloadAfter: 4,
+    deviceSteps: 6,
+    batch: 4,
+    fields: GRPO_FIELDS,
+    configure: addRewards,
+  },
 ];
-
-async function fillRunSettings(page: Page, v: Variant, name: string, steps: number): Promise<void> {
-  await goTo(page, 'train');
-  await page.getByTestId('train-settings').waitFor();
-  await page.getByTestId(`train-method-${v.method}`).check();
-  // The saved dataset, as the page lists it once it has read the store again.
-  const option = page.locator('[data-testid=train-dataset] option', { hasText: `${v.dataset} (` });
-  await option.waitFor({ state: 'attached', timeout: 30_000 });
-  await page.getByTestId('train-dataset').selectOption((await option.getAttribute('value')) ?? '');
-  await page.getByTestId('train-duration').selectOption('steps');
-  const fields: [string, number][] = [
-    ['train-steps', steps],
-    ['train-batch', v.batch],
-    ['train-max-length', 64],
-    ['train-eval-every', v.evalEvery],
-    ['train-checkpoint-every', v.checkpointEvery],
-    ...v.fields,
-  ];
-  for (const [id, value] of fields) await page.getByTestId(id).fill(String(value));
-  await page.getByTestId('train-run-name').fill(name);
-  expect(Number(await page.getByTestId('train-total-steps').getAttribute('data-steps'))).toBe(steps);
-  const problem = page.getByTestId('train-problem');
-  if ((await problem.count()) > 0) throw new Error(`the Train page refuses to start: ${await problem.textContent()}`);
-}
-
-const runRow = (page: Page, name = 'reliability') => page.locator(`[data-testid=run-row][data-name="${name}"]`);
-
-/** Starts a run from the filled form; resolves with its id once the page lists it (and shows it). */
-async function startRun(page: Page, name: string): Promise<string> {
-  await page.getByTestId('train-start').click();
-  await runRow(page, name).waitFor({ timeout: 60_000 });
-  const id = (await runRow(page, name).getAttribute('data-id')) ?? '';
-  expect(id).not.toBe('');
-  await showRun(page, id);
-  return id;
-}
-
-async function showRun(page: Page, id: string): Promise<void> {
-  if ((await page.locator(`[data-testid=run-panel][data-run="${id}"]`).count()) > 0) return;
-  await page.locator(`[data-testid=run-row][data-id="${id}"]`).getByTestId('run-select').click();
-  await page.locator(`[data-testid=run-panel][data-run="${id}"]`).waitFor();
-}
-
-const statusIs = (page: Page, id: string, status: string, timeout = 60_000) =>
-  page.waitForSelector(`[data-testid=run-row][data-id="${id}"][data-status=${status}]`, { timeout });
-
-const oneToN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-
-/** Resumes the selected run from the page and waits until it has completed. */
-async function resumeToEnd(page: Page, id: string): Promise<void> {
-  await showRun(page, id);
-  await page.getByTestId('run-resume').click();
-  await statusIs(page, id, 'completed', 180_000);
-}
-
-/** Waits until the page shows run `id` past `step`. */
-async function waitForStep(page: Page, id: string, step: number, timeout = 120_000): Promise<void> {
-  await page.waitForFunction(
-    ([runId, s]) => Number(document.querySelector(`[data-testid=run-progress][data-run="${runId}"]`)?.getAttribute('data-step') ?? 0) >= Number(s),
-    [id, step] as const,
-    { timeout, polling: 50 },
-  );
-}
-
-const stepRows = (rows: StoredRow[]) => rows.filter((r) => r.kind === 'step').sort((a, b) => a.step - b.step);
-
-function chart(page: Page, name: string): Promise<{ series: string[]; data: (number | null)[][] } | undefined> {
-  return page.evaluate((n) => {
-    const c = window.__tunelabCharts?.[n];
-    return c ? { series: c.series, data: c.data } : undefined;
-  }, name);
-}
 
 /**
  * What a DPO run must show in its numbers: a fresh adapter is its own reference, so step 1 is log 2 with
@@ -298,6 +155,22 @@ async function checkPreference(page: Page, steps: StoredRow[], evals: StoredRow[
   expect((await chart(page, 'eval-loss'))?.data[1]).toEqual(evals.map((e) => e.evalLoss));
 }
 
+/**
+ * Pauses the running run `id` after its current step (a checkpoint there: nothing to redo), then resumes
+ * it from there in the same tab; its latest rollouts (GRPO) stay shown while it is paused.
+ */
+async function pauseAndResume(page: Page, id: string): Promise<void> {
+  await page.getByTestId('run-pause').click();
+  await statusIs(page, id, 'paused');
+  const paused = (await stored(page, id)).run!;
+  expect(paused.checkpointStep).toBe(paused.step);
+  expect(await text(page, 'run-resume')).toBe(`Resume from step ${paused.step}`);
+  expect(await page.locator('[data-testid=rollouts-latest][data-rows="4"]').count()).toBe(1);
+  await page.getByTestId('run-resume').click();
+  await statusIs(page, id, 'running');
+  await waitForStep(page, id, paused.step + 1);
+}
+
 describe.each(VARIANTS)('training reliability of a $method run', (v) => {
   const STEPS = v.steps;
   const CHECKPOINT_EVERY = v.checkpointEvery;
@@ -324,9 +197,15 @@ describe.each(VARIANTS)('training reliability of a $method run', (v) => {
     await openWithModel(page);
     await v.saveDataset(page);
     await fillRunSettings(page, v, 'reliability', STEPS);
+    if (v.method === 'grpo') await testRewardsOnSamples(page);
 
     const trainingFrom = await pageNow(page);
     runId = await startRun(page, 'reliability');
+    if (v.method === 'grpo') {
+      // Its rollout table and reward chart fill in as it trains; paused, it keeps them, and resumes with nothing redone.
+      await checkLiveRollouts(page);
+      await pauseAndResume(page, runId);
+    }
     await waitForStep(page, runId, v.reloadAfter);
     before = (await stored(page, runId)).rows;
     longTasks.push(...(await longTasksSince(page, trainingFrom)).map((t) => ({ window: `first attempt (from ${trainingFrom})`, ...t })));
@@ -393,7 +272,8 @@ describe.each(VARIANTS)('training reliability of a $method run', (v) => {
     // Evaluations before training, every EVAL_EVERY steps, each with sample generations.
     const evals = rows.filter((r) => r.kind === 'eval').sort((a, b) => a.step - b.step);
     expect(evals.map((r) => r.step)).toEqual([0, v.evalEvery, 2 * v.evalEvery]);
-    for (const e of evals) {
+    // GRPO's samples are its held-out rollouts (checkGrpoRun); its loss at ratio 1 may have either sign.
+    for (const e of evals.filter(() => v.method !== 'grpo')) {
       expect(e.samples).toBe(2);
       expect(e.evalLoss).toBeGreaterThan(0);
     }
@@ -415,6 +295,7 @@ describe.each(VARIANTS)('training reliability of a $method run', (v) => {
     expect((await chart(page, 'train-loss'))?.data[0]).toEqual(oneToN(STEPS));
     expect(await runRow(page).getByTestId('run-method').getAttribute('data-method')).toBe(v.method);
     if (v.method === 'dpo') await checkPreference(page, steps, evals);
+    if (v.method === 'grpo') await checkGrpoRun(page, steps, evals, HELD_OUT_SAMPLE_PROMPTS);
     expect(errors).toEqual([]);
   });
 
