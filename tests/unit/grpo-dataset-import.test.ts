@@ -224,7 +224,7 @@ describe('the Data page preview of prompts', () => {
   test('the prompt tokens as the rollouts see them (none trained), the fields listed, long prompts cut and flagged', () => {
     const { examples, format } = grpo(readDatasetFile(jsonl(STRING_PROMPTS), 'prompts.jsonl'));
     const [first, second] = previewPrompts(examples.slice(0, 2), format, tokenizer, 1000);
-    expect(first.tokens.map((t) => t.id)).toEqual(tokenizer.encode(STRING_PROMPTS[0].prompt));
+    expect(first.tokens.map((t) => t.id)).toEqual(tokenizer.encode(String(STRING_PROMPTS[0].prompt)));
     expect(first.tokens.every((t) => !t.trained)).toBe(true);
     // After BOS, the pieces spell the prompt (with sentencepiece's dummy-prefix space).
     expect(first.tokens.slice(1).map((t) => t.text).join('')).toBe(` ${STRING_PROMPTS[0].prompt}`);
@@ -238,7 +238,7 @@ describe('the Data page preview of prompts', () => {
       { name: 'meta', value: '{"wet":true}' },
     ]);
     const [cut] = previewPrompts(examples.slice(0, 1), format, tokenizer, 5);
-    expect(cut.tokens.map((t) => t.id)).toEqual(tokenizer.encode(STRING_PROMPTS[0].prompt).slice(0, 5));
+    expect(cut.tokens.map((t) => t.id)).toEqual(tokenizer.encode(String(STRING_PROMPTS[0].prompt)).slice(0, 5));
     expect(cut.truncated).toBe(true);
     const long = previewPrompts([{ line: 9, prompt: 'Hi', fields: { answer: 'x'.repeat(PREVIEW_MAX_FIELD_CHARS + 10) } }], format, tokenizer, 100);
     expect(long[0].fields[0].value).toBe(`${'x'.repeat(PREVIEW_MAX_FIELD_CHARS)}…`);
