@@ -52,7 +52,7 @@ export const REWARD_KINDS: readonly RewardKindInfo[] = [
     label: 'Custom JavaScript',
     arg: 'required',
     argLabel: 'a function (completion, example) => number',
-    placeholder: '(completion, example) => (completion.includes(example.completion.split(",")[0]) ? 1 : 0)',
+    placeholder: "(completion, example) => (completion.includes('The end.') ? 1 : 0)",
     note: 'Runs in a sandbox with no network or storage and a time limit per call; a throw, a timeout or a non-number gives 0 and a counted error.',
   },
 ];
