@@ -203,6 +203,7 @@ export class TrainForm {
       method: this.method,
       precomputeRef: this.preference.precomputeRef,
       referenceLora: from && { rank: from.r, targets: from.targets },
+      ...(this.method === 'grpo' && isInt(this.gradAccum) && this.gradAccum >= 1 && { rolloutSequences: this.batchSize * this.gradAccum }),
     };
   }
 

@@ -1,14 +1,24 @@
 // The GPU memory a LoRA run would need, checked against the adapter's buffer limits before it starts. The
 // estimate is a pure formula of the model config (engine/model/memory-estimate.ts), so the page computes it
 // itself for the exact module names chosen (the worker's estimateMemory call only knows all-linear or
-// attention), the method's sequences per example, and DPO's reference pass.
+// attention), the method's sequences per example, DPO's reference pass, and GRPO's sampling: every
+// completion of a generation batch decodes together, each with its own KV cache.
 
 import type { BufferLimits, MemoryEstimate } from '../engine/model/memory-estimate';
 import { estimateMemory } from '../engine/model/memory-estimate';
 import type { LoadedModelInfo } from '../worker/protocol';
 import { isPreferenceMethod, type TrainMethod } from './train-defaults';
 
-export type TrainMemory = { estimate: MemoryEstimate; limits: BufferLimits } | { error: string };
+export type TrainMemory =
+  | {
+      estimate: MemoryEstimate;
+      limits: BufferLimits;
+      /** GRPO: the KV caches of the sequences sampled together (inference's estimate at that batch). */
+      rollouts?: { sequences: number; kvCache: number };
+      /** Everything together. */
+      total: number;
+    }
+  | { error: string };
 
 /**
  * GPT-2's two c_proj modules are one name to the estimate: either dotted path counts both, so the estimate
@@ -30,6 +40,8 @@ export interface TrainShape {
   precomputeRef?: boolean;
   /** DPO from a saved adapter: the frozen reference's rank and targets. */
   referenceLora?: { rank: number; targets: readonly string[] };
+  /** GRPO: completions sampled together (batch x accumulation), each up to seqLen tokens. */
+  rolloutSequences?: number;
 }
 
 export function trainMemory(model: LoadedModelInfo, shape: TrainShape, limits: BufferLimits): TrainMemory {
@@ -49,7 +61,11 @@ export function trainMemory(model: LoadedModelInfo, shape: TrainShape, limits: B
       },
       { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize },
     );
-    return { estimate, limits };
+    const sampled = shape.method === 'grpo' ? shape.rolloutSequences : undefined;
+    if (!sampled) return { estimate, limits, total: estimate.total };
+    // The inference estimate at that batch and length: its KV cache is what sampling adds.
+    const { kvCache } = estimateMemory(model.config, { seqLen: shape.seqLen, batch: sampled, weightFormat: model.weightFormat });
+    return { estimate, limits, rollouts: { sequences: sampled, kvCache }, total: estimate.total + kvCache };
   } catch (err) {
     return { error: (err as Error).message };
   }

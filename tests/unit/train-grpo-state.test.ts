@@ -1,9 +1,17 @@
 // The Train page's GRPO state that needs no browser: TRL's defaults, the check that names the first bad field
-// or reward, the settings the worker takes (epsilon_high defaulting to epsilon), and the chart columns of a
-// GRPO run under TRL's metric names (held-out values at their evaluations, a resumed run's steps replaced).
+// or reward, the settings the worker takes (epsilon_high defaulting to epsilon), the memory estimate with the
+// sampling's KV caches, and the chart columns of a GRPO run under TRL's metric names (held-out values at
+// their evaluations, a resumed run's steps replaced).
 
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { readModelConfig } from '../../src/engine/model/config';
+import { estimateMemory } from '../../src/engine/model/memory-estimate';
 import type { MetricRow } from '../../src/storage/records';
+import { trainMemory } from '../../src/state/train-memory';
+import type { LoadedModelInfo } from '../../src/worker/protocol';
+import { STORIES260K_DIR } from '../helpers/tiny-models';
 import { GrpoColumns } from '../../src/state/train-grpo-columns';
 import { freeRewardName, rewardSpecs, rewardsProblem, type RewardDraft } from '../../src/state/train-grpo-rewards';
 import { defaultGrpoValues, defaultMaxCompletionLength, grpoProblem, grpoSettings, type GrpoValues } from '../../src/state/train-grpo-values';
@@ -77,6 +85,23 @@ describe('GRPO fields', () => {
     // Optional arguments may stay empty.
     expect(rewardsProblem([{ id: 6, kind: 'answer-match', name: 'a', weight: 1, arg: '' }, { id: 7, kind: 'format', name: 'f', weight: 0.5, arg: '' }])).toBeNull();
     expect(freeRewardName('answer-match', ['answer_match', 'answer_match_2'])).toBe('answer_match_3');
+  });
+});
+
+describe('GRPO memory estimate', () => {
+  test('single sequences with no reference in the step, plus the KV caches of every completion sampled together', async () => {
+    const config = readModelConfig(await readFile(join(STORIES260K_DIR, 'config.json'), 'utf8'), 'config.json');
+    const info = { source: 'stories260K', config, parameters: 260_000, weightFormat: 'f32' } as LoadedModelInfo;
+    const limits = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
+    const m = trainMemory(info, { seqLen: 64, batch: 4, rank: 8, targets: ['q_proj', 'v_proj'], method: 'grpo', rolloutSequences: 8 }, limits);
+    if ('error' in m) throw new Error(m.error);
+    expect(m.estimate).toEqual(estimateMemory(config, { seqLen: 64, batch: 4, weightFormat: 'f32', training: { loraRank: 8, targets: ['q_proj', 'v_proj'] } }));
+    const { numLayers: L, numKvHeads: Hkv, headDim: D } = config;
+    // K and V per layer, 8 sequences of up to 64 tokens, f32.
+    expect(m.rollouts).toEqual({ sequences: 8, kvCache: L * 2 * 8 * 64 * Hkv * D * 4 });
+    expect(m.total).toBe(m.estimate.total + m.rollouts!.kvCache);
+    const sft = trainMemory(info, { seqLen: 64, batch: 4, rank: 8, targets: ['q_proj', 'v_proj'], method: 'sft', rolloutSequences: 8 }, limits);
+    expect(sft).not.toHaveProperty('rollouts');
   });
 });
 
