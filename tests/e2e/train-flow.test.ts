@@ -158,11 +158,10 @@ describe('train flow: model, data, train with live charts, reload, chat, PEFT do
 
     await goTo(page, 'train');
     await page.getByTestId('train-settings').waitFor();
-    // Defaults for this tiny model: the larger learning rate, SFT; the preference methods offered, GRPO not yet.
+    // Defaults for this tiny model: the larger learning rate, SFT; the preference methods and GRPO offered.
     expect(Number(await page.getByTestId('train-lr').inputValue())).toBe(TINY_LR);
     expect(await page.getByTestId('train-method-sft').isChecked()).toBe(true);
-    for (const method of ['dpo', 'simpo', 'orpo']) expect(await page.getByTestId(`train-method-${method}`).isDisabled()).toBe(false);
-    expect(await page.getByTestId('train-method-grpo').isDisabled()).toBe(true);
+    for (const method of ['dpo', 'simpo', 'orpo', 'grpo']) expect(await page.getByTestId(`train-method-${method}`).isDisabled()).toBe(false);
     await page.getByTestId('train-dataset').selectOption(datasetId);
     const split = page.getByTestId('train-dataset-split');
     expect(Number(await split.getAttribute('data-eval'))).toBe(5);
