@@ -409,7 +409,7 @@ describe('train flow: model, data, train with live charts, reload, chat, PEFT do
     // learning rate, still the SFT default, becomes the preference default (half).
     const sftOption = page.locator('[data-testid=train-dataset] option', { hasText: `${DATASET} (` });
     expect(await sftOption.isDisabled()).toBe(true);
-    expect(await sftOption.getAttribute('title')).toMatch(/^The dataset "stories-setting sample" is a prompt-completion .*; DPO needs preference, .* records\. This dataset fits SFT\.$/);
+    expect(await sftOption.getAttribute('title')).toMatch(/^The dataset "stories-setting sample" is a prompt-completion .*; DPO needs preference, .* records\. This dataset fits SFT and GRPO\.$/);
     await page.waitForFunction((id) => (document.querySelector('[data-testid=train-dataset]') as HTMLSelectElement | null)?.value === id, pairsId);
     expect(Number(await page.getByTestId('train-lr').inputValue())).toBe(TINY_LR / 2);
 
