@@ -10,6 +10,7 @@ import type { DatasetSummary } from '../worker/protocol-datasets';
 import type { LoadedModelInfo } from '../worker/protocol';
 import type { ModelRef, RunSettings, StoredRunEvalSuite } from '../storage/records';
 import { datasetMismatch } from '../worker/run-method';
+import { grpoEvalPrompts } from '../worker/run-grpo-eval';
 import { runSuitesProblem } from '../worker/run-suite-limits';
 import { defaultLearningRate, defaultValues, heldOutCount, isPreferenceMethod, stepsForEpochs, type TrainMethod, type TrainValues } from './train-defaults';
 import type { TrainShape } from './train-memory';
@@ -189,8 +190,12 @@ export class TrainForm {
     return { r: this.r, alpha: this.alpha, dropout: this.dropout, targets: [...this.targets], useRslora: this.useRslora };
   }
 
-  /** What the memory estimate reads of these settings; null while a field it needs is unusable. */
-  memoryShape(): TrainShape | null {
+  /**
+   * What the memory estimate reads of these settings; null while a field it needs is unusable. GRPO samples a
+   * generation's batch x accumulation completions together, and each evaluation its held-out prompts' (of
+   * `dataset`), whichever holds more KV caches.
+   */
+  memoryShape(dataset: DatasetSummary | null = null): TrainShape | null {
     const lora = this.lora();
     const usable = [this.maxLength, this.batchSize, lora.r].every((v) => isInt(v) && v >= 1) && lora.targets.length > 0;
     if (!usable) return null;
@@ -203,8 +208,17 @@ export class TrainForm {
       method: this.method,
       precomputeRef: this.preference.precomputeRef,
       referenceLora: from && { rank: from.r, targets: from.targets },
-      ...(this.method === 'grpo' && isInt(this.gradAccum) && this.gradAccum >= 1 && { rolloutSequences: this.batchSize * this.gradAccum }),
+      ...(this.method === 'grpo' && { rolloutSequences: this.rolloutSequences(dataset) }),
     };
+  }
+
+  /** GRPO: the most completions sampled at once, by a training generation or an evaluation. */
+  private rolloutSequences(dataset: DatasetSummary | null): number | undefined {
+    const { numGenerations: G } = this.grpo;
+    if (!isInt(this.gradAccum) || this.gradAccum < 1 || !isInt(G) || G < 1) return undefined;
+    const generation = this.batchSize * this.gradAccum;
+    const heldOut = dataset && this.evalEvery > 0 ? heldOutCount(dataset.examples, dataset.split.evalFraction) : 0;
+    return Math.max(generation, grpoEvalPrompts(heldOut, G, generation) * G);
   }
 
   /** What is wrong with the settings for `model` and `dataset` (the first problem, naming its field), or null. */

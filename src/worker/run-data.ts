@@ -31,7 +31,7 @@ export interface RunData<E = unknown> {
   samplePrompts: number[][];
 }
 
-export type RunDataSettings = Pick<RunSettings, 'method' | 'maxLength' | 'completionOnly' | 'preference' | 'grpo'>;
+export type RunDataSettings = Pick<RunSettings, 'method' | 'maxLength' | 'completionOnly' | 'preference' | 'grpo'> & { loop?: Pick<RunSettings['loop'], 'batchSize' | 'gradAccum'> };
 
 /** What a run trains on: a dataset objective's examples, or GRPO's prompts. */
 export type MethodRunData = RunData | GrpoRunData;

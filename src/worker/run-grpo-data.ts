@@ -3,7 +3,9 @@
 // functions: a prompt-completion record's completion becomes the field "completion"), tokenized with the
 // loaded model's tokenizer (conversations through its chat template). A prompt that leaves no room for
 // max_completion_length tokens within the run's max length is left out and counted. The held-out prompts
-// sampled at each evaluation are the split's first GRPO_EVAL_PROMPTS.
+// sampled at each evaluation are the split's first few: the engine samples all of them (num_generations each)
+// in one batched decode, so their count is bounded by the sequences that may decode together
+// (grpoEvalPrompts), which the Train page's memory estimate counts too.
 
 import type { ChatMessage } from '../engine/data/messages';
 import type { PromptRecord } from '../engine/data/prompt-examples';
@@ -15,16 +17,14 @@ import { makeGrpoObjective } from '../engine/train/objectives/make-objective';
 import type { DatasetRecord, StoredChatMessage, StoredGrpoSettings } from '../storage/records';
 import { engineFormat, promptRecords as savedPrompts } from './dataset-records';
 import { splitDataset } from './dataset-split';
+import { grpoEvalPrompts } from './run-grpo-eval';
 import { datasetMismatch } from './run-method';
-
-/** Held-out prompts sampled at each evaluation (each numGenerations times): a mean reward, not a benchmark. */
-export const GRPO_EVAL_PROMPTS = 32;
 
 export interface GrpoRunData {
   kind: 'grpo';
   objective: GrpoObjective;
   train: readonly PromptExample[];
-  /** The held-out prompts each evaluation samples (at most GRPO_EVAL_PROMPTS). */
+  /** The held-out prompts each evaluation samples (grpoEvalPrompts). */
   eval: readonly PromptExample[];
   /** Prompts left out because prompt + max_completion_length exceeds the max length. */
   tooLong: number;
@@ -81,7 +81,11 @@ export function grpoPrompts(record: DatasetRecord, tokenizer: ModelTokenizer): {
 }
 
 /** Splits, tokenizes and length-checks the prompts; refuses a dataset with none usable, naming its first bad line. */
-export function prepareGrpoData(record: DatasetRecord, tokenizer: ModelTokenizer, settings: { maxLength: number; grpo?: StoredGrpoSettings }): GrpoRunData {
+export function prepareGrpoData(
+  record: DatasetRecord,
+  tokenizer: ModelTokenizer,
+  settings: { maxLength: number; grpo?: StoredGrpoSettings; loop?: { batchSize: number; gradAccum: number } },
+): GrpoRunData {
   if (!settings.grpo) throw new Error('A GRPO run needs its GRPO settings (reward functions, generations, ...).');
   const objective = makeGrpoObjective(grpoConfigOf(settings.grpo));
   const room = settings.maxLength - objective.config.maxCompletionLength;
@@ -100,5 +104,7 @@ export function prepareGrpoData(record: DatasetRecord, tokenizer: ModelTokenizer
     throw new Error(`The dataset "${record.name}" has no usable training prompt for this model (${first}).`);
   }
   const tooLong = prompts.train.examples.length - train.length + prompts.eval.examples.length - held.length;
-  return { kind: 'grpo', objective, train, eval: held.slice(0, GRPO_EVAL_PROMPTS), tooLong };
+  const generation = settings.loop ? settings.loop.batchSize * settings.loop.gradAccum : 0;
+  const evalPrompts = grpoEvalPrompts(held.length, objective.config.numGenerations, generation);
+  return { kind: 'grpo', objective, train, eval: held.slice(0, evalPrompts), tooLong };
 }

@@ -9,7 +9,8 @@ import type { RolloutReport, RolloutRow } from '../../src/engine/train/grpo/roll
 import type { DatasetRecord, StoredGrpoSettings } from '../../src/storage/records';
 import { evalIndices } from '../../src/worker/dataset-split';
 import { isGrpoData, prepareMethodData } from '../../src/worker/run-data';
-import { GRPO_EVAL_PROMPTS, prepareGrpoData } from '../../src/worker/run-grpo-data';
+import { prepareGrpoData } from '../../src/worker/run-grpo-data';
+import { grpoEvalPrompts } from '../../src/worker/run-grpo-eval';
 import { datasetMismatch } from '../../src/worker/run-method';
 import { compactRollouts, LatestThrottle, ROLLOUT_FAILURES, ROLLOUT_ROWS, ROLLOUT_TEXT_CHARS } from '../../src/worker/run-rollouts';
 import { storiesTokenizer, STORIES_BOS } from '../helpers/stories-tokenizer';
@@ -58,12 +59,12 @@ describe('datasets GRPO reads', () => {
 
 describe('a GRPO run\'s prompts', () => {
   test('split as the dataset says, tokenized with BOS, the completion kept as a field, the objective from the stored settings', () => {
-    const data = prepareMethodData(record(), tokenizer, { method: 'grpo', maxLength: 64, completionOnly: true, grpo: GRPO });
+    const data = prepareMethodData(record(), tokenizer, { method: 'grpo', maxLength: 64, completionOnly: true, grpo: GRPO, loop: { batchSize: 4, gradAccum: 2 } });
     if (!isGrpoData(data)) throw new Error('not GRPO data');
     const held = evalIndices(80, { evalFraction: 0.5, seed: 3 }).map((i) => i + 1);
     expect(held).toHaveLength(40);
-    // The evaluation samples the first GRPO_EVAL_PROMPTS held-out prompts.
-    expect(data.eval.map((e) => e.line)).toEqual(held.slice(0, GRPO_EVAL_PROMPTS));
+    // The evaluation samples the first held-out prompts: 16 of them, 4 completions each, 64 sequences at once.
+    expect(data.eval.map((e) => e.line)).toEqual(held.slice(0, 16));
     expect(data.train.map((e) => e.line)).toEqual(examples.map((e) => e.line).filter((l) => !held.includes(l)));
     const first = data.train[0];
     expect(first.promptText).toBe(`Setting: place ${first.line - 1}.\n`);
@@ -72,6 +73,15 @@ describe('a GRPO run\'s prompts', () => {
     expect(first.fields).toEqual({ completion: `Once upon a time there was cat ${first.line - 1}.` });
     expect(data.tooLong).toBe(0);
     expect(data.objective.config).toMatchObject({ numGenerations: 4, numGenerationsEval: 4, maxCompletionLength: 16, topK: 20, stopStrings: ['The end.'], beta: 0.04, numIterations: 2, epsilonHigh: 0.28, lossType: 'bnpo', scaleRewards: 'batch', maskTruncatedCompletions: true });
+  });
+
+  test('an evaluation samples at most 32 prompts and 64 sequences at once, or a training generation\'s sequences if more', () => {
+    expect(grpoEvalPrompts(40, 2, 8)).toBe(32);
+    expect(grpoEvalPrompts(40, 8, 8)).toBe(8);
+    expect(grpoEvalPrompts(40, 8, 128)).toBe(16);
+    expect(grpoEvalPrompts(3, 8, 8)).toBe(3);
+    expect(grpoEvalPrompts(40, 100, 8)).toBe(1);
+    expect(grpoEvalPrompts(0, 8, 8)).toBe(0);
   });
 
   test('conversations keep their messages as the prompt and the completion messages as the field', () => {
