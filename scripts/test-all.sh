@@ -29,7 +29,7 @@ suite "unit" npx vitest run --project unit
 # cross-entropy and train-objectives at scale 1) runs on lavapipe only.
 suite "gpu (SwiftShader)" npm run -s test:gpu -- \
   --exclude 'tests/gpu/cli*.test.ts' --exclude tests/gpu/run-session.test.ts --exclude tests/gpu/matmul.test.ts \
-  --exclude tests/gpu/grpo-temperature.test.ts
+  --exclude tests/gpu/grpo-temperature.test.ts --exclude tests/gpu/run-session-grpo.test.ts
 suite "gpu (lavapipe, shader-f16)" env TUNELAB_VK_ICD=/usr/share/vulkan/icd.d/lvp_icd.json npm run -s test:gpu -- \
   --exclude tests/gpu/eval-loglikelihood.test.ts
 suite "e2e (Chromium)" npx vitest run --project e2e

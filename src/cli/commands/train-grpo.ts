@@ -27,6 +27,9 @@ import { TrainProgress } from '../train-progress';
 import { buildAdapter, loopConfig, runInterruptible, trainingRecord } from '../train-setup';
 import { startTraining, type TrainingSession } from '../train-session';
 
+/** Held-out completions decoded together at most (each holds a KV cache), unless a generation batch has more. */
+const HELD_OUT_SEQUENCES = 64;
+
 /** Rollout rows printed under each evaluation. */
 const SHOWN_EVAL_ROLLOUTS = 2;
 
@@ -139,7 +142,7 @@ export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<num
       const source: RolloutSource =
         data.kind === 'rollouts'
           ? new FileRolloutSource(data.train, config.eosTokenIds, data.eval, (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }))
-          : new LiveRolloutSource({ policy: () => session.policy(), tokenizer, train: data.train, heldOut: data.eval, rewards: rewards!.rewards, config: objective.config, seed: args.seed });
+          : new LiveRolloutSource({ policy: () => session.policy(), tokenizer, train: data.train, heldOut: data.eval, rewards: rewards!.rewards, config: objective.config, seed: args.seed, maxSequences: Math.max(HELD_OUT_SEQUENCES, perStep) });
       const bar = new TrainProgress(io.stderr, args.quiet, steps, resume?.step ?? 0);
       const what = data.kind === 'rollouts' ? `${data.train.length} fixed groups` : `${data.train.length} prompts (${data.eval.length} held out), rewards ${rewards!.rewards.names.join(', ')}`;
       bar.line(

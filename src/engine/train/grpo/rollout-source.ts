@@ -79,6 +79,8 @@ export interface LiveSourceOptions {
   rewards: Rewarder;
   config: GrpoConfig;
   seed: number;
+  /** Most completions decoded together (default: all of a generation batch or of the held-out set). */
+  maxSequences?: number;
   now?: () => number;
 }
 
@@ -109,7 +111,7 @@ export class LiveRolloutSource implements RolloutSource {
   private async run(prompts: readonly RolloutPrompt[], perPrompt: number, seed: number, signal?: AbortSignal): Promise<ScoredBatch> {
     const now = this.o.now ?? (() => performance.now());
     const lm = await this.o.policy();
-    const sampled = await sampleGroups(lm, prompts, { config: this.o.config, perPrompt, seed, tokenizer: this.o.tokenizer, signal, now });
+    const sampled = await sampleGroups(lm, prompts, { config: this.o.config, perPrompt, seed, maxSequences: this.o.maxSequences, tokenizer: this.o.tokenizer, signal, now });
     const started = now();
     const inputs: RewardInput[] = sampled.groups.flatMap((g) =>
       g.completions.map((c) => ({ prompt: g.prompt.promptText, completion: c.text, example: g.prompt.fields, completionTokens: c.tokens.length, truncated: c.truncated })),

@@ -71,49 +71,62 @@ export interface SampleOptions {
   /** Completions per prompt. */
   perPrompt: number;
   seed: number;
+  /** Most sequences decoded at once (whole prompts' groups; default all): bounds the KV caches held together. */
+  maxSequences?: number;
   tokenizer?: ModelTokenizer;
   signal?: AbortSignal;
   now?: () => number;
 }
 
-/** Samples `perPrompt` completions of every prompt in one batched decode; completion k of prompt i is sequence i * perPrompt + k. */
+/**
+ * Samples `perPrompt` completions of every prompt, decoding up to maxSequences together; completion k of
+ * prompt i is sequence i * perPrompt + k, seeded seed + that index (generate()'s rule), so the completions do
+ * not depend on how the prompts are chunked.
+ */
 export async function sampleGroups(lm: CausalLm, prompts: readonly RolloutPrompt[], o: SampleOptions): Promise<SampledBatch> {
   const now = o.now ?? (() => performance.now());
   const started = now();
-  const flat = prompts.flatMap((p) => Array.from({ length: o.perPrompt }, () => p.prompt));
+  const { config } = o;
+  const promptsPerCall = Math.max(1, Math.floor((o.maxSequences ?? Infinity) / o.perPrompt));
   let entropySum = 0;
   let tokens = 0;
-  const { config } = o;
-  const results = await generate(
-    lm,
-    flat,
-    {
-      maxNewTokens: config.maxCompletionLength,
-      temperature: config.temperature,
-      topP: config.topP,
-      topK: config.topK,
-      doSample: true,
-      stopStrings: config.stopStrings,
-      seed: o.seed,
-    },
-    {
-      tokenizer: o.tokenizer,
-      signal: o.signal,
-      onLogits: (_i, logits) => {
-        entropySum += entropyAt(logits, config.temperature);
-        tokens++;
+  const groups: SampledGroup[] = [];
+  for (let first = 0; first < prompts.length; first += promptsPerCall) {
+    const chunk = prompts.slice(first, first + promptsPerCall);
+    const flat = chunk.flatMap((p) => Array.from({ length: o.perPrompt }, () => p.prompt));
+    const results = await generate(
+      lm,
+      flat,
+      {
+        maxNewTokens: config.maxCompletionLength,
+        temperature: config.temperature,
+        topP: config.topP,
+        topK: config.topK,
+        doSample: true,
+        stopStrings: config.stopStrings,
+        seed: (o.seed + first * o.perPrompt) >>> 0,
       },
-    },
-  );
-  if (results.some((r) => r.finishReason === 'aborted')) throw new DOMException('the rollouts were stopped', 'AbortError');
-  const groups = prompts.map((prompt, i) => ({
-    prompt,
-    completions: results.slice(i * o.perPrompt, (i + 1) * o.perPrompt).map((r) => ({
-      tokens: r.tokens,
-      text: r.text ?? '',
-      truncated: r.finishReason === 'length',
-      finish: r.finishReason,
-    })),
-  }));
+      {
+        tokenizer: o.tokenizer,
+        signal: o.signal,
+        onLogits: (_i, logits) => {
+          entropySum += entropyAt(logits, config.temperature);
+          tokens++;
+        },
+      },
+    );
+    if (results.some((r) => r.finishReason === 'aborted')) throw new DOMException('the rollouts were stopped', 'AbortError');
+    chunk.forEach((prompt, i) =>
+      groups.push({
+        prompt,
+        completions: results.slice(i * o.perPrompt, (i + 1) * o.perPrompt).map((r) => ({
+          tokens: r.tokens,
+          text: r.text ?? '',
+          truncated: r.finishReason === 'length',
+          finish: r.finishReason,
+        })),
+      }),
+    );
+  }
   return { groups, entropySum, tokens, seconds: (now() - started) / 1000 };
 }
