@@ -71,11 +71,11 @@ const VARIANTS: Variant[] = [
       await page.getByTestId('load-sample-dataset').click();
       await saveDraft(page, this.dataset);
     },
-    steps: 24,
+    steps: 18,
     checkpointEvery: 6,
-    evalEvery: 12,
+    evalEvery: 9,
     reloadAfter: 8,
-    deviceSteps: 14,
+    deviceSteps: 11,
     batch: 4,
     fields: [],
   },
