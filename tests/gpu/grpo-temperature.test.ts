@@ -10,7 +10,6 @@
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CpuCausalLm } from '../../src/engine/model/cpu-model';
 import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
 import { CpuBackend } from '../../src/engine/train/cpu/cpu-backend';
 import { float64Adapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
@@ -21,10 +20,10 @@ import { GpuLoraAdapter } from '../../src/engine/train/gpu/gpu-lora';
 import { GpuTrainer } from '../../src/engine/train/gpu/gpu-train-step';
 import type { GrpoObjective } from '../../src/engine/train/grpo/grpo-objective';
 import { makeGrpoObjective } from '../../src/engine/train/objectives/make-objective';
-import { IGNORE_INDEX, type TrainBatch } from '../../src/engine/train/train-batch';
+import type { TrainBatch } from '../../src/engine/train/train-batch';
 import { relativeError } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
-import { ROLLOUT_SHAPES, rolloutSamples, withOldAndReference } from '../helpers/grpo-rollouts';
+import { logpsAtTemperature, maxAbsDiff, ROLLOUT_SHAPES, rolloutSamples, withOldAndReference } from '../helpers/grpo-rollouts';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
 import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel } from '../helpers/tiny-models';
 
@@ -57,28 +56,7 @@ async function gpuModel(split: boolean): Promise<GpuCausalLm> {
   return model;
 }
 
-/** log softmax(logits / tau)[label] per position, float64 from the CPU inference model's (base) logits. */
-async function inferenceLogps(batch: TrainBatch, tau: number): Promise<Float64Array[]> {
-  const lm = new CpuCausalLm(loaded.config, loaded.weights);
-  const V = loaded.config.vocabSize;
-  const out: Float64Array[] = [];
-  for (const s of batch.sequences) {
-    const sequence = lm.createSequence(s.inputIds.length);
-    const [logits] = await lm.extend([{ sequence, tokens: s.inputIds }], 'all');
-    lm.releaseSequence(sequence);
-    out.push(
-      Float64Array.from(s.labels, (label, t) => {
-        if (label === IGNORE_INDEX) return 0;
-        const row = Array.from(logits.subarray(t * V, (t + 1) * V), (z) => z / tau);
-        const max = Math.max(...row);
-        return row[label] - max - Math.log(row.reduce((a, z) => a + Math.exp(z - max), 0));
-      }),
-    );
-  }
-  return out;
-}
 
-const maxAbsDiff = (a: Float64Array[], b: Float64Array[]) => Math.max(...a.map((x, i) => Math.max(...x.map((v, t) => Math.abs(v - b[i][t])))));
 
 /** A GRPO micro-batch whose old and reference log-probabilities are the policy's at tau, moved (some tokens clip). */
 function grpoBatch(objective: GrpoObjective, policy: ReturnType<typeof randomLoraAdapter>, seed: number): TrainBatch {
@@ -100,10 +78,10 @@ describe(`GRPO at temperature ${TAU} on the GPU equals the float64 CPU reference
       const gpu = new GpuBackend(model, policy);
       try {
         const reference = await gpu.logProbs(batch, 'reference', { temperature: TAU });
-        const wantReference = await inferenceLogps(batch, TAU);
+        const wantReference = await logpsAtTemperature(loaded, batch, TAU);
         const policyLogps = await gpu.logProbs(batch, 'policy', { temperature: TAU });
         const wantPolicy = await new CpuBackend(cpu, policy).logProbs(batch, 'policy', { temperature: TAU });
-        const errs = { reference: maxAbsDiff(reference, wantReference), policy: maxAbsDiff(policyLogps, wantPolicy), atOne: maxAbsDiff(reference, await inferenceLogps(batch, 1)) };
+        const errs = { reference: maxAbsDiff(reference, wantReference), policy: maxAbsDiff(policyLogps, wantPolicy), atOne: maxAbsDiff(reference, await logpsAtTemperature(loaded, batch, 1)) };
         console.log(`${head}: logProbs at tau ${TAU}: reference ${errs.reference.toExponential(2)}, policy ${errs.policy.toExponential(2)}; vs tau 1 ${errs.atOne.toFixed(3)}`);
         expect(errs.reference).toBeLessThanOrEqual(LOGP_TOL);
         expect(errs.policy).toBeLessThanOrEqual(LOGP_TOL);

@@ -38,6 +38,7 @@ import { testGpu } from '../helpers/gpu';
 import { MemoryStore } from '../helpers/memory-run-store';
 import { storiesTokenizer } from '../helpers/stories-tokenizer';
 import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
+import { sftRunSettings } from '../helpers/run-settings';
 
 const SAMPLE = resolve(__dirname, '../../public/datasets/stories-setting/train.jsonl');
 
@@ -76,35 +77,7 @@ const GRPO: StoredGrpoSettings = {
 };
 
 function settings(steps: number, checkpointEvery: number, evalEvery: number, grpo: Partial<StoredGrpoSettings> = {}): RunSettings {
-  return {
-    method: 'grpo',
-    model: { kind: 'offline', id: 'stories260K' },
-    modelName: 'stories260K',
-    weightFormat: 'f32',
-    datasetId: 'd',
-    datasetName: 'stories',
-    lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'], useRslora: false },
-    loop: {
-      batchSize: 4,
-      gradAccum: 1,
-      steps,
-      lr: 5e-3,
-      scheduler: 'linear',
-      warmupSteps: 0,
-      maxGradNorm: 1,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0,
-      evalEvery,
-      saveEvery: checkpointEvery,
-      seed: 5,
-    },
-    maxLength: 64,
-    completionOnly: true,
-    checkpointEvery,
-    grpo: { ...GRPO, ...grpo },
-  };
+  return { ...sftRunSettings(steps, checkpointEvery, evalEvery, 5e-3), method: 'grpo', grpo: { ...GRPO, ...grpo } };
 }
 
 const stepRows = (store: MemoryStore, id: string) =>

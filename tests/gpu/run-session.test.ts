@@ -40,6 +40,7 @@ import { testGpu } from '../helpers/gpu';
 import { storiesTokenizer } from '../helpers/stories-tokenizer';
 import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
 import { MemoryStore } from '../helpers/memory-run-store';
+import { sftRunSettings } from '../helpers/run-settings';
 
 const SAMPLE = resolve(__dirname, '../../public/datasets/stories-setting/train.jsonl');
 const ARC_EASY = resolve(__dirname, '../../../shared/assets/datasets/arc/ARC-Easy-test.jsonl');
@@ -64,36 +65,7 @@ function dpoSettings(steps: number, checkpointEvery: number, preference: Partial
   return { ...settings(steps, checkpointEvery, 0), method: 'dpo', datasetId: 'p', datasetName: 'pairs', preference: { ...DPO, ...preference } };
 }
 
-function settings(steps: number, checkpointEvery: number, evalEvery: number): RunSettings {
-  return {
-    method: 'sft',
-    model: { kind: 'offline', id: 'stories260K' },
-    modelName: 'stories260K',
-    weightFormat: 'f32',
-    datasetId: 'd',
-    datasetName: 'stories',
-    lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'], useRslora: false },
-    loop: {
-      batchSize: 4,
-      gradAccum: 1,
-      steps,
-      lr: 2e-3,
-      scheduler: 'linear',
-      warmupSteps: 0,
-      maxGradNorm: 1,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0,
-      evalEvery,
-      saveEvery: checkpointEvery,
-      seed: 5,
-    },
-    maxLength: 64,
-    completionOnly: true,
-    checkpointEvery,
-  };
-}
+const settings = (steps: number, checkpointEvery: number, evalEvery: number): RunSettings => sftRunSettings(steps, checkpointEvery, evalEvery);
 
 describe('TrainingRun on the GPU', () => {
   let ctx: GpuContext;

@@ -6,8 +6,10 @@
 
 import type { RolloutSample } from '../../src/engine/train/grpo/grpo-objective';
 import type { TokenLogps } from '../../src/engine/train/objective';
-import type { TrainBatch } from '../../src/engine/train/train-batch';
+import { CpuCausalLm } from '../../src/engine/model/cpu-model';
+import { IGNORE_INDEX, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
+import type { LoadedModel } from './tiny-models';
 
 export interface RolloutShape {
   prompt: number;
@@ -57,3 +59,27 @@ export function withOldAndReference(samples: readonly RolloutSample[], batch: Tr
     return { ...s, oldLogps, refLogps };
   });
 }
+
+/** log softmax(logits / tau)[label] per position, in float64 from the CPU inference model's logits (cpu-model.ts). */
+export async function logpsAtTemperature(loaded: LoadedModel, batch: TrainBatch, tau: number): Promise<Float64Array[]> {
+  const lm = new CpuCausalLm(loaded.config, loaded.weights);
+  const V = loaded.config.vocabSize;
+  const out: Float64Array[] = [];
+  for (const s of batch.sequences) {
+    const sequence = lm.createSequence(s.inputIds.length);
+    const [logits] = await lm.extend([{ sequence, tokens: s.inputIds }], 'all');
+    lm.releaseSequence(sequence);
+    out.push(
+      Float64Array.from(s.labels, (label, t) => {
+        if (label === IGNORE_INDEX) return 0;
+        const row = Array.from(logits.subarray(t * V, (t + 1) * V), (z) => z / tau);
+        const max = Math.max(...row);
+        return row[label] - max - Math.log(row.reduce((a, z) => a + Math.exp(z - max), 0));
+      }),
+    );
+  }
+  return out;
+}
+
+/** The largest |a - b| over every sequence and position. */
+export const maxAbsDiff = (a: Float64Array[], b: Float64Array[]) => Math.max(...a.map((x, i) => Math.max(...x.map((v, t) => Math.abs(v - b[i][t])))));

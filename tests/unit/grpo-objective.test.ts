@@ -9,12 +9,11 @@
 //   that tokens are clipped both ways, the LoRA gradients of every loss type match central finite
 //   differences; a fresh adapter (B = 0) gives the base model's loss and zero KL.
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
 import { CpuBackend } from '../../src/engine/train/cpu/cpu-backend';
 import { float64Adapter, type CpuLoraAdapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
 import { cpuObjectiveLossAndGrads, cpuTokenLogps } from '../../src/engine/train/cpu/cpu-lora-backward';
-import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
 import { GRPO_LOSS_TYPES, type GrpoConfig, type GrpoLossType } from '../../src/engine/train/grpo/grpo-config';
 import { rolloutSequence, type GrpoObjective, type RolloutSample } from '../../src/engine/train/grpo/grpo-objective';
 import type { TokenLogps } from '../../src/engine/train/objective';
@@ -22,7 +21,8 @@ import { makeGrpoObjective } from '../../src/engine/train/objectives/make-object
 import { IGNORE_INDEX, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
-import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
+import type { TinyKind } from '../helpers/tiny-models';
+import { LORA_FD, useTinyTrainModels } from '../helpers/tiny-train-models';
 
 interface Shape {
   prompt: number;
@@ -255,23 +255,10 @@ describe("GRPO loss types vs TRL's aggregation (two micro-batches of unequal siz
 });
 
 const KINDS: TinyKind[] = ['llama', 'qwen2', 'gpt2'];
-const H = 1e-5;
-const ATOL = 1e-9;
-const RTOL = 1e-5;
+const { h: H, atol: ATOL, rtol: RTOL } = LORA_FD;
 const SAMPLES_PER_MODULE = 2;
 
-let root: string;
-const models = new Map<TinyKind, { loaded: LoadedModel; cpu: CpuTrainModel }>();
-
-beforeAll(async () => {
-  root = await makeTempDir('tunelab-grpo-objective-');
-  for (const kind of KINDS) {
-    await writeTinyModel(`${root}/${kind}`, kind, { seed: 7 });
-    const loaded = await loadModel(`${root}/${kind}`);
-    models.set(kind, { loaded, cpu: buildCpuTrainModel(loaded.config, loaded.weights) });
-  }
-});
-afterAll(() => removeTempDir(root));
+const models = useTinyTrainModels('tunelab-grpo-objective-', KINDS);
 
 /** SHAPES with random token ids; old log-probabilities from `policy` moved by LOG_RATIOS, the reference's from `reference`. */
 async function modelSamples(backend: CpuBackend, vocab: number, seed: number): Promise<RolloutSample[][]> {

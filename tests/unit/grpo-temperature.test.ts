@@ -9,20 +9,20 @@
 // - the rollout feed scores the old and reference log-probabilities, and the held-out policy's, at the
 //   objective's temperature.
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CpuCausalLm } from '../../src/engine/model/cpu-model';
+import { describe, expect, test } from 'vitest';
 import { CpuBackend } from '../../src/engine/train/cpu/cpu-backend';
 import { float64Adapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
 import { cpuObjectiveLoss, cpuObjectiveLossAndGrads, cpuTokenLogps } from '../../src/engine/train/cpu/cpu-lora-backward';
-import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
 import { rolloutSequence, type RolloutSample } from '../../src/engine/train/grpo/grpo-objective';
 import { RolloutFeed } from '../../src/engine/train/grpo/rollout-feed';
 import type { RolloutSource, ScoredBatch } from '../../src/engine/train/grpo/rollout-source';
 import { makeGrpoObjective } from '../../src/engine/train/objectives/make-objective';
 import { IGNORE_INDEX, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
+import { logpsAtTemperature, maxAbsDiff } from '../helpers/grpo-rollouts';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
-import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
+import type { TinyKind } from '../helpers/tiny-models';
+import { LORA_FD, useTinyTrainModels } from '../helpers/tiny-train-models';
 
 const TAU = 0.7;
 const KINDS: TinyKind[] = ['llama', 'gpt2'];
@@ -33,22 +33,9 @@ const SHAPES = [
   { prompt: 2, completion: 4, advantage: -1.1 },
   { prompt: 1, completion: 6, advantage: 0.5 },
 ];
-const H = 1e-5;
-const ATOL = 1e-9;
-const RTOL = 1e-5;
+const { h: H, atol: ATOL, rtol: RTOL } = LORA_FD;
 
-let root: string;
-const models = new Map<TinyKind, { loaded: LoadedModel; cpu: CpuTrainModel }>();
-
-beforeAll(async () => {
-  root = await makeTempDir('tunelab-grpo-temperature-');
-  for (const kind of KINDS) {
-    await writeTinyModel(`${root}/${kind}`, kind, { seed: 7 });
-    const loaded = await loadModel(`${root}/${kind}`);
-    models.set(kind, { loaded, cpu: buildCpuTrainModel(loaded.config, loaded.weights) });
-  }
-});
-afterAll(() => removeTempDir(root));
+const models = useTinyTrainModels('tunelab-grpo-temperature-', KINDS);
 
 function plainSamples(vocab: number, seed: number): RolloutSample[] {
   const rng = new Rng(seed);
@@ -56,28 +43,7 @@ function plainSamples(vocab: number, seed: number): RolloutSample[] {
   return SHAPES.map((s) => ({ prompt: ids(s.prompt), completion: ids(s.completion), advantage: s.advantage, truncated: false }));
 }
 
-/** log softmax(logits / tau)[label] per position, in float64 from the CPU inference model's logits. */
-async function referenceLogps(loaded: LoadedModel, batch: TrainBatch, tau: number): Promise<Float64Array[]> {
-  const lm = new CpuCausalLm(loaded.config, loaded.weights);
-  const V = loaded.config.vocabSize;
-  const out: Float64Array[] = [];
-  for (const s of batch.sequences) {
-    const sequence = lm.createSequence(s.inputIds.length);
-    const [logits] = await lm.extend([{ sequence, tokens: s.inputIds }], 'all');
-    lm.releaseSequence(sequence);
-    out.push(
-      Float64Array.from(s.labels, (label, t) => {
-        if (label === IGNORE_INDEX) return 0;
-        const row = Array.from(logits.subarray(t * V, (t + 1) * V), (z) => z / tau);
-        const max = Math.max(...row);
-        return row[label] - max - Math.log(row.reduce((a, z) => a + Math.exp(z - max), 0));
-      }),
-    );
-  }
-  return out;
-}
 
-const maxAbsDiff = (a: Float64Array[], b: Float64Array[]) => Math.max(...a.map((x, i) => Math.max(...x.map((v, t) => Math.abs(v - b[i][t])))));
 
 describe('CPU log-probabilities at a logit temperature', () => {
   for (const kind of KINDS) {
@@ -89,12 +55,12 @@ describe('CPU log-probabilities at a logit temperature', () => {
       // The reference is the base model (the adapter off): the inference model's own weights.
       for (const tau of [TAU, 1.6]) {
         const ours = await backend.logProbs(batch, 'reference', { temperature: tau });
-        const expected = await referenceLogps(loaded, batch, tau);
+        const expected = await logpsAtTemperature(loaded, batch, tau);
         // The inference model returns f32 logits: agreement to f32 rounding.
         expect(maxAbsDiff(ours, expected), `tau ${tau}`).toBeLessThan(1e-5);
-        expect(maxAbsDiff(ours, await referenceLogps(loaded, batch, 1)), `tau ${tau} differs from 1`).toBeGreaterThan(1e-2);
+        expect(maxAbsDiff(ours, await logpsAtTemperature(loaded, batch, 1)), `tau ${tau} differs from 1`).toBeGreaterThan(1e-2);
       }
-      expect(maxAbsDiff(await backend.logProbs(batch, 'reference'), await referenceLogps(loaded, batch, 1))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(await backend.logProbs(batch, 'reference'), await logpsAtTemperature(loaded, batch, 1))).toBeLessThan(1e-5);
       // The policy (with the adapter) at tau: what the objective's loss pass computes when its temperature is tau.
       const policyAtTau = await backend.logProbs(batch, 'policy', { temperature: TAU });
       const objective = makeGrpoObjective({ temperature: TAU, beta: 0, numIterations: 1 });

@@ -4,37 +4,24 @@
 // a different adapter) agree with central finite differences; and the reference computed in the step (the
 // reference model's token log-probabilities) gives the loss the precomputed sums give.
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { TokenizedPair } from '../../src/engine/data/tokenize-preference';
 import { cpuObjectiveLoss, cpuObjectiveLossAndGrads, cpuTokenLogps } from '../../src/engine/train/cpu/cpu-lora-backward';
 import { float64Adapter, type CpuLoraAdapter } from '../../src/engine/train/cpu/cpu-lora-adapter';
-import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
 import { makeObjective } from '../../src/engine/train/objectives/make-objective';
 import { responseSum, type TrainBatch } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
 import { PREFERENCE_CASES } from '../helpers/preference-cases';
-import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
+import type { TinyKind } from '../helpers/tiny-models';
+import { LORA_FD, useTinyTrainModels } from '../helpers/tiny-train-models';
 
 const KINDS: TinyKind[] = ['llama', 'qwen2', 'gpt2'];
-const H = 1e-5;
-const ATOL = 1e-9;
-const RTOL = 1e-5;
+const { h: H, atol: ATOL, rtol: RTOL } = LORA_FD;
 const SAMPLES_PER_MODULE = 2;
 
 
-let root: string;
-const models = new Map<TinyKind, { loaded: LoadedModel; cpu: CpuTrainModel }>();
-
-beforeAll(async () => {
-  root = await makeTempDir('tunelab-objective-gradcheck-');
-  for (const kind of KINDS) {
-    await writeTinyModel(`${root}/${kind}`, kind, { seed: 7 });
-    const loaded = await loadModel(`${root}/${kind}`);
-    models.set(kind, { loaded, cpu: buildCpuTrainModel(loaded.config, loaded.weights) });
-  }
-});
-afterAll(() => removeTempDir(root));
+const models = useTinyTrainModels('tunelab-objective-gradcheck-', KINDS);
 
 /** Two pairs of random ids: prompts of 3 and 2 tokens, answers of 2 to 4 tokens. */
 function pairs(vocab: number, seed: number): TokenizedPair[] {

@@ -6,6 +6,7 @@
 import type { CausalLm } from '../../model/causal-lm';
 import type { ModelTokenizer } from '../../model/tokenizer';
 import type { GrpoConfig } from './grpo-config';
+import type { RewardInput, RewardSet } from './rewards/reward-types';
 import { rolloutSeed, sampleGroups, type RolloutPrompt } from './rollouts';
 
 /** One completion of a scored group. */
@@ -57,18 +58,8 @@ export interface RolloutSource {
   heldOut(signal?: AbortSignal): Promise<ScoredBatch>;
 }
 
-/** What scoring completions needs from the reward functions (grpo/rewards). */
-export interface RewardInput {
-  prompt: string;
-  completion: string;
-  example: Record<string, unknown>;
-  completionTokens: number;
-  truncated: boolean;
-}
-export interface Rewarder {
-  readonly names: readonly string[];
-  score(inputs: readonly RewardInput[], signal?: AbortSignal): Promise<{ perFunction: Record<string, Float64Array>; total: Float64Array; errors: { name: string; index: number; message: string }[] }>;
-}
+/** What scoring completions needs of the reward functions (rewards/reward-set.ts). */
+export type Rewarder = Pick<RewardSet, 'names' | 'score'>;
 
 export interface LiveSourceOptions {
   /** The policy as trained so far (the adapter attached). */
