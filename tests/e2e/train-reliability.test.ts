@@ -55,7 +55,7 @@ interface Variant extends RunForm {
   reloadAfter: number;
   /** Steps of the run whose GPU device is lost (past its first checkpoint). */
   deviceSteps: number;
-  /** Its evaluations (default: evalEvery); GRPO's each sample every held-out prompt, which this check does not need. */
+  /** Its evaluations (default: evalEvery); the lost-device check needs none (the reload check has them). */
   deviceEvalEvery?: number;
 }
 
@@ -76,6 +76,7 @@ const VARIANTS: Variant[] = [
     evalEvery: 9,
     reloadAfter: 8,
     deviceSteps: 11,
+    deviceEvalEvery: 0,
     batch: 4,
     fields: [],
   },
@@ -92,7 +93,8 @@ const VARIANTS: Variant[] = [
     checkpointEvery: 6,
     evalEvery: 12,
     reloadAfter: 8,
-    deviceSteps: 14,
+    deviceSteps: 10,
+    deviceEvalEvery: 0,
     batch: 2,
     // A learning rate that shows the preference within these few steps (the pairs differ in one word of the
     // setting, which the model must read from the prompt); the prompts fit the max length.
