@@ -8,6 +8,9 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
+          // The type checks run beside the unit tests (scripts/test-all.sh): a test that takes 3 s alone can
+          // take over 5 s (vitest's default limit) on two shared cores.
+          testTimeout: 20_000,
         },
       },
       {

@@ -6,6 +6,8 @@ import { UsageError } from './args';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 export function exitStatusOf(err: unknown): number {
   return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;

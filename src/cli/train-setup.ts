@@ -1,18 +1,18 @@
 // What every `tunelab train` method shares: the LoRA adapter to train (fresh or --init-adapter), the loop
 // settings from the flags, run.json's LoRA/optimizer/loop fields, and the exit status of an interrupted run.
 
-import { initAdapter, planAdapter, type LoraAdapter } from '../engine/lora/adapter';
+import { cloneAdapter, initAdapter, planAdapter, type LoraAdapter } from '../engine/lora/adapter';
 import type { LoraConfig } from '../engine/lora/lora-config';
 import type { Architecture } from '../engine/model/config';
-import type { TrainCheckpoint } from '../engine/train/checkpoint';
+import { readCheckpoint, type TrainCheckpoint } from '../engine/train/checkpoint';
 import type { LoopConfig, TrainResult } from '../engine/train/train-loop';
 import { Rng } from '../engine/util/rng';
 import { readAdapterDir } from '../node/adapter-files';
+import { EXIT_INTERRUPTED } from './errors';
 import type { TrainArgs } from './options/train';
-import type { RunFiles } from './run-files';
+import { readCheckpointFile, type RunFiles } from './run-files';
 import type { TrainProgress } from './train-progress';
 
-export const EXIT_INTERRUPTED = 130;
 
 const DEFAULT_TARGETS: Record<Architecture, string[]> = { llama: ['q_proj', 'v_proj'], qwen2: ['q_proj', 'v_proj'], gpt2: ['c_attn'] };
 
@@ -113,4 +113,32 @@ export async function runInterruptible(
   } finally {
     process.off('SIGINT', onInterrupt);
   }
+}
+
+/** What every method settles once the adapter and the run's steps are known. */
+export interface RunPlan {
+  /** A copy of the --init-adapter when the objective reads a frozen reference (the policy trains the original). */
+  reference?: LoraAdapter;
+  evalEvery: number;
+  resume?: TrainCheckpoint;
+  /** run.json's description of the reference, when the objective reads one. */
+  referenceRecord: { reference?: string };
+}
+
+export async function planRun(
+  args: TrainArgs,
+  objective: { readsReference: boolean },
+  model: { architecture: Architecture; weights: Parameters<typeof planAdapter>[1] },
+  adapter: LoraAdapter,
+  steps: number,
+  heldOut: number,
+): Promise<RunPlan> {
+  const reference = objective.readsReference && args.initAdapter ? cloneAdapter(adapter) : undefined;
+  // About ten evaluations a run unless --eval-every says otherwise; none without held-out data.
+  const evalEvery = args.evalEvery >= 0 ? args.evalEvery : heldOut ? Math.max(1, Math.round(steps / 10)) : 0;
+  let resume: TrainCheckpoint | undefined;
+  if (args.resume) resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(model.architecture, model.weights, adapter.config), args.resume);
+  if (resume && resume.step >= steps) throw new Error(`${args.resume}: the checkpoint is at step ${resume.step}, the run has ${steps} steps`);
+  const referenceRecord = objective.readsReference ? { reference: args.initAdapter ? `base + ${args.initAdapter} (frozen)` : 'base (adapter off)' } : {};
+  return { reference, evalEvery, resume, referenceRecord };
 }

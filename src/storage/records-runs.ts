@@ -1,4 +1,4 @@
-// Training runs as IndexedDB holds them (schema v3; GRPO added optional fields only, no migration): settings, status, metric rows, checkpoints and the
+// Training runs as IndexedDB holds them (schema v4; GRPO added optional fields only, no migration): settings, status, metric rows, checkpoints and the
 // frozen reference adapter of a run that began from a saved one. Storage owns these shapes; where they
 // mirror engine types (LoraConfig, LoopConfig, StepMetrics, EvalMetrics) they match field for field
 // without importing them, so an engine change fails to compile at the worker's mapping instead.

@@ -67,8 +67,11 @@ function promptRecords(record: SftRecord, examples: SftRecord['examples']): Prom
   });
 }
 
-/** The dataset's training and held-out prompts, tokenized (records the tokenizer refuses are listed as errors). */
-export function grpoPrompts(record: DatasetRecord, tokenizer: ModelTokenizer): { train: TokenizedPrompts; eval: TokenizedPrompts } {
+/**
+ * The dataset's training and held-out prompts, tokenized (records the tokenizer refuses are listed as errors);
+ * with `limit`, only the first that many of each split are tokenized.
+ */
+export function grpoPrompts(record: DatasetRecord, tokenizer: ModelTokenizer, limit = Infinity): { train: TokenizedPrompts; eval: TokenizedPrompts } {
   const mismatch = datasetMismatch(record, 'grpo');
   if (mismatch) throw new Error(mismatch);
   if (record.method === 'dpo') throw new Error(`The dataset "${record.name}" holds preference pairs, which GRPO cannot read: it needs prompts.`);
@@ -77,7 +80,7 @@ export function grpoPrompts(record: DatasetRecord, tokenizer: ModelTokenizer): {
   // A prompt dataset (prompt-only, question-answer) holds GRPO's records as they are; SFT data is read for its prompts.
   const prompts = record.method === 'grpo' ? savedPrompts(record.examples) : promptRecords(record, record.examples);
   const split = splitDataset({ examples: prompts, split: record.split });
-  return { train: tokenize(split.train), eval: tokenize(split.eval) };
+  return { train: tokenize(split.train.slice(0, limit)), eval: tokenize(split.eval.slice(0, limit)) };
 }
 
 /** Splits, tokenizes and length-checks the prompts; refuses a dataset with none usable, naming its first bad line. */

@@ -27,7 +27,8 @@ async function samplePrompts(deps: WorkerDeps, datasetId: string | null, count: 
   const active = deps.models.active;
   if (!active) throw new Error('No model is loaded: load one on the Model page to read the dataset\'s prompts with its tokenizer.');
   if (!active.tokenizer) throw missingTokenizerError(active.info.source);
-  const prompts = grpoPrompts(await getDataset(await deps.db(), datasetId), active.tokenizer);
+  // Only the prompts a test reads are tokenized, not the whole dataset.
+  const prompts = grpoPrompts(await getDataset(await deps.db(), datasetId), active.tokenizer, count);
   const pool = prompts.eval.examples.length > 0 ? prompts.eval.examples : prompts.train.examples;
   return pool.slice(0, count);
 }

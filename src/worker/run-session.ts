@@ -86,6 +86,8 @@ export class TrainingRun {
   private readonly eta = new EtaClock();
   /** GRPO: the held-out rollouts of the evaluation under way (its row carries them). */
   private evalRollouts: StoredRollouts | null = null;
+  /** GRPO: the latest generation's rollouts, stored with the step that trains on them. */
+  private pendingRollouts: StoredRollouts | null = null;
   private readonly rolloutPosts = new LatestThrottle<StoredRollouts>((rollouts) => this.emit({ kind: 'rollouts', runId: this.id, rollouts }), ROLLOUT_POST_MS);
 
   private constructor(
@@ -107,8 +109,7 @@ export class TrainingRun {
     try {
       // Only DPO, and GRPO with a KL term, read a reference: the others never upload it.
       const { data } = setup;
-      const readsReference = data.objective.needsReference || (isGrpoData(data) && data.objective.config.beta !== 0);
-      const reference = readsReference ? setup.reference : undefined;
+      const reference = data.objective.readsReference ? setup.reference : undefined;
       backend = new GpuBackend(setup.model.model, setup.adapter, { seed: setup.run.settings.loop.seed, reference });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -196,16 +197,20 @@ export class TrainingRun {
     return runGrpoTraining(this.backend, data.objective, source, loop, { ...hooks, ...rolloutHooks }, resume);
   }
 
-  /** A new generation's scored completions: kept on the record (the latest only), then posted to the page. */
-  private async onRollouts(report: RolloutReport): Promise<void> {
-    const rollouts = compactRollouts(report, this.setup.rewards?.set.names ?? []);
-    this.record = await this.setup.store.updateRun(this.id, (r) => ({ ...r, rollouts, updatedAt: nowIso() }));
-    this.rolloutPosts.push(rollouts);
+  /**
+   * A new generation's scored completions: posted to the page, and kept on the record (the latest only) with
+   * the step they train, in that step's one write.
+   */
+  private onRollouts(report: RolloutReport): void {
+    this.pendingRollouts = compactRollouts(report, this.setup.rewards?.set.names ?? []);
+    this.rolloutPosts.push(this.pendingRollouts);
   }
 
   private async onStep(m: StepMetrics): Promise<void> {
     const row: MetricRow = { runId: this.id, kind: 'step', ...m };
-    this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, step: m.step, updatedAt: nowIso() }));
+    const rollouts = this.pendingRollouts;
+    this.pendingRollouts = null;
+    this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, step: m.step, ...(rollouts ? { rollouts } : {}), updatedAt: nowIso() }));
     this.emit({ kind: 'metric', row });
     this.eta.mark(m.step, performance.now());
     const seconds = this.eta.secondsLeft(this.record.settings.loop.steps);

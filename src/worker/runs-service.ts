@@ -239,7 +239,16 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
               return completed;
             }
             // The steps after the checkpoint are trained again: their rows go, so the curve has each step once.
-            const run = await rewindRun(db, runId, from, (r) => ({ ...r, status: 'running', step: from, checkpointStep: from, message: filesNote(r), updatedAt: nowIso() }));
+            // So do the latest rollouts when a step after the checkpoint sampled them (they come again).
+            const run = await rewindRun(db, runId, from, ({ rollouts, ...r }) => ({
+              ...r,
+              ...(rollouts && rollouts.step <= from ? { rollouts } : {}),
+              status: 'running',
+              step: from,
+              checkpointStep: from,
+              message: filesNote(r),
+              updatedAt: nowIso(),
+            }));
             return await launch(run, model, prepared, { adapter, reference, resume }, lock, listener);
           });
         } catch (err) {

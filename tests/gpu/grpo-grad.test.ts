@@ -85,13 +85,20 @@ describe('GRPO row-gradient kernel on WebGPU', () => {
     const batch = objective.batch(rolloutSamples(ROLLOUT_SHAPES, VOCAB, 5));
     // Large row losses: exp(logp - 0) would be far from 1 if the kernel read the (zero) old column.
     const rowLoss = randomRowLosses(new Rng(6), batch).map((x) => x + 2);
-    const { got, rule } = await kernelRowGrads(objective, batch, rowLoss);
+    const { got } = await kernelRowGrads(objective, batch, rowLoss);
+    // Each loss row: TRL's grpo weight, 1 / (the sequence's loss tokens x the micro-batch's sequences x the step's
+    // 2 micro-batches), times the sequence's advantage: written out here, not read from the rule.
+    const B = batch.sequences.length;
+    const want = batch.sequences.flatMap((s) => {
+      const tokens = s.labels.filter((l) => l !== IGNORE_INDEX).length;
+      const w = Math.fround(1 / (tokens * B * 2));
+      return Array.from(s.labels, (l) => (l === IGNORE_INDEX ? 0 : Math.fround(w * Math.fround(s.rollout!.advantage))));
+    });
+    expect(got).toHaveLength(want.length);
     let loss = 0;
     for (let i = 0; i < got.length; i++) {
-      const w = rule.kind === 'grpo' ? rule.rows[4 * i] : NaN;
-      const advantage = rule.kind === 'grpo' ? rule.rows[4 * i + 1] : NaN;
-      expect(got[i], `row ${i}`).toBe(Math.fround(w * advantage));
-      if (w !== 0) loss++;
+      expect(got[i], `row ${i}`).toBe(want[i]);
+      if (want[i] !== 0) loss++;
     }
     expect(loss).toBe(batch.sequences.reduce((n, s) => n + s.labels.filter((l) => l !== IGNORE_INDEX).length, 0));
   });

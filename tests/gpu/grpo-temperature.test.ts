@@ -141,6 +141,7 @@ describe(`GRPO at temperature ${TAU} on the GPU equals the float64 CPU reference
       console.log(`trainStep at tau ${TAU}: grad norm gpu ${got.gradNorm.toExponential(6)} cpu ${want.gradNorm.toExponential(6)} (at tau 1: ${atOne.gradNorm.toExponential(6)})`);
       expect(Math.abs(got.gradNorm - want.gradNorm)).toBeLessThanOrEqual(1e-4 * want.gradNorm);
       expect(Math.abs(atOne.gradNorm - want.gradNorm)).toBeGreaterThan(0.01 * want.gradNorm);
+      expect(got.logps).toHaveLength(want.logps.length);
       got.logps.forEach((mb, k) => expect(maxAbsDiff(mb.policy, want.logps[k].policy), `micro-batch ${k}`).toBeLessThanOrEqual(LOGP_TOL));
       let worst = 0;
       policy.modules.forEach((m, i) => {

@@ -22,6 +22,7 @@ import { planAdapter } from '../../src/engine/lora/adapter';
 import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
 import { readCheckpoint } from '../../src/engine/train/checkpoint';
 import { createNodeSandbox } from '../../src/node/sandbox/node-sandbox';
+import { GRPO_DEFAULTS } from '../../src/engine/train/grpo/grpo-config';
 import type { DatasetRecord, MetricRow, RunRecord, RunSettings, StoredGrpoSettings, StoredRollouts } from '../../src/storage/records';
 import type { ActiveModel, ModelSession } from '../../src/worker/model-session';
 import type { RunEvent } from '../../src/worker/protocol-runs';
@@ -55,20 +56,12 @@ function sampleDataset(): DatasetRecord {
   return { id: 'd', name: 'stories', source: 'train.jsonl', createdAt: '', method: 'sft', format: sft.format, examples, skipped: [], split: { evalFraction: 0.1, seed: 0 } };
 }
 
+// TRL's defaults (the studio keeps no num_generations_eval: it follows num_generations), small generations.
+const { numGenerationsEval: _followsNumGenerations, ...TRL_DEFAULTS } = GRPO_DEFAULTS;
 const GRPO: StoredGrpoSettings = {
+  ...TRL_DEFAULTS,
   numGenerations: 2,
   maxCompletionLength: 8,
-  temperature: 1,
-  topP: 1,
-  topK: 0,
-  stopStrings: [],
-  beta: 0,
-  numIterations: 1,
-  epsilon: 0.2,
-  epsilonHigh: 0.2,
-  lossType: 'dapo',
-  scaleRewards: 'group',
-  maskTruncatedCompletions: false,
   rewards: [
     { kind: 'length', name: 'length', weight: 1, arg: '5' },
     { kind: 'custom', name: 'words', weight: 0.5, arg: CUSTOM },

@@ -254,6 +254,7 @@ describe('GpuBackend.trainStep with GRPO equals CpuBackend', () => {
         console.log(`${s.label}: grad norm gpu ${got.gradNorm.toExponential(6)} cpu ${want.gradNorm.toExponential(6)} direct ${norm.toExponential(6)}`);
         expect(Math.abs(want.gradNorm - norm)).toBeLessThanOrEqual(1e-9 * norm);
         expect(Math.abs(got.gradNorm - want.gradNorm)).toBeLessThanOrEqual(1e-4 * want.gradNorm);
+        expect(got.logps).toHaveLength(want.logps.length);
         got.logps.forEach((mb, k) =>
           mb.policy.forEach((logps, i) => {
             const labels = batches[k].sequences[i].labels;

@@ -81,5 +81,10 @@ export async function logpsAtTemperature(loaded: LoadedModel, batch: TrainBatch,
   return out;
 }
 
-/** The largest |a - b| over every sequence and position. */
-export const maxAbsDiff = (a: Float64Array[], b: Float64Array[]) => Math.max(...a.map((x, i) => Math.max(...x.map((v, t) => Math.abs(v - b[i][t])))));
+/** The largest |a - b| over every sequence and position; throws unless both hold the same (non-empty) shape. */
+export function maxAbsDiff(a: Float64Array[], b: Float64Array[]): number {
+  if (a.length === 0 || a.length !== b.length || a.some((x, i) => x.length !== b[i].length)) {
+    throw new Error(`maxAbsDiff: shapes differ or are empty (${a.map((x) => x.length)} vs ${b.map((x) => x.length)})`);
+  }
+  return Math.max(...a.map((x, i) => Math.max(...x.map((v, t) => Math.abs(v - b[i][t])))));
+}

@@ -48,6 +48,31 @@ const ITEMS: ContinuationRequest[] = [
   { context: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], continuations: [[12, 13], [99, 100, 101], [500]] },
 ];
 
+/** Records the sequences `lm` creates and releases until restore() puts its methods back. */
+function spySequences(lm: CpuCausalLm): { created: SequenceState[]; released: Set<SequenceState>; restore(): void } {
+  const created: SequenceState[] = [];
+  const released = new Set<SequenceState>();
+  const create = lm.createSequence.bind(lm);
+  const release = lm.releaseSequence.bind(lm);
+  lm.createSequence = (capacity) => {
+    const s = create(capacity);
+    created.push(s);
+    return s;
+  };
+  lm.releaseSequence = (s) => {
+    released.add(s);
+    release(s);
+  };
+  return {
+    created,
+    released,
+    restore: () => {
+      lm.createSequence = create;
+      lm.releaseSequence = release;
+    },
+  };
+}
+
 describe('scoreContinuations on the CPU reference', () => {
   it('equals the harness formula over whole-sequence logits, shared context or not', async () => {
     const shared = await scoreContinuations(model, ITEMS, { shareContext: true });
@@ -102,27 +127,14 @@ describe('scoreContinuations on the CPU reference', () => {
   });
 
   it('batches by positions and items, reports progress per batch, reuses sequences and releases them all', async () => {
-    const created: SequenceState[] = [];
-    const released = new Set<SequenceState>();
-    const create = model.createSequence.bind(model);
-    const release = model.releaseSequence.bind(model);
-    model.createSequence = (capacity) => {
-      const s = create(capacity);
-      created.push(s);
-      return s;
-    };
-    model.releaseSequence = (s) => {
-      released.add(s);
-      release(s);
-    };
+    const { created, released, restore } = spySequences(model);
     const progress: [number, number][] = [];
     const items = [...ITEMS, ...ITEMS];
     let scores;
     try {
       scores = await scoreContinuations(model, items, { shareContext: true, batchItems: 2, onProgress: (d, t) => progress.push([d, t]) });
     } finally {
-      model.createSequence = create;
-      model.releaseSequence = release;
+      restore();
     }
     expect(progress).toEqual([[2, 6], [4, 6], [6, 6]]);
     expect(scores[3]).toEqual(scores[0]);
@@ -133,19 +145,7 @@ describe('scoreContinuations on the CPU reference', () => {
   });
 
   it('reuses a caller-owned pool across calls and leaves releasing it to the caller', async () => {
-    const created: SequenceState[] = [];
-    const released = new Set<SequenceState>();
-    const create = model.createSequence.bind(model);
-    const release = model.releaseSequence.bind(model);
-    model.createSequence = (capacity) => {
-      const s = create(capacity);
-      created.push(s);
-      return s;
-    };
-    model.releaseSequence = (s) => {
-      released.add(s);
-      release(s);
-    };
+    const { created, released, restore } = spySequences(model);
     const sequences = new SequencePool(model);
     let first;
     let second;
@@ -157,8 +157,7 @@ describe('scoreContinuations on the CPU reference', () => {
       expect(released.size).toBe(0);
       sequences.releaseAll();
     } finally {
-      model.createSequence = create;
-      model.releaseSequence = release;
+      restore();
     }
     expect(second).toEqual(first);
     expect(released.size).toBe(5);

@@ -105,6 +105,9 @@ describe('parseRewardSpecs', () => {
 
   test('commas inside brackets or escaped do not split; repeated kinds get numbered names; a weight keeps an argument\'s ":2"', () => {
     expect(splitRewardItems('regex=\\d{1,3},format=[\\d,.]+,contains=a\\, b')).toEqual(['regex=\\d{1,3}', 'format=[\\d,.]+', 'contains=a\\, b']);
+    // An unclosed bracket is refused rather than swallowing the items after it.
+    expect(() => splitRewardItems('contains=(,json')).toThrow(/--reward "contains=\(,json": an opening bracket is never closed/);
+    expect(() => splitRewardItems('regex=\\d{1,3},contains=(x')).not.toThrow();
     const specs = parseRewardSpecs('regex=a,regex=b:3,regex=c:2:1');
     expect(specs.map((s) => [s.name, s.arg, s.weight])).toEqual([
       ['regex', 'a', 1],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GRPO_DEFAULTS } from '../../src/engine/train/grpo/grpo-config';
-import { entropyAt, rolloutSeed, sampleGroups, type RolloutPrompt } from '../../src/engine/train/grpo/rollouts';
+import { entropyAt, sampleToken } from '../../src/engine/model/sampling';
+import { rolloutSeed, sampleGroups, type RolloutPrompt } from '../../src/engine/train/grpo/rollouts';
 import { Rng } from '../../src/engine/util/rng';
 import { bigram, FakeLm, fakeConfig } from '../helpers/fake-lm';
 
@@ -31,7 +32,10 @@ describe('GRPO rollout sampling', () => {
 
   it('flags completions cut by the length limit as truncated', async () => {
     const { groups } = await sampleGroups(lm(), prompts, { config, perPrompt: 2, seed: 3 });
-    for (const c of groups.flatMap((g) => g.completions)) expect(c.truncated).toBe(c.finish === 'length' && c.tokens.length === config.maxCompletionLength);
+    const completions = groups.flatMap((g) => g.completions);
+    for (const c of completions) expect(c.truncated).toBe(c.finish === 'length' && c.tokens.length === config.maxCompletionLength);
+    // Both kinds occur, so the flag is tested both ways.
+    expect(completions.some((c) => c.truncated) && completions.some((c) => !c.truncated)).toBe(true);
   });
 
   it('entropyAt is the entropy of softmax(logits / T); rolloutSeed separates generation batches', () => {
@@ -41,6 +45,13 @@ describe('GRPO rollout sampling', () => {
     // p(first) = 1 / (1 + e^l) (about 1/4) at T = 1; at T = 2 the logits halve.
     expect(entropyAt(logits, 1)).toBeCloseTo(binary(1 / (1 + Math.exp(l))), 12);
     expect(entropyAt(logits, 2)).toBeCloseTo(binary(1 / (1 + Math.exp(l / 2))), 12);
+    // A draw reports the entropy from its own pass over the vocabulary (full vocabulary) and from entropyAt (top-k).
+    const wide = new Rng(2).f32(300, -3, 3);
+    for (const topK of [0, 5]) {
+      const stats = { entropy: NaN };
+      sampleToken(wide, { temperature: 0.8, topK, doSample: true }, new Rng(1), [], stats);
+      expect(stats.entropy, `top-k ${topK}`).toBeCloseTo(entropyAt(wide, 0.8), 10);
+    }
     const seeds = new Set(Array.from({ length: 1000 }, (_, i) => rolloutSeed(7, i)));
     expect(seeds.size).toBe(1000);
     expect(rolloutSeed(7, 3)).toBe(rolloutSeed(7, 3));

@@ -150,6 +150,7 @@ describe('the rollout feed scores log-probabilities at the sampling temperature'
     const objective = makeGrpoObjective({ temperature: TAU, beta: 0.05, numIterations: 2, numGenerations: 2, numGenerationsEval: 2 });
     const feed = new RolloutFeed(backend, objective, fixedSource(loaded.config.vocabSize), { batchSize: 2, gradAccum: 2, seed: 1 });
     const { micro } = await feed.next();
+    expect(micro.length).toBeGreaterThan(0);
     for (const batch of micro) {
       const old = await backend.logProbs(batch, 'policy', { temperature: TAU });
       const ref = await backend.logProbs(batch, 'reference', { temperature: TAU });

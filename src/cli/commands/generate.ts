@@ -4,6 +4,7 @@
 import { generate, promptIds } from '../../engine/model/generate';
 import { resolveGenerateOptions } from '../../engine/model/generation-options';
 import { ModelTokenizer } from '../../engine/model/tokenizer';
+import { EXIT_INTERRUPTED } from '../errors';
 import { formatSeconds } from '../format';
 import { readModel, startModel } from '../load-model';
 import type { GenerateArgs } from '../options/generate';
@@ -12,7 +13,6 @@ import type { CliStreams } from '../streams';
 import { generateBatch, readPromptRecords } from './generate-batch';
 
 /** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
-const EXIT_INTERRUPTED = 130;
 
 const FINISH_TEXT = {
   eos: 'the end-of-sequence token',

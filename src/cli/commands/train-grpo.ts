@@ -4,9 +4,8 @@
 // every method writes (adapter, metrics.jsonl, run.json, checkpoints) plus rollouts.jsonl, every completion
 // with its rewards. The checkpoint holds the sampler's position, so --resume samples the same completions.
 
-import { cloneAdapter, planAdapter } from '../../engine/lora/adapter';
 import { ModelTokenizer } from '../../engine/model/tokenizer';
-import { readCheckpoint, type TrainCheckpoint } from '../../engine/train/checkpoint';
+import type { TrainCheckpoint } from '../../engine/train/checkpoint';
 import type { GrpoObjective } from '../../engine/train/grpo/grpo-objective';
 import type { RolloutReport } from '../../engine/train/grpo/rollout-feed';
 import { FileRolloutSource, LiveRolloutSource, type RolloutSource } from '../../engine/train/grpo/rollout-source';
@@ -21,10 +20,10 @@ import { readModel } from '../load-model';
 import type { TrainArgs } from '../options/train';
 import { Progress } from '../progress';
 import { readRewardModule, type LoadedRewardModule } from '../reward-module';
-import { METRICS_FILE, readCheckpointFile, ROLLOUTS_FILE, RunFiles } from '../run-files';
+import { METRICS_FILE, ROLLOUTS_FILE, RunFiles } from '../run-files';
 import type { CliStreams } from '../streams';
 import { TrainProgress } from '../train-progress';
-import { buildAdapter, loopConfig, runInterruptible, trainingRecord } from '../train-setup';
+import { buildAdapter, loopConfig, planRun, runInterruptible, trainingRecord } from '../train-setup';
 import { startTraining, type TrainingSession } from '../train-session';
 
 /** Held-out completions decoded together at most (each holds a KV cache), unless a generation batch has more. */
@@ -56,7 +55,6 @@ function grpoRecord(objective: GrpoObjective, args: TrainArgs, data: GrpoData) {
     rollouts: args.grpo.rollouts ?? null,
     train_prompts: data.train.length,
     eval_prompts: data.eval.length,
-    ...(c.beta !== 0 ? { reference: args.initAdapter ? `base + ${args.initAdapter} (frozen)` : 'base (adapter off)' } : {}),
   };
 }
 
@@ -122,20 +120,16 @@ export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<num
   const rewards = rewardInputs ? await buildRewards(args, rewardInputs) : undefined;
   try {
     const adapter = await buildAdapter(args, config.architecture, weights);
-    // The KL term's reference after SFT: the initial adapter, frozen; the policy trains a copy of it.
-    const reference = objective.config.beta !== 0 && args.initAdapter ? cloneAdapter(adapter) : undefined;
     // An epoch visits every prompt once; each generation batch trains num_iterations steps.
     const generations = Math.ceil(((args.epochs ?? 1) * data.train.length) / promptsPerGeneration);
     const steps = args.steps ?? Math.max(1, generations * objective.config.numIterations);
-    const evalEvery = args.evalEvery >= 0 ? args.evalEvery : data.eval.length ? Math.max(1, Math.round(steps / 10)) : 0;
-    let resume: TrainCheckpoint | undefined;
-    if (args.resume) resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(config.architecture, weights, adapter.config), args.resume);
-    if (resume && resume.step >= steps) throw new Error(`${args.resume}: the checkpoint is at step ${resume.step}, the run has ${steps} steps`);
+    // The KL term's reference after SFT: the initial adapter, frozen; the policy trains a copy of it.
+    const { reference, evalEvery, resume, referenceRecord } = await planRun(args, objective, { architecture: config.architecture, weights }, adapter, steps, data.eval.length);
 
     const loop = loopConfig(args, steps, evalEvery);
     const runFiles = new RunFiles(args.out, args.model);
     const record = { command: 'train', method: 'grpo', model: args.model, revision: args.revision ?? null, data: args.data || null, eval_data: args.evalData ?? null, eval_split: args.evalData ? null : args.evalSplit };
-    await runFiles.start({ ...record, ...grpoRecord(objective, args, data), ...trainingRecord(args, adapter, loop) }, resume?.step, [METRICS_FILE, ROLLOUTS_FILE]);
+    await runFiles.start({ ...record, ...grpoRecord(objective, args, data), ...referenceRecord, ...trainingRecord(args, adapter, loop) }, resume?.step, [METRICS_FILE, ROLLOUTS_FILE]);
 
     const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference }, adapter, tokenizer);
     try {

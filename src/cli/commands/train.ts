@@ -4,25 +4,25 @@
 // the current step and writes a checkpoint to resume from. A non-finite loss or gradient norm stops the run
 // at that step with a non-zero exit; the last checkpoint written stays.
 
-import { cloneAdapter, planAdapter, type LoraAdapter } from '../../engine/lora/adapter';
+import type { LoraAdapter } from '../../engine/lora/adapter';
 import { ModelTokenizer } from '../../engine/model/tokenizer';
-import { readCheckpoint, type TrainCheckpoint } from '../../engine/train/checkpoint';
+import type { TrainCheckpoint } from '../../engine/train/checkpoint';
 import { runTraining, type LoopConfig } from '../../engine/train/train-loop';
 import { readModel } from '../load-model';
 import type { TrainArgs } from '../options/train';
 import { Progress } from '../progress';
-import { readCheckpointFile, RunFiles } from '../run-files';
+import { RunFiles } from '../run-files';
 import type { CliStreams } from '../streams';
 import { loadTrainExamples, type TrainExamples } from '../train-examples';
 import { TrainProgress } from '../train-progress';
-import { buildAdapter, loopConfig, runInterruptible, trainingRecord } from '../train-setup';
+import { buildAdapter, loopConfig, planRun, runInterruptible, trainingRecord } from '../train-setup';
 import { startTraining, type TrainingSession } from '../train-session';
 import { runGrpoTrain } from './train-grpo';
 
 const SAMPLE_TOKENS = 48;
 
 /** run.json: the whole configuration, in snake_case as Hugging Face configs. */
-function runRecord<E>(args: TrainArgs, data: TrainExamples<E>, adapter: LoraAdapter, config: LoopConfig, maxLength: number, precompute: boolean) {
+function runRecord<E>(args: TrainArgs, data: TrainExamples<E>, adapter: LoraAdapter, config: LoopConfig, maxLength: number, reference: object) {
   return {
     command: 'train',
     method: args.method,
@@ -35,7 +35,7 @@ function runRecord<E>(args: TrainArgs, data: TrainExamples<E>, adapter: LoraAdap
     eval_examples: data.eval.length,
     max_length: maxLength,
     ...data.record,
-    ...(data.objective.needsReference ? { reference: args.initAdapter ? `base + ${args.initAdapter} (frozen)` : 'base (adapter off)', precompute_ref: precompute } : {}),
+    ...reference,
     ...trainingRecord(args, adapter, config),
   };
 }
@@ -51,20 +51,17 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
   const data = await loadTrainExamples(args, tokenizer, maxLength, progress);
 
   const adapter = await buildAdapter(args, config.architecture, weights);
-  // DPO after SFT: the initial adapter is the frozen reference; the policy trains a copy of it.
-  const reference = data.objective.needsReference && args.initAdapter ? cloneAdapter(adapter) : undefined;
   const perStep = args.batchSize * args.gradAccum;
   const steps = args.steps ?? Math.max(1, Math.ceil(((args.epochs ?? 1) * data.train.length) / perStep));
-  const evalEvery = args.evalEvery >= 0 ? args.evalEvery : data.eval.length ? Math.max(1, Math.round(steps / 10)) : 0;
-  let resume: TrainCheckpoint | undefined;
-  if (args.resume) resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(config.architecture, weights, adapter.config), args.resume);
-  if (resume && resume.step >= steps) throw new Error(`${args.resume}: the checkpoint is at step ${resume.step}, the run has ${steps} steps`);
+  // DPO after SFT: the initial adapter is the frozen reference; the policy trains a copy of it.
+  const { reference, evalEvery, resume, referenceRecord } = await planRun(args, data.objective, { architecture: config.architecture, weights }, adapter, steps, data.eval.length);
 
   const loop = loopConfig(args, steps, evalEvery);
   // Recomputation trades compute for memory: the reference pass would add back what it saves.
   const precompute = data.objective.needsReference && (args.precomputeRef || args.recompute);
   const runFiles = new RunFiles(args.out, args.model);
-  await runFiles.start(runRecord(args, data, adapter, loop, maxLength, precompute), resume?.step);
+  const preference = data.objective.needsReference ? { ...referenceRecord, precompute_ref: precompute } : {};
+  await runFiles.start(runRecord(args, data, adapter, loop, maxLength, preference), resume?.step);
 
   const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference }, adapter, tokenizer);
   try {

@@ -4,6 +4,7 @@
 // but read GRPO's meaning and choices here.
 
 import { choiceFlag, hasSwitch, integerFlag, numberFlag, stringFlag, stringList, UsageError, type FlagSpec, type ParsedFlags } from '../args';
+import { DEFAULT_REWARD_TIME_LIMIT_MS } from '../../engine/train/grpo/rewards/reward-set';
 import { GRPO_DEFAULTS, GRPO_LOSS_TYPES, SCALE_REWARDS, type GrpoConfig } from '../../engine/train/grpo/grpo-config';
 import type { ObjectiveMethod } from '../../engine/train/objective';
 import { requireMethod } from './method';
@@ -24,7 +25,7 @@ export interface GrpoArgs {
 export const GRPO_FLAGS: FlagSpec[] = [
   { name: 'reward', value: 'LIST', help: 'grpo: reward functions, comma-separated NAME[=ARG][:WEIGHT]: answer-match, format[=REGEX], regex=REGEX, contains=TEXT, not-contains=TEXT ({field} reads the example), length=WORDS, json, or a --reward-module export' },
   { name: 'reward-module', value: 'FILE', repeatable: true, help: 'grpo: an ES module whose named exports (completion, example) => number are rewards, run in a sandbox with no network and a time limit per call' },
-  { name: 'reward-time-limit', value: 'MS', help: 'grpo: time limit of one custom reward call; past it the completion gets 0 and an error (default 1000)' },
+  { name: 'reward-time-limit', value: 'MS', help: `grpo: time limit of one custom reward call; past it the completion gets 0 and an error (default ${DEFAULT_REWARD_TIME_LIMIT_MS})` },
   { name: 'rollouts', value: 'FILE', help: 'grpo: fixed completions and rewards instead of sampling, JSONL {"prompt_input_ids", "completion_input_ids", "rewards"} per group' },
   { name: 'num-generations', value: 'G', help: `grpo: completions per prompt (default ${GRPO_DEFAULTS.numGenerations}); batch size x grad accum must be a multiple` },
   { name: 'num-generations-eval', value: 'G', help: 'grpo: completions per held-out prompt at each evaluation (default: num-generations)' },
@@ -44,7 +45,7 @@ const GRPO_ONLY = GRPO_FLAGS.map((f) => f.name);
 
 export function readGrpoArgs(flags: ParsedFlags, method: ObjectiveMethod): GrpoArgs {
   for (const name of GRPO_ONLY) requireMethod(flags, name, method, ['grpo']);
-  if (method !== 'grpo') return { settings: {}, rewardModules: [], rewardTimeLimitMs: 1000 };
+  if (method !== 'grpo') return { settings: {}, rewardModules: [], rewardTimeLimitMs: DEFAULT_REWARD_TIME_LIMIT_MS };
   const settings: Partial<GrpoConfig> = {
     numGenerations: integerFlag(flags, 'num-generations', { min: { value: 2 } }),
     numGenerationsEval: integerFlag(flags, 'num-generations-eval', { min: { value: 1 } }),
@@ -70,5 +71,5 @@ export function readGrpoArgs(flags: ParsedFlags, method: ObjectiveMethod): GrpoA
   if (rollouts === undefined && rewards === undefined && rewardModules.length === 0) {
     throw new UsageError('--method grpo needs reward functions: --reward LIST and/or --reward-module FILE (or fixed completions with --rollouts FILE)');
   }
-  return { settings, rewards, rewardModules, rewardTimeLimitMs: integerFlag(flags, 'reward-time-limit', { min: { value: 1 } }) ?? 1000, rollouts };
+  return { settings, rewards, rewardModules, rewardTimeLimitMs: integerFlag(flags, 'reward-time-limit', { min: { value: 1 } }) ?? DEFAULT_REWARD_TIME_LIMIT_MS, rollouts };
 }

@@ -31,8 +31,8 @@ export interface GenerationHooks {
   onToken?(index: number, tokenId: number, textDelta: string): void;
   /** Stops every sequence after the step in flight; results so far come back with finishReason 'aborted'. */
   signal?: AbortSignal;
-  /** The (V) logits prompt `index`'s next token is sampled from (before any processor), e.g. for its entropy. */
-  onLogits?(index: number, logits: Float32Array): void;
+  /** When sampling: the entropy (nats) of the distribution prompt `index`'s new token was drawn from (sampling.ts SampleStats). */
+  onEntropy?(index: number, entropy: number): void;
 }
 
 /** One prompt's state during generation. */
@@ -137,7 +137,7 @@ export async function generate(
     if (maxNewTokens === 0) {
       for (const run of runs) run.finish = 'length';
     } else {
-      await decodeLoop(model, prompts, runs, { sampling, stopIds, maxNewTokens, signal, onToken, onLogits: hooks.onLogits });
+      await decodeLoop(model, prompts, runs, { sampling, stopIds, maxNewTokens, signal, onToken, onEntropy: hooks.onEntropy });
     }
     return runs.map((run) => ({ tokens: run.tokens, text: run.text, finishReason: run.finish ?? 'aborted' }));
   } catch (err) {
@@ -167,7 +167,7 @@ interface LoopSettings {
   maxNewTokens: number;
   signal: AbortSignal | undefined;
   onToken: GenerationHooks['onToken'];
-  onLogits: GenerationHooks['onLogits'];
+  onEntropy: GenerationHooks['onEntropy'];
 }
 
 async function decodeLoop(model: CausalLm, prompts: readonly (readonly number[])[], runs: Run[], s: LoopSettings): Promise<void> {
@@ -193,8 +193,9 @@ async function decodeLoop(model: CausalLm, prompts: readonly (readonly number[])
 
 /** Samples one token for run `index` and decides whether its sequence ends here. */
 function step(run: Run, index: number, logits: Float32Array, s: LoopSettings): void {
-  s.onLogits?.(index, logits);
-  const token = sampleToken(logits, s.sampling, run.rng, run.history);
+  const stats = s.onEntropy ? { entropy: NaN } : undefined;
+  const token = sampleToken(logits, s.sampling, run.rng, run.history, stats);
+  if (stats && !Number.isNaN(stats.entropy)) s.onEntropy!(index, stats.entropy);
   const added = run.add(token);
   let delta = added.delta;
   if (added.stopped) run.finish = 'stop-string';

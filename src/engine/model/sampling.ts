@@ -74,7 +74,28 @@ function draw(weights: Float64Array, total: number, rng: Rng, indices?: readonly
   return indices ? indices[n - 1] : n - 1; // rounding left u a hair above 0
 }
 
-function sample(scores: Float32Array, o: SamplingOptions, rng: Rng): number {
+/** Entropy of softmax(scores / temperature) over the whole vocabulary, in nats. */
+export function entropyAt(scores: Float32Array, temperature: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < scores.length; i++) if (scores[i] > max) max = scores[i];
+  let z = 0;
+  let zx = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const x = (scores[i] - max) / temperature;
+    const e = Math.exp(x);
+    z += e;
+    zx += e * x;
+  }
+  return Math.log(z) - zx / z;
+}
+
+/** What a draw can report besides its token. */
+export interface SampleStats {
+  /** Entropy (nats) of the distribution the token was drawn from before top-k / top-p: softmax(scores / T). */
+  entropy: number;
+}
+
+function sample(scores: Float32Array, o: SamplingOptions, rng: Rng, stats?: SampleStats): number {
   const V = scores.length;
   const invT = 1 / o.temperature;
   let candidates: number[] | undefined;
@@ -86,11 +107,16 @@ function sample(scores: Float32Array, o: SamplingOptions, rng: Rng): number {
   const n = candidates ? candidates.length : V;
   const weights = new Float64Array(n);
   let total = 0;
+  // Sum of weight x scaled logit: with the total it gives the entropy without another pass over the vocabulary.
+  let weightedX = 0;
   for (let j = 0; j < n; j++) {
-    weights[j] = Math.exp((scores[candidates ? candidates[j] : j] - max) * invT);
+    const x = (scores[candidates ? candidates[j] : j] - max) * invT;
+    weights[j] = Math.exp(x);
     total += weights[j];
+    weightedX += weights[j] * x;
   }
   if (!(total > 0) || !Number.isFinite(total)) throw new RangeError('logits are not finite numbers; cannot sample');
+  if (stats) stats.entropy = candidates ? entropyAt(scores, o.temperature) : Math.log(total) - weightedX / total;
   if (o.topP >= 1) return draw(weights, total, rng, candidates);
 
   // Nucleus: the most probable tokens until their probability reaches p. A token with probability below
@@ -115,11 +141,12 @@ function sample(scores: Float32Array, o: SamplingOptions, rng: Rng): number {
 /**
  * The next token for one sequence. `history` = the prompt and the tokens generated so far (for the
  * repetition penalty). Greedy (argmax, lowest index on ties) when temperature is 0 or doSample is false;
- * otherwise one draw from `rng`, so the same seed gives the same tokens on every backend.
+ * otherwise one draw from `rng`, so the same seed gives the same tokens on every backend. `stats` receives
+ * the sampled distribution's entropy (not written when greedy).
  */
-export function sampleToken(logits: Float32Array, options: Partial<SamplingOptions>, rng: Rng, history: Iterable<number> = []): number {
+export function sampleToken(logits: Float32Array, options: Partial<SamplingOptions>, rng: Rng, history: Iterable<number> = [], stats?: SampleStats): number {
   const o = checkSamplingOptions(options);
   const scores = applyRepetitionPenalty(logits, o.repetitionPenalty, history);
   if (!o.doSample || o.temperature === 0) return argmax(scores);
-  return sample(scores, o, rng);
+  return sample(scores, o, rng, stats);
 }

@@ -74,6 +74,11 @@ export interface TrainingObjective<Example = unknown, Totals = unknown> {
   /** Whether the loss reads a frozen reference's log-probabilities. */
   readonly needsReference: boolean;
   /**
+   * Whether the loss reads the frozen reference at all (so the backend must hold it: base + the initial adapter
+   * when there is one): needsReference, or scored by the step feed once per generation (GRPO with beta > 0).
+   */
+  readonly readsReference: boolean;
+  /**
    * The loss reads log softmax(logits / logitTemperature) (policy and reference alike); absent: 1. GRPO's is
    * the sampling temperature, as TRL's _get_per_token_logps_and_entropies divides the logits by it.
    */
@@ -92,6 +97,11 @@ export interface TrainingObjective<Example = unknown, Totals = unknown> {
   promptOf(example: Example): number[];
   /** Tokens of an example (all positions), for throughput. */
   tokensOf(example: Example): number;
+}
+
+/** Metrics under their held-out names, as TRL logs evaluation rows: each key with an `eval_` prefix. */
+export function evalNames(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [`eval_${name}`, value]));
 }
 
 /** Concatenates micro-batches (their sequences and precomputed reference sums) into one. */

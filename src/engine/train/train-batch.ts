@@ -74,10 +74,15 @@ export function responseCount(s: TrainSequence): number {
   return n;
 }
 
-export function trainedTokens(batch: TrainBatch): number {
+/** Positions of a sequence whose label a loss term reads. */
+export function labelledCount(s: TrainSequence): number {
   let n = 0;
-  for (const s of batch.sequences) for (const l of s.labels) if (l !== IGNORE_INDEX) n++;
+  for (const l of s.labels) if (l !== IGNORE_INDEX) n++;
   return n;
+}
+
+export function trainedTokens(batch: TrainBatch): number {
+  return batch.sequences.reduce((n, s) => n + labelledCount(s), 0);
 }
 
 export function batchTokens(batch: TrainBatch): number {

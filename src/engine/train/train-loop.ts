@@ -122,8 +122,16 @@ export async function runTraining<E, T>(
   return trainWithFeed(backend, objective, feed, config, hooks, resume);
 }
 
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && err.name === 'AbortError';
+const STOPPED = Symbol('stopped');
+
+/** `work`'s value, or STOPPED when the run's signal stopped it (an AbortError while aborted); other errors are thrown. */
+async function unlessStopped<R>(signal: AbortSignal | undefined, work: () => Promise<R>): Promise<R | typeof STOPPED> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof Error && err.name === 'AbortError' && signal?.aborted) return STOPPED;
+    throw err;
+  }
 }
 
 /** The loop over any feed: the optimizer steps, evaluations, checkpoints and the non-finite guard. */
@@ -157,23 +165,14 @@ export async function trainWithFeed<T>(
     return { step, stopped: true };
   };
 
-  try {
-    if (!resume && config.evalEvery > 0) await runEval();
-  } catch (err) {
-    if (isAbort(err) && hooks.signal?.aborted) return stop();
-    throw err;
-  }
+  if (!resume && config.evalEvery > 0 && (await unlessStopped(hooks.signal, runEval)) === STOPPED) return stop();
   while (step < config.steps) {
     if (hooks.signal?.aborted) return stop();
     const started = now();
-    let fed: FedStep;
-    try {
-      fed = await feed.next(hooks.signal);
-    } catch (err) {
-      // Stopped while the feed was sampling: nothing of this step was used, the checkpoint is the last step's.
-      if (isAbort(err) && hooks.signal?.aborted) return stop();
-      throw err;
-    }
+    // Stopped while the feed was sampling: nothing of this step was used, the checkpoint is the last step's.
+    const next = await unlessStopped(hooks.signal, () => feed.next(hooks.signal));
+    if (next === STOPPED) return stop();
+    let fed: FedStep = next;
     const lr = lrAt({ name: config.scheduler, lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps }, step);
     const hyper = { lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm };
     let totals = objective.totals(fed.micro);
@@ -212,19 +211,10 @@ export async function trainWithFeed<T>(
       epoch: feed.epoch(),
       objective: { ...fed.metrics, ...metrics },
     });
-    try {
-      if (config.evalEvery > 0 && step % config.evalEvery === 0) await runEval();
-    } catch (err) {
-      if (isAbort(err) && hooks.signal?.aborted) return stop();
-      throw err;
-    }
+    if (config.evalEvery > 0 && step % config.evalEvery === 0 && (await unlessStopped(hooks.signal, runEval)) === STOPPED) return stop();
     if (config.saveEvery > 0 && step % config.saveEvery === 0 && step < config.steps) await checkpoint();
   }
-  try {
-    if (config.evalEvery > 0 && step % config.evalEvery !== 0) await runEval();
-  } catch (err) {
-    if (!(isAbort(err) && hooks.signal?.aborted)) throw err;
-  }
+  if (config.evalEvery > 0 && step % config.evalEvery !== 0) await unlessStopped(hooks.signal, runEval);
   await checkpoint();
   return { step, stopped: false };
 }

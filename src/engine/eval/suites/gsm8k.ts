@@ -78,14 +78,18 @@ export function truncateAtStop(text: string, stop: readonly string[]): string {
   return text.slice(0, cut);
 }
 
-/** RegexFilter.apply for one response: findall, the `select`-th match, first non-empty group, stripped. */
-function regexFilter(regex: RegExp, select: number, response: string): string {
+/**
+ * RegexFilter.apply for one response (`regex` global): findall, the `select`-th match (negative: from the
+ * end), first non-empty group, stripped; GSM8K_INVALID when nothing matches.
+ */
+export function regexFilter(regex: RegExp, select: number, response: string): string {
   const matches = [...response.matchAll(regex)];
   if (matches.length === 0) return GSM8K_INVALID;
   const match = matches[select < 0 ? matches.length + select : select];
   const groups = match.slice(1);
-  // findall gives the one group as a string, several groups as a tuple of which the first non-empty is taken.
-  const value = groups.length === 1 ? (groups[0] ?? '') : (groups.find((g) => g !== undefined && g !== '') ?? GSM8K_INVALID);
+  // findall gives the whole match without groups, the one group as a string, several groups as a tuple of
+  // which the first non-empty is taken.
+  const value = groups.length === 0 ? match[0] : groups.length === 1 ? (groups[0] ?? '') : (groups.find((g) => g !== undefined && g !== '') ?? GSM8K_INVALID);
   return value.trim();
 }
 

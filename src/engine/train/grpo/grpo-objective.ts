@@ -8,9 +8,9 @@
 //   dapo:    sum / completion tokens of the whole accumulated step (TRL's num_items_in_batch).
 // ("/ micro-batches" is TRL's division by current_gradient_accumulation_steps.)
 
-import type { EvalFields, GpuGradientRule, ObjectiveInput, ObjectiveResult, TrainingObjective } from '../objective';
-import { IGNORE_INDEX, type RolloutTerms, type TrainBatch, type TrainSequence } from '../train-batch';
-import type { GrpoConfig } from './grpo-config';
+import { evalNames, type EvalFields, type GpuGradientRule, type ObjectiveInput, type ObjectiveResult, type TrainingObjective } from '../objective';
+import { IGNORE_INDEX, labelledCount, trainedTokens, type RolloutTerms, type TrainBatch, type TrainSequence } from '../train-batch';
+import { grpoNeedsReference, type GrpoConfig } from './grpo-config';
 import { tokenTerm } from './grpo-math';
 
 /** One sampled completion, ready to train on. */
@@ -31,13 +31,6 @@ export interface RolloutSample {
 export interface GrpoTotals {
   /** Per sequence of the step (by identity): the weight of each of its loss tokens. */
   tokenWeight: Map<TrainSequence, number>;
-}
-
-/** Loss tokens of a sequence. */
-function labelled(s: TrainSequence): number {
-  let n = 0;
-  for (const l of s.labels) if (l !== IGNORE_INDEX) n++;
-  return n;
 }
 
 /** (T) values at the label positions of the completion's tokens: completion token j is labels[P - 1 + j]. */
@@ -64,15 +57,25 @@ export function rolloutSequence(sample: RolloutSample, maskTruncated: boolean): 
   return { inputIds, labels, rollout };
 }
 
-function termsOf(s: TrainSequence, i: number): RolloutTerms {
-  if (!s.rollout) throw new Error(`GRPO: sequence ${i} of the batch is not a rollout (it has no advantage)`);
-  return s.rollout;
+/** Sequence i's rollout terms and per-token weight in the step, checked: what evaluate and gpuGradient read. */
+function sequenceTerms(s: TrainSequence, i: number, totals: GrpoTotals, beta: number): { terms: RolloutTerms; w: number } {
+  const terms = s.rollout;
+  if (!terms) throw new Error(`GRPO: sequence ${i} of the batch is not a rollout (it has no advantage)`);
+  const w = totals.tokenWeight.get(s);
+  if (w === undefined) throw new Error(`GRPO: sequence ${i} is not part of the step the totals were computed for`);
+  if (beta !== 0 && !terms.refLogps) throw new Error(`GRPO with beta ${beta} needs the reference's log-probabilities: sequence ${i} has none`);
+  return { terms, w };
 }
 
 export class GrpoObjective implements TrainingObjective<RolloutSample, GrpoTotals> {
   readonly method = 'grpo';
   /** The reference's log-probabilities are computed once per generation batch and travel with the samples. */
   readonly needsReference = false;
+
+  /** With beta > 0 the KL term reads the reference's log-probabilities (scored by the rollout feed). */
+  get readsReference(): boolean {
+    return grpoNeedsReference(this.config);
+  }
 
   constructor(readonly config: GrpoConfig) {}
 
@@ -89,16 +92,19 @@ export class GrpoObjective implements TrainingObjective<RolloutSample, GrpoTotal
     const accum = batches.length;
     if (accum === 0) throw new RangeError('the step has no micro-batches');
     const tokenWeight = new Map<TrainSequence, number>();
-    const stepTokens = batches.reduce((n, b) => n + b.sequences.reduce((m, s) => m + labelled(s), 0), 0);
-    for (const b of batches) {
+    // Loss tokens per sequence, per micro-batch and of the step.
+    const counts = batches.map((b) => b.sequences.map(labelledCount));
+    const batchTokens = counts.map((c) => c.reduce((a, n) => a + n, 0));
+    const stepTokens = batchTokens.reduce((a, n) => a + n, 0);
+    for (const [m, b] of batches.entries()) {
       const B = b.sequences.length;
       if (B === 0) throw new RangeError('a GRPO micro-batch has no completions');
-      const tokens = b.sequences.reduce((m, s) => m + labelled(s), 0);
-      for (const s of b.sequences) {
+      const tokens = batchTokens[m];
+      for (const [k, s] of b.sequences.entries()) {
         let w: number;
         switch (this.config.lossType) {
           case 'grpo':
-            w = 1 / (Math.max(1, labelled(s)) * B * accum);
+            w = 1 / (Math.max(1, counts[m][k]) * B * accum);
             break;
           case 'bnpo':
             w = 1 / (Math.max(1, tokens) * accum);
@@ -126,10 +132,7 @@ export class GrpoObjective implements TrainingObjective<RolloutSample, GrpoTotal
     let lowMin = Infinity;
     let highMax = -Infinity;
     const tokenGrads = input.batch.sequences.map((s, i) => {
-      const terms = termsOf(s, i);
-      const w = totals.tokenWeight.get(s);
-      if (w === undefined) throw new Error(`GRPO: sequence ${i} is not part of the step the totals were computed for`);
-      if (beta !== 0 && !terms.refLogps) throw new Error(`GRPO with beta ${beta} needs the reference's log-probabilities: sequence ${i} has none`);
+      const { terms, w } = sequenceTerms(s, i, totals, beta);
       const logps = input.policy[i];
       const grads = new Float64Array(s.labels.length);
       let seqTokens = 0;
@@ -183,10 +186,7 @@ export class GrpoObjective implements TrainingObjective<RolloutSample, GrpoTotal
     if (withOld !== 0 && withOld !== batch.sequences.length) throw new Error('GRPO: some completions of the micro-batch carry old log-probabilities and some do not');
     let row = 0;
     batch.sequences.forEach((s, i) => {
-      const terms = termsOf(s, i);
-      const w = totals.tokenWeight.get(s);
-      if (w === undefined) throw new Error(`GRPO: sequence ${i} is not part of the step the totals were computed for`);
-      if (this.config.beta !== 0 && !terms.refLogps) throw new Error(`GRPO with beta ${this.config.beta} needs the reference's log-probabilities: sequence ${i} has none`);
+      const { terms, w } = sequenceTerms(s, i, totals, this.config.beta);
       for (let t = 0; t < s.inputIds.length; t++, row++) {
         if (s.labels[t] === IGNORE_INDEX) continue;
         rows[4 * row] = w;
@@ -199,9 +199,7 @@ export class GrpoObjective implements TrainingObjective<RolloutSample, GrpoTotal
   }
 
   evalFields(result: ObjectiveResult, batch: TrainBatch): EvalFields {
-    const objective: Record<string, number> = {};
-    for (const [name, value] of Object.entries(result.metrics)) objective[`eval_${name}`] = value;
-    return { eval_loss: result.loss, eval_tokens: batch.sequences.reduce((n, s) => n + labelled(s), 0), objective };
+    return { eval_loss: result.loss, eval_tokens: trainedTokens(batch), objective: evalNames(result.metrics) };
   }
 
   promptOf(sample: RolloutSample): number[] {

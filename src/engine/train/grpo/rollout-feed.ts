@@ -7,11 +7,10 @@
 // iterations trains on the same completions; its index seeds the sampler, so a resume also samples the same.
 
 import { DataOrder, type DataCursor } from '../data-order';
-import type { EvalFields } from '../objective';
+import { evalNames, mergeBatches, type EvalFields, type TokenLogps } from '../objective';
 import type { FedStep, StepFeed } from '../step-feed';
 import type { TrainBatch } from '../train-batch';
 import type { TrainerBackend } from '../trainer-backend';
-import { grpoNeedsReference } from './grpo-config';
 import { groupAdvantages } from './grpo-math';
 import type { GrpoObjective, RolloutSample } from './grpo-objective';
 import { concat, rolloutMetrics } from './rollout-metrics';
@@ -80,6 +79,11 @@ interface Buffer {
   metrics: Record<string, number>;
 }
 
+/** Generated tokens per second of sampling (0 for fixed completions). */
+function tokensPerSecond(scored: ScoredBatch): number {
+  return scored.generationSeconds > 0 ? scored.generatedTokens / scored.generationSeconds : 0;
+}
+
 function isFeedState(x: unknown): x is RolloutFeedState {
   return typeof x === 'object' && x !== null && Number.isInteger((x as RolloutFeedState).generation);
 }
@@ -128,13 +132,18 @@ export class RolloutFeed implements StepFeed {
     const G = this.objective.config.numGenerationsEval;
     const scored = await this.source.heldOut(signal);
     const { samples, fracZeroStd } = this.samplesOf(scored, G);
-    const batch = this.objective.batch(samples);
-    if (grpoNeedsReference(this.objective.config)) await this.attachLogps([batch], samples, 'reference');
+    // Scored batchSize completions at a time, as training's micro-batches, so the held-out set never needs one pass.
+    const chunks: TrainBatch[] = [];
+    for (let at = 0; at < samples.length; at += this.o.batchSize) chunks.push(this.objective.batch(samples.slice(at, at + this.o.batchSize)));
+    const withKl = this.objective.readsReference;
+    if (withKl) await this.attachLogps(chunks, 'reference');
     // At ratio 1 only the KL term reads the policy's log-probabilities.
-    const policy = grpoNeedsReference(this.objective.config) ? await this.backend.logProbs(batch, 'policy', this.scoring) : batch.sequences.map((s) => new Float64Array(s.labels.length));
-    const result = this.objective.evaluate({ batch, policy }, this.objective.totals([batch]));
+    const policy: TokenLogps = [];
+    for (const chunk of chunks) policy.push(...(withKl ? await this.backend.logProbs(chunk, 'policy', this.scoring) : chunk.sequences.map((seq) => new Float64Array(seq.labels.length))));
+    const batch = mergeBatches(chunks);
+    const result = this.objective.evaluate({ batch, policy }, this.objective.totals(chunks));
     const fields = this.objective.evalFields(result, batch);
-    Object.assign(fields.objective, rolloutMetrics(scored, fracZeroStd, 'eval_'));
+    Object.assign(fields.objective, evalNames(rolloutMetrics(scored, fracZeroStd)));
     await this.o.hooks?.onEvalRollouts?.(this.report(scored, samples, this.step, -1));
     return fields;
   }
@@ -155,14 +164,20 @@ export class RolloutFeed implements StepFeed {
   state(): RolloutFeedState {
     const b = this.buffer;
     if (!b || b.uses >= this.objective.config.numIterations) return { generation: this.generation };
-    const samples = b.samples.map((s) => ({
-      prompt: [...s.prompt],
-      completion: [...s.completion],
-      advantage: s.advantage,
-      truncated: s.truncated,
-      oldLogps: s.oldLogps && Array.from(s.oldLogps),
-      refLogps: s.refLogps && Array.from(s.refLogps),
-    }));
+    // The old and reference log-probabilities live in the sequences (one per sample, in order), position-aligned.
+    const sequences = b.micro.flatMap((m) => m.sequences);
+    const samples = b.samples.map((s, k) => {
+      const from = s.prompt.length - 1;
+      const completionLogps = (perPosition: Float64Array | undefined) => perPosition && Array.from(perPosition.subarray(from, from + s.completion.length));
+      return {
+        prompt: [...s.prompt],
+        completion: [...s.completion],
+        advantage: s.advantage,
+        truncated: s.truncated,
+        oldLogps: completionLogps(sequences[k].rollout?.oldLogps),
+        refLogps: completionLogps(sequences[k].rollout?.refLogps),
+      };
+    });
     return { generation: this.generation, buffer: { uses: b.uses, samples, metrics: b.metrics } };
   }
 
@@ -191,22 +206,13 @@ export class RolloutFeed implements StepFeed {
     return { samples, fracZeroStd: adv.fracZeroStd };
   }
 
-  /** Scores the batches' completions under `model` and stores them with the samples (completion-aligned) and sequences. */
-  private async attachLogps(batches: readonly TrainBatch[], samples: RolloutSample[], model: 'policy' | 'reference'): Promise<void> {
-    let at = 0;
+  /** Scores the batches' completions under `model` (at the sampling temperature) into their sequences' rollout terms. */
+  private async attachLogps(batches: readonly TrainBatch[], model: 'policy' | 'reference'): Promise<void> {
     for (const batch of batches) {
       const logps = await this.backend.logProbs(batch, model, this.scoring);
       batch.sequences.forEach((seq, i) => {
-        const sample = samples[at++];
-        const P = sample.prompt.length;
-        const perToken = logps[i].slice(P - 1, P - 1 + sample.completion.length);
-        if (model === 'policy') {
-          sample.oldLogps = perToken;
-          seq.rollout!.oldLogps = logps[i];
-        } else {
-          sample.refLogps = perToken;
-          seq.rollout!.refLogps = logps[i];
-        }
+        if (model === 'policy') seq.rollout!.oldLogps = logps[i];
+        else seq.rollout!.refLogps = logps[i];
       });
     }
   }
@@ -218,10 +224,10 @@ export class RolloutFeed implements StepFeed {
       const scored = await this.source.train(indices, this.generation, signal);
       const { samples, fracZeroStd } = this.samplesOf(scored, this.objective.config.numGenerations);
       const micro = this.split(samples);
-      if (this.objective.config.numIterations > 1) await this.attachLogps(micro, samples, 'policy');
-      if (grpoNeedsReference(this.objective.config)) await this.attachLogps(micro, samples, 'reference');
+      if (this.objective.config.numIterations > 1) await this.attachLogps(micro, 'policy');
+      if (this.objective.readsReference) await this.attachLogps(micro, 'reference');
       const metrics = rolloutMetrics(scored, fracZeroStd);
-      if (scored.generationSeconds > 0) metrics.rollout_tokens_per_s = scored.generatedTokens / scored.generationSeconds;
+      if (scored.generationSeconds > 0) metrics.rollout_tokens_per_s = tokensPerSecond(scored);
       metrics.rollout_seconds = scored.generationSeconds;
       metrics.reward_seconds = scored.rewardSeconds;
       await this.o.hooks?.onRollouts?.(this.report(scored, samples, this.step + 1, this.generation));
@@ -251,6 +257,6 @@ export class RolloutFeed implements StepFeed {
         });
       }),
     );
-    return { step, generation, rows, failures: scored.failures, tokensPerSecond: scored.generationSeconds > 0 ? scored.generatedTokens / scored.generationSeconds : 0 };
+    return { step, generation, rows, failures: scored.failures, tokensPerSecond: tokensPerSecond(scored) };
   }
 }

@@ -28,8 +28,8 @@ export function concat(arrays: readonly Float64Array[]): Float64Array {
   return out;
 }
 
-/** The metrics under TRL's names; `prefix` is "" for training and "eval_" for held-out rollouts. */
-export function rolloutMetrics(batch: ScoredBatch, fracZeroStd: number | undefined, prefix = ''): Record<string, number> {
+/** The metrics under TRL's names (held-out rollouts take objective.ts evalNames). */
+export function rolloutMetrics(batch: ScoredBatch, fracZeroStd: number | undefined): Record<string, number> {
   const completions = batch.groups.flatMap((g) => g.completions);
   const lengths = completions.map((c) => c.tokens.length);
   const terminated = completions.filter((c) => !c.truncated).map((c) => c.tokens.length);
@@ -53,6 +53,5 @@ export function rolloutMetrics(batch: ScoredBatch, fracZeroStd: number | undefin
   m['completions/max_terminated_length'] = term.max;
   if (batch.entropy !== undefined) m.entropy = batch.entropy;
   m.reward_errors = batch.failures.length;
-  if (!prefix) return m;
-  return Object.fromEntries(Object.entries(m).map(([k, v]) => [prefix + k, v]));
+  return m;
 }

@@ -51,21 +51,6 @@ export function rolloutSeed(runSeed: number, index: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** Entropy of softmax(logits / temperature), in nats. */
-export function entropyAt(logits: Float32Array, temperature: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  let z = 0;
-  let zx = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const x = (logits[i] - max) / temperature;
-    const e = Math.exp(x);
-    z += e;
-    zx += e * x;
-  }
-  return Math.log(z) - zx / z;
-}
-
 export interface SampleOptions {
   config: Pick<GrpoConfig, 'maxCompletionLength' | 'temperature' | 'topP' | 'topK' | 'stopStrings'>;
   /** Completions per prompt. */
@@ -109,8 +94,8 @@ export async function sampleGroups(lm: CausalLm, prompts: readonly RolloutPrompt
       {
         tokenizer: o.tokenizer,
         signal: o.signal,
-        onLogits: (_i, logits) => {
-          entropySum += entropyAt(logits, config.temperature);
+        onEntropy: (_i, entropy) => {
+          entropySum += entropy;
           tokens++;
         },
       },

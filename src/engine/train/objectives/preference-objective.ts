@@ -7,8 +7,8 @@
 // The pair terms are averaged over the step's pairs (TRL: per_sequence_loss.mean()).
 
 import type { TokenizedPair } from '../../data/tokenize-preference';
-import type { EvalFields, GpuGradientRule, ObjectiveInput, ObjectiveResult, TrainingObjective } from '../objective';
-import { IGNORE_INDEX, isResponse, responseCount, responseSum, type TrainBatch, type TrainSequence } from '../train-batch';
+import { evalNames, type EvalFields, type GpuGradientRule, type ObjectiveInput, type ObjectiveResult, type TrainingObjective } from '../objective';
+import { IGNORE_INDEX, isResponse, labelledCount, responseCount, responseSum, type TrainBatch, type TrainSequence } from '../train-batch';
 import { needsReference, type PreferenceConfig } from './preference-config';
 import { pairLoss, type PairLoss } from './preference-math';
 
@@ -34,12 +34,6 @@ function pairSequence(prompt: readonly number[], answer: readonly number[], labe
   return { inputIds, labels, response };
 }
 
-function labelledCount(s: TrainSequence): number {
-  let n = 0;
-  for (const l of s.labels) if (l !== IGNORE_INDEX) n++;
-  return n;
-}
-
 function mean(values: readonly number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
 }
@@ -47,10 +41,12 @@ function mean(values: readonly number[]): number {
 export class PreferenceObjective implements TrainingObjective<TokenizedPair, PreferenceTotals> {
   readonly method: PreferenceConfig['method'];
   readonly needsReference: boolean;
+  readonly readsReference: boolean;
 
   constructor(readonly config: PreferenceConfig) {
     this.method = config.method;
     this.needsReference = needsReference(config.method);
+    this.readsReference = this.needsReference;
   }
 
   batch(pairs: readonly TokenizedPair[]): TrainBatch {
@@ -116,8 +112,7 @@ export class PreferenceObjective implements TrainingObjective<TokenizedPair, Pre
   }
 
   evalFields(result: ObjectiveResult, batch: TrainBatch): EvalFields {
-    const objective: Record<string, number> = {};
-    for (const [name, value] of Object.entries(result.metrics)) objective[`eval_${name}`] = value;
+    const objective = evalNames(result.metrics);
     const tokens = batch.sequences.reduce((n, s) => n + responseCount(s), 0);
     return { eval_loss: result.loss, eval_tokens: tokens, objective };
   }

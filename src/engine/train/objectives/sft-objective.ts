@@ -20,6 +20,7 @@ export function sftPromptOf(e: TokenizedExample): number[] {
 export class SftObjective implements TrainingObjective<TokenizedExample, SftTotals> {
   readonly method = 'sft';
   readonly needsReference = false;
+  readonly readsReference = false;
 
   batch(examples: readonly TokenizedExample[]): TrainBatch {
     return { sequences: examples.map((e) => ({ inputIds: Int32Array.from(e.inputIds), labels: shiftedLabels(e.inputIds, e.trainMask) })) };

@@ -4,27 +4,23 @@
 // example.answer, where a GSM8K answer string ends in "#### N". Two answers match as numbers when both parse
 // (commas and "$" removed, as the harness's regexes_to_ignore do), else as normalised strings.
 
-import { GSM8K_INVALID, flexibleExtractAnswer, strictMatchAnswer } from '../../../eval/suites/gsm8k';
+import { GSM8K_INVALID, flexibleExtractAnswer, regexFilter, strictMatchAnswer } from '../../../eval/suites/gsm8k';
 import { RewardCallError } from './reward-types';
 
+/** `pattern` with the global flag, as the harness's findall-based filter (gsm8k.ts regexFilter) reads it. */
+export function globalPattern(pattern: RegExp): RegExp {
+  return pattern.flags.includes('g') ? pattern : new RegExp(pattern.source, pattern.flags + 'g');
+}
+
 /**
- * The completion's final answer: with `pattern`, its last match (the first non-empty capture group, or the
- * whole match when the pattern has no groups); otherwise GSM8K's "#### N", else the last number.
- * Undefined when nothing is found.
+ * The completion's final answer: with `pattern` (global, globalPattern), its last match as the harness's
+ * regex filter takes it (the first non-empty capture group, or the whole match when the pattern has no
+ * groups); otherwise GSM8K's "#### N", else the last number. Undefined when nothing is found.
  */
 export function extractFinalAnswer(completion: string, pattern?: RegExp): string | undefined {
-  if (pattern !== undefined) {
-    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
-    const matches = [...completion.matchAll(global)];
-    const last = matches[matches.length - 1];
-    if (last === undefined) return undefined;
-    const group = last.slice(1).find((g) => g !== undefined && g !== '');
-    return (last.length > 1 ? (group ?? '') : last[0]).trim();
-  }
-  const strict = strictMatchAnswer(completion);
-  if (strict !== GSM8K_INVALID) return strict;
-  const flexible = flexibleExtractAnswer(completion);
-  return flexible === GSM8K_INVALID ? undefined : flexible;
+  const found = (answer: string) => (answer === GSM8K_INVALID ? undefined : answer);
+  if (pattern !== undefined) return found(regexFilter(pattern, -1, completion));
+  return found(strictMatchAnswer(completion)) ?? found(flexibleExtractAnswer(completion));
 }
 
 /** The reference answer from example.answer: a number, or a string (GSM8K's "... #### 72" gives "72"). */

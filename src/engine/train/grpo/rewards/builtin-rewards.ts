@@ -3,8 +3,8 @@
 // matches that give 1.0 or 0.0 (trl/rewards/format_rewards.py think_format_reward); ours search the whole
 // completion, so a pattern that must cover all of it says so with ^ and $.
 
-import { compileUserRegex } from '../../../eval/metrics/text-metrics';
-import { answerMatchReward } from './answer-match';
+import { compileUserRegex, regexMatch } from '../../../eval/metrics/text-metrics';
+import { answerMatchReward, globalPattern } from './answer-match';
 import { RewardCallError, RewardSpecError, type BuiltinRewardKind, type RewardInput } from './reward-types';
 
 export type BuiltinReward = (input: RewardInput) => number;
@@ -67,14 +67,14 @@ function refuseArg(kind: BuiltinRewardKind, arg: string | undefined): void {
 export function compileBuiltinReward(kind: BuiltinRewardKind, arg: string | undefined): BuiltinReward {
   switch (kind) {
     case 'answer-match': {
-      const pattern = arg === undefined || arg === '' ? undefined : parsePatternArg(arg, 'answer-match extraction regex');
+      const pattern = arg === undefined || arg === '' ? undefined : globalPattern(parsePatternArg(arg, 'answer-match extraction regex'));
       return ({ completion, example }) => answerMatchReward(completion, example, pattern);
     }
     case 'format':
     case 'regex': {
       const source = kind === 'format' && (arg === undefined || arg === '') ? DEFAULT_FORMAT_PATTERN : requireArg(kind, arg, 'a pattern');
       const pattern = parsePatternArg(source, `${kind} pattern`);
-      return ({ completion }) => (pattern.test(completion) ? 1 : 0);
+      return ({ completion }) => regexMatch(completion, pattern);
     }
     case 'contains':
     case 'not-contains': {

@@ -16,17 +16,25 @@ export function splitRewardItems(text: string): string[] {
   const items: string[] = [];
   let depth = 0;
   let start = 0;
+  /** A comma inside brackets: a separator if the brackets are never closed. */
+  let nestedComma = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch === '\\') i++;
     else if (ch === '(' || ch === '[' || ch === '{') depth++;
-    else if ((ch === ')' || ch === ']' || ch === '}') && depth > 0) depth--;
+    else if ((ch === ')' || ch === ']' || ch === '}') && depth > 0) {
+      depth--;
+      if (depth === 0) nestedComma = false;
+    }
+    else if (ch === ',' && depth > 0) nestedComma = true;
     else if (ch === ',' && depth === 0) {
       items.push(text.slice(start, i));
       start = i + 1;
     }
   }
   items.push(text.slice(start));
+  // An unclosed bracket would have swallowed the items after it (alone in its item, that item's own parse names it).
+  if (depth > 0 && nestedComma) throw new RewardSpecError(`--reward "${text}": an opening bracket is never closed, so the items after it cannot be told apart (escape a plain one as \\( or close it)`);
   return items;
 }
 
