@@ -18,9 +18,13 @@ import { jsRegexToPython } from '../../src/engine/export/trl/js-regex-to-python'
 import { trlProjectFiles, TrlExportError, type TrlProjectSpec } from '../../src/engine/export/trl/trl-project';
 import { truncateAtStop } from '../../src/engine/eval/suites/gsm8k';
 import type { CodeSandbox } from '../../src/engine/eval/sandbox';
-import { createRewardSet, type RewardSpec } from '../../src/engine/train/grpo/rewards';
+import { createRewardSet, parseRewardSpecs, type RewardSpec } from '../../src/engine/train/grpo/rewards';
 import { createNodeSandbox } from '../../src/node/sandbox/node-sandbox';
 import { writeExportFiles } from '../../src/node/write-export';
+import type { DatasetRecord, RunSettings } from '../../src/storage/records';
+import { splitDataset } from '../../src/worker/dataset-split';
+import { trlSpecFromRunSettings } from '../../src/worker/trl-export-spec';
+import { sftRunSettings } from '../helpers/run-settings';
 
 // ---- python3, or a printed reason ----
 
@@ -340,6 +344,28 @@ function jsonlRows(text: string | undefined): Record<string, unknown>[] {
   return text!.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** Every reward of the project's rewards.py on each completion, called as TRL calls them (the row's columns as keyword lists). */
+async function pythonScores(dir: string, cases: { completion: string; row: Record<string, unknown> }[]): Promise<Record<string, number[]> | undefined> {
+  await writeFile(join(dir, 'cases.json'), JSON.stringify(cases.map(({ completion, row }) => ({ completion, row }))));
+  await writeFile(
+    join(dir, 'score.py'),
+    [
+      'import json, sys',
+      'import rewards',
+      'cases = json.load(open("cases.json", encoding="utf-8"))',
+      'keys = sorted({k for c in cases for k in c["row"] if k != "prompt"})',
+      'columns = {k: [c["row"].get(k) for c in cases] for k in keys}',
+      'rewards.check_rewards()',
+      'out = {f.__name__: f(prompts=[c["row"]["prompt"] for c in cases], completions=[c["completion"] for c in cases], completion_ids=None, trainer_state=None, log_extra=None, log_metric=None, **columns) for f in rewards.REWARD_FUNCS}',
+      'print(json.dumps(out))',
+    ].join('\n'),
+  );
+  const r = python(['score.py'], { cwd: dir });
+  if (!r) return undefined;
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, number[]>;
+}
+
 function checkConfigs(spec: TrlProjectSpec, trainPy: string, hasEval: boolean, sftLoss?: [boolean, boolean]): void {
   expect(trainPy).toContain(IMPORTS[spec.method]);
   expect(trainPy).toContain(`MODEL_ID = "${spec.model.id}"`);
@@ -446,27 +472,12 @@ describe('the Python rewards score as the TypeScript rewards do', () => {
     const rows = [...jsonlRows(files.get('data/train.jsonl')), ...jsonlRows(files.get('data/eval.jsonl'))];
     const records = [...spec.records.train, ...spec.records.eval] as PromptRecord[];
     const cases = COMPLETIONS.map((completion, i) => ({ completion, row: rows[i % rows.length], record: records[i % records.length] }));
-    await writeFile(join(dir, 'cases.json'), JSON.stringify(cases.map(({ completion, row }) => ({ completion, row }))));
-    await writeFile(
-      join(dir, 'score.py'),
-      [
-        'import json, sys',
-        'import rewards',
-        'cases = json.load(open("cases.json", encoding="utf-8"))',
-        'keys = sorted({k for c in cases for k in c["row"] if k != "prompt"})',
-        'columns = {k: [c["row"].get(k) for c in cases] for k in keys}',
-        'rewards.check_rewards()',
-        'out = {f.__name__: f(prompts=[c["row"]["prompt"] for c in cases], completions=[c["completion"] for c in cases], completion_ids=None, trainer_state=None, log_extra=None, log_metric=None, **columns) for f in rewards.REWARD_FUNCS}',
-        'print(json.dumps(out))',
-      ].join('\n'),
-    );
-    const r = python(['score.py'], { cwd: dir });
+    const r = await pythonScores(dir, cases);
     const set = await createRewardSet(REWARDS, { sandbox, timeLimitMs: 2000 });
     const inputs = cases.map(({ completion, record }) => ({ prompt: '', completion: truncateAtStop(completion, STOPS), example: record.fields, completionTokens: 1, truncated: false }));
     const ts = await set.score(inputs);
     if (!r) return;
-    expect(r.status, r.stderr).toBe(0);
-    const py = JSON.parse(r.stdout) as Record<string, number[]>;
+    const py = r;
     for (const reward of REWARDS) expect(py[reward.name], reward.name).toEqual(Array.from(ts.perFunction[reward.name]));
     // Not a vacuous match: every reward takes more than one value over these completions, and errors score 0 on both sides.
     for (const reward of REWARDS) expect(new Set(py[reward.name]).size, `${reward.name} varies`).toBeGreaterThan(1);
@@ -478,19 +489,30 @@ describe('the Python rewards score as the TypeScript rewards do', () => {
     const texts = [',', ' x', '\nx', 'a', 'b', '٣٣', 'abc', 'é', 'caté', 'a cat!', '\u001c', '\u00a0', 'a\rb', 'a\nb', 'end\n', 'end', 'y\rx', 'end\u2028', '12x!', 'a-b', 'a{,2}', '"x"', "'x\"", 'bc', 'COLOR', 'éé', '\nz', 'A😀'];
     const expected = patterns.map((p) => texts.map((t) => (p.test(t) ? 1 : 0)));
     const sources = patterns.map((p) => jsRegexToPython(p).source);
-    const script = ['import json, re, sys', 'data = json.load(sys.stdin)', 'print(json.dumps([[1 if re.search(p, t) else 0 for t in data["texts"]] for p in data["sources"]]))'].join('\n');
-    const r = python(['-c', script], { input: JSON.stringify({ sources, texts }) });
+    // Each pattern's JavaScript source read by Python as it is, beside the translation (None: Python refuses it).
+    const script = [
+      'import json, re, sys',
+      'data = json.load(sys.stdin)',
+      'def hits(p):',
+      '    try:',
+      '        return [1 if re.search(p, t) else 0 for t in data["texts"]]',
+      '    except re.error:',
+      '        return None',
+      'print(json.dumps({"translated": [hits(p) for p in data["sources"]], "raw": [hits(p) for p in data["raw"]]}))',
+    ].join('\n');
+    const r = python(['-c', script], { input: JSON.stringify({ sources, texts, raw: patterns.map((p) => p.source) }) });
     if (!r) return;
     expect(r.status, r.stderr).toBe(0);
-    const got = JSON.parse(r.stdout) as number[][];
-    patterns.forEach((p, i) => expect(got[i], `${p} -> ${sources[i]}`).toEqual(expected[i]));
-    // Python's own reading differs on several of these, so the translation is what makes them agree.
-    expect(expected.flat().filter((v) => v === 1).length).toBeGreaterThan(10);
+    const got = JSON.parse(r.stdout) as { translated: number[][]; raw: (number[] | null)[] };
+    patterns.forEach((p, i) => expect(got.translated[i], `${p} -> ${sources[i]}`).toEqual(expected[i]));
+    // Python's own reading of the same sources disagrees with JavaScript on most of these: the translation is what makes them agree.
+    const differing = patterns.filter((_, i) => JSON.stringify(got.raw[i]) !== JSON.stringify(expected[i]));
+    expect(differing.length, `raw Python differs on ${differing.join(' ')}`).toBeGreaterThanOrEqual(12);
   });
 
   test('what Python cannot say is refused with the reason', () => {
     expect(() => jsRegexToPython(/\p{L}/u)).toThrow(/Unicode property escapes/);
-    expect(() => jsRegexToPython(/a/v)).toThrow(/the v flag/);
+    expect(() => jsRegexToPython(new RegExp('a', 'v'))).toThrow(/the v flag/);
     expect(() => jsRegexToPython(new RegExp('a\\2(b)'))).toThrow(/refers to no group/);
   });
 });
@@ -573,5 +595,79 @@ describe('trlSpecFromRunDir reads what `tunelab train --out DIR` writes', () => 
     await writeFile(join(dir, 'run.json'), JSON.stringify({ ...runJson(join(root, 'nowhere.jsonl')) }));
     await expect(trlSpecFromRunDir(dir)).rejects.toThrow(/field "data" names .*nowhere\.jsonl/);
     expect(await readFile(join(dir, 'run.json'), 'utf8')).toContain('nowhere');
+  });
+
+  test('a GRPO run with --reward and a --reward-module: the module\'s exports become node rewards that score as the sandbox does', async () => {
+    const dir = join(root, 'run-grpo');
+    await mkdir(dir, { recursive: true });
+    const dataFile = join(root, 'prompts.jsonl');
+    const prompts = ['Sue the cat', 'Tom the dog', 'Ann the owl', 'Bo the bee', 'Max the ox'].map((p, i) => ({ prompt: p, name: p.split(' ')[0], completion: `ref ${i}` }));
+    await writeFile(dataFile, prompts.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const moduleFile = join(root, 'my-rewards.js');
+    await writeFile(moduleFile, ['// helpers stay private to the module', 'const size = (s) => s.length;', 'export function short(completion) { return size(completion) < 12 ? 1 : 0; }', 'export const shouty = (completion, example) => (completion === completion.toUpperCase() ? 2 : 0) + (example.completion ? 0.5 : 0);'].join('\n'));
+    const run = {
+      command: 'train', method: 'grpo', model: join(root, 'a-local-model'), revision: null, data: dataFile, eval_data: null, eval_split: 0.2,
+      num_generations: 2, num_generations_eval: 2, max_completion_length: 32, temperature: 1, top_p: 1, top_k: 0, stop: [], beta: 0, epsilon: 0.2, epsilon_high: 0.2,
+      num_iterations: 1, loss_type: 'dapo', scale_rewards: 'group', mask_truncated_completions: false,
+      reward: 'contains={name}:2,short:0.5', reward_modules: [moduleFile], reward_time_limit_ms: 1000, rollouts: null, train_prompts: 4, eval_prompts: 1,
+      lora: { r: 4, lora_alpha: 4, lora_dropout: 0, target_modules: ['q_proj'], use_rslora: false, scale: 1, modules: 2, init_adapter: 'runs/sft/adapter' },
+      steps: 6, epochs: null, batch_size: 2, grad_accum: 2, lr: 1e-4, scheduler: 'constant', warmup_steps: 0, max_grad_norm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0,
+      eval_every: 3, save_every: 0, seed: 7, backend: 'gpu', weights: 'f16', recompute: false, resumed_from: null,
+    };
+    await writeFile(join(dir, 'run.json'), JSON.stringify(run));
+    const spec = await trlSpecFromRunDir(dir);
+    expect(spec.model.isLocal).toBe(true);
+    expect(spec.grpo!.rewards.map((r) => [r.kind, r.name, r.weight])).toEqual([['contains', 'contains', 2], ['custom', 'short', 0.5], ['custom', 'shouty', 1]]);
+    expect([spec.records.train.length, spec.records.eval.length]).toEqual([4, 1]);
+    expect(spec.notes.join(' ')).toContain('started from the adapter runs/sft/adapter');
+    const { dir: out, files } = await exported(spec, 'grpo-from-run');
+    compiles(out, files);
+    checkConfigs(spec, files.get('train.py')!, true);
+    expect(files.get('train.py')).toContain('replace it with a Hub id or a path');
+    const rows = [...jsonlRows(files.get('data/train.jsonl')), ...jsonlRows(files.get('data/eval.jsonl'))];
+    const completions = ['Sue said hi', 'TOM SHOUTS LOUDLY', 'a quiet long answer', 'OK', 'Max'];
+    const py = await pythonScores(out, completions.map((completion, i) => ({ completion, row: rows[i] })));
+    const set = await createRewardSet(parseRewardSpecs(run.reward), { sandbox, timeLimitMs: 1000, customModules: [{ name: moduleFile, source: await readFile(moduleFile, 'utf8') }] });
+    const records = [...spec.records.train, ...spec.records.eval] as PromptRecord[];
+    const ts = await set.score(completions.map((completion, i) => ({ prompt: '', completion, example: records[i].fields, completionTokens: 1, truncated: false })));
+    if (!py) return;
+    for (const name of ['contains', 'short', 'shouty']) expect(py[name], name).toEqual(Array.from(ts.perFunction[name]));
+    expect(py.shouty).toEqual([0.5, 2.5, 0.5, 2.5, 0.5]);
+  }, 60_000);
+});
+
+describe('trlSpecFromRunSettings maps a stored run', () => {
+  function dataset(method: 'sft'): Extract<DatasetRecord, { method: 'sft' }>;
+  function dataset(method: 'dpo'): Extract<DatasetRecord, { method: 'dpo' }>;
+  function dataset(method: 'sft' | 'dpo'): DatasetRecord {
+    const header = { id: 'd1', name: 'stories', source: 'stories.jsonl', createdAt: '2026-01-01', skipped: [], split: { evalFraction: 0.2, seed: 3 } };
+    if (method === 'dpo') return { ...header, method, format: 'preference', identical: 0, examples: [1, 2, 3].map((i) => ({ line: i, example: { kind: 'text' as const, prompt: `p${i}`, chosen: 'c', rejected: 'r' } })) };
+    return { ...header, method, format: 'prompt-completion', examples: Array.from({ length: 10 }, (_, i) => ({ line: i + 1, example: { kind: 'prompt-completion' as const, prompt: `p${i}`, completion: ` c${i}` } })) };
+  }
+
+  test('settings field for field, the dataset split as the Data page splits it, and a compiling project', async () => {
+    const settings: RunSettings = { ...sftRunSettings(20, 5, 4), model: { kind: 'hub', id: 'HuggingFaceTB/SmolLM2-135M', revision: 'main', endpoint: 'https://huggingface.co' }, initAdapter: { id: 'a', name: 'earlier SFT' } };
+    const spec = trlSpecFromRunSettings(settings, dataset('sft'), 'SFT 3');
+    expect(spec.model).toEqual({ id: 'HuggingFaceTB/SmolLM2-135M', revision: 'main', isLocal: false });
+    expect(spec.lora).toEqual(settings.lora);
+    expect(spec.loop).toEqual(settings.loop);
+    expect([spec.maxLength, spec.completionOnly]).toEqual([64, true]);
+    const split = splitDataset(dataset('sft'));
+    expect(spec.records.train).toEqual(split.train);
+    expect(spec.records.eval).toEqual(split.eval);
+    expect([spec.records.train.length, spec.records.eval.length]).toEqual([8, 2]);
+    expect(spec.notes).toEqual(['The run started from the saved adapter "earlier SFT"; train.py trains a fresh adapter from the base model.']);
+    const { dir, files } = await exported(spec, 'from-settings');
+    compiles(dir, files);
+    checkConfigs(spec, files.get('train.py')!, true, [true, false]);
+  });
+
+  test('refuses the demo model and a dataset of the wrong family, saying why', () => {
+    expect(() => trlSpecFromRunSettings({ ...sftRunSettings(5, 0, 0), model: { kind: 'demo' } }, dataset('sft'), 'demo')).toThrow(/exists only inside Tunelab/);
+    expect(() => trlSpecFromRunSettings({ ...sftRunSettings(5, 0, 0), method: 'dpo' }, dataset('sft'), 'x')).toThrow(/DPO needs/);
+    // A DPO run stored without preference settings trained with TRL's defaults (run-data.ts objectiveSettings).
+    const dpo = trlSpecFromRunSettings({ ...sftRunSettings(5, 0, 0), method: 'dpo' }, dataset('dpo'), 'x');
+    expect(dpo.preference).toEqual({ beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0, simpoGamma: 0.5, orpoLambda: 0.1, maxPromptLength: 512, precomputeRef: false });
+    expect(dpo.records.family).toBe('preference');
   });
 });
