@@ -13,15 +13,18 @@ import { countParameters, mapWeights, type ModelWeights } from '../engine/model/
 import { mergeAdapter } from '../engine/lora/merge-weights';
 import type { LoraAdapter } from '../engine/lora/adapter';
 import { GpuLoraAdapter } from '../engine/train/gpu/gpu-lora';
-import { readAdapterDir } from '../node/adapter-files';
+import { importAdapterDir } from '../node/adapter-files';
 import { acquireNodeGpu } from '../node/node-gpu';
 import { resolveModelSource } from '../node/resolve-model-source';
 import { formatBytes, formatCount, formatSeconds } from './format';
 import type { ModelArgs } from './options/common';
 import type { Progress } from './progress';
+import type { ModelSource } from '../engine/model/source';
 
 /** The checked files and weights, before any backend is touched. */
 export interface ModelOnDisk {
+  /** Where the files came from (a folder or the Hub), to read more of them (the model card). */
+  source: ModelSource;
   files: ModelFiles;
   weights: ModelWeights;
   /** "<source>: llama, 5 layers, ..." for the progress line. */
@@ -61,12 +64,16 @@ export async function readModel(args: ModelArgs, progress: Progress): Promise<Mo
   const files = await loadModelFiles(source, progress.download);
   const weights = mapWeights(files.config, files.weights);
   const c = files.config;
-  const adapter = args.adapter ? await readAdapterDir(args.adapter, c.architecture, weights) : undefined;
+  const imported = args.adapter ? await importAdapterDir(args.adapter, c.architecture, weights) : undefined;
+  // What the import applied (rank_pattern, alpha_pattern) and corrected or ignored, as PEFT would say it.
+  for (const note of imported?.notes ?? []) progress.line(`adapter ${args.adapter}: ${note}`);
+  for (const warning of imported?.warnings ?? []) progress.line(`warning: ${warning}`);
+  const adapter = imported?.adapter;
   const summary =
     `${source.id}: ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, vocab ${c.vocabSize}, ` +
     `${formatCount(countParameters(weights))} parameters, ${formatBytes(files.bytes)}` +
     (adapter ? `, LoRA r=${adapter.config.r} on ${adapter.modules.length} modules from ${args.adapter}` : '');
-  return { files, weights, summary, started, adapter };
+  return { source, files, weights, summary, started, adapter };
 }
 
 /** Builds the CPU reference, or takes the GPU and uploads the weights. */

@@ -9,6 +9,8 @@ import { runEval } from './commands/eval';
 import { runEvalSuites } from './commands/eval-suites';
 import { runJudge } from './commands/judge';
 import { runTrain } from './commands/train';
+import { runExport } from './commands/export';
+import { EXPORT_HELP, parseExportArgs } from './options/export';
 import { EXIT_OK, exitStatusOf, oneLineError, verboseError } from './errors';
 import { GENERATE_HELP, parseGenerateArgs } from './options/generate';
 import { INFO_HELP, parseInfoArgs } from './options/info';
@@ -51,6 +53,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'evaluation suites (ARC, HellaSwag, BoolQ, GSM8K, HumanEval-JS, files) before and after adapters; held-out loss (JSON)',
     help: EVAL_HELP,
     run: (argv, io) => (isSuiteMode(argv) ? runEvalSuites(parseEvalSuiteArgs(argv), io) : runEval(parseEvalArgs(argv), io)),
+  },
+  export: {
+    summary: 'the model with an adapter merged, as a Hugging Face folder or ONNX; or a run as a TRL project',
+    help: EXPORT_HELP,
+    run: (argv, io) => runExport(parseExportArgs(argv), io),
   },
   judge: {
     summary: 'LLM-as-a-judge (MT-Bench): grade answers 1-10, or --pairwise adapter against base in both orders (JSON)',

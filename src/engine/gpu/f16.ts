@@ -68,3 +68,11 @@ export function unpackF16(packed: Uint32Array, count: number): Float32Array {
 export function roundToF16(values: ArrayLike<number>): Float32Array {
   return unpackF16(packF16(values), values.length);
 }
+
+/** bfloat16 bits of a float, rounded to nearest even (NaN stays a quiet NaN). */
+export function bf16Bits(value: number): number {
+  if (Number.isNaN(value)) return 0x7fc0;
+  f32[0] = value;
+  const u = u32[0];
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}

@@ -3,7 +3,7 @@
 // Reading keeps each tensor as a view of the file's bytes and converts on demand (a 0.5B-parameter
 // checkpoint never exists twice in f32).
 
-import { f16BitsToF32, f32ToF16Bits } from '../gpu/f16';
+import { bf16Bits, f16BitsToF32, f32ToF16Bits } from '../gpu/f16';
 import { ModelFormatError } from './errors';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8' | 'BOOL' | 'F64';
@@ -122,34 +122,44 @@ export interface TensorToWrite {
   data: ArrayLike<number>;
 }
 
-function bf16Bits(value: number): number {
-  const f = new Float32Array([value]);
-  const u = new Uint32Array(f.buffer)[0];
-  if (Number.isNaN(value)) return 0x7fc0;
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+/** The 8-byte length plus the JSON header (8-byte aligned) for tensors written back to back in this order. */
+export function safetensorsHeaderBytes(
+  tensors: readonly { name: string; dtype: SafetensorsDtype; shape: readonly number[]; byteLength: number }[],
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
+    if (expected !== t.byteLength) throw new RangeError(`safetensors: "${t.name}" ${t.dtype}[${t.shape.join(', ')}] needs ${expected} bytes, got ${t.byteLength}`);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = json.byteLength + ((8 - ((8 + json.byteLength) % 8)) % 8);
+  const out = new Uint8Array(8 + padded).fill(0x20);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  return out;
 }
 
 /** Serialises tensors (in the given order, 8-byte aligned header) with optional string metadata. */
 export function writeSafetensors(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
-  let offset = 0;
   const entries = Object.entries(tensors);
   for (const [name, t] of entries) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw new RangeError(`safetensors: "${name}" has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
-    const size = count * DTYPE_BYTES[t.dtype];
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
-    offset += size;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
+  const headerBytes = safetensorsHeaderBytes(
+    entries.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, byteLength: t.data.length * DTYPE_BYTES[t.dtype] })),
+    metadata,
+  );
+  const dataBytes = entries.reduce((n, [, t]) => n + t.data.length * DTYPE_BYTES[t.dtype], 0);
+  const out = new Uint8Array(headerBytes.byteLength + dataBytes);
   const dv = new DataView(out.buffer);
-  dv.setBigUint64(0, BigInt(headerBytes.byteLength), true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.byteLength;
+  out.set(headerBytes, 0);
+  let pos = headerBytes.byteLength;
   for (const [, t] of entries) {
     const n = t.data.length;
     for (let i = 0; i < n; i++) {

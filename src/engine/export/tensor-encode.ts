@@ -1,0 +1,41 @@
+// Float values -> the little-endian bytes (typed arrays: every platform WebGPU runs on is little-endian) of a storage dtype, for export writers (safetensors, ONNX).
+// f16 refuses values beyond its range instead of writing Inf: a merged weight that large would silently
+// change the model.
+
+import { bf16Bits, f32ToF16Bits } from '../gpu/f16';
+
+export type FloatDtype = 'F32' | 'F16' | 'BF16';
+
+export const FLOAT_DTYPE_BYTES: Record<FloatDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+/** The largest finite f16 value; values from F16_OVERFLOW up round to Inf. */
+export const F16_MAX = 65504;
+const F16_OVERFLOW = 65520;
+
+/** Raised when a value cannot be stored in the requested dtype (names the tensor and the value). */
+export class DtypeRangeError extends RangeError {
+  constructor(tensor: string, index: number, value: number, dtype: FloatDtype) {
+    super(`tensor "${tensor}" holds ${value} at index ${index}, which ${dtype} cannot store (largest ${F16_MAX}); export as f32 or bf16`);
+    this.name = 'DtypeRangeError';
+  }
+}
+
+/** Encodes values as `dtype` (little-endian); `tensor` names the tensor in errors. */
+export function encodeFloats(values: ArrayLike<number>, dtype: FloatDtype, tensor: string): Uint8Array {
+  const n = values.length;
+  if (dtype === 'F32') {
+    const out = Float32Array.from(values);
+    return new Uint8Array(out.buffer);
+  }
+  const out = new Uint16Array(n);
+  if (dtype === 'BF16') {
+    for (let i = 0; i < n; i++) out[i] = bf16Bits(values[i]);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (Math.abs(v) >= F16_OVERFLOW && Number.isFinite(v)) throw new DtypeRangeError(tensor, i, v, dtype);
+      out[i] = f32ToF16Bits(v);
+    }
+  }
+  return new Uint8Array(out.buffer);
+}
