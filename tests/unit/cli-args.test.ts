@@ -5,6 +5,7 @@ import { main } from '../../src/cli/main';
 import { parseGenerateArgs } from '../../src/cli/options/generate';
 import { parseInfoArgs } from '../../src/cli/options/info';
 import { parseLogitsArgs } from '../../src/cli/options/logits';
+import { parseExportArgs } from '../../src/cli/options/export';
 import { Progress } from '../../src/cli/progress';
 import type { TextSink } from '../../src/cli/streams';
 import { ModelFormatError } from '../../src/engine/model/errors';
@@ -124,6 +125,29 @@ describe('tunelab logits flags', () => {
   });
 });
 
+describe('tunelab export flags', () => {
+  it('reads hf and onnx exports with the model, adapter, dtype and shard size', () => {
+    const hf = parseExportArgs(['--format', 'hf', '--model', 'm', '--adapter', 'a', '--out', 'o', '--dtype', 'bf16', '--max-shard-size', '0.5']);
+    expect(hf).toMatchObject({ format: 'hf', out: 'o', dtype: 'bf16', maxShardBytes: 5e8, model: { model: 'm', adapter: 'a' } });
+    expect(parseExportArgs(['--format', 'onnx', '--model', 'm', '--out', 'o'])).toMatchObject({ format: 'onnx', dtype: 'f32', maxShardBytes: undefined });
+    expect(parseExportArgs(['--format', 'trl', '--run', 'r', '--out', 'o'])).toMatchObject({ format: 'trl', run: 'r', out: 'o' });
+  });
+
+  it.each([
+    [[], /needs --format hf, onnx or trl/],
+    [['--format', 'gguf', '--out', 'o'], /--format/],
+    [['--format', 'hf', '--model', 'm'], /needs --out/],
+    [['--format', 'trl', '--out', 'o'], /needs --run/],
+    [['--format', 'trl', '--run', 'r', '--out', 'o', '--adapter', 'a'], /--adapter does not apply to --format trl/],
+    [['--format', 'hf', '--model', 'm', '--out', 'o', '--run', 'r'], /--run applies to --format trl only/],
+    [['--format', 'onnx', '--model', 'm', '--out', 'o', '--max-shard-size', '1'], /--max-shard-size applies to --format hf/],
+    [['--format', 'hf', '--model', 'm', '--out', 'o', '--max-shard-size', '0'], /--max-shard-size/],
+  ])('%j is refused: %s', (argv, message) => {
+    expect(() => parseExportArgs(argv)).toThrow(UsageError);
+    expect(() => parseExportArgs(argv)).toThrow(message);
+  });
+});
+
 describe('tunelab info flags', () => {
   it('reads --json and refuses model flags', () => {
     expect(parseInfoArgs(['--json'])).toEqual({ json: true, verbose: false, quiet: false });
@@ -158,7 +182,7 @@ describe('tunelab main', () => {
     expect(r).toEqual({ status: 2, out: '', err: 'tunelab: --top-p must be a number in (0, 1], got 2\n' });
     const unknown = await run(['finetune']);
     expect(unknown.status).toBe(2);
-    expect(unknown.err).toBe('tunelab: unknown command "finetune" (commands: info, generate, logits, train, eval, judge; see tunelab --help)\n');
+    expect(unknown.err).toBe('tunelab: unknown command "finetune" (commands: info, generate, logits, train, eval, export, judge; see tunelab --help)\n');
   });
 
   it('--verbose adds the stack after the one line', async () => {
