@@ -1,236 +1,23 @@
-// "Export as a TRL project" (src/engine/export/trl): for every method the generated train.py (and rewards.py)
-// compiles with python3, every value of its LoraConfig and TRL config reads back equal to the run's under
-// TRL's name (the expected mapping is written out here by hand, so a swapped or renamed argument fails), the
-// dataset files are JSONL with TRL's columns and the run's counts, and the Python rewards give exactly the
-// TypeScript rewards' values. trlSpecFromRunDir reads a run.json of `tunelab train`'s shape and names a
-// missing field. Without python3 the Python checks are skipped with a printed reason, never silently.
+// "Export as a TRL project" (src/engine/export/trl): for every method the generated train.py compiles with
+// python3, every value of its LoraConfig and TRL config reads back equal to the run's under TRL's name (the
+// expected mapping is written out here by hand, so a swapped or renamed argument fails), and the dataset files
+// are JSONL with TRL's columns and the run's counts. trlSpecFromRunDir reads a run.json of `tunelab train`'s
+// shape and names a missing field; trlSpecFromRunSettings maps a stored run. Without python3 the compile checks
+// are skipped with a printed reason, never silently. The rewards: trl-export-rewards.test.ts.
 
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { trlSpecFromRunDir } from '../../src/cli/export-trl';
-import type { ChatMessage } from '../../src/engine/data/messages';
-import type { PromptRecord } from '../../src/engine/data/prompt-examples';
-import { readExportFile, type ExportFile } from '../../src/engine/export/export-file';
-import { jsRegexToPython } from '../../src/engine/export/trl/js-regex-to-python';
+import { readExportFile } from '../../src/engine/export/export-file';
 import { trlProjectFiles, TrlExportError, type TrlProjectSpec } from '../../src/engine/export/trl/trl-project';
-import { truncateAtStop } from '../../src/engine/eval/suites/gsm8k';
-import type { CodeSandbox } from '../../src/engine/eval/sandbox';
-import { createRewardSet, parseRewardSpecs, type RewardSpec } from '../../src/engine/train/grpo/rewards';
-import { createNodeSandbox } from '../../src/node/sandbox/node-sandbox';
-import { writeExportFiles } from '../../src/node/write-export';
 import type { DatasetRecord, RunSettings } from '../../src/storage/records';
 import { splitDataset } from '../../src/worker/dataset-split';
 import { trlSpecFromRunSettings } from '../../src/worker/trl-export-spec';
 import { sftRunSettings } from '../helpers/run-settings';
-
-// ---- python3, or a printed reason ----
-
-const PYTHON = spawnSync('python3', ['--version'], { encoding: 'utf8' });
-const HAS_PYTHON = !PYTHON.error && PYTHON.status === 0;
-function python(args: string[], options: { cwd?: string; input?: string } = {}): { status: number; stdout: string; stderr: string } | undefined {
-  if (!HAS_PYTHON) {
-    console.warn(`SKIPPED python3 check (${args.join(' ')}): python3 is not available here (${PYTHON.error?.message ?? PYTHON.stderr})`);
-    return undefined;
-  }
-  const r = spawnSync('python3', args, { encoding: 'utf8', ...options });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-// ---- reading keyword=value lines of the generated Python back ----
-
-type Py = string | number | boolean | null | Py[] | { name: string } | { call: string; args: Py[] };
-
-/** One Python literal (the subset the export writes) starting at `at`. */
-function parsePy(text: string, at: number): { value: Py; end: number } {
-  const ws = () => {
-    while (text[at] === ' ') at++;
-  };
-  ws();
-  const c = text[at];
-  if (c === '"') {
-    let out = '';
-    at++;
-    while (text[at] !== '"') {
-      if (text[at] !== '\\') {
-        out += text[at++];
-        continue;
-      }
-      const e = text[at + 1];
-      const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"' };
-      if (e in simple) (out += simple[e]), (at += 2);
-      else {
-        const width = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-        out += String.fromCodePoint(parseInt(text.slice(at + 2, at + 2 + width), 16));
-        at += 2 + width;
-      }
-    }
-    return { value: out, end: at + 1 };
-  }
-  if (c === '[') {
-    const items: Py[] = [];
-    at++;
-    ws();
-    while (text[at] !== ']') {
-      const item = parsePy(text, at);
-      items.push(item.value);
-      at = item.end;
-      ws();
-      if (text[at] === ',') at++;
-      ws();
-    }
-    return { value: items, end: at + 1 };
-  }
-  const number = /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?/i.exec(text.slice(at));
-  if (number) return { value: Number(number[0]), end: at + number[0].length };
-  const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(at))![0];
-  at += word.length;
-  if (word === 'True' || word === 'False') return { value: word === 'True', end: at };
-  if (word === 'None') return { value: null, end: at };
-  if (text[at] !== '(') return { value: { name: word }, end: at };
-  const args: Py[] = [];
-  at++;
-  while (text[at] !== ')') {
-    const arg = parsePy(text, at);
-    args.push(arg.value);
-    at = arg.end;
-    if (text[at] === ',') at++;
-    ws();
-  }
-  return { value: { call: word, args }, end: at + 1 };
-}
-
-/** The keyword arguments of `VARIABLE = Callee(` ... `)`, one `key=value,` a line (comments after). */
-function readCall(source: string, variable: string): { callee: string; args: Record<string, Py> } {
-  const lines = source.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(`${variable} = `));
-  expect(start, `${variable} = ... in the script`).toBeGreaterThanOrEqual(0);
-  const callee = /= ([\w.]+)\($/.exec(lines[start])![1];
-  const args: Record<string, Py> = {};
-  for (let i = start + 1; lines[i] !== ')'; i++) {
-    const key = /^ {4}(\w+)=/.exec(lines[i]);
-    if (!key) throw new Error(`line ${i + 1} is not key=value: ${lines[i]}`);
-    const { value, end } = parsePy(lines[i], key[0].length);
-    if (!/^,(\s+#.*)?$/.test(lines[i].slice(end))) throw new Error(`line ${i + 1}: unexpected text after the value: ${lines[i]}`);
-    expect(key[1] in args, `${key[1]} given twice`).toBe(false);
-    args[key[1]] = value;
-  }
-  return { callee, args };
-}
-
-// ---- specs ----
-
-const LOOP = { batchSize: 4, gradAccum: 2, steps: 30, lr: 3e-4, scheduler: 'constant' as const, warmupSteps: 5, maxGradNorm: 0.7, beta1: 0.85, beta2: 0.97, eps: 1e-7, weightDecay: 0.01, evalEvery: 10, saveEvery: 0, seed: 17 };
-const LORA = { r: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'], useRslora: true };
-const PREF = { beta: 0.2, lossType: 'robust' as const, labelSmoothing: 0.1, simpoGamma: 0.7, orpoLambda: 0.3, maxPromptLength: 64, precomputeRef: true };
-const msg = (role: string, content: string, train = role === 'assistant'): ChatMessage => ({ role, content, train });
-
-function base(method: TrlProjectSpec['method'], records: TrlProjectSpec['records']): TrlProjectSpec {
-  return { method, source: 'a test', datasetName: 'test.jsonl', model: { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', revision: 'main', isLocal: false }, lora: LORA, loop: LOOP, maxLength: 256, completionOnly: true, records, notes: [] };
-}
-
-const sftMessages = (): TrlProjectSpec => ({
-  ...base('sft', {
-    family: 'sft',
-    // Several assistant turns: "messages" with assistant_only_loss.
-    train: [1, 2, 3, 4, 5].map((i) => ({ line: i, example: { kind: 'chat' as const, messages: [msg('user', `q${i}`), msg('assistant', `a${i}`), msg('user', 'more'), msg('assistant', `b${i}`)] } })),
-    eval: [{ line: 6, example: { kind: 'chat', messages: [msg('system', 'be brief'), msg('user', 'q6'), msg('assistant', 'a6')] } }],
-  }),
-  lora: { ...LORA, targets: ['all-linear'], useRslora: false },
-  loop: { ...LOOP, scheduler: 'cosine', warmupSteps: 0, saveEvery: 10 },
-});
-
-const sftPromptCompletion = (): TrlProjectSpec => ({
-  ...base('sft', {
-    family: 'sft',
-    train: [1, 2, 3].map((i) => ({ line: i, example: { kind: 'prompt-completion' as const, prompt: `Q${i} "quoted" \\ é 😀`, completion: ` A${i}` } })),
-    eval: [],
-  }),
-  completionOnly: false,
-  loop: { ...LOOP, scheduler: 'linear' },
-});
-
-const pairs = (): TrlProjectSpec['records'] => ({
-  family: 'preference',
-  train: [1, 2, 3, 4].map((i) => ({ line: i, example: { kind: 'text' as const, prompt: `P${i}`, chosen: ` good ${i}`, rejected: ` bad ${i}` } })),
-  eval: [{ line: 5, example: { kind: 'text', prompt: 'P5', chosen: ' good', rejected: ' bad' } }],
-});
-
-const CUSTOM_LEN = '(completion, example) => completion.length / 8 + (example.name === "Sue" ? 1 : 0)';
-const CUSTOM_THROWS = '(completion) => { if (completion.includes("boom")) throw new RangeError("boom in " + completion); return completion.split(" ").length; }';
-const REWARDS: RewardSpec[] = [
-  { kind: 'answer-match', name: 'answer-match', weight: 1 },
-  { kind: 'answer-match', name: 'answer-regex', weight: 0.5, arg: '/answer:\\s*(\\S+)/i' },
-  { kind: 'format', name: 'format', weight: 0.25 },
-  { kind: 'regex', name: 'once', weight: 1, arg: '/^\\s*once\\b/im' },
-  { kind: 'regex', name: 'dot-end', weight: 1, arg: '\\d{2,}.$' },
-  { kind: 'contains', name: 'names', weight: 2, arg: '{name}' },
-  { kind: 'contains', name: 'number', weight: 1, arg: 'n={n}' },
-  { kind: 'not-contains', name: 'no-bad', weight: -1, arg: 'bad' },
-  { kind: 'length', name: 'length', weight: 0.5, arg: '5' },
-  { kind: 'json', name: 'json', weight: 1 },
-  { kind: 'custom', name: 'custom len', weight: 1, arg: CUSTOM_LEN },
-  { kind: 'custom', name: 'custom/throws', weight: 1, arg: CUSTOM_THROWS },
-];
-const STOPS = ['\nQuestion:'];
-const PROMPTS: PromptRecord[] = [
-  { line: 1, prompt: 'Sue the cat. Once', fields: { answer: 'she ate 6 #### 72', name: 'Sue', n: 72, completion: 'ref text' } },
-  { line: 2, prompt: 'Tom', fields: { answer: 'Seven', name: 'Tom', n: 0.5 } },
-  { line: 3, prompt: 'Big', fields: { answer: '1,234', name: 'Émile', n: 1e21 } },
-  { line: 4, prompt: 'Tiny', fields: { answer: '$5', n: 1e-7 } },
-  { line: 5, prompt: 'None', fields: { name: 'Ann', n: 123456789012 } },
-  { line: 6, prompt: 'Neg', fields: { answer: '-3.50', name: 'Bo', n: -0.25 } },
-];
-const COMPLETIONS = [
-  'She ate 6 and then 66 more. #### 72',
-  'The answer is 72.',
-  'answer: seven',
-  'ANSWER:   Seven.',
-  '1,234 apples and 1234',
-  '$5',
-  '  once upon a time, Sue',
-  'x\nOnce more 99.',
-  '{"a": [1, 2, {"b": null}]}',
-  '  [1, 2]\u00a0',
-  'NaN',
-  'bad words here',
-  'one two three four five',
-  'word\u2003word\u1680word\u001cword',
-  'boom goes the line',
-  '',
-  'n=72 and n=0.5 and n=1e+21',
-  'n=1e-7 n=123456789012 n=-0.25',
-  'Émile wrote 12\nQuestion: what? #### 72',
-  '-3.5 is it #### -3.50',
-  'answer: 1,234\n',
-  'ends with 42\n',
-];
-
-const grpoSpec = (): TrlProjectSpec => ({
-  ...base('grpo', { family: 'prompts', train: PROMPTS.slice(0, 4), eval: PROMPTS.slice(4) }),
-  loop: { ...LOOP, batchSize: 4, gradAccum: 4 },
-  maxLength: undefined,
-  grpo: {
-    numGenerations: 4,
-    numGenerationsEval: 2,
-    maxCompletionLength: 48,
-    temperature: 0.9,
-    topP: 0.95,
-    topK: 40,
-    stopStrings: STOPS,
-    beta: 0.04,
-    numIterations: 2,
-    epsilon: 0.2,
-    epsilonHigh: 0.28,
-    lossType: 'dr_grpo',
-    scaleRewards: 'batch',
-    maskTruncatedCompletions: true,
-    rewards: REWARDS,
-    rewardTimeLimitMs: 2000,
-  },
-});
+import { compiles, exportProject, jsonlRows, readCall, type Py } from '../helpers/trl-project-files';
+import { base, grpoSpec, msg, pairs, PREF, PROMPTS, sftMessages, sftPromptCompletion } from '../helpers/trl-specs';
 
 // ---- the expected TRL and PEFT arguments, by hand ----
 
@@ -311,60 +98,15 @@ const IMPORTS: Record<TrlProjectSpec['method'], string> = {
   grpo: 'from trl import GRPOConfig, GRPOTrainer',
 };
 
-// ---- the project on disk ----
-
 let root: string;
-let sandbox: CodeSandbox;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'tunelab-trl-'));
-  sandbox = createNodeSandbox();
 });
 afterAll(async () => {
-  sandbox.dispose();
   await rm(root, { recursive: true, force: true });
 });
 
-async function exported(spec: TrlProjectSpec, name: string): Promise<{ dir: string; files: Map<string, string> }> {
-  const list: ExportFile[] = trlProjectFiles(spec);
-  const dir = join(root, name);
-  await writeExportFiles(dir, list);
-  const files = new Map<string, string>();
-  for (const f of list) files.set(f.path, new TextDecoder().decode(await readExportFile(f)));
-  return { dir, files };
-}
-
-function compiles(dir: string, files: Map<string, string>): void {
-  const sources = [...files.keys()].filter((p) => p.endsWith('.py'));
-  const r = python(['-m', 'py_compile', ...sources], { cwd: dir });
-  if (r) expect(r.status, `py_compile ${sources.join(' ')}: ${r.stderr}`).toBe(0);
-}
-
-function jsonlRows(text: string | undefined): Record<string, unknown>[] {
-  expect(text, 'the dataset file').toBeDefined();
-  return text!.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-/** Every reward of the project's rewards.py on each completion, called as TRL calls them (the row's columns as keyword lists). */
-async function pythonScores(dir: string, cases: { completion: string; row: Record<string, unknown> }[]): Promise<Record<string, number[]> | undefined> {
-  await writeFile(join(dir, 'cases.json'), JSON.stringify(cases.map(({ completion, row }) => ({ completion, row }))));
-  await writeFile(
-    join(dir, 'score.py'),
-    [
-      'import json, sys',
-      'import rewards',
-      'cases = json.load(open("cases.json", encoding="utf-8"))',
-      'keys = sorted({k for c in cases for k in c["row"] if k != "prompt"})',
-      'columns = {k: [c["row"].get(k) for c in cases] for k in keys}',
-      'rewards.check_rewards()',
-      'out = {f.__name__: f(prompts=[c["row"]["prompt"] for c in cases], completions=[c["completion"] for c in cases], completion_ids=None, trainer_state=None, log_extra=None, log_metric=None, **columns) for f in rewards.REWARD_FUNCS}',
-      'print(json.dumps(out))',
-    ].join('\n'),
-  );
-  const r = python(['score.py'], { cwd: dir });
-  if (!r) return undefined;
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Record<string, number[]>;
-}
+const exported = (spec: TrlProjectSpec, name: string) => exportProject(root, spec, name);
 
 function checkConfigs(spec: TrlProjectSpec, trainPy: string, hasEval: boolean, sftLoss?: [boolean, boolean]): void {
   expect(trainPy).toContain(IMPORTS[spec.method]);
@@ -376,7 +118,6 @@ function checkConfigs(spec: TrlProjectSpec, trainPy: string, hasEval: boolean, s
   expect(training.callee).toBe(CALLEES[spec.method]);
   expect(training.args).toEqual(expectedTraining(spec, hasEval, sftLoss));
 }
-
 describe('train.py compiles and holds the run\'s values under TRL\'s names', () => {
   test('SFT, conversations with several assistant turns: "messages" with assistant_only_loss, all-linear, cosine', async () => {
     const spec = sftMessages();
@@ -463,60 +204,6 @@ describe('train.py compiles and holds the run\'s values under TRL\'s names', () 
     expect(() => trlProjectFiles(twoTypes)).toThrow(/field "n" is a number in train line 1 and a string in train line 9/);
   });
 });
-
-describe('the Python rewards score as the TypeScript rewards do', () => {
-  test(`${COMPLETIONS.length} completions x ${REWARDS.length} rewards (built-ins, translated regexes, custom JavaScript under node): equal values`, async () => {
-    const spec = grpoSpec();
-    const { dir, files } = await exported(spec, 'grpo-rewards');
-    // Each completion paired with a record, as TRL passes the record's columns beside it.
-    const rows = [...jsonlRows(files.get('data/train.jsonl')), ...jsonlRows(files.get('data/eval.jsonl'))];
-    const records = [...spec.records.train, ...spec.records.eval] as PromptRecord[];
-    const cases = COMPLETIONS.map((completion, i) => ({ completion, row: rows[i % rows.length], record: records[i % records.length] }));
-    const r = await pythonScores(dir, cases);
-    const set = await createRewardSet(REWARDS, { sandbox, timeLimitMs: 2000 });
-    const inputs = cases.map(({ completion, record }) => ({ prompt: '', completion: truncateAtStop(completion, STOPS), example: record.fields, completionTokens: 1, truncated: false }));
-    const ts = await set.score(inputs);
-    if (!r) return;
-    const py = r;
-    for (const reward of REWARDS) expect(py[reward.name], reward.name).toEqual(Array.from(ts.perFunction[reward.name]));
-    // Not a vacuous match: every reward takes more than one value over these completions, and errors score 0 on both sides.
-    for (const reward of REWARDS) expect(new Set(py[reward.name]).size, `${reward.name} varies`).toBeGreaterThan(1);
-    expect(ts.errors.some((e) => e.name === 'custom/throws')).toBe(true);
-  }, 60_000);
-
-  test('regexes translated from JavaScript match what JavaScript matches (ASCII \\d \\w \\b, JS \\s, "." and "$", empty backreferences)', () => {
-    const patterns = [/[\D,]/, /[^\S\n]x/, /[^a\W]/, /\d+/, /^\w+$/, /\bcat\b/, /\s/, /a.b/, /a.b/s, /end$/, /^x/m, /end$/m, /[^\d,]+!/, /[\w-]{3}/, /a{,2}/, /(?<q>["'])x\k<q>/, /(a)?b\1c/, /colou?r/i, /\u00e9+/, /[\s\S]{2}z/, /\x41\u{1F600}/u];
-    const texts = [',', ' x', '\nx', 'a', 'b', '٣٣', 'abc', 'é', 'caté', 'a cat!', '\u001c', '\u00a0', 'a\rb', 'a\nb', 'end\n', 'end', 'y\rx', 'end\u2028', '12x!', 'a-b', 'a{,2}', '"x"', "'x\"", 'bc', 'COLOR', 'éé', '\nz', 'A😀'];
-    const expected = patterns.map((p) => texts.map((t) => (p.test(t) ? 1 : 0)));
-    const sources = patterns.map((p) => jsRegexToPython(p).source);
-    // Each pattern's JavaScript source read by Python as it is, beside the translation (None: Python refuses it).
-    const script = [
-      'import json, re, sys',
-      'data = json.load(sys.stdin)',
-      'def hits(p):',
-      '    try:',
-      '        return [1 if re.search(p, t) else 0 for t in data["texts"]]',
-      '    except re.error:',
-      '        return None',
-      'print(json.dumps({"translated": [hits(p) for p in data["sources"]], "raw": [hits(p) for p in data["raw"]]}))',
-    ].join('\n');
-    const r = python(['-c', script], { input: JSON.stringify({ sources, texts, raw: patterns.map((p) => p.source) }) });
-    if (!r) return;
-    expect(r.status, r.stderr).toBe(0);
-    const got = JSON.parse(r.stdout) as { translated: number[][]; raw: (number[] | null)[] };
-    patterns.forEach((p, i) => expect(got.translated[i], `${p} -> ${sources[i]}`).toEqual(expected[i]));
-    // Python's own reading of the same sources disagrees with JavaScript on most of these: the translation is what makes them agree.
-    const differing = patterns.filter((_, i) => JSON.stringify(got.raw[i]) !== JSON.stringify(expected[i]));
-    expect(differing.length, `raw Python differs on ${differing.join(' ')}`).toBeGreaterThanOrEqual(12);
-  });
-
-  test('what Python cannot say is refused with the reason', () => {
-    expect(() => jsRegexToPython(/\p{L}/u)).toThrow(/Unicode property escapes/);
-    expect(() => jsRegexToPython(new RegExp('a', 'v'))).toThrow(/the v flag/);
-    expect(() => jsRegexToPython(new RegExp('a\\2(b)'))).toThrow(/refers to no group/);
-  });
-});
-
 // ---- trlSpecFromRunDir ----
 
 describe('trlSpecFromRunDir reads what `tunelab train --out DIR` writes', () => {
@@ -597,43 +284,6 @@ describe('trlSpecFromRunDir reads what `tunelab train --out DIR` writes', () => 
     expect(await readFile(join(dir, 'run.json'), 'utf8')).toContain('nowhere');
   });
 
-  test('a GRPO run with --reward and a --reward-module: the module\'s exports become node rewards that score as the sandbox does', async () => {
-    const dir = join(root, 'run-grpo');
-    await mkdir(dir, { recursive: true });
-    const dataFile = join(root, 'prompts.jsonl');
-    const prompts = ['Sue the cat', 'Tom the dog', 'Ann the owl', 'Bo the bee', 'Max the ox'].map((p, i) => ({ prompt: p, name: p.split(' ')[0], completion: `ref ${i}` }));
-    await writeFile(dataFile, prompts.map((p) => JSON.stringify(p)).join('\n') + '\n');
-    const moduleFile = join(root, 'my-rewards.js');
-    await writeFile(moduleFile, ['// helpers stay private to the module', 'const size = (s) => s.length;', 'export function short(completion) { return size(completion) < 12 ? 1 : 0; }', 'export const shouty = (completion, example) => (completion === completion.toUpperCase() ? 2 : 0) + (example.completion ? 0.5 : 0);'].join('\n'));
-    const run = {
-      command: 'train', method: 'grpo', model: join(root, 'a-local-model'), revision: null, data: dataFile, eval_data: null, eval_split: 0.2,
-      num_generations: 2, num_generations_eval: 2, max_completion_length: 32, temperature: 1, top_p: 1, top_k: 0, stop: [], beta: 0, epsilon: 0.2, epsilon_high: 0.2,
-      num_iterations: 1, loss_type: 'dapo', scale_rewards: 'group', mask_truncated_completions: false,
-      reward: 'contains={name}:2,short:0.5', reward_modules: [moduleFile], reward_time_limit_ms: 1000, rollouts: null, train_prompts: 4, eval_prompts: 1,
-      lora: { r: 4, lora_alpha: 4, lora_dropout: 0, target_modules: ['q_proj'], use_rslora: false, scale: 1, modules: 2, init_adapter: 'runs/sft/adapter' },
-      steps: 6, epochs: null, batch_size: 2, grad_accum: 2, lr: 1e-4, scheduler: 'constant', warmup_steps: 0, max_grad_norm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0,
-      eval_every: 3, save_every: 0, seed: 7, backend: 'gpu', weights: 'f16', recompute: false, resumed_from: null,
-    };
-    await writeFile(join(dir, 'run.json'), JSON.stringify(run));
-    const spec = await trlSpecFromRunDir(dir);
-    expect(spec.model.isLocal).toBe(true);
-    expect(spec.grpo!.rewards.map((r) => [r.kind, r.name, r.weight])).toEqual([['contains', 'contains', 2], ['custom', 'short', 0.5], ['custom', 'shouty', 1]]);
-    expect([spec.records.train.length, spec.records.eval.length]).toEqual([4, 1]);
-    expect(spec.notes.join(' ')).toContain('started from the adapter runs/sft/adapter');
-    const { dir: out, files } = await exported(spec, 'grpo-from-run');
-    compiles(out, files);
-    checkConfigs(spec, files.get('train.py')!, true);
-    expect(files.get('train.py')).toContain('replace it with a Hub id or a path');
-    const rows = [...jsonlRows(files.get('data/train.jsonl')), ...jsonlRows(files.get('data/eval.jsonl'))];
-    const completions = ['Sue said hi', 'TOM SHOUTS LOUDLY', 'a quiet long answer', 'OK', 'Max'];
-    const py = await pythonScores(out, completions.map((completion, i) => ({ completion, row: rows[i] })));
-    const set = await createRewardSet(parseRewardSpecs(run.reward), { sandbox, timeLimitMs: 1000, customModules: [{ name: moduleFile, source: await readFile(moduleFile, 'utf8') }] });
-    const records = [...spec.records.train, ...spec.records.eval] as PromptRecord[];
-    const ts = await set.score(completions.map((completion, i) => ({ prompt: '', completion, example: records[i].fields, completionTokens: 1, truncated: false })));
-    if (!py) return;
-    for (const name of ['contains', 'short', 'shouty']) expect(py[name], name).toEqual(Array.from(ts.perFunction[name]));
-    expect(py.shouty).toEqual([0.5, 2.5, 0.5, 2.5, 0.5]);
-  }, 60_000);
 });
 
 describe('trlSpecFromRunSettings maps a stored run', () => {
