@@ -91,6 +91,16 @@ export const COMPLETIONS = [
   '-3.5 is it #### -3.50',
   'answer: 1,234\n',
   'ends with 42\n',
+  // Paired with PROMPTS[4], [5], [0], ... in turn: each record's number as JavaScript's String() writes it.
+  'n=123456789012',
+  'n=-0.25 #### -3.5',
+  'n=72 and more',
+  'n=0.5',
+  'n=1e+21',
+  'n=1e-7',
+  // JavaScript's trim() removes U+FEFF but not U+001C; Python's strip() does the opposite.
+  '\ufeff{"ok": true}',
+  '{"ok": true}\u001c',
 ];
 
 export const grpoSpec = (): TrlProjectSpec => ({
