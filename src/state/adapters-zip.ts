@@ -1,11 +1,12 @@
 // The PEFT files of an adapter as one .zip (made on the page with fflate), and a file name for it.
 
 import { zipSync } from 'fflate';
+import { fileSafeName as safeName } from '../worker/export-names';
 import type { PeftFiles } from '../worker/protocol-adapters';
 
 /** A name usable as a file name on every system ("my run: v2" -> "my-run-v2"). */
 export function fileSafeName(name: string): string {
-  return name.trim().replace(/[^\p{L}\p{N}._-]+/gu, '-').replace(/^-+|-+$/g, '') || 'adapter';
+  return safeName(name, 'adapter');
 }
 
 /** The two PEFT files in one archive, at its top level (what PEFT's from_pretrained reads once unpacked). */

@@ -10,6 +10,7 @@ import { ModelSession } from './model-session';
 import { listOfflineModels } from './offline-models';
 import type { StudioApi } from './protocol';
 import type { AdaptersApi, ChatApi, DemoApi } from './protocol-adapters';
+import type { ExportApi } from './protocol-export';
 import type { DatasetsApi } from './protocol-datasets';
 import type { EvalApi } from './protocol-eval';
 import type { JudgeApi } from './protocol-judge';
@@ -20,6 +21,7 @@ import { createChatService } from './chat-service';
 import { createDatasetsService } from './datasets-service';
 import { createDemoService } from './demo-service';
 import { createEvalService } from './eval-service';
+import { createExportService } from './export-service';
 import { createJudgeService } from './eval-judge-service';
 import { startBrowserSandbox } from './eval-sandbox';
 import { createRunsService } from './runs-service';
@@ -43,7 +45,7 @@ const models = new ModelSession(gpuContext);
 const deps: WorkerDeps = { gpuContext, models, db: studioDb };
 
 /** The calls of the Device and Model pages. */
-const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi | keyof EvalApi | keyof JudgeApi> = {
+const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi | keyof EvalApi | keyof JudgeApi | keyof ExportApi> = {
   async gpuStatus() {
     return (await gpuSession()).status;
   },
@@ -112,6 +114,7 @@ const api: StudioApi = {
   ...createDemoService(deps),
   ...createEvalService(deps, startBrowserSandbox),
   ...createJudgeService(deps),
+  ...createExportService(deps),
 };
 
 Comlink.expose(api);

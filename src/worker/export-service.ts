@@ -1,0 +1,137 @@
+// The studio's exports: the loaded model with a saved adapter merged (Hugging Face folder or ONNX) and a stored
+// run as a TRL project, each as a .zip Blob made as it is produced. The base weights left the worker's memory
+// once uploaded to the GPU, so an export reads the model's files again from where they came (Cache Storage for
+// Hub downloads, the picked files, the offline folder): f32 exact, whatever format the GPU holds.
+
+import { hfExportFiles } from '../engine/export/hf-export';
+import { licenseFromCard, type ModelCardInfo } from '../engine/export/model-card';
+import { onnxExportFiles } from '../engine/export/onnx/onnx-export';
+import { onnxFileName } from '../engine/export/onnx/onnx-export';
+import { trlProjectFiles } from '../engine/export/trl/trl-project';
+import type { ExportFile } from '../engine/export/export-file';
+import type { LoraAdapter } from '../engine/lora/adapter';
+import { loadModelFiles } from '../engine/model/model-files';
+import { mapWeights } from '../engine/model/weights';
+import { getAdapter } from '../storage/adapters-store';
+import { getDataset } from '../storage/datasets-store';
+import { getRun, runRows } from '../storage/runs-store';
+import type { AdapterRecord, RunRecord } from '../storage/records';
+import { checkAdapterFits } from './adapters-service';
+import { fileSafeName } from './export-names';
+import { exportFilesAsBlobs, zipExportFiles } from './export-zip';
+import type { ModelSession } from './model-session';
+import { modelSource } from './model-source';
+import type { ExportApi, ExportProgressListener } from './protocol-export';
+import { trlSpecFromRunSettings } from './trl-export-spec';
+import type { WorkerDeps } from './worker-deps';
+
+declare const __TUNELAB_VERSION__: string | undefined;
+const VERSION = typeof __TUNELAB_VERSION__ === 'string' ? __TUNELAB_VERSION__ : '0.1.0';
+
+/** Evaluation rows worth a line in the card: the run's first and last held-out numbers. */
+const CARD_METRICS = ['eval_loss', 'eval_reward', 'eval_rewards/accuracies', 'eval_rewards/margins'] as const;
+
+function requireModel(models: ModelSession) {
+  const active = models.active;
+  if (!active) throw new Error('Load the base model first (Model page): an export merges the adapter into the loaded model.');
+  return active;
+}
+
+async function cardFor(deps: WorkerDeps, baseModel: string, record: AdapterRecord | undefined, license: string | undefined): Promise<Omit<ModelCardInfo, 'contents'>> {
+  if (!record) return { baseModel, license };
+  const db = await deps.db();
+  const run: RunRecord | undefined = record.runId ? await getRun(db, record.runId).catch(() => undefined) : undefined;
+  if (!run) return { baseModel, license, training: { method: 'lora', adapterName: record.name, hyperparameters: {} } };
+  const s = run.settings;
+  const rows = (await runRows(db, record.runId!)).filter((r) => r.kind === 'eval');
+  const values = (row: (typeof rows)[number]) => ({ eval_loss: row.eval_loss, ...((row as { objective?: Record<string, number> }).objective ?? {}) }) as Record<string, number | undefined>;
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  const evaluation = last
+    ? CARD_METRICS.filter((k) => typeof values(last)[k] === 'number' && !(s.method === 'grpo' && k === 'eval_loss')).map((k) => ({
+        name: `${k} (step ${first.step} → ${last.step})`,
+        base: first.step === 0 ? values(first)[k] : undefined,
+        tuned: values(last)[k]!,
+      }))
+    : [];
+  return {
+    baseModel,
+    license,
+    evaluation,
+    training: {
+      method: s.method,
+      adapterName: record.name,
+      datasetName: s.datasetName,
+      hyperparameters: {
+        r: s.lora.r,
+        lora_alpha: s.lora.alpha,
+        target_modules: s.lora.targets.join(', '),
+        steps: s.loop.steps,
+        batch_size: s.loop.batchSize,
+        grad_accum: s.loop.gradAccum,
+        lr: s.loop.lr,
+        scheduler: s.loop.scheduler,
+        warmup_steps: s.loop.warmupSteps,
+        max_length: s.maxLength,
+        seed: s.loop.seed,
+      },
+    },
+  };
+}
+
+/** The loaded model's files read again, the adapter planned on it, and the card's facts. */
+async function prepare(deps: WorkerDeps, adapterId: string | null) {
+  const active = requireModel(deps.models);
+  const db = await deps.db();
+  const record = adapterId ? await getAdapter(db, adapterId) : undefined;
+  const adapter: LoraAdapter | undefined = record ? checkAdapterFits(active, record.config, record.weights, record.name) : undefined;
+  const source = modelSource(active.request);
+  const files = await loadModelFiles(source);
+  const readme = await source.read('README.md').catch(() => undefined);
+  const license = readme ? licenseFromCard(new TextDecoder().decode(readme)) : undefined;
+  const card = await cardFor(deps, active.info.source, record, license);
+  const name = fileSafeName(`${active.info.source.split('/').pop()}${record ? `+${record.name}` : ''}`);
+  return { files, adapter, card, name };
+}
+
+async function archive(files: ExportFile[], fileName: string, onProgress?: ExportProgressListener) {
+  const total = files.reduce((n, f) => n + f.size, 0);
+  const blob = await zipExportFiles(files, (file, written) => onProgress?.({ file: file.path, written, total }));
+  return { blob, fileName, files: files.map((f) => ({ path: f.path, size: f.size })) };
+}
+
+export function createExportService(deps: WorkerDeps): ExportApi {
+  return {
+    async exportModel(request, onProgress) {
+      const { files, adapter, card, name } = await prepare(deps, request.adapterId);
+      if (request.format === 'hf') {
+        return archive(hfExportFiles(files, adapter, { dtype: request.dtype, card }), `${name}-${request.dtype}.zip`, onProgress);
+      }
+      if (request.dtype === 'bf16') throw new Error('ONNX exports are f32 or f16 (transformers.js has no bf16 ONNX files).');
+      const precision = request.dtype === 'f16' ? 'fp16' : 'fp32';
+      const exported = onnxExportFiles(files, mapWeights(files.config, files.weights), adapter, { precision, producerVersion: VERSION, card });
+      return archive(exported, `${name}-onnx-${precision}.zip`, onProgress);
+    },
+
+    async exportOnnxFiles(adapterId, dtype, onProgress) {
+      const { files, adapter, card } = await prepare(deps, adapterId);
+      const precision = dtype === 'f16' ? 'fp16' : 'fp32';
+      const exported = onnxExportFiles(files, mapWeights(files.config, files.weights), adapter, { precision, producerVersion: VERSION, card });
+      const total = exported.reduce((n, f) => n + f.size, 0);
+      onProgress({ file: '', written: 0, total });
+      const blobs = await exportFilesAsBlobs(exported);
+      onProgress({ file: '', written: total, total });
+      return { files: blobs, modelPath: `onnx/${onnxFileName(precision)}` };
+    },
+
+    async exportTrlProject(runId) {
+      const db = await deps.db();
+      const run = await getRun(db, runId);
+      const dataset = await getDataset(db, run.settings.datasetId).catch(() => {
+        throw new Error(`The run's dataset "${run.settings.datasetName}" was deleted: a TRL project needs the data the run trained on.`);
+      });
+      const files = trlProjectFiles(trlSpecFromRunSettings(run.settings, dataset, run.name));
+      return archive(files, `${fileSafeName(run.name)}-trl.zip`);
+    },
+  };
+}
