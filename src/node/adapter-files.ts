@@ -3,7 +3,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoraAdapter } from '../engine/lora/adapter';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, adapterWeightsBytes, loadPeftAdapter } from '../engine/lora/peft-files';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, adapterWeightsBytes, importPeftAdapter, type PeftImport } from '../engine/lora/peft-files';
 import type { Architecture } from '../engine/model/config';
 import { ModelFormatError } from '../engine/model/errors';
 import type { ModelWeights } from '../engine/model/weights';
@@ -17,7 +17,8 @@ async function readOrExplain(dir: string, name: string): Promise<Buffer> {
   }
 }
 
-export async function readAdapterDir(dir: string, architecture: Architecture, weights: ModelWeights): Promise<LoraAdapter> {
+/** The adapter in `dir` checked against the model, with what the import applied and warned about (to print). */
+export async function importAdapterDir(dir: string, architecture: Architecture, weights: ModelWeights): Promise<PeftImport> {
   const configText = (await readOrExplain(dir, ADAPTER_CONFIG_FILE)).toString('utf8');
   let config: unknown;
   try {
@@ -26,7 +27,11 @@ export async function readAdapterDir(dir: string, architecture: Architecture, we
     throw new ModelFormatError(join(dir, ADAPTER_CONFIG_FILE), `is not valid JSON (${(err as Error).message})`);
   }
   const bytes = await readOrExplain(dir, ADAPTER_WEIGHTS_FILE);
-  return loadPeftAdapter(config, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), architecture, weights);
+  return importPeftAdapter(config, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), architecture, weights);
+}
+
+export async function readAdapterDir(dir: string, architecture: Architecture, weights: ModelWeights): Promise<LoraAdapter> {
+  return (await importAdapterDir(dir, architecture, weights)).adapter;
 }
 
 /** Writes both files through temporary names, so a crash never leaves half an adapter. */

@@ -2,7 +2,7 @@
 // files (separately or zipped here with fflate) and imported from PEFT files.
 
 import type { StudioClient } from '../worker/client';
-import type { AdapterSummary } from '../worker/protocol-adapters';
+import type { AdapterSummary, ImportedAdapter } from '../worker/protocol-adapters';
 import { fileSafeName, zipPeftFiles } from './adapters-zip';
 import { errorMessage } from './errors';
 
@@ -25,7 +25,7 @@ export class AdaptersPageState {
   importing = $state(false);
   importError = $state<string | null>(null);
   /** The adapter the last import saved. */
-  imported = $state.raw<AdapterSummary | null>(null);
+  imported = $state.raw<ImportedAdapter | null>(null);
 
   constructor(private readonly client: StudioClient) {}
 

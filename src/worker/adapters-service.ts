@@ -1,7 +1,7 @@
 // The Adapters page's calls: saved adapters (from runs or imported) listed, renamed, deleted, exported as
 // PEFT files, and imported from PEFT files after checking every key and shape against the loaded model.
 
-import { loadPeftAdapter } from '../engine/lora/peft-files';
+import { importPeftAdapter, type PeftImport } from '../engine/lora/peft-files';
 import { deleteAdapter, getAdapter, listAdapters, putAdapter, renameAdapter } from '../storage/adapters-store';
 import type { AdapterRecord } from '../storage/records';
 import { adapterSummary } from './adapter-summary';
@@ -16,13 +16,18 @@ function checkedName(name: string): string {
   return trimmed;
 }
 
-/** Builds the adapter for the loaded model from its files: throws naming the key or shape that does not fit. */
-export function checkAdapterFits(active: ActiveModel, config: unknown, weights: Uint8Array, adapterName: string) {
+/** Builds the adapter for the loaded model from its files: throws naming the key, field or shape that does not fit. */
+function importChecked(active: ActiveModel, config: unknown, weights: Uint8Array, adapterName: string): PeftImport {
   try {
-    return loadPeftAdapter(config, weights, active.config.architecture, active.layout);
+    return importPeftAdapter(config, weights, active.config.architecture, active.layout);
   } catch (err) {
     throw new Error(`The adapter "${adapterName}" does not fit the loaded model (${active.info.source}): ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** The adapter for the loaded model from its files (importChecked's, without its notes). */
+export function checkAdapterFits(active: ActiveModel, config: unknown, weights: Uint8Array, adapterName: string) {
+  return importChecked(active, config, weights, adapterName).adapter;
 }
 
 async function readFiles(files: readonly File[]): Promise<UploadedFile[]> {
@@ -58,7 +63,7 @@ export function createAdaptersService(deps: WorkerDeps): AdaptersApi {
         throw new Error('Load the model this adapter was trained for first (Model page): an adapter is checked against the model it will run on.');
       }
       const upload = readPeftUpload(await readFiles(files));
-      checkAdapterFits(active, upload.config, upload.weights, adapterName);
+      const { notes, warnings } = importChecked(active, upload.config, upload.weights, adapterName);
       const record: AdapterRecord = {
         id: crypto.randomUUID(),
         name: adapterName,
@@ -68,7 +73,7 @@ export function createAdaptersService(deps: WorkerDeps): AdaptersApi {
         weights: upload.weights,
       };
       await putAdapter(await deps.db(), record);
-      return adapterSummary(record);
+      return { ...adapterSummary(record), notes, warnings };
     },
   };
 }

@@ -5,6 +5,9 @@ import type { GenerationRequest, GenerationResult, LoadedModelInfo, TokenListene
 
 export type AdapterSummary = Omit<AdapterRecord, 'weights'> & { bytes: number; modules: number };
 
+/** A saved import, with what the import applied (rank_pattern, alpha_pattern) and what it corrected or ignored. */
+export type ImportedAdapter = AdapterSummary & { notes: string[]; warnings: string[] };
+
 /** PEFT files of an adapter, for download (separately or zipped by the page). */
 export interface PeftFiles {
   'adapter_config.json': string;
@@ -17,7 +20,7 @@ export interface AdaptersApi {
   deleteAdapter(id: string): Promise<void>;
   exportAdapter(id: string): Promise<PeftFiles>;
   /** Imports PEFT files (two files, or a .zip holding them); checked against the loaded model. */
-  importAdapter(files: File[], name: string): Promise<AdapterSummary>;
+  importAdapter(files: File[], name: string): Promise<ImportedAdapter>;
 }
 
 export interface ChatApi {

@@ -2,6 +2,7 @@
 // base with `--adapter` (GPU, f32 weights), the f16 export stays within the engine's f16 tolerance, and the
 // ONNX folder loaded by transformers.js from disk writes `tunelab generate --adapter`'s greedy text.
 
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,5 +102,36 @@ describe('tunelab export --format onnx', () => {
     expect(ours.stdout.length).toBeGreaterThan(20);
     expect(`${output[0].generated_text}\n`).toBe(ours.stdout);
     await generator.dispose();
+  });
+});
+
+describe('tunelab export from a training run', () => {
+  it('--format trl turns the run folder into a TRL project, and --format hf cards the run it merges', async () => {
+    const run = join(work, 'run');
+    const train = await tunelab([
+      'train', '--model', STORIES260K_DIR, '--data', 'public/datasets/stories-setting/train.jsonl', '--eval-data', 'public/datasets/stories-setting/eval.jsonl',
+      '--steps', '3', '--batch-size', '2', '--lr', '0.002', '--lora-r', '4', '--eval-every', '3', '--out', run, '--quiet',
+    ]);
+    expect(train.status, train.stderr).toBe(0);
+
+    const trl = join(work, 'trl');
+    const exported = await tunelab(['export', '--format', 'trl', '--run', run, '--out', trl]);
+    expect(exported.status, exported.stderr).toBe(0);
+    const script = await readFile(join(trl, 'train.py'), 'utf8');
+    expect(script).toMatch(/SFTTrainer/);
+    expect(script).toMatch(/learning_rate=0\.002\b/);
+    expect(script).toMatch(/\br=4\b/);
+    expect(script).toMatch(/max_steps=3\b/);
+    const compiled = spawnSync('python3', ['-m', 'py_compile', join(trl, 'train.py')], { encoding: 'utf8' });
+    if (compiled.error) console.warn(`python3 not found (${compiled.error.message}): train.py was not compiled`);
+    else expect(compiled.status, compiled.stderr).toBe(0);
+
+    const merged = join(work, 'run-merged');
+    expect((await tunelab(['export', '--format', 'hf', '--model', STORIES260K_DIR, '--adapter', run, '--out', merged, '--quiet'])).status).toBe(0);
+    const card = await readFile(join(merged, 'README.md'), 'utf8');
+    expect(card).toContain('- Method: SFT with LoRA');
+    expect(card).toContain('- Data: train.jsonl (');
+    expect(card).toContain('| lr | 0.002 |');
+    expect(card).toMatch(/\| eval_loss \(step 0 → 3\) \| \d\.\d{4} \| \d\.\d{4} \|/);
   });
 });

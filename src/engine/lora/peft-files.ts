@@ -1,20 +1,30 @@
 // PEFT's on-disk adapter: adapter_config.json plus adapter_model.safetensors with keys
 // "base_model.model.<module path>.lora_A.weight" (r, in) and "...lora_B.weight" (out, r), F32, metadata
 // {"format": "pt"}; no adapter name in the keys. Loading checks every key and shape against the model.
+//
+// Importing an adapter trained elsewhere (TRL, LLaMA-Factory, Unsloth: all PEFT's save_pretrained) applies
+// rank_pattern and alpha_pattern exactly (rank-pattern.ts) and refuses what Tunelab cannot run by the field
+// (peft-config.ts) or tensor (peft-keys.ts) that asks for it.
+//
+// fan_in_fan_out: PEFT's A is (r, in_features) and B (out_features, r) whatever the flag says; the flag only
+// says whether the base weight is stored (in, out) like GPT-2's Conv1D, which matters when merging into it.
+// PEFT overrides a flag that disagrees with the layer (a warning, then Conv1D gets true and nn.Linear false:
+// peft/tuners/lora/layer.py dispatch_default), so the adapter computes the same either way. Tunelab knows each
+// module's layout from the architecture (ModulePath.fanInFanOut) and does the same: it uses the module's,
+// and reports a disagreeing flag as a warning.
 
 import type { Architecture } from '../model/config';
 import { ModelFormatError } from '../model/errors';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../model/safetensors';
 import type { ModelWeights } from '../model/weights';
-import { planAdapter, type LoraAdapter } from './adapter';
+import { planAdapter, type LoraAdapter, type LoraModule } from './adapter';
 import type { LoraConfig } from './lora-config';
+import { parsePeftConfig, type PeftLoraConfig } from './peft-config';
+import { ADAPTER_WEIGHTS_FILE, adapterKey, loraTensors } from './peft-keys';
+import { foldModule, moduleRanks, patternEntry, patternReport, type ModuleRank } from './rank-pattern';
 
+export { ADAPTER_WEIGHTS_FILE, adapterKey } from './peft-keys';
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
-export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
-
-export function adapterKey(path: string, which: 'A' | 'B'): string {
-  return `base_model.model.${path}.lora_${which}.weight`;
-}
 
 /** target_modules as PEFT writes them: the user's names, or for all-linear the matched module names. */
 function targetModules(adapter: LoraAdapter): string[] {
@@ -51,57 +61,88 @@ export function adapterWeightsBytes(adapter: LoraAdapter): Uint8Array {
   return writeSafetensors(tensors, { format: 'pt' });
 }
 
-/** Reads adapter_config.json (parsed) into a LoraConfig, naming the file and field on errors. */
+const plainConfig = (c: PeftLoraConfig): LoraConfig => ({ r: c.r, alpha: c.alpha, dropout: c.dropout, targets: [...c.targets], useRslora: c.useRslora });
+
+/**
+ * The LoRA settings an adapter_config.json gives a run (for forms and memory estimates, before any model is
+ * at hand): r is the largest of r and rank_pattern's ranks, an upper bound of the rank the loader uses, which
+ * is the largest rank of the modules the patterns actually match. Throws naming the field on what Tunelab
+ * cannot run.
+ */
 export function parseAdapterConfig(json: unknown): LoraConfig {
-  const file = ADAPTER_CONFIG_FILE;
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ModelFormatError(file, 'must be a JSON object');
-  const j = json as Record<string, unknown>;
-  if (j.peft_type !== 'LORA') throw new ModelFormatError(file, `peft_type is ${JSON.stringify(j.peft_type)}, only "LORA" is supported`);
-  const r = j.r;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) throw new ModelFormatError(file, `field "r" must be a positive integer, got ${JSON.stringify(r)}`);
-  const alpha = j.lora_alpha ?? r;
-  if (typeof alpha !== 'number' || !(alpha > 0)) throw new ModelFormatError(file, `field "lora_alpha" must be a positive number`);
-  const dropout = j.lora_dropout ?? 0;
-  if (typeof dropout !== 'number' || dropout < 0 || dropout >= 1) throw new ModelFormatError(file, `field "lora_dropout" must be in [0, 1)`);
-  const targets = j.target_modules;
-  if (typeof targets === 'string') {
-    if (targets === 'all-linear') return { r, alpha, dropout, targets: ['all-linear'], useRslora: j.use_rslora === true };
-    throw new ModelFormatError(file, `target_modules as a regular expression ("${targets}") is not supported; list the module names`);
-  }
-  if (!Array.isArray(targets) || targets.length === 0 || !targets.every((t) => typeof t === 'string')) {
-    throw new ModelFormatError(file, 'field "target_modules" must be a non-empty list of module names');
-  }
-  if (j.bias !== undefined && j.bias !== 'none') throw new ModelFormatError(file, `bias "${String(j.bias)}" is not supported (only "none")`);
-  if (j.use_dora === true) throw new ModelFormatError(file, 'DoRA adapters (use_dora: true) are not supported');
-  return { r, alpha, dropout, targets: targets as string[], useRslora: j.use_rslora === true };
+  const { config } = parsePeftConfig(json);
+  return { ...plainConfig(config), r: Math.max(config.r, ...config.rankPattern.map((e) => e.value)) };
 }
 
-/** Builds the adapter a PEFT config describes for this model and fills it from adapter_model.safetensors. */
-export function loadPeftAdapter(configJson: unknown, weightsBytes: Uint8Array, architecture: Architecture, weights: ModelWeights): LoraAdapter {
-  const config = parseAdapterConfig(configJson);
-  const adapter = planAdapter(architecture, weights, config);
-  const file = readSafetensors(weightsBytes, ADAPTER_WEIGHTS_FILE);
-  // Some tools keep the adapter name ("lora_A.default.weight"); accept it, nothing else.
-  const byKey = new Map<string, (typeof file.tensors extends Map<string, infer T> ? T : never)>();
-  for (const [name, t] of file.tensors) byKey.set(name.replace(/\.lora_([AB])\.default\.weight$/, '.lora_$1.weight'), t);
+/** An imported adapter and what the import did beyond plain LoRA, for the CLI and the studio to show. */
+export interface PeftImport {
+  adapter: LoraAdapter;
+  /** What was applied: rank_pattern, alpha_pattern and the folding of scales, one line each. */
+  notes: string[];
+  /** What PEFT would also warn about or ignore: a corrected fan_in_fan_out, unknown fields, unused pattern keys. */
+  warnings: string[];
+}
+
+/** planAdapter, with a target the model does not have reported against adapter_config.json's field. */
+function planOrExplain(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraAdapter {
+  try {
+    return planAdapter(architecture, weights, config);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new ModelFormatError(ADAPTER_CONFIG_FILE, `field "target_modules" (${config.targets.join(', ')}) does not fit this ${architecture} model: ${err.message}`);
+  }
+}
+
+function fanInFanOutWarning(config: PeftLoraConfig, modules: readonly LoraModule[]): string[] {
+  const other = modules.find((m) => m.fanInFanOut !== config.fanInFanOut);
+  if (!other) return [];
+  const layout = other.fanInFanOut ? 'Conv1D layers (weights stored (in, out))' : 'nn.Linear layers';
+  return [
+    `${ADAPTER_CONFIG_FILE}: fan_in_fan_out is ${config.fanInFanOut} but ${other.path} and the like are ${layout}: applied as ${other.fanInFanOut}, ` +
+      'as PEFT corrects it (lora_A and lora_B mean the same either way)',
+  ];
+}
+
+/** Where a module's rank comes from, for shape messages. */
+function rankSource(config: PeftLoraConfig, rank: ModuleRank): string {
+  const entry = patternEntry(config.rankPattern, rank.path);
+  return entry ? `r=${rank.r} from rank_pattern "${entry.key}"` : `r=${rank.r}`;
+}
+
+/** Builds the adapter a PEFT adapter describes for this model and fills it from adapter_model.safetensors. */
+export function importPeftAdapter(configJson: unknown, weightsBytes: Uint8Array, architecture: Architecture, weights: ModelWeights): PeftImport {
+  const parsed = parsePeftConfig(configJson);
+  const config = parsed.config;
+  const plan = planOrExplain(architecture, weights, plainConfig(config));
+  const ranks = moduleRanks(config, plan.modules.map((m) => m.path));
+  const R = Math.max(...ranks.map((m) => m.r));
+  const adapter = R === config.r ? plan : planOrExplain(architecture, weights, { ...plainConfig(config), r: R });
+  const tensors = loraTensors(readSafetensors(weightsBytes, ADAPTER_WEIGHTS_FILE));
   const used = new Set<string>();
-  for (const m of adapter.modules) {
-    for (const [which, target, shape] of [
-      ['A', m.a, [config.r, m.inFeatures]],
-      ['B', m.b, [m.outFeatures, config.r]],
-    ] as const) {
+  adapter.modules.forEach((m, i) => {
+    const rank = ranks[i];
+    const read = (which: 'A' | 'B', shape: readonly [number, number]): Float32Array => {
       const key = adapterKey(m.path, which);
-      const t = byKey.get(key);
+      const t = tensors.get(key);
       if (!t) throw new ModelFormatError(ADAPTER_WEIGHTS_FILE, `tensor "${key}" is missing (the config targets ${config.targets.join(', ')})`);
       if (t.shape.length !== 2 || t.shape[0] !== shape[0] || t.shape[1] !== shape[1]) {
-        throw new ModelFormatError(ADAPTER_WEIGHTS_FILE, `tensor "${key}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+        throw new ModelFormatError(ADAPTER_WEIGHTS_FILE, `tensor "${t.name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (${rankSource(config, rank)})`);
       }
-      target.set(t.toFloat32());
       used.add(key);
-    }
+      return t.toFloat32();
+    };
+    const a = read('A', [rank.r, m.inFeatures]);
+    const b = read('B', [m.outFeatures, rank.r]);
+    foldModule(m, R, a, b, rank.r, rank.scale / adapter.scale);
+  });
+  for (const [key, t] of tensors) {
+    if (!used.has(key)) throw new ModelFormatError(ADAPTER_WEIGHTS_FILE, `tensor "${t.name}" does not belong to any targeted module of this model`);
   }
-  for (const key of byKey.keys()) {
-    if (!used.has(key)) throw new ModelFormatError(ADAPTER_WEIGHTS_FILE, `tensor "${key}" does not belong to any targeted module of this model`);
-  }
-  return adapter;
+  const report = patternReport(config, ranks, adapter.scale);
+  return { adapter, notes: report.notes, warnings: [...fanInFanOutWarning(config, adapter.modules), ...parsed.warnings, ...report.warnings] };
+}
+
+/** importPeftAdapter's adapter alone. */
+export function loadPeftAdapter(configJson: unknown, weightsBytes: Uint8Array, architecture: Architecture, weights: ModelWeights): LoraAdapter {
+  return importPeftAdapter(configJson, weightsBytes, architecture, weights).adapter;
 }
