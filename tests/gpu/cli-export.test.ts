@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/model/safetensors';
 import { writeAdapterDir } from '../../src/node/adapter-files';
+import { worstRowError } from '../helpers/assert';
 import { tunelab } from '../helpers/cli';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
 import { loadModel, STORIES260K_DIR, writeTinyModel } from '../helpers/tiny-models';
@@ -27,21 +28,6 @@ async function logitsOf(args: string[], out: string): Promise<{ logits: Float32A
   return { logits: t.toFloat32(), V: t.shape[1] };
 }
 
-/** max over rows of max |a - b| / max |b| */
-function worstRowError(a: Float32Array, b: Float32Array, V: number): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let r = 0; r < b.length / V; r++) {
-    let scale = 0;
-    let diff = 0;
-    for (let i = r * V; i < (r + 1) * V; i++) {
-      scale = Math.max(scale, Math.abs(b[i]));
-      diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    }
-    worst = Math.max(worst, diff / scale);
-  }
-  return worst;
-}
 
 describe('tunelab export --format hf', () => {
   it("the merged folder's logits equal `tunelab logits --adapter` (1e-5 relative, f32) and f16 stays within 2e-3", async () => {

@@ -35,3 +35,23 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
   }
   return diff / scale;
 }
+
+/** The worst relativeError over rows of `rowLength` values (the model tests' "of each row's largest |logit|"). */
+export function worstRowError(actual: ArrayLike<number>, expected: ArrayLike<number>, rowLength: number): number {
+  expect(actual.length).toBe(expected.length);
+  expect(expected.length % rowLength).toBe(0);
+  expect(expected.length).toBeGreaterThan(0);
+  let worst = 0;
+  for (let at = 0; at < expected.length; at += rowLength) {
+    const slice = (a: ArrayLike<number>) => Array.prototype.slice.call(a, at, at + rowLength) as number[];
+    worst = Math.max(worst, relativeError(slice(actual), slice(expected)));
+  }
+  return worst;
+}
+
+/** worstRowError over two lists of rows. */
+export function worstRowsError(actual: readonly ArrayLike<number>[], expected: readonly ArrayLike<number>[]): number {
+  expect(actual.length).toBe(expected.length);
+  expect(expected.length).toBeGreaterThan(0);
+  return Math.max(...expected.map((row, r) => worstRowError(actual[r], row, row.length)));
+}

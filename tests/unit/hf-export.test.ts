@@ -12,6 +12,7 @@ import { mergeAdapter } from '../../src/engine/lora/merge-weights';
 import { CpuCausalLm } from '../../src/engine/model/cpu-model';
 import { readSafetensors } from '../../src/engine/model/safetensors';
 import { writeExportFiles } from '../../src/node/write-export';
+import { worstRowError } from '../helpers/assert';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
 import { loadModel, makeTempDir, removeTempDir, writeTinyModel, type LoadedModel, type TinyKind, type TinyModelOptions } from '../helpers/tiny-models';
 
@@ -24,21 +25,6 @@ async function logits(model: { config: LoadedModel['config']; weights: LoadedMod
   return out;
 }
 
-/** max |a - b| / max |b| over each row of V logits. */
-function worstRowError(a: Float32Array, b: Float32Array, V: number): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let r = 0; r < b.length / V; r++) {
-    let scale = 0;
-    let diff = 0;
-    for (let i = r * V; i < (r + 1) * V; i++) {
-      scale = Math.max(scale, Math.abs(b[i]));
-      diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    }
-    worst = Math.max(worst, diff / scale);
-  }
-  return worst;
-}
 
 let root: string;
 beforeAll(async () => {

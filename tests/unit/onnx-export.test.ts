@@ -16,29 +16,13 @@ import { mergeAdapter } from '../../src/engine/lora/merge-weights';
 import type { LoraAdapter } from '../../src/engine/lora/adapter';
 import { writeExportFiles } from '../../src/node/write-export';
 import { randomLoraAdapter, ALL_LINEAR } from '../helpers/lora-fixtures';
+import { worstRowsError } from '../helpers/assert';
 import { openSession, runDecode, runPaddedBatch } from '../helpers/onnx-run';
 import { loadModel, makeTempDir, removeTempDir, STORIES260K_DIR, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
 
 const PROMPT = [1, 403, 261, 378, 43, 300];
 const STEPS = 6;
 
-/** Max over rows of max |a - b| / max |b| (the tolerance measure of the model tests). */
-function worstRowError(ours: Float32Array[], reference: Float32Array[]): number {
-  expect(ours.length).toBe(reference.length);
-  let worst = 0;
-  ours.forEach((row, r) => {
-    const ref = reference[r];
-    expect(row.length).toBe(ref.length);
-    let scale = 0;
-    let diff = 0;
-    for (let i = 0; i < ref.length; i++) {
-      scale = Math.max(scale, Math.abs(ref[i]));
-      diff = Math.max(diff, Math.abs(row[i] - ref[i]));
-    }
-    worst = Math.max(worst, diff / scale);
-  });
-  return worst;
-}
 
 /** The CPU reference's logits for prompt + tokens, one row per position. */
 async function referenceLogits(model: LoadedModel, adapter: LoraAdapter | undefined, ids: number[]): Promise<Float32Array[]> {
@@ -80,7 +64,7 @@ describe('ONNX export run by onnxruntime-node', () => {
       const run = await runDecode(session, model.config, PROMPT, STEPS);
       // The decode feeds STEPS tokens after the prompt; the reference scores the same sequence.
       const reference = await referenceLogits(model, adapter, [...PROMPT, ...run.tokens]);
-      const error = worstRowError(run.logits, reference);
+      const error = worstRowsError(run.logits, reference);
       console.log(`${name}: ONNX fp32 vs CPU reference, worst row error ${error.toExponential(2)} over ${reference.length} positions`);
       expect(error).toBeLessThan(1e-4);
       // Greedy: every token ONNX picked is the reference's argmax at that position.
@@ -89,8 +73,8 @@ describe('ONNX export run by onnxruntime-node', () => {
 
       // A left-padded batch: the padded row's logits equal its unpadded run (the mask and position_ids work).
       const rows = await runPaddedBatch(session, model.config, [PROMPT, PROMPT.slice(0, 3)], 0);
-      expect(worstRowError(rows[0], reference.slice(0, PROMPT.length))).toBeLessThan(1e-4);
-      expect(worstRowError(rows[1], reference.slice(0, 3))).toBeLessThan(1e-4);
+      expect(worstRowsError(rows[0], reference.slice(0, PROMPT.length))).toBeLessThan(1e-4);
+      expect(worstRowsError(rows[1], reference.slice(0, 3))).toBeLessThan(1e-4);
       await session.release();
     });
   }
@@ -113,7 +97,7 @@ describe('ONNX export options', () => {
     const session = await openSession(join(dir, 'onnx', 'model_fp16.onnx'));
     expect(session.inputMetadata.find((m) => m.name === 'past_key_values.0.key')).toMatchObject({ type: 'float16' });
     const run = await runDecode(session, model.config, PROMPT, continuation.length, { fp16Cache: true, forced: continuation });
-    const error = worstRowError(run.logits, reference);
+    const error = worstRowsError(run.logits, reference);
     console.log(`llama: ONNX fp16 vs CPU reference (f32 weights), worst row error ${error.toExponential(2)}`);
     expect(error).toBeLessThan(2e-3);
     expect(error).toBeGreaterThan(1e-6); // the weights really are f16
@@ -132,7 +116,7 @@ describe('ONNX export options', () => {
     expect(onnxBytes).toBeLessThan(dataBytes / 4); // the weights left the protobuf
     const session = await openSession(join(dir, 'onnx', 'model.onnx'));
     const run = await runDecode(session, model.config, PROMPT, continuation.length, { forced: continuation });
-    expect(worstRowError(run.logits, reference)).toBeLessThan(1e-4);
+    expect(worstRowsError(run.logits, reference)).toBeLessThan(1e-4);
     await session.release();
   });
 
@@ -151,7 +135,7 @@ describe('ONNX export options', () => {
     await writeExportFiles(dir, files);
     const session = await openSession(join(dir, 'onnx', 'model.onnx'));
     const run = await runDecode(session, model.config, PROMPT, continuation.length, { forced: continuation });
-    expect(worstRowError(run.logits, reference)).toBeLessThan(1e-4);
+    expect(worstRowsError(run.logits, reference)).toBeLessThan(1e-4);
     await session.release();
   });
 });
