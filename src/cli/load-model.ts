@@ -20,6 +20,7 @@ import { formatBytes, formatCount, formatSeconds } from './format';
 import type { ModelArgs } from './options/common';
 import type { Progress } from './progress';
 import type { ModelSource } from '../engine/model/source';
+import type { Architecture } from '../engine/model/config';
 
 /** The checked files and weights, before any backend is touched. */
 export interface ModelOnDisk {
@@ -53,6 +54,15 @@ export async function acquireForCli(): Promise<GpuContext> {
   }
 }
 
+/** Reads a PEFT adapter folder and says on stderr what the import applied (rank_pattern, alpha_pattern) and
+ * corrected or ignored, as PEFT would say it. */
+export async function readAdapterReporting(dir: string, architecture: Architecture, weights: ModelWeights, progress: Pick<Progress, 'line'>): Promise<LoraAdapter> {
+  const imported = await importAdapterDir(dir, architecture, weights);
+  for (const note of imported.notes) progress.line(`adapter ${dir}: ${note}`);
+  for (const warning of imported.warnings) progress.line(`warning: ${warning}`);
+  return imported.adapter;
+}
+
 /** Resolves the source (download with progress) and checks config, tensor names and shapes. */
 export async function readModel(args: ModelArgs, progress: Progress): Promise<ModelOnDisk> {
   const started = performance.now();
@@ -64,11 +74,7 @@ export async function readModel(args: ModelArgs, progress: Progress): Promise<Mo
   const files = await loadModelFiles(source, progress.download);
   const weights = mapWeights(files.config, files.weights);
   const c = files.config;
-  const imported = args.adapter ? await importAdapterDir(args.adapter, c.architecture, weights) : undefined;
-  // What the import applied (rank_pattern, alpha_pattern) and corrected or ignored, as PEFT would say it.
-  for (const note of imported?.notes ?? []) progress.line(`adapter ${args.adapter}: ${note}`);
-  for (const warning of imported?.warnings ?? []) progress.line(`warning: ${warning}`);
-  const adapter = imported?.adapter;
+  const adapter = args.adapter ? await readAdapterReporting(args.adapter, c.architecture, weights, progress) : undefined;
   const summary =
     `${source.id}: ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, vocab ${c.vocabSize}, ` +
     `${formatCount(countParameters(weights))} parameters, ${formatBytes(files.bytes)}` +

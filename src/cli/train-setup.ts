@@ -7,7 +7,8 @@ import type { Architecture } from '../engine/model/config';
 import { readCheckpoint, type TrainCheckpoint } from '../engine/train/checkpoint';
 import type { LoopConfig, TrainResult } from '../engine/train/train-loop';
 import { Rng } from '../engine/util/rng';
-import { readAdapterDir } from '../node/adapter-files';
+import { readAdapterReporting } from './load-model';
+import type { Progress } from './progress';
 import { EXIT_INTERRUPTED } from './errors';
 import type { TrainArgs } from './options/train';
 import { readCheckpointFile, type RunFiles } from './run-files';
@@ -16,9 +17,9 @@ import type { TrainProgress } from './train-progress';
 
 const DEFAULT_TARGETS: Record<Architecture, string[]> = { llama: ['q_proj', 'v_proj'], qwen2: ['q_proj', 'v_proj'], gpt2: ['c_attn'] };
 
-export async function buildAdapter(args: TrainArgs, architecture: Architecture, weights: Parameters<typeof planAdapter>[1]): Promise<LoraAdapter> {
+export async function buildAdapter(args: TrainArgs, architecture: Architecture, weights: Parameters<typeof planAdapter>[1], progress: Pick<Progress, 'line'>): Promise<LoraAdapter> {
   if (args.initAdapter) {
-    const adapter = await readAdapterDir(args.initAdapter, architecture, weights);
+    const adapter = await readAdapterReporting(args.initAdapter, architecture, weights, progress);
     if (args.loraDropout !== undefined) adapter.config.dropout = args.loraDropout;
     return adapter;
   }

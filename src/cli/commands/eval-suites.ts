@@ -14,12 +14,11 @@ import { CpuCausalLm } from '../../engine/model/cpu-model';
 import { GpuCausalLm } from '../../engine/model/gpu/gpu-model';
 import { ModelTokenizer } from '../../engine/model/tokenizer';
 import { GpuLoraAdapter } from '../../engine/train/gpu/gpu-lora';
-import { readAdapterDir } from '../../node/adapter-files';
 import { createNodeSandbox } from '../../node/sandbox/node-sandbox';
 import { loadCliSuites } from '../eval-suite-data';
 import { comparisonTable, sampleLines, suitesJson, taskName, type TargetInfo } from '../eval-suites-report';
 import { formatSeconds } from '../format';
-import { readModel, startModel } from '../load-model';
+import { readAdapterReporting, readModel, startModel } from '../load-model';
 import type { EvalSuiteArgs } from '../options/eval-suites';
 import { Progress } from '../progress';
 import type { CliStreams } from '../streams';
@@ -36,7 +35,7 @@ export async function runEvalSuites(args: EvalSuiteArgs, io: CliStreams): Promis
   const disk = await readModel({ ...args, adapter: undefined }, progress);
   const tokenizer = new ModelTokenizer(disk.files);
   const adapters: LoraAdapter[] = [];
-  for (const dir of args.adapters) adapters.push(await readAdapterDir(dir, disk.files.config.architecture, disk.weights));
+  for (const dir of args.adapters) adapters.push(await readAdapterReporting(dir, disk.files.config.architecture, disk.weights, progress));
   const targets: TargetInfo[] = [...(args.base ? [{ label: 'base' }] : []), ...args.adapters.map((dir) => ({ label: dir, adapter: dir }))];
 
   const sandbox: CodeSandbox | undefined = needsSandbox(suites) ? createNodeSandbox() : undefined;

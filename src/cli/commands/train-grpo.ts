@@ -119,7 +119,7 @@ export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<num
   if (data.kind === 'rollouts') checkGroupSize(args, data, objective);
   const rewards = rewardInputs ? await buildRewards(args, rewardInputs) : undefined;
   try {
-    const adapter = await buildAdapter(args, config.architecture, weights);
+    const adapter = await buildAdapter(args, config.architecture, weights, progress);
     // An epoch visits every prompt once; each generation batch trains num_iterations steps.
     const generations = Math.ceil(((args.epochs ?? 1) * data.train.length) / promptsPerGeneration);
     const steps = args.steps ?? Math.max(1, generations * objective.config.numIterations);

@@ -50,7 +50,7 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
   const maxLength = Math.min(args.maxLength ?? 512, config.maxPositions);
   const data = await loadTrainExamples(args, tokenizer, maxLength, progress);
 
-  const adapter = await buildAdapter(args, config.architecture, weights);
+  const adapter = await buildAdapter(args, config.architecture, weights, progress);
   const perStep = args.batchSize * args.gradAccum;
   const steps = args.steps ?? Math.max(1, Math.ceil(((args.epochs ?? 1) * data.train.length) / perStep));
   // DPO after SFT: the initial adapter is the frozen reference; the policy trains a copy of it.
