@@ -7,7 +7,7 @@ import type { PreferenceRecord } from '../../data/preference-examples';
 import type { PromptRecord } from '../../data/prompt-examples';
 import type { SftRecord } from '../../data/sft-examples';
 import type { LoraConfig } from '../../lora/lora-config';
-import type { GrpoLossType, ScaleRewards } from '../../train/grpo/grpo-config';
+import type { GrpoConfig } from '../../train/grpo/grpo-config';
 import type { RewardKind } from '../../train/grpo/rewards/reward-types';
 import type { DpoLossType } from '../../train/objectives/preference-config';
 import type { LoopConfig } from '../../train/train-loop';
@@ -53,22 +53,9 @@ export interface TrlRewardSpec {
   arg?: string;
 }
 
-export interface TrlGrpoSettings {
-  numGenerations: number;
-  /** Default: numGenerations. */
+/** The engine's GRPO settings (numGenerationsEval optional: default numGenerations) and the run's rewards. */
+export interface TrlGrpoSettings extends Omit<GrpoConfig, 'numGenerationsEval'> {
   numGenerationsEval?: number;
-  maxCompletionLength: number;
-  temperature: number;
-  topP: number;
-  topK: number;
-  stopStrings: string[];
-  beta: number;
-  numIterations: number;
-  epsilon: number;
-  epsilonHigh: number;
-  lossType: GrpoLossType;
-  scaleRewards: ScaleRewards;
-  maskTruncatedCompletions: boolean;
   rewards: TrlRewardSpec[];
   /** Per call of a custom (JavaScript) reward. */
   rewardTimeLimitMs: number;
