@@ -24,8 +24,9 @@ export class DtypeRangeError extends RangeError {
 export function encodeFloats(values: ArrayLike<number>, dtype: FloatDtype, tensor: string): Uint8Array {
   const n = values.length;
   if (dtype === 'F32') {
-    const out = Float32Array.from(values);
-    return new Uint8Array(out.buffer);
+    // A Float32Array is already the bytes: no copy (an embedding can be hundreds of MB).
+    const out = values instanceof Float32Array ? values : Float32Array.from(values);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
   const out = new Uint16Array(n);
   if (dtype === 'BF16') {
