@@ -5,12 +5,15 @@
 // dataset, the run's curves and the adapter are all still there; the adapted model answers differently from
 // the base model (Chat); the downloaded PEFT files have the keys, shapes and config PEFT expects, and import
 // back (Adapters); DPO from that adapter (the usual recipe) trains its copy against it, frozen, and resumes
-// after the saved adapter was deleted.
+// after the saved adapter was deleted. The stored run exports as a TRL project: train.py compiles and carries
+// the r and learning rate the page shows, beside the run's data split as the run's was.
 
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
+import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './browser';
 import { collectSvelteWarnings, openStudioPage, text, waitForView } from './studio-page';
@@ -26,6 +29,7 @@ const MAX_LENGTH = 64;
 /** The Train page's default peak learning rate for a model this small. */
 const TINY_LR = 2e-3;
 const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+const SFT_SAMPLE = resolve(fileURLToPath(import.meta.url), '../../../public/datasets/stories-setting/train.jsonl');
 const PREFERENCE_SAMPLE = resolve(fileURLToPath(import.meta.url), '../../../public/datasets/stories-preference/train.jsonl');
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -259,6 +263,45 @@ describe('train flow: model, data, train with live charts, reload, chat, PEFT do
 
     await goTo(page, 'adapters');
     await page.locator(`[data-testid=adapter-row][data-id="${adapterId}"]`).waitFor({ timeout: 30_000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('exports the run as a TRL project: its data as split, train.py compiling with the r and learning rate the page shows', async () => {
+    await goTo(page, 'train');
+    await page.locator(`[data-testid=run-row][data-id="${runId}"]`).getByTestId('run-select').click();
+    const panel = page.locator(`[data-testid=run-panel][data-run="${runId}"]`);
+    await panel.waitFor();
+    const lora = (await panel.getByTestId('run-config-lora').textContent()) ?? '';
+    const optimizer = (await panel.getByTestId('run-config-optimizer').textContent()) ?? '';
+    const shownR = Number(/^r (\d+),/.exec(lora)?.[1]);
+    const shownLr = Number(/lr ([^,]+),/.exec(optimizer)?.[1]);
+    expect([shownR, shownLr], `${lora} / ${optimizer}`).toEqual([8, TINY_LR]);
+
+    const dir = join(artifacts, 'train-flow-trl');
+    await mkdir(dir, { recursive: true });
+    const zipPath = await download(page, panel.getByTestId('run-export-trl'), dir);
+    expect(basename(zipPath)).toBe('flow-run-trl.zip');
+    await panel.locator('[data-testid=run-export-trl-status][data-state=saved]').waitFor();
+    const entries = unzipSync(new Uint8Array(await readFile(zipPath)));
+    expect(Object.keys(entries).sort()).toEqual(['README.md', 'accelerate_config.yaml', 'data/eval.jsonl', 'data/train.jsonl', 'run.json', 'train.py']);
+    for (const [path, bytes] of Object.entries(entries)) {
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), bytes);
+    }
+    // The data as the run trained on it: the sample's examples, the 5 the Data page held out in eval.jsonl.
+    const lines = (path: string) => new TextDecoder().decode(entries[path]).split('\n').filter(Boolean).length;
+    const sample = (await readFile(SFT_SAMPLE, 'utf8')).split('\n').filter(Boolean).length;
+    expect([lines('data/train.jsonl'), lines('data/eval.jsonl')]).toEqual([sample - 5, 5]);
+    const trainPy = new TextDecoder().decode(entries['train.py']);
+    expect(trainPy).toMatch(/^\s+r=8,/m);
+    expect(Number(/^\s+learning_rate=([^,]+),/m.exec(trainPy)?.[1])).toBe(shownLr);
+    expect(new TextDecoder().decode(entries['README.md'])).toContain('accelerate launch');
+    const python = spawnSync('python3', ['-m', 'py_compile', join(dir, 'train.py')], { encoding: 'utf8' });
+    if (python.error && (python.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.log(`train.py not compiled: python3 is not installed (${python.error.message})`);
+    } else {
+      expect(python.status, python.stderr).toBe(0);
+    }
     expect(errors).toEqual([]);
   });
 
