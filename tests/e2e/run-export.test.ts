@@ -131,7 +131,9 @@ describe('Run the export (Adapters page) with stories260K', () => {
     const verdict = page.getByTestId('run-export-verdict');
     expect(await verdict.getAttribute('data-same')).toBe('true');
     const n = expected.adapted.tokens;
-    expect(await text(page, 'run-export-verdict')).toBe(`The export answers the same: ${n} of ${n} tokens equal.`);
+    const verdictText = await text(page, 'run-export-verdict');
+    console.log(`verdict: ${verdictText}`);
+    expect(verdictText).toBe(`The export answers the same: ${n} of ${n} tokens equal.`);
 
     // The session stays loaded: a second prompt answers without exporting again (from BOS alone).
     expect(await text(page, 'run-export-run')).toBe('Answer');
