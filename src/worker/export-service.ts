@@ -21,6 +21,7 @@ import { fileSafeName } from './export-names';
 import { exportFilesAsBlobs, zipExportFiles } from './export-zip';
 import type { ModelSession } from './model-session';
 import { modelSource } from './model-source';
+import { releaseCallback } from './release-callback';
 import type { ExportApi, ExportProgressListener } from './protocol-export';
 import { trlSpecFromRunSettings } from './trl-export-spec';
 import type { WorkerDeps } from './worker-deps';
@@ -103,25 +104,31 @@ async function archive(files: ExportFile[], fileName: string, onProgress?: Expor
 export function createExportService(deps: WorkerDeps): ExportApi {
   return {
     async exportModel(request, onProgress) {
-      const { files, adapter, card, name } = await prepare(deps, request.adapterId);
-      if (request.format === 'hf') {
-        return archive(hfExportFiles(files, adapter, { dtype: request.dtype, card }), `${name}-${request.dtype}.zip`, onProgress);
+      try {
+        const { files, adapter, card, name } = await prepare(deps, request.adapterId);
+        if (request.format === 'hf') {
+          return await archive(hfExportFiles(files, adapter, { dtype: request.dtype, card }), `${name}-${request.dtype}.zip`, onProgress);
+        }
+        if (request.dtype === 'bf16') throw new Error('ONNX exports are f32 or f16 (transformers.js has no bf16 ONNX files).');
+        const precision = request.dtype === 'f16' ? 'fp16' : 'fp32';
+        const exported = onnxExportFiles(files, mapWeights(files.config, files.weights), adapter, { precision, producerVersion: VERSION, card });
+        return await archive(exported, `${name}-onnx-${precision}.zip`, onProgress);
+      } finally {
+        releaseCallback(onProgress);
       }
-      if (request.dtype === 'bf16') throw new Error('ONNX exports are f32 or f16 (transformers.js has no bf16 ONNX files).');
-      const precision = request.dtype === 'f16' ? 'fp16' : 'fp32';
-      const exported = onnxExportFiles(files, mapWeights(files.config, files.weights), adapter, { precision, producerVersion: VERSION, card });
-      return archive(exported, `${name}-onnx-${precision}.zip`, onProgress);
     },
 
     async exportOnnxFiles(adapterId, dtype, onProgress) {
-      const { files, adapter, card } = await prepare(deps, adapterId);
-      const precision = dtype === 'f16' ? 'fp16' : 'fp32';
-      const exported = onnxExportFiles(files, mapWeights(files.config, files.weights), adapter, { precision, producerVersion: VERSION, card });
-      const total = exported.reduce((n, f) => n + f.size, 0);
-      onProgress({ file: '', written: 0, total });
-      const blobs = await exportFilesAsBlobs(exported);
-      onProgress({ file: '', written: total, total });
-      return { files: blobs, modelPath: `onnx/${onnxFileName(precision)}` };
+      try {
+        const { files, adapter, card } = await prepare(deps, adapterId);
+        const precision = dtype === 'f16' ? 'fp16' : 'fp32';
+        const exported = onnxExportFiles(files, mapWeights(files.config, files.weights), adapter, { precision, producerVersion: VERSION, card });
+        const total = exported.reduce((n, f) => n + f.size, 0);
+        const blobs = await exportFilesAsBlobs(exported, (file, written) => onProgress({ file: file.path, written, total }));
+        return { files: blobs, modelPath: `onnx/${onnxFileName(precision)}` };
+      } finally {
+        releaseCallback(onProgress);
+      }
     },
 
     async exportTrlProject(runId) {

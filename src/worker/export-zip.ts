@@ -64,12 +64,15 @@ export async function zipExportFiles(files: readonly ExportFile[], onFile?: (fil
 }
 
 /** Each file as its own Blob (for onnxruntime-web, which takes the model and its external data apart). */
-export async function exportFilesAsBlobs(files: readonly ExportFile[]): Promise<Record<string, Blob>> {
+export async function exportFilesAsBlobs(files: readonly ExportFile[], onFile?: (file: ExportFile, written: number) => void): Promise<Record<string, Blob>> {
   const out: Record<string, Blob> = {};
+  let written = 0;
   for (const file of files) {
     const sink = new BlobSink();
     for await (const chunk of file.chunks()) sink.push(chunk);
     out[file.path] = sink.done();
+    written += file.size;
+    onFile?.(file, written);
   }
   return out;
 }
