@@ -5,8 +5,8 @@
 
 import { hfExportFiles } from '../engine/export/hf-export';
 import { licenseFromCard, type ModelCardInfo } from '../engine/export/model-card';
-import { onnxExportFiles } from '../engine/export/onnx/onnx-export';
-import { onnxFileName } from '../engine/export/onnx/onnx-export';
+import { onnxExportFiles, onnxFileName } from '../engine/export/onnx/onnx-export';
+import type { OnnxPrecision } from '../engine/export/onnx/decoder-graph';
 import { trlProjectFiles } from '../engine/export/trl/trl-project';
 import type { ExportFile } from '../engine/export/export-file';
 import type { LoraAdapter } from '../engine/lora/adapter';
@@ -80,6 +80,13 @@ async function cardFor(deps: WorkerDeps, baseModel: string, record: AdapterRecor
   };
 }
 
+/** A short name of the base for download names: the Hub id's last part, a picked folder's name, or the architecture. */
+function modelName(active: NonNullable<ModelSession['active']>): string {
+  if (active.request.kind !== 'files') return active.info.source.split('/').pop() ?? 'model';
+  const folder = active.request.files.map((f) => f.webkitRelativePath.split('/')[0]).find(Boolean);
+  return folder ?? active.info.config.hfArchitecture;
+}
+
 /** The loaded model's files read again, the adapter planned on it, and the card's facts. */
 async function prepare(deps: WorkerDeps, adapterId: string | null) {
   const active = requireModel(deps.models);
@@ -91,54 +98,66 @@ async function prepare(deps: WorkerDeps, adapterId: string | null) {
   const readme = await source.read('README.md').catch(() => undefined);
   const license = readme ? licenseFromCard(new TextDecoder().decode(readme)) : undefined;
   const card = await cardFor(deps, active.info.source, record, license);
-  const name = fileSafeName(`${active.info.source.split('/').pop()}${record ? `+${record.name}` : ''}`);
+  const name = fileSafeName(`${modelName(active)}${record ? `+${record.name}` : ''}`);
   return { files, adapter, card, name };
 }
 
 async function archive(files: ExportFile[], fileName: string, onProgress?: ExportProgressListener) {
   const total = files.reduce((n, f) => n + f.size, 0);
-  const blob = await zipExportFiles(files, (file, written) => onProgress?.({ file: file.path, written, total }));
+  const blob = await zipExportFiles(files, fileName, (file, written) => onProgress?.({ file: file.path, written, total }));
   return { blob, fileName, files: files.map((f) => ({ path: f.path, size: f.size })) };
 }
 
 export function createExportService(deps: WorkerDeps): ExportApi {
-  return {
-    async exportModel(request, onProgress) {
+  // One export at a time: each holds the base model's files and replaces the previous export's files.
+  let running = false;
+  /** Runs `job` alone, then closes the page's progress listener's channel. */
+  const exclusive = async <T>(listener: unknown, job: () => Promise<T>): Promise<T> => {
+    try {
+      if (running) throw new Error('An export is already running: wait until it has finished.');
+      running = true;
       try {
-        const { files, adapter, card, name } = await prepare(deps, request.adapterId);
+        return await job();
+      } finally {
+        running = false;
+      }
+    } finally {
+      releaseCallback(listener);
+    }
+  };
+  const onnxFiles = (prepared: Awaited<ReturnType<typeof prepare>>, precision: OnnxPrecision) =>
+    onnxExportFiles(prepared.files, mapWeights(prepared.files.config, prepared.files.weights), prepared.adapter, { precision, producerVersion: VERSION, card: prepared.card });
+
+  return {
+    exportModel: (request, onProgress) =>
+      exclusive(onProgress, async () => {
+        const prepared = await prepare(deps, request.adapterId);
         if (request.format === 'hf') {
-          return await archive(hfExportFiles(files, adapter, { dtype: request.dtype, card }), `${name}-${request.dtype}.zip`, onProgress);
+          const files = hfExportFiles(prepared.files, prepared.adapter, { dtype: request.dtype, card: prepared.card });
+          return archive(files, `${prepared.name}-${request.dtype}.zip`, onProgress);
         }
         if (request.dtype === 'bf16') throw new Error('ONNX exports are f32 or f16 (transformers.js has no bf16 ONNX files).');
         const precision = request.dtype === 'f16' ? 'fp16' : 'fp32';
-        const exported = onnxExportFiles(files, mapWeights(files.config, files.weights), adapter, { precision, producerVersion: VERSION, card });
-        return await archive(exported, `${name}-onnx-${precision}.zip`, onProgress);
-      } finally {
-        releaseCallback(onProgress);
-      }
-    },
+        return archive(onnxFiles(prepared, precision), `${prepared.name}-onnx-${precision}.zip`, onProgress);
+      }),
 
-    async exportOnnxFiles(adapterId, dtype, onProgress) {
-      try {
-        const { files, adapter, card } = await prepare(deps, adapterId);
+    exportOnnxFiles: (adapterId, dtype, onProgress) =>
+      exclusive(onProgress, async () => {
         const precision = dtype === 'f16' ? 'fp16' : 'fp32';
-        const exported = onnxExportFiles(files, mapWeights(files.config, files.weights), adapter, { precision, producerVersion: VERSION, card });
+        const exported = onnxFiles(await prepare(deps, adapterId), precision);
         const total = exported.reduce((n, f) => n + f.size, 0);
         const blobs = await exportFilesAsBlobs(exported, (file, written) => onProgress({ file: file.path, written, total }));
         return { files: blobs, modelPath: `onnx/${onnxFileName(precision)}` };
-      } finally {
-        releaseCallback(onProgress);
-      }
-    },
+      }),
 
-    async exportTrlProject(runId) {
-      const db = await deps.db();
-      const run = await getRun(db, runId);
-      const dataset = await getDataset(db, run.settings.datasetId).catch(() => {
-        throw new Error(`The run's dataset "${run.settings.datasetName}" was deleted: a TRL project needs the data the run trained on.`);
-      });
-      const files = trlProjectFiles(trlSpecFromRunSettings(run.settings, dataset, run.name));
-      return archive(files, `${fileSafeName(run.name)}-trl.zip`);
-    },
+    exportTrlProject: (runId) =>
+      exclusive(undefined, async () => {
+        const db = await deps.db();
+        const run = await getRun(db, runId);
+        const dataset = await getDataset(db, run.settings.datasetId).catch(() => {
+          throw new Error(`The run's dataset "${run.settings.datasetName}" was deleted: a TRL project needs the data the run trained on.`);
+        });
+        return archive(trlProjectFiles(trlSpecFromRunSettings(run.settings, dataset, run.name)), `${fileSafeName(run.name)}-trl.zip`);
+      }),
   };
 }

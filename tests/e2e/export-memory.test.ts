@@ -1,15 +1,14 @@
 // The Must-hold "exporting a 0.5B-shaped random model to ONNX and HF in the browser stays within its memory
 // estimate plus the output size", measured: a Qwen2.5-0.5B-shaped random model (494M parameters, BF16,
-// 0.99 GB) picked as files on the Model page, a small adapter imported, then "Download merged model" (bf16) and
+// 0.92 GiB) picked as files on the Model page, a small adapter imported, then "Download merged model" (bf16) and
 // "Download ONNX" (fp16) from its row. The bound: what the worker's design holds (the model's file read again,
-// and the largest tensor as f32 while it is converted) plus the archive (a Blob, kept by the browser process).
+// and the largest tensor as f32 while it is converted) plus the archive.
 // The measure: the peak RSS growth of the renderers (the page and its worker) and of the browser process from
 // just before the click to the download, peaks reset by /proc/PID/clear_refs, after a forced GC in the worker.
 //
-// Opt-in (TUNELAB_E2E_EXPORT_MEMORY=1): it needs about 8 GB of RAM and 90 s, and when it was written it failed:
-// for the 0.92 GiB file the renderer grew by 1.7-2.2 GiB (HF bf16) and 2.4-2.9 GiB (ONNX fp16), the browser by
-// the 0.92 GiB output, against a bound of 2.35 GiB: the worker holds more than the file read again and one
-// tensor while it exports (or leaves that much garbage between collections).
+// It needs about 8 GB of RAM and 70 s. Measured (2026-12-07, SwiftShader, the 0.92 GiB file, bound 2.35 GiB):
+// renderer +1.66 GiB (HF bf16) and +1.84 GiB (ONNX fp16), browser under 4 MiB: the archive goes to a disk-backed
+// file in the origin-private file system, big tensors are converted in row slices.
 
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,10 +40,7 @@ async function downloadSize(page: Page, button: Locator): Promise<{ name: string
   return { name: download.suggestedFilename(), bytes: (await stat(await download.path())).size };
 }
 
-const OPT_IN = process.env.TUNELAB_E2E_EXPORT_MEMORY === '1';
-if (!OPT_IN) console.log('export-memory: skipped (set TUNELAB_E2E_EXPORT_MEMORY=1 to measure a 0.5B export: about 8 GB of RAM, 90 s)');
-
-describe.runIf(OPT_IN)('a 0.5B-shaped export in the browser', () => {
+describe('a 0.5B-shaped export in the browser', () => {
   let browser: TestBrowser;
   let page: Page;
   let errors: string[];
@@ -108,7 +104,8 @@ describe.runIf(OPT_IN)('a 0.5B-shaped export in the browser', () => {
           `browser ${(growth.browser / MB).toFixed(0)} MiB (bound: file ${(model.fileBytes / MB).toFixed(0)} + largest f32 ${((model.largestTensor * 4) / MB).toFixed(0)} + output; peaks reset: ${growth.reset})`,
       );
       expect(output.bytes).toBeGreaterThan(model.parameters * 2);
-      expect.soft(growth.renderer + growth.browser).toBeLessThan(held + output.bytes);
+      expect(growth.reset).toBe(true); // VmHWM measured from the click, not from the process start
+      expect(growth.renderer + growth.browser).toBeLessThan(held + output.bytes);
     }
     expect(errors).toEqual([]);
   });

@@ -3,7 +3,7 @@
 // targeted module, transposed for GPT-2's Conv1D (fan_in_fan_out). Tensors are converted one slice at a time.
 
 import type { LoraAdapter, LoraModule } from '../lora/adapter';
-import { TensorView, type SafetensorsFile } from '../model/safetensors';
+import type { SafetensorsFile, TensorView } from '../model/safetensors';
 import { encodeFloats, FLOAT_DTYPE_BYTES, type FloatDtype } from './tensor-encode';
 import type { StreamTensor } from './safetensors-stream';
 
@@ -29,12 +29,6 @@ export function addLoraDelta(values: Float32Array, module: LoraModule, r: number
   }
 }
 
-/** Rows [begin, end) of dimension 0 of a tensor as a view (for slice-wise conversion). */
-function rowSlice(t: TensorView, begin: number, end: number): TensorView {
-  const rowBytes = t.bytes.byteLength / (t.shape[0] || 1);
-  return new TensorView(t.name, t.dtype, [end - begin, ...t.shape.slice(1)], t.bytes.subarray(begin * rowBytes, end * rowBytes), t.file);
-}
-
 function* slices(t: TensorView, dtype: FloatDtype): Iterable<Uint8Array> {
   const rows = t.shape.length === 0 ? 1 : t.shape[0];
   const perRow = rows === 0 ? 1 : t.size / rows;
@@ -45,7 +39,7 @@ function* slices(t: TensorView, dtype: FloatDtype): Iterable<Uint8Array> {
   }
   for (let begin = 0; begin < rows; begin += step) {
     const end = Math.min(rows, begin + step);
-    yield encodeFloats(rowSlice(t, begin, end).toFloat32(), dtype, t.name);
+    yield encodeFloats(t.rows(begin, end).toFloat32(), dtype, t.name);
   }
 }
 

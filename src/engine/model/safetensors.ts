@@ -25,6 +25,12 @@ export class TensorView {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 
+  /** Rows [begin, end) of dimension 0 as a view of the same bytes (for slice-by-slice conversion). */
+  rows(begin: number, end: number): TensorView {
+    const rowBytes = this.shape[0] ? this.bytes.byteLength / this.shape[0] : 0;
+    return new TensorView(this.name, this.dtype, [end - begin, ...this.shape.slice(1)], this.bytes.subarray(begin * rowBytes, end * rowBytes), this.file);
+  }
+
   /** The values as f32 (F32 copied, F16/BF16 widened, F64 narrowed). */
   toFloat32(): Float32Array {
     const n = this.size;

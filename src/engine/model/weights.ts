@@ -12,6 +12,8 @@ export interface WeightTensor {
   shape: readonly number[];
   /** The values as f32, in the canonical layout. */
   read(): Float32Array;
+  /** Rows [begin, end) of dimension 0 as f32, where the layout is the checkpoint's own (exports convert big tensors in slices). */
+  readRows?(begin: number, end: number): Float32Array;
 }
 
 /**
@@ -96,7 +98,7 @@ class TensorIndex {
 }
 
 function plain(t: TensorView): WeightTensor {
-  return { source: t.name, shape: t.shape, read: () => t.toFloat32() };
+  return { source: t.name, shape: t.shape, read: () => t.toFloat32(), readRows: (begin, end) => t.rows(begin, end).toFloat32() };
 }
 
 /** Rows [begin, end) of a Conv1D weight (in, out) transposed to (end - begin, in). */

@@ -29,9 +29,23 @@ interface Ctx {
 
 const weightType = (fp16: boolean) => (fp16 ? OnnxType.FLOAT16 : OnnxType.FLOAT);
 
+/** Values per slice when a big tensor is converted row block by row block (a 0.5B model's embedding is 136M). */
+const SLICE_VALUES = 1 << 22;
+
 /** A weight read on demand and stored as f32 or f16. */
 function tensorInit(ctx: Ctx, name: string, dims: number[], values: () => Float32Array, half = ctx.fp16): string {
-  return ctx.g.initializer(name, weightType(half), dims, () => encodeFloats(values(), half ? 'F16' : 'F32', name));
+  return ctx.g.initializer(name, weightType(half), dims, () => [encodeFloats(values(), half ? 'F16' : 'F32', name)]);
+}
+
+/** A checkpoint tensor stored as it is laid out, converted in row slices where the tensor offers them. */
+function plainInit(ctx: Ctx, name: string, tensor: WeightTensor, half = ctx.fp16): string {
+  const readRows = tensor.readRows;
+  if (!readRows) return tensorInit(ctx, name, [...tensor.shape], () => tensor.read(), half);
+  const rows = tensor.shape[0];
+  const step = Math.max(1, Math.floor(SLICE_VALUES / Math.max(1, tensor.shape.slice(1).reduce((a, b) => a * b, 1))));
+  return ctx.g.initializer(name, weightType(half), [...tensor.shape], function* () {
+    for (let begin = 0; begin < rows; begin += step) yield encodeFloats(readRows(begin, Math.min(rows, begin + step)), half ? 'F16' : 'F32', name);
+  });
 }
 
 /** (out, in) matrices stacked along out, transposed to (in, sum out) for MatMul. */
@@ -147,11 +161,11 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, pr
     value: g.input(`past_key_values.${l}.value`, kvType, ['batch_size', Hkv, 'past_sequence_length', D]),
   }));
 
-  const embedding = tensorInit(ctx, 'embed_tokens.weight', [V, C], () => weights.tokenEmbedding.read());
+  const embedding = plainInit(ctx, 'embed_tokens.weight', weights.tokenEmbedding);
   let x = g.op('Gather', [embedding, inputIds], { axis: attr.int(0) });
   if (fp16) x = g.op('Cast', [x], { to: attr.int(OnnxType.FLOAT) });
   if (weights.positionEmbedding) {
-    const wpe = tensorInit(ctx, 'wpe.weight', [config.maxPositions, C], () => weights.positionEmbedding!.read(), false);
+    const wpe = plainInit(ctx, 'wpe.weight', weights.positionEmbedding, false);
     x = g.op('Add', [x, g.op('Gather', [wpe, positionIds], { axis: attr.int(0) })]);
   }
 
@@ -214,7 +228,7 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, pr
 
   // The LM head as Gemm with transB, so a tied head reads the embedding's own initializer (no transposed copy).
   const final = norm(ctx, 'final_norm', x, weights.finalNorm);
-  const head = weights.tied ? embedding : tensorInit(ctx, 'lm_head.weight', [V, C], () => weights.lmHead.read());
+  const head = weights.tied ? embedding : plainInit(ctx, 'lm_head.weight', weights.lmHead);
   const rows = g.op('Reshape', [final, g.int64([-1, C])]);
   let logits = g.op('Gemm', [fp16 ? g.op('Cast', [rows], { to: attr.int(OnnxType.FLOAT16) }) : rows, head], { transB: attr.int(1) });
   if (fp16) logits = g.op('Cast', [logits], { to: attr.int(OnnxType.FLOAT) });

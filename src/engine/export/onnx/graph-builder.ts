@@ -24,13 +24,13 @@ export interface GraphNode {
   attributes: Record<string, Attribute>;
 }
 
-/** A named initializer whose raw little-endian bytes are made on demand. */
+/** A named initializer whose raw little-endian bytes are made on demand, in one or more slices. */
 export interface Initializer {
   name: string;
   elemType: OnnxElemType;
   dims: readonly number[];
   byteLength: number;
-  bytes(): Uint8Array;
+  chunks(): Iterable<Uint8Array>;
 }
 
 /** A graph input or output: its element type and dims (numbers, or names of dynamic axes). */
@@ -82,12 +82,12 @@ export class GraphBuilder {
     return outputs;
   }
 
-  /** A weight tensor; `bytes` is called once, when the file is written. */
-  initializer(name: string, elemType: OnnxElemType, dims: readonly number[], bytes: () => Uint8Array): string {
+  /** A weight tensor; `chunks` is called when the file is written. */
+  initializer(name: string, elemType: OnnxElemType, dims: readonly number[], chunks: () => Iterable<Uint8Array>): string {
     if (this.names.has(name)) throw new RangeError(`ONNX graph: value "${name}" is defined twice`);
     this.names.add(name);
     const byteLength = dims.reduce((a, b) => a * b, 1) * ELEM_BYTES[elemType];
-    this.initializers.push({ name, elemType, dims, byteLength, bytes });
+    this.initializers.push({ name, elemType, dims, byteLength, chunks });
     return name;
   }
 
@@ -97,7 +97,7 @@ export class GraphBuilder {
     let name = this.constants.get(key);
     if (!name) {
       const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-      name = this.initializer(this.fresh('const_i64'), OnnxType.INT64, scalar ? [] : [values.length], () => new Uint8Array(data.buffer));
+      name = this.initializer(this.fresh('const_i64'), OnnxType.INT64, scalar ? [] : [values.length], () => [new Uint8Array(data.buffer)]);
       this.constants.set(key, name);
     }
     return name;
@@ -109,7 +109,7 @@ export class GraphBuilder {
     let name = this.constants.get(key);
     if (!name) {
       const data = Float32Array.of(value);
-      name = this.initializer(this.fresh('const_f32'), OnnxType.FLOAT, [], () => new Uint8Array(data.buffer));
+      name = this.initializer(this.fresh('const_f32'), OnnxType.FLOAT, [], () => [new Uint8Array(data.buffer)]);
       this.constants.set(key, name);
     }
     return name;

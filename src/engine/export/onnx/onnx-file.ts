@@ -134,11 +134,14 @@ export function onnxModelFiles(graph: GraphBuilder, options: OnnxFileOptions): O
   ).finish();
   const graphPrefix = concat([modelHead, Uint8Array.of(MODEL_GRAPH_KEY), varint(graphLength)]);
 
-  const checked = (init: Initializer) => {
-    const bytes = init.bytes();
-    if (bytes.byteLength !== init.byteLength) throw new RangeError(`ONNX initializer "${init.name}" gave ${bytes.byteLength} bytes, ${init.byteLength} expected`);
-    return bytes;
-  };
+  function* checked(init: Initializer): Iterable<Uint8Array> {
+    let length = 0;
+    for (const chunk of init.chunks()) {
+      length += chunk.byteLength;
+      yield chunk;
+    }
+    if (length !== init.byteLength) throw new RangeError(`ONNX initializer "${init.name}" gave ${length} bytes, ${init.byteLength} expected`);
+  }
   const model: ExportFile = {
     path: options.path,
     size: graphPrefix.byteLength + graphLength,
@@ -147,7 +150,7 @@ export function onnxModelFiles(graph: GraphBuilder, options: OnnxFileOptions): O
       yield graphBody;
       for (const part of initParts) {
         yield part.prefix;
-        if (part.inline) yield checked(part.p.init);
+        if (part.inline) yield* checked(part.p.init);
       }
     },
   };
@@ -161,9 +164,8 @@ export function onnxModelFiles(graph: GraphBuilder, options: OnnxFileOptions): O
         for (const p of placements) {
           if (p.chunk !== chunk) continue;
           if (p.offset! > at) yield new Uint8Array(p.offset! - at);
-          const bytes = checked(p.init);
-          yield bytes;
-          at = p.offset! + bytes.byteLength;
+          yield* checked(p.init);
+          at = p.offset! + p.init.byteLength;
         }
       },
     }),
