@@ -7,8 +7,9 @@
 // just before the click to the download, peaks reset by /proc/PID/clear_refs, after a forced GC in the worker.
 //
 // It needs about 8 GB of RAM and 70 s. Measured (2026-12-07, SwiftShader, the 0.92 GiB file, bound 2.35 GiB):
-// renderer +1.66 GiB (HF bf16) and +1.84 GiB (ONNX fp16), browser under 4 MiB: the archive goes to a disk-backed
-// file in the origin-private file system, big tensors are converted in row slices.
+// renderer +1.0 GiB (HF bf16) and +1.4 GiB (ONNX fp16), browser under 8 MiB: the archive goes to a disk-backed
+// file in the origin-private file system, the picked file is read again in one arrayBuffer() (no stream chunks
+// left as garbage), big tensors are converted in row slices.
 
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';

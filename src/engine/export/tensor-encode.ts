@@ -20,6 +20,12 @@ export class DtypeRangeError extends RangeError {
   }
 }
 
+/** f16 bits of one value of `tensor` (at `index`), refusing a value that would round to Inf. */
+export function checkedF16Bits(value: number, tensor: string, index: number): number {
+  if (Math.abs(value) >= F16_OVERFLOW && Number.isFinite(value)) throw new DtypeRangeError(tensor, index, value, 'F16');
+  return f32ToF16Bits(value);
+}
+
 /** Encodes values as `dtype` (little-endian); `tensor` names the tensor in errors. */
 export function encodeFloats(values: ArrayLike<number>, dtype: FloatDtype, tensor: string): Uint8Array {
   const n = values.length;
@@ -32,11 +38,7 @@ export function encodeFloats(values: ArrayLike<number>, dtype: FloatDtype, tenso
   if (dtype === 'BF16') {
     for (let i = 0; i < n; i++) out[i] = bf16Bits(values[i]);
   } else {
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      if (Math.abs(v) >= F16_OVERFLOW && Number.isFinite(v)) throw new DtypeRangeError(tensor, i, v, dtype);
-      out[i] = f32ToF16Bits(v);
-    }
+    for (let i = 0; i < n; i++) out[i] = checkedF16Bits(values[i], tensor, i);
   }
   return new Uint8Array(out.buffer);
 }

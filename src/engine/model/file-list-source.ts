@@ -10,6 +10,8 @@ export interface PickedFile {
   /** `folder/sub/file` for folder picks; '' or absent otherwise. */
   readonly webkitRelativePath?: string;
   stream(): ReadableStream<Uint8Array>;
+  /** The whole file at once (File has it; read without progress uses it). */
+  arrayBuffer?(): Promise<ArrayBuffer>;
 }
 
 /** Path below the picked folder ("folder/a/b.json" → "a/b.json"), or the bare name for a plain pick. */
@@ -54,6 +56,15 @@ export class FileListSource implements ModelSource {
     const file = this.find(name);
     if (!file) return undefined;
     const total = file.size;
+    // Without a progress listener (an export reading the files again) one arrayBuffer() read: no stream chunks
+    // left as garbage, which in a browser worker can hold as much again as the file until they are collected.
+    if (!onProgress && file.arrayBuffer) {
+      try {
+        return new Uint8Array(await file.arrayBuffer());
+      } catch (err) {
+        throw new Error(`${name}: could not read the picked file (${(err as Error).message})`);
+      }
+    }
     const out = new Uint8Array(total);
     let loaded = 0;
     let lastReport = Date.now();

@@ -12,7 +12,7 @@
 import type { ModelConfig } from '../../model/config';
 import { modelRopeFrequencies } from '../../model/rope-frequencies';
 import type { LinearWeights, ModelWeights, NormWeights, WeightTensor } from '../../model/weights';
-import { encodeFloats } from '../tensor-encode';
+import { checkedF16Bits, encodeFloats } from '../tensor-encode';
 import { attr, GraphBuilder } from './graph-builder';
 import { OnnxType } from './onnx-schema';
 
@@ -48,21 +48,34 @@ function plainInit(ctx: Ctx, name: string, tensor: WeightTensor, half = ctx.fp16
   });
 }
 
-/** (out, in) matrices stacked along out, transposed to (in, sum out) for MatMul. */
-function transposedStack(parts: WeightTensor[]): () => Float32Array {
-  return () => {
-    const inF = parts[0].shape[1];
-    const outTotal = parts.reduce((n, p) => n + p.shape[0], 0);
-    const out = new Float32Array(inF * outTotal);
+/**
+ * (out, in) matrices stacked along out and transposed to (in, sum out) for MatMul, written straight into the
+ * stored dtype; parts that offer row slices are read a slice at a time, so no f32 copy of a whole
+ * (4864, 896) matrix is made (less garbage between collections in a browser worker).
+ */
+function transposedStackInit(ctx: Ctx, name: string, parts: WeightTensor[], half = ctx.fp16): string {
+  const inF = parts[0].shape[1];
+  const outTotal = parts.reduce((n, p) => n + p.shape[0], 0);
+  return ctx.g.initializer(name, weightType(half), [inF, outTotal], () => {
+    const out = half ? new Uint16Array(inF * outTotal) : new Float32Array(inF * outTotal);
     let col = 0;
     for (const p of parts) {
-      const w = p.read();
       const rows = p.shape[0];
-      for (let o = 0; o < rows; o++) for (let i = 0; i < inF; i++) out[i * outTotal + col + o] = w[o * inF + i];
+      const step = p.readRows ? Math.max(1, Math.floor(SLICE_VALUES / inF)) : rows;
+      for (let begin = 0; begin < rows; begin += step) {
+        const end = Math.min(rows, begin + step);
+        const w = p.readRows ? p.readRows(begin, end) : p.read();
+        for (let o = begin; o < end; o++) {
+          const src = (o - begin) * inF;
+          const dst = col + o;
+          if (out instanceof Uint16Array) for (let i = 0; i < inF; i++) out[i * outTotal + dst] = checkedF16Bits(w[src + i], name, i * outTotal + dst);
+          else for (let i = 0; i < inF; i++) out[i * outTotal + dst] = w[src + i];
+        }
+      }
       col += rows;
     }
-    return out;
-  };
+    return [new Uint8Array(out.buffer)];
+  });
 }
 
 function concatVectors(parts: WeightTensor[]): () => Float32Array {
@@ -81,7 +94,7 @@ function concatVectors(parts: WeightTensor[]): () => Float32Array {
 function linear(ctx: Ctx, name: string, x: string, layers: LinearWeights[]): string {
   const { g, fp16 } = ctx;
   const outTotal = layers.reduce((n, l) => n + l.weight.shape[0], 0);
-  const w = tensorInit(ctx, `${name}.weight`, [layers[0].weight.shape[1], outTotal], transposedStack(layers.map((l) => l.weight)));
+  const w = transposedStackInit(ctx, `${name}.weight`, layers.map((l) => l.weight));
   let y = g.op('MatMul', [fp16 ? g.op('Cast', [x], { to: attr.int(OnnxType.FLOAT16) }) : x, w]);
   if (layers.some((l) => l.bias)) {
     if (!layers.every((l) => l.bias)) throw new RangeError(`${name}: fused layers must all have a bias or none`);
