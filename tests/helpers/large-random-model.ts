@@ -6,7 +6,7 @@
 import { copyFile, mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { safetensorsHeaderBytes } from '../../src/engine/model/safetensors';
-import { STORIES260K_DIR } from './tiny-models';
+import { qwen2Config, STORIES260K_DIR } from './tiny-models';
 
 /** Qwen2.5-0.5B's config.json shape fields (hidden 896, 24 layers, 14 heads, 2 kv heads, tied embeddings). */
 export const QWEN25_05B_SHAPE = {
@@ -77,31 +77,7 @@ export async function writeQwen25HalfBModel(dir: string, seed = 1): Promise<Writ
   const tensors = qwen2Tensors(s);
   const sizeOf = (t: Tensor) => t.shape.reduce((a, b) => a * b, 1);
   await mkdir(dir, { recursive: true });
-  const config = {
-    architectures: ['Qwen2ForCausalLM'],
-    attention_dropout: 0.0,
-    bos_token_id: 1,
-    eos_token_id: 2,
-    hidden_act: 'silu',
-    hidden_size: s.hiddenSize,
-    initializer_range: 0.02,
-    intermediate_size: s.intermediateSize,
-    max_position_embeddings: s.maxPositions,
-    max_window_layers: s.numLayers,
-    model_type: 'qwen2',
-    num_attention_heads: s.numHeads,
-    num_hidden_layers: s.numLayers,
-    num_key_value_heads: s.numKvHeads,
-    rms_norm_eps: 1e-6,
-    rope_theta: 1000000.0,
-    sliding_window: 32768,
-    tie_word_embeddings: true,
-    torch_dtype: 'bfloat16',
-    transformers_version: '4.46.3',
-    use_cache: true,
-    use_sliding_window: false,
-    vocab_size: s.vocabSize,
-  };
+  const config = qwen2Config({ ...s, headDim: s.hiddenSize / s.numHeads }, { dtype: 'BF16', tied: true });
   await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   await writeFile(join(dir, 'generation_config.json'), `${JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }, null, 2)}\n`);
   // The stories260K tokenizer: its 512 ids are valid rows of the larger vocabulary.

@@ -109,7 +109,8 @@ function llamaConfig(s: TinySizes, o: TinyModelOptions): Record<string, unknown>
   };
 }
 
-function qwen2Config(s: TinySizes, o: TinyModelOptions): Record<string, unknown> {
+/** config.json as transformers writes it for a Qwen2 model of these sizes (also the 0.5B-shaped test model's). */
+export function qwen2Config(s: TinySizes, o: TinyModelOptions): Record<string, unknown> {
   return {
     architectures: ['Qwen2ForCausalLM'],
     attention_dropout: 0.0,
