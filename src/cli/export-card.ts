@@ -4,13 +4,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { CardEvaluation, ModelCardInfo } from '../engine/export/model-card';
-import { licenseFromCard } from '../engine/export/model-card';
+import { cardEvaluations, licenseFromCard, type EvalRow, type ModelCardInfo } from '../engine/export/model-card';
 import type { ModelSource } from '../engine/model/source';
 import { METRICS_FILE, RUN_FILE } from './run-files';
 
-/** Held-out metrics worth a line in the card, in this order (GRPO's eval_loss is ~0 by construction: left out). */
-const CARD_METRICS = ['eval_loss', 'eval_reward', 'eval_rewards/accuracies', 'eval_rewards/margins'];
 /** run.json fields shown as hyperparameters. */
 const HYPERPARAMETERS = ['steps', 'batch_size', 'grad_accum', 'lr', 'scheduler', 'warmup_steps', 'weight_decay', 'max_length', 'seed', 'beta', 'loss_type', 'num_generations', 'max_completion_length', 'temperature'];
 
@@ -28,20 +25,12 @@ export async function baseLicense(source: ModelSource): Promise<string | undefin
   return readme ? licenseFromCard(new TextDecoder().decode(readme)) : undefined;
 }
 
-function evaluations(metricsText: string | undefined, method: string): CardEvaluation[] {
-  const rows = (metricsText ?? '')
+/** metrics.jsonl's rows (one JSON object per line). */
+function metricRows(text: string | undefined): EvalRow[] {
+  return (text ?? '')
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, number>)
-    .filter((r) => CARD_METRICS.some((k) => typeof r[k] === 'number'));
-  if (rows.length === 0) return [];
-  const first = rows[0];
-  const last = rows[rows.length - 1];
-  return CARD_METRICS.filter((k) => typeof last[k] === 'number' && !(method === 'grpo' && k === 'eval_loss')).map((k) => ({
-    name: `${k} (step ${first.step} → ${last.step})`,
-    base: first.step === 0 ? first[k] : undefined,
-    tuned: last[k],
-  }));
+    .map((l) => JSON.parse(l) as EvalRow);
 }
 
 export async function exportCard(baseModel: string, license: string | undefined, adapterDir: string | undefined): Promise<Omit<ModelCardInfo, 'contents'>> {
@@ -75,6 +64,6 @@ export async function exportCard(baseModel: string, license: string | undefined,
       datasetSize: typeof run.train_examples === 'number' ? run.train_examples : undefined,
       hyperparameters,
     },
-    evaluation: evaluations(await readText(join(adapterDir, METRICS_FILE)), method),
+    evaluation: cardEvaluations(metricRows(await readText(join(adapterDir, METRICS_FILE))), method),
   };
 }

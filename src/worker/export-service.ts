@@ -4,7 +4,7 @@
 // Hub downloads, the picked files, the offline folder): f32 exact, whatever format the GPU holds.
 
 import { hfExportFiles } from '../engine/export/hf-export';
-import { licenseFromCard, type ModelCardInfo } from '../engine/export/model-card';
+import { cardEvaluations, licenseFromCard, type EvalRow, type ModelCardInfo } from '../engine/export/model-card';
 import { onnxExportFiles, onnxFileName } from '../engine/export/onnx/onnx-export';
 import type { OnnxPrecision } from '../engine/export/onnx/decoder-graph';
 import { trlProjectFiles } from '../engine/export/trl/trl-project';
@@ -29,9 +29,6 @@ import type { WorkerDeps } from './worker-deps';
 declare const __TUNELAB_VERSION__: string | undefined;
 const VERSION = typeof __TUNELAB_VERSION__ === 'string' ? __TUNELAB_VERSION__ : '0.1.0';
 
-/** Evaluation rows worth a line in the card: the run's first and last held-out numbers. */
-const CARD_METRICS = ['eval_loss', 'eval_reward', 'eval_rewards/accuracies', 'eval_rewards/margins'] as const;
-
 function requireModel(models: ModelSession) {
   const active = models.active;
   if (!active) throw new Error('Load the base model first (Model page): an export merges the adapter into the loaded model.');
@@ -44,17 +41,10 @@ async function cardFor(deps: WorkerDeps, baseModel: string, record: AdapterRecor
   const run: RunRecord | undefined = record.runId ? await getRun(db, record.runId).catch(() => undefined) : undefined;
   if (!run) return { baseModel, license, training: { method: 'lora', adapterName: record.name, hyperparameters: {} } };
   const s = run.settings;
-  const rows = (await runRows(db, record.runId!)).filter((r) => r.kind === 'eval');
-  const values = (row: (typeof rows)[number]) => ({ eval_loss: row.eval_loss, ...((row as { objective?: Record<string, number> }).objective ?? {}) }) as Record<string, number | undefined>;
-  const first = rows[0];
-  const last = rows[rows.length - 1];
-  const evaluation = last
-    ? CARD_METRICS.filter((k) => typeof values(last)[k] === 'number' && !(s.method === 'grpo' && k === 'eval_loss')).map((k) => ({
-        name: `${k} (step ${first.step} → ${last.step})`,
-        base: first.step === 0 ? values(first)[k] : undefined,
-        tuned: values(last)[k]!,
-      }))
-    : [];
+  const evalRows = (await runRows(db, record.runId!)).flatMap((r): EvalRow[] =>
+    r.kind === 'eval' ? [{ ...(r.objective ?? {}), step: r.step, eval_loss: r.eval_loss }] : [],
+  );
+  const evaluation = cardEvaluations(evalRows, s.method);
   return {
     baseModel,
     license,

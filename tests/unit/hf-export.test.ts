@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hfExportFiles, type ExportDtype } from '../../src/engine/export/hf-export';
 import { readExportFile } from '../../src/engine/export/export-file';
-import { licenseFromCard } from '../../src/engine/export/model-card';
+import { cardEvaluations, licenseFromCard } from '../../src/engine/export/model-card';
 import type { LoraAdapter } from '../../src/engine/lora/adapter';
 import { mergeAdapter } from '../../src/engine/lora/merge-weights';
 import { CpuCausalLm } from '../../src/engine/model/cpu-model';
@@ -129,5 +129,26 @@ describe('merged Hugging Face export', () => {
     expect(readme).toContain('| lr | 0.001 |');
     expect(readme).toContain('| eval_loss | 2.5000 | 1.7500 |');
     expect(readme).toContain('safetensors, f16');
+  });
+});
+
+describe('model card evaluations', () => {
+  it('takes the first and last scored evaluations, the base only from step 0, and leaves out GRPO\'s eval_loss', () => {
+    const rows = [
+      { step: 0, eval_loss: 2.5, eval_reward: 0.1 },
+      { step: 3, loss: 1.9 }, // a training row: no held-out metric
+      { step: 10, eval_loss: 2.0, eval_reward: 0.4 },
+      { step: 20, eval_loss: 1.5, eval_reward: 0.5 },
+    ];
+    expect(cardEvaluations(rows, 'sft')).toEqual([
+      { name: 'eval_loss (step 0 → 20)', base: 2.5, tuned: 1.5 },
+      { name: 'eval_reward (step 0 → 20)', base: 0.1, tuned: 0.5 },
+    ]);
+    expect(cardEvaluations(rows, 'grpo').map((e) => e.name)).toEqual(['eval_reward (step 0 → 20)']);
+    expect(cardEvaluations(rows.slice(1), 'dpo')).toEqual([
+      { name: 'eval_loss (step 10 → 20)', base: undefined, tuned: 1.5 },
+      { name: 'eval_reward (step 10 → 20)', base: undefined, tuned: 0.5 },
+    ]);
+    expect(cardEvaluations([{ step: 1, loss: 2 }], 'sft')).toEqual([]);
   });
 });

@@ -3,13 +3,11 @@
 // targeted module, transposed for GPT-2's Conv1D (fan_in_fan_out). Tensors are converted one slice at a time.
 
 import type { LoraAdapter, LoraModule } from '../lora/adapter';
-import type { SafetensorsFile, TensorView } from '../model/safetensors';
-import { encodeFloats, FLOAT_DTYPE_BYTES, type FloatDtype } from './tensor-encode';
+import type { SafetensorsFile } from '../model/safetensors';
+import { encodeFloats, encodeRowSlices, FLOAT_DTYPE_BYTES, type FloatDtype } from './tensor-encode';
 import type { StreamTensor } from './safetensors-stream';
 
 const FLOAT_SOURCES = new Set(['F32', 'F16', 'BF16', 'F64']);
-/** Unmerged tensors are converted in slices of about this many values (a 0.5B model's embedding is 136M). */
-const SLICE_VALUES = 1 << 22;
 
 /** scale * B @ A (out, in) accumulated in float64, added to a checkpoint tensor (out, in), or (in, out) if fan_in_fan_out. */
 export function addLoraDelta(values: Float32Array, module: LoraModule, r: number, scale: number): void {
@@ -26,20 +24,6 @@ export function addLoraDelta(values: Float32Array, module: LoraModule, r: number
     }
     if (fanInFanOut) for (let i = 0; i < inF; i++) values[i * out + o] += scale * row[i];
     else for (let i = 0; i < inF; i++) values[o * inF + i] += scale * row[i];
-  }
-}
-
-function* slices(t: TensorView, dtype: FloatDtype): Iterable<Uint8Array> {
-  const rows = t.shape.length === 0 ? 1 : t.shape[0];
-  const perRow = rows === 0 ? 1 : t.size / rows;
-  const step = Math.max(1, Math.floor(SLICE_VALUES / Math.max(1, perRow)));
-  if (t.shape.length === 0) {
-    yield encodeFloats(t.toFloat32(), dtype, t.name);
-    return;
-  }
-  for (let begin = 0; begin < rows; begin += step) {
-    const end = Math.min(rows, begin + step);
-    yield encodeFloats(t.rows(begin, end).toFloat32(), dtype, t.name);
   }
 }
 
@@ -68,7 +52,10 @@ export function mergedCheckpointTensors(files: readonly SafetensorsFile[], adapt
     }
     const byteLength = t.size * FLOAT_DTYPE_BYTES[dtype];
     const module = modules.get(t.name);
-    if (!module || !adapter) return { name: t.name, dtype, shape: t.shape, byteLength, chunks: () => slices(t, dtype) };
+    if (!module || !adapter) {
+      const readRows = (begin: number, end: number) => (t.shape.length ? t.rows(begin, end).toFloat32() : t.toFloat32());
+      return { name: t.name, dtype, shape: t.shape, byteLength, chunks: () => encodeRowSlices(t.shape, readRows, dtype, t.name) };
+    }
     return {
       name: t.name,
       dtype,

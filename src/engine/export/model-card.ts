@@ -28,6 +28,25 @@ export interface ModelCardInfo {
   contents: string;
 }
 
+/** Held-out metrics worth a line in the card, in this order (GRPO's eval_loss is ~0 by construction: left out). */
+const CARD_METRICS = ['eval_loss', 'eval_reward', 'eval_rewards/accuracies', 'eval_rewards/margins'];
+
+/** One evaluation of a run: its step and metrics under TRL's names ("eval_loss", "eval_reward", ...). */
+export type EvalRow = { step: number } & Record<string, number | undefined>;
+
+/** The card's evaluation lines: the run's first and last evaluations (base = the first when it was at step 0). */
+export function cardEvaluations(rows: readonly EvalRow[], method: string): CardEvaluation[] {
+  const scored = rows.filter((r) => CARD_METRICS.some((k) => typeof r[k] === 'number'));
+  if (scored.length === 0) return [];
+  const first = scored[0];
+  const last = scored[scored.length - 1];
+  return CARD_METRICS.filter((k) => typeof last[k] === 'number' && !(method === 'grpo' && k === 'eval_loss')).map((k) => ({
+    name: `${k} (step ${first.step} → ${last.step})`,
+    base: first.step === 0 ? first[k] : undefined,
+    tuned: last[k]!,
+  }));
+}
+
 /** The `license:` value of a model card's YAML front matter, if it has one. */
 export function licenseFromCard(readme: string): string | undefined {
   const front = /^---\r?\n([\s\S]*?)\r?\n---/.exec(readme);

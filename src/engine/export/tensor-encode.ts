@@ -42,3 +42,14 @@ export function encodeFloats(values: ArrayLike<number>, dtype: FloatDtype, tenso
   }
   return new Uint8Array(out.buffer);
 }
+
+/** Values per slice when a big tensor is converted row block by row block (a 0.5B model's embedding is 136M). */
+export const SLICE_VALUES = 1 << 22;
+
+/** A (rows, ...) tensor encoded as `dtype` in row blocks of about SLICE_VALUES values, read by `readRows`. */
+export function* encodeRowSlices(shape: readonly number[], readRows: (begin: number, end: number) => Float32Array, dtype: FloatDtype, tensor: string): Iterable<Uint8Array> {
+  const rows = shape.length === 0 ? 1 : shape[0];
+  const perRow = Math.max(1, shape.slice(1).reduce((a, b) => a * b, 1));
+  const step = Math.max(1, Math.floor(SLICE_VALUES / perRow));
+  for (let begin = 0; begin < rows; begin += step) yield encodeFloats(readRows(begin, Math.min(rows, begin + step)), dtype, tensor);
+}

@@ -12,7 +12,7 @@
 import type { ModelConfig } from '../../model/config';
 import { modelRopeFrequencies } from '../../model/rope-frequencies';
 import type { LinearWeights, ModelWeights, NormWeights, WeightTensor } from '../../model/weights';
-import { checkedF16Bits, encodeFloats } from '../tensor-encode';
+import { checkedF16Bits, encodeFloats, encodeRowSlices, SLICE_VALUES } from '../tensor-encode';
 import { attr, GraphBuilder } from './graph-builder';
 import { OnnxType } from './onnx-schema';
 
@@ -29,9 +29,6 @@ interface Ctx {
 
 const weightType = (fp16: boolean) => (fp16 ? OnnxType.FLOAT16 : OnnxType.FLOAT);
 
-/** Values per slice when a big tensor is converted row block by row block (a 0.5B model's embedding is 136M). */
-const SLICE_VALUES = 1 << 22;
-
 /** A weight read on demand and stored as f32 or f16. */
 function tensorInit(ctx: Ctx, name: string, dims: number[], values: () => Float32Array, half = ctx.fp16): string {
   return ctx.g.initializer(name, weightType(half), dims, () => [encodeFloats(values(), half ? 'F16' : 'F32', name)]);
@@ -41,11 +38,7 @@ function tensorInit(ctx: Ctx, name: string, dims: number[], values: () => Float3
 function plainInit(ctx: Ctx, name: string, tensor: WeightTensor, half = ctx.fp16): string {
   const readRows = tensor.readRows;
   if (!readRows) return tensorInit(ctx, name, [...tensor.shape], () => tensor.read(), half);
-  const rows = tensor.shape[0];
-  const step = Math.max(1, Math.floor(SLICE_VALUES / Math.max(1, tensor.shape.slice(1).reduce((a, b) => a * b, 1))));
-  return ctx.g.initializer(name, weightType(half), [...tensor.shape], function* () {
-    for (let begin = 0; begin < rows; begin += step) yield encodeFloats(readRows(begin, Math.min(rows, begin + step)), half ? 'F16' : 'F32', name);
-  });
+  return ctx.g.initializer(name, weightType(half), [...tensor.shape], () => encodeRowSlices(tensor.shape, readRows, half ? 'F16' : 'F32', name));
 }
 
 /**
