@@ -5,6 +5,7 @@
 // installed. Every objective of the training bench is timed by this one function.
 
 import type { GpuContext } from '../../src/engine/gpu/context';
+import { DispatchTimer, type KernelTime } from '../../src/engine/gpu/dispatch-timer';
 import type { StepEncoder } from '../../src/engine/gpu/step-encoder';
 import type { GpuGradientRule } from '../../src/engine/train/objective';
 import type { GpuTrainer, MicroBatchResult, OptimizerHyper } from '../../src/engine/train/gpu/gpu-train-step';
@@ -17,6 +18,9 @@ export class StepWatch {
   submitS = 0;
   submitEndedAt = 0;
   dispatches = 0;
+  /** While true, every step made gets a DispatchTimer (one pass per dispatch, timestamps). */
+  profile = false;
+  readonly timers: DispatchTimer[] = [];
 
   constructor(private readonly ctx: GpuContext) {}
 
@@ -25,6 +29,10 @@ export class StepWatch {
     const original = ctx.step;
     ctx.step = (): StepEncoder => {
       const step = original.call(ctx);
+      if (this.profile) {
+        step.timer = new DispatchTimer(ctx.device);
+        this.timers.push(step.timer);
+      }
       const dispatch = step.dispatch.bind(step);
       step.dispatch = (...args) => {
         this.dispatches++;
@@ -51,6 +59,7 @@ export class StepWatch {
     this.submitS = 0;
     this.submitEndedAt = 0;
     this.dispatches = 0;
+    this.timers.length = 0;
   }
 }
 
@@ -88,4 +97,26 @@ export async function timedStep(trainer: GpuTrainer, watch: StepWatch, input: St
     dispatches: watch.dispatches,
     result: r,
   };
+}
+
+/** GPU time per kernel of one step (a step of its own, not timed: one pass per dispatch costs extra). */
+export async function profiledStep(trainer: GpuTrainer, watch: StepWatch, input: StepInput, optimizer: OptimizerHyper): Promise<KernelTime[]> {
+  watch.reset();
+  watch.profile = true;
+  try {
+    const { result } = await trainer.submitMicroBatch(input.batch, input.rule, { optimizer, referencePass: input.referencePass });
+    await result;
+  } finally {
+    watch.profile = false;
+  }
+  const merged = new Map<string, KernelTime>();
+  for (const timer of watch.timers) {
+    for (const t of await timer.times()) {
+      const m = merged.get(t.label) ?? { label: t.label, dispatches: 0, ns: 0 };
+      m.dispatches += t.dispatches;
+      m.ns += t.ns;
+      merged.set(t.label, m);
+    }
+  }
+  return [...merged.values()].sort((a, b) => b.ns - a.ns);
 }

@@ -25,7 +25,7 @@ import { GpuTrainer, type OptimizerHyper } from '../../src/engine/train/gpu/gpu-
 import { Rng } from '../../src/engine/util/rng';
 import { errorText, median, now, withDeadline } from './measure';
 import { randomLlamaModel, SMOLLM2_135M_CONFIG } from './random-model';
-import { StepWatch, timedStep, type StepSample } from './step-watch';
+import { profiledStep, StepWatch, timedStep, type StepSample } from './step-watch';
 import { forwardFlopsPerToken, loraFlopsPerToken, trainFlopsPerToken } from './train-flops';
 import { makeWorkload, promptTokens, randomPairs, type Workload } from './train-workloads';
 import type { Log, TrainModelId, TrainOptions, TrainRun } from './types';
@@ -185,6 +185,16 @@ async function benchModel(ctx: GpuContext, id: TrainModelId, options: TrainOptio
       }
       rounds.push(now() - tRound);
       active = active.filter((l) => !l.run.error);
+    }
+    if (options.profile && ctx.device.features.has('timestamp-query')) {
+      for (const leg of legs.filter((l) => !l.run.error)) {
+        const prepared = await leg.workload.prepare(leg.trainer, randomPairs(warmup + rounds.length, B, T, config.vocabSize));
+        const kernels = await profiledStep(leg.trainer, watch, prepared, BENCH_OPTIMIZER);
+        leg.run.kernelTimes = kernels.map((k) => ({ label: k.label, dispatches: k.dispatches, ms: k.ns / 1e6 }));
+        const total = kernels.reduce((sum, k) => sum + k.ns, 0);
+        const top = kernels.slice(0, 12).map((k) => `${k.label} ${(k.ns / 1e6).toFixed(1)} ms x${k.dispatches} (${((100 * k.ns) / total).toFixed(1)}%)`);
+        log(`train ${id} ${leg.run.objective}: GPU time by kernel, one profiled step (${(total / 1e6).toFixed(1)} ms): ${top.join('; ')}`);
+      }
     }
     for (const leg of legs) {
       if (leg.run.error || !leg.samples.length) continue;

@@ -43,6 +43,53 @@ export interface BenchOptions {
   eval: EvalOptions;
   /** The GRPO section (after eval): rollout and training tokens/s of GRPO steps (grpo-bench.ts). */
   grpo: GrpoOptions;
+  /** The decode section (after GRPO): greedy decode tokens/s against the bandwidth bound (decode-bench.ts). */
+  decode: DecodeOptions;
+}
+
+export interface DecodeOptions {
+  enabled: boolean;
+  models: TrainModelId[];
+  /** Batch sizes to decode, each model in turn (B sequences, one row each, in one extend per step). */
+  batches: number[];
+  /** N: new tokens per sequence, per model (EOS ignored); N - 1 of them come from decode steps. */
+  newTokens: Record<TrainModelId, number>;
+  /** P: random prompt ids per sequence, BOS first. */
+  promptTokens: number;
+  /** Timed generate() runs per model and batch, after an untimed warm-up run. */
+  runs: number;
+}
+
+/** One model decoding one batch size: a row of the decode table (decode-bench.ts, decode-workloads.ts). */
+export interface DecodeRun {
+  model: TrainModelId;
+  description: string;
+  batch: number;
+  promptTokens: number;
+  newTokens: number;
+  weightFormat: 'f16';
+  /** Everything uploaded (embedding, norms and biases included). */
+  uploadedWeightBytes?: number;
+  loadS?: number;
+  warmupS?: number;
+  /** Per timed run (decode-workloads.ts DecodeTiming). */
+  timings: { prefillS: number; decodeS: number; decodeSteps: number; tokens: number; stepS: number[] }[];
+  /** What one step reads (decode-workloads.ts decodeTraffic). */
+  traffic?: { weightBytes: number; kvBytesPerPosition: number; meanContext: number; kvBytesPerStep: number; bytesPerStep: number };
+  tokensPerS?: number;
+  bestTokensPerS?: number;
+  meanStepS?: number;
+  medianStepS?: number;
+  meanPrefillS?: number;
+  /** The copy bandwidth the bound uses (GB/s, read + write counted), null without the copy section. */
+  bandwidthGbps?: number | null;
+  boundTokensPerS?: number | null;
+  /** tokensPerS / boundTokensPerS, and the fastest run's. */
+  fractionOfBound?: number | null;
+  bestFractionOfBound?: number | null;
+  /** Pipelines compiled during the timed runs (0 unless the warm-up missed one). */
+  pipelinesCompiledWhileTimed?: number;
+  error?: string;
 }
 
 export interface GrpoOptions {
@@ -215,6 +262,8 @@ export interface TrainOptions {
   loraAlpha: number;
   /** PEFT target_modules, or ['all-linear']. */
   loraTargets: string[];
+  /** One more step per objective with timestamps around every dispatch: GPU time per kernel. */
+  profile: boolean;
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -239,6 +288,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
     loraR: 8,
     loraAlpha: 16,
     loraTargets: ['q_proj', 'v_proj'],
+    profile: false,
   },
   eval: {
     enabled: false,
@@ -258,6 +308,14 @@ export const DEFAULT_OPTIONS: BenchOptions = {
     warmup: { stories260K: 1, 'smollm2-135m': 1 },
     steps: { stories260K: 3, 'smollm2-135m': 1 },
     reward: 'length=20',
+  },
+  decode: {
+    enabled: false,
+    models: [...TRAIN_MODELS],
+    batches: [1, 8],
+    newTokens: { stories260K: 64, 'smollm2-135m': 16 },
+    promptTokens: 8,
+    runs: 2,
   },
 };
 
@@ -346,6 +404,8 @@ export interface StepBreakdown {
 
 /** One model trained with one objective: a row of the training table. */
 export interface TrainRun {
+  /** GPU time per kernel label over one profiled step (--train-profile). */
+  kernelTimes?: { label: string; dispatches: number; ms: number }[];
   model: TrainModelId;
   objective: TrainObjectiveId;
   /** The objective in words, e.g. "DPO (sigmoid, beta 0.1), reference log-probabilities precomputed". */
@@ -430,6 +490,7 @@ export interface OursReport {
   trainDpoCost: DpoCostCheck[];
   eval: EvalRun[];
   grpo: GrpoRun[];
+  decode: DecodeRun[];
   errors: string[];
 }
 

@@ -64,11 +64,19 @@ export function summarizeAdapter(adapter: GPUAdapter): GpuAdapterSummary {
   };
 }
 
+const softwareVerdicts = new WeakMap<GpuAdapterSummary, boolean>();
+
 /**
  * CPU emulations (SwiftShader, llvmpipe/lavapipe, any fallback adapter): workgroup barriers and workgroup
  * memory are slow there, so kernels with a register-only variant pick it on these adapters.
  */
 export function isSoftwareAdapter(adapter: GpuAdapterSummary): boolean {
-  const names = `${adapter.architecture} ${adapter.description} ${adapter.device}`;
-  return adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(names);
+  // Asked on every dispatch that has a software variant: decided once per adapter.
+  let verdict = softwareVerdicts.get(adapter);
+  if (verdict === undefined) {
+    const names = `${adapter.architecture} ${adapter.description} ${adapter.device}`;
+    verdict = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(names);
+    softwareVerdicts.set(adapter, verdict);
+  }
+  return verdict;
 }

@@ -6,8 +6,15 @@
 
 const ALIGN = 256;
 
+/** Where a buffer goes back to: read from native code once (see buffer-size.ts). */
+interface PoolSlot {
+  key: string;
+  size: number;
+}
+
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
+  private readonly slots = new WeakMap<GPUBuffer, PoolSlot>();
   private liveBytes = 0;
   private pooledBytes = 0;
 
@@ -28,17 +35,18 @@ export class BufferPool {
       return reused;
     }
     const buffer = this.device.createBuffer({ size, usage, label });
+    this.slots.set(buffer, { key, size });
     this.liveBytes += size;
     return buffer;
   }
 
   release(buffer: GPUBuffer): void {
-    const key = `${buffer.usage}:${buffer.size}`;
-    let list = this.free.get(key);
-    if (!list) this.free.set(key, (list = []));
+    const slot = this.slots.get(buffer) ?? { key: `${buffer.usage}:${buffer.size}`, size: buffer.size };
+    let list = this.free.get(slot.key);
+    if (!list) this.free.set(slot.key, (list = []));
     list.push(buffer);
-    this.liveBytes -= buffer.size;
-    this.pooledBytes += buffer.size;
+    this.liveBytes -= slot.size;
+    this.pooledBytes += slot.size;
   }
 
   /** Destroys every pooled (not live) buffer. */

@@ -3,6 +3,7 @@
 // so the engine itself touches neither the DOM nor Node.
 
 import { summarizeAdapter, type GpuAdapterSummary } from './adapter-info';
+import { BindGroupCache } from './bind-group-cache';
 import { BufferPool } from './buffer-pool';
 import {
   GpuDeviceLostError,
@@ -13,6 +14,7 @@ import {
 } from './errors';
 import { PipelineCache } from './pipeline-cache';
 import { StepEncoder } from './step-encoder';
+import { UniformArena } from './uniform-arena';
 
 export interface AcquireOptions {
   powerPreference?: GPUPowerPreference;
@@ -67,11 +69,20 @@ export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions =
 export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
+  readonly bindGroups: BindGroupCache;
+  readonly uniforms: UniformArena;
   readonly storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   /** Resolves (never rejects) with the loss error once the device is gone. */
   readonly lost: Promise<GpuDeviceLostError>;
   private lostError: GpuDeviceLostError | undefined;
   private uncaptured: GpuError | undefined;
+  /**
+   * The device's limits and features, read once: every dispatch consults them, and on dawn.node each read
+   * of device.limits or device.features is a call into native code.
+   */
+  readonly limits: GPUSupportedLimits;
+  readonly hasShaderF16: boolean;
+  readonly hasSubgroups: boolean;
 
   constructor(
     readonly device: GPUDevice,
@@ -79,8 +90,15 @@ export class GpuContext {
     /** The GPU and adapter objects: dawn.node crashes if they are collected while the device lives. */
     private readonly keepAlive: readonly unknown[] = [],
   ) {
+    const limits: Record<string, number> = {};
+    for (const key in device.limits) limits[key] = device.limits[key as keyof GPUSupportedLimits] as number;
+    this.limits = limits as unknown as GPUSupportedLimits;
+    this.hasShaderF16 = device.features.has('shader-f16');
+    this.hasSubgroups = device.features.has('subgroups');
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device);
+    this.bindGroups = new BindGroupCache(device);
+    this.uniforms = new UniformArena(device);
     this.lost = device.lost.then((info) => {
       this.lostError = new GpuDeviceLostError(info.reason ?? 'unknown', info.message);
       return this.lostError;
@@ -88,18 +106,6 @@ export class GpuContext {
     device.addEventListener('uncapturederror', (ev) => {
       this.uncaptured ??= toTypedError((ev as GPUUncapturedErrorEvent).error);
     });
-  }
-
-  get limits(): GPUSupportedLimits {
-    return this.device.limits;
-  }
-
-  get hasShaderF16(): boolean {
-    return this.device.features.has('shader-f16');
-  }
-
-  get hasSubgroups(): boolean {
-    return this.device.features.has('subgroups');
   }
 
   step(): StepEncoder {
@@ -163,6 +169,7 @@ export class GpuContext {
   }
 
   destroy(): void {
+    this.bindGroups.clear();
     this.pool.trim();
     this.device.destroy();
   }

@@ -11,11 +11,11 @@ function bindingType(kind: BindingKind): GPUBufferBindingType {
 }
 
 export function pipelineKey(def: KernelDef, constants: KernelConstants): string {
-  const c = Object.keys(constants)
-    .sort()
-    .map((k) => `${k}=${constants[k]}`)
-    .join(',');
-  return `${def.name}#${def.entryPoint}{${c}}`;
+  // Looked up once per dispatch: a plain loop, no intermediate arrays beyond the sorted names.
+  const names = Object.keys(constants).sort();
+  let key = `${def.name}#${def.entryPoint}{`;
+  for (const name of names) key += `${name}=${constants[name]},`;
+  return `${key}}`;
 }
 
 /** Compiles each (kernel, constants) once; explicit layouts so unused bindings are never dropped. */
@@ -64,7 +64,8 @@ export class PipelineCache {
       entries: def.bindings.map((kind, binding) => ({
         binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: bindingType(kind) },
+        // Parameter blocks sit at a dynamic offset of the step's uniform arena (uniform-arena.ts).
+        buffer: { type: bindingType(kind), hasDynamicOffset: kind === 'uniform' },
       })),
     });
     // Synchronous creation inside an error scope: dawn.node aborts the process on some

@@ -3,6 +3,7 @@
 // single uniform buffer (one writeBuffer) and pipelines compile before anything is encoded.
 
 import type { GpuContext } from './context';
+import type { DispatchTimer } from './dispatch-timer';
 import type { KernelConstants, KernelDef } from './kernel';
 import type { CachedPipeline } from './pipeline-cache';
 
@@ -65,6 +66,17 @@ export class Readback {
 
 const NO_PARAMS = -1;
 
+/** Buffers a kernel binds besides its parameter block, and whether it has one: counted once per kernel. */
+const kernelShapes = new WeakMap<KernelDef, { buffers: number; params: boolean }>();
+function kernelShape(def: KernelDef): { buffers: number; params: boolean } {
+  let shape = kernelShapes.get(def);
+  if (!shape) {
+    shape = { buffers: def.bindings.filter((k) => k !== 'uniform').length, params: def.bindings.includes('uniform') };
+    kernelShapes.set(def, shape);
+  }
+  return shape;
+}
+
 export class StepEncoder {
   private readonly cmds: Cmd[] = [];
   private readonly params: ArrayBuffer[] = [];
@@ -72,6 +84,8 @@ export class StepEncoder {
   private readonly readbacks: Readback[] = [];
   private readonly temps: GPUBuffer[] = [];
   private submitted = false;
+  /** When set, every dispatch runs in a pass of its own with timestamps (profiling, see dispatch-timer.ts). */
+  timer: DispatchTimer | undefined;
 
   constructor(readonly ctx: GpuContext) {}
 
@@ -91,11 +105,10 @@ export class StepEncoder {
     constants: KernelConstants = {},
   ): void {
     this.assertOpen();
-    const expected = def.bindings.filter((k) => k !== 'uniform').length;
+    const { buffers: expected, params: needsParams } = kernelShape(def);
     if (bindings.length !== expected) {
       throw new Error(`${def.name}: expected ${expected} buffers, got ${bindings.length}`);
     }
-    const needsParams = def.bindings.includes('uniform');
     if (needsParams !== Boolean(params)) {
       throw new Error(`${def.name}: parameter block ${needsParams ? 'missing' : 'not expected'}`);
     }
@@ -148,13 +161,15 @@ export class StepEncoder {
   async submit(): Promise<void> {
     this.assertOpen();
     this.submitted = true;
-    const { device, pipelines, pool } = this.ctx;
+    const { device, pipelines } = this.ctx;
     const dispatches = this.cmds.filter((c): c is DispatchCmd => c.kind === 'dispatch');
-    const compiled = await Promise.all(dispatches.map((d) => pipelines.get(d.def, d.constants)));
+    // Every pipeline is usually compiled already: look them up without a promise per dispatch.
+    let compiled: (CachedPipeline | undefined)[] = dispatches.map((d) => pipelines.peek(d.def, d.constants));
+    if (compiled.includes(undefined)) compiled = await Promise.all(dispatches.map((d) => pipelines.get(d.def, d.constants)));
 
     let uniforms: GPUBuffer | undefined;
     if (this.paramsBytes > 0) {
-      uniforms = pool.acquire(this.paramsBytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
+      uniforms = this.ctx.uniforms.buffer(this.paramsBytes);
       const staging = new Uint8Array(this.paramsBytes);
       let i = 0;
       for (const d of dispatches) {
@@ -167,38 +182,40 @@ export class StepEncoder {
     let queued = false;
     try {
       await this.ctx.guard(async () => {
-        this.encodeAndSubmit(compiled, uniforms);
+        this.encodeAndSubmit(compiled as CachedPipeline[], uniforms);
         queued = true;
       });
     } catch (err) {
       // Nothing reached the queue (an allocation the device refused, a validation error): free this step's
       // buffers now, so a caller that retries with less (e.g. no reference pass) gets the memory back.
-      if (!queued) this.discard(uniforms);
+      if (!queued) this.discard();
       throw err;
     }
   }
 
   /** Encodes every command into one encoder, submits it and hands the step's buffers back to the pool. */
   private encodeAndSubmit(compiled: readonly CachedPipeline[], uniforms: GPUBuffer | undefined): void {
-    const { device, pool } = this.ctx;
+    const { device, pool, bindGroups } = this.ctx;
     const encoder = device.createCommandEncoder();
     let pass: GPUComputePassEncoder | undefined;
     let di = 0;
+    const noOffsets: number[] = [];
     for (const cmd of this.cmds) {
       if (cmd.kind === 'dispatch') {
         const { pipeline, layout } = compiled[di++];
+        if (this.timer) {
+          pass?.end();
+          pass = encoder.beginComputePass({ timestampWrites: this.timer.next(cmd.def.name) });
+        }
         pass ??= encoder.beginComputePass();
         let bi = 0;
-        const entries: GPUBindGroupEntry[] = cmd.def.bindings.map((kind, binding) => {
-          if (kind === 'uniform') {
-            return { binding, resource: { buffer: uniforms!, offset: cmd.paramsOffset, size: cmd.paramsSize } };
-          }
+        const ranges = cmd.def.bindings.map((kind) => {
+          if (kind === 'uniform') return { buffer: uniforms!, offset: 0, size: cmd.paramsSize };
           const b = cmd.bindings[bi++];
-          const resource: GPUBufferBinding = 'buffer' in b ? b : { buffer: b };
-          return { binding, resource };
+          return 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b, offset: 0, size: undefined };
         });
         pass.setPipeline(pipeline);
-        pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
+        pass.setBindGroup(0, bindGroups.get(layout, ranges), cmd.paramsOffset === NO_PARAMS ? noOffsets : [cmd.paramsOffset]);
         const [x, y, z] = cmd.workgroups;
         if (x * y * z > 0) pass.dispatchWorkgroups(x, y, z);
       } else {
@@ -209,15 +226,16 @@ export class StepEncoder {
       }
     }
     pass?.end();
+    this.timer?.resolve(encoder);
     device.queue.submit([encoder.finish()]);
-    if (uniforms) pool.release(uniforms);
-    for (const t of this.temps) pool.release(t);
+    // Released last-first: the pool pops last-in first, so the next step of the same shape gets every
+    // temporary back in the same role, and its bind groups are the cached ones.
+    for (let i = this.temps.length - 1; i >= 0; i--) pool.release(this.temps[i]);
     for (const rb of this.readbacks) rb.start((b) => pool.release(b));
   }
 
   /** Destroys the buffers of a step that never reached the queue. */
-  private discard(uniforms: GPUBuffer | undefined): void {
-    uniforms?.destroy();
+  private discard(): void {
     for (const t of this.temps) t.destroy();
     for (const rb of this.readbacks) rb.staging.destroy();
   }

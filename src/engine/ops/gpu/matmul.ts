@@ -9,6 +9,7 @@
 
 import type { GpuContext } from '../../gpu/context';
 import { isSoftwareAdapter } from '../../gpu/adapter-info';
+import { bufferSize } from '../../gpu/buffer-size';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { ceilDiv, grid1d, packParams } from '../../gpu/kernel';
 import type { MatmulDims } from '../matmul-dims';
@@ -190,8 +191,8 @@ function lastItem(batch: number, stride: number): number {
 }
 
 function bindingBytes(b: Binding): number {
-  if ('buffer' in b) return b.size ?? b.buffer.size - (b.offset ?? 0);
-  return b.size;
+  if ('buffer' in b) return b.size ?? bufferSize(b.buffer) - (b.offset ?? 0);
+  return bufferSize(b);
 }
 
 function checkFits(what: string, b: Binding, elements: number, bytesPerElement: number): void {
@@ -205,7 +206,7 @@ function vec4View(b: Binding): Binding {
   if (bindingBytes(b) >= 16) return b;
   const buffer = 'buffer' in b ? b.buffer : b;
   const offset = 'buffer' in b ? (b.offset ?? 0) : 0;
-  if (buffer.size - offset < 16) throw new RangeError('matmul: operand buffers must hold at least 16 bytes');
+  if (bufferSize(buffer) - offset < 16) throw new RangeError('matmul: operand buffers must hold at least 16 bytes');
   return { buffer, offset };
 }
 

@@ -1,0 +1,29 @@
+// One uniform buffer for every parameter block of a step, kept across steps so that bind groups bind it
+// once and each dispatch selects its block by a dynamic offset. A step writes its blocks with one
+// queue.writeBuffer just before its submit; writes and submits are ordered on the queue, so a step in
+// flight keeps reading its own blocks while the next step's write waits behind it.
+
+const MIN_BYTES = 64 * 1024;
+
+export class UniformArena {
+  private current: GPUBuffer | undefined;
+
+  constructor(private readonly device: GPUDevice) {}
+
+  /**
+   * The arena, at least `bytes` long. A larger one replaces it; the old one is dropped, not destroyed,
+   * since a submitted step may still read it (the browser frees it once nothing uses it).
+   */
+  buffer(bytes: number): GPUBuffer {
+    if (!this.current || this.current.size < bytes) {
+      let size = Math.max(MIN_BYTES, this.current?.size ?? 0);
+      while (size < bytes) size *= 2;
+      this.current = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' });
+    }
+    return this.current;
+  }
+
+  get bytes(): number {
+    return this.current?.size ?? 0;
+  }
+}
