@@ -1,7 +1,8 @@
-// The bench page's entry: exposes our side and the peer to bench/run.mjs, which calls them one after the
-// other through page.evaluate(). Progress lines go to the console with a "[bench] " prefix.
-// stories260K (training section) comes through the offline-model route bench/run.mjs serves (the shared
-// models folder answering like the Hub), read with the studio's own HubSource.
+// The bench page's entry: exposes our side and the peer to the bench driver (bench/cli/browser-runner.ts),
+// which calls them one after the other through page.evaluate(). Progress lines go to the console with a
+// "[bench] " prefix. stories260K (training, eval, GRPO and decode sections) comes through the offline-model
+// route the driver serves (bench/cli/page-server.ts: the shared models folder answering like the Hub), read
+// with the studio's own HubSource.
 
 import { HubSource } from '../../src/engine/model/hub-source';
 import { runOurs } from '../core/suite';

@@ -1,4 +1,4 @@
-// Shapes, options and result records shared by the bench page, the Node path and bench/run.mjs.
+// Shapes, options and result records shared by the bench page, the Node path and the driver (bench/cli).
 // Everything here is plain data, so it crosses page.evaluate() and JSON.stringify unchanged.
 
 export interface MatmulShape {
