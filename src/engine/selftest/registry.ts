@@ -3,6 +3,7 @@
 
 import { activationsChecks } from './checks/activations';
 import { attentionChecks } from './checks/attention';
+import { attentionDecodeChecks } from './checks/attention-decode';
 import { crossEntropyChecks } from './checks/cross-entropy';
 import { dropoutChecks } from './checks/dropout';
 import { elementwiseChecks } from './checks/elementwise';
@@ -27,6 +28,7 @@ export const allKernelChecks: KernelCheck[] = [
   ...activationsChecks,
   ...softmaxChecks,
   ...attentionChecks,
+  ...attentionDecodeChecks,
   ...crossEntropyChecks,
   ...preferenceChecks,
   ...grpoChecks,
