@@ -6,7 +6,10 @@
 // out[z] = alpha * op(A[z]) @ op(B[z]) (+ bias) (+ out[z] when ACCUMULATE), out row-major (m, n), for
 // batch item z = workgroup_id.z. op(A) is (m, k): A stored (m, k), or (k, m) when TRANS_A; op(B) is
 // (k, n): B stored (k, n), or (n, k) when TRANS_B. Element (i, j) of stored X in item z is
-// X[offset_x + z * stride_x + i * ldx + j], with lda / ldb the stored row lengths and ldc = n.
+// X[base_x(z) + i * ldx + j], with ldx the stored row length (lda, ldb, ldc: any row stride, so a
+// product may read or write columns of a wider matrix). Batch items split as z = zo * inner + zi, and
+// base_x(z) = offset_x + zo * outer_x + (zi / group_x) * stride_x: e.g. attention's (sequence, head)
+// items, where G query heads share one key head (group_b = G).
 //
 // Bindings: 0 a (f32), 1 a4 (the same A binding seen as vec4), 2 b, 3 b4 (the same B binding seen as
 // vec4; declared by matmul_b32.wgsl), 4 bias (f32, n; any read-only binding when !HAS_BIAS), 5 out (f32),
@@ -44,6 +47,14 @@ struct Params {
   offset_b: u32,
   offset_c: u32,
   alpha: f32,
+  ldc: u32,
+  inner: u32,
+  outer_a: u32,
+  outer_b: u32,
+  outer_c: u32,
+  group_a: u32,
+  group_b: u32,
+  group_c: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -53,11 +64,15 @@ struct Params {
 @group(0) @binding(6) var<uniform> p: Params;
 
 fn base_a(z: u32) -> u32 {
-  return p.offset_a + z * p.stride_a;
+  return p.offset_a + (z / p.inner) * p.outer_a + ((z % p.inner) / p.group_a) * p.stride_a;
 }
 
 fn base_b(z: u32) -> u32 {
-  return p.offset_b + z * p.stride_b;
+  return p.offset_b + (z / p.inner) * p.outer_b + ((z % p.inner) / p.group_b) * p.stride_b;
+}
+
+fn base_c(z: u32) -> u32 {
+  return p.offset_c + (z / p.inner) * p.outer_c + ((z % p.inner) / p.group_c) * p.stride_c;
 }
 
 /** op(A)(row, kk) with row clamped into [0, m) and kk >= k read as 0. */
@@ -133,7 +148,7 @@ fn store(z: u32, row: u32, col: u32, v: f32) {
   if (row >= p.m || col >= p.n) {
     return;
   }
-  let i = p.offset_c + z * p.stride_c + row * p.n + col;
+  let i = base_c(z) + row * p.ldc + col;
   var r = p.alpha * v;
   if (HAS_BIAS) {
     r += bias[col];

@@ -115,6 +115,35 @@ describe('matmul on WebGPU', () => {
     expectOutcomes(await runAll(cases));
   });
 
+  it('row strides (lda, ldb, ldc: columns of wider matrices) and two-level batches with grouped items, on every variant', async () => {
+    const cases: MatmulCase[] = [];
+    for (const variant of matmulVariants(ctx)) {
+      for (const [transA, transB] of TRANSPOSES) {
+        for (const bFormat of ['f32', 'f16'] as const) {
+          // q's columns of a fused (T, Q + 2K) projection: A and out rows 36 apart, aligned and not.
+          const rowA = transA ? 17 : 20;
+          const rowB = transB ? 20 : 12;
+          cases.push({ dims: { m: 17, k: 20, n: 12, transA, transB, lda: rowA + 16, ldb: rowB + 8, ldc: 36, offsetC: 8 }, bFormat, variant, seed: cases.length + 700 });
+          cases.push({ dims: { m: 17, k: 20, n: 12, transA, transB, lda: rowA + 3, ldb: rowB + 5, ldc: 13, offsetA: 1, offsetC: 1 }, bFormat, variant, seed: cases.length + 700 });
+        }
+      }
+      // Attention's scores per (sequence, head): 2 sequences x 6 query heads, 3 query heads per key head.
+      // Q (B, T, Hq, D), K (B, T, Hkv, D), S (B, Hq, T, T): S = Q K^T per item.
+      const [T, Hq, Hkv, D] = [9, 6, 2, 8];
+      cases.push({
+        dims: {
+          m: T, k: D, n: T, batch: 2 * Hq, transB: true, inner: Hq,
+          lda: Hq * D, strideA: D, outerA: T * Hq * D,
+          ldb: Hkv * D, strideB: D, outerB: T * Hkv * D, groupB: Hq / Hkv,
+          strideC: T * T, outerC: Hq * T * T,
+        },
+        variant,
+        seed: cases.length + 700,
+      });
+    }
+    expectOutcomes(await runAll(cases));
+  });
+
   it('many workgroups in both directions (default variant)', async () => {
     expectOutcomes(
       await runAll([

@@ -79,3 +79,54 @@ describe('matmul (CPU reference)', () => {
     expectGradient(dW, loss, W, 'dW');
   });
 });
+
+describe('matmulForward row strides and two-level batches', () => {
+  const rng = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => Math.sin(i * 7.3 + seed) * 0.5);
+
+  it('writes columns of a wider matrix (ldc) from columns of wider operands (lda, ldb), leaving the rest alone', () => {
+    // Contiguous A (3, 4) and B (4, 2) embedded in wider storage: A rows 7 apart from element 2, B rows 5 apart.
+    const a = rng(3 * 4, 1);
+    const b = rng(4 * 2, 2);
+    const want = new Float64Array(3 * 2);
+    matmulForward(want, a, b, { m: 3, k: 4, n: 2 });
+    const wideA = new Float64Array(2 + 3 * 7).fill(99);
+    for (let i = 0; i < 3; i++) for (let p = 0; p < 4; p++) wideA[2 + i * 7 + p] = a[i * 4 + p];
+    const wideB = new Float64Array(4 * 5).fill(99);
+    for (let p = 0; p < 4; p++) for (let j = 0; j < 2; j++) wideB[p * 5 + j] = b[p * 2 + j];
+    const wideC = new Float64Array(1 + 3 * 6).fill(-1);
+    matmulForward(wideC, wideA, wideB, { m: 3, k: 4, n: 2, offsetA: 2, lda: 7, ldb: 5, ldc: 6, offsetC: 1 });
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 6; j++) {
+        const v = wideC[1 + i * 6 + j];
+        if (j < 2) expect(v).toBeCloseTo(want[i * 2 + j], 12);
+        else expect(v).toBe(-1);
+      }
+    }
+    expect(wideC[0]).toBe(-1);
+  });
+
+  it('shares one B among a group of items: attention scores per (sequence, head) with GQA', () => {
+    const [S, T, Hq, Hkv, D] = [2, 3, 4, 2, 2];
+    const G = Hq / Hkv;
+    const q = rng(S * T * Hq * D, 3); // (S, T, Hq, D)
+    const k = rng(S * T * Hkv * D, 4); // (S, T, Hkv, D)
+    const scores = new Float64Array(S * Hq * T * T); // (S, Hq, T, T)
+    matmulForward(scores, q, k, {
+      m: T, k: D, n: T, batch: S * Hq, transB: true, inner: Hq,
+      lda: Hq * D, strideA: D, outerA: T * Hq * D,
+      ldb: Hkv * D, strideB: D, outerB: T * Hkv * D, groupB: G,
+      strideC: T * T, outerC: Hq * T * T,
+    });
+    for (let s = 0; s < S; s++) {
+      for (let h = 0; h < Hq; h++) {
+        for (let i = 0; i < T; i++) {
+          for (let j = 0; j < T; j++) {
+            let dot = 0;
+            for (let d = 0; d < D; d++) dot += q[((s * T + i) * Hq + h) * D + d] * k[((s * T + j) * Hkv + Math.floor(h / G)) * D + d];
+            expect(scores[((s * Hq + h) * T + i) * T + j]).toBeCloseTo(dot, 12);
+          }
+        }
+      }
+    }
+  });
+});

@@ -9,7 +9,7 @@
 //   dx += dy @ W      matmulForward(dx, dy, W, { m: T, k: OC, n: C }, { accumulate: true })
 //   dW += dy^T @ x    matmulForward(dW, dy, x, { m: OC, k: T, n: C, transA: true }, { accumulate: true })
 
-import type { MatmulDims } from '../matmul-dims';
+import { itemBase, matmulLayout, type MatmulDims } from '../matmul-dims';
 import type { Vec } from './types';
 
 export type MatmulRefDims = MatmulDims;
@@ -22,28 +22,25 @@ export interface MatmulRefOptions {
 }
 
 export function matmulForward(out: Vec, a: Vec, b: Vec, dims: MatmulRefDims, options: MatmulRefOptions = {}): void {
-  const { m, k, n } = dims;
-  const batch = dims.batch ?? 1;
-  const strideA = dims.strideA ?? m * k;
-  const strideB = dims.strideB ?? k * n;
-  const strideC = dims.strideC ?? m * n;
+  const l = matmulLayout(dims);
+  const { m, k, n, lda, ldb, ldc } = l;
   const alpha = options.alpha ?? 1;
-  for (let z = 0; z < batch; z++) {
-    const oa = (dims.offsetA ?? 0) + z * strideA;
-    const ob = (dims.offsetB ?? 0) + z * strideB;
-    const oc = (dims.offsetC ?? 0) + z * strideC;
+  for (let z = 0; z < l.batch; z++) {
+    const oa = itemBase(l, 'A', z);
+    const ob = itemBase(l, 'B', z);
+    const oc = itemBase(l, 'C', z);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let sum = 0;
         for (let p = 0; p < k; p++) {
-          const av = dims.transA ? a[oa + p * m + i] : a[oa + i * k + p];
-          const bv = dims.transB ? b[ob + j * k + p] : b[ob + p * n + j];
+          const av = l.transA ? a[oa + p * lda + i] : a[oa + i * lda + p];
+          const bv = l.transB ? b[ob + j * ldb + p] : b[ob + p * ldb + j];
           sum += av * bv;
         }
         let v = alpha * sum;
         if (options.bias) v += options.bias[j];
-        if (options.accumulate) v += out[oc + i * n + j];
-        out[oc + i * n + j] = v;
+        if (options.accumulate) v += out[oc + i * ldc + j];
+        out[oc + i * ldc + j] = v;
       }
     }
   }

@@ -12,7 +12,7 @@ import { isSoftwareAdapter } from '../../gpu/adapter-info';
 import { bufferSize } from '../../gpu/buffer-size';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { ceilDiv, grid1d, packParams } from '../../gpu/kernel';
-import type { MatmulDims } from '../matmul-dims';
+import { itemExtent, lastItemBase, matmulLayout, type MatmulDims, type MatmulLayout } from '../matmul-dims';
 import { MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
 
 export type MatrixFormat = 'f32' | 'f16';
@@ -32,23 +32,8 @@ export interface MatmulOptions {
   variant?: string;
 }
 
-/** Dimensions with every default filled in, plus the leading dimensions of A and B. */
-interface Shape {
-  m: number;
-  k: number;
-  n: number;
-  batch: number;
-  transA: boolean;
-  transB: boolean;
-  strideA: number;
-  strideB: number;
-  strideC: number;
-  offsetA: number;
-  offsetB: number;
-  offsetC: number;
-  lda: number;
-  ldb: number;
-}
+/** Dimensions with every default filled in. */
+type Shape = MatmulLayout;
 
 /** Names usable as options.variant on this device. */
 export function matmulVariants(ctx: GpuContext): string[] {
@@ -62,9 +47,9 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
   const s = normalize(dims);
   const bFormat = options.bFormat ?? 'f32';
   const f16 = bFormat === 'f16';
-  checkFits('A', a, s.offsetA + lastItem(s.batch, s.strideA) + s.m * s.k, 4);
-  checkFits('B', b, s.offsetB + lastItem(s.batch, s.strideB) + s.k * s.n, f16 ? 2 : 4);
-  checkFits('out', out, s.offsetC + lastItem(s.batch, s.strideC) + s.m * s.n, 4);
+  checkFits('A', a, lastItemBase(s, 'A') + itemExtent(s, 'A'), 4);
+  checkFits('B', b, lastItemBase(s, 'B') + itemExtent(s, 'B'), f16 ? 2 : 4);
+  checkFits('out', out, lastItemBase(s, 'C') + itemExtent(s, 'C'), 4);
   if (options.bias) checkFits('bias', options.bias, s.n, 4);
   if (s.m === 0 || s.n === 0 || s.batch === 0) return;
 
@@ -73,7 +58,7 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
   let f16B = f16;
   if (f16 && variant.widenB && s.k > 0 && widenFits(ctx, s)) {
     // Register kernels would convert each half once per reading invocation: convert B once instead.
-    const span = lastItem(s.batch, s.strideB) + s.k * s.n;
+    const span = lastItemBase(s, 'B') - s.offsetB + itemExtent(s, 'B');
     bBinding = widen(step, b, s.offsetB, span);
     s.offsetB = 0;
     f16B = false;
@@ -102,6 +87,14 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
     ['u32', s.offsetB],
     ['u32', s.offsetC],
     ['f32', options.alpha ?? 1],
+    ['u32', s.ldc],
+    ['u32', s.inner],
+    ['u32', s.outerA],
+    ['u32', s.outerB],
+    ['u32', s.outerC],
+    ['u32', s.groupA],
+    ['u32', s.groupB],
+    ['u32', s.groupC],
   ]);
   const { rows, cols } = variant.block(constants);
   const grid = [ceilDiv(s.m, rows), ceilDiv(s.n, cols), s.batch] as const;
@@ -149,7 +142,7 @@ function pickVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat, name: str
 
 /** Whether the f32 copy of B fits one binding (else the kernel reads the halves itself). */
 function widenFits(ctx: GpuContext, s: Shape): boolean {
-  return (lastItem(s.batch, s.strideB) + s.k * s.n) * 4 <= ctx.limits.maxStorageBufferBindingSize;
+  return (lastItemBase(s, 'B') - s.offsetB + itemExtent(s, 'B')) * 4 <= ctx.limits.maxStorageBufferBindingSize;
 }
 
 function supported(ctx: GpuContext, v: MatmulVariant): boolean {
@@ -158,36 +151,23 @@ function supported(ctx: GpuContext, v: MatmulVariant): boolean {
   return true;
 }
 
+const U32_FIELDS = ['m', 'k', 'n', 'batch', 'strideA', 'strideB', 'strideC', 'offsetA', 'offsetB', 'offsetC', 'lda', 'ldb', 'ldc', 'inner', 'outerA', 'outerB', 'outerC', 'groupA', 'groupB', 'groupC'] as const;
+
 function normalize(d: MatmulDims): Shape {
-  const batch = d.batch ?? 1;
-  const transA = Boolean(d.transA);
-  const transB = Boolean(d.transB);
-  const s: Shape = {
-    m: d.m,
-    k: d.k,
-    n: d.n,
-    batch,
-    transA,
-    transB,
-    strideA: d.strideA ?? d.m * d.k,
-    strideB: d.strideB ?? d.k * d.n,
-    strideC: d.strideC ?? d.m * d.n,
-    offsetA: d.offsetA ?? 0,
-    offsetB: d.offsetB ?? 0,
-    offsetC: d.offsetC ?? 0,
-    lda: transA ? d.m : d.k,
-    ldb: transB ? d.k : d.n,
-  };
-  for (const key of ['m', 'k', 'n', 'batch', 'strideA', 'strideB', 'strideC', 'offsetA', 'offsetB', 'offsetC'] as const) {
+  const s = matmulLayout(d);
+  for (const key of U32_FIELDS) {
     const v = s[key];
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`matmul: ${key} must be a u32, got ${v}`);
   }
-  if (batch > 65535) throw new RangeError(`matmul: batch ${batch} exceeds 65535 (split it)`);
+  if (s.batch > 65535) throw new RangeError(`matmul: batch ${s.batch} exceeds 65535 (split it)`);
+  if (s.inner < 1 || s.groupA < 1 || s.groupB < 1 || s.groupC < 1) throw new RangeError('matmul: inner and groups must be at least 1');
+  // Rows may be any distance apart, but never closer than a row is long (C's rows would overlap).
+  const rowA = s.transA ? s.m : s.k;
+  const rowB = s.transB ? s.k : s.n;
+  if (s.lda < rowA || s.ldb < rowB || s.ldc < s.n) {
+    throw new RangeError(`matmul: row strides lda ${s.lda}, ldb ${s.ldb}, ldc ${s.ldc} are shorter than the rows (${rowA}, ${rowB}, ${s.n})`);
+  }
   return s;
-}
-
-function lastItem(batch: number, stride: number): number {
-  return Math.max(0, batch - 1) * stride;
 }
 
 function bindingBytes(b: Binding): number {
@@ -211,24 +191,23 @@ function vec4View(b: Binding): Binding {
 }
 
 /** Whether every vec4 read along the contiguous dimension of an f32 operand is aligned and bound. */
-function vec4Aligned(rowLen: number, offset: number, stride: number, batch: number, lastElement: number, b: Binding): boolean {
-  const strideOk = batch === 1 || stride % 4 === 0;
-  return rowLen % 4 === 0 && offset % 4 === 0 && strideOk && (Math.floor(lastElement / 4) + 1) * 16 <= bindingBytes(b);
+function vec4Aligned(s: Shape, operand: 'A' | 'B', b: Binding): boolean {
+  const rowLen = operand === 'A' ? s.lda : s.ldb;
+  const offset = s[`offset${operand}`];
+  const stridesOk = s.batch === 1 || (s[`stride${operand}`] % 4 === 0 && s[`outer${operand}`] % 4 === 0);
+  const lastElement = lastItemBase(s, operand) + itemExtent(s, operand) - 1;
+  return rowLen % 4 === 0 && offset % 4 === 0 && stridesOk && (Math.floor(lastElement / 4) + 1) * 16 <= bindingBytes(b);
 }
 
 function aFast(s: Shape, a: Binding): boolean {
-  if (s.k === 0) return false;
-  const last = s.offsetA + lastItem(s.batch, s.strideA) + s.m * s.k - 1;
-  return vec4Aligned(s.lda, s.offsetA, s.strideA, s.batch, last, a);
+  return s.k > 0 && vec4Aligned(s, 'A', a);
 }
 
 function bFast(s: Shape, b: Binding): boolean {
-  if (s.k === 0) return false;
-  const last = s.offsetB + lastItem(s.batch, s.strideB) + s.k * s.n - 1;
-  return vec4Aligned(s.ldb, s.offsetB, s.strideB, s.batch, last, b);
+  return s.k > 0 && vec4Aligned(s, 'B', b);
 }
 
 /** f16 B: pairs of halves along the contiguous dimension start at even elements. */
 function bPairs(s: Shape): boolean {
-  return s.ldb % 2 === 0 && s.offsetB % 2 === 0 && (s.batch === 1 || s.strideB % 2 === 0);
+  return s.ldb % 2 === 0 && s.offsetB % 2 === 0 && (s.batch === 1 || (s.strideB % 2 === 0 && s.outerB % 2 === 0));
 }

@@ -5,6 +5,7 @@
 import type { GpuContext } from '../../gpu/context';
 import { packF16, roundToF16 } from '../../gpu/f16';
 import { matmulForward } from '../../ops/cpu/matmul';
+import { itemExtent, lastItemBase, matmulLayout } from '../../ops/matmul-dims';
 import { matmul, type MatmulDims, type MatrixFormat } from '../../ops/gpu/matmul';
 import { Rng } from '../../util/rng';
 import type { Tolerance } from '../compare';
@@ -33,8 +34,10 @@ export interface MatmulCase {
   seed: number;
 }
 
-function extent(offset: number | undefined, batch: number, stride: number, size: number): number {
-  return (offset ?? 0) + Math.max(0, batch - 1) * stride + size;
+/** Elements an operand's buffer needs: its last item's base plus one item's span. */
+function extent(dims: MatmulDims, operand: 'A' | 'B' | 'C'): number {
+  const layout = matmulLayout(dims);
+  return lastItemBase(layout, operand) + itemExtent(layout, operand);
 }
 
 export function describeCase(c: MatmulCase): string {
@@ -45,6 +48,8 @@ export function describeCase(c: MatmulCase): string {
     d.batch ? `batch ${d.batch}` : '',
     d.strideB === 0 ? 'B broadcast' : '',
     d.offsetA || d.offsetB || d.offsetC ? `offsets ${d.offsetA ?? 0}/${d.offsetB ?? 0}/${d.offsetC ?? 0}` : '',
+    d.lda !== undefined || d.ldb !== undefined || d.ldc !== undefined ? `ld ${d.lda ?? '-'}/${d.ldb ?? '-'}/${d.ldc ?? '-'}` : '',
+    d.inner !== undefined ? `items (${Math.ceil((d.batch ?? 1) / d.inner)}, ${d.inner}) groups ${d.groupA ?? 1}/${d.groupB ?? 1}/${d.groupC ?? 1}` : '',
     c.bFormat === 'f16' ? 'f16 B' : '',
     c.alpha !== undefined ? `alpha ${c.alpha}` : '',
     c.bias ? 'bias' : '',
@@ -56,12 +61,11 @@ export function describeCase(c: MatmulCase): string {
 
 /** Runs one product on the GPU and compares the whole out buffer (untouched parts included) with the reference. */
 export async function runMatmulCase(ctx: GpuContext, c: MatmulCase): Promise<CheckOutcome> {
-  const { m, k, n } = c.dims;
-  const batch = c.dims.batch ?? 1;
+  const { k, n } = c.dims;
   const rng = new Rng(c.seed);
-  const aLen = extent(c.dims.offsetA, batch, c.dims.strideA ?? m * k, m * k);
-  const bLen = extent(c.dims.offsetB, batch, c.dims.strideB ?? k * n, k * n);
-  const cLen = extent(c.dims.offsetC, batch, c.dims.strideC ?? m * n, m * n);
+  const aLen = extent(c.dims, 'A');
+  const bLen = extent(c.dims, 'B');
+  const cLen = extent(c.dims, 'C');
   const a = rng.f32(aLen);
   const bValues = rng.f32(bLen);
   const initial = rng.f32(cLen);
