@@ -2,6 +2,7 @@
 // It takes a `GPU` object from outside (navigator.gpu in a browser worker, dawn.node's create() in Node),
 // so the engine itself touches neither the DOM nor Node.
 
+import type { ActiveMatmulTuning } from '../ops/gpu/matmul-tuning';
 import { summarizeAdapter, type GpuAdapterSummary } from './adapter-info';
 import { BindGroupCache } from './bind-group-cache';
 import { BufferPool } from './buffer-pool';
@@ -83,6 +84,11 @@ export class GpuContext {
   readonly limits: GPUSupportedLimits;
   readonly hasShaderF16: boolean;
   readonly hasSubgroups: boolean;
+  /**
+   * The matmul variant per shape class measured on this device (ops/gpu/matmul-tuning.ts), read by the
+   * dispatcher when set; set it only between runs (activateMatmulTuning), never while a step is recorded.
+   */
+  matmulTuning: ActiveMatmulTuning | undefined = undefined;
 
   constructor(
     readonly device: GPUDevice,

@@ -13,6 +13,7 @@ import { bufferSize } from '../../gpu/buffer-size';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { ceilDiv, grid1d, packParams } from '../../gpu/kernel';
 import { itemExtent, lastItemBase, matmulLayout, type MatmulDims, type MatmulLayout } from '../matmul-dims';
+import { tunedVariant } from './matmul-tuning';
 import { MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
 
 export type MatrixFormat = 'f32' | 'f16';
@@ -130,8 +131,17 @@ function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): Matmu
   return 'reg4x4';
 }
 
+/** What the default rule picks for a product, ignoring any tuning (the autotune's reference and fallback). */
+export function ruleVariant(ctx: GpuContext, dims: MatmulDims, bFormat: MatrixFormat): MatmulVariantName {
+  return defaultVariant(ctx, normalize(dims), bFormat);
+}
+
 function pickVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat, name: string | undefined): MatmulVariant {
-  if (name === undefined) return MATMUL_VARIANTS[defaultVariant(ctx, s, bFormat)];
+  if (name === undefined) {
+    // The autotune's choice for this shape class when the device has one (see matmul-tuning.ts), else the rule.
+    const tuned = tunedVariant(ctx.matmulTuning, s.m, s.n, bFormat === 'f16', s.transA);
+    return MATMUL_VARIANTS[tuned ?? defaultVariant(ctx, s, bFormat)];
+  }
   const variant = (MATMUL_VARIANTS as Record<string, MatmulVariant | undefined>)[name];
   if (!variant) throw new Error(`matmul: unknown variant "${name}" (have ${Object.keys(MATMUL_VARIANTS).join(', ')})`);
   if (!supported(ctx, variant)) throw new Error(`matmul: variant "${name}" needs the ${variant.needs} feature, which this device lacks`);

@@ -1,0 +1,253 @@
+// The matmul autotune: on a device, time every supported variant on each shape class's products
+// (matmul-classes.ts) within a total budget, and keep per class the fastest variant whose output matches
+// the default rule's. Timing is wall clock around "record r passes, submit, await onSubmittedWorkDone"
+// (what a step costs the caller, launch overhead included), the best of a few samples.
+//
+// Budget: 5 s by default on a real GPU ('full' products at SmolLM2-135M's sizes); 15 s on a software
+// adapter ('small' products: the same m, k and n cut, and fewer samples), since SwiftShader and lavapipe
+// run a 256 x 576 x 1536 product in a few hundred milliseconds and compile a quad16x8 pipeline in 0.5-2 s.
+// Measurements run round robin over the classes, most likely winners first (classCandidates); once the
+// budget is spent the rest are listed untimed (only the rule's variant, the reference, always runs). Each
+// measurement's samples share what is left of the budget evenly; a variant over 4x slower than the class's
+// best so far gets one sample. Compiling (the warm-up pass) counts against the budget, and the measurement
+// under way when it runs out finishes, so a slow compiler overruns it by one compile.
+
+import { isSoftwareAdapter } from '../../gpu/adapter-info';
+import type { GpuContext } from '../../gpu/context';
+import { GpuDeviceLostError } from '../../gpu/errors';
+import { packF16 } from '../../gpu/f16';
+import { Rng } from '../../util/rng';
+import { matmul, matmulVariants, ruleVariant, type MatrixFormat } from './matmul';
+import { MATMUL_CLASSES, productFlops, type MatmulClass, type TunedProduct, type TuneProfile } from './matmul-classes';
+import type { MatmulVariantName } from './matmul-kernels';
+import { contextAdapterKey, matmulKernelsVersion, type MatmulCandidate, type MatmulClassTuning, type MatmulTuning } from './matmul-tuning';
+
+export interface AutotuneProgress {
+  /** Measurements finished so far, of `total`. */
+  done: number;
+  total: number;
+  classId: string;
+  variant: MatmulVariantName;
+}
+
+export interface MatmulAutotuneOptions {
+  /** Seconds for the whole tune (default 5 on a real GPU, 15 on a software adapter). */
+  budgetS?: number;
+  /** Default 'small' on software adapters, else 'full'. */
+  profile?: TuneProfile;
+  /** Timed samples per variant at most (default 3 on software adapters, 5 elsewhere). */
+  maxSamples?: number;
+  /** The classes to tune (default all of MATMUL_CLASSES). */
+  classes?: readonly MatmulClass[];
+  onProgress?: (p: AutotuneProgress) => void;
+}
+
+/** A candidate must beat the rule's variant by this factor to replace it (timing noise is a few percent). */
+export const RULE_MARGIN = 1.05;
+/** A variant this many times slower than the class's best so far is not sampled again. */
+const HOPELESS = 4;
+
+const now = (): number => performance.now() / 1000;
+
+/**
+ * Which variants to try first when the budget cannot cover them all: the rule's variant, then its widening
+ * twin (whether widening B once pays depends on the adapter), then the others, workgroup-memory tiles
+ * last on software adapters (barriers are slow there) and first on real GPUs.
+ */
+const SOFTWARE_ORDER: readonly MatmulVariantName[] = ['quad16x8', 'widen+quad16x8', 'reg8x8', 'widen+reg8x8', 'reg4x4', 'shared64_f16', 'shared64'];
+const GPU_ORDER: readonly MatmulVariantName[] = ['shared64_f16', 'shared64', 'quad16x8', 'widen+quad16x8', 'reg8x8', 'widen+reg8x8', 'reg4x4'];
+
+/** The variants worth timing for a class, in the order they are tried (with f32 B the widening variants and shared64_f16 equal their twins). */
+export function classCandidates(ctx: GpuContext, cls: MatmulClass, rule: MatmulVariantName): MatmulVariantName[] {
+  const supported = new Set(matmulVariants(ctx));
+  const order = isSoftwareAdapter(ctx.adapter) ? SOFTWARE_ORDER : GPU_ORDER;
+  const distinct = order.filter((v) => supported.has(v) && (cls.f16 || (!v.startsWith('widen+') && v !== 'shared64_f16')));
+  const twin = rule.startsWith('widen+') ? rule.slice('widen+'.length) : `widen+${rule}`;
+  const first = [rule, ...(cls.f16 && distinct.includes(twin as MatmulVariantName) ? [twin as MatmulVariantName] : [])];
+  return [...first, ...distinct.filter((v) => !first.includes(v))];
+}
+
+export async function autotuneMatmul(ctx: GpuContext, options: MatmulAutotuneOptions = {}): Promise<MatmulTuning> {
+  const software = isSoftwareAdapter(ctx.adapter);
+  const profile = options.profile ?? (software ? 'small' : 'full');
+  const budgetS = options.budgetS ?? (software ? 15 : 5);
+  const maxSamples = options.maxSamples ?? (software ? 3 : 5);
+  const classes = options.classes ?? MATMUL_CLASSES;
+  const started = now();
+  const deadline = started + budgetS;
+
+  const plans = classes.map((cls, index) => {
+    const products = cls.products[profile];
+    const bFormat: MatrixFormat = cls.f16 ? 'f16' : 'f32';
+    const rule = ruleVariant(ctx, products[0], bFormat);
+    const candidates = classCandidates(ctx, cls, rule);
+    return { cls, products, bFormat, rule, candidates, results: new Map<MatmulVariantName, MatmulCandidate>(), bestS: Infinity, index };
+  });
+  // Round robin over the classes by rank: every rule first, then every class's second candidate, ...; so a
+  // spent budget leaves the least likely candidates of every class untimed rather than whole classes.
+  const schedule = plans.flatMap((p) => p.candidates.map((variant, rank) => ({ plan: p, variant, rank })));
+  schedule.sort((x, y) => x.rank - y.rank || x.plan.index - y.plan.index);
+
+  const benches = plans.map((p) => new ClassBench(ctx, p.products, p.bFormat, 7001 + p.index));
+  try {
+    for (const [done, { plan, variant }] of schedule.entries()) {
+      const isRule = variant === plan.rule;
+      const sliceS = Math.max(0, deadline - now()) / (schedule.length - done);
+      // The rule is always timed: it is the reference output and the fallback.
+      const measured: Measured =
+        !isRule && sliceS === 0
+          ? { gflops: null, note: 'not timed: budget spent' }
+          : await benches[plan.index].measure(variant, isRule, sliceS, maxSamples, plan.bestS);
+      if (measured.seconds !== undefined && !measured.note) plan.bestS = Math.min(plan.bestS, measured.seconds);
+      plan.results.set(variant, { variant, gflops: measured.gflops, ...(measured.note ? { note: measured.note } : {}) });
+      options.onProgress?.({ done: done + 1, total: schedule.length, classId: plan.cls.id, variant });
+    }
+  } finally {
+    for (const b of benches) b.destroy();
+  }
+
+  const results: MatmulClassTuning[] = plans.map((p) => {
+    const candidates = p.candidates.map((v) => p.results.get(v)!);
+    return {
+      id: p.cls.id,
+      label: p.cls.label,
+      products: p.products.map((product) => ({ ...product })),
+      bFormat: p.bFormat,
+      choice: chooseVariant(candidates, p.rule),
+      rule: p.rule,
+      candidates,
+    };
+  });
+  return {
+    adapterKey: contextAdapterKey(ctx),
+    kernelsVersion: matmulKernelsVersion(),
+    tunedAt: new Date().toISOString(),
+    profile,
+    budgetS,
+    elapsedS: now() - started,
+    classes: results,
+  };
+}
+
+/** The fastest eligible candidate (a figure, no note), unless it beats the rule's variant by less than RULE_MARGIN. */
+export function chooseVariant(candidates: readonly MatmulCandidate[], rule: MatmulVariantName): MatmulVariantName {
+  const eligible = candidates.filter((c): c is MatmulCandidate & { gflops: number } => c.gflops !== null && !c.note);
+  const ruleRate = eligible.find((c) => c.variant === rule)?.gflops;
+  let best: (MatmulCandidate & { gflops: number }) | undefined;
+  for (const c of eligible) if (!best || c.gflops > best.gflops) best = c;
+  if (!best || ruleRate === undefined) return best?.variant ?? rule;
+  return best.gflops >= ruleRate * RULE_MARGIN ? best.variant : rule;
+}
+
+interface Operands {
+  product: TunedProduct;
+  a: GPUBuffer;
+  b: GPUBuffer;
+  out: GPUBuffer;
+  /** The rule's output, once it ran. */
+  reference?: Float32Array;
+}
+
+interface Measured {
+  gflops: number | null;
+  seconds?: number;
+  note?: string;
+}
+
+/** One class's operands on the device, timed per variant. */
+class ClassBench {
+  private readonly operands: Operands[];
+  private readonly flops: number;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    products: readonly TunedProduct[],
+    private readonly bFormat: MatrixFormat,
+    seed: number,
+  ) {
+    const rng = new Rng(seed);
+    this.flops = productFlops(products);
+    this.operands = products.map((product) => {
+      const a = rng.f32(product.m * product.k);
+      const b = rng.f32(product.k * product.n);
+      return {
+        product,
+        a: ctx.upload(a, 'autotune.A'),
+        b: ctx.upload(bFormat === 'f16' ? packF16(b) : b, 'autotune.B'),
+        out: ctx.createBuffer(product.m * product.n * 4, 'autotune.out'),
+      };
+    });
+  }
+
+  /** Seconds per pass over the products, `reps` passes in one submit; `clear` zeroes the outputs first. */
+  private async pass(variant: MatmulVariantName, reps: number, clear = false): Promise<number> {
+    const t0 = now();
+    const step = this.ctx.step();
+    // A variant that wrote nothing must not pass the check on the previous variant's outputs.
+    if (clear) for (const o of this.operands) step.clear(o.out);
+    for (let r = 0; r < reps; r++) {
+      for (const o of this.operands) matmul(step, o.out, o.a, o.b, o.product, { bFormat: this.bFormat, variant });
+    }
+    await step.submit();
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    return (now() - t0) / reps;
+  }
+
+  /** Compares this variant's outputs with the rule's (or keeps them, for the rule): why they differ, or null. */
+  private async check(isRule: boolean): Promise<string | null> {
+    for (const o of this.operands) {
+      const got = await this.ctx.readF32(o.out, o.product.m * o.product.n);
+      if (isRule) {
+        o.reference = got;
+        continue;
+      }
+      if (!o.reference) return "not checked: the rule's variant failed";
+      const why = mismatch(got, o.reference, o.product.k);
+      if (why) return `wrong result (${o.product.m}x${o.product.k}x${o.product.n}: ${why})`;
+    }
+    return null;
+  }
+
+  async measure(variant: MatmulVariantName, isRule: boolean, sliceS: number, maxSamples: number, bestS: number): Promise<Measured> {
+    const sliceEnd = now() + sliceS;
+    try {
+      await this.pass(variant, 1, true); // compiles the pipelines
+      const wrong = await this.check(isRule);
+      if (wrong) return { gflops: null, note: wrong };
+      let best = await this.pass(variant, 1);
+      if (best <= bestS * HOPELESS) {
+        for (let s = 1; s < maxSamples; s++) {
+          const left = sliceEnd - now();
+          const reps = Math.min(32, Math.floor(left / (maxSamples - s) / best));
+          if (reps < 1) break;
+          best = Math.min(best, await this.pass(variant, reps));
+        }
+      }
+      return { gflops: this.flops / best / 1e9, seconds: best };
+    } catch (err) {
+      if (err instanceof GpuDeviceLostError) throw err;
+      return { gflops: null, note: `error: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  destroy(): void {
+    for (const o of this.operands) {
+      o.a.destroy();
+      o.b.destroy();
+      o.out.destroy();
+    }
+  }
+}
+
+/**
+ * Two variants' f32 sums of the same k products of inputs in [-1, 1) differ by rounding only: within twice
+ * the kernels' tolerance against float64 (atol 1e-6 + 8e-8 k, rtol 1e-5; selftest/checks/matmul.ts).
+ */
+export function mismatch(got: Float32Array, want: Float32Array, k: number): string | null {
+  const atol = 2 * (1e-6 + 8e-8 * k);
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= atol + 2e-5 * Math.abs(want[i]))) return `element ${i}: ${got[i]} against ${want[i]}`;
+  }
+  return null;
+}
