@@ -1,11 +1,11 @@
 // The studio's IndexedDB database: one typed schema, one version number, and an ordered list of
 // migrations. To add a store (datasets, runs, checkpoints, adapters, model cache): extend StudioSchema,
 // append a migration, and bump nothing else — DB_VERSION follows the list. The record types (records.ts)
-// are those of the latest version, schema v4.
+// are those of the latest version, schema v5.
 
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { MetaValues } from './meta-values';
-import type { AdapterRecord, CheckpointRecord, DatasetRecord, EvalResultRecord, EvalSuiteRecord, MetricRow, ReferenceRecord, RunRecord } from './records';
+import type { AdapterRecord, CheckpointRecord, DatasetRecord, EvalResultRecord, EvalSuiteRecord, MatmulTuningRecord, MetricRow, ReferenceRecord, RunRecord } from './records';
 import { markSavedAsSft } from './migrate-v3';
 
 export const DB_NAME = 'tunelab';
@@ -29,6 +29,8 @@ export interface StudioSchema extends DBSchema {
   evalSuites: { key: string; value: EvalSuiteRecord };
   /** Before/after evaluations (key id), found by the adapters they evaluated; since v4. */
   evalResults: { key: string; value: EvalResultRecord; indexes: { adapterIds: string } };
+  /** The matmul kernels' autotune per GPU adapter (key adapterKey); since v5. */
+  matmulTunings: { key: string; value: MatmulTuningRecord };
 }
 
 export type StudioDb = IDBPDatabase<StudioSchema>;
@@ -61,6 +63,10 @@ const migrations: readonly Migration[] = [
   (db) => {
     db.createObjectStore('evalSuites', { keyPath: 'id' });
     db.createObjectStore('evalResults', { keyPath: 'id' }).createIndex('adapterIds', 'adapterIds', { multiEntry: true });
+  },
+  // 4 -> 5 (schema v5): matmul tunings per GPU adapter. Nothing saved before changes.
+  (db) => {
+    db.createObjectStore('matmulTunings', { keyPath: 'adapterKey' });
   },
 ];
 

@@ -1,4 +1,4 @@
-// What the studio keeps in IndexedDB, record by record (schema v4; see db.ts for the migrations). Plain data
+// What the studio keeps in IndexedDB, record by record (schema v5; see db.ts for the migrations). Plain data
 // (structured-clone safe); the worker writes, the page reads through the worker. Bytes are stored as
 // Uint8Array. Storage owns every type here: nothing is imported from the engine or the worker.
 
@@ -7,6 +7,7 @@ export type * from './records-runs';
 export type * from './records-eval-suites';
 export type * from './records-eval-results';
 export type * from './records-eval-judgement';
+export type * from './records-matmul-tuning';
 
 export interface AdapterRecord {
   id: string;

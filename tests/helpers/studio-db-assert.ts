@@ -7,7 +7,7 @@ import type { AdapterRecord, CheckpointRecord } from '../../src/storage/records'
 import { getCheckpoint } from '../../src/storage/runs-store';
 
 /** Every object store of the latest schema version, sorted. */
-export const LATEST_STORES = ['adapters', 'checkpoints', 'datasets', 'evalResults', 'evalSuites', 'meta', 'metrics', 'references', 'runs'];
+export const LATEST_STORES = ['adapters', 'checkpoints', 'datasets', 'evalResults', 'evalSuites', 'matmulTunings', 'meta', 'metrics', 'references', 'runs'];
 
 export function storeNames(db: StudioDb): string[] {
   return [...db.objectStoreNames].sort();

@@ -173,7 +173,7 @@ describe('GRPO records in IndexedDB', () => {
 
   test('stored beside an SFT record with no schema change, read back field for field, listed with their count', async () => {
     db = await openStudioDb();
-    expect(db.version).toBe(4);
+    expect(db.version).toBe(5);
     const prompts = datasetRecord(HEADER, readDatasetFile(jsonl(CHAT_PROMPTS), 'chat.jsonl'));
     const sft = datasetRecord({ ...HEADER, id: 's1', name: 'lm', createdAt: '2026-12-06T00:00:00.000Z' }, readDatasetFile(enc('{"text": "one"}\n'), 'lm.jsonl'));
     await putDataset(db, prompts);
