@@ -4,13 +4,14 @@
 // (what a step costs the caller, launch overhead included), the best of a few samples.
 //
 // Budget: 5 s by default on a real GPU ('full' products at SmolLM2-135M's sizes); 15 s on a software
-// adapter ('small' products: the same m, k and n cut, and fewer samples), since SwiftShader and lavapipe
-// run a 256 x 576 x 1536 product in a few hundred milliseconds and compile a quad16x8 pipeline in 0.5-2 s.
-// Measurements run round robin over the classes, most likely winners first (classCandidates); once the
-// budget is spent the rest are listed untimed (only the rule's variant, the reference, always runs). Each
-// measurement's samples share what is left of the budget evenly; a variant over 4x slower than the class's
-// best so far gets one sample. Compiling (the warm-up pass) counts against the budget, and the measurement
-// under way when it runs out finishes, so a slow compiler overruns it by one compile.
+// adapter ('small' products: the same m, k and n cut, fewer samples): SwiftShader and lavapipe run a
+// 256 x 576 x 1536 product in a few hundred milliseconds and compile one pipeline in 0.2-2 s (SwiftShader)
+// or several seconds (lavapipe), so compiling, not timing, is most of their tune. Measurements run round
+// robin over the classes: the rule's variant (the reference and the fallback) of every class first, then
+// the most likely winners (classCandidates). Once the budget is spent the rest are listed untimed, and a
+// class whose rule was not timed keeps the rule. Each measurement's samples share what is left of the
+// budget evenly; a variant over 4x slower than the class's best so far gets one sample. The measurement
+// under way when the budget runs out finishes, so a slow compiler overruns it by one compile and pass.
 
 import { isSoftwareAdapter } from '../../gpu/adapter-info';
 import type { GpuContext } from '../../gpu/context';
@@ -93,9 +94,8 @@ export async function autotuneMatmul(ctx: GpuContext, options: MatmulAutotuneOpt
     for (const [done, { plan, variant }] of schedule.entries()) {
       const isRule = variant === plan.rule;
       const sliceS = Math.max(0, deadline - now()) / (schedule.length - done);
-      // The rule is always timed: it is the reference output and the fallback.
       const measured: Measured =
-        !isRule && sliceS === 0
+        sliceS === 0
           ? { gflops: null, note: 'not timed: budget spent' }
           : await benches[plan.index].measure(variant, isRule, sliceS, maxSamples, plan.bestS);
       if (measured.seconds !== undefined && !measured.note) plan.bestS = Math.min(plan.bestS, measured.seconds);
