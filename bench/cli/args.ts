@@ -8,6 +8,7 @@ import {
   TRAIN_MODELS,
   TRAIN_OBJECTIVES,
   type BenchOptions,
+  type DecodeOptions,
   type EvalOptions,
   type GrpoOptions,
   type TrainModelId,
@@ -36,6 +37,8 @@ export interface BenchArgs {
   eval: Partial<EvalOptions>;
   /** Overrides of DEFAULT_OPTIONS.grpo. */
   grpo: Partial<GrpoOptions>;
+  /** Overrides of DEFAULT_OPTIONS.decode. */
+  decode: Partial<DecodeOptions>;
 }
 
 export interface ArgsEnvironment {
@@ -81,6 +84,13 @@ function valueReaders(key: string, value: string) {
     });
     return Object.fromEntries(TRAIN_MODELS.map((id, i) => [id, vs[Math.min(i, vs.length - 1)]])) as Record<TrainModelId, number>;
   };
+  /** "1,8": whole numbers >= 1, in the order given. */
+  const counts = (): number[] =>
+    value.split(',').map((p) => {
+      const v = Number(p);
+      if (!p || !Number.isInteger(v) || v < 1) throw new ArgsError(`${key}: ${JSON.stringify(p)} is not a whole number >= 1 (e.g. ${key}=1,8)`);
+      return v;
+    });
   const list = (): string[] => {
     const items = value.split(',').map((x) => x.trim()).filter(Boolean);
     if (items.length === 0) throw new ArgsError(`${key} needs a comma-separated list`);
@@ -93,7 +103,7 @@ function valueReaders(key: string, value: string) {
       if (!id) throw new ArgsError(`${key}: unknown model ${m} (known: ${TRAIN_MODELS.join(', ')})`);
       return id;
     });
-  return { num, int, perModel, list, models };
+  return { num, int, perModel, counts, list, models };
 }
 
 export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironment): BenchArgs {
@@ -110,15 +120,17 @@ export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironmen
     train: {},
     eval: {},
     grpo: {},
+    decode: {},
   };
-  const { options: o, train: t, eval: e, grpo: g } = a;
+  const { options: o, train: t, eval: e, grpo: g, decode: d } = a;
   for (const arg of argv) {
     const [key, value] = splitArg(arg);
-    const { num, int, perModel, list, models } = valueReaders(key, value);
+    const { num, int, perModel, counts, list, models } = valueReaders(key, value);
     // Any option of a section turns the section on.
     if (key.startsWith('--train') || key.startsWith('--lora-')) t.enabled = true;
     if (key.startsWith('--eval')) e.enabled = true;
     if (key.startsWith('--grpo')) g.enabled = true;
+    if (key.startsWith('--decode')) d.enabled = true;
     switch (key) {
       case '--json': a.json = true; break;
       case '--node': a.node = true; break;
@@ -133,6 +145,7 @@ export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironmen
         t.enabled = true;
         e.enabled = true;
         g.enabled = true;
+        d.enabled = true;
         break;
       case '--train': break;
       case '--train-models': t.models = models(); break;
@@ -175,6 +188,13 @@ export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironmen
         if (!value) throw new ArgsError('--grpo-reward needs reward specs, e.g. --grpo-reward=length=20');
         g.reward = value;
         break;
+      case '--decode': break;
+      case '--decode-models': d.models = models(); break;
+      case '--decode-batch': d.batches = counts(); break;
+      // At least 2: the first new token comes from the prompts' pass, the rest from decode steps.
+      case '--decode-tokens': d.newTokens = perModel(2); break;
+      case '--decode-prompt-tokens': d.promptTokens = int(); break;
+      case '--decode-runs': d.runs = int(); break;
       case '--models':
         if (!value) throw new ArgsError('--models needs a folder, e.g. --models=../shared/assets/models');
         a.modelsDir = resolve(value);
@@ -215,17 +235,20 @@ export function benchOptions(args: BenchArgs, defaults: BenchOptions = DEFAULT_O
     train: { ...defaults.train, ...args.train },
     eval: { ...defaults.eval, ...args.eval },
     grpo: { ...defaults.grpo, ...args.grpo },
+    decode: { ...defaults.decode, ...args.decode },
   };
 }
 
 /**
  * Seconds after which the whole bench gives up. Every measurement has its own deadline; this only catches
  * what they cannot (a hung page, say): 900 s per trained model and objective (train-bench.ts,
- * DEADLINE_PER_OBJECTIVE_S), 1800 s per eval model, 1200 s per GRPO model (grpo-bench.ts, GRPO_DEADLINE_S).
+ * DEADLINE_PER_OBJECTIVE_S), 1800 s per eval model, 1200 s per GRPO model (grpo-bench.ts, GRPO_DEADLINE_S),
+ * 900 s per decode model (decode-bench.ts, DECODE_DEADLINE_S).
  */
 export function watchdogSeconds(options: BenchOptions): number {
   const trainObjectives = options.train.enabled ? options.train.models.length * options.train.objectives.length : 0;
   const evalModels = options.eval.enabled ? options.eval.models.length : 0;
   const grpoModels = options.grpo.enabled ? options.grpo.models.length : 0;
-  return 1800 + 900 * trainObjectives + 1800 * evalModels + 1200 * grpoModels;
+  const decodeModels = options.decode.enabled ? options.decode.models.length : 0;
+  return 1800 + 900 * trainObjectives + 1800 * evalModels + 1200 * grpoModels + 900 * decodeModels;
 }

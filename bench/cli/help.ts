@@ -14,7 +14,7 @@ export const HELP = `usage: npm run bench -- [options]
   --variants          also time every kernel variant our dispatcher offers on this device (slow)
   --full              never skip a product for being slow (default: skip when one product is projected
                       to take longer than --max-run seconds from the rate measured on smaller shapes);
-                      includes --train, --eval and --grpo
+                      includes --train, --eval, --grpo and --decode
   --max-run=S         that projection limit (default 120: every product of the default set runs on SwiftShader)
   --budget=S          seconds of timed repetitions per product after its warm-up (default 3)
   --chromium=PATH     browser binary (default /usr/bin/chromium or $TUNELAB_CHROMIUM)
@@ -60,4 +60,14 @@ grpo section (after eval, same device; any option below implies --grpo):
   --grpo-warmup=W[,W] untimed GRPO steps first (default 1,1)
   --grpo-steps=N[,N]  timed GRPO steps (default 3,1)
   --grpo-reward=SPEC  reward functions in --reward syntax, built-ins only (default length=20)
+decode section (after grpo, same device; any option below implies --decode):
+  --decode            greedy generate() (the GPU model, KV cache, f16 weights, EOS ignored) of seeded random
+                      prompts on stories260K and a random model of SmolLM2-135M's shape, each batch size:
+                      decode tokens/s against the bandwidth bound (weight + KV bytes read per step over the
+                      copy bandwidth above, read + write counted) and the fraction of it
+  --decode-models=LIST  stories260K,smollm2-135m (default both)
+  --decode-batch=LIST batch sizes, each run on every model (default 1,8)
+  --decode-tokens=N[,N]  new tokens per sequence, at least 2: stories260K[,SmolLM2 shape] (default 32,8)
+  --decode-prompt-tokens=P  random prompt ids per sequence, BOS first (default 8)
+  --decode-runs=N     timed runs per model and batch size, after a warm-up run (default 1)
   --models=DIR        folder holding stories260K/ (default $TUNELAB_MODELS, else ../shared/assets/models)`;

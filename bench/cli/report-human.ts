@@ -1,7 +1,8 @@
 // The bench's printed report: the adapter, compute peak and copy bandwidth, the matmul table, then each
-// section that ran (training, eval, GRPO), from the same JSON object --json prints.
+// section that ran (training, eval, GRPO, decode), from the same JSON object --json prints.
 
 import { fmt } from './format';
+import { decodeReport } from './report-decode';
 import { evalReport } from './report-eval';
 import { grpoReport } from './report-grpo';
 import type { BenchJson } from './report-json';
@@ -50,6 +51,7 @@ export function humanReport(json: BenchJson): string {
   if (json.train) out.push('', ...trainReport(json.train, json.note));
   if (json.eval) out.push('', ...evalReport(json.eval, json.note));
   if (json.grpo) out.push('', ...grpoReport(json.grpo, json.note));
+  if (json.decode) out.push('', ...decodeReport(json.decode, json.note));
   out.push(`(${json.elapsed_s.toFixed(0)} s)`);
   return out.join('\n');
 }

@@ -2,6 +2,7 @@
 // matmul rows merged with the peer's, and a record per optional section (null when it did not run).
 
 import type { AdapterReport, CopyReport, OursReport, PeakReport, PeerReport } from '../core/types';
+import { decodeJson, type DecodeJson } from './report-decode';
 import { evalJson, type EvalJson } from './report-eval';
 import { grpoJson, type GrpoJson } from './report-grpo';
 import { mergeRows, TIMING_NOTE, type MatmulRow } from './report-matmul';
@@ -27,6 +28,7 @@ export interface BenchJson {
   train: TrainJson | null;
   eval: EvalJson | null;
   grpo: GrpoJson | null;
+  decode: DecodeJson | null;
   errors: string[];
   elapsed_s: number;
 }
@@ -57,6 +59,7 @@ export function buildJson({ ours, peer }: BenchResult, elapsedS: number): BenchJ
     train: trainJson(ours, matmul, peak),
     eval: evalJson(ours),
     grpo: grpoJson(ours),
+    decode: decodeJson(ours),
     errors: ours.errors,
     elapsed_s: elapsedS,
   };

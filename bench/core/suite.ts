@@ -2,8 +2,9 @@
 // adapter report, compute peak, copy bandwidth, then our matmul on every shape, then (options.train) LoRA
 // training steps (SFT and DPO, DPO's step cost checked against SFT's), then (options.eval) multiple-choice
 // scoring with and without the shared context, then (options.grpo) GRPO steps' rollout and training
-// tokens/s, all on one device so the training and eval figures compare
-// with the peak and matmuls above. One thing at a time.
+// tokens/s, then (options.decode) greedy decode tokens/s against the bandwidth bound from the copy above,
+// all on one device so the training, eval and decode figures compare with the peak, copy and matmuls
+// above. One thing at a time.
 
 import { acquireGpu, type GpuContext } from '../../src/engine/gpu/context';
 import { measureCopy } from './copy';
@@ -46,7 +47,7 @@ export async function runOurs(
   log: Log,
   trainSources?: TrainModelSources,
 ): Promise<OursReport> {
-  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], trainDpoCost: [], eval: [], grpo: [], errors: [] };
+  const report: OursReport = { adapter: null, peak: null, copy: null, matmul: [], train: [], trainDpoCost: [], eval: [], grpo: [], decode: [], errors: [] };
   let ctx: GpuContext;
   try {
     const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
@@ -111,6 +112,17 @@ export async function runOurs(
       } catch (err) {
         report.errors.push(`grpo: ${errorText(err)}`);
         log(`grpo: error: ${errorText(err)}`);
+      }
+    }
+    if (options.decode?.enabled) {
+      try {
+        const { benchDecode } = await import('./decode-bench');
+        // The bound needs this run's copy bandwidth: none (null) when the copy section was skipped or failed.
+        report.decode = await benchDecode(ctx, options.decode, report.copy?.gbps ?? null, trainSources ?? {}, log);
+        for (const run of report.decode) if (run.error) report.errors.push(`decode ${run.model} B=${run.batch}: ${run.error}`);
+      } catch (err) {
+        report.errors.push(`decode: ${errorText(err)}`);
+        log(`decode: error: ${errorText(err)}`);
       }
     }
   } finally {

@@ -313,9 +313,9 @@ export const DEFAULT_OPTIONS: BenchOptions = {
     enabled: false,
     models: [...TRAIN_MODELS],
     batches: [1, 8],
-    newTokens: { stories260K: 64, 'smollm2-135m': 16 },
+    newTokens: { stories260K: 32, 'smollm2-135m': 8 },
     promptTokens: 8,
-    runs: 2,
+    runs: 1,
   },
 };
 

@@ -33,6 +33,7 @@ describe('bench arguments', () => {
     expect(options('--train-warmup=0').train.warmup).toEqual({ stories260K: 0, 'smollm2-135m': 0 });
     expect(options('--grpo-completion=16,4').grpo.completionTokens).toEqual({ stories260K: 16, 'smollm2-135m': 4 });
     expect(options('--eval-items=5').eval.items).toEqual({ stories260K: 5, 'smollm2-135m': 5 });
+    expect(options('--decode-tokens=40,6').decode.newTokens).toEqual({ stories260K: 40, 'smollm2-135m': 6 });
     // A list leaves the section's other defaults alone.
     expect(options('--grpo-steps=2').grpo).toEqual({ ...DEFAULT_OPTIONS.grpo, enabled: true, steps: { stories260K: 2, 'smollm2-135m': 2 } });
   });
@@ -44,18 +45,29 @@ describe('bench arguments', () => {
       ['--train-profile', 'train'],
       ['--eval-budget=5', 'eval'],
       ['--grpo-reward=length=10', 'grpo'],
+      ['--decode', 'decode'],
+      ['--decode-runs=3', 'decode'],
     ] as const) {
       const o = options(flag);
-      expect([o.train.enabled, o.eval.enabled, o.grpo.enabled]).toEqual([section === 'train', section === 'eval', section === 'grpo']);
+      expect([o.train.enabled, o.eval.enabled, o.grpo.enabled, o.decode.enabled], flag).toEqual(
+        (['train', 'eval', 'grpo', 'decode'] as const).map((s) => s === section),
+      );
     }
     const full = options('--full');
-    expect([full.train.enabled, full.eval.enabled, full.grpo.enabled, full.maxRunS]).toEqual([true, true, true, Infinity]);
+    expect([full.train.enabled, full.eval.enabled, full.grpo.enabled, full.decode.enabled, full.maxRunS]).toEqual([true, true, true, true, Infinity]);
   });
 
   it('matches model names without regard to case and keeps their order', () => {
     expect(options('--train-models=SMOLLM2-135M,stories260k').train.models).toEqual(['smollm2-135m', 'stories260K']);
     expect(options('--train-objectives=dpo-ref,sft').train.objectives).toEqual(['dpo-ref', 'sft']);
     expect(options('--lora-targets=all-linear').train.loraTargets).toEqual(['all-linear']);
+    expect(options('--decode-models=smollm2-135M').decode.models).toEqual(['smollm2-135m']);
+  });
+
+  it('reads the decode batch sizes as a list of its own, not one value per model', () => {
+    expect(options('--decode-batch=1,8,16').decode.batches).toEqual([1, 8, 16]);
+    expect(options('--decode-batch=4').decode).toEqual({ ...DEFAULT_OPTIONS.decode, enabled: true, batches: [4] });
+    expect(options('--decode-prompt-tokens=3', '--decode-runs=2').decode).toMatchObject({ promptTokens: 3, runs: 2, batches: DEFAULT_OPTIONS.decode.batches });
   });
 
   it('refuses bad values with an error that names the option', () => {
@@ -72,6 +84,10 @@ describe('bench arguments', () => {
       ['--shapes=5', /--shapes takes indices 0\.\.4, got 5/],
       ['--out', /--out needs a file name/],
       ['--lora-targets=,', /--lora-targets needs a comma-separated list/],
+      ['--decode-tokens=1', /--decode-tokens: "1" is not a whole number >= 2/],
+      ['--decode-batch=0', /--decode-batch: "0" is not a whole number >= 1/],
+      ['--decode-batch=1,,8', /--decode-batch: "" is not a whole number >= 1/],
+      ['--decode-models=qwen', /--decode-models: unknown model qwen/],
       ['--bogus', /unknown option --bogus/],
     ];
     for (const [arg, message] of bad) {
@@ -82,8 +98,8 @@ describe('bench arguments', () => {
 
   it('gives the watchdog time for every section that runs', () => {
     expect(watchdogSeconds(options())).toBe(1800);
-    // 2 models x 3 objectives x 900 + 2 x 1800 (eval) + 2 x 1200 (grpo)
-    expect(watchdogSeconds(options('--full'))).toBe(1800 + 5400 + 3600 + 2400);
+    // 2 models x 3 objectives x 900 + 2 x 1800 (eval) + 2 x 1200 (grpo) + 2 x 900 (decode)
+    expect(watchdogSeconds(options('--full'))).toBe(1800 + 5400 + 3600 + 2400 + 1800);
     expect(watchdogSeconds(options('--train-models=stories260K', '--train-objectives=sft'))).toBe(1800 + 900);
   });
 });
