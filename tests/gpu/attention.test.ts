@@ -52,10 +52,11 @@ describe('attention kernels on WebGPU', () => {
 
   // The tiled variant's workgroup arrays make SwiftShader compile for seconds (about 1.5 s per 16 KiB), so
   // here D = 128 runs it with small tiles; its default tiles run in the other cases, in the self-test on real
-  // GPUs, and on any adapter given TUNELAB_VK_ICD. The folded grid is variant-independent.
+  // GPUs, and on any adapter given TUNELAB_VK_ICD. The folded grid is variant-independent; 'matmul' gives
+  // way to 'direct' there (more than 65535 (sequence, head) items).
   const tiledTile = (c: AttentionCase) => c.tuning?.tile ?? (c.dims.headDim >= 128 ? 8 : undefined);
   let seed = 900;
-  for (const variant of ['direct', 'tiled'] as const) {
+  for (const variant of ['direct', 'tiled', 'matmul'] as const) {
     for (const [name, cases] of Object.entries(groups)) {
       if (variant === 'tiled' && name.startsWith('more than 65535')) continue;
       it(`${variant}: ${name}`, async () => {

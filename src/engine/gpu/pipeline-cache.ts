@@ -23,6 +23,11 @@ export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly ready = new Map<string, CachedPipeline>();
   private readonly pending = new Map<string, Promise<CachedPipeline>>();
+  /**
+   * Hits by constants object: dispatchers that reuse one constants object per variant (the matmul's are
+   * interned) skip building the key string on every dispatch.
+   */
+  private readonly byObject = new WeakMap<KernelDef, WeakMap<KernelConstants, CachedPipeline>>();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -32,7 +37,15 @@ export class PipelineCache {
 
   /** Synchronous hit, or undefined when the pipeline still has to be compiled. */
   peek(def: KernelDef, constants: KernelConstants): CachedPipeline | undefined {
-    return this.ready.get(pipelineKey(def, constants));
+    let known = this.byObject.get(def);
+    const fast = known?.get(constants);
+    if (fast) return fast;
+    const hit = this.ready.get(pipelineKey(def, constants));
+    if (hit) {
+      if (!known) this.byObject.set(def, (known = new WeakMap()));
+      known.set(constants, hit);
+    }
+    return hit;
   }
 
   get(def: KernelDef, constants: KernelConstants): Promise<CachedPipeline> {

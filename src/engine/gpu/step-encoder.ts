@@ -83,6 +83,7 @@ export class StepEncoder {
   private paramsBytes = 0;
   private readonly readbacks: Readback[] = [];
   private readonly temps: GPUBuffer[] = [];
+  private readonly sharedScratch = new Map<string, { buffer: GPUBuffer; bytes: number }>();
   private submitted = false;
   /** When set, every dispatch runs in a pass of its own with timestamps (profiling, see dispatch-timer.ts). */
   timer: DispatchTimer | undefined;
@@ -144,6 +145,19 @@ export class StepEncoder {
     const b = this.ctx.pool.acquire(bytes, this.ctx.storageUsage, label);
     this.temps.push(b);
     return b;
+  }
+
+  /**
+   * A scratch buffer of this step shared by every caller asking under `key` (e.g. each layer's attention
+   * scores): dispatches run in recording order, so a layer may reuse what the previous one is done with.
+   * A request larger than the buffer so far takes a new one.
+   */
+  shared(key: string, bytes: number, label?: string): GPUBuffer {
+    const have = this.sharedScratch.get(key);
+    if (have && have.bytes >= bytes) return have.buffer;
+    const buffer = this.temp(bytes, label ?? key);
+    this.sharedScratch.set(key, { buffer, bytes });
+    return buffer;
   }
 
   /** Copies `size` bytes out of `src` at the end of the step. */

@@ -104,23 +104,32 @@ function storedExtent(rows: number, cols: number, ld: number): number {
   return rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
 }
 
+type Operand = 'A' | 'B' | 'C';
+
+/** An operand's (offset, outer stride, group, stride), read without building property names. */
+function operandAddressing(l: MatmulLayout, operand: Operand): [number, number, number, number] {
+  if (operand === 'A') return [l.offsetA, l.outerA, l.groupA, l.strideA];
+  if (operand === 'B') return [l.offsetB, l.outerB, l.groupB, l.strideB];
+  return [l.offsetC, l.outerC, l.groupC, l.strideC];
+}
+
 /** Where batch item z of an operand starts (offset, outer stride, group, stride as in MatmulDims). */
-export function itemBase(l: MatmulLayout, operand: 'A' | 'B' | 'C', z: number): number {
-  const zo = Math.floor(z / l.inner);
-  const zi = z % l.inner;
-  return l[`offset${operand}`] + zo * l[`outer${operand}`] + Math.floor(zi / l[`group${operand}`]) * l[`stride${operand}`];
+export function itemBase(l: MatmulLayout, operand: Operand, z: number): number {
+  const [offset, outer, group, stride] = operandAddressing(l, operand);
+  return offset + Math.floor(z / l.inner) * outer + Math.floor((z % l.inner) / group) * stride;
 }
 
 /** The largest item base of an operand over the batch (bases grow with zo and zi). */
-export function lastItemBase(l: MatmulLayout, operand: 'A' | 'B' | 'C'): number {
-  if (l.batch <= 1) return l[`offset${operand}`];
+export function lastItemBase(l: MatmulLayout, operand: Operand): number {
+  const [offset, outer, group, stride] = operandAddressing(l, operand);
+  if (l.batch <= 1) return offset;
   const zoMax = Math.floor((l.batch - 1) / l.inner);
   const ziMax = Math.min(l.inner, l.batch) - 1;
-  return l[`offset${operand}`] + zoMax * l[`outer${operand}`] + Math.floor(ziMax / l[`group${operand}`]) * l[`stride${operand}`];
+  return offset + zoMax * outer + Math.floor(ziMax / group) * stride;
 }
 
 /** Elements one item of each operand spans from its base: (rows - 1) * ld + cols of its storage. */
-export function itemExtent(l: MatmulLayout, operand: 'A' | 'B' | 'C'): number {
+export function itemExtent(l: MatmulLayout, operand: Operand): number {
   if (operand === 'A') return storedExtent(l.transA ? l.k : l.m, l.transA ? l.m : l.k, l.lda);
   if (operand === 'B') return storedExtent(l.transB ? l.n : l.k, l.transB ? l.k : l.n, l.ldb);
   return storedExtent(l.m, l.n, l.ldc);

@@ -2,18 +2,23 @@ import backwardSource from '../../../../shaders/attention_backward.wgsl?raw';
 import deltaSource from '../../../../shaders/attention_delta.wgsl?raw';
 import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
 import groupSumSource from '../../../../shaders/attention_group_sum.wgsl?raw';
-import paramsSource from '../../../../shaders/attention_params.wgsl?raw';
-import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams, type JoinedWgsl, type ParamField } from '../../gpu/kernel';
+import { ceilDiv, defineKernel, grid1d, MAX_WORKGROUPS_PER_DIM } from '../../gpu/kernel';
 import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
-import { resolveAttentionDims, type AttentionDims, type ResolvedAttentionDims } from '../cpu/attention';
+import type { AttentionDims, ResolvedAttentionDims } from '../cpu/attention';
+import { attentionBackwardMatmul, attentionForwardMatmul, MAX_SCORE_BYTES, scoreBytes } from './attention-matmul';
+import {
+  MAX_HEAD_DIM,
+  packAttentionParams,
+  resolveForGpu,
+  withParams,
+  type AttentionBackwardLayouts,
+  type AttentionForwardLayouts,
+  type TensorLayout,
+} from './attention-params';
 
 export type { AttentionDims } from '../cpu/attention';
-
-/** Every attention kernel reads the same Params struct (WGSL has no includes). */
-function withParams(file: string, source: string): JoinedWgsl {
-  return joinWgsl({ file: 'attention_params.wgsl', source: paramsSource }, { file, source });
-}
+export { MAX_HEAD_DIM, type AttentionBackwardLayouts, type AttentionForwardLayouts, type TensorLayout } from './attention-params';
 
 const FORWARD = defineKernel('attention.forward', withParams('attention_forward.wgsl', forwardSource), 'attention_forward', [
   'read', 'read', 'read', 'write', 'write', 'uniform',
@@ -30,7 +35,6 @@ const BACKWARD_DKDV_SHARED = defineKernel('attention.backward.dkdv_shared', with
 ]);
 const GROUP_SUM = defineKernel('attention.group_sum', withParams('attention_group_sum.wgsl', groupSumSource), 'attention_group_sum', ['read', 'write', 'uniform']);
 
-export const MAX_HEAD_DIM = 128;
 /** Workgroup storage every WebGPU device offers (the spec's default limit), so tiles fit everywhere. */
 const TILE_BYTES = 16384;
 const MAX_TILE = 64; // the forward keeps one chunk's scores in registers (MAX_BK in the shader)
@@ -43,37 +47,14 @@ const DIRECT_CHUNK = 32;
 const ELEMENTWISE_WG = 64;
 
 /**
- * Where a (B, T, H, D) tensor lives inside its buffer, in f32 elements. Heads are always contiguous
- * (head stride D). Defaults: offset 0, rowStride H * D, batchStride T * rowStride. A KV cache of Tmax
- * positions is { batchStride: Tmax * Hkv * D }; GPT-2's fused qkv (B, T, 3C) is q = { offset: 0, rowStride: 3C },
- * k = { offset: C, rowStride: 3C }, v = { offset: 2C, rowStride: 3C }.
- */
-export interface TensorLayout {
-  offset?: number;
-  rowStride?: number;
-  batchStride?: number;
-}
-
-export interface AttentionForwardLayouts {
-  q?: TensorLayout;
-  k?: TensorLayout;
-  v?: TensorLayout;
-  out?: TensorLayout;
-}
-
-export interface AttentionBackwardLayouts extends AttentionForwardLayouts {
-  dout?: TensorLayout;
-  dq?: TensorLayout;
-  dk?: TensorLayout;
-  dv?: TensorLayout;
-}
-
-/**
  * 'tiled': chunks of k/v (or q/dout) are staged in workgroup memory, two barriers per chunk: best on real GPUs.
- * 'direct': every invocation reads storage itself, no barriers and no workgroup memory: best on software
- * adapters, where barriers are slow and pipelines with large workgroup arrays take seconds to compile.
+ * 'direct': every invocation reads storage itself, no barriers and no workgroup memory: what software
+ * adapters run when the score matrix would be too large for 'matmul' (barriers are slow there and pipelines
+ * with large workgroup arrays take seconds to compile).
+ * 'matmul': the score matrix materialised and the products on the matmul kernels (attention-matmul.ts): the
+ * default on software adapters, several times faster than 'direct' there.
  */
-export type AttentionVariant = 'tiled' | 'direct';
+export type AttentionVariant = 'tiled' | 'direct' | 'matmul';
 
 export interface AttentionTuning {
   /** Default 'tiled'; see preferredAttentionTuning. */
@@ -84,58 +65,24 @@ export interface AttentionTuning {
   tile?: number;
 }
 
-/** 'direct' on software (fallback / SwiftShader / llvmpipe) adapters, 'tiled' elsewhere. */
+/** 'matmul' on software (fallback / SwiftShader / llvmpipe) adapters, 'tiled' elsewhere. */
 export function preferredAttentionTuning(adapter: GpuAdapterSummary): AttentionTuning {
-  return { variant: isSoftwareAdapter(adapter) ? 'direct' : 'tiled' };
+  return { variant: isSoftwareAdapter(adapter) ? 'matmul' : 'tiled' };
 }
 
-type LayoutName = keyof AttentionBackwardLayouts;
-const LAYOUT_ORDER: readonly LayoutName[] = ['q', 'k', 'v', 'out', 'dout', 'dq', 'dk', 'dv'];
-const KV_SIDE: ReadonlySet<LayoutName> = new Set(['k', 'v', 'dk', 'dv']);
-
-function layoutFields(name: LayoutName, given: TensorLayout | undefined, r: ResolvedAttentionDims): ParamField[] {
-  const heads = KV_SIDE.has(name) ? r.hkv : r.hq;
-  const t = KV_SIDE.has(name) ? r.tk : r.tq;
-  const rowStride = given?.rowStride ?? heads * r.headDim;
-  const batchStride = given?.batchStride ?? t * rowStride;
-  const offset = given?.offset ?? 0;
-  if (rowStride < heads * r.headDim) {
-    throw new RangeError(`attention: ${name}.rowStride (${rowStride}) is shorter than a row of ${heads} heads x ${r.headDim}`);
-  }
-  return [
-    ['u32', offset],
-    ['u32', rowStride],
-    ['u32', batchStride],
-  ];
+/** The variant that runs: 'matmul' gives way to 'direct' where its score matrix or item count would be too large. */
+function chosenTuning(step: StepEncoder, r: ResolvedAttentionDims, tuning: AttentionTuning): AttentionTuning {
+  const chosen = { ...preferredAttentionTuning(step.ctx.adapter), ...tuning };
+  const tooLarge = scoreBytes(r) > MAX_SCORE_BYTES || r.batch * r.hq > MAX_WORKGROUPS_PER_DIM;
+  if (chosen.variant === 'matmul' && tooLarge) chosen.variant = 'direct';
+  return chosen;
 }
 
-/** One parameter block layout for every attention kernel (the Params struct of the shaders). */
-function packAttentionParams(r: ResolvedAttentionDims, layouts: AttentionBackwardLayouts): ArrayBuffer {
-  const fields: ParamField[] = [
-    ['u32', r.batch],
-    ['u32', r.tq],
-    ['u32', r.tk],
-    ['u32', r.hq],
-    ['u32', r.hkv],
-    ['u32', r.causal ? 1 : 0],
-    ['f32', r.scale],
-  ];
-  for (const name of LAYOUT_ORDER) fields.push(...layoutFields(name, layouts[name], r));
-  return packParams(fields);
-}
-
-function resolveForGpu(dims: AttentionDims): ResolvedAttentionDims {
-  const r = resolveAttentionDims(dims);
-  if (r.headDim > MAX_HEAD_DIM) throw new RangeError(`attention: headDim ${r.headDim} exceeds ${MAX_HEAD_DIM}`);
-  return r;
-}
-
-/** Override constants: head dim, rows per workgroup, rows per chunk (a tile fits 16 KiB of workgroup memory). */
 function constants(r: ResolvedAttentionDims, tuning: AttentionTuning, extraBytesPerTileRow: number) {
   const HD = r.headDim;
   const BR = tuning.rows ?? 64;
   const variant = tuning.variant ?? 'tiled';
-  if (variant !== 'tiled' && variant !== 'direct') throw new RangeError(`attention: unknown variant ${String(variant)}`);
+  if (variant !== 'tiled' && variant !== 'direct' && variant !== 'matmul') throw new RangeError(`attention: unknown variant ${String(variant)}`);
   const TILED = variant === 'tiled' ? 1 : 0;
   const bytesPerTileRow = 2 * 16 * ceilDiv(HD, 4) + extraBytesPerTileRow;
   const BK = tuning.tile ?? (TILED ? Math.min(TILED_CHUNK, Math.floor(TILE_BYTES / bytesPerTileRow)) : DIRECT_CHUNK);
@@ -170,7 +117,12 @@ export function attentionForward(
   tuning: AttentionTuning = {},
 ): void {
   const r = resolveForGpu(dims);
-  const c = constants(r, { ...preferredAttentionTuning(step.ctx.adapter), ...tuning }, 0);
+  const chosen = chosenTuning(step, r, tuning);
+  const c = constants(r, chosen, 0); // validates the tuning whichever variant runs
+  if (chosen.variant === 'matmul') {
+    attentionForwardMatmul(step, out, lse, q, k, v, r, layouts);
+    return;
+  }
   const workgroups = r.batch * r.hkv * ceilDiv(r.tq * r.group, c.BR);
   step.dispatch(FORWARD, [q, k, v, out, lse], grid1d(workgroups), packAttentionParams(r, layouts), c);
 }
@@ -208,8 +160,13 @@ export function attentionBackward(
   tuning: AttentionTuning = {},
 ): void {
   const r = resolveForGpu(dims);
+  const chosen = chosenTuning(step, r, tuning);
+  const c = constants(r, chosen, 8); // validates before any temporary is taken, whichever variant runs
+  if (chosen.variant === 'matmul') {
+    attentionBackwardMatmul(step, grads, dout, saved, r, layouts);
+    return;
+  }
   const params = packAttentionParams(r, layouts);
-  const c = constants(r, { ...preferredAttentionTuning(step.ctx.adapter), ...tuning }, 8); // validates before any temporary is taken
   const rowStats = r.batch * r.hq * r.tq;
   const delta = step.temp(rowStats * 4, 'attention.delta');
   const elementwise = { HD: r.headDim, WG: ELEMENTWISE_WG };

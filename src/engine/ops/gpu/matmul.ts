@@ -11,7 +11,7 @@ import type { GpuContext } from '../../gpu/context';
 import { isSoftwareAdapter } from '../../gpu/adapter-info';
 import { bufferSize } from '../../gpu/buffer-size';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
-import { ceilDiv, grid1d, packParams } from '../../gpu/kernel';
+import { ceilDiv, grid1d, packParams, type KernelConstants } from '../../gpu/kernel';
 import { itemExtent, lastItemBase, matmulLayout, type MatmulDims, type MatmulLayout } from '../matmul-dims';
 import { tunedVariant } from './matmul-tuning';
 import { MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
@@ -64,44 +64,72 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
     s.offsetB = 0;
     f16B = false;
   }
-  const constants: Record<string, number> = {
-    ...variant.tune(s.m, s.n),
-    TRANS_A: Number(s.transA),
-    TRANS_B: Number(s.transB),
-    B_F16: Number(f16B),
-    A_FAST: Number(variant.vecA && aFast(s, a)),
-    B_FAST: Number(f16B ? bPairs(s) : bFast(s, bBinding)),
-    K_EXACT: Number(s.k % 4 === 0),
-    HAS_BIAS: Number(Boolean(options.bias)),
-    ACCUMULATE: Number(Boolean(options.accumulate)),
-  };
-  const params = packParams([
-    ['u32', s.m],
-    ['u32', s.n],
-    ['u32', s.k],
-    ['u32', s.lda],
-    ['u32', s.ldb],
-    ['u32', s.strideA],
-    ['u32', s.strideB],
-    ['u32', s.strideC],
-    ['u32', s.offsetA],
-    ['u32', s.offsetB],
-    ['u32', s.offsetC],
-    ['f32', options.alpha ?? 1],
-    ['u32', s.ldc],
-    ['u32', s.inner],
-    ['u32', s.outerA],
-    ['u32', s.outerB],
-    ['u32', s.outerC],
-    ['u32', s.groupA],
-    ['u32', s.groupB],
-    ['u32', s.groupC],
+  const constants = internedConstants(variant, variant.tune(s.m, s.n), [
+    s.transA,
+    s.transB,
+    f16B,
+    variant.vecA && aFast(s, a),
+    f16B ? bPairs(s) : bFast(s, bBinding),
+    s.k % 4 === 0,
+    Boolean(options.bias),
+    Boolean(options.accumulate),
   ]);
+  const params = packMatmulParams(s, options.alpha ?? 1);
   const { rows, cols } = variant.block(constants);
   const grid = [ceilDiv(s.m, rows), ceilDiv(s.n, cols), s.batch] as const;
   // Without a bias, any read-only binding fills its slot (HAS_BIAS = 0 keeps it unread).
   const bindings = [a, vec4View(a), bBinding, vec4View(bBinding), options.bias ?? a, out];
   step.dispatch(variant.kernel, bindings, grid, params, constants);
+}
+
+const FLAG_NAMES = ['TRANS_A', 'TRANS_B', 'B_F16', 'A_FAST', 'B_FAST', 'K_EXACT', 'HAS_BIAS', 'ACCUMULATE'] as const;
+const interned = new Map<MatmulVariant, Map<string, KernelConstants>>();
+
+/**
+ * One constants object per (variant, tuning, flags), reused by every dispatch that needs it: the pipeline
+ * cache then finds the pipeline by object identity instead of building a key string per dispatch.
+ */
+function internedConstants(variant: MatmulVariant, tune: Record<string, number>, flags: readonly boolean[]): KernelConstants {
+  let bits = 0;
+  flags.forEach((f, i) => (bits |= Number(f) << i));
+  let key = String(bits);
+  for (const name in tune) key += `,${tune[name]}`;
+  let byKey = interned.get(variant);
+  if (!byKey) interned.set(variant, (byKey = new Map()));
+  let constants = byKey.get(key);
+  if (!constants) {
+    const c: Record<string, number> = { ...tune };
+    FLAG_NAMES.forEach((name, i) => (c[name] = Number(flags[i])));
+    byKey.set(key, (constants = Object.freeze(c)));
+  }
+  return constants;
+}
+
+/** The Params struct of shaders/matmul_common.wgsl (20 words; every field checked by normalize()). */
+function packMatmulParams(s: Shape, alpha: number): ArrayBuffer {
+  const buffer = new ArrayBuffer(80);
+  const u = new Uint32Array(buffer);
+  u[0] = s.m;
+  u[1] = s.n;
+  u[2] = s.k;
+  u[3] = s.lda;
+  u[4] = s.ldb;
+  u[5] = s.strideA;
+  u[6] = s.strideB;
+  u[7] = s.strideC;
+  u[8] = s.offsetA;
+  u[9] = s.offsetB;
+  u[10] = s.offsetC;
+  new Float32Array(buffer, 44, 1)[0] = alpha;
+  u[12] = s.ldc;
+  u[13] = s.inner;
+  u[14] = s.outerA;
+  u[15] = s.outerB;
+  u[16] = s.outerC;
+  u[17] = s.groupA;
+  u[18] = s.groupB;
+  u[19] = s.groupC;
+  return buffer;
 }
 
 /** Widens `count` f16 elements of `b` from element `offset` on into a scratch f32 buffer of this step. */
@@ -202,9 +230,8 @@ function vec4View(b: Binding): Binding {
 
 /** Whether every vec4 read along the contiguous dimension of an f32 operand is aligned and bound. */
 function vec4Aligned(s: Shape, operand: 'A' | 'B', b: Binding): boolean {
-  const rowLen = operand === 'A' ? s.lda : s.ldb;
-  const offset = s[`offset${operand}`];
-  const stridesOk = s.batch === 1 || (s[`stride${operand}`] % 4 === 0 && s[`outer${operand}`] % 4 === 0);
+  const [rowLen, offset, stride, outer] = operand === 'A' ? [s.lda, s.offsetA, s.strideA, s.outerA] : [s.ldb, s.offsetB, s.strideB, s.outerB];
+  const stridesOk = s.batch === 1 || (stride % 4 === 0 && outer % 4 === 0);
   const lastElement = lastItemBase(s, operand) + itemExtent(s, operand) - 1;
   return rowLen % 4 === 0 && offset % 4 === 0 && stridesOk && (Math.floor(lastElement / 4) + 1) * 16 <= bindingBytes(b);
 }
