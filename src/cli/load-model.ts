@@ -17,6 +17,7 @@ import { importAdapterDir } from '../node/adapter-files';
 import { acquireNodeGpu } from '../node/node-gpu';
 import { resolveModelSource } from '../node/resolve-model-source';
 import { formatBytes, formatCount, formatSeconds } from './format';
+import { applyMatmulTuning } from './matmul-tuning';
 import type { ModelArgs } from './options/common';
 import type { Progress } from './progress';
 import type { ModelSource } from '../engine/model/source';
@@ -42,8 +43,8 @@ export interface LoadedModel {
   dispose(): void;
 }
 
-/** The GPU device, with the CPU reference offered when there is none. */
-export async function acquireForCli(): Promise<GpuContext> {
+/** The GPU device, with the CPU reference offered when there is none; no matmul tuning applied. */
+export async function acquireGpuOnly(): Promise<GpuContext> {
   try {
     return await acquireNodeGpu();
   } catch (err) {
@@ -52,6 +53,13 @@ export async function acquireForCli(): Promise<GpuContext> {
     }
     throw err;
   }
+}
+
+/** The GPU device with this adapter's matmul tuning (measured on first use; `log` hears about it). */
+export async function acquireForCli(log?: (line: string) => void): Promise<GpuContext> {
+  const ctx = await acquireGpuOnly();
+  await applyMatmulTuning(ctx, log);
+  return ctx;
 }
 
 /** Reads a PEFT adapter folder and says on stderr what the import applied (rank_pattern, alpha_pattern) and
@@ -93,7 +101,7 @@ export async function startModel(disk: ModelOnDisk, args: ModelArgs, progress: P
     return { files, model, dispose: () => model.dispose() };
   }
 
-  const ctx = await acquireForCli();
+  const ctx = await acquireForCli((line) => progress.line(line));
   try {
     const model = await GpuCausalLm.create(ctx, c, weights, { weightFormat: args.weights });
     const lora = adapter ? GpuLoraAdapter.create(ctx, adapter) : undefined;

@@ -9,6 +9,7 @@ import { runEval } from './commands/eval';
 import { runEvalSuites } from './commands/eval-suites';
 import { runJudge } from './commands/judge';
 import { runTrain } from './commands/train';
+import { runTune } from './commands/tune';
 import { runExport } from './commands/export';
 import { EXPORT_HELP, parseExportArgs } from './options/export';
 import { EXIT_OK, exitStatusOf, oneLineError, verboseError } from './errors';
@@ -19,6 +20,7 @@ import { EVAL_HELP, parseEvalArgs } from './options/eval';
 import { isSuiteMode, parseEvalSuiteArgs } from './options/eval-suites';
 import { JUDGE_HELP, parseJudgeArgs } from './options/judge';
 import { parseTrainArgs, TRAIN_HELP } from './options/train';
+import { parseTuneArgs, TUNE_HELP } from './options/tune';
 import type { CliStreams } from './streams';
 
 interface Command {
@@ -33,6 +35,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'the WebGPU adapter: vendor, architecture, software or not, features, limits',
     help: INFO_HELP,
     run: (argv, io) => runInfo(parseInfoArgs(argv), io),
+  },
+  tune: {
+    summary: 'time the matmul kernels on this adapter and store the fastest per shape class (done once by itself)',
+    help: TUNE_HELP,
+    run: (argv, io) => runTune(parseTuneArgs(argv), io),
   },
   generate: {
     summary: 'generate text from a model (the text on stdout, progress on stderr)',

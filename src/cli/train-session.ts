@@ -33,7 +33,7 @@ async function greedy(model: CausalLm, tokenizer: ModelTokenizer, prompts: reado
 
 export async function startTraining(
   disk: ModelOnDisk,
-  options: { backend: 'gpu' | 'cpu'; weights: 'f16' | 'f32'; recompute: boolean; seed: number; reference?: LoraAdapter },
+  options: { backend: 'gpu' | 'cpu'; weights: 'f16' | 'f32'; recompute: boolean; seed: number; reference?: LoraAdapter; log?: (line: string) => void },
   adapter: LoraAdapter,
   tokenizer: ModelTokenizer,
 ): Promise<TrainingSession> {
@@ -48,7 +48,7 @@ export async function startTraining(
       dispose: () => {},
     };
   }
-  const ctx = await acquireForCli();
+  const ctx = await acquireForCli(options.log);
   try {
     const model = await GpuCausalLm.create(ctx, config, disk.weights, { weightFormat: options.weights });
     const backend = new GpuBackend(model, adapter, { recompute: options.recompute, seed: options.seed, reference: options.reference });

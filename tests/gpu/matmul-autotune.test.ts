@@ -11,6 +11,7 @@ import { matmul, ruleVariant } from '../../src/engine/ops/gpu/matmul';
 import { autotuneMatmul, classCandidates } from '../../src/engine/ops/gpu/matmul-autotune';
 import { MATMUL_CLASSES } from '../../src/engine/ops/gpu/matmul-classes';
 import { activateMatmulTuning, contextAdapterKey, matmulKernelsVersion, type MatmulTuning } from '../../src/engine/ops/gpu/matmul-tuning';
+import { ensureMatmulTuning, type MatmulTuningStore } from '../../src/engine/ops/gpu/matmul-tuning-cache';
 import { runMatmulCase } from '../../src/engine/selftest/checks/matmul';
 import { expectOutcomes } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
@@ -124,6 +125,31 @@ describe('matmul autotune', () => {
       await runMatmulCase(ctx, { dims: narrow, bFormat: 'f32', seed: 32 }),
       await runMatmulCase(ctx, { dims: { ...large, transB: false }, bFormat: 'f16', seed: 33 }),
     ]);
+  });
+
+  it('tunes on a miss, stores and activates the record; the next device start is a cache hit', async () => {
+    const saved = new Map<string, MatmulTuning>();
+    const store: MatmulTuningStore = { get: async (key) => saved.get(key), put: async (r) => void saved.set(r.adapterKey, r) };
+    const tune = { budgetS: 1, classes: MATMUL_CLASSES.filter((c) => c.id === 'f32.narrow.decode') };
+    const reasons: string[] = [];
+    const first = await ensureMatmulTuning(ctx, store, { tune, onTuning: (why) => reasons.push(why) });
+    expect(first.source).toBe('tuned');
+    expect(reasons).toEqual(['none is cached for this adapter']);
+    expect([...saved.keys()]).toEqual([contextAdapterKey(ctx)]);
+    expect(ctx.matmulTuning?.record).toBe(saved.get(contextAdapterKey(ctx)));
+
+    ctx.matmulTuning = undefined;
+    const active = () => ctx.matmulTuning; // read afresh: the calls below set it
+    const second = await ensureMatmulTuning(ctx, store, { tune, onTuning: (why) => reasons.push(why) });
+    expect(second.source).toBe('cache');
+    expect(reasons).toHaveLength(1);
+    expect(active()?.record).toBe(saved.get(contextAdapterKey(ctx)));
+
+    const again = await ensureMatmulTuning(ctx, store, { tune, retune: true, onTuning: (why) => reasons.push(why) });
+    expect(again.source).toBe('tuned');
+    expect(reasons.at(-1)).toBe('asked to measure again');
+    expect(active()?.record).not.toBe(first.source === 'tuned' ? first.record : undefined);
+    expect(active()?.record).toBe(saved.get(contextAdapterKey(ctx)));
   });
 
   it('refuses a record measured on another adapter or with other kernels', () => {

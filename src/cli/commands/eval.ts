@@ -81,7 +81,7 @@ export async function runEval(args: EvalArgs, io: CliStreams): Promise<void> {
   const maxLength = Math.min(args.maxLength ?? 512, files.config.maxPositions);
   const adapter = disk.adapter ?? neutralAdapter(files.config, weights);
   // The reference of DPO's metrics is the base model: the adapter switched off.
-  const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: false, seed: 0 }, adapter, tokenizer);
+  const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: false, seed: 0, log: (line) => progress.line(line) }, adapter, tokenizer);
   try {
     const scored = args.method === 'sft' ? await sftScores(args, session, tokenizer, maxLength, progress) : await preferenceScores(args, session, tokenizer, maxLength, progress);
     const result: Record<string, unknown> = { model: args.model, adapter: args.adapter ?? null, data: args.data, ...scored.scores };

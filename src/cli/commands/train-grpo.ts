@@ -131,7 +131,7 @@ export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<num
     const record = { command: 'train', method: 'grpo', model: args.model, revision: args.revision ?? null, data: args.data || null, eval_data: args.evalData ?? null, eval_split: args.evalData ? null : args.evalSplit };
     await runFiles.start({ ...record, ...grpoRecord(objective, args, data), ...referenceRecord, ...trainingRecord(args, adapter, loop) }, resume?.step, [METRICS_FILE, ROLLOUTS_FILE]);
 
-    const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference }, adapter, tokenizer);
+    const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference, log: (line) => progress.line(line) }, adapter, tokenizer);
     try {
       const source: RolloutSource =
         data.kind === 'rollouts'

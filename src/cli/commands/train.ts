@@ -63,7 +63,7 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
   const preference = data.objective.needsReference ? { ...referenceRecord, precompute_ref: precompute } : {};
   await runFiles.start(runRecord(args, data, adapter, loop, maxLength, preference), resume?.step);
 
-  const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference }, adapter, tokenizer);
+  const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference, log: (line) => progress.line(line) }, adapter, tokenizer);
   try {
     const bar = new TrainProgress(io.stderr, args.quiet, steps, resume?.step ?? 0);
     bar.line(

@@ -12,7 +12,8 @@ const FLAGS: FlagSpec[] = [{ name: 'json', help: 'print one JSON object on stdou
 export const INFO_HELP = formatHelp(
   'tunelab info [--json]',
   'Shows the WebGPU adapter the command line runs on: vendor, architecture, description, whether it is a\n' +
-    'software adapter (a CPU emulation such as SwiftShader or lavapipe), its features and its limits.',
+    'software adapter (a CPU emulation such as SwiftShader or lavapipe), its features and its limits, and the\n' +
+    'matmul tuning stored for it (see tunelab tune): per shape class the kernel chosen and each candidate\'s GFLOP/s.',
   FLAGS,
 );
 

@@ -94,15 +94,19 @@ export function matmulKernelsVersion(): string {
 
 /** Why `record` cannot run on `ctx` (another adapter, older kernels, a variant the device lacks), or null. */
 export function tuningMismatch(ctx: GpuContext, record: MatmulTuning): string | null {
-  const key = contextAdapterKey(ctx);
-  if (record.adapterKey !== key) return `it was measured on another adapter (${record.adapterKey}, this is ${key})`;
+  return recordMismatch(record, contextAdapterKey(ctx), { shaderF16: ctx.hasShaderF16, subgroups: ctx.hasSubgroups });
+}
+
+/** tuningMismatch for a device known by its key and features (the CLI's `info` makes no device). */
+export function recordMismatch(record: MatmulTuning, adapterKey: string, features: KernelFeatures): string | null {
+  if (record.adapterKey !== adapterKey) return `it was measured on another adapter (${record.adapterKey}, this is ${adapterKey})`;
   if (record.kernelsVersion !== matmulKernelsVersion()) {
     return `it was measured with other kernels (version ${record.kernelsVersion}, now ${matmulKernelsVersion()})`;
   }
   for (const c of record.classes) {
     const variant = (MATMUL_VARIANTS as Record<string, (typeof MATMUL_VARIANTS)[MatmulVariantName] | undefined>)[c.choice];
     if (!variant) return `class ${c.id} chose an unknown variant "${c.choice}"`;
-    if ((variant.needs === 'subgroups' && !ctx.hasSubgroups) || (variant.needs === 'shader-f16' && !ctx.hasShaderF16)) {
+    if ((variant.needs === 'subgroups' && !features.subgroups) || (variant.needs === 'shader-f16' && !features.shaderF16)) {
       return `class ${c.id} chose ${c.choice}, which needs ${variant.needs}`;
     }
   }
