@@ -10,8 +10,12 @@ import {
   runDecodeOnGpu,
   type DecodeCase,
 } from '../../src/engine/selftest/checks/attention-decode';
+import { CpuCausalLm } from '../../src/engine/model/cpu-model';
+import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
+import { Rng } from '../../src/engine/util/rng';
 import { expectOutcomes, runCheck, worstRowError } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
+import { loadModel, STORIES260K_DIR } from '../helpers/tiny-models';
 
 // Head dims are pipeline constants (each compiles its own pair of kernels on SwiftShader): 64, 128 and the odd 37.
 const HEAD_DIMS = [64, 128, 37];
@@ -55,6 +59,11 @@ describe('decode attention (Tq = 1, split over the keys) on WebGPU', () => {
       { dims: { batch: 3, tk: 77, hq: 4, hkv: 1, headDim: 37 }, spaced: true, tuning: { chunk: 7, block: 3, workgroup: 5 } },
       { dims: { batch: 1, tk: 1000, hq: 6, hkv: 2, headDim: 64 }, tuning: { chunk: 256, block: 32, workgroup: 256 } },
       { dims: { batch: 1, tk: 9, hq: 2, hkv: 1, headDim: 64 }, tuning: { chunk: 1, block: 1, workgroup: 1 } },
+      // Query heads per invocation: one, even blocks, a short last block (6 = 4 + 2), eight of a group of eight.
+      { dims: { batch: 2, tk: 150, hq: 6, hkv: 2, headDim: 64 }, tuning: { heads: 1 } },
+      { dims: { batch: 2, tk: 150, hq: 6, hkv: 2, headDim: 64 }, tuning: { heads: 2 } },
+      { dims: { batch: 2, tk: 150, hq: 6, hkv: 2, headDim: 64 }, tuning: { heads: 4 }, spaced: true },
+      { dims: { batch: 1, tk: 150, hq: 16, hkv: 2, headDim: 37 }, tuning: { heads: 8 } },
     ];
     const results = [];
     for (const c of cases) results.push(...(await runDecodeCase(ctx, c, seed++)));
@@ -123,6 +132,7 @@ describe('decode attention (Tq = 1, split over the keys) on WebGPU', () => {
     expect(run(dims, { chunk: 0 })).toThrow(/chunk/);
     expect(run(dims, { workgroup: 512 })).toThrow(/workgroup/);
     expect(run(dims, { block: 33 })).toThrow(/block/);
+    expect(run(dims, { heads: 9 })).toThrow(/heads/);
     expect(run(dims, {}, { k: { rowStride: 10 } })).toThrow(/k\.rowStride/);
     expect(run(dims, {}, {}, { acc: buf, stats: buf })).toThrow(/workspace/);
     expect(step.dispatchCount).toBe(0);
@@ -143,5 +153,37 @@ describe('decode attention (Tq = 1, split over the keys) on WebGPU', () => {
     const theirs = await ctx.readF32(outBuf, x.q.length);
     for (const b of [...bufs, outBuf, lseBuf]) b.destroy();
     expect(worstRowError(mine.out, theirs, 64)).toBeLessThan(2e-6);
+  });
+
+  it('generation: one-token steps past several chunks equal a one-pass prefill and the CPU reference (stories260K)', async () => {
+    const ctx = await testGpu();
+    const loaded = await loadModel(STORIES260K_DIR);
+    const gpu = await GpuCausalLm.create(ctx, loaded.config, loaded.weights, { weightFormat: 'f32' });
+    const cpu = new CpuCausalLm(loaded.config, loaded.weights);
+    const V = loaded.config.vocabSize;
+    const rng = new Rng(5);
+    // Two sequences decoding together, 200 and 70 cached positions (4 and 2 chunks of 64 keys at the step).
+    const texts = [200, 70].map((n) => Array.from({ length: n + 2 }, () => 3 + rng.int(V - 3)));
+    try {
+      const seqs = texts.map((t) => gpu.createSequence(t.length));
+      await gpu.extend(seqs.map((sequence, i) => ({ sequence, tokens: texts[i].slice(0, -2) })), 'last');
+      for (const back of [2, 1]) {
+        const decoded = await gpu.extend(seqs.map((sequence, i) => ({ sequence, tokens: [texts[i].at(-back)!] })), 'last');
+        for (const [i, t] of texts.entries()) {
+          const prefix = t.slice(0, t.length - back + 1);
+          const fresh = gpu.createSequence(prefix.length);
+          const [onePass] = await gpu.extend([{ sequence: fresh, tokens: prefix }], 'last');
+          gpu.releaseSequence(fresh);
+          const cpuSeq = cpu.createSequence(prefix.length);
+          const [reference] = await cpu.extend([{ sequence: cpuSeq, tokens: prefix }], 'last');
+          cpu.releaseSequence(cpuSeq);
+          expect(worstRowError(decoded[i], onePass, V), `request ${i} vs one pass`).toBeLessThan(1e-5);
+          expect(worstRowError(decoded[i], reference, V), `request ${i} vs the CPU reference`).toBeLessThan(1e-4);
+        }
+      }
+      for (const s of seqs) gpu.releaseSequence(s);
+    } finally {
+      gpu.dispose();
+    }
   });
 });

@@ -4,11 +4,14 @@
 // RoPE and MLP each run once over all N rows, so a layer's weights are read once per step.
 //
 // Attention of one layer (R requests): 2R copies of the new k and v rows into their sequences' caches, then
-// R attention dispatches (Tq = new tokens, Tk = cached + new). With a LoRA adapter every adapted projection
-// adds its low-rank term without dropout (gpu-lora-slots.ts).
+// per request one attention over its cache (Tq = new tokens, Tk = cached + new): attentionDecode (split over
+// the keys) for a request with one new token, attentionForward for a prefill. Each request has its own
+// cache buffers, so requests cannot share a dispatch. With a LoRA adapter every adapted projection adds its
+// low-rank term without dropout (gpu-lora-slots.ts).
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import { attentionForward } from '../../ops/gpu/attention';
+import { attentionDecode, decodeWorkspaceBytes, type DecodeWorkspace } from '../../ops/gpu/attention-decode';
 import type { ModelConfig } from '../config';
 import { recordBlock, type BlockActivations } from './gpu-layer';
 import { LayerLoraRecorder, type LayerLoraSlots } from './gpu-lora-slots';
@@ -70,6 +73,25 @@ export function allocateLayerScratch(step: StepEncoder, config: ModelConfig, row
   };
 }
 
+/** The decode partials of a step, shared by every layer and request (dispatches in a pass run in order). */
+const decodeWorkspaces = new WeakMap<StepEncoder, DecodeWorkspace>();
+
+/** The step's workspace, (re)acquired when this layer's longest one-token request needs more. */
+function decodeWorkspace(step: StepEncoder, config: ModelConfig, requests: readonly RequestRows[]): DecodeWorkspace | undefined {
+  let tk = 0;
+  for (const r of requests) if (r.count === 1) tk = Math.max(tk, r.past + 1);
+  if (tk === 0) return undefined;
+  const need = decodeWorkspaceBytes({ batch: 1, tk, hq: config.numHeads, hkv: config.numKvHeads, headDim: config.headDim });
+  if (need.acc === 0) return undefined;
+  const held = decodeWorkspaces.get(step);
+  if (held && held.acc.size >= need.acc && held.stats.size >= need.stats) return held;
+  // Rounded up to a power of two: the pool then sees a few sizes as the caches grow, not one per chunk.
+  const size = (bytes: number) => 2 ** Math.ceil(Math.log2(bytes));
+  const workspace = { acc: step.temp(size(need.acc), 'attention.decode.partial_acc'), stats: step.temp(size(need.stats), 'attention.decode.partial_stats') };
+  decodeWorkspaces.set(step, workspace);
+  return workspace;
+}
+
 /** Appends each request's new k, v rows to its caches, then attends over the cache, request by request. */
 function recordCachedAttention(step: StepEncoder, config: ModelConfig, s: LayerScratch, layer: number, requests: readonly RequestRows[]): void {
   const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = config;
@@ -80,11 +102,18 @@ function recordCachedAttention(step: StepEncoder, config: ModelConfig, s: LayerS
     step.copy(s.k, r.start * kvRow, cache.k, r.past * kvRow, r.count * kvRow);
     step.copy(s.v, r.start * kvRow, cache.v, r.past * kvRow, r.count * kvRow);
   }
+  const workspace = decodeWorkspace(step, config, requests);
   for (const r of requests) {
     const cache = r.caches[layer];
     const qRows = { offset: r.start * Hq * D };
-    const dims = { batch: 1, tq: r.count, tk: r.past + r.count, hq: Hq, hkv: Hkv, headDim: D };
-    attentionForward(step, s.attn, s.lse, s.q, cache.k, cache.v, dims, { q: qRows, out: qRows });
+    const tk = r.past + r.count;
+    if (r.count === 1) {
+      const dims = { batch: 1, tk, hq: Hq, hkv: Hkv, headDim: D };
+      attentionDecode(step, { out: s.attn, lse: s.lse }, s.q, cache.k, cache.v, dims, { q: qRows, out: qRows }, {}, workspace);
+    } else {
+      const dims = { batch: 1, tq: r.count, tk, hq: Hq, hkv: Hkv, headDim: D };
+      attentionForward(step, s.attn, s.lse, s.q, cache.k, cache.v, dims, { q: qRows, out: qRows });
+    }
   }
 }
 

@@ -10,19 +10,23 @@
 
 import decodeSource from '../../../../shaders/attention_decode.wgsl?raw';
 import combineSource from '../../../../shaders/attention_decode_combine.wgsl?raw';
+import ioSource from '../../../../shaders/attention_decode_io.wgsl?raw';
+import ioVec4Source from '../../../../shaders/attention_decode_io_vec4.wgsl?raw';
 import paramsSource from '../../../../shaders/attention_decode_params.wgsl?raw';
-import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams, type KernelConstants } from '../../gpu/kernel';
+import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
+import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams, type KernelConstants, type WgslPart } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { resolveAttentionDims, type AttentionDims, type ResolvedAttentionDims } from '../cpu/attention';
 import { MAX_HEAD_DIM, type TensorLayout } from './attention';
 
-const withParams = (file: string, source: string) =>
-  joinWgsl({ file: 'attention_decode_params.wgsl', source: paramsSource }, { file, source });
-
-const DECODE = defineKernel('attention.decode', withParams('attention_decode.wgsl', decodeSource), 'attention_decode', [
-  'read', 'read', 'read', 'write', 'write', 'uniform',
-]);
-const COMBINE = defineKernel('attention.decode.combine', withParams('attention_decode_combine.wgsl', combineSource), 'attention_decode_combine', [
+const PARAMS: WgslPart = { file: 'attention_decode_params.wgsl', source: paramsSource };
+const FIRST_PASS_BINDINGS = ['read', 'read', 'read', 'write', 'write', 'uniform'] as const;
+const MAIN: WgslPart = { file: 'attention_decode.wgsl', source: decodeSource };
+/** q, k and v read as f32: any head dim, offsets and strides. */
+const DECODE = defineKernel('attention.decode', joinWgsl(PARAMS, { file: 'attention_decode_io.wgsl', source: ioSource }, MAIN), 'attention_decode', FIRST_PASS_BINDINGS);
+/** q, k and v read as vec4: D and every offset and stride a multiple of 4. */
+const DECODE_VEC4 = defineKernel('attention.decode.vec4', joinWgsl(PARAMS, { file: 'attention_decode_io_vec4.wgsl', source: ioVec4Source }, MAIN), 'attention_decode', FIRST_PASS_BINDINGS);
+const COMBINE = defineKernel('attention.decode.combine', joinWgsl(PARAMS, { file: 'attention_decode_combine.wgsl', source: combineSource }), 'attention_decode_combine', [
   'read', 'read', 'write', 'write', 'uniform',
 ]);
 
@@ -46,6 +50,12 @@ export interface DecodeTuning {
   workgroup?: number;
   /** Keys scored between two rescales of an invocation's accumulator (default 16, at most 32). */
   block?: number;
+  /**
+   * Query heads of one kv head's group per invocation, which read each k and v row once for all of them
+   * (at most 8). Default: 1 on real GPUs (the accumulators stay in registers; the group's heads share the
+   * rows through the cache), the group in even blocks of at most 8 on software adapters (loads are the cost).
+   */
+  heads?: number;
 }
 
 export interface DecodeOutputs {
@@ -68,27 +78,45 @@ const DEFAULT_CHUNK = 64;
 const DEFAULT_WORKGROUP = 64;
 const DEFAULT_BLOCK = 16;
 const MAX_BLOCK = 32; // MAX_BK in the shader
+const MAX_HEADS = 8; // MAX_HEADS in the shader
 const MAX_WORKGROUP = 256; // maxComputeInvocationsPerWorkgroup every WebGPU device offers
 const MAX_CHUNK = 1 << 16;
 
-/** Override constants per (head dim, tuning), built once so a dispatch allocates no constants object. */
-const constantsCache = new Map<number, KernelConstants>();
+function checkInteger(name: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`attentionDecode: ${name} ${value} out of 1..${max}`);
+  return value;
+}
 
-function decodeConstants(headDim: number, tuning: DecodeTuning): { decode: KernelConstants; combine: KernelConstants; chunk: number } {
-  const chunk = tuning.chunk ?? DEFAULT_CHUNK;
-  const WG = tuning.workgroup ?? DEFAULT_WORKGROUP;
-  const BK = Math.min(tuning.block ?? DEFAULT_BLOCK, chunk);
-  if (!Number.isInteger(chunk) || chunk < 1 || chunk > MAX_CHUNK) throw new RangeError(`attentionDecode: chunk ${chunk} out of 1..${MAX_CHUNK}`);
-  if (!Number.isInteger(WG) || WG < 1 || WG > MAX_WORKGROUP) throw new RangeError(`attentionDecode: workgroup ${WG} out of 1..${MAX_WORKGROUP}`);
-  if (!Number.isInteger(BK) || BK < 1 || BK > MAX_BLOCK) throw new RangeError(`attentionDecode: block ${BK} out of 1..${MAX_BLOCK}`);
-  // Key packs the four small integers: HD <= 128, WG <= 256, BK <= 32, chunk <= 2^16.
-  const key = ((headDim * 257 + WG) * 33 + BK) * (MAX_CHUNK + 1) + chunk;
-  let decode = constantsCache.get(key);
-  if (!decode) constantsCache.set(key, (decode = { HD: headDim, WG, CHUNK: chunk, BK }));
-  const combineKey = -1 - (headDim * 257 + WG);
-  let combine = constantsCache.get(combineKey);
-  if (!combine) constantsCache.set(combineKey, (combine = { HD: headDim, WG }));
-  return { decode, combine, chunk };
+/** Query heads per invocation when the tuning leaves it open: see DecodeTuning.heads. */
+export function preferredDecodeHeads(adapter: GpuAdapterSummary, group: number): number {
+  if (!isSoftwareAdapter(adapter)) return 1;
+  return ceilDiv(group, ceilDiv(group, MAX_HEADS));
+}
+
+interface DecodePlan {
+  decode: KernelConstants;
+  combine: KernelConstants;
+  chunk: number;
+  heads: number;
+  workgroup: number;
+}
+
+/** Override constants per (head dim, tuning), built once so a dispatch allocates no constants objects. */
+const plans = new Map<number, DecodePlan>();
+
+function decodePlan(step: StepEncoder, r: ResolvedAttentionDims, tuning: DecodeTuning): DecodePlan {
+  const chunk = checkInteger('chunk', tuning.chunk ?? DEFAULT_CHUNK, MAX_CHUNK);
+  const WG = checkInteger('workgroup', tuning.workgroup ?? DEFAULT_WORKGROUP, MAX_WORKGROUP);
+  const BK = checkInteger('block', Math.min(tuning.block ?? DEFAULT_BLOCK, chunk), MAX_BLOCK);
+  const HEADS = checkInteger('heads', tuning.heads ?? preferredDecodeHeads(step.ctx.adapter, r.group), MAX_HEADS);
+  // One number for the five small integers: HD <= 128, WG <= 256, BK <= 32, HEADS <= 8, chunk <= 2^16.
+  const key = (((r.headDim * 257 + WG) * 33 + BK) * 9 + HEADS) * (MAX_CHUNK + 1) + chunk;
+  let plan = plans.get(key);
+  if (!plan) {
+    plan = { decode: { HD: r.headDim, WG, CHUNK: chunk, BK, HEADS }, combine: { HD: r.headDim, WG }, chunk, heads: HEADS, workgroup: WG };
+    plans.set(key, plan);
+  }
+  return plan;
 }
 
 function resolveDecodeDims(dims: DecodeAttentionDims): ResolvedAttentionDims {
@@ -97,7 +125,7 @@ function resolveDecodeDims(dims: DecodeAttentionDims): ResolvedAttentionDims {
   return r;
 }
 
-/** Number of key chunks (first-pass invocations per head) a call of this shape uses. */
+/** Number of key chunks a call of this shape uses. */
 export function decodeSplits(tk: number, tuning: DecodeTuning = {}): number {
   return ceilDiv(tk, tuning.chunk ?? DEFAULT_CHUNK);
 }
@@ -116,15 +144,16 @@ function checkedLayout(name: string, given: TensorLayout | undefined, rowElement
   return [given?.offset ?? 0, rowStride, given?.batchStride ?? rows * rowStride];
 }
 
-/** The DecodeParams struct of attention_decode_params.wgsl. */
-function packDecodeParams(r: ResolvedAttentionDims, splits: number, layouts: DecodeLayouts): ArrayBuffer {
+/** The DecodeParams struct of attention_decode_params.wgsl, and whether q, k and v can be read as vec4s. */
+function packDecodeParams(r: ResolvedAttentionDims, splits: number, layouts: DecodeLayouts): { params: ArrayBuffer; vec4: boolean } {
   const qRow = r.hq * r.headDim;
   const kvRow = r.hkv * r.headDim;
   const [qOff, , qBatch] = checkedLayout('q', layouts.q, qRow, 1);
   const [kOff, kRow, kBatch] = checkedLayout('k', layouts.k, kvRow, r.tk);
   const [vOff, vRow, vBatch] = checkedLayout('v', layouts.v, kvRow, r.tk);
   const [oOff, , oBatch] = checkedLayout('out', layouts.out, qRow, 1);
-  return packParams([
+  const vec4 = r.headDim % 4 === 0 && (qOff | qBatch | kOff | kRow | kBatch | vOff | vRow | vBatch) % 4 === 0;
+  const params = packParams([
     ['u32', r.batch], ['u32', r.tk], ['u32', r.hq], ['u32', r.hkv],
     ['u32', splits], ['f32', r.scale],
     ['u32', qOff], ['u32', qBatch],
@@ -132,6 +161,12 @@ function packDecodeParams(r: ResolvedAttentionDims, splits: number, layouts: Dec
     ['u32', vOff], ['u32', vRow], ['u32', vBatch],
     ['u32', oOff], ['u32', oBatch],
   ]);
+  return { params, vec4 };
+}
+
+/** A binding whose size (when given) is a whole number of vec4s, so a vec4 view loses no element. */
+function vec4Sized(b: Binding): boolean {
+  return !('buffer' in b) || b.size === undefined || b.size % 16 === 0;
 }
 
 /**
@@ -152,22 +187,27 @@ export function attentionDecode(
   workspace?: DecodeWorkspace,
 ): void {
   const r = resolveDecodeDims(dims);
-  const c = decodeConstants(r.headDim, tuning);
-  const splits = ceilDiv(r.tk, c.chunk);
-  const params = packDecodeParams(r, splits, layouts);
+  const plan = decodePlan(step, r, tuning);
+  const splits = ceilDiv(r.tk, plan.chunk);
+  const { params, vec4 } = packDecodeParams(r, splits, layouts);
+  const kernel = vec4 && vec4Sized(q) && vec4Sized(k) && vec4Sized(v) ? DECODE_VEC4 : DECODE;
+  const firstPass = grid1d(ceilDiv(r.batch * r.hkv * ceilDiv(r.group, plan.heads) * splits, plan.workgroup));
+  let acc: Binding | undefined;
+  let stats: Binding | undefined;
+  if (splits > 1) {
+    const need = decodeWorkspaceBytes(dims, tuning);
+    if (workspace && (workspace.acc.size < need.acc || workspace.stats.size < need.stats)) {
+      throw new RangeError(`attentionDecode: the workspace (${workspace.acc.size} + ${workspace.stats.size} bytes) is smaller than this call's partials (${need.acc} + ${need.stats})`);
+    }
+    acc = workspace?.acc ?? step.temp(need.acc, 'attention.decode.partial_acc');
+    stats = workspace?.stats ?? step.temp(need.stats, 'attention.decode.partial_stats');
+  }
   const lse = outputs.lse ?? step.temp(r.batch * r.hq * 4, 'attention.decode.lse');
-  const WG = c.decode.WG;
-  const firstPass = grid1d(ceilDiv(r.batch * r.hq * splits, WG));
-  if (splits === 1) {
-    step.dispatch(DECODE, [q, k, v, outputs.out, lse], firstPass, params, c.decode);
+  if (!acc || !stats) {
+    step.dispatch(kernel, [q, k, v, outputs.out, lse], firstPass, params, plan.decode);
     return;
   }
-  const need = decodeWorkspaceBytes(dims, tuning);
-  if (workspace && (workspace.acc.size < need.acc || workspace.stats.size < need.stats)) {
-    throw new RangeError(`attentionDecode: the workspace (${workspace.acc.size} + ${workspace.stats.size} bytes) is smaller than this call's partials (${need.acc} + ${need.stats})`);
-  }
-  const acc = workspace?.acc ?? step.temp(need.acc, 'attention.decode.partial_acc');
-  const stats = workspace?.stats ?? step.temp(need.stats, 'attention.decode.partial_stats');
-  step.dispatch(DECODE, [q, k, v, acc, stats], firstPass, params, c.decode);
-  step.dispatch(COMBINE, [acc, stats, outputs.out, lse], grid1d(ceilDiv(r.batch * r.hq * ceilDiv(r.headDim, 4), WG)), params, c.combine);
+  step.dispatch(kernel, [q, k, v, acc, stats], firstPass, params, plan.decode);
+  const combineGroups = grid1d(ceilDiv(r.batch * r.hq * ceilDiv(r.headDim, 4), plan.workgroup));
+  step.dispatch(COMBINE, [acc, stats, outputs.out, lse], combineGroups, params, plan.combine);
 }
