@@ -13,10 +13,11 @@
 // good to 1/64 rad anyway).
 //
 // Bindings: 0 x (B, T, H, D) (read), 1 invFreq (D/2) (read), 2 positions (B*T) i32 (read; any buffer
-//           when !USE_POSITIONS), 3 out (B, T, H, D) (write), 4 params (uniform).
-// Dispatch: grid1d(ceil(B * T * D/2 / WG)); one invocation per (token, i), looping over the H heads so the
-//           angle is computed once per token and frequency.
-// Caller guarantees: D is even; out does not alias x; positions (if used) hold B*T values.
+//           when !USE_POSITIONS), 3 out (B, T, H, D) (write), 4 params (uniform); entry point `pair` also
+//           5 x2 (B, T, H2, D) (read) and 6 out2 (write): q and k of a layer in one dispatch.
+// Dispatch: grid1d(ceil(B * T * D/2 / WG)); one invocation per (token, i), looping over the H (and H2)
+//           heads so the angle is computed once per token and frequency.
+// Caller guarantees: D is even; out does not alias x nor out2 x2; positions (if used) hold B*T values.
 
 override WG: u32 = 64u;
 override USE_POSITIONS: bool = false;
@@ -31,6 +32,8 @@ struct Params {
   // Always 0. XOR-ing it into the angle's bits stops the compiler fusing pos * invFreq into the
   // reduction's subtraction (an FMA would skip the f32 rounding of the angle that HF applies).
   zero: u32,
+  // Heads of x2 / out2 (entry point `pair` only).
+  heads2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -38,6 +41,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> positions: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read> x2: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out2: array<f32>;
 
 // pi/2 = PIO2_A + PIO2_B + PIO2_C + PIO2_D. A, B and C have at most 7 significant bits, so k * A, k * B and
 // k * C are exact for |k| < 2^17 and the first three subtractions lose nothing (each result is a multiple
@@ -72,13 +77,15 @@ fn cosSin(angle: f32) -> vec2<f32> {
   }
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (idx >= p.tokens * p.half) {
-    return;
-  }
+/** (cos, direction * sin) of this invocation's angle, with its token and frequency index. */
+struct Rotation {
+  token: u32,
+  i: u32,
+  c: f32,
+  s: f32,
+}
+
+fn rotation(idx: u32) -> Rotation {
   let token = idx / p.half;
   let i = idx % p.half;
   var pos = i32(token % p.seqLen);
@@ -88,16 +95,51 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let freq = f32(p.positionOffset + pos) * invFreq[i];
   let angle = bitcast<f32>(bitcast<u32>(freq) ^ p.zero);
   let cs = cosSin(angle);
-  let c = cs.x;
-  let s = cs.y * p.direction;
+  return Rotation(token, i, cs.x, cs.y * p.direction);
+}
 
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let idx = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (idx >= p.tokens * p.half) {
+    return;
+  }
+  let r = rotation(idx);
   let dim = 2u * p.half;
   for (var h = 0u; h < p.heads; h++) {
-    let lo = (token * p.heads + h) * dim + i;
+    let lo = (r.token * p.heads + h) * dim + r.i;
     let hi = lo + p.half;
     let a = x[lo];
     let b = x[hi];
-    out[lo] = a * c - b * s;
-    out[hi] = b * c + a * s;
+    out[lo] = a * r.c - b * r.s;
+    out[hi] = b * r.c + a * r.s;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let idx = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (idx >= p.tokens * p.half) {
+    return;
+  }
+  let r = rotation(idx);
+  let dim = 2u * p.half;
+  for (var h = 0u; h < p.heads; h++) {
+    let lo = (r.token * p.heads + h) * dim + r.i;
+    let hi = lo + p.half;
+    let a = x[lo];
+    let b = x[hi];
+    out[lo] = a * r.c - b * r.s;
+    out[hi] = b * r.c + a * r.s;
+  }
+  for (var h = 0u; h < p.heads2; h++) {
+    let lo = (r.token * p.heads2 + h) * dim + r.i;
+    let hi = lo + p.half;
+    let a = x2[lo];
+    let b = x2[hi];
+    out2[lo] = a * r.c - b * r.s;
+    out2[hi] = b * r.c + a * r.s;
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/engine/gpu/context';
 import { ropeForward, ropeInverseFrequencies, type RopeShape } from '../../src/engine/ops/cpu/rope';
-import { ropeBackward as gpuRopeBackward, ropeForward as gpuRopeForward, type RopeOptions } from '../../src/engine/ops/gpu/rope';
+import { ropeBackward as gpuRopeBackward, ropeForward as gpuRopeForward, ropePair, type RopeOptions } from '../../src/engine/ops/gpu/rope';
 import { ropeChecks } from '../../src/engine/selftest/checks/rope';
 import { Rng } from '../../src/engine/util/rng';
 import { expectClose, runCheck } from '../helpers/assert';
@@ -84,6 +84,34 @@ describe('RoPE kernel on WebGPU', () => {
     await step.submit();
     expectClose(await ctx.readF32(zb, n), x, { atol: 5e-7, rtol: 0 }, 'backward(forward(x))');
     for (const b of [xb, ib, yb, zb]) b.destroy();
+  });
+
+  it('rotates q and k in one dispatch (ropePair) exactly as two single calls, both directions', async () => {
+    const ctx = await testGpu();
+    const [T, Hq, Hkv, D] = [37, 9, 3, 64];
+    const rng = new Rng(11);
+    const q = rng.f32(T * Hq * D);
+    const k = rng.f32(T * Hkv * D);
+    const positions = Int32Array.from({ length: T }, (_, t) => (t * 7) % 19);
+    const [qb, kb, pb] = [ctx.upload(q), ctx.upload(k), ctx.upload(positions)];
+    const ib = ctx.upload(ropeInverseFrequencies(D, 100000));
+    const outs = [T * Hq, T * Hkv, T * Hq, T * Hkv].map((rows) => ctx.createBuffer(rows * D * 4));
+    const dims = { batch: 1, seqLen: T, heads: Hq, headDim: D };
+    for (const direction of ['forward', 'backward'] as const) {
+      const single = direction === 'forward' ? gpuRopeForward : gpuRopeBackward;
+      const step = ctx.step();
+      ropePair(step, direction, { out: outs[0], x: qb }, { out: outs[1], x: kb, heads: Hkv }, ib, dims, { positions: pb, positionOffset: 3 });
+      single(step, outs[2], qb, ib, dims, { positions: pb, positionOffset: 3 });
+      single(step, outs[3], kb, ib, { ...dims, heads: Hkv }, { positions: pb, positionOffset: 3 });
+      expect(step.dispatchCount).toBe(3);
+      await step.submit();
+      const [pairQ, pairK, q1, k1] = await Promise.all(outs.map((b, i) => ctx.readF32(b, (i % 2 ? Hkv : Hq) * T * D)));
+      expect(Array.from(pairQ)).toEqual(Array.from(q1));
+      expect(Array.from(pairK)).toEqual(Array.from(k1));
+      // And it did rotate: position 3 + (t * 7 % 19) > 0 everywhere.
+      expect(Math.abs(pairK[D + 1] - k[D + 1])).toBeGreaterThan(0);
+    }
+    for (const b of [qb, kb, pb, ib, ...outs]) b.destroy();
   });
 
   it('folds more than 65535 workgroups into a 2-D grid', async () => {

@@ -55,3 +55,32 @@ describe('BindGroupCache', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('BindGroupCache.forDispatch', () => {
+  it('keys a dispatch exactly as get() does: storage bindings in turn, the uniform at offset 0', () => {
+    const { device, made } = fakeDevice();
+    const cache = new BindGroupCache(device);
+    const [a, b, u] = [buffer('a'), buffer('b'), buffer('uniforms')];
+    const l = layout('l');
+    const kinds = ['read', 'uniform', 'write'];
+    const first = cache.forDispatch(l, kinds, [a, { buffer: b, offset: 256, size: 64 }], u, 48);
+    expect(made[0].entries).toEqual([
+      { binding: 0, resource: { buffer: a, offset: 0 } },
+      { binding: 1, resource: { buffer: u, offset: 0, size: 48 } },
+      { binding: 2, resource: { buffer: b, offset: 256, size: 64 } },
+    ]);
+    // The same ranges through get() and again through forDispatch: no new bind group.
+    const ranges = [
+      { buffer: a, offset: 0, size: undefined },
+      { buffer: u, offset: 0, size: 48 },
+      { buffer: b, offset: 256, size: 64 },
+    ];
+    expect(cache.get(l, ranges)).toBe(first);
+    expect(cache.forDispatch(l, kinds, [a, { buffer: b, offset: 256, size: 64 }], u, 48)).toBe(first);
+    expect(made).toHaveLength(1);
+    // Another offset of b is another bind group.
+    cache.forDispatch(l, kinds, [a, { buffer: b, offset: 512, size: 64 }], u, 48);
+    expect(made).toHaveLength(2);
+    expect([cache.hits, cache.misses]).toEqual([2, 2]);
+  });
+});

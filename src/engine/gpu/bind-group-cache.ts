@@ -36,6 +36,47 @@ export class BindGroupCache {
       this.hits++;
       return hit;
     }
+    return this.make(key, layout, ranges);
+  }
+
+  /**
+   * The same for a dispatch as the step encoder records it: `kinds` in binding order, storage bindings
+   * taken from `buffers` in turn and the uniform binding at (uniforms, 0, uniformSize). Builds only the key
+   * on a hit, which is what every step after the first does for every dispatch.
+   */
+  forDispatch(
+    layout: GPUBindGroupLayout,
+    kinds: readonly string[],
+    buffers: readonly (GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number })[],
+    uniforms: GPUBuffer | undefined,
+    uniformSize: number,
+  ): GPUBindGroup {
+    let key = String(this.idOf(this.layoutIds, layout));
+    let bi = 0;
+    for (const kind of kinds) {
+      if (kind === 'uniform') {
+        key += `|${this.idOf(this.bufferIds, uniforms!)}:0:${uniformSize}`;
+        continue;
+      }
+      const b = buffers[bi++];
+      if ('buffer' in b) key += `|${this.idOf(this.bufferIds, b.buffer)}:${b.offset ?? 0}:${b.size ?? ''}`;
+      else key += `|${this.idOf(this.bufferIds, b)}:0:`;
+    }
+    const hit = this.groups.get(key);
+    if (hit) {
+      this.hits++;
+      return hit;
+    }
+    bi = 0;
+    const ranges = kinds.map((kind): BoundRange => {
+      if (kind === 'uniform') return { buffer: uniforms!, offset: 0, size: uniformSize };
+      const b = buffers[bi++];
+      return 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b, offset: 0, size: undefined };
+    });
+    return this.make(key, layout, ranges);
+  }
+
+  private make(key: string, layout: GPUBindGroupLayout, ranges: readonly BoundRange[]): GPUBindGroup {
     this.misses++;
     if (this.groups.size >= MAX_ENTRIES) this.groups.clear();
     const entries = ranges.map((r, binding) => ({

@@ -213,7 +213,7 @@ export class StepEncoder {
     const encoder = device.createCommandEncoder();
     let pass: GPUComputePassEncoder | undefined;
     let di = 0;
-    const noOffsets: number[] = [];
+    const offsets = [0]; // the one dynamic offset (the parameter block's), reused: setBindGroup copies it
     for (const cmd of this.cmds) {
       if (cmd.kind === 'dispatch') {
         const { pipeline, layout } = compiled[di++];
@@ -222,14 +222,13 @@ export class StepEncoder {
           pass = encoder.beginComputePass({ timestampWrites: this.timer.next(cmd.def.name) });
         }
         pass ??= encoder.beginComputePass();
-        let bi = 0;
-        const ranges = cmd.def.bindings.map((kind) => {
-          if (kind === 'uniform') return { buffer: uniforms!, offset: 0, size: cmd.paramsSize };
-          const b = cmd.bindings[bi++];
-          return 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b, offset: 0, size: undefined };
-        });
         pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bindGroups.get(layout, ranges), cmd.paramsOffset === NO_PARAMS ? noOffsets : [cmd.paramsOffset]);
+        const group = bindGroups.forDispatch(layout, cmd.def.bindings, cmd.bindings, uniforms, cmd.paramsSize);
+        if (cmd.paramsOffset === NO_PARAMS) pass.setBindGroup(0, group);
+        else {
+          offsets[0] = cmd.paramsOffset;
+          pass.setBindGroup(0, group, offsets);
+        }
         const [x, y, z] = cmd.workgroups;
         if (x * y * z > 0) pass.dispatchWorkgroups(x, y, z);
       } else {

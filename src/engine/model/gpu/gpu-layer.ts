@@ -6,14 +6,14 @@
 // the backward, and how a LoRA slot's term is made (plain, or with dropout and u saved).
 //
 // Dispatches, in this order:
-//   norm; q, k, v projections (+ bias, + LoRA each); RoPE on q and k (positions per row); the pass's
+//   norm; q, k, v projections (+ bias, + LoRA each); RoPE on q and k (one dispatch, positions per row); the pass's
 //   attention; [copy x to mid]; mid += o(attn) (+ LoRA); norm; gate, up (+ LoRA each), SwiGLU (or c_fc
 //   (+ LoRA), GELU); [copy mid to out]; out += down(hidden) (+ LoRA).
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import { gelu, swiglu } from '../../ops/gpu/activations';
 import { layerNormForward, rmsNormForward } from '../../ops/gpu/norms';
-import { ropeForward } from '../../ops/gpu/rope';
+import { ropePair } from '../../ops/gpu/rope';
 import type { ModelConfig } from '../config';
 import { linear } from './gpu-linear';
 import type { LayerLoraRecorder } from './gpu-lora-slots';
@@ -87,10 +87,10 @@ export function recordBlock(step: StepEncoder, config: ModelConfig, w: GpuLayerW
   linear(step, acts.v, acts.h1, w.v, N);
   lora.add(acts.v, acts.h1, 'v');
   if (p.rope) {
-    // One RoPE dispatch per tensor over every row: positions[i] is row i's absolute position.
+    // q and k in one RoPE dispatch over every row: positions[i] is row i's absolute position.
     const options = { positions: p.rope.positions };
-    ropeForward(step, acts.q, p.qPre, p.rope.invFreq, { batch: 1, seqLen: N, heads: Hq, headDim: D }, options);
-    ropeForward(step, acts.k, p.kPre, p.rope.invFreq, { batch: 1, seqLen: N, heads: Hkv, headDim: D }, options);
+    const k = { out: acts.k, x: p.kPre, heads: Hkv };
+    ropePair(step, 'forward', { out: acts.q, x: p.qPre }, k, p.rope.invFreq, { batch: 1, seqLen: N, heads: Hq, headDim: D }, options);
   }
   p.attention(acts);
   if (p.mid !== p.x) step.copy(p.x, 0, p.mid, 0, N * C * 4);

@@ -6,11 +6,10 @@
 //             P = causal softmax(S) in place + lse (attention_softmax.wgsl), out = P v
 //   backward  S again, dP = dout v^T, then P and dS = P (dP - Delta) per row (attention_softmax_backward.wgsl),
 //             dq = scale dS k, dk = scale dS^T q, dv = P^T dout (per query head, summed over a GQA group
-//             by attention_group_sum.wgsl as the flash backward does)
+//             in one dispatch by attention-group-sum.ts, as the flash backward does)
 // The causal half of S is computed and masked, twice the useful FLOPs at the matmul's rate. Same inputs,
 // outputs, lse and layouts as attentionForward / attentionBackward (the CPU reference checks both paths).
 
-import groupSumSource from '../../../../shaders/attention_group_sum.wgsl?raw';
 import softmaxSource from '../../../../shaders/attention_softmax.wgsl?raw';
 import softmaxBackwardSource from '../../../../shaders/attention_softmax_backward.wgsl?raw';
 import { ceilDiv, defineKernel, grid1d } from '../../gpu/kernel';
@@ -18,6 +17,7 @@ import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import type { ResolvedAttentionDims } from '../cpu/attention';
 import type { MatmulDims } from '../matmul-dims';
 import { packAttentionParams, resolveLayout, withParams, type AttentionBackwardLayouts, type ResolvedLayout } from './attention-params';
+import { recordGroupSum } from './attention-group-sum';
 import { matmul } from './matmul';
 
 const WG = 64;
@@ -25,7 +25,6 @@ const SOFTMAX = defineKernel('attention.softmax', withParams('attention_softmax.
 const SOFTMAX_BACKWARD = defineKernel('attention.softmax_backward', withParams('attention_softmax_backward.wgsl', softmaxBackwardSource), 'softmax_backward', [
   'write', 'write', 'read', 'read', 'read', 'uniform',
 ]);
-const GROUP_SUM = defineKernel('attention.group_sum', withParams('attention_group_sum.wgsl', groupSumSource), 'attention_group_sum', ['read', 'write', 'uniform']);
 
 /** Score matrices above this many bytes go to the flash kernels instead (they hold no (Tq, Tk) matrix). */
 export const MAX_SCORE_BYTES = 64 * 1024 * 1024;
@@ -121,9 +120,5 @@ export function attentionBackwardMatmul(
   const dvOut = direct ? layout('dv') : partial;
   matmul(step, dkTarget, dScores, saved.q, itemDims(r, r.tk, r.tq, D, { b: layout('q'), c: dkOut }, { transA: true }), { alpha: r.scale });
   matmul(step, dvTarget, scores, dout, itemDims(r, r.tk, r.tq, D, { b: layout('dout'), c: dvOut }, { transA: true }));
-  if (direct) return;
-  const sumGroups = grid1d(ceilDiv(r.batch * r.tk * r.hkv * D, WG));
-  const elementwise = { HD: D, WG };
-  step.dispatch(GROUP_SUM, [dkTarget, grads.dk], sumGroups, params, elementwise);
-  step.dispatch(GROUP_SUM, [dvTarget, grads.dv], sumGroups, packAttentionParams(r, { ...layouts, dk: layouts.dv }), elementwise);
+  if (!direct) recordGroupSum(step, { dk: dkTarget, dv: dvTarget }, grads, r, layouts);
 }

@@ -1,11 +1,11 @@
 import backwardSource from '../../../../shaders/attention_backward.wgsl?raw';
 import deltaSource from '../../../../shaders/attention_delta.wgsl?raw';
 import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
-import groupSumSource from '../../../../shaders/attention_group_sum.wgsl?raw';
 import { ceilDiv, defineKernel, grid1d, MAX_WORKGROUPS_PER_DIM } from '../../gpu/kernel';
 import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import type { AttentionDims, ResolvedAttentionDims } from '../cpu/attention';
+import { recordGroupSum, sameBinding } from './attention-group-sum';
 import { attentionBackwardMatmul, attentionForwardMatmul, MAX_SCORE_BYTES, scoreBytes } from './attention-matmul';
 import {
   MAX_HEAD_DIM,
@@ -33,7 +33,6 @@ const BACKWARD_DKDV = defineKernel('attention.backward.dkdv', withParams('attent
 const BACKWARD_DKDV_SHARED = defineKernel('attention.backward.dkdv_shared', withParams('attention_backward.wgsl', backwardSource), 'attention_backward_dkdv_shared', [
   'read', 'read', 'read', 'read', 'read', 'read', 'uniform', 'write',
 ]);
-const GROUP_SUM = defineKernel('attention.group_sum', withParams('attention_group_sum.wgsl', groupSumSource), 'attention_group_sum', ['read', 'write', 'uniform']);
 
 /** Workgroup storage every WebGPU device offers (the spec's default limit), so tiles fit everywhere. */
 const TILE_BYTES = 16384;
@@ -92,12 +91,6 @@ function constants(r: ResolvedAttentionDims, tuning: AttentionTuning, extraBytes
   if (!Number.isInteger(BR) || BR < 1 || BR > 256) throw new RangeError(`attention: rows per workgroup ${BR} out of 1..256`);
   if (!Number.isInteger(BK) || BK < 1 || BK > MAX_TILE) throw new RangeError(`attention: tile ${BK} out of 1..${MAX_TILE}`);
   return { HD, BR, BK, TILED };
-}
-
-function sameBinding(a: Binding, b: Binding): boolean {
-  if (a === b) return true;
-  const bufferOf = (x: Binding) => ('buffer' in x ? x.buffer : x);
-  return bufferOf(a) === bufferOf(b) && (a as { offset?: number }).offset === (b as { offset?: number }).offset;
 }
 
 /**
@@ -188,8 +181,5 @@ export function attentionBackward(
   const dvPart = step.temp(partElements * 4, 'attention.dv_partial');
   const part: TensorLayout = { offset: 0, rowStride: r.hq * r.headDim, batchStride: r.tk * r.hq * r.headDim };
   step.dispatch(BACKWARD_DKDV, [...inputs, dkPart, dvPart], dkvGroups, packAttentionParams(r, { ...layouts, dk: part, dv: part }), c);
-  // The group sum writes through the dk_* layout fields: pack dv's layout there for the dv pass.
-  const sumGroups = grid1d(ceilDiv(r.batch * r.tk * r.hkv * r.headDim, ELEMENTWISE_WG));
-  step.dispatch(GROUP_SUM, [dkPart, grads.dk], sumGroups, params, elementwise);
-  step.dispatch(GROUP_SUM, [dvPart, grads.dv], sumGroups, packAttentionParams(r, { ...layouts, dk: layouts.dv }), elementwise);
+  recordGroupSum(step, { dk: dkPart, dv: dvPart }, grads, r, layouts);
 }

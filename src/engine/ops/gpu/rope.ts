@@ -8,6 +8,7 @@ import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 
 const WG = 64;
 const ROPE = defineKernel('rope', source, 'main', ['read', 'read', 'read', 'write', 'uniform']);
+const ROPE_PAIR = defineKernel('rope.pair', source, 'pair', ['read', 'read', 'read', 'write', 'uniform', 'read', 'write']);
 
 export interface RopeDims {
   batch: number;
@@ -27,6 +28,13 @@ export interface RopeOptions {
   positions?: Binding;
 }
 
+/** A second tensor rotated in the same dispatch (a layer's k beside its q): same tokens, its own heads. */
+interface Second {
+  out: Binding;
+  x: Binding;
+  heads: number;
+}
+
 function rotate(
   step: StepEncoder,
   out: Binding,
@@ -35,11 +43,13 @@ function rotate(
   dims: RopeDims,
   options: RopeOptions,
   direction: 1 | -1,
+  second?: Second,
 ): void {
   const { batch, seqLen, heads, headDim } = dims;
   for (const [name, v] of Object.entries(dims)) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`rope: ${name} must be a positive integer, got ${v}`);
   }
+  if (second && (!Number.isInteger(second.heads) || second.heads < 1)) throw new RangeError(`rope: the second tensor's heads must be a positive integer, got ${second.heads}`);
   if (headDim % 2 !== 0) throw new RangeError(`rope: head dimension must be even, got ${headDim}`);
   const offset = options.positionOffset ?? 0;
   if (!Number.isInteger(offset)) throw new RangeError(`rope: positionOffset must be an integer, got ${offset}`);
@@ -53,12 +63,30 @@ function rotate(
     ['i32', offset],
     ['f32', direction],
     ['u32', 0],
+    ['u32', second?.heads ?? 0],
   ]);
   const usePositions = options.positions !== undefined;
-  step.dispatch(ROPE, [x, invFreq, options.positions ?? invFreq, out], grid1d(ceilDiv(tokens * half, WG)), params, {
-    WG,
-    USE_POSITIONS: usePositions ? 1 : 0,
-  });
+  const constants = { WG, USE_POSITIONS: usePositions ? 1 : 0 };
+  const grid = grid1d(ceilDiv(tokens * half, WG));
+  const positions = options.positions ?? invFreq;
+  if (second) step.dispatch(ROPE_PAIR, [x, invFreq, positions, out, second.x, second.out], grid, params, constants);
+  else step.dispatch(ROPE, [x, invFreq, positions, out], grid, params, constants);
+}
+
+/**
+ * q and k of one layer in one dispatch: each (B, T, H, D) rotated by `direction` * pos * invFreq, q with
+ * dims.heads heads and k with kHeads. Equal to two ropeForward / ropeBackward calls, element for element.
+ */
+export function ropePair(
+  step: StepEncoder,
+  direction: 'forward' | 'backward',
+  q: { out: Binding; x: Binding },
+  k: { out: Binding; x: Binding; heads: number },
+  invFreq: Binding,
+  dims: RopeDims,
+  options: RopeOptions = {},
+): void {
+  rotate(step, q.out, q.x, invFreq, dims, options, direction === 'forward' ? 1 : -1, k);
 }
 
 /** out (B, T, H, D) = x rotated by +pos * invFreq. `out` must not alias x. */

@@ -13,7 +13,7 @@ import { linearBackwardInput } from '../../model/gpu/gpu-linear';
 import type { SlotLora } from '../../model/gpu/gpu-lora-slots';
 import { geluBackward, swigluBackward } from '../../ops/gpu/activations';
 import { attentionBackward } from '../../ops/gpu/attention';
-import { ropeBackward } from '../../ops/gpu/rope';
+import { ropePair } from '../../ops/gpu/rope';
 import type { LayerActivations, TrainGraph } from './gpu-train-graph';
 
 /**
@@ -78,8 +78,8 @@ export function recordTrainLayerBackward(g: TrainGraph, l: number, x: GPUBuffer,
   attentionGroupsBackward(g, acts);
   if (g.invFreq) {
     const options = { positions: g.positions };
-    ropeBackward(step, s.dqPre, s.dq, g.invFreq, { batch: 1, seqLen: N, heads: Hq, headDim: D }, options);
-    ropeBackward(step, s.dkPre, s.dk, g.invFreq, { batch: 1, seqLen: N, heads: Hkv, headDim: D }, options);
+    const dk = { out: s.dkPre, x: s.dk, heads: Hkv };
+    ropePair(step, 'backward', { out: s.dqPre, x: s.dq }, dk, g.invFreq, { batch: 1, seqLen: N, heads: Hq, headDim: D }, options);
   }
   linearBackwardInput(step, s.dh, s.dqPre, w.q, N);
   linearBackwardInput(step, s.dh, s.dkPre, w.k, N, true);
