@@ -2,6 +2,7 @@
 
 import { connectStudio, type StudioClient } from '../worker/client';
 import { GpuState } from './gpu.svelte';
+import { MatmulTuningState } from './matmul-tuning.svelte';
 import { ModelPageState } from './model-page.svelte';
 import { PageState } from './page.svelte';
 import { SelfTestState } from './selftest.svelte';
@@ -13,6 +14,7 @@ export class Studio {
   readonly gpu: GpuState;
   readonly storage: StorageState;
   readonly selfTest: SelfTestState;
+  readonly matmulTuning: MatmulTuningState;
   readonly page = new PageState();
   readonly model: ModelPageState;
   /** The worker, for pages that build their own state (data, train, chat, adapters). */
@@ -30,6 +32,7 @@ export class Studio {
     this.gpu = new GpuState(client);
     this.storage = new StorageState(client);
     this.selfTest = new SelfTestState(client);
+    this.matmulTuning = new MatmulTuningState(client);
     this.model = new ModelPageState(client);
   }
 

@@ -14,6 +14,7 @@ import type { StorageProbeRecord } from '../storage/meta-values';
 import type { AdaptersApi, ChatApi, DemoApi } from './protocol-adapters';
 import type { ExportApi } from './protocol-export';
 import type { JudgeApi } from './protocol-judge';
+import type { MatmulTuningApi } from './protocol-matmul-tuning';
 import type { DatasetsApi } from './protocol-datasets';
 import type { EvalApi } from './protocol-eval';
 import type { RunsApi } from './protocol-runs';
@@ -160,7 +161,7 @@ export interface GenerationResult {
 /** The text generated so far: sent after every token. */
 export type TokenListener = (textSoFar: string, newTokens: number) => void;
 
-export interface StudioApi extends DatasetsApi, RunsApi, AdaptersApi, ChatApi, DemoApi, EvalApi, JudgeApi, ExportApi {
+export interface StudioApi extends DatasetsApi, RunsApi, AdaptersApi, ChatApi, DemoApi, EvalApi, JudgeApi, ExportApi, MatmulTuningApi {
   /** Acquires the GPU device on first call (later calls return the same answer). Never rejects. */
   gpuStatus(): Promise<GpuStatus>;
   /** Calls `listener` once if the device is lost later (driver reset, out of memory, ...). */

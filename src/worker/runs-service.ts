@@ -144,6 +144,8 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
       if (starting) throw new Error('A run is starting in this tab: wait a moment.');
       starting = true;
       try {
+        // The first run on a device with no stored matmul tuning measures it first (once per worker).
+        await deps.matmulTuning.ensure();
         return await body();
       } finally {
         starting = false;

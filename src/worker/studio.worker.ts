@@ -6,6 +6,7 @@ import { allKernelChecks } from '../engine/selftest/registry';
 import { runKernelChecks } from '../engine/selftest/run';
 import { probeStorage } from '../storage/probe';
 import { openGpuSession, type GpuSession } from './gpu-session';
+import { createMatmulTuningApi, MatmulTuningService } from './matmul-tuning-service';
 import { ModelSession } from './model-session';
 import { listOfflineModels } from './offline-models';
 import type { StudioApi } from './protocol';
@@ -14,6 +15,7 @@ import type { ExportApi } from './protocol-export';
 import type { DatasetsApi } from './protocol-datasets';
 import type { EvalApi } from './protocol-eval';
 import type { JudgeApi } from './protocol-judge';
+import type { MatmulTuningApi } from './protocol-matmul-tuning';
 import type { RunsApi } from './protocol-runs';
 import { releaseCallback } from './release-callback';
 import { createAdaptersService } from './adapters-service';
@@ -31,7 +33,10 @@ let session: Promise<GpuSession> | undefined;
 let selfTestRunning = false;
 
 function gpuSession(): Promise<GpuSession> {
-  session ??= openGpuSession((globalThis.navigator as Navigator | undefined)?.gpu);
+  session ??= openGpuSession((globalThis.navigator as Navigator | undefined)?.gpu).then(async (opened) => {
+    if (opened.ctx) await matmulTuning.open(opened.ctx);
+    return opened;
+  });
   return session;
 }
 
@@ -42,10 +47,11 @@ async function gpuContext() {
 }
 
 const models = new ModelSession(gpuContext);
-const deps: WorkerDeps = { gpuContext, models, db: studioDb };
+const matmulTuning = new MatmulTuningService({ gpuContext, db: studioDb, busy: () => models.busy });
+const deps: WorkerDeps = { gpuContext, models, db: studioDb, matmulTuning };
 
 /** The calls of the Device and Model pages. */
-const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi | keyof EvalApi | keyof JudgeApi | keyof ExportApi> = {
+const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi | keyof EvalApi | keyof JudgeApi | keyof ExportApi | keyof MatmulTuningApi> = {
   async gpuStatus() {
     return (await gpuSession()).status;
   },
@@ -115,6 +121,7 @@ const api: StudioApi = {
   ...createEvalService(deps, startBrowserSandbox),
   ...createJudgeService(deps),
   ...createExportService(deps),
+  ...createMatmulTuningApi(matmulTuning),
 };
 
 Comlink.expose(api);

@@ -1,4 +1,5 @@
-// What the worker's services share: the GPU device, the one loaded model, and the database connection.
+// What the worker's services share: the GPU device, the one loaded model, the database connection and the
+// device's matmul tuning.
 
 import type { GpuContext } from '../engine/gpu/context';
 import { openStudioDb, type StudioDb } from '../storage/db';
@@ -8,6 +9,8 @@ export interface WorkerDeps {
   gpuContext(): Promise<GpuContext>;
   models: ModelSession;
   db(): Promise<StudioDb>;
+  /** The device's matmul tuning: ensure() before training measures it once when none is stored. */
+  matmulTuning: { ensure(): Promise<void> };
 }
 
 let db: Promise<StudioDb> | undefined;
