@@ -68,6 +68,6 @@ decode section (after grpo, same device; any option below implies --decode):
   --decode-models=LIST  stories260K,smollm2-135m (default both)
   --decode-batch=LIST batch sizes, each run on every model (default 1,8)
   --decode-tokens=N[,N]  new tokens per sequence, at least 2: stories260K[,SmolLM2 shape] (default 32,8)
-  --decode-prompt-tokens=P  random prompt ids per sequence, BOS first (default 8)
+  --decode-prompt-tokens=P  random prompt ids per sequence, BOS first (default 4)
   --decode-runs=N     timed runs per model and batch size, after a warm-up run (default 1)
   --models=DIR        folder holding stories260K/ (default $TUNELAB_MODELS, else ../shared/assets/models)`;

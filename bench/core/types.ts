@@ -314,7 +314,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
     models: [...TRAIN_MODELS],
     batches: [1, 8],
     newTokens: { stories260K: 32, 'smollm2-135m': 8 },
-    promptTokens: 8,
+    promptTokens: 4,
     runs: 1,
   },
 };
