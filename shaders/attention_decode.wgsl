@@ -36,6 +36,10 @@ const NO_MAX: f32 = -3.0e38;
 @group(0) @binding(4) var<storage, read_write> dst_stats: array<f32>;
 @group(0) @binding(5) var<uniform> p: DecodeParams;
 
+var<private> qv: array<vec4<f32>, MAX_HEADS_HD4>;
+var<private> acc: array<vec4<f32>, MAX_HEADS_HD4>;
+var<private> score: array<f32, MAX_HEADS_BK>;  // head e's key jj at e * BK + jj
+
 @compute @workgroup_size(WG)
 fn attention_decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32) {
@@ -52,8 +56,6 @@ fn attention_decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let nh = min(HEADS, group - gb * HEADS);
 
   // q pre-scaled, so a score is one dot product. Head e of this invocation at [e * HD4, (e + 1) * HD4).
-  var qv: array<vec4<f32>, MAX_HEADS_HD4>;
-  var acc: array<vec4<f32>, MAX_HEADS_HD4>;
   for (var e = 0u; e < nh; e++) {
     let q_base = p.q_off + b * p.q_batch + (h0 + e) * HD;
     for (var c = 0u; c < HD4; c++) {
@@ -67,7 +69,6 @@ fn attention_decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
     m[e] = NO_MAX;
     l[e] = 0.0;
   }
-  var score: array<f32, MAX_HEADS_BK>;  // head e's key jj at e * BK + jj
 
   let k_base = p.k_off + b * p.k_batch + hk * HD;
   let v_base = p.v_off + b * p.v_batch + hk * HD;

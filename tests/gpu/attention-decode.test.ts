@@ -61,6 +61,7 @@ describe('decode attention (Tq = 1, split over the keys) on WebGPU', () => {
       { dims: { batch: 1, tk: 9, hq: 2, hkv: 1, headDim: 64 }, tuning: { chunk: 1, block: 1, workgroup: 1 } },
       // Query heads per invocation: one, even blocks, a short last block (6 = 4 + 2), eight of a group of eight.
       { dims: { batch: 2, tk: 150, hq: 6, hkv: 2, headDim: 64 }, tuning: { heads: 1 } },
+      { dims: { batch: 2, tk: 150, hq: 6, hkv: 2, headDim: 64 }, tuning: { heads: 1, vec4Reads: false } },
       { dims: { batch: 2, tk: 150, hq: 6, hkv: 2, headDim: 64 }, tuning: { heads: 2 } },
       { dims: { batch: 2, tk: 150, hq: 6, hkv: 2, headDim: 64 }, tuning: { heads: 4 }, spaced: true },
       { dims: { batch: 1, tk: 150, hq: 16, hkv: 2, headDim: 37 }, tuning: { heads: 8 } },

@@ -56,6 +56,8 @@ export interface DecodeTuning {
    * rows through the cache), the group in even blocks of at most 8 on software adapters (loads are the cost).
    */
   heads?: number;
+  /** Read q, k and v as vec4s where D and their offsets and strides allow (default true); false: f32 reads. */
+  vec4Reads?: boolean;
 }
 
 export interface DecodeOutputs {
@@ -190,7 +192,7 @@ export function attentionDecode(
   const plan = decodePlan(step, r, tuning);
   const splits = ceilDiv(r.tk, plan.chunk);
   const { params, vec4 } = packDecodeParams(r, splits, layouts);
-  const kernel = vec4 && vec4Sized(q) && vec4Sized(k) && vec4Sized(v) ? DECODE_VEC4 : DECODE;
+  const kernel = vec4 && tuning.vec4Reads !== false && vec4Sized(q) && vec4Sized(k) && vec4Sized(v) ? DECODE_VEC4 : DECODE;
   const firstPass = grid1d(ceilDiv(r.batch * r.hkv * ceilDiv(r.group, plan.heads) * splits, plan.workgroup));
   let acc: Binding | undefined;
   let stats: Binding | undefined;
