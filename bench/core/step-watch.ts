@@ -30,7 +30,7 @@ export class StepWatch {
     ctx.step = (): StepEncoder => {
       const step = original.call(ctx);
       if (this.profile) {
-        step.timer = new DispatchTimer(ctx.device);
+        step.timer = new DispatchTimer(ctx);
         this.timers.push(step.timer);
       }
       const dispatch = step.dispatch.bind(step);

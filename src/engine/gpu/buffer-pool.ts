@@ -18,7 +18,8 @@ export class BufferPool {
   private liveBytes = 0;
   private pooledBytes = 0;
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `create` makes a new buffer (the context's, which counts its bytes). */
+  constructor(private readonly create: (descriptor: GPUBufferDescriptor) => GPUBuffer) {}
 
   static roundSize(bytes: number): number {
     return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
@@ -34,7 +35,7 @@ export class BufferPool {
       this.liveBytes += size;
       return reused;
     }
-    const buffer = this.device.createBuffer({ size, usage, label });
+    const buffer = this.create({ size, usage, label });
     this.slots.set(buffer, { key, size });
     this.liveBytes += size;
     return buffer;

@@ -13,6 +13,7 @@ import {
   GpuUnavailableError,
   GpuValidationError,
 } from './errors';
+import { GpuMemoryCounter } from './memory-counter';
 import { PipelineCache } from './pipeline-cache';
 import { StepEncoder } from './step-encoder';
 import { UniformArena } from './uniform-arena';
@@ -72,6 +73,8 @@ export class GpuContext {
   readonly pool: BufferPool;
   readonly bindGroups: BindGroupCache;
   readonly uniforms: UniformArena;
+  /** Bytes held in this context's GPU buffers now and at their peak (every buffer is made through it). */
+  readonly memory = new GpuMemoryCounter();
   readonly storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   /** Resolves (never rejects) with the loss error once the device is gone. */
   readonly lost: Promise<GpuDeviceLostError>;
@@ -102,9 +105,10 @@ export class GpuContext {
     this.hasShaderF16 = device.features.has('shader-f16');
     this.hasSubgroups = device.features.has('subgroups');
     this.pipelines = new PipelineCache(device);
-    this.pool = new BufferPool(device);
+    const create = (descriptor: GPUBufferDescriptor) => this.memory.create(device, descriptor);
+    this.pool = new BufferPool(create);
     this.bindGroups = new BindGroupCache(device);
-    this.uniforms = new UniformArena(device);
+    this.uniforms = new UniformArena(create);
     this.lost = device.lost.then((info) => {
       this.lostError = new GpuDeviceLostError(info.reason ?? 'unknown', info.message);
       return this.lostError;
@@ -145,7 +149,7 @@ export class GpuContext {
         `${label ?? 'buffer'} needs ${bytes} bytes, more than this adapter's maxBufferSize (${max}); split it.`,
       );
     }
-    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label });
+    return this.memory.create(this.device, { size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label });
   }
 
   /** A storage buffer holding `data` (f32, i32 or u32 words). */
@@ -178,6 +182,7 @@ export class GpuContext {
     this.bindGroups.clear();
     this.pool.trim();
     this.device.destroy();
+    this.memory.deviceDestroyed();
   }
 
   private throwIfBroken(): void {

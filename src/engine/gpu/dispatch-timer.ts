@@ -3,6 +3,8 @@
 // benchmark to see where a training step's GPU time goes; passes split this way cost a little more than one
 // pass, so the profiled step is not a timed one.
 
+import type { GpuContext } from './context';
+
 /** GPU nanoseconds per kernel label, summed over the profiled dispatches. */
 export interface KernelTime {
   label: string;
@@ -19,8 +21,12 @@ export class DispatchTimer {
   private resolved: GPUBuffer | undefined;
   private staging: GPUBuffer | undefined;
 
-  constructor(private readonly device: GPUDevice) {
-    if (!device.features.has('timestamp-query')) throw new Error('DispatchTimer needs the timestamp-query feature');
+  private readonly device: GPUDevice;
+
+  /** Its buffers are the context's (counted in ctx.memory). */
+  constructor(private readonly ctx: GpuContext) {
+    this.device = ctx.device;
+    if (!this.device.features.has('timestamp-query')) throw new Error('DispatchTimer needs the timestamp-query feature');
   }
 
   /** The timestamp writes for the next dispatch, labelled for the report. */
@@ -37,8 +43,8 @@ export class DispatchTimer {
   resolve(encoder: GPUCommandEncoder): void {
     const queries = this.labels.length * 2;
     const bytes = Math.max(8, this.sets.length * QUERIES_PER_SET * 8);
-    this.resolved = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    this.staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.resolved = this.ctx.createBuffer(bytes, 'timestamps', GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
+    this.staging = this.ctx.createBuffer(bytes, 'timestamps readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     this.sets.forEach((set, i) => {
       const count = Math.min(QUERIES_PER_SET, queries - i * QUERIES_PER_SET);
       encoder.resolveQuerySet(set, 0, count, this.resolved!, i * QUERIES_PER_SET * 8);

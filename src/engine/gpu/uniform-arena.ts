@@ -8,17 +8,20 @@ const MIN_BYTES = 64 * 1024;
 export class UniformArena {
   private current: GPUBuffer | undefined;
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `create` makes a new buffer (the context's, which counts its bytes). */
+  constructor(private readonly create: (descriptor: GPUBufferDescriptor) => GPUBuffer) {}
 
   /**
-   * The arena, at least `bytes` long. A larger one replaces it; the old one is dropped, not destroyed,
-   * since a submitted step may still read it (the browser frees it once nothing uses it).
+   * The arena, at least `bytes` long. A larger one replaces it and the old one is destroyed: a step already
+   * submitted still reads it (WebGPU frees a destroyed buffer's memory only once submitted work is done
+   * with it), and no later step can bind it.
    */
   buffer(bytes: number): GPUBuffer {
     if (!this.current || this.current.size < bytes) {
       let size = Math.max(MIN_BYTES, this.current?.size ?? 0);
       while (size < bytes) size *= 2;
-      this.current = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' });
+      this.current?.destroy();
+      this.current = this.create({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' });
     }
     return this.current;
   }
