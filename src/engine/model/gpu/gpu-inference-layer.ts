@@ -74,7 +74,7 @@ export function allocateLayerScratch(step: StepEncoder, config: ModelConfig, row
 }
 
 /** The decode partials of a step, shared by every layer and request (dispatches in a pass run in order). */
-const decodeWorkspaces = new WeakMap<StepEncoder, DecodeWorkspace>();
+const decodeWorkspaces = new WeakMap<StepEncoder, { workspace: DecodeWorkspace; accBytes: number; statsBytes: number }>();
 
 /** The step's workspace, (re)acquired when this layer's longest one-token request needs more. */
 function decodeWorkspace(step: StepEncoder, config: ModelConfig, requests: readonly RequestRows[]): DecodeWorkspace | undefined {
@@ -84,11 +84,12 @@ function decodeWorkspace(step: StepEncoder, config: ModelConfig, requests: reado
   const need = decodeWorkspaceBytes({ batch: 1, tk, hq: config.numHeads, hkv: config.numKvHeads, headDim: config.headDim });
   if (need.acc === 0) return undefined;
   const held = decodeWorkspaces.get(step);
-  if (held && held.acc.size >= need.acc && held.stats.size >= need.stats) return held;
+  if (held && held.accBytes >= need.acc && held.statsBytes >= need.stats) return held.workspace;
   // Rounded up to a power of two: the pool then sees a few sizes as the caches grow, not one per chunk.
-  const size = (bytes: number) => 2 ** Math.ceil(Math.log2(bytes));
-  const workspace = { acc: step.temp(size(need.acc), 'attention.decode.partial_acc'), stats: step.temp(size(need.stats), 'attention.decode.partial_stats') };
-  decodeWorkspaces.set(step, workspace);
+  const accBytes = 2 ** Math.ceil(Math.log2(need.acc));
+  const statsBytes = 2 ** Math.ceil(Math.log2(need.stats));
+  const workspace = { acc: step.temp(accBytes, 'attention.decode.partial_acc'), stats: step.temp(statsBytes, 'attention.decode.partial_stats') };
+  decodeWorkspaces.set(step, { workspace, accBytes, statsBytes });
   return workspace;
 }
 

@@ -16,7 +16,7 @@ import paramsSource from '../../../../shaders/attention_decode_params.wgsl?raw';
 import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
 import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams, type KernelConstants, type WgslPart } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
-import { resolveAttentionDims, type AttentionDims, type ResolvedAttentionDims } from '../cpu/attention';
+import type { AttentionDims } from '../cpu/attention';
 import { MAX_HEAD_DIM, type TensorLayout } from './attention';
 
 const PARAMS: WgslPart = { file: 'attention_decode_params.wgsl', source: paramsSource };
@@ -106,25 +106,42 @@ interface DecodePlan {
 /** Override constants per (head dim, tuning), built once so a dispatch allocates no constants objects. */
 const plans = new Map<number, DecodePlan>();
 
-function decodePlan(step: StepEncoder, r: ResolvedAttentionDims, tuning: DecodeTuning): DecodePlan {
+function decodePlan(step: StepEncoder, dims: DecodeAttentionDims, tuning: DecodeTuning): DecodePlan {
   const chunk = checkInteger('chunk', tuning.chunk ?? DEFAULT_CHUNK, MAX_CHUNK);
   const WG = checkInteger('workgroup', tuning.workgroup ?? DEFAULT_WORKGROUP, MAX_WORKGROUP);
   const BK = checkInteger('block', Math.min(tuning.block ?? DEFAULT_BLOCK, chunk), MAX_BLOCK);
-  const HEADS = checkInteger('heads', tuning.heads ?? preferredDecodeHeads(step.ctx.adapter, r.group), MAX_HEADS);
+  const HEADS = checkInteger('heads', tuning.heads ?? preferredDecodeHeads(step.ctx.adapter, dims.hq / dims.hkv), MAX_HEADS);
   // One number for the five small integers: HD <= 128, WG <= 256, BK <= 32, HEADS <= 8, chunk <= 2^16.
-  const key = (((r.headDim * 257 + WG) * 33 + BK) * 9 + HEADS) * (MAX_CHUNK + 1) + chunk;
+  const key = (((dims.headDim * 257 + WG) * 33 + BK) * 9 + HEADS) * (MAX_CHUNK + 1) + chunk;
   let plan = plans.get(key);
   if (!plan) {
-    plan = { decode: { HD: r.headDim, WG, CHUNK: chunk, BK, HEADS }, combine: { HD: r.headDim, WG }, chunk, heads: HEADS, workgroup: WG };
+    plan = { decode: { HD: dims.headDim, WG, CHUNK: chunk, BK, HEADS }, combine: { HD: dims.headDim, WG }, chunk, heads: HEADS, workgroup: WG };
     plans.set(key, plan);
   }
   return plan;
 }
 
-function resolveDecodeDims(dims: DecodeAttentionDims): ResolvedAttentionDims {
-  const r = resolveAttentionDims({ ...dims, tq: 1, causal: true });
-  if (r.headDim > MAX_HEAD_DIM) throw new RangeError(`attentionDecode: headDim ${r.headDim} exceeds ${MAX_HEAD_DIM}`);
-  return r;
+function checkPositive(name: string, n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`attentionDecode: ${name} must be a positive integer, got ${n}`);
+}
+
+/** The checks of resolveAttentionDims, without its allocations (this runs per layer and request at every token). */
+function checkDims(d: DecodeAttentionDims): void {
+  checkPositive('batch', d.batch);
+  checkPositive('tk', d.tk);
+  checkPositive('hq', d.hq);
+  checkPositive('hkv', d.hkv);
+  checkPositive('headDim', d.headDim);
+  if (d.hq % d.hkv !== 0) throw new RangeError(`attentionDecode: hq (${d.hq}) must be a multiple of hkv (${d.hkv})`);
+  if (d.headDim > MAX_HEAD_DIM) throw new RangeError(`attentionDecode: headDim ${d.headDim} exceeds ${MAX_HEAD_DIM}`);
+}
+
+/** Sizes of workspace buffers already checked (on dawn.node every read of GPUBuffer.size calls native code). */
+const bufferSizes = new WeakMap<GPUBuffer, number>();
+function sizeOf(buffer: GPUBuffer): number {
+  let size = bufferSizes.get(buffer);
+  if (size === undefined) bufferSizes.set(buffer, (size = buffer.size));
+  return size;
 }
 
 /** Number of key chunks a call of this shape uses. */
@@ -140,28 +157,36 @@ export function decodeWorkspaceBytes(dims: DecodeAttentionDims, tuning: DecodeTu
   return { acc: heads * ceilDiv(dims.headDim, 4) * 16, stats: heads * 8 };
 }
 
-function checkedLayout(name: string, given: TensorLayout | undefined, rowElements: number, rows: number): [number, number, number] {
+function rowStrideOf(name: string, given: TensorLayout | undefined, rowElements: number): number {
   const rowStride = given?.rowStride ?? rowElements;
   if (rowStride < rowElements) throw new RangeError(`attentionDecode: ${name}.rowStride (${rowStride}) is shorter than a row of ${rowElements} elements`);
-  return [given?.offset ?? 0, rowStride, given?.batchStride ?? rows * rowStride];
+  return rowStride;
 }
 
 /** The DecodeParams struct of attention_decode_params.wgsl, and whether q, k and v can be read as vec4s. */
-function packDecodeParams(r: ResolvedAttentionDims, splits: number, layouts: DecodeLayouts): { params: ArrayBuffer; vec4: boolean } {
-  const qRow = r.hq * r.headDim;
-  const kvRow = r.hkv * r.headDim;
-  const [qOff, , qBatch] = checkedLayout('q', layouts.q, qRow, 1);
-  const [kOff, kRow, kBatch] = checkedLayout('k', layouts.k, kvRow, r.tk);
-  const [vOff, vRow, vBatch] = checkedLayout('v', layouts.v, kvRow, r.tk);
-  const [oOff, , oBatch] = checkedLayout('out', layouts.out, qRow, 1);
-  const vec4 = r.headDim % 4 === 0 && (qOff | qBatch | kOff | kRow | kBatch | vOff | vRow | vBatch) % 4 === 0;
+function packDecodeParams(d: DecodeAttentionDims, splits: number, layouts: DecodeLayouts): { params: ArrayBuffer; vec4: boolean } {
+  const { q, k, v, out } = layouts;
+  const qRow = d.hq * d.headDim;
+  const kvRow = d.hkv * d.headDim;
+  rowStrideOf('q', q, qRow);
+  rowStrideOf('out', out, qRow);
+  const kRow = rowStrideOf('k', k, kvRow);
+  const vRow = rowStrideOf('v', v, kvRow);
+  // Tq = 1: a query "row" is a whole request, so the default batch stride is one row.
+  const qOff = q?.offset ?? 0;
+  const qBatch = q?.batchStride ?? q?.rowStride ?? qRow;
+  const kOff = k?.offset ?? 0;
+  const kBatch = k?.batchStride ?? d.tk * kRow;
+  const vOff = v?.offset ?? 0;
+  const vBatch = v?.batchStride ?? d.tk * vRow;
+  const vec4 = d.headDim % 4 === 0 && qOff % 4 === 0 && qBatch % 4 === 0 && kOff % 4 === 0 && kRow % 4 === 0 && kBatch % 4 === 0 && vOff % 4 === 0 && vRow % 4 === 0 && vBatch % 4 === 0;
   const params = packParams([
-    ['u32', r.batch], ['u32', r.tk], ['u32', r.hq], ['u32', r.hkv],
-    ['u32', splits], ['f32', r.scale],
+    ['u32', d.batch], ['u32', d.tk], ['u32', d.hq], ['u32', d.hkv],
+    ['u32', splits], ['f32', d.scale ?? 1 / Math.sqrt(d.headDim)],
     ['u32', qOff], ['u32', qBatch],
     ['u32', kOff], ['u32', kRow], ['u32', kBatch],
     ['u32', vOff], ['u32', vRow], ['u32', vBatch],
-    ['u32', oOff], ['u32', oBatch],
+    ['u32', out?.offset ?? 0], ['u32', out?.batchStride ?? out?.rowStride ?? qRow],
   ]);
   return { params, vec4 };
 }
@@ -188,28 +213,28 @@ export function attentionDecode(
   tuning: DecodeTuning = {},
   workspace?: DecodeWorkspace,
 ): void {
-  const r = resolveDecodeDims(dims);
-  const plan = decodePlan(step, r, tuning);
-  const splits = ceilDiv(r.tk, plan.chunk);
-  const { params, vec4 } = packDecodeParams(r, splits, layouts);
+  checkDims(dims);
+  const plan = decodePlan(step, dims, tuning);
+  const splits = ceilDiv(dims.tk, plan.chunk);
+  const { params, vec4 } = packDecodeParams(dims, splits, layouts);
   const kernel = vec4 && tuning.vec4Reads !== false && vec4Sized(q) && vec4Sized(k) && vec4Sized(v) ? DECODE_VEC4 : DECODE;
-  const firstPass = grid1d(ceilDiv(r.batch * r.hkv * ceilDiv(r.group, plan.heads) * splits, plan.workgroup));
+  const firstPass = grid1d(ceilDiv(dims.batch * dims.hkv * ceilDiv(dims.hq / dims.hkv, plan.heads) * splits, plan.workgroup));
   let acc: Binding | undefined;
   let stats: Binding | undefined;
   if (splits > 1) {
     const need = decodeWorkspaceBytes(dims, tuning);
-    if (workspace && (workspace.acc.size < need.acc || workspace.stats.size < need.stats)) {
-      throw new RangeError(`attentionDecode: the workspace (${workspace.acc.size} + ${workspace.stats.size} bytes) is smaller than this call's partials (${need.acc} + ${need.stats})`);
+    if (workspace && (sizeOf(workspace.acc) < need.acc || sizeOf(workspace.stats) < need.stats)) {
+      throw new RangeError(`attentionDecode: the workspace (${sizeOf(workspace.acc)} + ${sizeOf(workspace.stats)} bytes) is smaller than this call's partials (${need.acc} + ${need.stats})`);
     }
     acc = workspace?.acc ?? step.temp(need.acc, 'attention.decode.partial_acc');
     stats = workspace?.stats ?? step.temp(need.stats, 'attention.decode.partial_stats');
   }
-  const lse = outputs.lse ?? step.temp(r.batch * r.hq * 4, 'attention.decode.lse');
+  const lse = outputs.lse ?? step.temp(dims.batch * dims.hq * 4, 'attention.decode.lse');
   if (!acc || !stats) {
     step.dispatch(kernel, [q, k, v, outputs.out, lse], firstPass, params, plan.decode);
     return;
   }
   step.dispatch(kernel, [q, k, v, acc, stats], firstPass, params, plan.decode);
-  const combineGroups = grid1d(ceilDiv(r.batch * r.hq * ceilDiv(r.headDim, 4), plan.workgroup));
+  const combineGroups = grid1d(ceilDiv(dims.batch * dims.hq * ceilDiv(dims.headDim, 4), plan.workgroup));
   step.dispatch(COMBINE, [acc, stats, outputs.out, lse], combineGroups, params, plan.combine);
 }
