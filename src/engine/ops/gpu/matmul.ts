@@ -11,10 +11,10 @@ import type { GpuContext } from '../../gpu/context';
 import { isSoftwareAdapter } from '../../gpu/adapter-info';
 import { bufferSize } from '../../gpu/buffer-size';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
-import { ceilDiv, grid1d, MAX_WORKGROUPS_PER_DIM, packParams, type KernelConstants } from '../../gpu/kernel';
+import { ceilDiv, grid1d, packParams, type KernelConstants } from '../../gpu/kernel';
 import { itemExtent, lastItemBase, matmulLayout, type MatmulDims, type MatmulLayout } from '../matmul-dims';
 import { tunedVariant } from './matmul-tuning';
-import { GEMV_MAX_M, MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
+import { MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
 
 export type MatrixFormat = 'f32' | 'f16';
 
@@ -69,7 +69,7 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
     s.transB,
     f16B,
     variant.vecA && aFast(s, a),
-    variant.gemv ? bRowsAligned(s, f16B) : f16B ? bPairs(s) : bFast(s, bBinding),
+    f16B ? bPairs(s) : bFast(s, bBinding),
     s.k % 4 === 0,
     Boolean(options.bias),
     Boolean(options.accumulate),
@@ -162,11 +162,7 @@ function widen(step: StepEncoder, b: Binding, offset: number, count: number): GP
  * Narrow products would waste most of a 16 x 32 quad tile or an 8 x 8 tile, so the tile shrinks with m, n.
  */
 function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): MatmulVariantName {
-  const software = isSoftwareAdapter(ctx.adapter);
-  // Decode's products (a few rows against a Linear weight) stream B once: gemv kernels.
-  const gemv: MatmulVariantName = software ? 'gemv_cols' : ctx.hasSubgroups ? 'gemv_splitk_sg' : 'gemv_splitk';
-  if (gemvTakes(MATMUL_VARIANTS[gemv], s)) return gemv;
-  if (!software) return bFormat === 'f16' && ctx.hasShaderF16 ? 'shared64_f16' : 'shared64';
+  if (!isSoftwareAdapter(ctx.adapter)) return bFormat === 'f16' && ctx.hasShaderF16 ? 'shared64_f16' : 'shared64';
   // Widening an f16 B costs k * n conversions up front and pays off once 16 rows share each column.
   const widen = bFormat === 'f16' && s.m >= 16 && widenFits(ctx, s);
   if (s.m >= 16 && s.n >= 32 && ctx.hasSubgroups) return widen ? 'widen+quad16x8' : 'quad16x8';
@@ -183,29 +179,14 @@ function pickVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat, name: str
   if (name === undefined) {
     // The autotune's choice for this shape class when the device has one (see matmul-tuning.ts), else the rule.
     const tuned = tunedVariant(ctx.matmulTuning, s.m, s.n, bFormat === 'f16', s.transA);
-    return takesOrRule(ctx, MATMUL_VARIANTS[tuned ?? defaultVariant(ctx, s, bFormat)], s, bFormat);
+    return MATMUL_VARIANTS[tuned ?? defaultVariant(ctx, s, bFormat)];
   }
   const variant = (MATMUL_VARIANTS as Record<string, MatmulVariant | undefined>)[name];
   if (!variant) throw new Error(`matmul: unknown variant "${name}" (have ${Object.keys(MATMUL_VARIANTS).join(', ')})`);
   if (!supported(ctx, variant)) throw new Error(`matmul: variant "${name}" needs the ${variant.needs} feature, which this device lacks`);
   // Native f16 loads only concern an f16 B; with f32 B the variant is its f32 twin.
   if (variant.name === 'shared64_f16' && bFormat === 'f32') return MATMUL_VARIANTS.shared64;
-  return takesOrRule(ctx, variant, s, bFormat);
-}
-
-/**
- * `variant`, or the rule's variant for a product it does not take: a gemv kernel named by the caller or
- * chosen by the autotune for a slot (whose m < 16 also covers m = 9..15 and B stored (k, n)) never runs
- * a product it would get wrong.
- */
-function takesOrRule(ctx: GpuContext, variant: MatmulVariant, s: Shape, bFormat: MatrixFormat): MatmulVariant {
-  return !variant.gemv || gemvTakes(variant, s) ? variant : MATMUL_VARIANTS[defaultVariant(ctx, s, bFormat)];
-}
-
-/** Whether a gemv kernel takes the product: m <= 8 rows of A (m, k) against B stored (n, k), its grid within limits. */
-function gemvTakes(variant: MatmulVariant, s: Shape): boolean {
-  if (s.m > GEMV_MAX_M || s.transA || !s.transB) return false;
-  return ceilDiv(s.n, variant.block(variant.tune(s.m, s.n)).cols) <= MAX_WORKGROUPS_PER_DIM;
+  return variant;
 }
 
 /** Whether the f32 copy of B fits one binding (else the kernel reads the halves itself). */
@@ -272,13 +253,6 @@ function aFast(s: Shape, a: Binding): boolean {
 
 function bFast(s: Shape, b: Binding): boolean {
   return s.k > 0 && vec4Aligned(s, 'B', b);
-}
-
-/** The gemv kernels' B_FAST: every B row of every item starts on 16 bytes (8 halves or 4 floats). */
-function bRowsAligned(s: Shape, f16: boolean): boolean {
-  const unit = f16 ? 8 : 4;
-  const stridesOk = s.batch === 1 || (s.strideB % unit === 0 && s.outerB % unit === 0);
-  return s.k > 0 && s.ldb % unit === 0 && s.offsetB % unit === 0 && stridesOk;
 }
 
 /** f16 B: pairs of halves along the contiguous dimension start at even elements. */
