@@ -53,7 +53,7 @@ describe('matmul autotune', () => {
     const classes = MATMUL_CLASSES.filter((c) => c.id === 'f16.decode' || c.id === 'f32.gradB');
     const progress: string[] = [];
     const started = performance.now();
-    const record = await autotuneMatmul(ctx, { budgetS: 4, classes, maxSamples: 2, onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.classId} ${p.variant}`) });
+    const record = await autotuneMatmul(ctx, { budgetS: 4, classes, maxSamples: 2, onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.phase} ${p.classId} ${p.variant}`) });
     const seconds = (performance.now() - started) / 1000;
     expect(record.adapterKey).toBe(contextAdapterKey(ctx));
     expect(record.kernelsVersion).toBe(matmulKernelsVersion());
@@ -86,9 +86,13 @@ describe('matmul autotune', () => {
     }
     // With f32 B the widening variants are their twins: only f16 classes time them.
     expect(record.classes[1].candidates.some((x) => x.variant.startsWith('widen+'))).toBe(false);
-    expect(progress).toHaveLength(record.classes.reduce((s, c) => s + c.candidates.length, 0));
+    // Every candidate's first measurement, then one more sample round (maxSamples 2), each counted once.
+    const candidates = record.classes.reduce((s, c) => s + c.candidates.length, 0);
+    expect(progress).toHaveLength(2 * candidates);
+    expect(progress.at(-1)).toMatch(new RegExp(`^${2 * candidates}/${2 * candidates} sample `));
+    expect(progress.filter((p) => p.includes(' measure '))).toHaveLength(candidates);
     // Round robin: both rules first.
-    expect(progress.slice(0, 2).map((p) => p.split(' ')[1])).toEqual(['f16.decode', 'f32.gradB']);
+    expect(progress.slice(0, 2).map((p) => p.split(' ').slice(1, 3).join(' '))).toEqual(['measure f16.decode', 'measure f32.gradB']);
     console.log(`autotune of 2 classes: ${seconds.toFixed(1)} s for a 4 s budget`);
   });
 

@@ -18,7 +18,8 @@ export async function runTune(args: TuneArgs, io: CliStreams): Promise<void> {
     const record = await autotuneMatmul(ctx, {
       budgetS: args.budget,
       profile: args.profile,
-      onProgress: (p) => progress.line(`measured ${p.done}/${p.total}: ${p.classId} ${p.variant}`),
+      // One line per candidate's first measurement; the later samples only move the count.
+      onProgress: (p) => p.phase === 'measure' && progress.line(`measured ${p.done}/${p.total}: ${p.classId} ${p.variant}`),
     });
     await file.put(record);
     progress.line(`stored in ${file.path}`);

@@ -8,10 +8,12 @@
 // 256 x 576 x 1536 product in a few hundred milliseconds and compile one pipeline in 0.2-2 s (SwiftShader)
 // or several seconds (lavapipe), so compiling, not timing, is most of their tune. Measurements run round
 // robin over the classes: the rule's variant (the reference and the fallback) of every class first, then
-// the most likely winners (classCandidates). Once the budget is spent the rest are listed untimed, and a
-// class whose rule was not timed keeps the rule. Each measurement's samples share what is left of the
-// budget evenly; a variant over 4x slower than the class's best so far gets one sample. The measurement
-// under way when the budget runs out finishes, so a slow compiler overruns it by one compile and pass.
+// the most likely winners (classCandidates), each compiled, checked and timed once. Then rounds of one
+// more sample per candidate, every class's candidates in turn (interleaved, so a load that comes and goes
+// cannot favour the variant that happened to run in a quiet moment), until maxSamples or the budget; a
+// variant over 4x slower than its class's best gets no more samples. Once the budget is spent the rest are
+// listed untimed, and a class whose rule was not timed keeps the rule. The measurement under way when the
+// budget runs out finishes, so a slow compiler overruns it by one compile and pass.
 
 import { isSoftwareAdapter } from '../../gpu/adapter-info';
 import type { GpuContext } from '../../gpu/context';
@@ -24,9 +26,11 @@ import type { MatmulVariantName } from './matmul-kernels';
 import { contextAdapterKey, matmulKernelsVersion, type MatmulCandidate, type MatmulClassTuning, type MatmulTuning } from './matmul-tuning';
 
 export interface AutotuneProgress {
-  /** Measurements finished so far, of `total`. */
+  /** Measurements finished (or skipped) so far, of `total` (every candidate's first and later samples). */
   done: number;
   total: number;
+  /** 'measure': compiled, checked and timed once; 'sample': one more timed sample. */
+  phase: 'measure' | 'sample';
   classId: string;
   variant: MatmulVariantName;
 }
@@ -36,7 +40,7 @@ export interface MatmulAutotuneOptions {
   budgetS?: number;
   /** Default 'small' on software adapters, else 'full'. */
   profile?: TuneProfile;
-  /** Timed samples per variant at most (default 3 on software adapters, 5 elsewhere). */
+  /** Timed samples per variant at most, the best kept (default 3 on software adapters, 5 elsewhere). */
   maxSamples?: number;
   /** The classes to tune (default all of MATMUL_CLASSES). */
   classes?: readonly MatmulClass[];
@@ -47,6 +51,8 @@ export interface MatmulAutotuneOptions {
 export const RULE_MARGIN = 1.05;
 /** A variant this many times slower than the class's best so far is not sampled again. */
 const HOPELESS = 4;
+/** A sample repeats the class's products until it lasts this long (launch costs amortised; at most 32). */
+const SAMPLE_S = 0.02;
 
 const now = (): number => performance.now() / 1000;
 
@@ -90,17 +96,40 @@ export async function autotuneMatmul(ctx: GpuContext, options: MatmulAutotuneOpt
   schedule.sort((x, y) => x.rank - y.rank || x.plan.index - y.plan.index);
 
   const benches = plans.map((p) => new ClassBench(ctx, p.products, p.bFormat, 7001 + p.index));
+  // Per candidate: the best seconds per pass and the passes per sample, once its first measurement ran.
+  const timed = new Map<string, { bestS: number; reps: number }>();
+  const key = (plan: (typeof plans)[number], variant: MatmulVariantName) => `${plan.index}:${variant}`;
+  const total = schedule.length * maxSamples;
+  let done = 0;
+  const report = (phase: AutotuneProgress['phase'], classId: string, variant: MatmulVariantName) =>
+    options.onProgress?.({ done, total, phase, classId, variant });
   try {
-    for (const [done, { plan, variant }] of schedule.entries()) {
-      const isRule = variant === plan.rule;
-      const sliceS = Math.max(0, deadline - now()) / (schedule.length - done);
+    // Compile, check and time every candidate once, in schedule order.
+    for (const { plan, variant } of schedule) {
       const measured: Measured =
-        sliceS === 0
+        now() >= deadline
           ? { gflops: null, note: 'not timed: budget spent' }
-          : await benches[plan.index].measure(variant, isRule, sliceS, maxSamples, plan.bestS);
-      if (measured.seconds !== undefined && !measured.note) plan.bestS = Math.min(plan.bestS, measured.seconds);
+          : await benches[plan.index].measure(variant, variant === plan.rule);
+      if (measured.seconds !== undefined) {
+        plan.bestS = Math.min(plan.bestS, measured.seconds);
+        timed.set(key(plan, variant), { bestS: measured.seconds, reps: Math.min(32, Math.max(1, Math.ceil(SAMPLE_S / measured.seconds))) });
+      }
       plan.results.set(variant, { variant, gflops: measured.gflops, ...(measured.note ? { note: measured.note } : {}) });
-      options.onProgress?.({ done: done + 1, total: schedule.length, classId: plan.cls.id, variant });
+      done++;
+      report('measure', plan.cls.id, variant);
+    }
+    // Rounds of one more sample each, interleaved within every class.
+    for (let round = 1; round < maxSamples; round++) {
+      for (const { plan, variant } of plans.flatMap((p) => p.candidates.map((variant) => ({ plan: p, variant })))) {
+        const t = timed.get(key(plan, variant));
+        if (t && t.bestS <= plan.bestS * HOPELESS && now() < deadline) {
+          t.bestS = Math.min(t.bestS, await benches[plan.index].sample(variant, t.reps));
+          plan.bestS = Math.min(plan.bestS, t.bestS);
+          plan.results.set(variant, { variant, gflops: benches[plan.index].gflops(t.bestS) });
+        }
+        done++;
+        report('sample', plan.cls.id, variant);
+      }
     }
   } finally {
     for (const b of benches) b.destroy();
@@ -208,26 +237,28 @@ class ClassBench {
     return null;
   }
 
-  async measure(variant: MatmulVariantName, isRule: boolean, sliceS: number, maxSamples: number, bestS: number): Promise<Measured> {
-    const sliceEnd = now() + sliceS;
+  /** GFLOP/s of the class's products at `seconds` per pass. */
+  gflops(seconds: number): number {
+    return this.flops / seconds / 1e9;
+  }
+
+  /** Compiles (the first pass), checks the outputs against the rule's, and times one pass. */
+  async measure(variant: MatmulVariantName, isRule: boolean): Promise<Measured> {
     try {
-      await this.pass(variant, 1, true); // compiles the pipelines
+      await this.pass(variant, 1, true);
       const wrong = await this.check(isRule);
       if (wrong) return { gflops: null, note: wrong };
-      let best = await this.pass(variant, 1);
-      if (best <= bestS * HOPELESS) {
-        for (let s = 1; s < maxSamples; s++) {
-          const left = sliceEnd - now();
-          const reps = Math.min(32, Math.floor(left / (maxSamples - s) / best));
-          if (reps < 1) break;
-          best = Math.min(best, await this.pass(variant, reps));
-        }
-      }
-      return { gflops: this.flops / best / 1e9, seconds: best };
+      const seconds = await this.pass(variant, 1);
+      return { gflops: this.gflops(seconds), seconds };
     } catch (err) {
       if (err instanceof GpuDeviceLostError) throw err;
       return { gflops: null, note: `error: ${err instanceof Error ? err.message : String(err)}` };
     }
+  }
+
+  /** One more timed sample of a variant that measured without error: seconds per pass. */
+  sample(variant: MatmulVariantName, reps: number): Promise<number> {
+    return this.pass(variant, reps);
   }
 
   destroy(): void {
