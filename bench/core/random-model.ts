@@ -31,6 +31,44 @@ export const SMOLLM2_135M_CONFIG = {
   torch_dtype: 'bfloat16',
 } as const;
 
+/** HuggingFaceTB/SmolLM2-360M's shape: C 960, 32 layers, 15 query and 5 key-value heads (D = 64), F 2560, tied. */
+export const SMOLLM2_360M_CONFIG = {
+  ...SMOLLM2_135M_CONFIG,
+  hidden_size: 960,
+  intermediate_size: 2560,
+  num_hidden_layers: 32,
+  num_attention_heads: 15,
+  num_key_value_heads: 5,
+} as const;
+
+/**
+ * Qwen/Qwen2.5-0.5B's shape: C 896, 24 layers, 14 query and 2 key-value heads (D = 64), F 4864, V 151936,
+ * tied, biases on q, k and v (Qwen2 always has them).
+ */
+export const QWEN25_05B_CONFIG = {
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+  vocab_size: 151936,
+  max_position_embeddings: 32768,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000,
+  rope_scaling: null,
+  hidden_act: 'silu',
+  tie_word_embeddings: true,
+  use_sliding_window: false,
+  sliding_window: 32768,
+  max_window_layers: 24,
+  bos_token_id: 151643,
+  eos_token_id: 151643,
+  initializer_range: 0.02,
+  torch_dtype: 'bfloat16',
+} as const;
+
 export interface RandomModel {
   config: ModelConfig;
   weights: ModelWeights;

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelConfig, type ModelConfig } from '../../src/engine/model/config';
 import { estimateMemory, loraModules, parameterCount } from '../../src/engine/model/memory-estimate';
+import { BufferPool } from '../../src/engine/gpu/buffer-pool';
+import { sumChunkCount } from '../../src/engine/ops/gpu/reduce';
+import { softwareKernels } from '../../src/engine/train/gpu/train-kernel-scratch';
 import { countParameters } from '../../src/engine/model/weights';
 import { STORIES260K_DIR, loadModel, makeTempDir, removeTempDir, writeTinyModel, type TinyModelOptions } from '../helpers/tiny-models';
 
@@ -107,31 +110,71 @@ describe('estimateMemory', () => {
     expect(batch4.logits).toBe(4 * e.logits);
   });
 
-  it('SmolLM2-135M LoRA training: r (in + out) per module, f32 gradients, AdamW twice', () => {
+  // Training figures are the sum of the trainer's allocation plan (train-allocation.ts), which the GPU test
+  // tests/gpu/train-memory.test.ts holds against the bytes the device really held. Against the formula they
+  // replaced they add what a step really holds: the flash attention backward's per-layer temporaries (delta and,
+  // for GQA, two (N, Hq D) partials), q and k before RoPE, the whole backward scratch (both RoPE gradients and
+  // the residual's), the batch, readbacks, the cross-entropy state, the uniform arena and pool rounding.
+  const SMOL = { C: 576, Q: 576, K: 192, F: 1536, Hq: 9 };
+  /** f32 values per row one layer saves (LayerActivations), with u of `modules` modules at rank r. */
+  const savedRow = (modules: number, r: number) => 2 + 3 * SMOL.C + 2 * SMOL.Q + 2 * SMOL.K + SMOL.Hq + 3 * SMOL.F + modules * r;
+  /** Per row, once a step: q, k before RoPE; final norm out, rstd, row loss, loss lse (2); the backward's scratch with du (r); ids, positions, labels, the row-loss readback; cross-entropy state (4). */
+  const stepRow = (r: number) => {
+    const { C, Q, K, F } = SMOL;
+    return Q + K + (C + 1 + 1 + 2) + (C + Q + Q + K + K + Q + K + 3 * F + r + C + C) + 4 + 4;
+  };
+  /** The flash attention backward, per layer and row: delta (Hq) and GQA's dk and dv partials (Hq D each). */
+  const attentionRow = SMOL.Hq + 2 * SMOL.Q;
+  /** Buffers the pool rounds up to 256 bytes: loss result (16), grad-norm partials and readback; the 16-byte grad-norm result. */
+  const SMALL = 3 * 256 + 16;
+
+  it('SmolLM2-135M LoRA training: r (in + out) per module, f32 gradients, AdamW twice, activations of the plan', () => {
     const qv = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 4, weightFormat: 'f16', training: { loraRank: 8, targets: ['q_proj', 'v_proj'] } });
     expect(qv.loraParameters).toBe(30 * 8 * (576 + 576 + (576 + 192)));
     expect(qv.loraParameters).toBe(460_800); // what PEFT prints for r=8 on q_proj, v_proj
+    // The arena puts every A and B on 64 elements: r * in and out * r are multiples of 64 here, no padding.
     expect(qv.lora).toBe(460_800 * 4);
     expect(qv.gradients).toBe(460_800 * 4);
     expect(qv.optimizerState).toBe(2 * 460_800 * 4);
     expect(qv.kvCache).toBe(0);
+    const inference = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 4, weightFormat: 'f16' });
+    expect(qv.weights).toBe(inference.weights + 32 * 4); // + the (D / 2) RoPE frequencies
     const N = 2048;
-    // Saved per layer and row: 4C, 2 RMSNorm rstd, q and attention out (2*576), k, v (2*192), Hq lse, 3F, r per LoRA module.
-    const savedRow = 4 * 576 + 2 + 2 * 576 + 2 * 192 + 9 + 3 * 1536 + 2 * 8;
-    const head = N * (576 + 1 + 2);
-    const scratch = N * (3 * 576 + 2 * 576 + 2 * 192 + 3 * 1536);
-    expect(qv.activations).toBe((30 * N * savedRow + head + scratch) * 4);
+    // 3,028 dispatches at most (30 layers x 98 + LM-head chunks) x 256 bytes: the arena's 1 MiB.
+    const arena = 2 ** 20;
+    expect(qv.activations).toBe((30 * N * (savedRow(2, 8) + attentionRow) + 31 * N * SMOL.C + N * stepRow(8)) * 4 + SMALL + arena);
     // The loss's vocabulary chunk: 64 MiB / (4 * max(N, C)) = 8192 columns of N rows.
     expect(qv.logits).toBe(N * 8192 * 4);
     expect(qv.total).toBe(qv.weights + qv.activations + qv.lora + qv.gradients + qv.optimizerState + qv.logits);
+    expect(qv.plan!.reduce((a, e) => a + e.heldBytes, 0)).toBe(qv.total);
 
     const all = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 4, weightFormat: 'f16', training: { loraRank: 16, targets: ['all-linear'], recompute: true } });
     const perLayer = (576 + 576) + 2 * (576 + 192) + (576 + 576) + 2 * (576 + 1536) + (1536 + 576);
     expect(all.loraParameters).toBe(30 * 16 * perLayer);
-    // Recompute keeps only each layer's input (C per row) plus one layer's saved set.
-    const savedRow16 = 4 * 576 + 2 + 2 * 576 + 2 * 192 + 9 + 3 * 1536 + 7 * 16;
-    expect(all.activations).toBe((30 * N * 576 + N * savedRow16 + head + scratch) * 4);
-    expect(all.activations).toBeLessThan(qv.activations / 5);
+    // Recompute keeps only each layer's input (C per row) plus ONE saved set; the arena (2 MiB) is the same either way.
+    const allSaved = estimateMemory(SMOLLM2_135M, { seqLen: 512, batch: 4, weightFormat: 'f16', training: { loraRank: 16, targets: ['all-linear'] } });
+    expect(allSaved.activations - all.activations).toBe(29 * N * savedRow(7, 16) * 4);
+    // Its grad-norm partials grow with the larger arena: one f32 per 8,192-element chunk of the gradients.
+    const partials = BufferPool.roundSize(sumChunkCount(all.lora / 4) * 4);
+    expect(all.activations).toBe((N * savedRow(7, 16) + 30 * N * attentionRow + 31 * N * SMOL.C + N * stepRow(16)) * 4 + SMALL - 256 + partials + 2 * 2 ** 20);
+    expect(all.activations).toBeLessThan(qv.activations / 3);
+  });
+
+  it('a software adapter adds the widening scratch and the score matrices instead of the flash temporaries', () => {
+    const training = { loraRank: 8, targets: ['q_proj', 'v_proj'] };
+    const shape = { seqLen: 512, batch: 1, weightFormat: 'f16' as const, training };
+    const gpu = estimateMemory(SMOLLM2_135M, shape);
+    const software = estimateMemory(SMOLLM2_135M, { ...shape, kernels: softwareKernels(128 * MiB) });
+    const N = 512;
+    // Widened B: the largest f16 matrix a product reads, one LM-head chunk of 29056 columns (64 MiB / (4 C),
+    // down to a multiple of 128).
+    const widen = 29056 * 576 * 4;
+    // Scores and their gradients (Hq, T, T), and GQA's dk, dv partials (T, Hq D), once per step each.
+    const scores = 2 * 9 * 512 * 512 * 4 + 2 * 512 * 576 * 4;
+    expect(software.activations - gpu.activations).toBe(widen + scores - 30 * N * attentionRow * 4);
+    const names = software.plan!.map((e) => e.name);
+    expect(names).toContain('matmul widened B (f32)');
+    expect(names.filter((n) => n.startsWith('attention delta'))).toEqual([]);
   });
 
   it('stories260K: every figure by hand', () => {
@@ -142,6 +185,8 @@ describe('estimateMemory', () => {
     expect(e.logits).toBe(2 * 512 * 4);
     const t = estimateMemory(stories, { seqLen: 256, batch: 2, weightFormat: 'f16', training: { loraRank: 4, targets: ['q_proj', 'k_proj', 'down_proj'] } });
     expect(t.loraParameters).toBe(5 * 4 * ((64 + 64) + (64 + 32) + (172 + 64)));
+    // The arena pads each A and B to 64 elements: q A 256 + B 256, k 256 + 128, down A 688 -> 704, B 256.
+    expect(t.lora).toBe(5 * (256 + 256 + 256 + 128 + 704 + 256) * 4);
     // 512 rows * 512 vocab columns fit one 64 MiB chunk: the whole (N, V) logits.
     expect(t.logits).toBe(512 * 512 * 4);
   });
@@ -153,16 +198,19 @@ describe('estimateMemory', () => {
     expect(sft.reference).toBe(0);
     const N = 2048;
     const chunk = N * 8192 * 4;
-    // Per row: 2 layer inputs (2C); one activation set without its input (3C, 2 rstd, q and attention out,
-    // k, v, Hq lse, 3F); the final norm out, its rstd and the loss's (N, 2) lse.
-    const passRow = 2 * 576 + (3 * 576 + 2 + 2 * 576 + 2 * 192 + 9 + 3 * 1536) + (576 + 1 + 2);
-    expect(passRow).toBe(9614);
+    const { C, Q, K, F, Hq } = SMOL;
+    // Per row: 2 layer inputs (2C); one activation set (3C, 2 rstd, q and attention out, k, v, Hq lse, 3F);
+    // q and k before RoPE; the final norm out, its rstd, the row losses and the loss's (N, 2) lse; the
+    // cross-entropy state (4) and the row losses' readback.
+    const passRow = 2 * C + (3 * C + 2 + 2 * Q + 2 * K + Hq + 3 * F) + (Q + K) + (C + 1 + 1 + 2) + 4 + 1;
+    expect(passRow).toBe(10_388);
     const base = estimateMemory(SMOLLM2_135M, { ...shape, training: { ...lora, referencePass: true } });
-    expect(base.reference).toBe(N * passRow * 4 + chunk);
-    expect(base.reference).toBe(145_866_752);
-    // Nothing else changes, and the total counts it.
-    expect([base.activations, base.logits, base.lora, base.gradients]).toEqual([sft.activations, sft.logits, sft.lora, sft.gradients]);
-    expect(base.total).toBe(sft.total + base.reference);
+    expect(base.reference).toBe(N * passRow * 4 + 256 + chunk); // + its 16-byte loss result, pooled at 256
+    expect(base.reference).toBe(152_207_616);
+    // The preference gradient's (N) row info and row scales and per-sequence ranges and sums join the
+    // activations (the reference's dispatches, 4,012 at most, still fit the 1 MiB arena).
+    expect(base.activations - sft.activations).toBe(2 * N * 4 + 2 * 256);
+    expect([base.logits, base.lora, base.gradients]).toEqual([sft.logits, sft.lora, sft.gradients]);
 
     // From a saved adapter (r 8 on q, v): its parameters stay on the GPU; precomputed, no pass in the step.
     const referenceLora = { rank: 8, targets: ['q_proj', 'v_proj'] };
@@ -170,20 +218,21 @@ describe('estimateMemory', () => {
     expect(cached.reference).toBe(460_800 * 4);
     // In the step, the pass also keeps each reference module's (N, r) down-projection.
     const inStep = estimateMemory(SMOLLM2_135M, { ...shape, training: { ...lora, referenceLora, referencePass: true } });
-    expect(inStep.reference).toBe(460_800 * 4 + N * (passRow + 2 * 8) * 4 + chunk);
+    expect(inStep.reference).toBe(460_800 * 4 + N * (passRow + 2 * 8) * 4 + 256 + chunk);
   });
 
   it('stories260K DPO reference pass by hand', () => {
     // 4 pairs of 64 tokens: 8 sequences, N = 512 rows; the (N, V) logits fit one chunk.
     const training = { loraRank: 4, targets: ['q_proj', 'v_proj'], referencePass: true };
     const e = estimateMemory(stories, { seqLen: 64, batch: 8, weightFormat: 'f32', training });
-    const passRow = 2 * 64 + (3 * 64 + 2 + 2 * 64 + 2 * 32 + 8 + 3 * 172) + (64 + 1 + 2);
-    expect(passRow).toBe(1105);
-    expect(e.reference).toBe(512 * 1105 * 4 + 512 * 512 * 4);
-    expect(e.reference).toBe(3_311_616);
+    const passRow = 2 * 64 + (3 * 64 + 2 + 2 * 64 + 2 * 32 + 8 + 3 * 172) + (64 + 32) + (64 + 1 + 1 + 2) + 4 + 1;
+    expect(passRow).toBe(1207);
+    expect(e.reference).toBe(512 * 1207 * 4 + 256 + 512 * 512 * 4);
+    expect(e.reference).toBe(3_520_768);
+    // The saved adapter's arena: A (4, 64) and B (64, 4) and (32, 4), each on 64 elements: q 256 + 256, v 256 + 128.
     const fromAdapter = estimateMemory(stories, { seqLen: 64, batch: 8, weightFormat: 'f32', training: { ...training, referenceLora: { rank: 4, targets: ['q_proj', 'v_proj'] } } });
-    expect(fromAdapter.reference).toBe(5 * 4 * ((64 + 64) + (64 + 32)) * 4 + 512 * (1105 + 2 * 4) * 4 + 512 * 512 * 4);
-    expect(fromAdapter.reference).toBe(3_345_920);
+    expect(fromAdapter.reference).toBe(5 * (256 + 256 + 256 + 128) * 4 + 512 * (1207 + 2 * 4) * 4 + 256 + 512 * 512 * 4);
+    expect(fromAdapter.reference).toBe(3_555_072);
     expect(() => estimateMemory(stories, { seqLen: 8, batch: 2, weightFormat: 'f32', training: { ...training, referenceLora: { rank: 4, targets: ['c_attn'] } } })).toThrow(
       /"c_attn" is not a linear module of LlamaForCausalLM/,
     );

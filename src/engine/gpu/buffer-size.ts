@@ -8,3 +8,8 @@ export function bufferSize(buffer: GPUBuffer): number {
   if (size === undefined) sizes.set(buffer, (size = buffer.size));
   return size;
 }
+
+/** Bytes GpuContext.createBuffer allocates for a request of `bytes`: whole 16-byte words, at least 16. */
+export function createdBufferSize(bytes: number): number {
+  return Math.max(16, Math.ceil(bytes / 16) * 16);
+}

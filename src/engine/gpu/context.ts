@@ -6,6 +6,7 @@ import type { ActiveMatmulTuning } from '../ops/gpu/matmul-tuning';
 import { summarizeAdapter, type GpuAdapterSummary } from './adapter-info';
 import { BindGroupCache } from './bind-group-cache';
 import { BufferPool } from './buffer-pool';
+import { createdBufferSize } from './buffer-size';
 import {
   GpuDeviceLostError,
   GpuError,
@@ -149,7 +150,7 @@ export class GpuContext {
         `${label ?? 'buffer'} needs ${bytes} bytes, more than this adapter's maxBufferSize (${max}); split it.`,
       );
     }
-    return this.memory.create(this.device, { size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label });
+    return this.memory.create(this.device, { size: createdBufferSize(bytes), usage, label });
   }
 
   /** A storage buffer holding `data` (f32, i32 or u32 words). */

@@ -26,6 +26,12 @@ export class UniformArena {
     return this.current;
   }
 
+  /** Destroys the arena (e.g. between models, to measure from nothing); the next step makes a new one. */
+  trim(): void {
+    this.current?.destroy();
+    this.current = undefined;
+  }
+
   get bytes(): number {
     return this.current?.size ?? 0;
   }

@@ -1,21 +1,20 @@
 // How much GPU memory a model needs for inference or LoRA training, as a breakdown whose every figure follows
-// from the config by a formula stated here (N = B * T rows, all activations f32):
+// from the config (N = B * T rows, all activations f32):
 //
 //   weights      matrices (embeddings, LM head when untied, every linear) at weightFormat; norms, biases f32
 //   kvCache      inference only: L * 2 * B * T * Hkv * D * 4
 //   activations  inference: one layer's scratch, reused by every layer: N * inferenceRow * 4
-//                training: what the backward reads, saved per layer (or only the layer inputs, with
-//                recompute, plus one layer's worth), the final norm and LM-head statistics, and one layer's
-//                gradient scratch (N * inferenceRow * 4)
-//   lora         r * (in + out) per targeted module per layer, f32; gradients the same, AdamW twice that
-//   logits       inference: (B, V) of the last positions; training: one (N, Vc) vocabulary chunk of the loss
-//   reference    DPO: the frozen reference adapter's parameters (r' * (in + out) per module per layer, f32)
-//                when there is one, and, when the reference scores inside each step (its log-probabilities
-//                not precomputed), that forward-only pass: 2 (N, C) layer inputs, one layer's activation
-//                set (with r' per reference module), the final norm with its statistics and the loss's
-//                (N, 2) lse, and one (N, Vc) LM-head chunk (gpu-train-pass.ts)
+//   logits       inference: (B, V) of the last positions
+// Training is the sum of the trainer's own allocation plan (train/gpu/train-allocation.ts: every buffer a
+// step holds, the same plan the trainer allocates from), by category: the adapter arena (lora), its
+// gradients and AdamW moments, the saved activations, backward scratch and kernel scratch (activations),
+// the LM head's vocabulary chunk (logits), and DPO's reference (its adapter and its scoring pass in the step).
 
 import { vocabChunkColumns } from '../ops/gpu/lm-head-loss';
+import type { LinearSlot } from '../lora/lora-config';
+import { layoutArena } from '../train/gpu/gpu-lora';
+import { trainAllocationPlan, uniformBatchShape, type AdapterShape, type PlannedBuffer } from '../train/gpu/train-allocation';
+import { HARDWARE_KERNELS, type TrainKernelTraits } from '../train/gpu/train-kernel-scratch';
 import type { ModelConfig } from './config';
 
 export interface TrainingShape {
@@ -28,6 +27,10 @@ export interface TrainingShape {
   referencePass?: boolean;
   /** The frozen reference adapter (DPO from a saved adapter); absent: the reference is the base model. */
   referenceLora?: { rank: number; targets: readonly string[] };
+  /** LoRA dropout above 0 (two (N, max in) scratch buffers). */
+  dropout?: boolean;
+  /** The objective's per-row gradient: SFT (default; also DPO/SimPO/ORPO without it: a few (N) buffers). */
+  objective?: 'sft' | 'preference' | 'grpo';
 }
 
 export interface MemoryEstimateOptions {
@@ -37,6 +40,8 @@ export interface MemoryEstimateOptions {
   batch: number;
   weightFormat: 'f16' | 'f32';
   training?: TrainingShape;
+  /** How the device's kernels allocate (train-kernel-scratch.ts: kernelTraits(ctx)); default a real GPU's. */
+  kernels?: TrainKernelTraits;
 }
 
 /** The two GPU limits that decide whether a tensor fits (GpuLimitSummary has both). */
@@ -70,12 +75,16 @@ export interface MemoryEstimate {
   largestTensorParts: number;
   /** Human-readable problems; empty when none. */
   warnings: string[];
+  /** Training: every buffer of the allocation plan, the sum of whose heldBytes is `total`. */
+  plan?: PlannedBuffer[];
 }
 
 interface Module {
   name: string;
   in: number;
   out: number;
+  /** The slots it feeds (GPT-2's c_attn: q, k and v), in LINEAR_SLOTS order. */
+  slots: LinearSlot[];
 }
 
 /** The linear modules of one layer, as PEFT names them (GPT-2's c_attn is one (C -> 3C) module). */
@@ -83,20 +92,20 @@ export function layerModules(c: ModelConfig): Module[] {
   const { hiddenSize: C, intermediateSize: F, numHeads: Hq, numKvHeads: Hkv, headDim: D } = c;
   if (c.architecture === 'gpt2') {
     return [
-      { name: 'c_attn', in: C, out: 3 * C },
-      { name: 'c_proj', in: C, out: C },
-      { name: 'c_fc', in: C, out: F },
-      { name: 'c_proj', in: F, out: C },
+      { name: 'c_attn', in: C, out: 3 * C, slots: ['q', 'k', 'v'] },
+      { name: 'c_proj', in: C, out: C, slots: ['o'] },
+      { name: 'c_fc', in: C, out: F, slots: ['up'] },
+      { name: 'c_proj', in: F, out: C, slots: ['down'] },
     ];
   }
   return [
-    { name: 'q_proj', in: C, out: Hq * D },
-    { name: 'k_proj', in: C, out: Hkv * D },
-    { name: 'v_proj', in: C, out: Hkv * D },
-    { name: 'o_proj', in: Hq * D, out: C },
-    { name: 'gate_proj', in: C, out: F },
-    { name: 'up_proj', in: C, out: F },
-    { name: 'down_proj', in: F, out: C },
+    { name: 'q_proj', in: C, out: Hq * D, slots: ['q'] },
+    { name: 'k_proj', in: C, out: Hkv * D, slots: ['k'] },
+    { name: 'v_proj', in: C, out: Hkv * D, slots: ['v'] },
+    { name: 'o_proj', in: Hq * D, out: C, slots: ['o'] },
+    { name: 'gate_proj', in: C, out: F, slots: ['gate'] },
+    { name: 'up_proj', in: C, out: F, slots: ['up'] },
+    { name: 'down_proj', in: F, out: C, slots: ['down'] },
   ];
 }
 
@@ -158,19 +167,49 @@ function inferenceRow(c: ModelConfig): number {
   return 3 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.numKvHeads * c.headDim + mlp;
 }
 
-/**
- * f32 values per row one layer saves for its backward: input, attention norm out and its statistics,
- * q, k, v, attention out and its logsumexp, the residual after attention, MLP norm out and statistics,
- * the MLP intermediates, and each LoRA module's (r) down-projection.
- */
-function savedRow(c: ModelConfig, loraPerRow: number): number {
-  const C = c.hiddenSize;
-  const stats = c.norm === 'layer' ? 2 : 1;
-  const mlp = c.mlp === 'swiglu' ? 3 * c.intermediateSize : 2 * c.intermediateSize;
-  return 4 * C + 2 * stats + 2 * c.numHeads * c.headDim + 2 * c.numKvHeads * c.headDim + c.numHeads + mlp + loraPerRow;
+const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** The adapter arena of `modules` in every layer at rank r, as gpu-lora.ts lays it out. */
+function adapterShape(c: ModelConfig, modules: readonly Module[], r: number): AdapterShape {
+  const perLayer = modules.map((m) => ({ lengthA: r * m.in, lengthB: m.out * r }));
+  const { elements } = layoutArena(Array.from({ length: c.numLayers }, () => perLayer).flat());
+  return { r, elements, uSlots: modules.map((m) => m.slots[0]), modulesPerLayer: modules.length };
 }
 
-const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+/** The LM head's rows per buffer: gpu-weights.ts splits a head larger than one binding by rows. */
+function headParts(c: ModelConfig, bytesPerWeight: number, limits: BufferLimits | undefined): number[] {
+  const V = c.vocabSize;
+  if (!limits) return [V];
+  const limit = Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / 16) * 16;
+  const rowsPerPart = Math.max(1, Math.floor(limit / (c.hiddenSize * bytesPerWeight)));
+  return Array.from({ length: Math.ceil(V / rowsPerPart) }, (_, i) => Math.min(rowsPerPart, V - i * rowsPerPart));
+}
+
+/** The training step's allocation plan for B sequences of T tokens (see train-allocation.ts). */
+function trainingPlan(c: ModelConfig, o: MemoryEstimateOptions, t: TrainingShape, weights: number, limits: BufferLimits | undefined) {
+  if (!Number.isInteger(t.loraRank) || t.loraRank < 1) throw new RangeError(`LoRA rank must be a positive integer, got ${t.loraRank}`);
+  const modules = loraModules(c, t.targets);
+  const ref = t.referenceLora;
+  const refAdapter = ref ? adapterShape(c, loraModules(c, ref.targets), ref.rank) : undefined;
+  const objective = t.objective === 'grpo' ? 'grpo' : t.objective === 'preference' || t.referencePass || ref ? 'preference' : 'constant';
+  const plan = trainAllocationPlan(c, {
+    batch: uniformBatchShape(c, o.batch, o.seqLen),
+    weightFormat: o.weightFormat,
+    weightBytes: weights,
+    headParts: headParts(c, o.weightFormat === 'f16' ? 2 : 4, limits),
+    adapter: adapterShape(c, modules, t.loraRank),
+    recompute: t.recompute ?? false,
+    dropout: t.dropout ?? false,
+    objective,
+    referenceSums: false,
+    referencePass: t.referencePass ? (refAdapter ?? null) : undefined,
+    referenceElements: refAdapter?.elements,
+    optimizer: true,
+    kernels: o.kernels ?? HARDWARE_KERNELS,
+  });
+  const loraParameters = c.numLayers * modules.reduce((a, m) => a + t.loraRank * (m.in + m.out), 0);
+  return { plan, loraParameters };
+}
 
 export function estimateMemory(c: ModelConfig, o: MemoryEstimateOptions, limits?: BufferLimits): MemoryEstimate {
   for (const [name, v] of Object.entries({ seqLen: o.seqLen, batch: o.batch })) {
@@ -183,33 +222,21 @@ export function estimateMemory(c: ModelConfig, o: MemoryEstimateOptions, limits?
   const weights = groups.matrices.reduce((a, m) => a + m.elements * m.copies * wb, 0) + groups.vectors * 4;
   const kvLayer = o.batch * o.seqLen * Hkv * D * 4;
 
-  let kvCache = 0;
-  let activations = N * inferenceRow(c) * 4;
-  let loraParameters = 0;
-  let logits = o.batch * V * 4;
-  let reference = 0;
   const t = o.training;
+  const byCategory = { weights, kvCache: 0, activations: N * inferenceRow(c) * 4, lora: 0, gradients: 0, optimizerState: 0, logits: o.batch * V * 4, reference: 0 };
+  let loraParameters = 0;
+  let plan: PlannedBuffer[] | undefined;
   if (!t) {
-    kvCache = L * 2 * kvLayer;
+    byCategory.kvCache = L * 2 * kvLayer;
   } else {
-    if (!Number.isInteger(t.loraRank) || t.loraRank < 1) throw new RangeError(`LoRA rank must be a positive integer, got ${t.loraRank}`);
-    const modules = loraModules(c, t.targets);
-    loraParameters = L * modules.reduce((a, m) => a + t.loraRank * (m.in + m.out), 0);
-    const row = savedRow(c, t.loraRank * modules.length);
-    const saved = t.recompute ? L * N * C + N * row : L * N * row;
-    const headRow = C + (c.norm === 'layer' ? 2 : 1) + 2; // final norm out, its stats, the loss's (N, 2) lse
-    activations = (saved + N * headRow) * 4 + N * inferenceRow(c) * 4;
-    logits = N * vocabChunkColumns({ rows: N, channels: C, vocab: V }) * 4;
-    const ref = t.referenceLora;
-    const refModules = ref ? loraModules(c, ref.targets) : [];
-    if (ref) reference += L * refModules.reduce((a, m) => a + ref.rank * (m.in + m.out), 0) * 4;
-    // savedRow counts one layer input; the scoring pass ping-pongs between two.
-    if (t.referencePass) reference += N * (C + savedRow(c, (ref?.rank ?? 0) * refModules.length) + headRow) * 4 + logits;
+    // The RoPE frequencies (D / 2 f32) are uploaded with the weights.
+    const training = trainingPlan(c, o, t, weights + (c.positions === 'rope' ? (D / 2) * 4 : 0), limits);
+    loraParameters = training.loraParameters;
+    plan = training.plan.entries;
+    for (const key of ['weights', 'activations', 'lora', 'gradients', 'optimizerState', 'logits', 'reference'] as const) byCategory[key] = 0;
+    for (const e of plan) byCategory[e.category] += e.heldBytes;
   }
-  const lora = loraParameters * 4;
-  const gradients = loraParameters * 4;
-  const optimizerState = 2 * loraParameters * 4;
-
+  const logits = t ? N * vocabChunkColumns({ rows: N, channels: C, vocab: V }) * 4 : byCategory.logits;
   // Each tensor is its own buffer; the widest activation is (N, max(F, C, Hq * D)).
   const buffers: TensorSize[] = [
     ...groups.matrices.map((m) => ({ name: m.name, bytes: m.elements * wb })),
@@ -234,21 +261,15 @@ export function estimateMemory(c: ModelConfig, o: MemoryEstimateOptions, limits?
       warnings.push(`${largestTensor.name} (${MiB(largestTensor.bytes)}) exceeds the largest buffer this GPU allows (${MiB(limits.maxBufferSize)})`);
     }
   }
-  const total = weights + kvCache + activations + lora + gradients + optimizerState + logits + reference;
+  const total = Object.values(byCategory).reduce((a, b) => a + b, 0);
   return {
     parameters: parameterCount(c),
-    weights,
-    kvCache,
-    activations,
+    ...byCategory,
     loraParameters,
-    lora,
-    gradients,
-    optimizerState,
-    logits,
-    reference,
     total,
     largestTensor,
     largestTensorParts,
     warnings,
+    ...(plan ? { plan } : {}),
   };
 }

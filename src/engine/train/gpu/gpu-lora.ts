@@ -7,8 +7,10 @@
 
 import type { GpuContext } from '../../gpu/context';
 import type { LoraAdapter } from '../../lora/adapter';
+import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
 import type { GpuLoraSlots, LayerLoraSlots } from '../../model/gpu/gpu-lora-slots';
 import type { LoraGrads } from '../train-batch';
+import type { AdapterShape } from './train-allocation';
 
 const ALIGN_ELEMENTS = 64;
 
@@ -33,6 +35,25 @@ export interface GpuLoraTrainingBuffers {
 }
 
 const alignUp = (n: number) => Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
+
+/** Each module's A and B offsets in the arena (A then B, each from a 64-element boundary) and its length. */
+export function layoutArena(modules: readonly { lengthA: number; lengthB: number }[]): { offsets: { offsetA: number; offsetB: number }[]; elements: number } {
+  let offset = 0;
+  const offsets = modules.map((m) => {
+    const offsetA = offset;
+    const offsetB = alignUp(offsetA + m.lengthA);
+    offset = alignUp(offsetB + m.lengthB);
+    return { offsetA, offsetB };
+  });
+  return { offsets, elements: offset };
+}
+
+/** The slot whose saved u = x A^T a module's slots share in one layer: the first slot the module feeds. */
+export function uOwnerSlot(slots: LayerLoraSlots, module: number): LinearSlot {
+  const owner = LINEAR_SLOTS.find((s) => slots[s]?.module === module);
+  if (!owner) throw new Error(`LoRA module ${module} feeds no slot of this layer`);
+  return owner;
+}
 
 export class GpuLoraAdapter implements GpuLoraSlots {
   readonly layers: LayerLoraSlots[];
@@ -75,24 +96,33 @@ export class GpuLoraAdapter implements GpuLoraSlots {
   /** Lays out and uploads every A and B of `adapter`. */
   static create(ctx: GpuContext, adapter: LoraAdapter): GpuLoraAdapter {
     const r = adapter.config.r;
-    let offset = 0;
-    const modules = adapter.modules.map((m) => {
+    for (const m of adapter.modules) {
       checkModule(m, r);
       for (const s of m.slots) {
         if (!(s.rows[0] >= 0 && s.rows[0] < s.rows[1] && s.rows[1] <= m.outFeatures)) {
           throw new RangeError(`LoRA ${m.path}: rows [${s.rows[0]}, ${s.rows[1]}) do not fit its ${m.outFeatures} outputs`);
         }
       }
-      const offsetA = offset;
-      const offsetB = alignUp(offsetA + m.a.length);
-      offset = alignUp(offsetB + m.b.length);
-      return { path: m.path, inFeatures: m.inFeatures, outFeatures: m.outFeatures, offsetA, lengthA: m.a.length, offsetB, lengthB: m.b.length };
-    });
-    if (modules.length === 0) throw new RangeError('the adapter has no modules');
-    const params = ctx.createBuffer(offset * 4, 'lora parameters');
-    const gpu = new GpuLoraAdapter(ctx, r, adapter.scale, adapter.config.dropout, modules, offset, params, adapter);
+    }
+    if (adapter.modules.length === 0) throw new RangeError('the adapter has no modules');
+    const { offsets, elements } = layoutArena(adapter.modules.map((m) => ({ lengthA: m.a.length, lengthB: m.b.length })));
+    const modules = adapter.modules.map((m, i) => ({ path: m.path, inFeatures: m.inFeatures, outFeatures: m.outFeatures, lengthA: m.a.length, lengthB: m.b.length, ...offsets[i] }));
+    const params = ctx.createBuffer(elements * 4, 'lora parameters');
+    const gpu = new GpuLoraAdapter(ctx, r, adapter.scale, adapter.config.dropout, modules, elements, params, adapter);
     gpu.upload(adapter);
     return gpu;
+  }
+
+  /** What the allocation plan needs of this arena: rank, length, the slots holding u per layer. */
+  get shape(): AdapterShape {
+    const uSlots = new Set<LinearSlot>();
+    let modulesPerLayer = 0;
+    for (const slots of this.layers) {
+      const modules = new Set(LINEAR_SLOTS.flatMap((s) => (slots[s] ? [slots[s].module] : [])));
+      modulesPerLayer = Math.max(modulesPerLayer, modules.size);
+      for (const module of modules) uSlots.add(uOwnerSlot(slots, module));
+    }
+    return { r: this.r, elements: this.elements, uSlots: LINEAR_SLOTS.filter((s) => uSlots.has(s)), modulesPerLayer };
   }
 
   /** Number of trainable values (without padding). */

@@ -61,10 +61,11 @@ export function recordTrainLayerBackward(g: TrainGraph, l: number, x: GPUBuffer,
   linearBackwardInput(step, s.dHidden, dx, w.down, N);
   loraSlotsBackward(g, l, acts, { down: dx }, acts.hidden, s.dHidden);
   if (config.mlp === 'swiglu') {
-    swigluBackward(step, { dgate: s.da, dup: s.db }, { gate: acts.a, up: acts.b! }, s.dHidden, { rows: N, features: F });
+    const db = s.db!;
+    swigluBackward(step, { dgate: s.da, dup: db }, { gate: acts.a, up: acts.b! }, s.dHidden, { rows: N, features: F });
     linearBackwardInput(step, s.dh, s.da, w.gate!, N);
-    linearBackwardInput(step, s.dh, s.db, w.up, N, true);
-    loraSlotsBackward(g, l, acts, { gate: s.da, up: s.db }, acts.h2, s.dh);
+    linearBackwardInput(step, s.dh, db, w.up, N, true);
+    loraSlotsBackward(g, l, acts, { gate: s.da, up: db }, acts.h2, s.dh);
   } else {
     geluBackward(step, s.da, acts.a, s.dHidden, N * F);
     linearBackwardInput(step, s.dh, s.da, w.up, N);

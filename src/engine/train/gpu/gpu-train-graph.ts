@@ -1,10 +1,11 @@
 // What the training forward and backward of one micro-batch share while they record into one StepEncoder:
 // the model, the adapter, the packed rows, the activation buffers, the LoRA branch's input (with dropout)
-// and its backward. Every buffer here is a step temporary: it returns to the pool after the submit,
-// and the next micro-batch of the same shape takes the same buffers back.
+// and its backward. Every buffer here is a step temporary taken at the size and name the allocation plan
+// gives (train-allocation.ts: the memory estimate sums the same plan); it returns to the pool after the
+// submit, and the next micro-batch of the same shape takes the same buffers back.
 
 import type { StepEncoder } from '../../gpu/step-encoder';
-import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
+import type { LinearSlot } from '../../lora/lora-config';
 import type { ModelConfig } from '../../model/config';
 import type { BlockActivations } from '../../model/gpu/gpu-layer';
 import type { LayerLoraSlots, SlotLora } from '../../model/gpu/gpu-lora-slots';
@@ -13,8 +14,9 @@ import { dropoutKey } from '../../ops/cpu/dropout';
 import { dropout } from '../../ops/gpu/dropout';
 import { matmul } from '../../ops/gpu/matmul';
 import { layerNormBackward, rmsNormBackward } from '../../ops/gpu/norms';
-import type { GpuLoraAdapter } from './gpu-lora';
+import { uOwnerSlot, type GpuLoraAdapter } from './gpu-lora';
 import type { PackedBatch } from './packed-batch';
+import type { BackwardSpecs, BufferSpec, PassPlan } from './train-allocation';
 
 /** LoRA dropout of this micro-batch: masks keyed by (seed, step, micro, module, element). */
 export interface DropoutPlan {
@@ -52,19 +54,24 @@ interface BackwardScratch {
   /** (N, Q), (N, K): gradients before RoPE (RoPE models only, else dq / dk). */
   dqPre: GPUBuffer;
   dkPre: GPUBuffer;
-  /** (N, F) each: gradients of a, b and hidden. */
+  /** (N, F) each: gradients of a, b (SwiGLU only) and hidden. */
   da: GPUBuffer;
-  db: GPUBuffer;
+  db: GPUBuffer | undefined;
   dHidden: GPUBuffer;
   /** (N, r) gradient of a module's x A^T. */
   du: GPUBuffer;
 }
 
+/** The buffers a pass takes from its plan: the pass's own, and for training the backward's and dropout's. */
+export interface GraphPlan {
+  pass: PassPlan;
+  backward?: BackwardSpecs;
+  dropout?: [BufferSpec, BufferSpec];
+}
+
 export class TrainGraph {
   readonly config: ModelConfig;
   readonly rows: number;
-  private readonly maxIn: number;
-  private readonly loraSlots: ReadonlySet<LinearSlot>;
   private dropScratch: [GPUBuffer, GPUBuffer] | undefined;
   private backwardScratch: BackwardScratch | undefined;
   /** (N, Q) and (N, K) projections before RoPE, shared by every layer's forward. */
@@ -81,16 +88,21 @@ export class TrainGraph {
     readonly positions: GPUBuffer,
     readonly invFreq: GPUBuffer | undefined,
     readonly dropout: DropoutPlan | null,
+    readonly plan: GraphPlan,
   ) {
     this.config = config;
     this.rows = packed.rows;
-    this.maxIn = Math.max(config.hiddenSize, config.numHeads * config.headDim, config.intermediateSize);
-    this.loraSlots = new Set(lora ? lora.layers.flatMap((slots) => Object.keys(slots) as LinearSlot[]) : []);
   }
 
-  /** (N, width) f32 step temporary. */
-  rowsBuffer(width: number, label: string): GPUBuffer {
-    return this.step.temp(this.rows * width * 4, label);
+  /** A step temporary as the plan specifies it. */
+  take(spec: BufferSpec): GPUBuffer {
+    return this.step.temp(spec.bytes, spec.name);
+  }
+
+  /** The norm statistics buffers of a spec list: [mean, rstd] (LayerNorm), or the one rstd twice (RMSNorm). */
+  takeStats(specs: readonly BufferSpec[]): [GPUBuffer, GPUBuffer] {
+    const first = this.take(specs[0]);
+    return [first, specs[1] ? this.take(specs[1]) : first];
   }
 
   layerSlots(layer: number): LayerLoraSlots | undefined {
@@ -99,55 +111,53 @@ export class TrainGraph {
 
   /** A fresh set of activation buffers (one per layer, or one shared set when recomputing). */
   allocateActivations(): LayerActivations {
-    const { hiddenSize: C, numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F } = this.config;
-    const buf = (width: number, label: string) => this.rowsBuffer(width, label);
+    const p = this.plan.pass.activations;
     const u: Partial<Record<LinearSlot, GPUBuffer>> = {};
-    for (const slot of this.loraSlots) u[slot] = buf(this.lora!.r, `lora x A^T (${slot})`);
+    for (const [slot, spec] of Object.entries(p.u) as [LinearSlot, BufferSpec][]) u[slot] = this.take(spec);
     return {
-      attnStats: [buf(1, 'attn norm stats'), buf(1, 'attn norm rstd')],
-      h1: buf(C, 'attn norm out'),
-      q: buf(Hq * D, 'q'),
-      k: buf(Hkv * D, 'k'),
-      v: buf(Hkv * D, 'v'),
-      attn: buf(Hq * D, 'attention out'),
-      lse: this.step.temp(Math.max(1, this.packed.lseElements) * 4, 'attention lse'),
-      xMid: buf(C, 'residual after attention'),
-      mlpStats: [buf(1, 'mlp norm stats'), buf(1, 'mlp norm rstd')],
-      h2: buf(C, 'mlp norm out'),
-      a: buf(F, this.config.mlp === 'swiglu' ? 'gate' : 'fc'),
-      b: this.config.mlp === 'swiglu' ? buf(F, 'up') : undefined,
-      hidden: buf(F, 'mlp hidden'),
+      attnStats: this.takeStats(p.attnStats),
+      h1: this.take(p.h1),
+      q: this.take(p.q),
+      k: this.take(p.k),
+      v: this.take(p.v),
+      attn: this.take(p.attn),
+      lse: this.take(p.lse),
+      xMid: this.take(p.xMid),
+      mlpStats: this.takeStats(p.mlpStats),
+      h2: this.take(p.h2),
+      a: this.take(p.a),
+      b: p.b && this.take(p.b),
+      hidden: this.take(p.hidden),
       u,
     };
   }
 
   /** Where q and k land before RoPE (RoPE models), or the saved buffers themselves. */
   projectionTargets(acts: LayerActivations): [GPUBuffer, GPUBuffer] {
-    if (!this.invFreq) return [acts.q, acts.k];
-    const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = this.config;
-    this.preRope ??= [this.rowsBuffer(Hq * D, 'q before rope'), this.rowsBuffer(Hkv * D, 'k before rope')];
+    const targets = this.plan.pass.ropeTargets;
+    if (!this.invFreq || !targets) return [acts.q, acts.k];
+    this.preRope ??= [this.take(targets[0]), this.take(targets[1])];
     return this.preRope;
   }
 
   scratch(): BackwardScratch {
     if (!this.backwardScratch) {
-      const { hiddenSize: C, numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F } = this.config;
-      const buf = (width: number, label: string) => this.rowsBuffer(width, label);
-      const dq = buf(Hq * D, 'dq');
-      const dk = buf(Hkv * D, 'dk');
-      const rope = Boolean(this.invFreq);
+      const b = this.plan.backward;
+      if (!b) throw new Error('a backward needs the plan of a training pass');
+      const dq = this.take(b.dq);
+      const dk = this.take(b.dk);
       this.backwardScratch = {
-        dh: buf(C, 'd norm out'),
-        dAttn: buf(Hq * D, 'd attention out'),
+        dh: this.take(b.dh),
+        dAttn: this.take(b.dAttn),
         dq,
         dk,
-        dv: buf(Hkv * D, 'dv'),
-        dqPre: rope ? buf(Hq * D, 'dq before rope') : dq,
-        dkPre: rope ? buf(Hkv * D, 'dk before rope') : dk,
-        da: buf(F, 'd mlp a'),
-        db: buf(F, 'd mlp b'),
-        dHidden: buf(F, 'd mlp hidden'),
-        du: buf(this.trained().r, 'd lora x A^T'),
+        dv: this.take(b.dv),
+        dqPre: b.dqPre ? this.take(b.dqPre) : dq,
+        dkPre: b.dkPre ? this.take(b.dkPre) : dk,
+        da: this.take(b.da),
+        db: b.db && this.take(b.db),
+        dHidden: this.take(b.dHidden),
+        du: this.take(b.du),
       };
     }
     return this.backwardScratch;
@@ -155,8 +165,9 @@ export class TrainGraph {
 
   /** The buffer holding x A^T of `lora`'s module in this layer. */
   uOf(acts: LayerActivations, slots: LayerLoraSlots, lora: SlotLora): GPUBuffer {
-    const owner = LINEAR_SLOTS.find((s) => slots[s]?.module === lora.module)!;
-    return acts.u[owner]!;
+    const u = acts.u[uOwnerSlot(slots, lora.module)];
+    if (!u) throw new Error(`the allocation plan has no saved x A^T for LoRA module ${lora.module}`);
+    return u;
   }
 
   /**
@@ -214,7 +225,9 @@ export class TrainGraph {
   }
 
   private dropBuffers(): [GPUBuffer, GPUBuffer] {
-    this.dropScratch ??= [this.rowsBuffer(this.maxIn, 'lora dropout input'), this.rowsBuffer(this.maxIn, 'lora dropout grad')];
+    const specs = this.plan.dropout;
+    if (!specs) throw new Error('LoRA dropout needs its scratch in the allocation plan');
+    this.dropScratch ??= [this.take(specs[0]), this.take(specs[1])];
     return this.dropScratch;
   }
 }

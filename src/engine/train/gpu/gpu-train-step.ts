@@ -10,6 +10,7 @@
 // whole arena in one dispatch, gradients cleared) rides in the last micro-batch's submit; it reads back the
 // norm.
 
+import { bufferSize } from '../../gpu/buffer-size';
 import type { Readback, StepEncoder } from '../../gpu/step-encoder';
 import { checkAdapterShapes, type GpuCausalLm } from '../../model/gpu/gpu-model';
 import { adamw } from '../../ops/gpu/adamw';
@@ -20,7 +21,9 @@ import type { TrainBatch } from '../train-batch';
 import { recordRowScaling, type GpuReference } from './gpu-objective';
 import type { GpuLoraAdapter } from './gpu-lora';
 import { recordScoring, recordTraining, uploadBatch } from './gpu-train-pass';
-import { packBatch } from './packed-batch';
+import { packBatch, type PackedBatch } from './packed-batch';
+import { batchSpecs, passPlan, trainAllocationPlan, type TrainAllocationPlan, type TrainBatchShape } from './train-allocation';
+import { kernelTraits } from './train-kernel-scratch';
 
 export interface GpuTrainerOptions {
   /** Save only each layer's input and recompute the layer before its backward (default false). */
@@ -69,6 +72,11 @@ export interface MicroBatchOptions {
 function logitScaleOf(temperature = 1): number {
   if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`the logit temperature must be a positive finite number, got ${temperature}`);
   return 1 / temperature;
+}
+
+/** What the allocation plan needs of a packed batch. */
+function batchShape(packed: PackedBatch): TrainBatchShape {
+  return { rows: packed.rows, sequences: packed.starts.length, groups: packed.groups, lseElements: packed.lseElements };
 }
 
 /** The row losses of a packed batch as per-sequence token log-probabilities (float64). */
@@ -137,12 +145,17 @@ export class GpuTrainer {
     this.assertLive();
     const packed = packBatch(batch, this.model.config);
     this.checkRows(packed.rows);
+    const plan = this.planFor(packed, batch, rule, options);
+    this.model.ctx.uniforms.buffer(plan.uniformArenaBytes); // the arena at the plan's bound, made before the step
     const step = this.model.ctx.step();
+    // The kernels' shared scratch at its largest size first: every later request fits it.
+    for (const r of plan.reserved) step.shared(r.key, r.spec.bytes, r.spec.name);
     const logitScale = logitScaleOf(options.logitTemperature);
-    const uploaded = uploadBatch(step, packed);
-    const reference = this.referenceFor(step, uploaded, batch, options.referencePass ?? false, logitScale);
+    const uploaded = uploadBatch(step, packed, plan.batch);
+    const reference = this.referenceFor(step, uploaded, batch, plan, logitScale);
     const dropout = this.adapter.dropout > 0 ? { p: this.adapter.dropout, seed: this.seed, step: this.steps + 1, micro: this.micro } : null;
     const rowLoss = recordTraining(step, this.model, uploaded, this.adapter, {
+      plan,
       recompute: this.recompute,
       dropout,
       gradOf: (losses) => recordRowScaling(step, rule, batch, losses, reference.gpu),
@@ -162,6 +175,14 @@ export class GpuTrainer {
   }
 
   /**
+   * The allocation plan of the submit that submitMicroBatch(batch, rule, options) records: every buffer it
+   * holds, at the sizes the step takes them (train-allocation.ts).
+   */
+  allocationPlan(batch: TrainBatch, rule: GpuGradientRule, options: MicroBatchOptions = {}): TrainAllocationPlan {
+    return this.planFor(packBatch(batch, this.model.config), batch, rule, options);
+  }
+
+  /**
    * (N) row losses of a batch under the adapter as trained ('policy') or the frozen reference, in one submit,
    * at a logit temperature (default 1).
    */
@@ -171,7 +192,9 @@ export class GpuTrainer {
     const packed = packBatch(batch, this.model.config);
     this.checkRows(packed.rows);
     const step = this.model.ctx.step();
-    const rowLoss = recordScoring(step, this.model, uploadBatch(step, packed), model === 'policy' ? this.adapter : this.reference, logitScale);
+    const lora = model === 'policy' ? this.adapter : this.reference;
+    const plan = passPlan(this.model.config, batchShape(packed), lora?.shape ?? null, { training: false, recompute: false });
+    const rowLoss = recordScoring(step, this.model, uploadBatch(step, packed, batchSpecs(packed.rows)), lora, plan, logitScale);
     const read = step.read(rowLoss, 0, packed.rows * 4);
     await step.submit();
     return new Float32Array(await read.data());
@@ -235,15 +258,36 @@ export class GpuTrainer {
   }
 
   /** The reference the objective's kernel reads: its row losses from a pass in this submit, precomputed sums, or none. */
-  private referenceFor(step: StepEncoder, uploaded: ReturnType<typeof uploadBatch>, batch: TrainBatch, pass: boolean, logitScale: number): { gpu: GpuReference; rows?: GPUBuffer } {
+  private referenceFor(step: StepEncoder, uploaded: ReturnType<typeof uploadBatch>, batch: TrainBatch, plan: TrainAllocationPlan, logitScale: number): { gpu: GpuReference; rows?: GPUBuffer } {
     if (batch.reference) {
       const sums = step.temp(batch.reference.length * 4, 'reference sums');
       step.ctx.write(sums, Float32Array.from(batch.reference));
       return { gpu: { sums } };
     }
-    if (!pass) return { gpu: null };
-    const rows = recordScoring(step, this.model, uploaded, this.reference, logitScale);
+    if (!plan.reference) return { gpu: null };
+    const rows = recordScoring(step, this.model, uploaded, this.reference, plan.reference, logitScale);
     return { gpu: { rows }, rows };
+  }
+
+  /** The plan of one micro-batch's submit (see allocationPlan). */
+  private planFor(packed: PackedBatch, batch: TrainBatch, rule: GpuGradientRule, options: MicroBatchOptions): TrainAllocationPlan {
+    const { model } = this;
+    const referencePass = Boolean(options.referencePass) && !batch.reference;
+    return trainAllocationPlan(model.config, {
+      batch: batchShape(packed),
+      weightFormat: model.weights.format,
+      weightBytes: [...model.weights.buffers, ...(model.invFreq ? [model.invFreq] : [])].reduce((n, b) => n + bufferSize(b), 0),
+      headParts: model.weights.lmHead.parts.map((p) => p.rows),
+      adapter: this.adapter.shape,
+      recompute: this.recompute,
+      dropout: this.adapter.dropout > 0,
+      objective: rule.kind,
+      referenceSums: Boolean(batch.reference),
+      referencePass: referencePass ? (this.reference?.shape ?? null) : undefined,
+      referenceElements: this.reference?.elements,
+      optimizer: Boolean(options.optimizer),
+      kernels: kernelTraits(model.ctx),
+    });
   }
 
   /**
