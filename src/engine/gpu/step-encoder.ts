@@ -213,6 +213,7 @@ export class StepEncoder {
     const encoder = device.createCommandEncoder();
     let pass: GPUComputePassEncoder | undefined;
     let di = 0;
+    let current: GPUComputePipeline | undefined;
     const offsets = [0]; // the one dynamic offset (the parameter block's), reused: setBindGroup copies it
     for (const cmd of this.cmds) {
       if (cmd.kind === 'dispatch') {
@@ -220,9 +221,15 @@ export class StepEncoder {
         if (this.timer) {
           pass?.end();
           pass = encoder.beginComputePass({ timestampWrites: this.timer.next(cmd.def.name) });
+          current = undefined;
         }
-        pass ??= encoder.beginComputePass();
-        pass.setPipeline(pipeline);
+        if (!pass) {
+          pass = encoder.beginComputePass();
+          current = undefined;
+        }
+        // A pass keeps its pipeline: consecutive dispatches of one kernel variant set it once (each call
+        // into dawn.node costs a few microseconds).
+        if (pipeline !== current) pass.setPipeline((current = pipeline));
         const group = bindGroups.forDispatch(layout, cmd.def.bindings, cmd.bindings, uniforms, cmd.paramsSize);
         if (cmd.paramsOffset === NO_PARAMS) pass.setBindGroup(0, group);
         else {
