@@ -1,8 +1,9 @@
 // The command line's matmul tuning: every command that takes the GPU runs with the adapter's tuning from
-// the cache folder's matmul-tuning.json, measured on first use (about 5 s on a real GPU, up to 15 s on a
-// software adapter) and stored for the next command. TUNELAB_MATMUL_TUNING=cached uses a stored tuning
+// the cache folder's matmul-tuning.json, measured on first use on a real GPU (about 5 s) and stored for the
+// next command; a software adapter is measured only by `tunelab tune`. TUNELAB_MATMUL_TUNING=cached uses a stored tuning
 // but never measures; =off keeps the built-in rule. `tunelab tune` measures again; `tunelab info` shows it.
 
+import { isSoftwareAdapter } from '../engine/gpu/adapter-info';
 import type { GpuContext } from '../engine/gpu/context';
 import { ensureMatmulTuning } from '../engine/ops/gpu/matmul-tuning-cache';
 import type { MatmulTuning } from '../engine/ops/gpu/matmul-tuning';
@@ -34,7 +35,8 @@ export async function applyMatmulTuning(ctx: GpuContext, log: (line: string) => 
   const file = new MatmulTuningFile();
   try {
     const got = await ensureMatmulTuning(ctx, file, {
-      cachedOnly: mode === 'cached',
+      // A software adapter is measured only by `tunelab tune` (see matmul-tuning-service.ts for why).
+      cachedOnly: mode === 'cached' || isSoftwareAdapter(ctx.adapter),
       onTuning: (why) => log(`tuning the matmul kernels for this adapter once (${why}); stored in ${file.path}`),
     });
     if (got.source === 'tuned') log(`matmul tuning (${got.record.elapsedS.toFixed(1)} s): ${tuningSummary(got.record)}`);

@@ -1,8 +1,11 @@
 // The worker's matmul tuning: when the device opens, the adapter's stored tuning (IndexedDB) is used if it
-// fits this adapter and these kernels; before the first training run with none, the kernels are measured
-// once (about 5 s on a GPU, up to 15 s on a software adapter) and stored. Generation never waits for it.
+// fits this adapter and these kernels; before the first training run with none, a GPU's kernels are measured
+// once (about 5 s) and stored. A software adapter (a CPU emulation) is only measured on request: there
+// pipeline compiles take most of a 15 s budget and its timings move with the machine's load, so an automatic
+// tune would cost every first run 15 s for a choice the rule makes about as well. Generation never waits.
 // The Device page shows the tuning and measures again on request, never while a run trains.
 
+import { isSoftwareAdapter } from '../engine/gpu/adapter-info';
 import type { GpuContext } from '../engine/gpu/context';
 import { checkMatmulTuning, ensureMatmulTuning, type MatmulTuningStore } from '../engine/ops/gpu/matmul-tuning-cache';
 import type { StudioDb } from '../storage/db';
@@ -47,7 +50,10 @@ export class MatmulTuningService {
     this.ctx = ctx;
     try {
       const got = await ensureMatmulTuning(ctx, this.store(), { cachedOnly: true });
-      if (got.source === 'none') this.why = `${got.why}: measured before the first training run`;
+      if (got.source === 'none') {
+        const when = isSoftwareAdapter(ctx.adapter) ? 'measured on request (Tune now) on a software adapter' : 'measured before the first training run';
+        this.why = `${got.why}: ${when}`;
+      }
       else this.source = 'stored';
     } catch (err) {
       this.why = `the stored tuning could not be read (${message(err)})`;
@@ -59,7 +65,7 @@ export class MatmulTuningService {
     this.ensured ??= (async () => {
       const ctx = await this.deps.gpuContext();
       if (this.running) await this.running.done.catch(() => undefined);
-      if (ctx.matmulTuning) return;
+      if (ctx.matmulTuning || isSoftwareAdapter(ctx.adapter)) return;
       await this.measure(ctx).catch(() => undefined);
     })();
     return this.ensured;

@@ -60,7 +60,7 @@ describe('tunelab tune and info', () => {
     expect(text.stdout).toMatch(new RegExp(`${decode.label}\\s+${decode.choice.replace('+', '\\+')}\\s+${decode.rule.replace('+', '\\+')}\\s+${decode.candidates[0].variant.replace('+', '\\+')} `));
   });
 
-  it('a GPU command takes the stored tuning; a stale one is measured again, except with "cached"', async () => {
+  it('a GPU command takes the stored tuning; a stale one is not measured again on a software adapter', async () => {
     const path = join(cache, 'matmul-tuning.json');
     const storedText = await readFile(path, 'utf8');
     const args = ['generate', '--model', storiesArg, '--max-new-tokens', '2', '--temperature', '0'];
@@ -77,12 +77,12 @@ describe('tunelab tune and info', () => {
     expect(cached.stderr).not.toMatch(/tuning the matmul kernels/);
     expect(await readFile(path, 'utf8')).toBe(stale);
 
-    // By default a stale record is measured again on first use (the software budget, about 15 s) and replaced.
-    const retuned = await tunelab(args, env);
-    expect(retuned.status, retuned.stderr).toBe(0);
-    expect(retuned.stderr).toContain(`tuning the matmul kernels for this adapter once (it was measured with other kernels (version 00000000, now ${matmulKernelsVersion()})); stored in ${path}`);
-    expect(retuned.stderr).toMatch(/^matmul tuning \(\d+\.\d s\): \S+ for m < 16, B f16; /m);
-    expect((await info()).matmulTuning.status).toBe('tuned');
+    // By default too, on a software adapter (the tests' SwiftShader / lavapipe): only `tunelab tune` measures
+    // there (a real GPU measures on first use, about 5 s); the rule runs and the stale record stays.
+    const auto = await tunelab(args, env);
+    expect(auto.status, auto.stderr).toBe(0);
+    expect(auto.stderr).not.toMatch(/tuning the matmul kernels/);
+    expect(await readFile(path, 'utf8')).toBe(stale);
 
     const bad = await tunelab(args, { ...env, TUNELAB_MATMUL_TUNING: 'sometimes' });
     expect(bad.status).toBe(2);

@@ -182,7 +182,7 @@ describe('tunelab main', () => {
     expect(r).toEqual({ status: 2, out: '', err: 'tunelab: --top-p must be a number in (0, 1], got 2\n' });
     const unknown = await run(['finetune']);
     expect(unknown.status).toBe(2);
-    expect(unknown.err).toBe('tunelab: unknown command "finetune" (commands: info, generate, logits, train, eval, export, judge; see tunelab --help)\n');
+    expect(unknown.err).toBe('tunelab: unknown command "finetune" (commands: info, tune, generate, logits, train, eval, export, judge; see tunelab --help)\n');
   });
 
   it('--verbose adds the stack after the one line', async () => {

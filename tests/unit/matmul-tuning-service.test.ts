@@ -10,7 +10,7 @@ import type { GpuAdapterSummary } from '../../src/engine/gpu/adapter-info';
 import type { GpuContext } from '../../src/engine/gpu/context';
 import { contextAdapterKey, matmulKernelsVersion, tunedVariant } from '../../src/engine/ops/gpu/matmul-tuning';
 import { openStudioDb, type StudioDb } from '../../src/storage/db';
-import { putMatmulTuning } from '../../src/storage/matmul-tunings-store';
+import { getMatmulTuning, putMatmulTuning } from '../../src/storage/matmul-tunings-store';
 import type { MatmulTuningRecord } from '../../src/storage/records';
 import { MatmulTuningService } from '../../src/worker/matmul-tuning-service';
 
@@ -100,6 +100,19 @@ describe('the worker matmul tuning', () => {
       why: `it was measured with other kernels (version 00000000, now ${matmulKernelsVersion()}): measured before the first training run`,
     });
     expect(ctx.matmulTuning).toBeUndefined();
+  });
+
+  it('on a software adapter, says so and never measures before training (only on request)', async () => {
+    const software = { ...ctx, adapter: { ...ADAPTER, vendor: 'google', description: 'SwiftShader Device (Subzero)' } } as unknown as GpuContext;
+    const s = new MatmulTuningService({ gpuContext: async () => software, db: async () => db, busy: () => busy });
+    await s.open(software);
+    expect(s.status()).toEqual({ state: 'none', why: 'none is cached for this adapter: measured on request (Tune now) on a software adapter' });
+    await s.ensure();
+    // Nothing was measured: a measurement would have set a tuning on the context and stored a record (or,
+    // on this fake device, failed and said "measuring failed").
+    expect(s.status()).toEqual({ state: 'none', why: 'none is cached for this adapter: measured on request (Tune now) on a software adapter' });
+    expect(software.matmulTuning).toBeUndefined();
+    expect(await getMatmulTuning(db, contextAdapterKey(software))).toBeUndefined();
   });
 
   it('refuses to measure again while a run trains, without touching the GPU', async () => {
