@@ -14,8 +14,9 @@
 //
 // Bindings: 0 q (read), 1 k (read), 2 v (read), 3 out or partial acc (write), 4 lse or partial (m, l) (write),
 // 5 params (uniform). Dispatch: grid1d(ceil(B * Hkv * blocks * splits / WG)) workgroups of WG invocations.
-// Caller guarantees: 1 <= D = HD <= 128; 1 <= BK <= 32; 1 <= HEADS <= 8; splits = ceil(Tk / CHUNK);
-// Hq % Hkv == 0; with attention_decode_io_vec4.wgsl, D and q's, k's and v's offsets and strides multiples of 4.
+// Caller guarantees: 1 <= D = HD <= 128; 1 <= BK <= 32; 1 <= HEADS <= 4, HEADS * HD4 <= 64, HEADS * BK <= 64;
+// splits = ceil(Tk / CHUNK); Hq % Hkv == 0; with attention_decode_io_vec4.wgsl, D and the offsets and
+// strides of q, k and v multiples of 4.
 
 override HD: u32 = 64u;     // head dim D
 override WG: u32 = 64u;     // invocations per workgroup
@@ -24,9 +25,9 @@ override BK: u32 = 16u;     // keys scored between two rescales of the accumulat
 override HD4: u32 = (HD + 3u) / 4u;  // head dim in vec4s; the tail of the last one is zero-padded
 
 override HEADS: u32 = 1u;  // query heads per invocation (of one kv head's group): k and v are read once for all
-const MAX_HEADS: u32 = 8u;
-const MAX_HEADS_HD4: u32 = 256u;  // MAX_HEADS * 32 vec4s (D <= 128)
-const MAX_HEADS_BK: u32 = 256u;   // MAX_HEADS * 32 keys
+const MAX_HEADS: u32 = 4u;
+const MAX_HEADS_HD4: u32 = 64u;  // HEADS * HD4 <= 64 (4 heads at D <= 64, 2 at D = 128)
+const MAX_HEADS_BK: u32 = 64u;   // HEADS * BK <= 64
 const NO_MAX: f32 = -3.0e38;
 
 // DecodeParams comes from attention_decode_params.wgsl.

@@ -13,7 +13,7 @@ import combineSource from '../../../../shaders/attention_decode_combine.wgsl?raw
 import ioSource from '../../../../shaders/attention_decode_io.wgsl?raw';
 import ioVec4Source from '../../../../shaders/attention_decode_io_vec4.wgsl?raw';
 import paramsSource from '../../../../shaders/attention_decode_params.wgsl?raw';
-import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-info';
+import type { GpuAdapterSummary } from '../../gpu/adapter-info';
 import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams, type KernelConstants, type WgslPart } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import type { AttentionDims } from '../cpu/attention';
@@ -52,8 +52,7 @@ export interface DecodeTuning {
   block?: number;
   /**
    * Query heads of one kv head's group per invocation, which read each k and v row once for all of them
-   * (at most 8). Default: 1 on real GPUs (the accumulators stay in registers; the group's heads share the
-   * rows through the cache), the group in even blocks of at most 8 on software adapters (loads are the cost).
+   * (at most 4, and heads * ceil(D / 4) <= 64, heads * block <= 64). Default: see preferredDecodeHeads.
    */
   heads?: number;
   /** Read q, k and v as vec4s where D and their offsets and strides allow (default true); false: f32 reads. */
@@ -79,8 +78,15 @@ export interface DecodeWorkspace {
 const DEFAULT_CHUNK = 64;
 const DEFAULT_WORKGROUP = 64;
 const DEFAULT_BLOCK = 16;
-const MAX_BLOCK = 32; // MAX_BK in the shader
-const MAX_HEADS = 8; // MAX_HEADS in the shader
+const MAX_BLOCK = 32;
+/**
+ * The shader's per-invocation arrays: HEADS <= 4, HEADS * ceil(D / 4) <= 64 vec4s, HEADS * BK <= 64 scores.
+ * Kept small on purpose: Mesa's lavapipe turns every dynamically indexed private array into select ladders,
+ * and 256-entry arrays took it minutes per pipeline.
+ */
+const MAX_HEADS = 4;
+const MAX_HEADS_VEC4S = 64;
+const MAX_HEADS_SCORES = 64;
 const MAX_WORKGROUP = 256; // maxComputeInvocationsPerWorkgroup every WebGPU device offers
 const MAX_CHUNK = 1 << 16;
 
@@ -89,10 +95,32 @@ function checkInteger(name: string, value: number, max: number): number {
   return value;
 }
 
-/** Query heads per invocation when the tuning leaves it open: see DecodeTuning.heads. */
-export function preferredDecodeHeads(adapter: GpuAdapterSummary, group: number): number {
-  if (!isSoftwareAdapter(adapter)) return 1;
-  return ceilDiv(group, ceilDiv(group, MAX_HEADS));
+/** The most query heads one invocation may serve at this head dim and block. */
+function headsCapacity(headDim: number, block: number): number {
+  return Math.min(MAX_HEADS, Math.floor(MAX_HEADS_VEC4S / ceilDiv(headDim, 4)), Math.floor(MAX_HEADS_SCORES / block));
+}
+
+const swiftShaderVerdicts = new WeakMap<GpuAdapterSummary, boolean>();
+
+/** SwiftShader (Dawn's and Chromium's fallback adapter): decided once per adapter. */
+function isSwiftShader(adapter: GpuAdapterSummary): boolean {
+  let verdict = swiftShaderVerdicts.get(adapter);
+  if (verdict === undefined) {
+    verdict = adapter.isFallbackAdapter || /swiftshader/i.test(`${adapter.architecture} ${adapter.description} ${adapter.device}`);
+    swiftShaderVerdicts.set(adapter, verdict);
+  }
+  return verdict;
+}
+
+/**
+ * Query heads per invocation when the tuning leaves it open: on SwiftShader the whole group in even blocks
+ * (7 heads at capacity 4 run as 4 + 3), since loads are its cost and it compiles the multi-head loops in a
+ * fraction of a second; elsewhere 1 (real GPUs keep one head's accumulator in registers and share the rows
+ * through the cache; lavapipe spends minutes compiling the multi-head loops).
+ */
+export function preferredDecodeHeads(adapter: GpuAdapterSummary, group: number, headDim: number, block = DEFAULT_BLOCK): number {
+  if (!isSwiftShader(adapter)) return 1;
+  return ceilDiv(group, ceilDiv(group, headsCapacity(headDim, block)));
 }
 
 interface DecodePlan {
@@ -110,7 +138,7 @@ function decodePlan(step: StepEncoder, dims: DecodeAttentionDims, tuning: Decode
   const chunk = checkInteger('chunk', tuning.chunk ?? DEFAULT_CHUNK, MAX_CHUNK);
   const WG = checkInteger('workgroup', tuning.workgroup ?? DEFAULT_WORKGROUP, MAX_WORKGROUP);
   const BK = checkInteger('block', Math.min(tuning.block ?? DEFAULT_BLOCK, chunk), MAX_BLOCK);
-  const HEADS = checkInteger('heads', tuning.heads ?? preferredDecodeHeads(step.ctx.adapter, dims.hq / dims.hkv), MAX_HEADS);
+  const HEADS = checkInteger('heads', tuning.heads ?? preferredDecodeHeads(step.ctx.adapter, dims.hq / dims.hkv, dims.headDim, BK), headsCapacity(dims.headDim, BK));
   // One number for the five small integers: HD <= 128, WG <= 256, BK <= 32, HEADS <= 8, chunk <= 2^16.
   const key = (((dims.headDim * 257 + WG) * 33 + BK) * 9 + HEADS) * (MAX_CHUNK + 1) + chunk;
   let plan = plans.get(key);
