@@ -6,12 +6,14 @@ import { resolve } from 'node:path';
 import {
   DEFAULT_OPTIONS,
   TRAIN_MODELS,
+  LARGE_TRAIN_MODELS,
   TRAIN_OBJECTIVES,
   type BenchOptions,
   type DecodeOptions,
   type EvalOptions,
   type GrpoOptions,
   type TrainModelId,
+  type TrainBenchModelId,
   type TrainObjectiveId,
   type TrainOptions,
 } from '../core/types';
@@ -96,11 +98,11 @@ function valueReaders(key: string, value: string) {
     if (items.length === 0) throw new ArgsError(`${key} needs a comma-separated list`);
     return items;
   };
-  /** Model names of TRAIN_MODELS, case-insensitive, in the order given. */
-  const models = (): TrainModelId[] =>
+  /** Model names of `known` (default TRAIN_MODELS), case-insensitive, in the order given. */
+  const models = <Id extends string = TrainModelId>(known: readonly Id[] = TRAIN_MODELS as unknown as readonly Id[]): Id[] =>
     list().map((m) => {
-      const id = TRAIN_MODELS.find((x) => x.toLowerCase() === m.toLowerCase());
-      if (!id) throw new ArgsError(`${key}: unknown model ${m} (known: ${TRAIN_MODELS.join(', ')})`);
+      const id = known.find((x) => x.toLowerCase() === m.toLowerCase());
+      if (!id) throw new ArgsError(`${key}: unknown model ${m} (known: ${known.join(', ')})`);
       return id;
     });
   return { num, int, perModel, counts, list, models };
@@ -148,7 +150,7 @@ export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironmen
         d.enabled = true;
         break;
       case '--train': break;
-      case '--train-models': t.models = models(); break;
+      case '--train-models': t.models = models<TrainBenchModelId>([...TRAIN_MODELS, ...LARGE_TRAIN_MODELS]); break;
       case '--train-objectives':
         t.objectives = list().map((m) => {
           if (!(TRAIN_OBJECTIVES as readonly string[]).includes(m)) {

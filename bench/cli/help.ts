@@ -24,7 +24,8 @@ training section (after the matmuls, same device; any option below implies --tra
                       (4N + 6LCT per token) and their fraction of the peak and of the best matmul above,
                       for SFT on the chosen answers and DPO (cached reference / reference pass in the step),
                       with each DPO step's cost in SFT steps against issue 9's limits (2.3x / 3.3x)
-  --train-models=LIST stories260K,smollm2-135m (default both)
+  --train-models=LIST stories260K,smollm2-135m (default both); also smollm2-360m, qwen2.5-0.5b (batch 1,
+                      1 warm-up step; minutes per step on a software adapter)
   --train-objectives=LIST  sft,dpo-cached,dpo-ref (default all three; the DPO / SFT ratios need sft)
   --train-seq=T       tokens per sequence, a prompt of about T/4 and the answer (default 256)
   --train-batch=B[,B] sequences (DPO: pairs) per step: stories260K[,SmolLM2 shape] (default 8,1)

@@ -19,6 +19,11 @@ const TRAIN_TIMING_NOTE =
   "so a loaded machine's drift weighs on every objective alike. DPO with a cached reference: the reference's summed answer log-probabilities are computed " +
   'before each step (untimed, as the loop precomputes them before training). Step ratios DPO / SFT: mean step / mean step (median / median and best / best beside).';
 
+const TRAIN_MEMORY_NOTE =
+  "GPU MiB: the bytes an objective holds at its peak, measured (ctx.memory): the model's buffers, its adapter's with gradients and AdamW's moments, " +
+  "the uniform arena, and its step's temporaries at the submit (the buffer pool's live bytes); est.: estimateMemory's total for that shape on this adapter's kernels, " +
+  'the sum of the allocation plan the trainer allocates from (src/engine/train/gpu/train-allocation.ts).';
+
 const DPO_COST_NOTE =
   'issue 9: a DPO step with cached reference log-probabilities costs at most 2.3x an SFT step on the chosen answers alone (same model, B, T; ' +
   'DPO trains B pairs = 2B sequences), and at most 3.3x with the reference pass in the step; step_ratio = mean DPO step / mean SFT step of this run ' +
@@ -62,6 +67,8 @@ export interface TrainRunJson {
   fraction_of_best_matmul: number | null;
   loss_first: number | null;
   loss_last: number | null;
+  peak_gpu_bytes: number | null;
+  estimate_gpu_bytes: number | null;
   error?: string;
 }
 
@@ -85,6 +92,7 @@ export interface TrainJson {
   best_matmul: string | null;
   flops: string;
   timing: string;
+  memory: string;
   runs: TrainRunJson[];
   dpo_cost_note: string;
   dpo_cost: DpoCostJson[];
@@ -100,6 +108,7 @@ export function trainJson(ours: OursReport, matmul: readonly MatmulRow[], peak: 
     best_matmul: best ? `${best.m}x${best.k}x${best.n} B ${best.b_format}${best.variant === 'auto' ? '' : ` [${best.variant}]`}` : null,
     flops: TRAIN_FLOPS_NOTE,
     timing: TRAIN_TIMING_NOTE,
+    memory: TRAIN_MEMORY_NOTE,
     runs: ours.train.map((r) => ({
       model: r.model,
       objective: r.objective,
@@ -138,6 +147,8 @@ export function trainJson(ours: OursReport, matmul: readonly MatmulRow[], peak: 
       fraction_of_best_matmul: ratio(r.modelGflops, best?.gflops),
       loss_first: r.lossFirst ?? null,
       loss_last: r.lossLast ?? null,
+      peak_gpu_bytes: r.peakGpuBytes ?? null,
+      estimate_gpu_bytes: r.estimateGpuBytes ?? null,
       ...(r.error ? { error: r.error } : {}),
     })),
     dpo_cost_note: DPO_COST_NOTE,
@@ -181,9 +192,12 @@ export function trainReport(t: TrainJson, note: string | null): string[] {
       pct(r.fraction_of_best_matmul),
       b,
       r.dispatches_per_step ?? '-',
+      r.peak_gpu_bytes === null ? '-' : `${fmt(r.peak_gpu_bytes / 2 ** 20, 1)} / ${fmt(r.estimate_gpu_bytes === null ? null : r.estimate_gpu_bytes / 2 ** 20, 1)}`,
     ];
   });
-  out.push(table(['model', 'objective', 'seqs x T', 'N', 'FLOP/token', 'step ms', 'tokens/s', 'model GFLOP/s', 'of peak', 'of best matmul', 'record / submit / wait ms', 'dispatches'], rows));
+  out.push(
+    table(['model', 'objective', 'seqs x T', 'N', 'FLOP/token', 'step ms', 'tokens/s', 'model GFLOP/s', 'of peak', 'of best matmul', 'record / submit / wait ms', 'dispatches', 'GPU MiB / est.'], rows),
+  );
   out.push('');
   for (const [i, r] of t.runs.entries()) {
     // What the rows of a model share, once before its first row.
@@ -207,6 +221,7 @@ export function trainReport(t: TrainJson, note: string | null): string[] {
   }
   out.push(`flops: ${t.flops}`);
   out.push(`timing: ${t.timing}`);
+  out.push(`memory: ${t.memory}`);
   if (t.dpo_cost.length) out.push('', ...dpoCostReport(t));
   return out;
 }

@@ -18,6 +18,8 @@ export class StepWatch {
   submitS = 0;
   submitEndedAt = 0;
   dispatches = 0;
+  /** The most bytes the buffer pool had handed out (the step's temporaries) at any submit since reset(). */
+  liveBytes = 0;
   /** While true, every step made gets a DispatchTimer (one pass per dispatch, timestamps). */
   profile = false;
   readonly timers: DispatchTimer[] = [];
@@ -40,6 +42,7 @@ export class StepWatch {
       };
       const submit = step.submit.bind(step);
       step.submit = async () => {
+        this.liveBytes = Math.max(this.liveBytes, ctx.pool.stats().liveBytes);
         const t = now();
         try {
           await submit();
@@ -59,6 +62,7 @@ export class StepWatch {
     this.submitS = 0;
     this.submitEndedAt = 0;
     this.dispatches = 0;
+    this.liveBytes = 0;
     this.timers.length = 0;
   }
 }
@@ -74,6 +78,8 @@ export interface StepSample {
   totalS: number;
   breakdown: StepBreakdown;
   dispatches: number;
+  /** Bytes of the step's pooled temporaries at its submit (StepWatch.liveBytes). */
+  liveBytes: number;
   /** What was read back (row losses, the reference's when its pass ran, the gradient norm). */
   result: MicroBatchResult;
 }
@@ -95,6 +101,7 @@ export async function timedStep(trainer: GpuTrainer, watch: StepWatch, input: St
     totalS: t1 - t0,
     breakdown: { recordS: Math.max(0, submitEnded - t0 - submitS), submitS, waitS: t1 - submitEnded },
     dispatches: watch.dispatches,
+    liveBytes: watch.liveBytes,
     result: r,
   };
 }

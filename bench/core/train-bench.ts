@@ -24,11 +24,13 @@ import { GpuLoraAdapter } from '../../src/engine/train/gpu/gpu-lora';
 import { GpuTrainer, type OptimizerHyper } from '../../src/engine/train/gpu/gpu-train-step';
 import { Rng } from '../../src/engine/util/rng';
 import { errorText, median, now, withDeadline } from './measure';
-import { randomLlamaModel, SMOLLM2_135M_CONFIG } from './random-model';
+import { estimateMemory } from '../../src/engine/model/memory-estimate';
+import { kernelTraits } from '../../src/engine/train/gpu/train-kernel-scratch';
+import { QWEN25_05B_CONFIG, randomLlamaModel, SMOLLM2_135M_CONFIG, SMOLLM2_360M_CONFIG } from './random-model';
 import { profiledStep, StepWatch, timedStep, type StepSample } from './step-watch';
 import { forwardFlopsPerToken, loraFlopsPerToken, trainFlopsPerToken } from './train-flops';
 import { makeWorkload, promptTokens, randomPairs, type Workload } from './train-workloads';
-import type { Log, TrainModelId, TrainOptions, TrainRun } from './types';
+import type { Log, TrainBenchModelId, TrainOptions, TrainRun } from './types';
 
 /** Where stories260K comes from in this runtime (a folder in Node, the offline-model route in the page). */
 export interface TrainModelSources {
@@ -47,15 +49,28 @@ interface LoadedModel {
   description: string;
 }
 
-async function loadModel(id: TrainModelId, sources: TrainModelSources): Promise<LoadedModel> {
+/** The random shapes: config.json fields and how the report describes them. */
+const RANDOM_SHAPES = {
+  'smollm2-135m': [SMOLLM2_135M_CONFIG, 'SmolLM2-135M'],
+  'smollm2-360m': [SMOLLM2_360M_CONFIG, 'SmolLM2-360M'],
+  'qwen2.5-0.5b': [QWEN25_05B_CONFIG, 'Qwen2.5-0.5B'],
+} as const;
+
+/** A per-model option; the large shapes (not in the record) train 1 sequence with 1 warm-up step. */
+function perModel(values: Partial<Record<TrainBenchModelId, number>>, id: TrainBenchModelId): number {
+  return values[id] ?? 1;
+}
+
+async function loadModel(id: TrainBenchModelId, sources: TrainModelSources): Promise<LoadedModel> {
   if (id === 'stories260K') {
     const stories = sources.stories260K;
     if (!stories) throw new Error('this runtime gave no source for stories260K (drop it with --train-models=smollm2-135m)');
     const files = await loadModelFiles(stories.source());
     return { config: files.config, weights: mapWeights(files.config, files.weights), description: `stories260K (${stories.where})` };
   }
-  const { config, weights } = randomLlamaModel({ ...SMOLLM2_135M_CONFIG }, 1);
-  return { config, weights, description: 'SmolLM2-135M shape, random weights (seed 1, std 0.02)' };
+  const [raw, name] = RANDOM_SHAPES[id];
+  const { config, weights } = randomLlamaModel({ ...raw }, 1);
+  return { config, weights, description: `${name} shape, random weights (seed 1, std 0.02)` };
 }
 
 function shapeOf(c: ModelConfig): string {
@@ -71,6 +86,10 @@ interface Leg {
   samples: StepSample[];
   /** Pipelines compiled during this objective's timed steps. */
   compiledWhileTimed: number;
+  /** GPU bytes its adapter, gradients, AdamW moments and trainer took when made. */
+  adapterBytes: number;
+  /** The most its steps' temporaries took at a submit. */
+  stepBytes: number;
 }
 
 /** What the rows of one model share: description, shape, LoRA and optimizer set-up, FLOPs per token. */
@@ -108,9 +127,16 @@ function summarise(leg: Leg): void {
   run.modelGflops = ((run.flopsPerToken ?? 0) * run.tokensPerS) / 1e9;
 }
 
-async function benchModel(ctx: GpuContext, id: TrainModelId, options: TrainOptions, sources: TrainModelSources, log: Log, runs: readonly TrainRun[]): Promise<void> {
+/** estimateMemory's total for one row's shape on this device (the allocation plan the trainer allocates from). */
+function estimateRow(ctx: GpuContext, config: ModelConfig, run: TrainRun, lora: LoraConfig): number {
+  const limits = { maxBufferSize: ctx.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.limits.maxStorageBufferBindingSize };
+  const training = { loraRank: lora.r, targets: lora.targets, referencePass: run.referencePass, objective: run.objective === 'sft' ? ('sft' as const) : ('preference' as const) };
+  return estimateMemory(config, { seqLen: run.seqLen, batch: run.sequences, weightFormat: 'f16', training, kernels: kernelTraits(ctx) }, limits).total;
+}
+
+async function benchModel(ctx: GpuContext, id: TrainBenchModelId, options: TrainOptions, sources: TrainModelSources, log: Log, runs: readonly TrainRun[]): Promise<void> {
   const T = options.seqLen;
-  const B = options.batch[id];
+  const B = perModel(options.batch, id);
   const tLoad = now();
   const loaded = await loadModel(id, sources);
   const { config } = loaded;
@@ -119,14 +145,19 @@ async function benchModel(ctx: GpuContext, id: TrainModelId, options: TrainOptio
   const adapter = initAdapter(planAdapter(config.architecture, loaded.weights, lora), new Rng(7));
   describeRuns(runs, loaded, adapter, lora, T);
 
+  // GPU bytes, measured: the model's, each leg's adapter and trainer, the arena, each leg's step temporaries.
+  const heldBefore = ctx.memory.heldBytes;
   const model = await GpuCausalLm.create(ctx, config, loaded.weights, { weightFormat: 'f16' });
+  const modelBytes = ctx.memory.heldBytes - heldBefore;
   const legs: Leg[] = [];
   const watch = new StepWatch(ctx);
   const uninstall = watch.install();
   try {
     for (const run of runs) {
+      const before = ctx.memory.heldBytes;
       const gpuAdapter = GpuLoraAdapter.create(ctx, adapter);
-      legs.push({ run, workload: makeWorkload(run.objective), gpuAdapter, trainer: GpuTrainer.create(model, gpuAdapter), samples: [], compiledWhileTimed: 0 });
+      const trainer = GpuTrainer.create(model, gpuAdapter);
+      legs.push({ run, workload: makeWorkload(run.objective), gpuAdapter, trainer, samples: [], compiledWhileTimed: 0, adapterBytes: ctx.memory.heldBytes - before, stepBytes: 0 });
     }
     await ctx.device.queue.onSubmittedWorkDone();
     const loadS = now() - tLoad;
@@ -142,6 +173,8 @@ async function benchModel(ctx: GpuContext, id: TrainModelId, options: TrainOptio
       const pipelines = ctx.pipelines.size;
       const sample = await timedStep(leg.trainer, watch, prepared, BENCH_OPTIMIZER);
       if (timed) leg.compiledWhileTimed += ctx.pipelines.size - pipelines;
+      leg.stepBytes = Math.max(leg.stepBytes, sample.liveBytes);
+      leg.run.peakGpuBytes = modelBytes + leg.adapterBytes + ctx.uniforms.bytes + leg.stepBytes;
       const loss = prepared.loss(sample.result);
       leg.run.lossFirst ??= loss;
       leg.run.lossLast = loss;
@@ -154,7 +187,7 @@ async function benchModel(ctx: GpuContext, id: TrainModelId, options: TrainOptio
       log(`train ${id} ${leg.run.objective}: error: ${leg.run.error}`);
     };
 
-    const warmup = options.warmup[id];
+    const warmup = perModel(options.warmup, id);
     for (const leg of legs) {
       const tWarm = now();
       try {
@@ -200,7 +233,12 @@ async function benchModel(ctx: GpuContext, id: TrainModelId, options: TrainOptio
       if (leg.run.error || !leg.samples.length) continue;
       summarise(leg);
       const r = leg.run;
-      log(`train ${id} ${r.objective}: ${r.tokensPerS!.toFixed(1)} tokens/s, ${r.modelGflops!.toFixed(2)} model GFLOP/s (mean of ${leg.samples.length} steps)`);
+      r.estimateGpuBytes = estimateRow(ctx, config, r, lora);
+      const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+      log(
+        `train ${id} ${r.objective}: ${r.tokensPerS!.toFixed(1)} tokens/s, ${r.modelGflops!.toFixed(2)} model GFLOP/s (mean of ${leg.samples.length} steps); ` +
+          `GPU memory ${mib(r.peakGpuBytes!)} measured, ${mib(r.estimateGpuBytes)} estimated`,
+      );
     }
   } finally {
     uninstall();
@@ -214,9 +252,9 @@ async function benchModel(ctx: GpuContext, id: TrainModelId, options: TrainOptio
 }
 
 /** The rows of one model, one per objective, before anything is measured. */
-function plannedRuns(id: TrainModelId, options: TrainOptions): TrainRun[] {
+function plannedRuns(id: TrainBenchModelId, options: TrainOptions): TrainRun[] {
   const T = options.seqLen;
-  const B = options.batch[id];
+  const B = perModel(options.batch, id);
   const P = promptTokens(T);
   return options.objectives.map((objective) => {
     const workload = makeWorkload(objective);
@@ -234,7 +272,7 @@ function plannedRuns(id: TrainModelId, options: TrainOptions): TrainRun[] {
       referencePass: workload.referencePass,
       tokensPerStep: sequences * T,
       trainedTokensPerStep: sequences * (T - P),
-      warmupSteps: options.warmup[id],
+      warmupSteps: perModel(options.warmup, id),
       stepS: [],
     };
   });

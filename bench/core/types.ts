@@ -227,6 +227,15 @@ export interface EvalRun {
 export const TRAIN_MODELS = ['stories260K', 'smollm2-135m'] as const;
 export type TrainModelId = (typeof TRAIN_MODELS)[number];
 
+/**
+ * Larger random shapes --train-models also takes (never by default: a step takes minutes on a software
+ * adapter): issue 13's memory figures, SmolLM2-360M and Qwen2.5-0.5B (bench/core/random-model.ts).
+ */
+export const LARGE_TRAIN_MODELS = ['smollm2-360m', 'qwen2.5-0.5b'] as const;
+export type LargeTrainModelId = (typeof LARGE_TRAIN_MODELS)[number];
+/** Any model the training section can train. */
+export type TrainBenchModelId = TrainModelId | LargeTrainModelId;
+
 /** The models of the eval section (the training section's two). */
 export const EVAL_MODELS = TRAIN_MODELS;
 export type EvalModelId = TrainModelId;
@@ -241,15 +250,15 @@ export type TrainObjectiveId = (typeof TRAIN_OBJECTIVES)[number];
 
 export interface TrainOptions {
   enabled: boolean;
-  /** Which of TRAIN_MODELS to train, in that order. */
-  models: TrainModelId[];
+  /** Which of TRAIN_MODELS (or LARGE_TRAIN_MODELS) to train, in that order. */
+  models: TrainBenchModelId[];
   /** Which of TRAIN_OBJECTIVES to time on each model (their steps interleave, so load drift hits all alike). */
   objectives: TrainObjectiveId[];
   /** T: tokens per sequence. */
   seqLen: number;
-  /** Sequences per step, per model (DPO: pairs, so twice as many sequences). */
+  /** Sequences per step, per model (DPO: pairs, so twice as many sequences); the large shapes take 1. */
   batch: Record<TrainModelId, number>;
-  /** Untimed steps first, per model and objective (pipeline compilation, buffer pool). */
+  /** Untimed steps first, per model and objective (pipeline compilation, buffer pool); the large shapes 1. */
   warmup: Record<TrainModelId, number>;
   /** At most this many timed steps per objective. */
   maxSteps: number;
@@ -406,7 +415,7 @@ export interface StepBreakdown {
 export interface TrainRun {
   /** GPU time per kernel label over one profiled step (--train-profile). */
   kernelTimes?: { label: string; dispatches: number; ms: number }[];
-  model: TrainModelId;
+  model: TrainBenchModelId;
   objective: TrainObjectiveId;
   /** The objective in words, e.g. "DPO (sigmoid, beta 0.1), reference log-probabilities precomputed". */
   objectiveLabel: string;
@@ -455,6 +464,14 @@ export interface TrainRun {
   tokensPerS?: number;
   /** flopsPerToken x tokens/s. */
   modelGflops?: number;
+  /**
+   * GPU bytes this objective holds at its peak, measured: the model's and its adapter's buffers (ctx.memory
+   * across their creation), the uniform arena, and its steps' temporaries at their submit (the pool's live
+   * bytes: what the step holds whether or not the pool had the buffers already).
+   */
+  peakGpuBytes?: number;
+  /** estimateMemory's total for the same shape on this adapter's kernels (the trainer's allocation plan). */
+  estimateGpuBytes?: number;
   /** The objective's losses of the first (warm-up) and the last step: finite, or the run is an error. */
   lossFirst?: number;
   lossLast?: number;
@@ -463,7 +480,7 @@ export interface TrainRun {
 
 /** A DPO step's cost against the SFT step on the chosen answers alone, same model, B and T (dpo-cost.ts). */
 export interface DpoCostCheck {
-  model: TrainModelId;
+  model: TrainBenchModelId;
   objective: Exclude<TrainObjectiveId, 'sft'>;
   seqLen: number;
   batch: number;

@@ -64,6 +64,12 @@ describe('bench arguments', () => {
     expect(options('--decode-models=smollm2-135M').decode.models).toEqual(['smollm2-135m']);
   });
 
+  it('trains the larger shapes only when named, and only in the training section', () => {
+    expect(options('--train-models=qwen2.5-0.5B,SmolLM2-360M').train.models).toEqual(['qwen2.5-0.5b', 'smollm2-360m']);
+    expect(options('--train').train.models).toEqual(['stories260K', 'smollm2-135m']);
+    expect(() => options('--decode-models=smollm2-360m')).toThrow(/--decode-models: unknown model smollm2-360m/);
+  });
+
   it('reads the decode batch sizes as a list of its own, not one value per model', () => {
     expect(options('--decode-batch=1,8,16').decode.batches).toEqual([1, 8, 16]);
     expect(options('--decode-batch=4').decode).toEqual({ ...DEFAULT_OPTIONS.decode, enabled: true, batches: [4] });
