@@ -94,6 +94,8 @@ describe('matmul on WebGPU', () => {
   it('bias, accumulate and alpha together, on every variant', async () => {
     const cases: MatmulCase[] = matmulVariants(ctx).flatMap((variant, i) => [
       { dims: { m: 19, k: 24, n: 37, transB: true }, bias: true, accumulate: true, alpha: -0.75, variant, seed: 300 + i },
+      // A decode step's residual-fused product (m <= 8: the gemv kernels' own).
+      { dims: { m: 5, k: 44, n: 37, transB: true }, bias: true, accumulate: true, alpha: -0.75, bFormat: 'f16' as const, variant, seed: 350 + i },
       { dims: { m: 21, k: 10, n: 16, transA: true }, bias: true, accumulate: true, bFormat: 'f16' as const, variant, seed: 400 + i },
     ]);
     expectOutcomes(await runAll(cases));
@@ -128,18 +130,21 @@ describe('matmul on WebGPU', () => {
         }
       }
       // Attention's scores per (sequence, head): 2 sequences x 6 query heads, 3 query heads per key head.
-      // Q (B, T, Hq, D), K (B, T, Hkv, D), S (B, Hq, T, T): S = Q K^T per item.
+      // Q (B, T, Hq, D), K (B, T, Hkv, D), S (B, Hq, T, T): S = Q K^T per item; then one decode step's
+      // (Tq = 1 against the T cached keys: m = 1, the gemv kernels' shape).
       const [T, Hq, Hkv, D] = [9, 6, 2, 8];
-      cases.push({
-        dims: {
-          m: T, k: D, n: T, batch: 2 * Hq, transB: true, inner: Hq,
-          lda: Hq * D, strideA: D, outerA: T * Hq * D,
-          ldb: Hkv * D, strideB: D, outerB: T * Hkv * D, groupB: Hq / Hkv,
-          strideC: T * T, outerC: Hq * T * T,
-        },
-        variant,
-        seed: cases.length + 700,
-      });
+      for (const Tq of [T, 1]) {
+        cases.push({
+          dims: {
+            m: Tq, k: D, n: T, batch: 2 * Hq, transB: true, inner: Hq,
+            lda: Hq * D, strideA: D, outerA: Tq * Hq * D,
+            ldb: Hkv * D, strideB: D, outerB: T * Hkv * D, groupB: Hq / Hkv,
+            strideC: Tq * T, outerC: Hq * Tq * T,
+          },
+          variant,
+          seed: cases.length + 700,
+        });
+      }
     }
     expectOutcomes(await runAll(cases));
   });

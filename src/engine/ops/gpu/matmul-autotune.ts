@@ -22,7 +22,7 @@ import { packF16 } from '../../gpu/f16';
 import { Rng } from '../../util/rng';
 import { matmul, matmulVariants, ruleVariant, type MatrixFormat } from './matmul';
 import { MATMUL_CLASSES, productFlops, type MatmulClass, type TunedProduct, type TuneProfile } from './matmul-classes';
-import type { MatmulVariantName } from './matmul-kernels';
+import { GEMV_MAX_M, MATMUL_VARIANTS, type MatmulVariantName } from './matmul-kernels';
 import { contextAdapterKey, matmulKernelsVersion, type MatmulCandidate, type MatmulClassTuning, type MatmulTuning } from './matmul-tuning';
 
 export interface AutotuneProgress {
@@ -61,14 +61,25 @@ const now = (): number => performance.now() / 1000;
  * twin (whether widening B once pays depends on the adapter), then the others, workgroup-memory tiles
  * last on software adapters (barriers are slow there) and first on real GPUs.
  */
-const SOFTWARE_ORDER: readonly MatmulVariantName[] = ['quad16x8', 'widen+quad16x8', 'reg8x8', 'widen+reg8x8', 'reg4x4', 'shared64_f16', 'shared64'];
-const GPU_ORDER: readonly MatmulVariantName[] = ['shared64_f16', 'shared64', 'quad16x8', 'widen+quad16x8', 'reg8x8', 'widen+reg8x8', 'reg4x4'];
+const SOFTWARE_ORDER: readonly MatmulVariantName[] = [
+  'gemv_cols', 'quad16x8', 'widen+quad16x8', 'reg8x8', 'widen+reg8x8', 'reg4x4', 'gemv_splitk_sg', 'gemv_splitk', 'shared64_f16', 'shared64',
+];
+const GPU_ORDER: readonly MatmulVariantName[] = [
+  'gemv_splitk_sg', 'gemv_splitk', 'shared64_f16', 'shared64', 'quad16x8', 'widen+quad16x8', 'reg8x8', 'widen+reg8x8', 'reg4x4', 'gemv_cols',
+];
+
+/** Whether the gemv kernels take every product of a class (else they would only run the rule's variant). */
+function gemvClass(cls: MatmulClass): boolean {
+  return [...cls.products.full, ...cls.products.small].every((p) => p.m <= GEMV_MAX_M && p.transB && !p.transA);
+}
 
 /** The variants worth timing for a class, in the order they are tried (with f32 B the widening variants and shared64_f16 equal their twins). */
 export function classCandidates(ctx: GpuContext, cls: MatmulClass, rule: MatmulVariantName): MatmulVariantName[] {
   const supported = new Set(matmulVariants(ctx));
   const order = isSoftwareAdapter(ctx.adapter) ? SOFTWARE_ORDER : GPU_ORDER;
-  const distinct = order.filter((v) => supported.has(v) && (cls.f16 || (!v.startsWith('widen+') && v !== 'shared64_f16')));
+  const distinct = order.filter(
+    (v) => supported.has(v) && (cls.f16 || (!v.startsWith('widen+') && v !== 'shared64_f16')) && (!MATMUL_VARIANTS[v].gemv || gemvClass(cls)),
+  );
   const twin = rule.startsWith('widen+') ? rule.slice('widen+'.length) : `widen+${rule}`;
   const first = [rule, ...(cls.f16 && distinct.includes(twin as MatmulVariantName) ? [twin as MatmulVariantName] : [])];
   return [...first, ...distinct.filter((v) => !first.includes(v))];

@@ -8,6 +8,10 @@
 //   shared64        64x64 per 16x16 workgroup, 4x4 per invocation, k tiles of SH_TK in workgroup memory.
 //   shared64_f16    shared64 reading f16 B natively (shader-f16).
 //   widen+X         X after widening an f16 B once into an f32 scratch copy (f32 B: X unchanged).
+//   gemv_cols       decode (m <= 8, B stored (n, k)): 4 columns x m rows per invocation, each streaming
+//                   its B rows once; no barriers (software adapters).
+//   gemv_splitk     decode: SPLITK_LANES invocations per column split k, partials summed in workgroup
+//                   memory (real GPUs without subgroups); gemv_splitk_sg sums them in subgroups first.
 //
 // QUADS_M / REG_WG_M are picked per product to pad (m, n) the least (e.g. n = 576 runs 64-column blocks
 // rather than 256-column ones).
@@ -19,7 +23,11 @@ import regSource from '../../../../shaders/matmul_reg.wgsl?raw';
 import quadSource from '../../../../shaders/matmul_quad.wgsl?raw';
 import sharedSource from '../../../../shaders/matmul_shared.wgsl?raw';
 import widenSource from '../../../../shaders/matmul_widen.wgsl?raw';
-import { defineKernel, joinWgsl, type BindingKind, type KernelDef } from '../../gpu/kernel';
+import gemvBSource from '../../../../shaders/matmul_gemv_b.wgsl?raw';
+import gemvSource from '../../../../shaders/matmul_gemv.wgsl?raw';
+import splitkSource from '../../../../shaders/matmul_gemv_splitk.wgsl?raw';
+import splitkSgSource from '../../../../shaders/matmul_gemv_sg.wgsl?raw';
+import { defineKernel, joinWgsl, MAX_WORKGROUPS_PER_DIM, type BindingKind, type KernelDef } from '../../gpu/kernel';
 
 /** a, a as vec4, b, b as vec4, bias, out, params. */
 const BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'read', 'read', 'write', 'uniform'];
@@ -32,6 +40,11 @@ const REG_SOURCE = joinWgsl(COMMON, B32, { file: 'matmul_reg.wgsl', source: regS
 const QUAD_SOURCE = joinWgsl({ file: 'matmul_quad.wgsl', source: quadSource }, COMMON, B32);
 const SHARED_SOURCE = joinWgsl(COMMON, B32, { file: 'matmul_shared.wgsl', source: sharedSource });
 const SHARED_F16_SOURCE = joinWgsl(F16, COMMON, { file: 'matmul_shared.wgsl', source: sharedSource });
+const GEMV_B = { file: 'matmul_gemv_b.wgsl', source: gemvBSource };
+const SPLITK = { file: 'matmul_gemv_splitk.wgsl', source: splitkSource };
+const GEMV_SOURCE = joinWgsl(COMMON, GEMV_B, { file: 'matmul_gemv.wgsl', source: gemvSource });
+const SPLITK_SOURCE = joinWgsl(COMMON, GEMV_B, SPLITK);
+const SPLITK_SG_SOURCE = joinWgsl({ file: 'matmul_gemv_sg.wgsl', source: splitkSgSource }, COMMON, GEMV_B, SPLITK);
 
 /** f16 -> f32 widening of B into scratch, ahead of the register kernels (src, dst, params). */
 export const WIDEN_KERNEL = defineKernel('matmul.widen', widenSource, 'widen', ['read', 'write', 'uniform']);
@@ -44,7 +57,10 @@ export type MatmulVariantName =
   | 'shared64'
   | 'shared64_f16'
   | 'widen+reg8x8'
-  | 'widen+quad16x8';
+  | 'widen+quad16x8'
+  | 'gemv_cols'
+  | 'gemv_splitk'
+  | 'gemv_splitk_sg';
 
 export interface MatmulVariant {
   readonly name: MatmulVariantName;
@@ -55,8 +71,14 @@ export interface MatmulVariant {
   readonly vecA: boolean;
   /** What the device must offer. */
   readonly needs?: 'subgroups' | 'shader-f16';
-  /** The variant's own override constants for an (m, n) product. */
-  tune(m: number, n: number): Record<string, number>;
+  /**
+   * The decode kernels (gemv_*) take only products with m <= GEMV_MAX_M and B stored (n, k), not transA,
+   * and read B rows as 16-byte vectors when every row starts on 16 bytes (their B_FAST). The others take
+   * every product.
+   */
+  readonly gemv?: boolean;
+  /** The variant's own override constants for an (m, k, n) product. */
+  tune(m: number, n: number, k: number): Record<string, number>;
   /** Rows and columns of out per workgroup, given those constants. */
   block(constants: Readonly<Record<string, number>>): { rows: number; cols: number };
 }
@@ -108,6 +130,42 @@ const shared64: Omit<MatmulVariant, 'name'> = {
   block: () => ({ rows: 64, cols: 64 }),
 };
 
+/** The most rows of A a gemv kernel takes (its accumulators are unrolled for 8). */
+export const GEMV_MAX_M = 8;
+/** The most columns: every gemv block spans at least 8 columns, and a grid axis holds 65535 blocks. */
+export const GEMV_MAX_N = 8 * MAX_WORKGROUPS_PER_DIM;
+
+/**
+ * gemv_cols' workgroup: the largest of 16, 8, 4 invocations (64, 32, 16 columns) that still makes 8
+ * workgroups, else 4, so a software adapter's threads all get work. Measured on SwiftShader (1 x 1536 x
+ * 576, f16): 16 invocations cost 40% less CPU than 64, mostly the 33% of padded columns that 256-column
+ * blocks compute there; 4 cost as much as 16.
+ */
+function gemvColsWorkgroup(n: number): number {
+  for (const wg of [16, 8]) if (Math.ceil(n / (4 * wg)) >= 8) return wg;
+  return 4;
+}
+
+/**
+ * Invocations per column for the split-k kernels: enough 16-byte octets per lane to keep loads in flight,
+ * few enough that the last round over k leaves few lanes idle (k = 576 in f16 is 72 octets: 9 rounds of 8
+ * lanes, against 2.25 rounds of 32). At least 8 (lane r < m sums row r).
+ */
+function splitkLanes(k: number): number {
+  const octets = Math.ceil(k / 8);
+  return octets >= 256 ? 32 : octets >= 96 ? 16 : 8;
+}
+
+const splitkBlock = (lanes: number) => ({ rows: GEMV_MAX_M, cols: 256 / lanes });
+
+const gemvSplitk: Omit<MatmulVariant, 'name'> = {
+  kernel: defineKernel('matmul.gemv_splitk', SPLITK_SOURCE, 'gemv_splitk', BINDINGS),
+  vecA: true,
+  gemv: true,
+  tune: (m, _n, k) => ({ GEMV_M: m, SPLITK_LANES: splitkLanes(k) }),
+  block: (c) => splitkBlock(c.SPLITK_LANES),
+};
+
 export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>> = {
   reg8x8: { name: 'reg8x8', ...reg8x8 },
   'widen+reg8x8': { name: 'widen+reg8x8', ...reg8x8, widenB: true },
@@ -126,5 +184,20 @@ export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>>
     ...shared64,
     kernel: defineKernel('matmul.shared_f16', SHARED_F16_SOURCE, 'shared64', BINDINGS),
     needs: 'shader-f16',
+  },
+  gemv_cols: {
+    name: 'gemv_cols',
+    kernel: defineKernel('matmul.gemv_cols', GEMV_SOURCE, 'gemv_cols', BINDINGS),
+    vecA: true,
+    gemv: true,
+    tune: (m, n) => ({ GEMV_M: m, GEMV_WG: gemvColsWorkgroup(n) }),
+    block: (c) => ({ rows: GEMV_MAX_M, cols: 4 * c.GEMV_WG }),
+  },
+  gemv_splitk: { name: 'gemv_splitk', ...gemvSplitk },
+  gemv_splitk_sg: {
+    name: 'gemv_splitk_sg',
+    ...gemvSplitk,
+    kernel: defineKernel('matmul.gemv_splitk_sg', SPLITK_SG_SOURCE, 'gemv_splitk_sg', BINDINGS),
+    needs: 'subgroups',
   },
 };

@@ -6,6 +6,9 @@
 // adapters (quad16x8 with subgroups, else reg8x8 / reg4x4) and a workgroup-memory tiled kernel for real
 // GPUs (shared64, or shared64_f16 with native f16 loads when the device has shader-f16). All of them take
 // any shape, alignment, offset and stride; aligned operands unlock vec4 (f32) or pair (f16) loads.
+// Decode's products (m <= 8 rows against a Linear weight stored (n, k)) go to the gemv kernels, which
+// stream each weight row once: gemv_cols on software adapters, gemv_splitk(_sg) on real GPUs; a gemv
+// kernel never sees another product (named or tuned, it is replaced by the rule's variant for it).
 
 import type { GpuContext } from '../../gpu/context';
 import { isSoftwareAdapter } from '../../gpu/adapter-info';
@@ -14,7 +17,7 @@ import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import { ceilDiv, grid1d, packParams, type KernelConstants } from '../../gpu/kernel';
 import { itemExtent, lastItemBase, matmulLayout, type MatmulDims, type MatmulLayout } from '../matmul-dims';
 import { tunedVariant } from './matmul-tuning';
-import { MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
+import { GEMV_MAX_M, GEMV_MAX_N, MATMUL_VARIANTS, WIDEN_KERNEL, WIDEN_WG, type MatmulVariant, type MatmulVariantName } from './matmul-kernels';
 
 export type MatrixFormat = 'f32' | 'f16';
 
@@ -64,12 +67,12 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
     s.offsetB = 0;
     f16B = false;
   }
-  const constants = internedConstants(variant, variant.tune(s.m, s.n), [
+  const constants = internedConstants(variant, variant.tune(s.m, s.n, s.k), [
     s.transA,
     s.transB,
     f16B,
     variant.vecA && aFast(s, a),
-    f16B ? bPairs(s) : bFast(s, bBinding),
+    variant.gemv ? bRowsAligned(s, f16B) : f16B ? bPairs(s) : bFast(s, bBinding),
     s.k % 4 === 0,
     Boolean(options.bias),
     Boolean(options.accumulate),
@@ -160,9 +163,16 @@ function widen(step: StepEncoder, b: Binding, offset: number, count: number): GP
  * The default variant: register kernels on software adapters (measured fastest on SwiftShader, where
  * barriers are slow and every per-invocation load is a gather), workgroup-memory tiles on real GPUs.
  * Narrow products would waste most of a 16 x 32 quad tile or an 8 x 8 tile, so the tile shrinks with m, n.
+ * Products the gemv kernels take go to them first: on SwiftShader gemv_cols (no barriers) runs 1 x 576 x
+ * 49152 and 1 x 1536 x 576 in f16 in 0.4-0.5x reg4x4's CPU time and m = 8 about as fast as reg8x8; the
+ * split-k kernels' barriers make them ~20x slower there, so they are the real GPUs' choice.
  */
 function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): MatmulVariantName {
-  if (!isSoftwareAdapter(ctx.adapter)) return bFormat === 'f16' && ctx.hasShaderF16 ? 'shared64_f16' : 'shared64';
+  const software = isSoftwareAdapter(ctx.adapter);
+  // Decode's products (a few rows against a Linear weight) stream B once: gemv kernels.
+  const gemv: MatmulVariantName = software ? 'gemv_cols' : ctx.hasSubgroups ? 'gemv_splitk_sg' : 'gemv_splitk';
+  if (gemvTakes(s)) return gemv;
+  if (!software) return bFormat === 'f16' && ctx.hasShaderF16 ? 'shared64_f16' : 'shared64';
   // Widening an f16 B costs k * n conversions up front and pays off once 16 rows share each column.
   const widen = bFormat === 'f16' && s.m >= 16 && widenFits(ctx, s);
   if (s.m >= 16 && s.n >= 32 && ctx.hasSubgroups) return widen ? 'widen+quad16x8' : 'quad16x8';
@@ -179,14 +189,28 @@ function pickVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat, name: str
   if (name === undefined) {
     // The autotune's choice for this shape class when the device has one (see matmul-tuning.ts), else the rule.
     const tuned = tunedVariant(ctx.matmulTuning, s.m, s.n, bFormat === 'f16', s.transA);
-    return MATMUL_VARIANTS[tuned ?? defaultVariant(ctx, s, bFormat)];
+    return takesOrRule(ctx, MATMUL_VARIANTS[tuned ?? defaultVariant(ctx, s, bFormat)], s, bFormat);
   }
   const variant = (MATMUL_VARIANTS as Record<string, MatmulVariant | undefined>)[name];
   if (!variant) throw new Error(`matmul: unknown variant "${name}" (have ${Object.keys(MATMUL_VARIANTS).join(', ')})`);
   if (!supported(ctx, variant)) throw new Error(`matmul: variant "${name}" needs the ${variant.needs} feature, which this device lacks`);
   // Native f16 loads only concern an f16 B; with f32 B the variant is its f32 twin.
   if (variant.name === 'shared64_f16' && bFormat === 'f32') return MATMUL_VARIANTS.shared64;
-  return variant;
+  return takesOrRule(ctx, variant, s, bFormat);
+}
+
+/**
+ * `variant`, or the rule's variant for a product it does not take: a gemv kernel named by the caller or
+ * chosen by the autotune for a slot (whose m < 16 also covers m = 9..15 and B stored (k, n)) never runs
+ * a product it would get wrong.
+ */
+function takesOrRule(ctx: GpuContext, variant: MatmulVariant, s: Shape, bFormat: MatrixFormat): MatmulVariant {
+  return !variant.gemv || gemvTakes(s) ? variant : MATMUL_VARIANTS[defaultVariant(ctx, s, bFormat)];
+}
+
+/** Whether the gemv kernels take the product: m <= 8 rows of A (m, k) against B stored (n, k), n within their grid. */
+function gemvTakes(s: Shape): boolean {
+  return s.m <= GEMV_MAX_M && !s.transA && s.transB && s.n <= GEMV_MAX_N;
 }
 
 /** Whether the f32 copy of B fits one binding (else the kernel reads the halves itself). */
@@ -253,6 +277,13 @@ function aFast(s: Shape, a: Binding): boolean {
 
 function bFast(s: Shape, b: Binding): boolean {
   return s.k > 0 && vec4Aligned(s, 'B', b);
+}
+
+/** The gemv kernels' B_FAST: every B row of every item starts on 16 bytes (8 halves or 4 floats). */
+function bRowsAligned(s: Shape, f16: boolean): boolean {
+  const unit = f16 ? 8 : 4;
+  const stridesOk = s.batch === 1 || (s.strideB % unit === 0 && s.outerB % unit === 0);
+  return s.k > 0 && s.ldb % unit === 0 && s.offsetB % unit === 0 && stridesOk;
 }
 
 /** f16 B: pairs of halves along the contiguous dimension start at even elements. */

@@ -138,6 +138,17 @@ export const matmulChecks: KernelCheck[] = [
       ]),
   },
   {
+    name: 'matmul.decode',
+    tolerance: matmulTolerance(64),
+    // A decode step's products (the gemv kernels): one and five rows against a Linear weight, f16 with the
+    // residual add fused (accumulate) and a tail past the last 8 of k, f32 with a bias.
+    run: (ctx) =>
+      runCases(ctx, [
+        { dims: { m: 1, k: 61, n: 37, transB: true }, bFormat: 'f16', accumulate: true, seed: 8 },
+        { dims: { m: 5, k: 64, n: 40, transB: true }, bias: true, seed: 9 },
+      ]),
+  },
+  {
     name: 'matmul.batched',
     tolerance: matmulTolerance(64),
     // Batch 3, one B broadcast over it (strideB = 0), alpha, offsets into every buffer.
