@@ -6,7 +6,8 @@
 // the result itself and the merge is not dispatched.
 //
 // attentionForward at Tq = 1 gives each (b, kv head) one workgroup of 64 rows of which only G = Hq / Hkv
-// work, each walking all Tk keys alone; here every (b, h, chunk) is one invocation of a dense grid.
+// work, each walking all Tk keys alone; here every (b, kv head, block of query heads, chunk) is one invocation
+// of a dense grid, reading each key's k and v once for its block of heads.
 
 import decodeSource from '../../../../shaders/attention_decode.wgsl?raw';
 import combineSource from '../../../../shaders/attention_decode_combine.wgsl?raw';
@@ -139,7 +140,7 @@ function decodePlan(step: StepEncoder, dims: DecodeAttentionDims, tuning: Decode
   const WG = checkInteger('workgroup', tuning.workgroup ?? DEFAULT_WORKGROUP, MAX_WORKGROUP);
   const BK = checkInteger('block', Math.min(tuning.block ?? DEFAULT_BLOCK, chunk), MAX_BLOCK);
   const HEADS = checkInteger('heads', tuning.heads ?? preferredDecodeHeads(step.ctx.adapter, dims.hq / dims.hkv, dims.headDim, BK), headsCapacity(dims.headDim, BK));
-  // One number for the five small integers: HD <= 128, WG <= 256, BK <= 32, HEADS <= 8, chunk <= 2^16.
+  // One number for the five small integers: HD <= 128, WG <= 256, BK <= 32, HEADS <= 4, chunk <= 2^16.
   const key = (((dims.headDim * 257 + WG) * 33 + BK) * 9 + HEADS) * (MAX_CHUNK + 1) + chunk;
   let plan = plans.get(key);
   if (!plan) {

@@ -126,14 +126,19 @@ export async function runDecodeCase(ctx: GpuContext, c: DecodeCase, seed: number
   return results;
 }
 
-/** Small enough for the in-browser self-test on a software adapter; one pass and two, GQA, odd D, a cache, f32 and vec4 reads. */
+/**
+ * Small enough for the in-browser self-test on a software adapter: one pass and two, GQA, odd D, a cache,
+ * f32 and vec4 reads. Head dims 64 and 37, as tests/gpu/attention-decode.test.ts, which then compiles no
+ * pipeline twice.
+ */
 export const decodeCheckCases: DecodeCase[] = [
-  // Four chunks (the last of 8 keys), two requests in one dispatch, 3 query heads per kv head, a larger cache.
-  { dims: { batch: 2, tk: 200, hq: 6, hkv: 2, headDim: 16 }, kvCapacity: 256, spaced: true },
+  // Four chunks (the last of 8 keys), two requests in one dispatch, 3 query heads per kv head, a larger cache,
+  // q and out at unaligned offsets (f32 reads).
+  { dims: { batch: 2, tk: 200, hq: 6, hkv: 2, headDim: 64 }, kvCapacity: 256, spaced: true },
   // One chunk (no merge pass); odd head dim, MHA.
-  { dims: { batch: 1, tk: 20, hq: 3, hkv: 3, headDim: 5 }, kvCapacity: 24 },
+  { dims: { batch: 1, tk: 20, hq: 3, hkv: 3, headDim: 37 }, kvCapacity: 24 },
   // Two chunks, the second of one key; sharp rows; aligned, so q, k and v are read as vec4s.
-  { dims: { batch: 1, tk: 65, hq: 3, hkv: 1, headDim: 16 }, amplitude: 6 },
+  { dims: { batch: 1, tk: 65, hq: 3, hkv: 1, headDim: 64 }, amplitude: 6 },
 ];
 
 export const attentionDecodeChecks: KernelCheck[] = [
