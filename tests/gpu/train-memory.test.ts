@@ -21,6 +21,8 @@ import { loadModel, makeTempDir, removeTempDir, STORIES260K_DIR, writeTinyModel,
 import { describeMeasure, measureTrainingStep, type MemoryCase, type MemoryMeasure } from '../helpers/train-memory';
 
 const TOLERANCE = 0.1;
+/** The first step of a model compiles its pipelines: minutes on lavapipe under load. */
+const CASE_TIMEOUT_MS = 900_000;
 const QV: LoraConfig = { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'], useRslora: false };
 const ALL: LoraConfig = { ...QV, targets: ['all-linear'] };
 
@@ -55,10 +57,14 @@ describe('training step memory: measured peak against the estimate', () => {
     ['tiny Qwen2 (biases, GQA) DPO, all-linear, reference pass', () => ({ ...qwen2, lora: ALL, objective: 'dpo-ref', batch: 4, seqLen: 32 })],
     ['tiny Llama SFT, all-linear, recompute', () => ({ ...llama, lora: ALL, objective: 'sft', batch: 8, seqLen: 32, recompute: true })],
   ];
-  it.each(cases)('%s', async (label, make) => {
-    const ctx = await testGpu();
-    expectWithin(label, await measureTrainingStep(ctx, { label, ...make() }));
-  });
+  it.each(cases)(
+    '%s',
+    async (label, make) => {
+      const ctx = await testGpu();
+      expectWithin(label, await measureTrainingStep(ctx, { label, ...make() }));
+    },
+    CASE_TIMEOUT_MS,
+  );
 
   it('tiny Llama SFT (q_proj, v_proj): one more (N, C) buffer per layer would break the bound', async () => {
     const ctx = await testGpu();
@@ -68,7 +74,7 @@ describe('training step memory: measured peak against the estimate', () => {
     const extraPerLayer = c.config.numLayers * BufferPool.roundSize(m.rows * c.config.hiddenSize * 4);
     console.log(`tiny Llama: one (N, C) buffer per layer is ${((100 * extraPerLayer) / m.estimate).toFixed(1)}% of the estimate`);
     expect(Math.abs(m.measured + extraPerLayer - m.estimate)).toBeGreaterThan(TOLERANCE * m.estimate);
-  });
+  }, CASE_TIMEOUT_MS);
 });
 
 describe('training step memory: a packed batch of unequal lengths', () => {
@@ -101,5 +107,5 @@ describe('training step memory: a packed batch of unequal lengths', () => {
       model.dispose();
       ctx.pool.trim();
     }
-  });
+  }, CASE_TIMEOUT_MS);
 });
