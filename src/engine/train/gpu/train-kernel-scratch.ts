@@ -128,7 +128,7 @@ export function attentionScratch(config: ModelConfig, groups: readonly Attention
  * arena): per layer at most 32 in a forward and 48 in the backward (a software adapter's widening and
  * matmul attention included, flash attention has fewer), 3 and 6 more per adapted module; 4 per LM-head
  * chunk and pass, 40 besides. The trainer reserves the arena at this bound, so the plan's figure is the
- * arena's size unless a step ever needs more (measured: stories260K 405 of a bound of 610).
+ * arena's size unless a step ever needs more (stories260K, r 8 on q, v: 405 dispatches, bound 538).
  */
 export function dispatchBound(config: ModelConfig, o: { loraModules: number; recompute: boolean; referenceModules?: number; headChunks: number }): number {
   const forward = 32 + 3 * o.loraModules;
