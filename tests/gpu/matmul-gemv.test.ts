@@ -17,7 +17,7 @@ import { expectClose, expectOutcomes } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
 
 const ctx = await testGpu();
-const GEMV = ['gemv_cols', 'gemv_splitk', 'gemv_splitk_sg'].filter((v) => matmulVariants(ctx).includes(v));
+const GEMV = (['gemv_cols', 'gemv_splitk', 'gemv_splitk_sg'] as const).filter((v) => matmulVariants(ctx).includes(v));
 const DEFAULT_GEMV = isSoftwareAdapter(ctx.adapter) ? 'gemv_cols' : ctx.hasSubgroups ? 'gemv_splitk_sg' : 'gemv_splitk';
 
 async function runAll(cases: MatmulCase[]) {
