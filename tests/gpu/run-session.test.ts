@@ -261,8 +261,9 @@ describe('TrainingRun on the GPU', () => {
     const model = await activeModel(ctx);
     const store = new MemoryStore();
     const s = settings(6, 1, 0);
-    // An absurd learning rate: the first update sends the adapter's weights past float32's range.
-    const run = record('nan', { ...s, loop: { ...s.loop, lr: 1e30, scheduler: 'constant', maxGradNorm: 0 } });
+    // An absurd learning rate: Adam's first step moves each LoRA B entry by the rate itself (m/sqrt(v) = ±1), so
+    // B sits at float32's largest values and any sum of two of its products overflows to infinity.
+    const run = record('nan', { ...s, loop: { ...s.loop, lr: 3e38, scheduler: 'constant', maxGradNorm: 0 } });
     const events: RunEvent[] = [];
     const done = await (await start(store, model, run, events)).done;
     expect(done.status).toBe('failed');
