@@ -156,7 +156,7 @@ describe('decode attention (Tq = 1, split over the keys) on WebGPU', () => {
     const outBuf = ctx.createBuffer(x.q.byteLength);
     const lseBuf = ctx.createBuffer(6 * 4);
     const step = ctx.step();
-    attentionForward(step, outBuf, lseBuf, bufs[0], bufs[1], bufs[2], { ...c.dims, tq: 1 }, {}, preferredAttentionTuning(ctx.adapter));
+    attentionForward(step, outBuf, lseBuf, bufs[0], bufs[1], bufs[2], { ...c.dims, tq: 1 }, {}, preferredAttentionTuning(ctx.adapter, c.dims.headDim));
     await step.submit();
     const theirs = await ctx.readF32(outBuf, x.q.length);
     for (const b of [...bufs, outBuf, lseBuf]) b.destroy();

@@ -83,7 +83,7 @@ function gather(src: Float32Array, B: number, T: number, H: number, D: number, l
 }
 
 function tuningFor(ctx: GpuContext, c: AttentionCase): AttentionTuning {
-  return { ...preferredAttentionTuning(ctx.adapter), ...c.tuning };
+  return { ...preferredAttentionTuning(ctx.adapter, resolveAttentionDims(c.dims).headDim), ...c.tuning };
 }
 
 function label(c: AttentionCase, tuning: AttentionTuning): string {
