@@ -45,7 +45,7 @@ side_by_side "types" "npm run -s check" "unit" "npx vitest run --project unit"
 # the native f16 matmul variant runs) takes the command-line and run-session tests, several times faster
 # there; SwiftShader (no shader-f16: the packed-f16 paths) takes the kernels, the model, training steps and
 # the log-likelihood scoring (which lavapipe runs slower than SwiftShader). The matmul kernels run on
-# lavapipe, every variant (77 s here, 9 s there); the studio's e2e tests run them on SwiftShader in Chromium.
+# lavapipe, every variant (77 s here, 9 s there), and so do the decode (gemv) kernels (68 s here, 34 s there); the studio's e2e tests run them on SwiftShader in Chromium.
 # Tests whose every path is f32 (attention, the objectives' gradients, the judge) and GRPO at a sampling
 # temperature run on lavapipe only: on SwiftShader they would repeat the same WGSL. The two passes run side by
 # side: each runs one file at a time, and much of a GPU test is single-threaded shader compilation.
@@ -53,7 +53,7 @@ LAVAPIPE_ONLY="--exclude tests/gpu/attention.test.ts --exclude tests/gpu/train-o
   --exclude tests/gpu/eval-judge.test.ts --exclude tests/gpu/grpo-temperature.test.ts"
 side_by_side \
   "gpu (SwiftShader)" "npm run -s test:gpu -- --exclude 'tests/gpu/cli*.test.ts' --exclude 'tests/gpu/run-session*.test.ts' \
-    --exclude tests/gpu/matmul.test.ts $LAVAPIPE_ONLY" \
+    --exclude tests/gpu/matmul.test.ts --exclude tests/gpu/matmul-gemv.test.ts $LAVAPIPE_ONLY" \
   "gpu (lavapipe, shader-f16)" "env TUNELAB_VK_ICD=/usr/share/vulkan/icd.d/lvp_icd.json npm run -s test:gpu -- \
     --exclude tests/gpu/eval-loglikelihood.test.ts --exclude tests/gpu/attention-decode.test.ts"
 suite "e2e (Chromium)" npx vitest run --project e2e

@@ -6,7 +6,7 @@ import { isSoftwareAdapter, type GpuAdapterSummary } from '../../gpu/adapter-inf
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 import type { AttentionDims, ResolvedAttentionDims } from '../cpu/attention';
 import { recordGroupSum, sameBinding } from './attention-group-sum';
-import { attentionBackwardMatmul, attentionForwardMatmul, MAX_SCORE_BYTES, scoreBytes } from './attention-matmul';
+import { attentionBackwardMatmul, attentionForwardMatmul, MATMUL_MIN_HEAD_DIM, MAX_SCORE_BYTES, scoreBytes } from './attention-matmul';
 import {
   MAX_HEAD_DIM,
   packAttentionParams,
@@ -64,15 +64,7 @@ export interface AttentionTuning {
   tile?: number;
 }
 
-/**
- * Smallest head size at which software adapters take 'matmul': below it the products' k (= D) is too short to
- * pay for the extra passes. stories260K (D = 8), 18 LoRA steps on lavapipe: 0.65 s per step with 'matmul',
- * 0.34 s with 'direct'; the SmolLM2-135M shape (D = 64, T = 256) ran 2.2x (forward) and 3.2x (backward)
- * faster with 'matmul'.
- */
-const MATMUL_MIN_HEAD_DIM = 32;
-
-/** 'matmul' on software (fallback / SwiftShader / llvmpipe) adapters from head size 32 ('direct' below), 'tiled' elsewhere. */
+/** 'matmul' on software (fallback / SwiftShader / llvmpipe) adapters from MATMUL_MIN_HEAD_DIM ('direct' below), 'tiled' elsewhere. */
 export function preferredAttentionTuning(adapter: GpuAdapterSummary, headDim: number): AttentionTuning {
   if (!isSoftwareAdapter(adapter)) return { variant: 'tiled' };
   return { variant: headDim >= MATMUL_MIN_HEAD_DIM ? 'matmul' : 'direct' };

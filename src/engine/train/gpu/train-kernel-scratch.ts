@@ -2,7 +2,7 @@
 // plan (train-allocation.ts) from the sizes and rules those kernels export:
 //   - matmul's f32 copy of an f16 B (software adapters' register kernels): one step scratch under
 //     WIDEN_SCRATCH_KEY, which the trainer reserves at the largest size first, so it is exactly that size;
-//   - attention: on the 'matmul' path (software adapters) the (B, Hq, Tq, Tk) scores and their gradients and,
+//   - attention: on the 'matmul' path (software adapters, head size >= 32) the (B, Hq, Tq, Tk) scores and their gradients and,
 //     for GQA, two (B, Tk, Hq, D) partials, each a StepEncoder.shared scratch (a request larger than the
 //     buffer so far takes a new one: held = every size that beat all before it, in recording order); on the
 //     flash kernels each backward call takes its (B, Hq, Tq) delta and, for GQA, two (B, Tk, Hq, D)
@@ -15,7 +15,7 @@ import { isSoftwareAdapter } from '../../gpu/adapter-info';
 import type { GpuContext } from '../../gpu/context';
 import { MAX_WORKGROUPS_PER_DIM } from '../../gpu/kernel';
 import type { ModelConfig } from '../../model/config';
-import { MAX_SCORE_BYTES } from '../../ops/gpu/attention-matmul';
+import { MATMUL_MIN_HEAD_DIM, MAX_SCORE_BYTES } from '../../ops/gpu/attention-matmul';
 import { vocabChunkColumns } from '../../ops/gpu/lm-head-loss';
 import { widenScratchBytes } from '../../ops/gpu/matmul';
 
@@ -25,7 +25,7 @@ export interface TrainKernelTraits {
   widenF16: boolean;
   /** A widened copy must fit one storage binding; larger matrices are read as f16 in place. */
   widenLimitBytes: number;
-  /** 'matmul' (software adapters: materialised scores) or 'flash' (real GPUs). */
+  /** 'matmul' (software adapters: materialised scores from head size 32, 'direct' below) or 'flash' (real GPUs). */
   attention: 'matmul' | 'flash';
   /** minUniformBufferOffsetAlignment: each dispatch's parameter block takes this much of the arena. */
   uniformAlign: number;
@@ -100,7 +100,7 @@ export function attentionScratch(config: ModelConfig, groups: readonly Attention
   for (const g of groups) {
     const scoreBytes = g.sequences * Hq * g.length * g.length * 4;
     const partialBytes = g.sequences * g.length * Hq * D * 4;
-    const matmulPath = traits.attention === 'matmul' && scoreBytes <= MAX_SCORE_BYTES && g.sequences * Hq <= MAX_WORKGROUPS_PER_DIM;
+    const matmulPath = traits.attention === 'matmul' && D >= MATMUL_MIN_HEAD_DIM && scoreBytes <= MAX_SCORE_BYTES && g.sequences * Hq <= MAX_WORKGROUPS_PER_DIM;
     if (matmulPath) {
       scores.push(scoreBytes);
       if (gqa) partials.push(partialBytes);
