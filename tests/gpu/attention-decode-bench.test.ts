@@ -62,7 +62,7 @@ describe.runIf(process.env.TUNELAB_BENCH_DECODE)('decode attention timing', () =
     const ctx = await testGpu();
     const tunings = process.env.TUNELAB_DECODE_TUNINGS ? (JSON.parse(process.env.TUNELAB_DECODE_TUNINGS) as DecodeTuning[]) : [{}];
     // The variant the adapter picks, and 'direct' (software adapters' pick before 'matmul') where it differs.
-    const preferred = preferredAttentionTuning(ctx.adapter, 64).variant ?? 'tiled';
+    const preferred = preferredAttentionTuning(ctx.adapter, 64).variant ?? 'tiled'; // every shape here has D >= 64
     const variants = [...new Set<AttentionVariant>([preferred, 'direct'])];
     const rows = [`adapter: ${ctx.adapter.description || ctx.adapter.architecture}; old: attentionForward ${variants.join(', ')}; decode tunings ${JSON.stringify(tunings)}`];
     const only = process.env.TUNELAB_DECODE_SHAPE; // a substring of a shape's name, to time that one alone
