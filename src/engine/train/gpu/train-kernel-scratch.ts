@@ -3,8 +3,9 @@
 //   - matmul's f32 copy of an f16 B (software adapters' register kernels): one step scratch under
 //     WIDEN_SCRATCH_KEY, which the trainer reserves at the largest size first, so it is exactly that size;
 //   - attention: on the 'matmul' path (software adapters, head size >= 32) the (B, Hq, Tq, Tk) scores and
-//     their gradients and, for GQA, two (B, Tk, Hq, D) partials, each a StepEncoder.shared scratch (a request larger than the
-//     buffer so far takes a new one: held = every size that beat all before it, in recording order); on the
+//     their gradients and, for GQA, two (B, Tk, Hq, D) partials, each a StepEncoder.shared scratch (a request
+//     larger than the buffer so far takes a new one: held = every size that beat all before it, in recording
+//     order); on the
 //     flash kernels each backward call takes its (B, Hq, Tq) delta and, for GQA, two (B, Tk, Hq, D)
 //     partials, held to the submit (one set per layer and attention group);
 //   - the LM-head loss: one (N, Vc) logits chunk and the (N) cross-entropy state per pass;
