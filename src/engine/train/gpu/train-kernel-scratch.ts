@@ -5,9 +5,8 @@
 //   - attention: on the 'matmul' path (software adapters, head size >= 32) the (B, Hq, Tq, Tk) scores and
 //     their gradients and, for GQA, two (B, Tk, Hq, D) partials, each a StepEncoder.shared scratch (a request
 //     larger than the buffer so far takes a new one: held = every size that beat all before it, in recording
-//     order); on the
-//     flash kernels each backward call takes its (B, Hq, Tq) delta and, for GQA, two (B, Tk, Hq, D)
-//     partials, held to the submit (one set per layer and attention group);
+//     order); on the flash kernels each backward call takes its (B, Hq, Tq) delta and, for GQA, two
+//     (B, Tk, Hq, D) partials, held to the submit (one set per layer and attention group);
 //   - the LM-head loss: one (N, Vc) logits chunk and the (N) cross-entropy state per pass;
 //   - the uniform arena of parameter blocks (one per dispatch, at the device's offset alignment), reserved by
 //     the trainer at an upper bound of the step's dispatches.
