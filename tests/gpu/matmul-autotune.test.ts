@@ -15,6 +15,7 @@ import { ensureMatmulTuning, type MatmulTuningStore } from '../../src/engine/ops
 import { runMatmulCase } from '../../src/engine/selftest/checks/matmul';
 import { expectOutcomes } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
+import { kernelsOf, testTuning } from '../helpers/matmul-gpu';
 
 const ctx = await testGpu();
 
@@ -22,31 +23,6 @@ afterEach(() => {
   ctx.matmulTuning = undefined;
 });
 
-/** The kernels (name:entry point) recorded into `step`, in order. */
-function watchDispatches(step: StepEncoder): string[] {
-  const seen: string[] = [];
-  const dispatch = step.dispatch.bind(step);
-  step.dispatch = (def, ...rest) => {
-    seen.push(`${def.name}:${def.entryPoint}`);
-    dispatch(def, ...rest);
-  };
-  return seen;
-}
-
-async function kernelsOf(dims: { m: number; k: number; n: number; transA?: boolean; transB?: boolean }, bFormat: 'f32' | 'f16'): Promise<string[]> {
-  const a = ctx.createBuffer(dims.m * dims.k * 4);
-  const b = ctx.createBuffer(dims.k * dims.n * 4);
-  const out = ctx.createBuffer(dims.m * dims.n * 4);
-  try {
-    const step = ctx.step();
-    const seen = watchDispatches(step);
-    matmul(step, out, a, b, dims, { bFormat });
-    await step.submit();
-    return seen;
-  } finally {
-    for (const buffer of [a, b, out]) buffer.destroy();
-  }
-}
 
 describe('matmul autotune', () => {
   it('measures every candidate of each class within a small budget and keeps a choice that ran', async () => {
@@ -100,26 +76,18 @@ describe('matmul autotune', () => {
     const large = { m: 160, k: 48, n: 96, transB: true };
     const narrow = { m: 40, k: 36, n: 8 };
     const uncovered = { m: 160, k: 40, n: 8, transB: true }; // f16 B, n < 32: no class covers it
-    const ruleLarge = await kernelsOf(large, 'f16');
-    const ruleNarrow = await kernelsOf(narrow, 'f32');
-    const ruleUncovered = await kernelsOf(uncovered, 'f16');
+    const ruleLarge = await kernelsOf(ctx, large, 'f16');
+    const ruleNarrow = await kernelsOf(ctx, narrow, 'f32');
+    const ruleUncovered = await kernelsOf(ctx, uncovered, 'f16');
 
-    const record: MatmulTuning = {
-      adapterKey: contextAdapterKey(ctx),
-      kernelsVersion: matmulKernelsVersion(),
-      tunedAt: new Date().toISOString(),
-      profile: 'small',
-      budgetS: 1,
-      elapsedS: 1,
-      classes: [
-        { id: 'f16.large', label: 'm ≥ 128, B f16', products: [], bFormat: 'f16', choice: 'reg8x8', rule: 'widen+quad16x8', candidates: [] },
-        { id: 'f32.narrow', label: 'm ≥ 16, n < 32, B f32 (LoRA)', products: [], bFormat: 'f32', choice: 'reg4x4', rule: 'reg8x8', candidates: [] },
-      ],
-    };
+    const record = testTuning(ctx, [
+      { id: 'f16.large', label: 'm ≥ 128, B f16', products: [], bFormat: 'f16', choice: 'reg8x8', rule: 'widen+quad16x8', candidates: [] },
+      { id: 'f32.narrow', label: 'm ≥ 16, n < 32, B f32 (LoRA)', products: [], bFormat: 'f32', choice: 'reg4x4', rule: 'reg8x8', candidates: [] },
+    ]);
     activateMatmulTuning(ctx, record);
-    expect(await kernelsOf(large, 'f16')).toEqual(['matmul.reg:reg8x8']);
-    expect(await kernelsOf(narrow, 'f32')).toEqual(['matmul.reg:reg4x4']);
-    expect(await kernelsOf(uncovered, 'f16')).toEqual(ruleUncovered);
+    expect(await kernelsOf(ctx, large, 'f16')).toEqual(['matmul.reg:reg8x8']);
+    expect(await kernelsOf(ctx, narrow, 'f32')).toEqual(['matmul.reg:reg4x4']);
+    expect(await kernelsOf(ctx, uncovered, 'f16')).toEqual(ruleUncovered);
     // The rule picks otherwise on these products, so the record really changed the dispatch.
     expect(ruleLarge).not.toEqual(['matmul.reg:reg8x8']);
     expect(ruleNarrow).not.toEqual(['matmul.reg:reg4x4']);

@@ -15,6 +15,7 @@ import { matmulTolerance, runMatmulCase, type MatmulCase } from '../../src/engin
 import { Rng } from '../../src/engine/util/rng';
 import { expectClose, expectOutcomes } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
+import { expectBitwiseRepeatable, kernelsOf, testTuning } from '../helpers/matmul-gpu';
 
 const ctx = await testGpu();
 const GEMV = (['gemv_cols', 'gemv_splitk', 'gemv_splitk_sg'] as const).filter((v) => matmulVariants(ctx).includes(v));
@@ -26,59 +27,30 @@ async function runAll(cases: MatmulCase[]) {
   return outcomes;
 }
 
-/** The kernels (name:entry point) one matmul call records (contiguous operands, one batch item). */
-async function kernelsOf(dims: MatmulDims, bFormat: MatrixFormat, variant?: string): Promise<string[]> {
-  const a = ctx.createBuffer(Math.max(16, dims.m * dims.k * 4));
-  const b = ctx.createBuffer(Math.max(16, dims.k * dims.n * 4));
-  const out = ctx.createBuffer(Math.max(16, dims.m * dims.n * 4));
-  try {
-    const step: StepEncoder = ctx.step();
-    const seen: string[] = [];
-    const dispatch = step.dispatch.bind(step);
-    step.dispatch = (def, ...rest) => {
-      seen.push(`${def.name}:${def.entryPoint}`);
-      dispatch(def, ...rest);
-    };
-    matmul(step, out, a, b, dims, { bFormat, variant });
-    await step.submit();
-    return seen;
-  } finally {
-    for (const buffer of [a, b, out]) buffer.destroy();
-  }
-}
-
 const gemvKernel = (variant: string) => `matmul.${variant}:${variant}`;
 
 describe('gemv matmul kernels', () => {
   it('the dispatcher sends m <= 8 rows against B stored (n, k) to the gemv kernel and everything else elsewhere', async () => {
     expect(GEMV).toContain(DEFAULT_GEMV);
     for (const bFormat of ['f32', 'f16'] as const) {
-      for (const m of [1, 8]) expect(await kernelsOf({ m, k: 64, n: 40, transB: true }, bFormat)).toEqual([gemvKernel(DEFAULT_GEMV)]);
+      for (const m of [1, 8]) expect(await kernelsOf(ctx, { m, k: 64, n: 40, transB: true }, bFormat)).toEqual([gemvKernel(DEFAULT_GEMV)]);
       for (const dims of [{ m: 9, k: 64, n: 40, transB: true }, { m: 4, k: 64, n: 40 }, { m: 4, k: 64, n: 40, transA: true, transB: true }]) {
-        const kernels = await kernelsOf(dims, bFormat);
+        const kernels = await kernelsOf(ctx, dims, bFormat);
         expect(kernels.some((k) => k.includes('gemv')), JSON.stringify(dims)).toBe(false);
         // Named, a gemv variant runs the rule's kernel for a product it does not take.
-        for (const variant of GEMV) expect(await kernelsOf(dims, bFormat, variant)).toEqual(kernels);
+        for (const variant of GEMV) expect(await kernelsOf(ctx, dims, bFormat, variant)).toEqual(kernels);
       }
     }
-    for (const variant of GEMV) expect(await kernelsOf({ m: 1, k: 40, n: 12, transB: true }, 'f16', variant)).toEqual([gemvKernel(variant)]);
+    for (const variant of GEMV) expect(await kernelsOf(ctx, { m: 1, k: 40, n: 12, transB: true }, 'f16', variant)).toEqual([gemvKernel(variant)]);
   });
 
   it('a tuning that chose a gemv kernel for m < 16 runs it where it can and the rule elsewhere in the slot', async () => {
-    const rule12 = await kernelsOf({ m: 12, k: 64, n: 40, transB: true }, 'f32');
+    const rule12 = await kernelsOf(ctx, { m: 12, k: 64, n: 40, transB: true }, 'f32');
     const other = GEMV.find((v) => v !== DEFAULT_GEMV) ?? DEFAULT_GEMV;
-    activateMatmulTuning(ctx, {
-      adapterKey: contextAdapterKey(ctx),
-      kernelsVersion: matmulKernelsVersion(),
-      tunedAt: new Date().toISOString(),
-      profile: 'small',
-      budgetS: 1,
-      elapsedS: 1,
-      classes: [{ id: 'f32.decode', label: 'm < 16, B f32', products: [], bFormat: 'f32', choice: other, rule: DEFAULT_GEMV, candidates: [] }],
-    });
+    activateMatmulTuning(ctx, testTuning(ctx, [{ id: 'f32.decode', label: 'm < 16, B f32', products: [], bFormat: 'f32', choice: other, rule: DEFAULT_GEMV, candidates: [] }]));
     try {
-      expect(await kernelsOf({ m: 4, k: 64, n: 40, transB: true }, 'f32')).toEqual([gemvKernel(other)]);
-      expect(await kernelsOf({ m: 12, k: 64, n: 40, transB: true }, 'f32')).toEqual(rule12);
+      expect(await kernelsOf(ctx, { m: 4, k: 64, n: 40, transB: true }, 'f32')).toEqual([gemvKernel(other)]);
+      expect(await kernelsOf(ctx, { m: 12, k: 64, n: 40, transB: true }, 'f32')).toEqual(rule12);
       expectOutcomes(await runAll([{ dims: { m: 12, k: 64, n: 40, transB: true }, seed: 5 }, { dims: { m: 4, k: 30, n: 40 }, seed: 6 }]));
     } finally {
       ctx.matmulTuning = undefined;
@@ -128,7 +100,7 @@ describe('gemv matmul kernels', () => {
       { dims: { m: 1, k: 576, n: 49152, transB: true }, bFormat: 'f16', seed: 9 },
       { dims: { m: 8, k: 576, n: 49152, transB: true }, bFormat: 'f16', seed: 10 },
     ];
-    for (const c of cases) expect(await kernelsOf(c.dims, c.bFormat ?? 'f32')).toEqual([gemvKernel(DEFAULT_GEMV)]);
+    for (const c of cases) expect(await kernelsOf(ctx, c.dims, c.bFormat ?? 'f32')).toEqual([gemvKernel(DEFAULT_GEMV)]);
     const outcomes = await runAll(cases);
     for (const o of outcomes) console.log(o.detail);
     expectOutcomes(outcomes);
@@ -179,29 +151,6 @@ describe('gemv matmul kernels', () => {
   });
 
   it('gives bitwise identical results on every run, for every gemv variant', async () => {
-    const [m, k, n] = [3, 1541, 300];
-    const rng = new Rng(700);
-    const a = ctx.upload(rng.f32(m * k));
-    const bValues = rng.f32(n * k);
-    const b32 = ctx.upload(bValues);
-    const b16 = ctx.upload(packF16(bValues));
-    const out = ctx.createBuffer(m * n * 4);
-    try {
-      for (const variant of GEMV) {
-        for (const [b, bFormat] of [[b32, 'f32'], [b16, 'f16']] as const) {
-          const runs: Uint32Array[] = [];
-          for (let r = 0; r < 2; r++) {
-            const step = ctx.step();
-            step.clear(out);
-            matmul(step, out, a, b, { m, k, n, transB: true }, { bFormat, variant });
-            await step.submit();
-            runs.push(await ctx.readU32(out, m * n));
-          }
-          expect(runs[1], `${variant} ${bFormat}`).toEqual(runs[0]);
-        }
-      }
-    } finally {
-      for (const buffer of [a, b32, b16, out]) buffer.destroy();
-    }
+    await expectBitwiseRepeatable(ctx, GEMV, 3, 1541, 300);
   });
 });

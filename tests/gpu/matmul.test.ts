@@ -16,6 +16,7 @@ import type { CheckOutcome } from '../../src/engine/selftest/types';
 import { Rng } from '../../src/engine/util/rng';
 import { expectOutcomes, runCheck } from '../helpers/assert';
 import { testGpu } from '../helpers/gpu';
+import { expectBitwiseRepeatable } from '../helpers/matmul-gpu';
 
 const ctx = await testGpu();
 const TRANSPOSES = [
@@ -160,33 +161,7 @@ describe('matmul on WebGPU', () => {
   });
 
   it('gives bitwise identical results on every run, for every variant', async () => {
-    const [m, k, n] = [40, 96, 72];
-    const rng = new Rng(700);
-    const a = ctx.upload(rng.f32(m * k));
-    const bValues = rng.f32(n * k);
-    const b32 = ctx.upload(bValues);
-    const b16 = ctx.upload(packF16(bValues));
-    const out = ctx.createBuffer(m * n * 4);
-    try {
-      for (const variant of matmulVariants(ctx)) {
-        for (const [b, bFormat] of [
-          [b32, 'f32'],
-          [b16, 'f16'],
-        ] as const) {
-          const runs: Uint32Array[] = [];
-          for (let r = 0; r < 2; r++) {
-            const step = ctx.step();
-            step.clear(out);
-            matmul(step, out, a, b, { m, k, n, transB: true }, { bFormat, variant });
-            await step.submit();
-            runs.push(await ctx.readU32(out, m * n));
-          }
-          expect(runs[1], `${variant} ${bFormat}`).toEqual(runs[0]);
-        }
-      }
-    } finally {
-      for (const buffer of [a, b32, b16, out]) buffer.destroy();
-    }
+    await expectBitwiseRepeatable(ctx, matmulVariants(ctx), 40, 96, 72);
   });
 
   it('rejects operands that do not fit their bindings and unknown variants', async () => {
