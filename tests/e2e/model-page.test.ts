@@ -207,7 +207,10 @@ describe('Model page', () => {
     await page.waitForSelector(`[data-testid=memory-kv-cache][data-bytes="${5 * 2 * 128 * 4 * 8 * 4}"]`);
     await page.getByTestId('memory-training').check();
     const loraParameters = 5 * 8 * (128 + 96 + 96 + 128 + 3 * 236);
-    await page.waitForSelector(`[data-testid=memory-lora][data-bytes="${loraParameters * 4}"]`);
+    // The arena the trainer allocates: each A (r, in) and B (out, r) starts at a 64-element (256-byte) boundary,
+    // so the 172-wide factors (1,376 elements) take 1,408 each: 3 x 32 padding elements per layer.
+    const arenaElements = 5 * (8 * (128 + 96 + 96 + 128 + 3 * 236) + 3 * 32);
+    await page.waitForSelector(`[data-testid=memory-lora][data-bytes="${arenaElements * 4}"]`);
     expect(await page.getByTestId('memory-kv-cache').count()).toBe(0); // training keeps no KV cache
     expect(await text(page, 'memory-lora')).toContain(`(${loraParameters.toLocaleString('en-US')})`);
 
