@@ -26,8 +26,39 @@ export function noAdapterMessage(): string {
   );
 }
 
-/** Acquires a device on dawn.node. */
+let shared: { ctx?: Promise<GpuContext> } | undefined;
+
+/**
+ * From now on every acquireNodeGpu() in this process answers with one device that the commands' destroy()
+ * leaves open. For a process that runs commands one after another (the command line's tests call main() many
+ * times): each pipeline then compiles once for all of them, not once per command (seconds each on a software
+ * adapter). A lost device is replaced at the next acquire.
+ */
+export function shareOneNodeGpu(): void {
+  shared ??= {};
+}
+
+/** Acquires a device on dawn.node (the process's shared one after shareOneNodeGpu). */
 export async function acquireNodeGpu(options: AcquireOptions = {}): Promise<GpuContext> {
+  const sharing = shared;
+  if (!sharing) return acquireOwnNodeGpu(options);
+  sharing.ctx ??= acquireOwnNodeGpu(options).then(
+    (ctx) => {
+      ctx.keepOpenAcrossCommands();
+      return ctx;
+    },
+    (err: unknown) => {
+      sharing.ctx = undefined;
+      throw err;
+    },
+  );
+  const ctx = await sharing.ctx;
+  if (!ctx.isLost) return ctx;
+  sharing.ctx = undefined;
+  return acquireNodeGpu(options);
+}
+
+async function acquireOwnNodeGpu(options: AcquireOptions): Promise<GpuContext> {
   try {
     return await acquireGpu(nodeGpu(), options);
   } catch (err) {

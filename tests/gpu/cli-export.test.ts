@@ -1,6 +1,7 @@
-// `tunelab export` as a user runs it: the merged Hugging Face folder scored by `tunelab logits` equals the
-// base with `--adapter` (GPU, f32 weights), the f16 export stays within the engine's f16 tolerance, and the
-// ONNX folder loaded by transformers.js from disk writes `tunelab generate --adapter`'s greedy text.
+// `tunelab export` as a user runs it (the command line's main in this process, on one shared device): the
+// merged Hugging Face folder scored by `tunelab logits` equals the base with `--adapter` (GPU, f32 weights),
+// the f16 export stays within the engine's f16 tolerance, and the ONNX folder loaded by transformers.js from
+// disk writes `tunelab generate --adapter`'s greedy text.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/model/safetensors';
 import { writeAdapterDir } from '../../src/node/adapter-files';
 import { worstRowError } from '../helpers/assert';
-import { tunelab } from '../helpers/cli';
+import { tunelabInProcess as tunelab } from '../helpers/cli-in-process';
 import { ALL_LINEAR, randomLoraAdapter } from '../helpers/lora-fixtures';
 import { loadModel, STORIES260K_DIR, writeTinyModel } from '../helpers/tiny-models';
 

@@ -1,4 +1,4 @@
-// `tunelab judge` as a user runs it (a child process on the GPU): stories260K with a random adapter answers,
+// `tunelab judge` as a user runs it (the command line's main in this process, on the GPU): stories260K with a random adapter answers,
 // the tiny verdict judge (tests/helpers/verdict-judge-model.ts) judges with edited short prompts. Checks the
 // JSON on stdout and in --json, the base's answers against the CPU reference's greedy text, the positions of
 // the answers in each game's prompt, verdicts read from each judgment, and the summary recomputed from
@@ -13,7 +13,7 @@ import { CpuCausalLm } from '../../src/engine/model/cpu-model';
 import { generate } from '../../src/engine/model/generate';
 import { ModelTokenizer } from '../../src/engine/model/tokenizer';
 import { writeAdapterDir } from '../../src/node/adapter-files';
-import { tunelab } from '../helpers/cli';
+import { tunelabInProcess as tunelab } from '../helpers/cli-in-process';
 import { randomLoraAdapter } from '../helpers/lora-fixtures';
 import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
 import { writeVerdictJudgeModel } from '../helpers/verdict-judge-model';

@@ -30,7 +30,8 @@ import { readAdapterDir, writeAdapterDir } from '../../src/node/adapter-files';
 import { relativeError } from '../helpers/assert';
 import { startCanaryServer } from '../helpers/canary-server';
 import { readMetrics } from '../helpers/cli';
-import { fixedRolloutGroups, toJsonl, trlGroupAdvantages, tunelabInProcess as tunelab } from '../helpers/grpo-cli';
+import { tunelabInProcess as tunelab } from '../helpers/cli-in-process';
+import { fixedRolloutGroups, toJsonl, trlGroupAdvantages } from '../helpers/grpo-cli';
 import { loadModel, STORIES260K_DIR, writeTinyModel, type LoadedModel, type TinyKind } from '../helpers/tiny-models';
 
 let work: string;

@@ -1,5 +1,5 @@
-// `tunelab train --method dpo` and `tunelab eval --method dpo` as a user runs them (child processes on
-// dawn.node) against the float64 CPU reference: K AdamW steps of DPO from an --init-adapter (so the
+// `tunelab train --method dpo` and `tunelab eval --method dpo` as a user runs them (the command line's main in
+// this process, on one shared dawn.node device) against the float64 CPU reference: K AdamW steps of DPO from an --init-adapter (so the
 // reference is base + that adapter, frozen) on two pre-tokenized pairs end with the reference's adapter, and
 // every logged loss and reward equals the reference's; a fresh adapter logs loss log 2 and zero rewards at
 // step 1 exactly; a non-finite loss stops SFT and DPO runs with a non-zero exit, naming the step, keeping
@@ -16,10 +16,11 @@ import { makeObjective } from '../../src/engine/train/objectives/make-objective'
 import { Rng } from '../../src/engine/util/rng';
 import { readAdapterDir, writeAdapterDir } from '../../src/node/adapter-files';
 import { relativeError } from '../helpers/assert';
-import { readMetrics, tunelab as runTunelab } from '../helpers/cli';
+import { readMetrics } from '../helpers/cli';
+import { tunelabInProcess } from '../helpers/cli-in-process';
 import { loadModel, STORIES260K_DIR, type LoadedModel } from '../helpers/tiny-models';
 
-const tunelab = (args: string[]) => runTunelab([...args, '--quiet']);
+const tunelab = (args: string[]) => tunelabInProcess([...args, '--quiet']);
 const SAMPLE = join(__dirname, '../../public/datasets/stories-preference');
 
 

@@ -1,6 +1,6 @@
-// `tunelab train`, `tunelab logits --adapter` and `tunelab eval` as a user runs them (child processes on
-// dawn.node), checked against the float64 CPU reference: K AdamW steps from an --init-adapter, adapter
-// logits against hand-merged weights, overfitting, and resume.
+// `tunelab train`, `tunelab logits --adapter` and `tunelab eval` as a user runs them (the command line's main
+// on dawn.node, in this process on one shared device), checked against the float64 CPU reference: K AdamW
+// steps from an --init-adapter, adapter logits against hand-merged weights, overfitting, and resume.
 
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,13 +14,14 @@ import { shiftedLabels } from '../../src/engine/train/train-batch';
 import { Rng } from '../../src/engine/util/rng';
 import { readAdapterDir, writeAdapterDir } from '../../src/node/adapter-files';
 import { relativeError } from '../helpers/assert';
-import { readMetrics, tunelab as runTunelab, type CliRun, type MetricsRow } from '../helpers/cli';
+import { readMetrics, type CliRun, type MetricsRow } from '../helpers/cli';
+import { tunelabInProcess } from '../helpers/cli-in-process';
 import { loadModel, STORIES260K_DIR, writeTinyModel, type LoadedModel } from '../helpers/tiny-models';
 
 type Run = CliRun;
 
 /** Every command runs with --quiet: only errors reach stderr. */
-const tunelab = (args: string[]) => runTunelab([...args, '--quiet']);
+const tunelab = (args: string[]) => tunelabInProcess([...args, '--quiet']);
 
 async function ok(args: string[]): Promise<Run> {
   const r = await tunelab(args);

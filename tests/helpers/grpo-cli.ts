@@ -1,19 +1,8 @@
-// What the `tunelab train --method grpo` tests share: the CLI run in this process (main() with string sinks,
-// so a test pays for no bundle build or process start), fixed rollout groups for --rollouts files, and the
+// What the `tunelab train --method grpo` tests share: fixed rollout groups for --rollouts files, and the
 // group-relative advantages written out from TRL's formula (GRPOTrainer._generate_and_score_completions:
 // A = (r - mean(group)) / (std(group) + 1e-4), std with Bessel's correction as torch.std).
 
-import { main } from '../../src/cli/main';
 import { Rng } from '../../src/engine/util/rng';
-import type { CliRun } from './cli';
-
-/** `tunelab ARGS` in this process: the exit status and what it wrote. */
-export async function tunelabInProcess(args: readonly string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(args, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
-  return { status, stdout, stderr };
-}
 
 /** One line of a --rollouts file. */
 export interface RolloutGroupLine {

@@ -93,6 +93,7 @@ export class GpuContext {
    * dispatcher when set; set it only between runs (activateMatmulTuning), never while a step is recorded.
    */
   matmulTuning: ActiveMatmulTuning | undefined = undefined;
+  private keptOpen = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -117,6 +118,11 @@ export class GpuContext {
     device.addEventListener('uncapturederror', (ev) => {
       this.uncaptured ??= toTypedError((ev as GPUUncapturedErrorEvent).error);
     });
+  }
+
+  /** True once the device is gone (the `lost` promise has resolved). */
+  get isLost(): boolean {
+    return this.lostError !== undefined;
   }
 
   step(): StepEncoder {
@@ -179,9 +185,22 @@ export class GpuContext {
     return new Uint32Array(await this.read(buffer, offsetElements * 4, count * 4));
   }
 
+  /**
+   * Makes destroy() drop only the pooled buffers, cached bind groups and matmul tuning and leave the device
+   * open: for a process that runs commands one after another on one device (node-gpu.ts's shareOneNodeGpu),
+   * where each command destroys its context when it ends.
+   */
+  keepOpenAcrossCommands(): void {
+    this.keptOpen = true;
+  }
+
   destroy(): void {
     this.bindGroups.clear();
     this.pool.trim();
+    if (this.keptOpen) {
+      this.matmulTuning = undefined; // the next command applies its own
+      return;
+    }
     this.device.destroy();
     this.memory.deviceDestroyed();
   }
