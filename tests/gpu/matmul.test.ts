@@ -5,7 +5,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { packF16 } from '../../src/engine/gpu/f16';
-import { matmul, matmulVariants } from '../../src/engine/ops/gpu/matmul';
+import { matmul, matmulVariants, ruleVariant } from '../../src/engine/ops/gpu/matmul';
+import { isSoftwareAdapter } from '../../src/engine/gpu/adapter-info';
 import {
   describeCase,
   matmulChecks,
@@ -148,6 +149,22 @@ describe('matmul on WebGPU', () => {
       }
     }
     expectOutcomes(await runAll(cases));
+  });
+
+  it('software adapters take quad16x8 only from 2^24 multiply-adds (SwiftShader compiles it for seconds)', async () => {
+    const ctx = await testGpu();
+    const lmHead = { m: 256, k: 64, n: 512, transB: true }; // stories260K, 4 x 64 tokens: 8.4M
+    const mlp = { m: 256, k: 576, n: 1536, transB: true }; // SmolLM2-135M at T = 256: 226M
+    const rules = (['f32', 'f16'] as const).map((b) => [ruleVariant(ctx, lmHead, b), ruleVariant(ctx, mlp, b)]);
+    if (isSoftwareAdapter(ctx.adapter) && ctx.hasSubgroups) {
+      expect(rules).toEqual([
+        ['reg8x8', 'quad16x8'],
+        ['widen+reg8x8', 'widen+quad16x8'],
+      ]);
+    } else {
+      // Elsewhere the size does not change the choice.
+      for (const [small, large] of rules) expect(small).toBe(large);
+    }
   });
 
   it('many workgroups in both directions (default variant)', async () => {

@@ -167,6 +167,14 @@ function widen(step: StepEncoder, b: Binding, offset: number, count: number): GP
  * 49152 and 1 x 1536 x 576 in f16 in 0.4-0.5x reg4x4's CPU time and m = 8 about as fast as reg8x8; the
  * split-k kernels' barriers make them ~20x slower there, so they are the real GPUs' choice.
  */
+/**
+ * Software adapters run quad16x8 only from this many multiply-adds (m n k, all items): SwiftShader takes
+ * 1.6-2.8 s to compile each of its specializations against 0.3-0.5 s for reg8x8, and below this size the
+ * two run alike (stories260K, batch 4 x 64 tokens, 12 LoRA steps: 11.2 s with quad16x8 vs 11.0 s without;
+ * the first run's compiles 14.6 s vs 6.3 s).
+ */
+const QUAD_MIN_PRODUCT = 2 ** 24;
+
 function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): MatmulVariantName {
   const software = isSoftwareAdapter(ctx.adapter);
   // Decode's products (a few rows against a Linear weight) stream B once: gemv kernels.
@@ -175,7 +183,8 @@ function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): Matmu
   if (!software) return bFormat === 'f16' && ctx.hasShaderF16 ? 'shared64_f16' : 'shared64';
   // Widening an f16 B costs k * n conversions up front and pays off once 16 rows share each column.
   const widen = bFormat === 'f16' && s.m >= 16 && widenFits(ctx, s);
-  if (s.m >= 16 && s.n >= 32 && ctx.hasSubgroups) return widen ? 'widen+quad16x8' : 'quad16x8';
+  const large = s.m * s.n * s.k * s.batch >= QUAD_MIN_PRODUCT;
+  if (s.m >= 16 && s.n >= 32 && ctx.hasSubgroups && large) return widen ? 'widen+quad16x8' : 'quad16x8';
   if (s.m >= 8 && s.n >= 8) return widen ? 'widen+reg8x8' : 'reg8x8';
   return 'reg4x4';
 }
