@@ -132,16 +132,16 @@ describe('TrainingRun on the GPU', () => {
 
   it('pauses with a checkpoint and resumes it to the same losses as an uninterrupted run; evaluations carry adapter samples', async () => {
     const model = await activeModel(ctx);
-    const s = settings(10, 4, 5);
+    const s = settings(6, 2, 3);
     const store = new MemoryStore();
 
     const straightEvents: RunEvent[] = [];
     const straight = await (await start(store, model, record('straight', s), straightEvents)).done;
     expect(straight.status).toBe('completed');
-    expect(straight.step).toBe(10);
-    expect(store.checkpoints.get('straight')?.step).toBe(10);
+    expect(straight.step).toBe(6);
+    expect(store.checkpoints.get('straight')?.step).toBe(6);
     const evals = store.rows.filter((r) => r.runId === 'straight' && r.kind === 'eval');
-    expect(evals.map((r) => r.step)).toEqual([0, 5, 10]);
+    expect(evals.map((r) => r.step)).toEqual([0, 3, 6]);
     for (const e of evals) {
       if (e.kind !== 'eval') continue;
       expect(e.samples).toHaveLength(2);
@@ -153,24 +153,24 @@ describe('TrainingRun on the GPU', () => {
     }
     expect(model.model.adapter).toBeNull();
     // Every row reached the page, then the final status; an ETA once a pace was measured.
-    expect(straightEvents.filter((e) => e.kind === 'metric')).toHaveLength(13);
-    expect(straightEvents.at(-1)).toMatchObject({ kind: 'status', run: { status: 'completed', step: 10, checkpointStep: 10 } });
+    expect(straightEvents.filter((e) => e.kind === 'metric')).toHaveLength(9);
+    expect(straightEvents.at(-1)).toMatchObject({ kind: 'status', run: { status: 'completed', step: 6, checkpointStep: 6 } });
     const eta = straightEvents.find((e) => e.kind === 'eta');
-    expect(eta).toMatchObject({ kind: 'eta', totalSteps: 10 });
+    expect(eta).toMatchObject({ kind: 'eta', totalSteps: 6 });
     expect(released).toEqual(['model straight', 'lock straight']);
 
-    // The same run, paused after step 6: the pause writes a checkpoint at 6.
+    // The same run, paused after step 3 (between checkpoints): the pause writes a checkpoint at 3.
     const events: RunEvent[] = [];
-    const paused = await (await start(store, model, record('paused', s), events, (step, run) => step === 6 && void run.pause())).done;
-    expect(paused).toMatchObject({ status: 'paused', step: 6, checkpointStep: 6 });
-    expect(store.checkpoints.get('paused')?.step).toBe(6);
+    const paused = await (await start(store, model, record('paused', s), events, (step, run) => step === 3 && void run.pause())).done;
+    expect(paused).toMatchObject({ status: 'paused', step: 3, checkpointStep: 3 });
+    expect(store.checkpoints.get('paused')?.step).toBe(3);
 
-    // Resumed from that checkpoint: steps 7..10, each once, with the uninterrupted run's losses.
+    // Resumed from that checkpoint: steps 4..6, each once, with the uninterrupted run's losses.
     const resumed = await (await start(store, model, { ...paused, status: 'running' }, events)).done;
-    expect(resumed).toMatchObject({ status: 'completed', step: 10, checkpointStep: 10 });
+    expect(resumed).toMatchObject({ status: 'completed', step: 6, checkpointStep: 6 });
     const want = store.stepLosses('straight');
     const got = store.stepLosses('paused');
-    expect([...got.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect([...got.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const [step, loss] of want) expect(Math.abs(got.get(step)! - loss), `step ${step}`).toBeLessThan(1e-5);
     model.model.dispose();
   });
