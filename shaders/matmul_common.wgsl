@@ -3,7 +3,7 @@
 // (matmul_b32.wgsl or matmul_f16.wgsl, which define b_at) and one kernel file (matmul_reg.wgsl,
 // matmul_quad.wgsl or matmul_shared.wgsl).
 //
-// out[z] = alpha * op(A[z]) @ op(B[z]) (+ bias) (+ out[z] when ACCUMULATE), out row-major (m, n), for
+// out[z] = alpha * op(A[z]) @ op(B[z]) (+ bias) (+ out[z] when accumulating), out row-major (m, n), for
 // batch item z = workgroup_id.z. op(A) is (m, k): A stored (m, k), or (k, m) when TRANS_A; op(B) is
 // (k, n): B stored (k, n), or (n, k) when TRANS_B. Element (i, j) of stored X in item z is
 // X[base_x(z) + i * ldx + j], with ldx the stored row length (lda, ldb, ldc: any row stride, so a
@@ -12,7 +12,7 @@
 // items, where G query heads share one key head (group_b = G).
 //
 // Bindings: 0 a (f32), 1 a4 (the same A binding seen as vec4), 2 b, 3 b4 (the same B binding seen as
-// vec4; declared by matmul_b32.wgsl), 4 bias (f32, n; any read-only binding when !HAS_BIAS), 5 out (f32),
+// vec4; declared by matmul_b32.wgsl), 4 bias (f32, n; any read-only binding without the bias flag), 5 out (f32),
 // 6 params (uniform). out may alias none of a, b, bias.
 //
 // Caller guarantees (the dispatcher checks them): A_FAST only when A's offset, batch stride and row length
@@ -31,8 +31,6 @@ override A_FAST: bool = false;
 override B_FAST: bool = false;
 /** k is a multiple of 4: no guard on the last k block. */
 override K_EXACT: bool = true;
-override HAS_BIAS: bool = false;
-override ACCUMULATE: bool = false;
 
 struct Params {
   m: u32,
@@ -55,6 +53,11 @@ struct Params {
   group_a: u32,
   group_b: u32,
   group_c: u32,
+  /** Invocations (reg) or quads (quad) of a workgroup along m: a parameter, so one pipeline serves every split. */
+  lanes_m: u32,
+  /** Bit 0: add bias[col]; bit 1: add the old out value (accumulate). Parameters, not constants: they only
+   * touch the store, and each constant doubles the pipelines to compile (seconds each on SwiftShader). */
+  flags: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -150,10 +153,10 @@ fn store(z: u32, row: u32, col: u32, v: f32) {
   }
   let i = base_c(z) + row * p.ldc + col;
   var r = p.alpha * v;
-  if (HAS_BIAS) {
+  if ((p.flags & 1u) != 0u) {
     r += bias[col];
   }
-  if (ACCUMULATE) {
+  if ((p.flags & 2u) != 0u) {
     r += out[i];
   }
   out[i] = r;

@@ -13,15 +13,12 @@
 // loop that reads A per invocation (same results, no sharing), so correctness never depends on it.
 // (A branch inside the loop instead would cost both sides on SwiftShader, which runs both.)
 //
-// Dispatch: workgroups (ceil(m / (16 * QUADS_M)), ceil(n / (32 * (16 / QUADS_M))), batch), 64 invocations
-// (16 quads) each, QUADS_M quads along m. Every quad, also past m or n, runs the whole k loop, so the
-// quad operations are in uniform control flow.
+// Dispatch: workgroups (ceil(m / (16 * Q)), ceil(n / (32 * (16 / Q))), batch), 64 invocations (16 quads)
+// each, Q = p.lanes_m quads along m (a divisor of 16), the rest along n. Every quad, also past m or n, runs
+// the whole k loop, so the quad operations are in uniform control flow.
 
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
-
-/** Quads of a workgroup stacked along m (a divisor of 16); the rest go along n. */
-override QUADS_M: u32 = 2u;
 
 /**
  * The A block at the rows of ao and k0..k0+3 (as a_block_at), each element read once per quad and handed
@@ -48,8 +45,9 @@ fn quad16x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
             @builtin(subgroup_invocation_id) sgid: u32) {
   let q = lid & 3u;
   let quad = lid >> 2u;
-  let row0 = (wid.x * QUADS_M + quad % QUADS_M) * 16u;
-  let col0 = ((wid.y * (16u / QUADS_M) + quad / QUADS_M) * 4u + q) * 8u;
+  let qm = p.lanes_m;
+  let row0 = (wid.x * qm + quad % qm) * 16u;
+  let col0 = ((wid.y * (16u / qm) + quad / qm) * 4u + q) * 8u;
   let z = wid.z;
   let ao0 = a_offsets(base_a(z), row0);
   let ao1 = a_offsets(base_a(z), row0 + 4u);

@@ -4,16 +4,14 @@
 // barriers ~10x slower) and portable everywhere; with subgroups, matmul_quad.wgsl is faster still.
 // Joined with matmul_common.wgsl and matmul_b32.wgsl (see there for bindings, flags and guarantees).
 //
-// Dispatch: workgroups (ceil(m / (T * REG_WG_M)), ceil(n / (T * (64 / REG_WG_M))), batch), T = 8 or 4;
-// 64 invocations each, REG_WG_M of them along m.
-
-/** Invocations of a workgroup along m (a divisor of 64); the rest go along n. */
-override REG_WG_M: u32 = 8u;
+// Dispatch: workgroups (ceil(m / (T * W)), ceil(n / (T * (64 / W))), batch), T = 8 or 4; 64 invocations
+// each, W = p.lanes_m of them along m (a divisor of 64), the rest along n.
 
 @compute @workgroup_size(64)
 fn reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row0 = (wid.x * REG_WG_M + lid % REG_WG_M) * 8u;
-  let col0 = (wid.y * (64u / REG_WG_M) + lid / REG_WG_M) * 8u;
+  let w = p.lanes_m;
+  let row0 = (wid.x * w + lid % w) * 8u;
+  let col0 = (wid.y * (64u / w) + lid / w) * 8u;
   let z = wid.z;
   let ao0 = a_offsets(base_a(z), row0);
   let ao1 = a_offsets(base_a(z), row0 + 4u);
@@ -42,8 +40,9 @@ fn reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 
 @compute @workgroup_size(64)
 fn reg4x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row0 = (wid.x * REG_WG_M + lid % REG_WG_M) * 4u;
-  let col0 = (wid.y * (64u / REG_WG_M) + lid / REG_WG_M) * 4u;
+  let w = p.lanes_m;
+  let row0 = (wid.x * w + lid % w) * 4u;
+  let col0 = (wid.y * (64u / w) + lid / w) * 4u;
   let z = wid.z;
   let ao = a_offsets(base_a(z), row0);
   let bo = b_offsets(base_b(z), col0);

@@ -3,8 +3,8 @@
 // shaders/matmul_common.wgsl for the flags and bindings every variant shares.
 //
 //   quad16x8        16x8 outputs per invocation, quads share A rows (subgroups); 64 invocations =
-//                   16 quads, QUADS_M of them along m: a workgroup covers 16*QUADS_M x 32*(16/QUADS_M).
-//   reg8x8, reg4x4  8x8 / 4x4 outputs per invocation, no subgroups; 64 invocations, REG_WG_M along m.
+//                   16 quads, Q of them along m: a workgroup covers 16*Q x 32*(16/Q).
+//   reg8x8, reg4x4  8x8 / 4x4 outputs per invocation, no subgroups; 64 invocations, W along m.
 //   shared64        64x64 per 16x16 workgroup, 4x4 per invocation, k tiles of SH_TK in workgroup memory.
 //   shared64_f16    shared64 reading f16 B natively (shader-f16).
 //   widen+X         X after widening an f16 B once into an f32 scratch copy (f32 B: X unchanged).
@@ -13,8 +13,8 @@
 //   gemv_splitk     decode: SPLITK_LANES invocations per column split k, partials summed in workgroup
 //                   memory (real GPUs without subgroups); gemv_splitk_sg sums them in subgroups first.
 //
-// QUADS_M / REG_WG_M are picked per product to pad (m, n) the least (e.g. n = 576 runs 64-column blocks
-// rather than 256-column ones).
+// Q / W are picked per product to pad (m, n) the least (e.g. n = 576 runs 64-column blocks rather than
+// 256-column ones) and passed as a parameter (lanes_m), not a constant: one pipeline serves every split.
 
 import commonSource from '../../../../shaders/matmul_common.wgsl?raw';
 import b32Source from '../../../../shaders/matmul_b32.wgsl?raw';
@@ -77,11 +77,25 @@ export interface MatmulVariant {
    * every product.
    */
   readonly gemv?: boolean;
-  /** The variant's own override constants for an (m, k, n) product. */
-  tune(m: number, n: number, k: number): Record<string, number>;
-  /** Rows and columns of out per workgroup, given those constants. */
-  block(constants: Readonly<Record<string, number>>): { rows: number; cols: number };
+  /** The variant's choices for an (m, k, n) product. */
+  tune(m: number, n: number, k: number): MatmulTuneChoice;
+  /** Rows and columns of out per workgroup, given those choices. */
+  block(choice: MatmulTuneChoice): { rows: number; cols: number };
 }
+
+export interface MatmulTuneChoice {
+  /** Override constants (each distinct set is a pipeline of its own). */
+  readonly constants: Readonly<Record<string, number>>;
+  /**
+   * Invocations (reg) or quads (quad) of a workgroup along m, passed as a parameter (Params.lanes_m) so one
+   * pipeline serves every split; 0 where the kernel has no such split.
+   */
+  readonly lanesM: number;
+}
+
+const NO_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({});
+/** The reg and quad kernels' choice: no constants, `lanesM` along m. */
+const lanes = (lanesM: number): MatmulTuneChoice => ({ constants: NO_CONSTANTS, lanesM });
 
 /**
  * The workgroup shape (among `options`, in order of preference) that pads (m, n) the least: n = 576 in
@@ -105,28 +119,30 @@ function leastPadding(m: number, n: number, options: readonly number[], block: (
 const regBlock = (t: number) => (w: number) => ({ rows: t * w, cols: t * (64 / w) });
 /** Quads along m in a 16-quad workgroup of 16 x 32 quad tiles. */
 const quadBlock = (q: number) => ({ rows: 16 * q, cols: 32 * (16 / q) });
-const REG_WG_M_OPTIONS = [8, 4, 16, 2, 32, 1, 64];
-const QUADS_M_OPTIONS = [2, 4, 1, 8, 16];
+const REG_LANES_M_OPTIONS = [8, 4, 16, 2, 32, 1, 64];
+const QUAD_LANES_M_OPTIONS = [2, 4, 1, 8, 16];
 
 const reg8x8: Omit<MatmulVariant, 'name'> = {
   kernel: defineKernel('matmul.reg', REG_SOURCE, 'reg8x8', BINDINGS),
   vecA: true,
-  tune: (m, n) => ({ REG_WG_M: leastPadding(m, n, REG_WG_M_OPTIONS, regBlock(8)) }),
-  block: (c) => regBlock(8)(c.REG_WG_M),
+  tune: (m, n) => lanes(leastPadding(m, n, REG_LANES_M_OPTIONS, regBlock(8))),
+  block: (c) => regBlock(8)(c.lanesM),
 };
 
 const quad16x8: Omit<MatmulVariant, 'name'> = {
   kernel: defineKernel('matmul.quad', QUAD_SOURCE, 'quad16x8', BINDINGS),
   vecA: true,
   needs: 'subgroups',
-  tune: (m, n) => ({ QUADS_M: leastPadding(m, n, QUADS_M_OPTIONS, quadBlock) }),
-  block: (c) => quadBlock(c.QUADS_M),
+  tune: (m, n) => lanes(leastPadding(m, n, QUAD_LANES_M_OPTIONS, quadBlock)),
+  block: (c) => quadBlock(c.lanesM),
 };
+
+const SHARED64_CHOICE: MatmulTuneChoice = { constants: Object.freeze({ SH_TK: 16 }), lanesM: 0 };
 
 const shared64: Omit<MatmulVariant, 'name'> = {
   kernel: defineKernel('matmul.shared', SHARED_SOURCE, 'shared64', BINDINGS),
   vecA: false,
-  tune: () => ({ SH_TK: 16 }),
+  tune: () => SHARED64_CHOICE,
   block: () => ({ rows: 64, cols: 64 }),
 };
 
@@ -162,8 +178,8 @@ const gemvSplitk: Omit<MatmulVariant, 'name'> = {
   kernel: defineKernel('matmul.gemv_splitk', SPLITK_SOURCE, 'gemv_splitk', BINDINGS),
   vecA: true,
   gemv: true,
-  tune: (m, _n, k) => ({ GEMV_M: m, SPLITK_LANES: splitkLanes(k) }),
-  block: (c) => splitkBlock(c.SPLITK_LANES),
+  tune: (m, _n, k) => ({ constants: { GEMV_M: m, SPLITK_LANES: splitkLanes(k) }, lanesM: 0 }),
+  block: (c) => splitkBlock(c.constants.SPLITK_LANES),
 };
 
 export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>> = {
@@ -173,8 +189,8 @@ export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>>
     name: 'reg4x4',
     kernel: defineKernel('matmul.reg', REG_SOURCE, 'reg4x4', BINDINGS),
     vecA: true,
-    tune: (m, n) => ({ REG_WG_M: leastPadding(m, n, REG_WG_M_OPTIONS, regBlock(4)) }),
-    block: (c) => regBlock(4)(c.REG_WG_M),
+    tune: (m, n) => lanes(leastPadding(m, n, REG_LANES_M_OPTIONS, regBlock(4))),
+    block: (c) => regBlock(4)(c.lanesM),
   },
   quad16x8: { name: 'quad16x8', ...quad16x8 },
   'widen+quad16x8': { name: 'widen+quad16x8', ...quad16x8, widenB: true },
@@ -190,8 +206,8 @@ export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>>
     kernel: defineKernel('matmul.gemv_cols', GEMV_SOURCE, 'gemv_cols', BINDINGS),
     vecA: true,
     gemv: true,
-    tune: (m, n) => ({ GEMV_M: m, GEMV_WG: gemvColsWorkgroup(n) }),
-    block: (c) => ({ rows: GEMV_MAX_M, cols: 4 * c.GEMV_WG }),
+    tune: (m, n) => ({ constants: { GEMV_M: m, GEMV_WG: gemvColsWorkgroup(n) }, lanesM: 0 }),
+    block: (c) => ({ rows: GEMV_MAX_M, cols: 4 * c.constants.GEMV_WG }),
   },
   gemv_splitk: { name: 'gemv_splitk', ...gemvSplitk },
   gemv_splitk_sg: {

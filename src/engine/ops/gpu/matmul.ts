@@ -67,32 +67,32 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
     s.offsetB = 0;
     f16B = false;
   }
-  const constants = internedConstants(variant, variant.tune(s.m, s.n, s.k), [
+  const choice = variant.tune(s.m, s.n, s.k);
+  const constants = internedConstants(variant, choice.constants, [
     s.transA,
     s.transB,
     f16B,
     variant.vecA && aFast(s, a),
     variant.gemv ? bRowsAligned(s, f16B) : f16B ? bPairs(s) : bFast(s, bBinding),
     s.k % 4 === 0,
-    Boolean(options.bias),
-    Boolean(options.accumulate),
   ]);
-  const params = packMatmulParams(s, options.alpha ?? 1);
-  const { rows, cols } = variant.block(constants);
+  const flags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0);
+  const params = packMatmulParams(s, options.alpha ?? 1, choice.lanesM, flags);
+  const { rows, cols } = variant.block(choice);
   const grid = [ceilDiv(s.m, rows), ceilDiv(s.n, cols), s.batch] as const;
   // Without a bias, any read-only binding fills its slot (HAS_BIAS = 0 keeps it unread).
   const bindings = [a, vec4View(a), bBinding, vec4View(bBinding), options.bias ?? a, out];
   step.dispatch(variant.kernel, bindings, grid, params, constants);
 }
 
-const FLAG_NAMES = ['TRANS_A', 'TRANS_B', 'B_F16', 'A_FAST', 'B_FAST', 'K_EXACT', 'HAS_BIAS', 'ACCUMULATE'] as const;
+const FLAG_NAMES = ['TRANS_A', 'TRANS_B', 'B_F16', 'A_FAST', 'B_FAST', 'K_EXACT'] as const;
 const interned = new Map<MatmulVariant, Map<string, KernelConstants>>();
 
 /**
  * One constants object per (variant, tuning, flags), reused by every dispatch that needs it: the pipeline
  * cache then finds the pipeline by object identity instead of building a key string per dispatch.
  */
-function internedConstants(variant: MatmulVariant, tune: Record<string, number>, flags: readonly boolean[]): KernelConstants {
+function internedConstants(variant: MatmulVariant, tune: Readonly<Record<string, number>>, flags: readonly boolean[]): KernelConstants {
   let bits = 0;
   flags.forEach((f, i) => (bits |= Number(f) << i));
   let key = String(bits);
@@ -108,9 +108,9 @@ function internedConstants(variant: MatmulVariant, tune: Record<string, number>,
   return constants;
 }
 
-/** The Params struct of shaders/matmul_common.wgsl (20 words; every field checked by normalize()). */
-function packMatmulParams(s: Shape, alpha: number): ArrayBuffer {
-  const buffer = new ArrayBuffer(80);
+/** The Params struct of shaders/matmul_common.wgsl (22 words, padded to 24; the shape's fields checked by normalize()). */
+function packMatmulParams(s: Shape, alpha: number, lanesM: number, flags: number): ArrayBuffer {
+  const buffer = new ArrayBuffer(96);
   const u = new Uint32Array(buffer);
   u[0] = s.m;
   u[1] = s.n;
@@ -132,6 +132,8 @@ function packMatmulParams(s: Shape, alpha: number): ArrayBuffer {
   u[17] = s.groupA;
   u[18] = s.groupB;
   u[19] = s.groupC;
+  u[20] = lanesM;
+  u[21] = flags;
   return buffer;
 }
 
