@@ -47,15 +47,16 @@ side_by_side "types" "npm run -s check" "unit" "npx vitest run --project unit"
 # lavapipe compiles a pipeline again for each new shape it sees (it inlines the parameter values), seconds each
 # with an empty Mesa shader cache as on a fresh CI machine (stories260K's 2-step `tunelab train`: 178 s cold,
 # 8 s cached, 60 s cached for other batch and sequence sizes; the command-line tests took 1,150 s there and the
-# matmul sweep over 15 min), while SwiftShader compiles each pipeline once per process, in a fraction of a
-# second. Lane A: the kernels, the model, training steps, memory, scoring, decoding, tuning, the run sessions and
-# the preference CLI. Lane B: the matmul sweep, the rest of the command line and the objectives' f32 gradient
-# tests (measured cold: lane A about 800 s, lane B 1,100 s with the preference CLI's 120 s, so it moved to A).
+# matmul sweep over 15 min), while SwiftShader compiles each pipeline once per process (0.01-3 s; see the
+# matmul rule in src/engine/ops/gpu/matmul.ts for what keeps that few). Lane A: the kernels, the model, training steps, memory, scoring, decoding, tuning, the SFT and DPO run
+# sessions and the preference CLI. Lane B: the matmul sweep, the rest of the command line (in the test process
+# on one device: tests/helpers/cli-in-process.ts), the objectives' f32 gradient tests and the GRPO run session
+# (measured cold at 85637d9: lane A 630 s with the GRPO run session's 52 s, lane B 35 + 515 s without it).
 # The studio's e2e tests run the same kernels on SwiftShader in Chromium.
 LANE_B="tests/gpu/matmul.test.ts tests/gpu/cli.test.ts tests/gpu/cli-train.test.ts tests/gpu/cli-train-grpo.test.ts \
   tests/gpu/cli-export.test.ts tests/gpu/cli-eval-suites.test.ts \
   tests/gpu/cli-judge.test.ts tests/gpu/train-objectives.test.ts tests/gpu/eval-judge.test.ts \
-  tests/gpu/grpo-temperature.test.ts"
+  tests/gpu/grpo-temperature.test.ts tests/gpu/run-session-grpo.test.ts"
 lane_a_excludes=""
 for f in $LANE_B; do lane_a_excludes="$lane_a_excludes --exclude $f"; done
 side_by_side \
