@@ -48,8 +48,8 @@ side_by_side "types" "npm run -s check" "unit" "npx vitest run --project unit"
 # with an empty Mesa shader cache as on a fresh CI machine (stories260K's 2-step `tunelab train`: 178 s cold,
 # 8 s cached, 60 s cached for other batch and sequence sizes; the command-line tests took 1,150 s there and the
 # matmul sweep over 15 min), while SwiftShader compiles each pipeline once per process (0.01-3 s; see the
-# matmul rule in src/engine/ops/gpu/matmul.ts for what keeps that few). Lane A: the kernels, the model, training steps, memory, scoring, decoding, tuning, the SFT and DPO run
-# sessions and the preference CLI. Lane B: the matmul sweep, the rest of the command line (in the test process
+# matmul rule in src/engine/ops/gpu/matmul.ts for what keeps that few). Lane A: the kernels, the model,
+# training steps, memory, scoring, decoding, tuning, the SFT and DPO run sessions and the preference CLI. Lane B: the matmul sweep, the rest of the command line (in the test process
 # on one device: tests/helpers/cli-in-process.ts), the objectives' f32 gradient tests and the GRPO run session
 # (measured cold at 85637d9: lane A 630 s with the GRPO run session's 52 s, lane B 35 + 515 s without it).
 # The studio's e2e tests run the same kernels on SwiftShader in Chromium.

@@ -125,15 +125,7 @@ describe('matmul autotune', () => {
   });
 
   it('refuses a record measured on another adapter or with other kernels', () => {
-    const base: MatmulTuning = {
-      adapterKey: contextAdapterKey(ctx),
-      kernelsVersion: matmulKernelsVersion(),
-      tunedAt: new Date().toISOString(),
-      profile: 'small',
-      budgetS: 1,
-      elapsedS: 1,
-      classes: [],
-    };
+    const base = testTuning(ctx, []);
     expect(() => activateMatmulTuning(ctx, { ...base, adapterKey: 'other / gpu #00000000' })).toThrow('measured on another adapter');
     expect(() => activateMatmulTuning(ctx, { ...base, kernelsVersion: '00000000' })).toThrow('measured with other kernels');
     expect(ctx.matmulTuning).toBeUndefined();

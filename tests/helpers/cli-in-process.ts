@@ -2,34 +2,19 @@
 // on one GPU device that every command of the test file shares (shareOneNodeGpu). Each pipeline then
 // compiles once per file instead of once per command process (20-30 s of a software adapter's time per
 // training command). tests/gpu/cli.test.ts and the tests of process behaviour (exit codes of the real binary,
-// Ctrl-C, the bundle build) keep running the real `node bin/tunelab.mjs` (helpers/cli.ts).
+// environment variables, the bundle build) keep running the real `node bin/tunelab.mjs` (helpers/cli.ts).
 
 import { main } from '../../src/cli/main';
 import { shareOneNodeGpu } from '../../src/node/node-gpu';
 import type { CliRun } from './cli';
 
-/** Environment changes for one command: a value sets the variable, undefined removes it. */
-export type EnvChanges = Record<string, string | undefined>;
-
-export async function tunelabInProcess(args: string[], env: EnvChanges = {}): Promise<CliRun> {
+export async function tunelabInProcess(args: string[]): Promise<CliRun> {
   shareOneNodeGpu();
   let stdout = '';
   let stderr = '';
-  const saved = Object.keys(env).map((name) => [name, process.env[name]] as const);
-  const apply = (changes: readonly (readonly [string, string | undefined])[]) => {
-    for (const [name, value] of changes) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-  apply(Object.entries(env));
-  try {
-    const status = await main(args, {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-    });
-    return { status, stdout, stderr };
-  } finally {
-    apply(saved);
-  }
+  const status = await main(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
+  return { status, stdout, stderr };
 }
