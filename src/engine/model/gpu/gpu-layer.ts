@@ -6,7 +6,7 @@
 // the backward, and how a LoRA slot's term is made (plain, or with dropout and u saved).
 //
 // Dispatches, in this order:
-//   norm; q, k, v projections (+ bias, + LoRA each); RoPE on q and k (one dispatch, positions per row); the pass's
+//   [the layer's f16 weights widened to f32 where the products would widen them, see widened-layer.ts]; norm; q, k, v projections (+ bias, + LoRA each); RoPE on q and k (one dispatch, positions per row); the pass's
 //   attention; [copy x to mid]; mid += o(attn) (+ LoRA); norm; gate, up (+ LoRA each), SwiGLU (or c_fc
 //   (+ LoRA), GELU); [copy mid to out]; out += down(hidden) (+ LoRA).
 
@@ -18,6 +18,7 @@ import type { ModelConfig } from '../config';
 import { linear } from './gpu-linear';
 import type { LayerLoraRecorder } from './gpu-lora-slots';
 import type { GpuLayerWeights, GpuNorm } from './gpu-weights';
+import { widenLayer } from './widened-layer';
 
 /**
  * The buffers one block writes besides its residual stream, for N rows (C hidden, Q = Hq * D, K = Hkv * D,
@@ -75,9 +76,11 @@ export function recordNorm(step: StepEncoder, config: ModelConfig, y: GPUBuffer,
 }
 
 /** Records one block with the weights w; the residual adds are fused into the o and down matmuls. */
-export function recordBlock(step: StepEncoder, config: ModelConfig, w: GpuLayerWeights, p: BlockPass): void {
+export function recordBlock(step: StepEncoder, config: ModelConfig, weights: GpuLayerWeights, p: BlockPass): void {
   const { numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F, hiddenSize: C } = config;
   const { rows: N, acts, lora } = p;
+  // Nothing between here and down widens another weight, so the layer's f32 copies hold to the end.
+  const w = widenLayer(step, weights, N);
 
   recordNorm(step, config, acts.h1, p.x, w.attnNorm, N, acts.attnStats);
   linear(step, p.qPre, acts.h1, w.q, N);

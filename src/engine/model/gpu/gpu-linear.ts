@@ -19,12 +19,12 @@ export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, 
   for (const part of w.parts) {
     const options = { bFormat: w.format, bias: part.bias, accumulate };
     if (w.parts.length === 1) {
-      matmul(step, y, x, part.weight, { m: rows, k, n: out, transB: true }, options);
+      matmul(step, y, x, part.weight, { m: rows, k, n: out, transB: true, offsetB: part.offset ?? 0 }, options);
       continue;
     }
     for (let first = 0; first < rows; first += MAX_BATCH) {
       const batch = Math.min(MAX_BATCH, rows - first);
-      const dims = { m: 1, k, n: part.rows, batch, transB: true, strideA: k, strideB: 0, strideC: out, offsetA: first * k, offsetC: first * out + part.firstRow };
+      const dims = { m: 1, k, n: part.rows, batch, transB: true, strideA: k, strideB: 0, strideC: out, offsetA: first * k, offsetB: part.offset ?? 0, offsetC: first * out + part.firstRow };
       matmul(step, y, x, part.weight, dims, options);
     }
   }
@@ -40,7 +40,7 @@ export function linearBackwardInput(step: StepEncoder, dx: Binding, dy: Binding,
   w.parts.forEach((part, p) => {
     const options = { bFormat: w.format, accumulate: accumulate || p > 0 };
     if (w.parts.length === 1) {
-      matmul(step, dx, dy, part.weight, { m: rows, k: out, n: inFeatures }, options);
+      matmul(step, dx, dy, part.weight, { m: rows, k: out, n: inFeatures, offsetB: part.offset ?? 0 }, options);
       return;
     }
     for (let first = 0; first < rows; first += MAX_BATCH) {
@@ -54,6 +54,7 @@ export function linearBackwardInput(step: StepEncoder, dx: Binding, dy: Binding,
         strideB: 0,
         strideC: inFeatures,
         offsetA: first * out + part.firstRow,
+        offsetB: part.offset ?? 0,
         offsetC: first * inFeatures,
       };
       matmul(step, dx, dy, part.weight, dims, options);

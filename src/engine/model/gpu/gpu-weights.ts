@@ -25,6 +25,8 @@ export interface MatrixPart {
   bias?: GPUBuffer;
   firstRow: number;
   rows: number;
+  /** Element where the part starts in `weight` (0 when absent): an f32 view into a step's widened copy. */
+  offset?: number;
 }
 
 /** A (rows, cols) matrix, e.g. a linear weight (out, in), as consecutive row parts covering every row. */
@@ -70,6 +72,24 @@ export interface GpuModelWeights {
   bytes: number;
   /** Every buffer above, for dispose. */
   buffers: GPUBuffer[];
+}
+
+export type LayerMatrixSlot = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
+/** The order of a layer's linear weights in its one buffer (gate absent for GELU MLPs). */
+export const LAYER_MATRIX_SLOTS: readonly LayerMatrixSlot[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+
+/** Each matrix of a layer's buffer starts on this many elements: 16-byte rows for f16 gemv and vec4 loads. */
+const LAYER_MATRIX_ALIGN = 8;
+
+/** Element offsets of a layer's matrices (of these sizes, in order) in its one buffer, and its length. */
+export function layerMatrixLayout(sizes: readonly number[]): { offsets: number[]; elements: number } {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const size of sizes) {
+    offsets.push(at);
+    at += Math.ceil(size / LAYER_MATRIX_ALIGN) * LAYER_MATRIX_ALIGN;
+  }
+  return { offsets, elements: at };
 }
 
 /** Wait for the queue after this many uploaded bytes, so staging copies never pile up for a whole model. */
@@ -149,17 +169,48 @@ class Uploader {
     return this.matrix(l.weight, l.bias);
   }
 
+  /**
+   * A layer's linear weights in one buffer, in LAYER_MATRIX_SLOTS order at layerMatrixLayout's offsets, when
+   * they fit one binding together (else undefined): one f16 layer widens in one dispatch on software
+   * adapters (widened-layer.ts), and q, k, v (gate, up) are consecutive rows of one matrix.
+   */
+  private packedLayer(linears: readonly [LayerMatrixSlot, LinearWeights][]): Partial<Record<LayerMatrixSlot, GpuMatrix>> | undefined {
+    const layout = layerMatrixLayout(linears.map(([, l]) => l.weight.shape[0] * l.weight.shape[1]));
+    const bytesPerValue = this.format === 'f16' ? 2 : 4;
+    if (layout.elements * bytesPerValue > this.limit) return undefined;
+    const words = new Uint32Array(Math.ceil((layout.elements * bytesPerValue) / 4));
+    const biases: (Float32Array | undefined)[] = [];
+    linears.forEach(([, l], i) => {
+      const values = l.weight.read();
+      if (this.format === 'f16') words.set(packF16(values), layout.offsets[i] / 2);
+      else new Float32Array(words.buffer).set(values, layout.offsets[i]);
+      biases.push(l.bias?.read());
+    });
+    const label = linears[0][1].weight.source.replace(/\.[^.]+\.[^.]+\.weight$/, '') + ' linear weights';
+    const buffer = this.put(words, label);
+    const out: Partial<Record<LayerMatrixSlot, GpuMatrix>> = {};
+    linears.forEach(([slot, l], i) => {
+      const [rows, cols] = l.weight.shape;
+      const bias = biases[i] ? this.put(biases[i]!, l.bias!.source) : undefined;
+      out[slot] = { rows, cols, format: this.format, parts: [{ weight: buffer, bias, firstRow: 0, rows, offset: layout.offsets[i] }] };
+    });
+    return out;
+  }
+
   async layer(l: LayerWeights): Promise<GpuLayerWeights> {
+    const linears = LAYER_MATRIX_SLOTS.flatMap((slot): [LayerMatrixSlot, LinearWeights][] => (l[slot] ? [[slot, l[slot]!]] : []));
+    const packed = this.packedLayer(linears);
+    const matrix = (slot: LayerMatrixSlot, w: LinearWeights): GpuMatrix => packed?.[slot] ?? this.linear(w);
     const out: GpuLayerWeights = {
       attnNorm: this.norm(l.attnNorm),
-      q: this.linear(l.q),
-      k: this.linear(l.k),
-      v: this.linear(l.v),
-      o: this.linear(l.o),
+      q: matrix('q', l.q),
+      k: matrix('k', l.k),
+      v: matrix('v', l.v),
+      o: matrix('o', l.o),
       mlpNorm: this.norm(l.mlpNorm),
-      gate: l.gate ? this.linear(l.gate) : undefined,
-      up: this.linear(l.up),
-      down: this.linear(l.down),
+      gate: l.gate ? matrix('gate', l.gate) : undefined,
+      up: matrix('up', l.up),
+      down: matrix('down', l.down),
     };
     await this.drainIfNeeded();
     return out;

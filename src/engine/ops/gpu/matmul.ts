@@ -149,8 +149,11 @@ export function widenScratchBytes(count: number): number {
   return (count + (count % 2)) * 4;
 }
 
-/** Widens `count` f16 elements of `b` from element `offset` on into the step's f32 widening scratch. */
-function widen(step: StepEncoder, b: Binding, offset: number, count: number): GPUBuffer {
+/**
+ * Widens `count` f16 elements of `b` from element `offset` on into the step's f32 widening scratch: element
+ * offset + j lands at j. The copy holds until the next widening in the step.
+ */
+export function widen(step: StepEncoder, b: Binding, offset: number, count: number): GPUBuffer {
   const scratch = step.shared(WIDEN_SCRATCH_KEY, widenScratchBytes(count));
   const params = packParams([
     ['u32', offset],
@@ -189,6 +192,16 @@ function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): Matmu
   if (s.m >= 16 && s.n >= 32 && ctx.hasSubgroups && large) return widen ? 'widen+quad16x8' : 'quad16x8';
   if (s.m >= 8 && s.n >= 8) return widen ? 'widen+reg8x8' : 'reg8x8';
   return 'reg4x4';
+}
+
+/**
+ * Whether matmul() would widen this product's f16 B into the step's f32 scratch first: a caller that knows
+ * several products read whole f16 matrices may widen them together instead (widen-set.ts) and pass the f32
+ * copies, which then run the same kernel.
+ */
+export function widensB(ctx: GpuContext, dims: MatmulDims): boolean {
+  const s = normalize(dims);
+  return s.k > 0 && Boolean(pickVariant(ctx, s, 'f16', undefined).widenB) && widenFits(ctx, s);
 }
 
 /** What the default rule picks for a product, ignoring any tuning (the autotune's reference and fallback). */

@@ -11,6 +11,7 @@
 import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
 import { linearBackwardInput } from '../../model/gpu/gpu-linear';
 import type { SlotLora } from '../../model/gpu/gpu-lora-slots';
+import { widenLayer } from '../../model/gpu/widened-layer';
 import { geluBackward, swigluBackward } from '../../ops/gpu/activations';
 import { attentionBackward } from '../../ops/gpu/attention';
 import { ropePair } from '../../ops/gpu/rope';
@@ -54,7 +55,8 @@ function attentionGroupsBackward(g: TrainGraph, acts: LayerActivations): void {
 export function recordTrainLayerBackward(g: TrainGraph, l: number, x: GPUBuffer, acts: LayerActivations, dx: GPUBuffer): void {
   const { step, config, rows: N } = g;
   const { numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F } = config;
-  const w = g.weights.layers[l];
+  // The layer's weights widened once for the whole backward (nothing in it widens another weight).
+  const w = widenLayer(step, g.weights.layers[l], N);
   const s = g.scratch();
 
   // MLP.

@@ -1,7 +1,8 @@
 // The temporaries the kernels of a training step take themselves (ops/gpu/*), predicted for the allocation
 // plan (train-allocation.ts) from the sizes and rules those kernels export:
 //   - matmul's f32 copy of an f16 B (software adapters' register kernels): one step scratch under
-//     WIDEN_SCRATCH_KEY, which the trainer reserves at the largest size first, so it is exactly that size;
+//     WIDEN_SCRATCH_KEY, which the trainer reserves at the largest size first, so it is exactly that size
+//     (a whole layer's weights, widened together, or an LM-head chunk);
 //   - attention: on the 'matmul' path (software adapters, head size >= 32) the (B, Hq, Tq, Tk) scores and
 //     their gradients and, for GQA, two (B, Tk, Hq, D) partials, each a StepEncoder.shared scratch (a request
 //     larger than the buffer so far takes a new one: held = every size that beat all before it, in recording
@@ -18,6 +19,7 @@ import type { ModelConfig } from '../../model/config';
 import { MATMUL_MIN_HEAD_DIM, MAX_SCORE_BYTES } from '../../ops/gpu/attention-matmul';
 import { vocabChunkColumns } from '../../ops/gpu/lm-head-loss';
 import { widenScratchBytes } from '../../ops/gpu/matmul';
+import { layerMatrixLayout } from '../../model/gpu/gpu-weights';
 
 /** How the device's kernels allocate: what the plan needs to know of the adapter. */
 export interface TrainKernelTraits {
@@ -60,7 +62,11 @@ const WIDEN_MIN_ROWS = 16;
 export function widenBytes(config: ModelConfig, rows: number, headChunkRows: number, traits: TrainKernelTraits): number {
   if (!traits.widenF16 || rows < WIDEN_MIN_ROWS) return 0;
   const { hiddenSize: C, intermediateSize: F, numHeads: Hq, numKvHeads: Hkv, headDim: D } = config;
-  const spans = [Hq * D * C, Hkv * D * C, C * Hq * D, F * C, headChunkRows * C].map(widenScratchBytes);
+  const matrices = [Hq * D * C, Hkv * D * C, Hkv * D * C, C * Hq * D, ...(config.mlp === 'swiglu' ? [F * C] : []), F * C, C * F];
+  // A layer's weights (one buffer) widen together when their copy fits one binding (widened-layer.ts), else
+  // one by one.
+  const layer = widenScratchBytes(layerMatrixLayout(matrices).elements);
+  const spans = [...(layer <= traits.widenLimitBytes ? [layer] : matrices.map(widenScratchBytes)), widenScratchBytes(headChunkRows * C)];
   const fitting = spans.filter((b) => b <= traits.widenLimitBytes);
   return fitting.length ? Math.max(...fitting) : 0;
 }

@@ -1,0 +1,37 @@
+// A layer's f16 weights as f32 copies in the step's widening scratch, made by one dispatch, for the passes
+// whose every product would widen its weight anyway (software adapters' register kernels, N >= 16 rows).
+// matmul() would otherwise record one matmul.widen per product: 7 per layer and pass, a fifth of a
+// SmolLM2-135M training step's dispatches. The layer's weights share one buffer (gpu-weights.ts), so the
+// whole buffer widens as one range. The copy lives in the scratch every widening shares
+// (WIDEN_SCRATCH_KEY): it holds until the next widening, so callers use the view within one layer's pass.
+
+import type { StepEncoder } from '../../gpu/step-encoder';
+import { widen, widensB } from '../../ops/gpu/matmul';
+import { LAYER_MATRIX_SLOTS, type GpuLayerWeights, type GpuMatrix, type LayerMatrixSlot } from './gpu-weights';
+
+/** The layer's linear weights in buffer order (gate absent for GELU MLPs). */
+function layerMatrices(w: GpuLayerWeights): [LayerMatrixSlot, GpuMatrix][] {
+  return LAYER_MATRIX_SLOTS.flatMap((slot): [LayerMatrixSlot, GpuMatrix][] => (w[slot] ? [[slot, w[slot]!]] : []));
+}
+
+/**
+ * w with every linear weight replaced by its f32 copy in the step's widening scratch, when they are f16 in
+ * one buffer and matmul() would widen each of them both as y = x W^T and as dx = dy W over `rows` rows
+ * (else w itself, and matmul widens per product as before). One dispatch.
+ */
+export function widenLayer(step: StepEncoder, w: GpuLayerWeights, rows: number): GpuLayerWeights {
+  const matrices = layerMatrices(w);
+  const buffer = matrices[0][1].parts[0].weight;
+  let end = 0;
+  for (const [, m] of matrices) {
+    const part = m.parts[0];
+    if (m.format !== 'f16' || m.parts.length !== 1 || part.weight !== buffer || part.offset === undefined) return w;
+    if (!widensB(step.ctx, { m: rows, k: m.cols, n: m.rows, transB: true }) || !widensB(step.ctx, { m: rows, k: m.rows, n: m.cols })) return w;
+    end = Math.max(end, part.offset + m.rows * m.cols);
+  }
+  if (end * 4 > step.ctx.limits.maxStorageBufferBindingSize) return w;
+  const scratch = widen(step, buffer, 0, end);
+  const out: GpuLayerWeights = { ...w };
+  for (const [slot, m] of matrices) out[slot] = { ...m, format: 'f32', parts: [{ ...m.parts[0], weight: scratch }] };
+  return out;
+}
