@@ -5,6 +5,7 @@
 import type { ActiveMatmulTuning } from '../ops/gpu/matmul-tuning';
 import { summarizeAdapter, type GpuAdapterSummary } from './adapter-info';
 import { BindGroupCache } from './bind-group-cache';
+import { DispatchTapes } from './dispatch-tape';
 import { BufferPool } from './buffer-pool';
 import { createdBufferSize } from './buffer-size';
 import {
@@ -73,6 +74,8 @@ export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
   readonly bindGroups: BindGroupCache;
+  /** Per step length, what each dispatch of the last such step resolved (dispatch-tape.ts). */
+  readonly tapes = new DispatchTapes();
   readonly uniforms: UniformArena;
   /** Bytes held in this context's GPU buffers now and at their peak (every buffer is made through it). */
   readonly memory = new GpuMemoryCounter();
@@ -196,6 +199,7 @@ export class GpuContext {
 
   destroy(): void {
     this.bindGroups.clear();
+    this.tapes.clear();
     this.pool.trim();
     if (this.keptOpen) {
       this.matmulTuning = undefined; // the next command applies its own

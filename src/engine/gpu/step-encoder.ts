@@ -3,6 +3,7 @@
 // single uniform buffer (one writeBuffer) and pipelines compile before anything is encoded.
 
 import type { GpuContext } from './context';
+import type { DispatchTape } from './dispatch-tape';
 import type { DispatchTimer } from './dispatch-timer';
 import type { KernelConstants, KernelDef } from './kernel';
 import type { CachedPipeline } from './pipeline-cache';
@@ -79,7 +80,8 @@ function kernelShape(def: KernelDef): { buffers: number; params: boolean } {
 
 export class StepEncoder {
   private readonly cmds: Cmd[] = [];
-  private readonly params: ArrayBuffer[] = [];
+  /** Every parameter block of the step at its offset, as recorded (grown by doubling). */
+  private staging = new Uint8Array(4096);
   private paramsBytes = 0;
   private readonly readbacks: Readback[] = [];
   private readonly temps: GPUBuffer[] = [];
@@ -125,7 +127,12 @@ export class StepEncoder {
       paramsOffset = Math.ceil(this.paramsBytes / align) * align;
       paramsSize = params.byteLength;
       this.paramsBytes = paramsOffset + paramsSize;
-      this.params.push(params);
+      if (this.paramsBytes > this.staging.length) {
+        const grown = new Uint8Array(Math.max(this.paramsBytes, 2 * this.staging.length));
+        grown.set(this.staging);
+        this.staging = grown;
+      }
+      this.staging.set(new Uint8Array(params), paramsOffset);
     }
     this.cmds.push({ kind: 'dispatch', def, constants, bindings, paramsOffset, paramsSize, workgroups });
   }
@@ -177,26 +184,23 @@ export class StepEncoder {
     this.submitted = true;
     const { device, pipelines } = this.ctx;
     const dispatches = this.cmds.filter((c): c is DispatchCmd => c.kind === 'dispatch');
-    // Every pipeline is usually compiled already: look them up without a promise per dispatch.
-    let compiled: (CachedPipeline | undefined)[] = dispatches.map((d) => pipelines.peek(d.def, d.constants));
+    // Every pipeline is usually compiled already: found on the tape of the last step this long, else looked
+    // up without a promise per dispatch.
+    const tape = this.ctx.tapes.forLength(dispatches.length);
+    let compiled: (CachedPipeline | undefined)[] = dispatches.map((d, i) => tape.pipeline(i, d.def, d.constants) ?? pipelines.peek(d.def, d.constants));
     if (compiled.includes(undefined)) compiled = await Promise.all(dispatches.map((d) => pipelines.get(d.def, d.constants)));
+    dispatches.forEach((d, i) => tape.setPipeline(i, d.def, d.constants, compiled[i]!));
 
     let uniforms: GPUBuffer | undefined;
     if (this.paramsBytes > 0) {
       uniforms = this.ctx.uniforms.buffer(this.paramsBytes);
-      const staging = new Uint8Array(this.paramsBytes);
-      let i = 0;
-      for (const d of dispatches) {
-        if (d.paramsOffset === NO_PARAMS) continue;
-        staging.set(new Uint8Array(this.params[i++]), d.paramsOffset);
-      }
-      device.queue.writeBuffer(uniforms, 0, staging);
+      device.queue.writeBuffer(uniforms, 0, this.staging, 0, this.paramsBytes);
     }
 
     let queued = false;
     try {
       await this.ctx.guard(async () => {
-        this.encodeAndSubmit(compiled as CachedPipeline[], uniforms);
+        this.encodeAndSubmit(compiled as CachedPipeline[], uniforms, tape);
         queued = true;
       });
     } catch (err) {
@@ -208,7 +212,7 @@ export class StepEncoder {
   }
 
   /** Encodes every command into one encoder, submits it and hands the step's buffers back to the pool. */
-  private encodeAndSubmit(compiled: readonly CachedPipeline[], uniforms: GPUBuffer | undefined): void {
+  private encodeAndSubmit(compiled: readonly CachedPipeline[], uniforms: GPUBuffer | undefined, tape: DispatchTape): void {
     const { device, pool, bindGroups } = this.ctx;
     const encoder = device.createCommandEncoder();
     let pass: GPUComputePassEncoder | undefined;
@@ -230,7 +234,12 @@ export class StepEncoder {
         // A pass keeps its pipeline: consecutive dispatches of one kernel variant set it once (each call
         // into dawn.node costs a few microseconds).
         if (pipeline !== current) pass.setPipeline((current = pipeline));
-        const group = bindGroups.forDispatch(layout, cmd.def.bindings, cmd.bindings, uniforms, cmd.paramsSize);
+        const i = di - 1;
+        let group = tape.group(i, cmd.bindings, uniforms, cmd.paramsSize);
+        if (!group) {
+          group = bindGroups.forDispatch(layout, cmd.def.bindings, cmd.bindings, uniforms, cmd.paramsSize);
+          tape.setGroup(i, group, cmd.bindings, uniforms, cmd.paramsSize);
+        }
         if (cmd.paramsOffset === NO_PARAMS) pass.setBindGroup(0, group);
         else {
           offsets[0] = cmd.paramsOffset;

@@ -20,18 +20,41 @@ function layerMatrices(w: GpuLayerWeights): [LayerMatrixSlot, GpuMatrix][] {
  * (else w itself, and matmul widens per product as before). One dispatch.
  */
 export function widenLayer(step: StepEncoder, w: GpuLayerWeights, rows: number): GpuLayerWeights {
+  const span = widenedSpan(step, w, rows);
+  if (span === 0) return w;
+  const scratch = widen(step, w.q.parts[0].weight, 0, span);
+  const out: GpuLayerWeights = { ...w };
+  for (const [slot, m] of layerMatrices(w)) out[slot] = { ...m, format: 'f32', parts: [{ ...m.parts[0], weight: scratch }] };
+  return out;
+}
+
+/** The last decision per layer: every layer of a pass asks again with the same rows (checked per product). */
+const decisions = new WeakMap<GpuLayerWeights, { rows: number; tuning: unknown; span: number }>();
+
+/** Elements of the layer's buffer to widen (through its last matrix), or 0 when it does not widen as one. */
+function widenedSpan(step: StepEncoder, w: GpuLayerWeights, rows: number): number {
+  const tuning = step.ctx.matmulTuning;
+  const known = decisions.get(w);
+  if (known && known.rows === rows && known.tuning === tuning) return known.span;
   const matrices = layerMatrices(w);
   const buffer = matrices[0][1].parts[0].weight;
-  let end = 0;
+  let span = 0;
   for (const [, m] of matrices) {
     const part = m.parts[0];
-    if (m.format !== 'f16' || m.parts.length !== 1 || part.weight !== buffer || part.offset === undefined) return w;
-    if (!widensB(step.ctx, { m: rows, k: m.cols, n: m.rows, transB: true }) || !widensB(step.ctx, { m: rows, k: m.rows, n: m.cols })) return w;
-    end = Math.max(end, part.offset + m.rows * m.cols);
+    const widens =
+      m.format === 'f16' &&
+      m.parts.length === 1 &&
+      part.weight === buffer &&
+      part.offset !== undefined &&
+      widensB(step.ctx, { m: rows, k: m.cols, n: m.rows, transB: true }) &&
+      widensB(step.ctx, { m: rows, k: m.rows, n: m.cols });
+    if (!widens) {
+      span = 0;
+      break;
+    }
+    span = Math.max(span, part.offset! + m.rows * m.cols);
   }
-  if (end * 4 > step.ctx.limits.maxStorageBufferBindingSize) return w;
-  const scratch = widen(step, buffer, 0, end);
-  const out: GpuLayerWeights = { ...w };
-  for (const [slot, m] of matrices) out[slot] = { ...m, format: 'f32', parts: [{ ...m.parts[0], weight: scratch }] };
-  return out;
+  if (span * 4 > step.ctx.limits.maxStorageBufferBindingSize) span = 0;
+  decisions.set(w, { rows, tuning, span });
+  return span;
 }

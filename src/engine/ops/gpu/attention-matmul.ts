@@ -58,16 +58,37 @@ type Operand = ReturnType<typeof headOperand>;
 
 /** Matmul dims over the B * Hq (sequence, head) items; S-shaped operands are contiguous (B, Hq, Tq, Tk). */
 function itemDims(r: ResolvedAttentionDims, m: number, k: number, n: number, parts: { a?: Operand; b?: Operand; c?: Operand }, trans: { transA?: boolean; transB?: boolean } = {}): MatmulDims {
-  const dims: MatmulDims = { m, k, n, batch: r.batch * r.hq, inner: r.hq, ...trans };
+  // Plain field writes: this runs for every attention product of every layer (no computed keys).
   const scores = r.tq * r.tk;
-  const set = (x: 'A' | 'B' | 'C', o: Operand | undefined) => {
-    if (o) Object.assign(dims, { [`offset${x}`]: o.offset, [`ld${x.toLowerCase()}`]: o.ld, [`stride${x}`]: o.stride, [`outer${x}`]: o.outer, [`group${x}`]: o.group });
-    else Object.assign(dims, { [`stride${x}`]: scores, [`outer${x}`]: r.hq * scores });
+  const { a, b, c } = parts;
+  const whole = { offset: 0, ld: undefined, stride: scores, outer: r.hq * scores, group: 1 };
+  const A = a ?? whole;
+  const B = b ?? whole;
+  const C = c ?? whole;
+  return {
+    m,
+    k,
+    n,
+    batch: r.batch * r.hq,
+    inner: r.hq,
+    transA: trans.transA,
+    transB: trans.transB,
+    offsetA: A.offset,
+    lda: A.ld,
+    strideA: A.stride,
+    outerA: A.outer,
+    groupA: A.group,
+    offsetB: B.offset,
+    ldb: B.ld,
+    strideB: B.stride,
+    outerB: B.outer,
+    groupB: B.group,
+    offsetC: C.offset,
+    ldc: C.ld,
+    strideC: C.stride,
+    outerC: C.outer,
+    groupC: C.group,
   };
-  set('A', parts.a);
-  set('B', parts.b);
-  set('C', parts.c);
-  return dims;
 }
 
 /** S (B, Hq, Tq, Tk) = scale q k^T into the scores scratch. */

@@ -110,8 +110,7 @@ function internedConstants(variant: MatmulVariant, tune: Readonly<Record<string,
 
 /** The Params struct of shaders/matmul_common.wgsl (22 words, padded to 24; the shape's fields checked by normalize()). */
 function packMatmulParams(s: Shape, alpha: number, lanesM: number, flags: number): ArrayBuffer {
-  const buffer = new ArrayBuffer(96);
-  const u = new Uint32Array(buffer);
+  const u = new Uint32Array(24);
   u[0] = s.m;
   u[1] = s.n;
   u[2] = s.k;
@@ -123,7 +122,8 @@ function packMatmulParams(s: Shape, alpha: number, lanesM: number, flags: number
   u[8] = s.offsetA;
   u[9] = s.offsetB;
   u[10] = s.offsetC;
-  new Float32Array(buffer, 44, 1)[0] = alpha;
+  F32_BITS[0] = alpha;
+  u[11] = U32_OF_F32[0];
   u[12] = s.ldc;
   u[13] = s.inner;
   u[14] = s.outerA;
@@ -134,8 +134,12 @@ function packMatmulParams(s: Shape, alpha: number, lanesM: number, flags: number
   u[19] = s.groupC;
   u[20] = lanesM;
   u[21] = flags;
-  return buffer;
+  return u.buffer;
 }
+
+/** alpha's f32 bits without a view per dispatch. */
+const F32_BITS = new Float32Array(1);
+const U32_OF_F32 = new Uint32Array(F32_BITS.buffer);
 
 /**
  * The step scratch every widened B shares (StepEncoder.shared): each product reads its copy before the next
