@@ -23,10 +23,17 @@ export function widenLayer(step: StepEncoder, w: GpuLayerWeights, rows: number):
   const span = widenedSpan(step, w, rows);
   if (span === 0) return w;
   const scratch = widen(step, w.q.parts[0].weight, 0, span);
-  const out: GpuLayerWeights = { ...w };
-  for (const [slot, m] of layerMatrices(w)) out[slot] = { ...m, format: 'f32', parts: [{ ...m.parts[0], weight: scratch }] };
-  return out;
+  // The same scratch comes back step after step (the pool's order): so does the view over it.
+  const known = views.get(w);
+  if (known?.scratch === scratch) return known.view;
+  const view: GpuLayerWeights = { ...w };
+  for (const [slot, m] of layerMatrices(w)) view[slot] = { ...m, format: 'f32', parts: [{ ...m.parts[0], weight: scratch }] };
+  views.set(w, { scratch, view });
+  return view;
 }
+
+/** The last view made per layer, with the scratch it points into. */
+const views = new WeakMap<GpuLayerWeights, { scratch: GPUBuffer; view: GpuLayerWeights }>();
 
 /** The last decision per layer: every layer of a pass asks again with the same rows (checked per product). */
 const decisions = new WeakMap<GpuLayerWeights, { rows: number; tuning: unknown; span: number }>();

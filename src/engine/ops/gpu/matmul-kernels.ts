@@ -94,6 +94,19 @@ export interface MatmulTuneChoice {
 }
 
 const NO_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({});
+
+/** One frozen choice per distinct (first, second) constant pair: the dispatcher interns by identity. */
+function pairChoices(first: string, second: string): (a: number, b: number) => MatmulTuneChoice {
+  const known = new Map<number, MatmulTuneChoice>();
+  return (a, b) => {
+    const key = a * 65536 + b;
+    let choice = known.get(key);
+    if (!choice) known.set(key, (choice = { constants: Object.freeze({ [first]: a, [second]: b }), lanesM: 0 }));
+    return choice;
+  };
+}
+const splitkChoice = pairChoices('GEMV_M', 'SPLITK_LANES');
+const gemvColsChoice = pairChoices('GEMV_M', 'GEMV_WG');
 /** The reg and quad kernels' choice: no constants, `lanesM` along m. */
 const lanes = (lanesM: number): MatmulTuneChoice => ({ constants: NO_CONSTANTS, lanesM });
 
@@ -178,7 +191,7 @@ const gemvSplitk: Omit<MatmulVariant, 'name'> = {
   kernel: defineKernel('matmul.gemv_splitk', SPLITK_SOURCE, 'gemv_splitk', BINDINGS),
   vecA: true,
   gemv: true,
-  tune: (m, _n, k) => ({ constants: { GEMV_M: m, SPLITK_LANES: splitkLanes(k) }, lanesM: 0 }),
+  tune: (m, _n, k) => splitkChoice(m, splitkLanes(k)),
   block: (c) => splitkBlock(c.constants.SPLITK_LANES),
 };
 
@@ -206,7 +219,7 @@ export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>>
     kernel: defineKernel('matmul.gemv_cols', GEMV_SOURCE, 'gemv_cols', BINDINGS),
     vecA: true,
     gemv: true,
-    tune: (m, n) => ({ constants: { GEMV_M: m, GEMV_WG: gemvColsWorkgroup(n) }, lanesM: 0 }),
+    tune: (m, n) => gemvColsChoice(m, gemvColsWorkgroup(n)),
     block: (c) => ({ rows: GEMV_MAX_M, cols: 4 * c.constants.GEMV_WG }),
   },
   gemv_splitk: { name: 'gemv_splitk', ...gemvSplitk },

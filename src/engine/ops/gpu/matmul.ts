@@ -86,7 +86,7 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
 }
 
 const FLAG_NAMES = ['TRANS_A', 'TRANS_B', 'B_F16', 'A_FAST', 'B_FAST', 'K_EXACT'] as const;
-const interned = new Map<MatmulVariant, Map<string, KernelConstants>>();
+const interned = new Map<MatmulVariant, WeakMap<object, Map<number, KernelConstants>>>();
 
 /**
  * One constants object per (variant, tuning, flags), reused by every dispatch that needs it: the pipeline
@@ -94,16 +94,17 @@ const interned = new Map<MatmulVariant, Map<string, KernelConstants>>();
  */
 function internedConstants(variant: MatmulVariant, tune: Readonly<Record<string, number>>, flags: readonly boolean[]): KernelConstants {
   let bits = 0;
-  flags.forEach((f, i) => (bits |= Number(f) << i));
-  let key = String(bits);
-  for (const name in tune) key += `,${tune[name]}`;
-  let byKey = interned.get(variant);
-  if (!byKey) interned.set(variant, (byKey = new Map()));
-  let constants = byKey.get(key);
+  for (let i = 0; i < flags.length; i++) if (flags[i]) bits |= 1 << i;
+  // Tunings are frozen objects shared by every product they suit: keyed by identity, then by the flags.
+  let byTune = interned.get(variant);
+  if (!byTune) interned.set(variant, (byTune = new WeakMap()));
+  let byBits = byTune.get(tune);
+  if (!byBits) byTune.set(tune, (byBits = new Map()));
+  let constants = byBits.get(bits);
   if (!constants) {
     const c: Record<string, number> = { ...tune };
     FLAG_NAMES.forEach((name, i) => (c[name] = Number(flags[i])));
-    byKey.set(key, (constants = Object.freeze(c)));
+    byBits.set(bits, (constants = Object.freeze(c)));
   }
   return constants;
 }
@@ -254,11 +255,21 @@ function supported(ctx: GpuContext, v: MatmulVariant): boolean {
 
 const U32_FIELDS = ['m', 'k', 'n', 'batch', 'strideA', 'strideB', 'strideC', 'offsetA', 'offsetB', 'offsetC', 'lda', 'ldb', 'ldc', 'inner', 'outerA', 'outerB', 'outerC', 'groupA', 'groupB', 'groupC'] as const;
 
+/** v is an integer in [0, 2^32): (v >>> 0) === v, which also rejects NaN, fractions and negatives. */
+const isU32 = (v: number) => v >>> 0 === v;
+
 function normalize(d: MatmulDims): Shape {
   const s = matmulLayout(d);
-  for (const key of U32_FIELDS) {
-    const v = s[key];
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`matmul: ${key} must be a u32, got ${v}`);
+  // Field by field (every dispatch passes here; a loop over names would read them by key).
+  const ok =
+    isU32(s.m) && isU32(s.k) && isU32(s.n) && isU32(s.batch) && isU32(s.strideA) && isU32(s.strideB) && isU32(s.strideC) &&
+    isU32(s.offsetA) && isU32(s.offsetB) && isU32(s.offsetC) && isU32(s.lda) && isU32(s.ldb) && isU32(s.ldc) && isU32(s.inner) &&
+    isU32(s.outerA) && isU32(s.outerB) && isU32(s.outerC) && isU32(s.groupA) && isU32(s.groupB) && isU32(s.groupC);
+  if (!ok) {
+    for (const key of U32_FIELDS) {
+      const v = s[key];
+      if (!isU32(v)) throw new RangeError(`matmul: ${key} must be a u32, got ${v}`);
+    }
   }
   if (s.batch > 65535) throw new RangeError(`matmul: batch ${s.batch} exceeds 65535 (split it)`);
   if (s.inner < 1 || s.groupA < 1 || s.groupB < 1 || s.groupC < 1) throw new RangeError('matmul: inner and groups must be at least 1');

@@ -115,6 +115,13 @@ export class GpuLoraAdapter implements GpuLoraSlots {
 
   /** What the allocation plan needs of this arena: rank, length, the slots holding u per layer. */
   get shape(): AdapterShape {
+    // Asked by every step's allocation plan; the layers never change after construction.
+    return (this.shapeMemo ??= this.computeShape());
+  }
+
+  private shapeMemo: AdapterShape | undefined;
+
+  private computeShape(): AdapterShape {
     const uSlots = new Set<LinearSlot>();
     let modulesPerLayer = 0;
     for (const slots of this.layers) {
