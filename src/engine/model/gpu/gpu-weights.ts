@@ -3,6 +3,7 @@
 // norm weights and biases stay f32. Tensors are converted one at a time, so the model never sits in
 // memory twice as f32. A matrix larger than one storage binding may hold is split by rows into parts,
 // each its own buffer (Qwen2.5-0.5B's 151936 x 896 f16 embedding is 272 MB, over a 128 MiB binding limit).
+// A layer's seven linear weights share one buffer when together they fit one binding.
 
 import type { GpuContext } from '../../gpu/context';
 import { packF16 } from '../../gpu/f16';
@@ -25,7 +26,10 @@ export interface MatrixPart {
   bias?: GPUBuffer;
   firstRow: number;
   rows: number;
-  /** Element where the part starts in `weight` (0 when absent): an f32 view into a step's widened copy. */
+  /**
+   * Element where the part starts in `weight` (0 when absent): a layer's linear weights share one buffer,
+   * and a widened view (widened-layer.ts) points into the step's f32 copy of that buffer.
+   */
   offset?: number;
 }
 
@@ -172,7 +176,8 @@ class Uploader {
   /**
    * A layer's linear weights in one buffer, in LAYER_MATRIX_SLOTS order at layerMatrixLayout's offsets, when
    * they fit one binding together (else undefined): one f16 layer widens in one dispatch on software
-   * adapters (widened-layer.ts), and q, k, v (gate, up) are consecutive rows of one matrix.
+   * adapters (widened-layer.ts), and where the sizes are multiples of 8 (every supported model's) q, k, v and
+   * gate, up follow each other with no gap, as the rows of one matrix would.
    */
   private packedLayer(linears: readonly [LayerMatrixSlot, LinearWeights][]): Partial<Record<LayerMatrixSlot, GpuMatrix>> | undefined {
     const layout = layerMatrixLayout(linears.map(([, l]) => l.weight.shape[0] * l.weight.shape[1]));

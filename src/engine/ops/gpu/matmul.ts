@@ -201,7 +201,7 @@ function defaultVariant(ctx: GpuContext, s: Shape, bFormat: MatrixFormat): Matmu
 
 /**
  * Whether matmul() would widen this product's f16 B into the step's f32 scratch first: a caller that knows
- * several products read whole f16 matrices may widen them together instead (widen-set.ts) and pass the f32
+ * several products read whole f16 matrices may widen them together instead (widened-layer.ts) and pass the f32
  * copies, which then run the same kernel.
  */
 export function widensB(ctx: GpuContext, dims: MatmulDims): boolean {
