@@ -73,6 +73,12 @@ function valueReaders(key: string, value: string) {
     if (!Number.isInteger(v)) throw new ArgsError(`${key} needs a whole number, got ${value}`);
     return v;
   };
+  /** A whole number >= 0 ("0" turns something off). */
+  const count0 = (): number => {
+    const v = Number(value);
+    if (!value || !Number.isInteger(v) || v < 0) throw new ArgsError(`${key} needs a whole number >= 0, got ${JSON.stringify(value)}`);
+    return v;
+  };
   /** "8,1": one value per model of TRAIN_MODELS (one value: all of them); `min` 0 allows zero. */
   const perModel = (min: number): Record<TrainModelId, number> => {
     const parts = value.split(',');
@@ -105,7 +111,7 @@ function valueReaders(key: string, value: string) {
       if (!id) throw new ArgsError(`${key}: unknown model ${m} (known: ${known.join(', ')})`);
       return id;
     });
-  return { num, int, perModel, counts, list, models };
+  return { num, int, count0, perModel, counts, list, models };
 }
 
 export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironment): BenchArgs {
@@ -127,7 +133,7 @@ export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironmen
   const { options: o, train: t, eval: e, grpo: g, decode: d } = a;
   for (const arg of argv) {
     const [key, value] = splitArg(arg);
-    const { num, int, perModel, counts, list, models } = valueReaders(key, value);
+    const { num, int, count0, perModel, counts, list, models } = valueReaders(key, value);
     // Any option of a section turns the section on.
     if (key.startsWith('--train') || key.startsWith('--lora-')) t.enabled = true;
     if (key.startsWith('--eval')) e.enabled = true;
@@ -165,6 +171,8 @@ export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironmen
       case '--train-steps': t.maxSteps = int(); break;
       case '--train-budget': t.budgetS = num(); break;
       case '--train-profile': t.profile = true; break;
+      case '--train-cpu-steps': t.cpuSteps = count0(); break;
+      case '--train-cpu-seq': t.cpuSeqLen = int(); break;
       case '--lora-r': t.loraR = int(); break;
       case '--lora-alpha': t.loraAlpha = num(); break;
       case '--lora-targets': t.loraTargets = list(); break;

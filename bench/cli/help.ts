@@ -35,6 +35,9 @@ training section (after the matmuls, same device; any option below implies --tra
                       objective, interleaved) stop when the next would end after S x objectives
                       (default 30; at least one round is timed)
   --train-profile     one more step per objective with timestamps around every dispatch: GPU time per kernel
+  --train-cpu-steps=N CPU probe: N more steps per objective (after 2 untimed) at --train-cpu-seq tokens, their
+                      median record and submit ms: the steady CPU per step (default 6; 0: none)
+  --train-cpu-seq=T   tokens per sequence of the CPU probe's steps (default 16)
   --lora-r=R --lora-alpha=A   (default 8, 16)
   --lora-targets=LIST PEFT target_modules or all-linear (default q_proj,v_proj)
 eval section (after training, same device; any option below implies --eval):

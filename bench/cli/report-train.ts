@@ -60,6 +60,8 @@ export interface TrainRunJson {
   submit_s: number | null;
   wait_s: number | null;
   dispatches_per_step: number | null;
+  /** The CPU probe: median record and submit seconds over its steps at seq_len tokens (TrainOptions.cpuSteps). */
+  cpu_probe: { seq_len: number; steps: number; record_s: number; submit_s: number; dispatches_per_step: number } | null;
   pipelines_compiled_while_timed: number | null;
   tokens_per_s: number | null;
   model_gflops: number | null;
@@ -140,6 +142,9 @@ export function trainJson(ours: OursReport, matmul: readonly MatmulRow[], peak: 
       submit_s: r.breakdown?.submitS ?? null,
       wait_s: r.breakdown?.waitS ?? null,
       dispatches_per_step: r.dispatchesPerStep ?? null,
+      cpu_probe: r.cpuProbe
+        ? { seq_len: r.cpuProbe.seqLen, steps: r.cpuProbe.steps, record_s: r.cpuProbe.recordS, submit_s: r.cpuProbe.submitS, dispatches_per_step: r.cpuProbe.dispatches }
+        : null,
       pipelines_compiled_while_timed: r.pipelinesCompiledWhileTimed ?? null,
       tokens_per_s: r.tokensPerS ?? null,
       model_gflops: r.modelGflops ?? null,
@@ -214,6 +219,13 @@ export function trainReport(t: TrainJson, note: string | null): string[] {
     if (r.step_s.length) parts.push(`${r.step_s.length} timed step(s): ${r.step_s.map((s) => (s * 1e3).toFixed(0)).join(', ')} ms`);
     if (r.loss_first !== null) parts.push(`loss ${fmt(r.loss_first, 3)} -> ${fmt(r.loss_last, 3)}`);
     out.push(parts.join('; '));
+    const p = r.cpu_probe;
+    if (p) {
+      out.push(
+        `  CPU per step (probe: median of ${p.steps} steps of ${r.sequences} x ${p.seq_len} tokens, the same layers' dispatches): ` +
+          `record ${(p.record_s * 1e3).toFixed(1)} + submit ${(p.submit_s * 1e3).toFixed(1)} = ${((p.record_s + p.submit_s) * 1e3).toFixed(1)} ms, ${p.dispatches_per_step} dispatches`,
+      );
+    }
     if (r.pipelines_compiled_while_timed) {
       out.push(`  WARNING: ${r.pipelines_compiled_while_timed} pipeline(s) compiled during the timed steps (too few warm-up steps): the step times include compilation`);
     }

@@ -219,6 +219,19 @@ async function benchModel(ctx: GpuContext, id: TrainBenchModelId, options: Train
       rounds.push(now() - tRound);
       active = active.filter((l) => !l.run.error);
     }
+    if (options.cpuSteps > 0) {
+      for (const leg of legs.filter((l) => !l.run.error)) {
+        try {
+          leg.run.cpuProbe = await cpuProbe(leg, watch, options, B, config.vocabSize);
+          const p = leg.run.cpuProbe;
+          log(`train ${id} ${leg.run.objective}: CPU probe, median of ${p.steps} steps at T = ${p.seqLen}: record ${(p.recordS * 1e3).toFixed(1)} ms, submit ${(p.submitS * 1e3).toFixed(1)} ms, ${p.dispatches} dispatches`);
+        } catch (err) {
+          // The timed steps stand; the row just has no probe.
+          if (err instanceof Error && err.name === 'DeadlineError') throw err;
+          log(`train ${id} ${leg.run.objective}: CPU probe failed: ${errorText(err)}`);
+        }
+      }
+    }
     if (options.profile && ctx.device.features.has('timestamp-query')) {
       for (const leg of legs.filter((l) => !l.run.error)) {
         const prepared = await leg.workload.prepare(leg.trainer, randomPairs(warmup + rounds.length, B, T, config.vocabSize));
@@ -249,6 +262,30 @@ async function benchModel(ctx: GpuContext, id: TrainBenchModelId, options: Train
     model.dispose();
     ctx.pool.trim(); // this model's step temporaries: the next model starts with the memory free
   }
+}
+
+/** Untimed steps of the CPU probe first: its shorter sequences compile pipelines of their own. */
+const CPU_PROBE_WARMUP = 2;
+
+/**
+ * The CPU probe of one objective (TrainOptions.cpuSteps): steps at cpuSeqLen tokens per sequence, median
+ * record and submit times and the dispatches of the last step. The same trainer and adapter go on training.
+ */
+async function cpuProbe(leg: Leg, watch: StepWatch, options: TrainOptions, B: number, vocab: number): Promise<NonNullable<TrainRun['cpuProbe']>> {
+  const T = options.cpuSeqLen;
+  const record: number[] = [];
+  const submit: number[] = [];
+  let dispatches = 0;
+  for (let k = 0; k < CPU_PROBE_WARMUP + options.cpuSteps; k++) {
+    const prepared = await leg.workload.prepare(leg.trainer, randomPairs(100_000 + k, B, T, vocab));
+    const sample = await timedStep(leg.trainer, watch, prepared, BENCH_OPTIMIZER);
+    prepared.loss(sample.result); // a non-finite loss is an error here too
+    if (k < CPU_PROBE_WARMUP) continue;
+    record.push(sample.breakdown.recordS);
+    submit.push(sample.breakdown.submitS);
+    dispatches = sample.dispatches;
+  }
+  return { seqLen: T, steps: options.cpuSteps, recordS: median(record), submitS: median(submit), dispatches };
 }
 
 /** The rows of one model, one per objective, before anything is measured. */

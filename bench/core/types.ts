@@ -273,6 +273,14 @@ export interface TrainOptions {
   loraTargets: string[];
   /** One more step per objective with timestamps around every dispatch: GPU time per kernel. */
   profile: boolean;
+  /**
+   * CPU probe: after the timed steps, this many steps more per objective (after 2 untimed) at cpuSeqLen tokens
+   * per sequence, whose median record and submit times are the steady CPU cost per step (the same layers and
+   * kernels, so the same dispatches but the LM head's vocabulary chunks; one step at T is too few on a
+   * software adapter to see past a loaded machine's noise). 0: none.
+   */
+  cpuSteps: number;
+  cpuSeqLen: number;
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -298,6 +306,8 @@ export const DEFAULT_OPTIONS: BenchOptions = {
     loraAlpha: 16,
     loraTargets: ['q_proj', 'v_proj'],
     profile: false,
+    cpuSteps: 6,
+    cpuSeqLen: 16,
   },
   eval: {
     enabled: false,
@@ -459,6 +469,8 @@ export interface TrainRun {
   breakdown?: StepBreakdown;
   /** Dispatches recorded in one step. */
   dispatchesPerStep?: number;
+  /** The CPU probe (TrainOptions.cpuSteps): medians over its steps. */
+  cpuProbe?: { seqLen: number; steps: number; recordS: number; submitS: number; dispatches: number };
   /** Pipelines compiled during the timed steps (0 unless the warm-up was too short: then they include compilation). */
   pipelinesCompiledWhileTimed?: number;
   tokensPerS?: number;

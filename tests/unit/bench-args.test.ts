@@ -43,6 +43,7 @@ describe('bench arguments', () => {
       ['--train-seq=64', 'train'],
       ['--lora-r=4', 'train'],
       ['--train-profile', 'train'],
+      ['--train-cpu-steps=0', 'train'],
       ['--eval-budget=5', 'eval'],
       ['--grpo-reward=length=10', 'grpo'],
       ['--decode', 'decode'],
@@ -55,6 +56,12 @@ describe('bench arguments', () => {
     }
     const full = options('--full');
     expect([full.train.enabled, full.eval.enabled, full.grpo.enabled, full.decode.enabled, full.maxRunS]).toEqual([true, true, true, true, Infinity]);
+  });
+
+  it('runs the CPU probe by default and reads its step count (0 turns it off) and sequence length', () => {
+    expect([DEFAULT_OPTIONS.train.cpuSteps, DEFAULT_OPTIONS.train.cpuSeqLen]).toEqual([6, 16]);
+    expect(options('--train-cpu-steps=0').train.cpuSteps).toBe(0);
+    expect(options('--train-cpu-steps=12', '--train-cpu-seq=32').train).toMatchObject({ cpuSteps: 12, cpuSeqLen: 32, seqLen: DEFAULT_OPTIONS.train.seqLen });
   });
 
   it('matches model names without regard to case and keeps their order', () => {
@@ -86,6 +93,9 @@ describe('bench arguments', () => {
       ['--train-warmup=-1', /--train-warmup: "-1" is not a whole number >= 0/],
       ['--train-models=gpt2', /--train-models: unknown model gpt2/],
       ['--train-objectives=ppo', /--train-objectives: unknown objective ppo/],
+      ['--train-cpu-steps=-1', /--train-cpu-steps needs a whole number >= 0, got "-1"/],
+      ['--train-cpu-steps=2.5', /--train-cpu-steps needs a whole number >= 0, got "2.5"/],
+      ['--train-cpu-seq=0', /--train-cpu-seq needs a positive number/],
       ['--grpo-generations=1', /--grpo-generations must be at least 2/],
       ['--shapes=5', /--shapes takes indices 0\.\.4, got 5/],
       ['--out', /--out needs a file name/],
