@@ -14,7 +14,7 @@ const TRAIN_FLOPS_NOTE =
 
 const TRAIN_TIMING_NOTE =
   'warm-up steps untimed; each timed step = record (JavaScript: packing, recording dispatches, input writes) + submit (StepEncoder.submit: ' +
-  'pipelines, bind groups, encoding, queue.submit, error scopes) + wait (until loss and gradient norm are read back); the next step starts after ' +
+  'pipelines, bind groups, encoding, until queue.submit returns) + wait (the error scopes\' answer, which waits on the device, then until loss and gradient norm are read back); the next step starts after ' +
   'the readback, as in the training loop; tokens/s uses the mean step time. Warm-up per objective; then timed rounds of one step per objective, interleaved, ' +
   "so a loaded machine's drift weighs on every objective alike. DPO with a cached reference: the reference's summed answer log-probabilities are computed " +
   'before each step (untimed, as the loop precomputes them before training). Step ratios DPO / SFT: mean step / mean step (median / median and best / best beside).';

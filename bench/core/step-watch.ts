@@ -1,8 +1,9 @@
 // Timing of one training step as the training loop's GpuBackend runs it: one GpuTrainer.submitMicroBatch
 // with the optimizer in the same submit, then the readback. The step is split into record (JavaScript:
-// packing, recording every dispatch, input writes), submit (StepEncoder.submit) and wait (device until the
-// row losses and the gradient norm are back) by wrapping the context's step() while a StepWatch is
-// installed. Every objective of the training bench is timed by this one function.
+// packing, recording every dispatch, input writes), submit (StepEncoder.submit until queue.submit returns)
+// and wait (its error scopes' answer, then the device until the row losses and the gradient norm are back)
+// by wrapping the context's step() while a StepWatch is installed. Every objective of the training bench is
+// timed by this one function.
 
 import type { GpuContext } from '../../src/engine/gpu/context';
 import { DispatchTimer, type KernelTime } from '../../src/engine/gpu/dispatch-timer';
@@ -47,7 +48,9 @@ export class StepWatch {
         try {
           await submit();
         } finally {
-          this.submitEndedAt = now();
+          // The CPU's part ends when queue.submit returns; awaiting the error scopes after it waits on the
+          // device (on a software adapter, on the cores now running the step) and counts as waiting.
+          this.submitEndedAt = step.queuedAt ? step.queuedAt / 1000 : now();
           this.submitS += this.submitEndedAt - t;
         }
       };

@@ -415,9 +415,9 @@ export interface MatmulRun {
 export interface StepBreakdown {
   /** JavaScript building the step: batch packing, recording every dispatch, input writes. */
   recordS: number;
-  /** StepEncoder.submit(): pipelines, bind groups, command encoding, queue.submit, error scopes. */
+  /** StepEncoder.submit() until queue.submit returns: pipelines, bind groups, command encoding, the submit. */
   submitS: number;
-  /** From the submit's return to the loss and gradient norm read back: the device working. */
+  /** From there to the loss and gradient norm read back: the error scopes' answer and the device working. */
   waitS: number;
 }
 

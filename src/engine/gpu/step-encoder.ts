@@ -89,6 +89,11 @@ export class StepEncoder {
   private submitted = false;
   /** When set, every dispatch runs in a pass of its own with timestamps (profiling, see dispatch-timer.ts). */
   timer: DispatchTimer | undefined;
+  /**
+   * performance.now() when queue.submit returned (0 before): submit() then still awaits the error scopes,
+   * whose answer waits on the device (on a software adapter, on the cores running the step).
+   */
+  queuedAt = 0;
 
   constructor(readonly ctx: GpuContext) {}
 
@@ -257,6 +262,7 @@ export class StepEncoder {
     pass?.end();
     this.timer?.resolve(encoder);
     device.queue.submit([encoder.finish()]);
+    this.queuedAt = performance.now();
     // Released last-first: the pool pops last-in first, so the next step of the same shape gets every
     // temporary back in the same role, and its bind groups are the cached ones.
     for (let i = this.temps.length - 1; i >= 0; i--) pool.release(this.temps[i]);
