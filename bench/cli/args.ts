@@ -172,7 +172,10 @@ export function parseArgs(argv: readonly string[], { env, root }: ArgsEnvironmen
       case '--train-budget': t.budgetS = num(); break;
       case '--train-profile': t.profile = true; break;
       case '--train-cpu-steps': t.cpuSteps = count0(); break;
-      case '--train-cpu-seq': t.cpuSeqLen = int(); break;
+      case '--train-cpu-seq':
+        t.cpuSeqLen = int();
+        if (t.cpuSeqLen < 2) throw new ArgsError(`${key} needs at least 2 tokens (a prompt and an answer), got ${value}`);
+        break;
       case '--lora-r': t.loraR = int(); break;
       case '--lora-alpha': t.loraAlpha = num(); break;
       case '--lora-targets': t.loraTargets = list(); break;

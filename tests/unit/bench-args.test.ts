@@ -96,6 +96,7 @@ describe('bench arguments', () => {
       ['--train-cpu-steps=-1', /--train-cpu-steps needs a whole number >= 0, got "-1"/],
       ['--train-cpu-steps=2.5', /--train-cpu-steps needs a whole number >= 0, got "2.5"/],
       ['--train-cpu-seq=0', /--train-cpu-seq needs a positive number/],
+      ['--train-cpu-seq=1', /--train-cpu-seq needs at least 2 tokens/],
       ['--grpo-generations=1', /--grpo-generations must be at least 2/],
       ['--shapes=5', /--shapes takes indices 0\.\.4, got 5/],
       ['--out', /--out needs a file name/],
