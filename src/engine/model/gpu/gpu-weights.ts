@@ -82,6 +82,11 @@ export type LayerMatrixSlot = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
 /** The order of a layer's linear weights in its one buffer (gate absent for GELU MLPs). */
 export const LAYER_MATRIX_SLOTS: readonly LayerMatrixSlot[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 
+/** The slots a layer has (in LAYER_MATRIX_SLOTS order) with what each holds: gate is absent for GELU MLPs. */
+export function presentSlots<T>(layer: Partial<Record<LayerMatrixSlot, T>>): [LayerMatrixSlot, T][] {
+  return LAYER_MATRIX_SLOTS.flatMap((slot): [LayerMatrixSlot, T][] => (layer[slot] ? [[slot, layer[slot]]] : []));
+}
+
 /** Each matrix of a layer's buffer starts on this many elements: 16-byte rows for f16 gemv and vec4 loads. */
 const LAYER_MATRIX_ALIGN = 8;
 
@@ -184,27 +189,24 @@ class Uploader {
     const bytesPerValue = this.format === 'f16' ? 2 : 4;
     if (layout.elements * bytesPerValue > this.limit) return undefined;
     const words = new Uint32Array(Math.ceil((layout.elements * bytesPerValue) / 4));
-    const biases: (Float32Array | undefined)[] = [];
     linears.forEach(([, l], i) => {
       const values = l.weight.read();
       if (this.format === 'f16') words.set(packF16(values), layout.offsets[i] / 2);
       else new Float32Array(words.buffer).set(values, layout.offsets[i]);
-      biases.push(l.bias?.read());
     });
     const label = linears[0][1].weight.source.replace(/\.[^.]+\.[^.]+\.weight$/, '') + ' linear weights';
     const buffer = this.put(words, label);
     const out: Partial<Record<LayerMatrixSlot, GpuMatrix>> = {};
     linears.forEach(([slot, l], i) => {
       const [rows, cols] = l.weight.shape;
-      const bias = biases[i] ? this.put(biases[i]!, l.bias!.source) : undefined;
+      const bias = l.bias ? this.vector(l.bias) : undefined;
       out[slot] = { rows, cols, format: this.format, parts: [{ weight: buffer, bias, firstRow: 0, rows, offset: layout.offsets[i] }] };
     });
     return out;
   }
 
   async layer(l: LayerWeights): Promise<GpuLayerWeights> {
-    const linears = LAYER_MATRIX_SLOTS.flatMap((slot): [LayerMatrixSlot, LinearWeights][] => (l[slot] ? [[slot, l[slot]!]] : []));
-    const packed = this.packedLayer(linears);
+    const packed = this.packedLayer(presentSlots(l));
     const matrix = (slot: LayerMatrixSlot, w: LinearWeights): GpuMatrix => packed?.[slot] ?? this.linear(w);
     const out: GpuLayerWeights = {
       attnNorm: this.norm(l.attnNorm),

@@ -7,12 +7,20 @@
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import { widen, widensB } from '../../ops/gpu/matmul';
-import { LAYER_MATRIX_SLOTS, type GpuLayerWeights, type GpuMatrix, type LayerMatrixSlot } from './gpu-weights';
+import { presentSlots, type GpuLayerWeights } from './gpu-weights';
 
-/** The layer's linear weights in buffer order (gate absent for GELU MLPs). */
-function layerMatrices(w: GpuLayerWeights): [LayerMatrixSlot, GpuMatrix][] {
-  return LAYER_MATRIX_SLOTS.flatMap((slot): [LayerMatrixSlot, GpuMatrix][] => (w[slot] ? [[slot, w[slot]!]] : []));
+/**
+ * Per layer: the last decision (for these rows and this matmul tuning: checked product by product, once)
+ * and the last view made, with the scratch it points into (the pool hands the same scratch back each step).
+ */
+interface LayerWidening {
+  rows: number;
+  tuning: unknown;
+  /** Elements of the layer's buffer to widen, through its last matrix; 0: the layer does not widen as one. */
+  span: number;
+  view?: { scratch: GPUBuffer; weights: GpuLayerWeights };
 }
+const widenings = new WeakMap<GpuLayerWeights, LayerWidening>();
 
 /**
  * w with every linear weight replaced by its f32 copy in the step's widening scratch, when they are f16 in
@@ -20,33 +28,24 @@ function layerMatrices(w: GpuLayerWeights): [LayerMatrixSlot, GpuMatrix][] {
  * (else w itself, and matmul widens per product as before). One dispatch.
  */
 export function widenLayer(step: StepEncoder, w: GpuLayerWeights, rows: number): GpuLayerWeights {
-  const span = widenedSpan(step, w, rows);
-  if (span === 0) return w;
-  const scratch = widen(step, w.q.parts[0].weight, 0, span);
-  // The same scratch comes back step after step (the pool's order): so does the view over it.
-  const known = views.get(w);
-  if (known?.scratch === scratch) return known.view;
-  const view: GpuLayerWeights = { ...w };
-  for (const [slot, m] of layerMatrices(w)) view[slot] = { ...m, format: 'f32', parts: [{ ...m.parts[0], weight: scratch }] };
-  views.set(w, { scratch, view });
-  return view;
+  const widening = wideningOf(step, w, rows);
+  if (widening.span === 0) return w;
+  const scratch = widen(step, w.q.parts[0].weight, 0, widening.span);
+  if (widening.view?.scratch !== scratch) {
+    const weights: GpuLayerWeights = { ...w };
+    for (const [slot, m] of presentSlots(w)) weights[slot] = { ...m, format: 'f32', parts: [{ ...m.parts[0], weight: scratch }] };
+    widening.view = { scratch, weights };
+  }
+  return widening.view.weights;
 }
 
-/** The last view made per layer, with the scratch it points into. */
-const views = new WeakMap<GpuLayerWeights, { scratch: GPUBuffer; view: GpuLayerWeights }>();
-
-/** The last decision per layer: every layer of a pass asks again with the same rows (checked per product). */
-const decisions = new WeakMap<GpuLayerWeights, { rows: number; tuning: unknown; span: number }>();
-
-/** Elements of the layer's buffer to widen (through its last matrix), or 0 when it does not widen as one. */
-function widenedSpan(step: StepEncoder, w: GpuLayerWeights, rows: number): number {
+function wideningOf(step: StepEncoder, w: GpuLayerWeights, rows: number): LayerWidening {
   const tuning = step.ctx.matmulTuning;
-  const known = decisions.get(w);
-  if (known && known.rows === rows && known.tuning === tuning) return known.span;
-  const matrices = layerMatrices(w);
-  const buffer = matrices[0][1].parts[0].weight;
+  const known = widenings.get(w);
+  if (known && known.rows === rows && known.tuning === tuning) return known;
+  const buffer = w.q.parts[0].weight;
   let span = 0;
-  for (const [, m] of matrices) {
+  for (const [, m] of presentSlots(w)) {
     const part = m.parts[0];
     const widens =
       m.format === 'f16' &&
@@ -62,6 +61,7 @@ function widenedSpan(step: StepEncoder, w: GpuLayerWeights, rows: number): numbe
     span = Math.max(span, part.offset! + m.rows * m.cols);
   }
   if (span * 4 > step.ctx.limits.maxStorageBufferBindingSize) span = 0;
-  decisions.set(w, { rows, tuning, span });
-  return span;
+  const widening: LayerWidening = { rows, tuning, span };
+  widenings.set(w, widening);
+  return widening;
 }

@@ -80,7 +80,7 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
   const params = packMatmulParams(s, options.alpha ?? 1, choice.lanesM, flags);
   const { rows, cols } = variant.block(choice);
   const grid = [ceilDiv(s.m, rows), ceilDiv(s.n, cols), s.batch] as const;
-  // Without a bias, any read-only binding fills its slot (HAS_BIAS = 0 keeps it unread).
+  // Without a bias, any read-only binding fills its slot (the bias flag off keeps it unread).
   const bindings = [a, vec4View(a), bBinding, vec4View(bBinding), options.bias ?? a, out];
   step.dispatch(variant.kernel, bindings, grid, params, constants);
 }
@@ -260,16 +260,9 @@ const isU32 = (v: number) => v >>> 0 === v;
 
 function normalize(d: MatmulDims): Shape {
   const s = matmulLayout(d);
-  // Field by field (every dispatch passes here; a loop over names would read them by key).
-  const ok =
-    isU32(s.m) && isU32(s.k) && isU32(s.n) && isU32(s.batch) && isU32(s.strideA) && isU32(s.strideB) && isU32(s.strideC) &&
-    isU32(s.offsetA) && isU32(s.offsetB) && isU32(s.offsetC) && isU32(s.lda) && isU32(s.ldb) && isU32(s.ldc) && isU32(s.inner) &&
-    isU32(s.outerA) && isU32(s.outerB) && isU32(s.outerC) && isU32(s.groupA) && isU32(s.groupB) && isU32(s.groupC);
-  if (!ok) {
-    for (const key of U32_FIELDS) {
-      const v = s[key];
-      if (!isU32(v)) throw new RangeError(`matmul: ${key} must be a u32, got ${v}`);
-    }
+  for (const key of U32_FIELDS) {
+    const v = s[key];
+    if (!isU32(v)) throw new RangeError(`matmul: ${key} must be a u32, got ${v}`);
   }
   if (s.batch > 65535) throw new RangeError(`matmul: batch ${s.batch} exceeds 65535 (split it)`);
   if (s.inner < 1 || s.groupA < 1 || s.groupB < 1 || s.groupC < 1) throw new RangeError('matmul: inner and groups must be at least 1');
