@@ -58,6 +58,8 @@ struct Params {
   /** Bit 0: add bias[col]; bit 1: add the old out value (accumulate). Parameters, not constants: they only
    * touch the store, and each constant doubles the pipelines to compile (seconds each on SwiftShader). */
   flags: u32,
+  /** Element of bias where column 0's value sits (a layer's biases share one buffer). */
+  bias_offset: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -146,7 +148,7 @@ fn a_block_at(ao: vec4<u32>, k0: u32) -> mat4x4<f32> {
   return mat4x4<f32>(a_col_at(ao, k0), a_col_at(ao, k0 + 1u), a_col_at(ao, k0 + 2u), a_col_at(ao, k0 + 3u));
 }
 
-/** Writes alpha * v (+ bias[col]) (+ the old value) to out(row, col) of batch item z, if inside (m, n). */
+/** Writes alpha * v (+ bias[bias_offset + col]) (+ the old value) to out(row, col) of batch item z, if inside (m, n). */
 fn store(z: u32, row: u32, col: u32, v: f32) {
   if (row >= p.m || col >= p.n) {
     return;
@@ -154,7 +156,7 @@ fn store(z: u32, row: u32, col: u32, v: f32) {
   let i = base_c(z) + row * p.ldc + col;
   var r = p.alpha * v;
   if ((p.flags & 1u) != 0u) {
-    r += bias[col];
+    r += bias[p.bias_offset + col];
   }
   if ((p.flags & 2u) != 0u) {
     r += out[i];

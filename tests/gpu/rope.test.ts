@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/engine/gpu/context';
 import { ropeForward, ropeInverseFrequencies, type RopeShape } from '../../src/engine/ops/cpu/rope';
-import { ropeBackward as gpuRopeBackward, ropeForward as gpuRopeForward, ropePair, type RopeOptions } from '../../src/engine/ops/gpu/rope';
+import { ropeBackward as gpuRopeBackward, ropeForward as gpuRopeForward, ropeQkv, ropeQkvBackward, type RopeOptions } from '../../src/engine/ops/gpu/rope';
 import { ropeChecks } from '../../src/engine/selftest/checks/rope';
 import { Rng } from '../../src/engine/util/rng';
 import { expectClose, runCheck } from '../helpers/assert';
@@ -86,32 +86,51 @@ describe('RoPE kernel on WebGPU', () => {
     for (const b of [xb, ib, yb, zb]) b.destroy();
   });
 
-  it('rotates q and k in one dispatch (ropePair) exactly as two single calls, both directions', async () => {
+  it('rotates q and k of a fused projection (ropeQkv, ropeQkvBackward) exactly as single RoPE calls, v untouched', async () => {
     const ctx = await testGpu();
     const [T, Hq, Hkv, D] = [37, 9, 3, 64];
-    const rng = new Rng(11);
-    const q = rng.f32(T * Hq * D);
-    const k = rng.f32(T * Hkv * D);
+    const [Q, K] = [Hq * D, Hkv * D];
+    const W = Q + 2 * K;
+    const fused = new Rng(11).f32(T * W);
+    const columns = (x: Float32Array, from: number, width: number) => {
+      const out = new Float32Array(T * width);
+      for (let t = 0; t < T; t++) out.set(x.subarray(t * W + from, t * W + from + width), t * width);
+      return out;
+    };
     const positions = Int32Array.from({ length: T }, (_, t) => (t * 7) % 19);
-    const [qb, kb, pb] = [ctx.upload(q), ctx.upload(k), ctx.upload(positions)];
+    const [fb, pb] = [ctx.upload(fused), ctx.upload(positions)];
+    const [fq, fk] = [ctx.upload(columns(fused, 0, Q)), ctx.upload(columns(fused, Q, K))];
     const ib = ctx.upload(ropeInverseFrequencies(D, 100000));
-    const outs = [T * Hq, T * Hkv, T * Hq, T * Hkv].map((rows) => ctx.createBuffer(rows * D * 4));
     const dims = { batch: 1, seqLen: T, heads: Hq, headDim: D };
-    for (const direction of ['forward', 'backward'] as const) {
-      const single = direction === 'forward' ? gpuRopeForward : gpuRopeBackward;
-      const step = ctx.step();
-      ropePair(step, direction, { out: outs[0], x: qb }, { out: outs[1], x: kb, heads: Hkv }, ib, dims, { positions: pb, positionOffset: 3 });
-      single(step, outs[2], qb, ib, dims, { positions: pb, positionOffset: 3 });
-      single(step, outs[3], kb, ib, { ...dims, heads: Hkv }, { positions: pb, positionOffset: 3 });
-      expect(step.dispatchCount).toBe(3);
-      await step.submit();
-      const [pairQ, pairK, q1, k1] = await Promise.all(outs.map((b, i) => ctx.readF32(b, (i % 2 ? Hkv : Hq) * T * D)));
-      expect(Array.from(pairQ)).toEqual(Array.from(q1));
-      expect(Array.from(pairK)).toEqual(Array.from(k1));
-      // And it did rotate: position 3 + (t * 7 % 19) > 0 everywhere.
-      expect(Math.abs(pairK[D + 1] - k[D + 1])).toBeGreaterThan(0);
-    }
-    for (const b of [qb, kb, pb, ib, ...outs]) b.destroy();
+    const options = { positions: pb, positionOffset: 3 };
+
+    // Forward: the fused rows to q, k (rotated) and v (as they are).
+    const widths = [Q, K, K, Q, K];
+    const outs = widths.map((width) => ctx.createBuffer(T * width * 4));
+    let step = ctx.step();
+    ropeQkv(step, fb, { q: outs[0], k: outs[1], v: outs[2] }, ib, { ...dims, kvHeads: Hkv }, options);
+    gpuRopeForward(step, outs[3], fq, ib, dims, options);
+    gpuRopeForward(step, outs[4], fk, ib, { ...dims, heads: Hkv }, options);
+    expect(step.dispatchCount).toBe(3);
+    await step.submit();
+    const [gotQ, gotK, gotV, oneQ, oneK] = await Promise.all(outs.map((b, i) => ctx.readF32(b, T * widths[i])));
+    expect(Array.from(gotQ)).toEqual(Array.from(oneQ));
+    expect(Array.from(gotK)).toEqual(Array.from(oneK));
+    expect(Array.from(gotV)).toEqual(Array.from(columns(fused, Q + K, K)));
+    expect(Math.abs(gotK[D + 1] - fused[W + Q + D + 1])).toBeGreaterThan(0); // position 3 + 7: it did rotate
+
+    // Backward, in place on the fused rows: dq, dk rotated back, dv left as it is.
+    const single = [Q, K].map((width) => ctx.createBuffer(T * width * 4));
+    step = ctx.step();
+    gpuRopeBackward(step, single[0], fq, ib, dims, options);
+    gpuRopeBackward(step, single[1], fk, ib, { ...dims, heads: Hkv }, options);
+    ropeQkvBackward(step, fb, ib, { ...dims, kvHeads: Hkv }, options);
+    await step.submit();
+    const got = await ctx.readF32(fb, T * W);
+    expect(Array.from(columns(got, 0, Q))).toEqual(Array.from(await ctx.readF32(single[0], T * Q)));
+    expect(Array.from(columns(got, Q, K))).toEqual(Array.from(await ctx.readF32(single[1], T * K)));
+    expect(Array.from(columns(got, Q + K, K))).toEqual(Array.from(columns(fused, Q + K, K)));
+    for (const b of [fb, pb, fq, fk, ib, ...outs, ...single]) b.destroy();
   });
 
   it('folds more than 65535 workgroups into a 2-D grid', async () => {

@@ -36,9 +36,8 @@ export interface RequestRows {
 export interface LayerScratch extends BlockActivations {
   /** (N, C) residual stream. */
   x: GPUBuffer;
-  /** (N, Hq * D), (N, Hkv * D): q and k as projected (q and k themselves for learned positions). */
-  qPre: GPUBuffer;
-  kPre: GPUBuffer;
+  /** RoPE models: (N, (Hq + 2 Hkv) D) q, k, v as projected, side by side per row. */
+  qkvPre?: GPUBuffer;
   /** (Hq, max new tokens of a request): attention's logsumexp, unused at inference. */
   lse: GPUBuffer;
   /** (N) i32 absolute position of every row, for RoPE. */
@@ -51,23 +50,20 @@ export function allocateLayerScratch(step: StepEncoder, config: ModelConfig, row
   const rope = config.positions === 'rope';
   const normed = f32(rows * C, 'normed');
   const stats: [GPUBuffer, GPUBuffer] = [f32(rows, 'norm stats'), f32(rows, 'norm stats')];
-  const qPre = f32(rows * Hq * D, 'q');
-  const kPre = f32(rows * Hkv * D, 'k');
+  const swiglu = config.mlp === 'swiglu';
   return {
     x: f32(rows * C, 'residual'),
     attnStats: stats,
     h1: normed,
-    qPre,
-    q: rope ? f32(rows * Hq * D, 'q rotated') : qPre,
-    kPre,
-    k: rope ? f32(rows * Hkv * D, 'k rotated') : kPre,
+    qkvPre: rope ? f32(rows * (Hq + 2 * Hkv) * D, 'q, k, v projected') : undefined,
+    q: f32(rows * Hq * D, 'q'),
+    k: f32(rows * Hkv * D, 'k'),
     v: f32(rows * Hkv * D, 'v'),
     attn: f32(rows * Hq * D, 'attention out'),
     lse: f32(Hq * maxRequestRows, 'attention lse'),
     mlpStats: stats,
     h2: normed,
-    a: f32(rows * F, 'mlp a'),
-    b: config.mlp === 'swiglu' ? f32(rows * F, 'mlp b') : undefined,
+    a: f32(rows * (swiglu ? 2 * F : F), swiglu ? 'mlp gate, up' : 'mlp fc'),
     hidden: f32(rows * F, 'mlp hidden'),
     positions,
   };
@@ -135,8 +131,7 @@ export function recordLayer(
     x: s.x,
     mid: s.x,
     out: s.x,
-    qPre: s.qPre,
-    kPre: s.kPre,
+    qkvPre: s.qkvPre,
     acts: s,
     rope: invFreq && { invFreq, positions: s.positions },
     attention: () => recordCachedAttention(step, config, s, index, requests),

@@ -6,18 +6,21 @@
 // the backward, and how a LoRA slot's term is made (plain, or with dropout and u saved).
 //
 // Dispatches, in this order:
-//   [the layer's f16 weights widened to f32 where the products would widen them, see widened-layer.ts]; norm; q, k, v projections (+ bias, + LoRA each); RoPE on q and k (one dispatch, positions per row); the pass's
-//   attention; [copy x to mid]; mid += o(attn) (+ LoRA); norm; gate, up (+ LoRA each), SwiGLU (or c_fc
-//   (+ LoRA), GELU); [copy mid to out]; out += down(hidden) (+ LoRA).
+//   [the layer's f16 weights widened to f32 where the products would widen them, see widened-layer.ts];
+//   norm; RoPE models: q, k, v as one product into (N, Q + 2K) rows (three where the weights are not back
+//   to back) (+ bias, + LoRA each into its columns), then one rope.qkv_gather dispatch: q and k rotated
+//   (positions per row) and v copied out; learned positions: q, k, v projections (+ bias, + LoRA each); the pass's
+//   attention; [copy x to mid]; mid += o(attn) (+ LoRA); norm; gate and up as one product into (N, 2F)
+//   (+ LoRA each), SwiGLU (or c_fc (+ LoRA), GELU); [copy mid to out]; out += down(hidden) (+ LoRA).
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import { gelu, swiglu } from '../../ops/gpu/activations';
 import { layerNormForward, rmsNormForward } from '../../ops/gpu/norms';
-import { ropePair } from '../../ops/gpu/rope';
+import { ropeQkv } from '../../ops/gpu/rope';
 import type { ModelConfig } from '../config';
 import { linear } from './gpu-linear';
 import type { LayerLoraRecorder } from './gpu-lora-slots';
-import type { GpuLayerWeights, GpuNorm } from './gpu-weights';
+import { FUSED_GROUPS, type FusedGroup, type GpuLayerWeights, type GpuNorm } from './gpu-weights';
 import { widenLayer } from './widened-layer';
 
 /**
@@ -29,7 +32,7 @@ export interface BlockActivations {
   attnStats: [GPUBuffer, GPUBuffer];
   /** (N, C) attention norm output: the input of q, k, v. */
   h1: GPUBuffer;
-  /** (N, Q), (N, K), (N, K): q and k after RoPE. */
+  /** (N, Q), (N, K), (N, K): q and k after RoPE, and v. */
   q: GPUBuffer;
   k: GPUBuffer;
   v: GPUBuffer;
@@ -38,10 +41,8 @@ export interface BlockActivations {
   mlpStats: [GPUBuffer, GPUBuffer];
   /** (N, C) MLP norm output: the input of gate / up (c_fc). */
   h2: GPUBuffer;
-  /** (N, F) gate (SwiGLU) or c_fc output (GELU), before the activation. */
+  /** (N, 2F) gate and up side by side per row (SwiGLU), or (N, F) c_fc output (GELU), before the activation. */
   a: GPUBuffer;
-  /** (N, F) up (SwiGLU only). */
-  b: GPUBuffer | undefined;
   /** (N, F) activated hidden: the input of down. */
   hidden: GPUBuffer;
 }
@@ -55,9 +56,8 @@ export interface BlockPass {
   mid: GPUBuffer;
   /** (N, C) the output: mid itself or a buffer of its own; null stops after down's LoRA u (recomputation). */
   out: GPUBuffer | null;
-  /** (N, Q), (N, K): q and k as projected, before RoPE (acts.q and acts.k themselves without RoPE). */
-  qPre: GPUBuffer;
-  kPre: GPUBuffer;
+  /** RoPE models: (N, Q + 2K) q, k and v as projected, side by side per row, before RoPE. */
+  qkvPre?: GPUBuffer;
   acts: BlockActivations;
   /** (D / 2) f32 inverse frequencies and (N) i32 position of every row; absent for learned positions. */
   rope?: { invFreq: GPUBuffer; positions: GPUBuffer };
@@ -75,6 +75,24 @@ export function recordNorm(step: StepEncoder, config: ModelConfig, y: GPUBuffer,
   else layerNormForward(step, y, stats[0], stats[1], x, norm.weight, norm.bias!, dims, options);
 }
 
+/**
+ * y (N, sum of the group's outputs) = x projected by each slot of the group side by side per row (+ bias, +
+ * each slot's LoRA into its columns): one product where the weights are back to back (w.qkv, w.gateUp).
+ */
+function projectGroup(step: StepEncoder, y: GPUBuffer, x: GPUBuffer, w: GpuLayerWeights, group: FusedGroup, rows: number, lora: LayerLoraRecorder): void {
+  const slots = FUSED_GROUPS[group];
+  const fused = w[group];
+  if (fused) linear(step, y, x, fused, rows);
+  const ld = slots.reduce((sum, slot) => sum + w[slot]!.rows, 0);
+  let column = 0;
+  for (const slot of slots) {
+    const m = w[slot]!;
+    if (!fused) linear(step, y, x, m, rows, false, { column, ld });
+    lora.add({ buffer: y, column, ld }, x, slot);
+    column += m.rows;
+  }
+}
+
 /** Records one block with the weights w; the residual adds are fused into the o and down matmuls. */
 export function recordBlock(step: StepEncoder, config: ModelConfig, weights: GpuLayerWeights, p: BlockPass): void {
   const { numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F, hiddenSize: C } = config;
@@ -83,17 +101,16 @@ export function recordBlock(step: StepEncoder, config: ModelConfig, weights: Gpu
   const w = widenLayer(step, weights, N);
 
   recordNorm(step, config, acts.h1, p.x, w.attnNorm, N, acts.attnStats);
-  linear(step, p.qPre, acts.h1, w.q, N);
-  lora.add(p.qPre, acts.h1, 'q');
-  linear(step, p.kPre, acts.h1, w.k, N);
-  lora.add(p.kPre, acts.h1, 'k');
-  linear(step, acts.v, acts.h1, w.v, N);
-  lora.add(acts.v, acts.h1, 'v');
   if (p.rope) {
-    // q and k in one RoPE dispatch over every row: positions[i] is row i's absolute position.
-    const options = { positions: p.rope.positions };
-    const k = { out: acts.k, x: p.kPre, heads: Hkv };
-    ropePair(step, 'forward', { out: acts.q, x: p.qPre }, k, p.rope.invFreq, { batch: 1, seqLen: N, heads: Hq, headDim: D }, options);
+    if (!p.qkvPre) throw new Error('a RoPE block projects q, k and v into one (N, Q + 2K) buffer: qkvPre is missing');
+    projectGroup(step, p.qkvPre, acts.h1, w, 'qkv', N, lora);
+    const dims = { batch: 1, seqLen: N, heads: Hq, kvHeads: Hkv, headDim: D };
+    ropeQkv(step, p.qkvPre, { q: acts.q, k: acts.k, v: acts.v }, p.rope.invFreq, dims, { positions: p.rope.positions });
+  } else {
+    for (const slot of FUSED_GROUPS.qkv) {
+      linear(step, acts[slot], acts.h1, w[slot], N);
+      lora.add(acts[slot], acts.h1, slot);
+    }
   }
   p.attention(acts);
   if (p.mid !== p.x) step.copy(p.x, 0, p.mid, 0, N * C * 4);
@@ -102,11 +119,8 @@ export function recordBlock(step: StepEncoder, config: ModelConfig, weights: Gpu
 
   recordNorm(step, config, acts.h2, p.mid, w.mlpNorm, N, acts.mlpStats);
   if (config.mlp === 'swiglu') {
-    linear(step, acts.a, acts.h2, w.gate!, N);
-    lora.add(acts.a, acts.h2, 'gate');
-    linear(step, acts.b!, acts.h2, w.up, N);
-    lora.add(acts.b!, acts.h2, 'up');
-    swiglu(step, acts.hidden, { gate: acts.a, up: acts.b! }, { rows: N, features: F });
+    projectGroup(step, acts.a, acts.h2, w, 'gateUp', N, lora);
+    swiglu(step, acts.hidden, { gateUp: acts.a }, { rows: N, features: F });
   } else {
     linear(step, acts.a, acts.h2, w.up, N);
     lora.add(acts.a, acts.h2, 'up');

@@ -7,24 +7,33 @@ import type { GpuMatrix } from './gpu-weights';
 /** The matmul's batch dimension is one grid axis. */
 const MAX_BATCH = 65535;
 
+/** Columns [column, column + width) of a row-major (N, ld) buffer: one projection's share of a fused output. */
+export interface Columns {
+  column: number;
+  ld: number;
+}
+
 /**
- * y (N, out) = x (N, in) @ W^T (+ b), or y += that with `accumulate` (the residual add, fused).
+ * y (N, out) = x (N, in) @ W^T (+ b), or y += that with `accumulate` (the residual add, fused); with `cols`
+ * y is the columns [column, column + out) of an (N, ld) buffer (q's share of a fused q, k, v projection).
  * One part: a single (N, in) @ (out, in)^T product. Several parts: each writes its own columns of y, one
- * row per batch item (m = 1, W broadcast, output stride `out`), since the output is row-major and a
+ * row per batch item (m = 1, W broadcast, output stride ld), since the output is row-major and a
  * part's columns are not contiguous. That reads a part once per row: fine for decode (N = 1) and never
  * taken with the device's real limit for the supported model sizes, where no linear layer nears 128 MiB.
  */
-export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, rows: number, accumulate = false): void {
+export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, rows: number, accumulate = false, cols?: Columns): void {
   const { cols: k, rows: out } = w;
+  const column = cols?.column ?? 0;
+  const ld = cols?.ld ?? out;
   for (const part of w.parts) {
-    const options = { bFormat: w.format, bias: part.bias, accumulate };
+    const options = { bFormat: w.format, bias: part.bias, biasOffset: part.biasOffset, accumulate };
     if (w.parts.length === 1) {
-      matmul(step, y, x, part.weight, { m: rows, k, n: out, transB: true, offsetB: part.offset ?? 0 }, options);
+      matmul(step, y, x, part.weight, { m: rows, k, n: out, transB: true, offsetB: part.offset ?? 0, offsetC: column, ldc: ld }, options);
       continue;
     }
     for (let first = 0; first < rows; first += MAX_BATCH) {
       const batch = Math.min(MAX_BATCH, rows - first);
-      const dims = { m: 1, k, n: part.rows, batch, transB: true, strideA: k, strideB: 0, strideC: out, offsetA: first * k, offsetB: part.offset ?? 0, offsetC: first * out + part.firstRow };
+      const dims = { m: 1, k, n: part.rows, batch, transB: true, strideA: k, strideB: 0, strideC: ld, offsetA: first * k, offsetB: part.offset ?? 0, offsetC: first * ld + column + part.firstRow };
       matmul(step, y, x, part.weight, dims, options);
     }
   }
@@ -32,15 +41,18 @@ export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, 
 
 /**
  * The input gradient of a linear layer: dx (N, in) = dy (N, out) @ W (or dx += that with `accumulate`);
- * the training backward of a frozen layer needs nothing else. One part: a single (N, out) @ (out, in) product.
- * Several parts: part p adds dy[:, its rows] @ W_p, one row per batch item (m = 1, A rows `out` apart).
+ * the training backward of a frozen layer needs nothing else. With `cols`, dy is the columns
+ * [column, column + out) of an (N, ld) buffer. One part: a single (N, out) @ (out, in) product. Several
+ * parts: part p adds dy[:, its rows] @ W_p, one row per batch item (m = 1, A rows ld apart).
  */
-export function linearBackwardInput(step: StepEncoder, dx: Binding, dy: Binding, w: GpuMatrix, rows: number, accumulate = false): void {
+export function linearBackwardInput(step: StepEncoder, dx: Binding, dy: Binding, w: GpuMatrix, rows: number, accumulate = false, cols?: Columns): void {
   const { cols: inFeatures, rows: out } = w;
+  const column = cols?.column ?? 0;
+  const ld = cols?.ld ?? out;
   w.parts.forEach((part, p) => {
     const options = { bFormat: w.format, accumulate: accumulate || p > 0 };
     if (w.parts.length === 1) {
-      matmul(step, dx, dy, part.weight, { m: rows, k: out, n: inFeatures, offsetB: part.offset ?? 0 }, options);
+      matmul(step, dx, dy, part.weight, { m: rows, k: out, n: inFeatures, offsetA: column, lda: ld, offsetB: part.offset ?? 0 }, options);
       return;
     }
     for (let first = 0; first < rows; first += MAX_BATCH) {
@@ -50,10 +62,10 @@ export function linearBackwardInput(step: StepEncoder, dx: Binding, dy: Binding,
         k: part.rows,
         n: inFeatures,
         batch,
-        strideA: out,
+        strideA: ld,
         strideB: 0,
         strideC: inFeatures,
-        offsetA: first * out + part.firstRow,
+        offsetA: first * ld + column + part.firstRow,
         offsetB: part.offset ?? 0,
         offsetC: first * inFeatures,
       };

@@ -9,6 +9,7 @@
 import type { StepEncoder } from '../../gpu/step-encoder';
 import type { LinearSlot } from '../../lora/lora-config';
 import { matmul } from '../../ops/gpu/matmul';
+import type { Columns } from './gpu-linear';
 
 /** Where one adapted slot finds its LoRA parameters. */
 export interface SlotLora {
@@ -40,10 +41,19 @@ export function loraDown(step: StepEncoder, u: GPUBuffer, x: GPUBuffer, lora: Sl
   matmul(step, u, x, lora.params, { m: rows, k: lora.inFeatures, n: lora.r, transB: true, offsetB: lora.offsetA });
 }
 
+/** A slot's output (or its gradient): a buffer of its own, or its columns of a fused projection's rows. */
+export type SlotOutput = GPUBuffer | ({ buffer: GPUBuffer } & Columns);
+
+/** The buffer and the (column, ld) addressing of a slot's output of `width` columns. */
+export function slotColumns(y: SlotOutput, width: number): { buffer: GPUBuffer; column: number; ld: number } {
+  return 'column' in y ? y : { buffer: y, column: 0, ld: width };
+}
+
 /** y (rows, out) += scale * u (rows, r) @ B[rows]^T. */
-export function loraUp(step: StepEncoder, y: GPUBuffer, u: GPUBuffer, lora: SlotLora, rows: number): void {
-  const dims = { m: rows, k: lora.r, n: lora.outFeatures, transB: true, offsetB: lora.offsetB };
-  matmul(step, y, u, lora.params, dims, { alpha: lora.scale, accumulate: true });
+export function loraUp(step: StepEncoder, y: SlotOutput, u: GPUBuffer, lora: SlotLora, rows: number): void {
+  const { buffer, column, ld } = slotColumns(y, lora.outFeatures);
+  const dims = { m: rows, k: lora.r, n: lora.outFeatures, transB: true, offsetB: lora.offsetB, offsetC: column, ldc: ld };
+  matmul(step, buffer, u, lora.params, dims, { alpha: lora.scale, accumulate: true });
 }
 
 /**
@@ -76,7 +86,7 @@ export class LayerLoraRecorder {
   }
 
   /** y += the slot's LoRA term of input x; y null only computes the module's u (recomputation). */
-  add(y: GPUBuffer | null, x: GPUBuffer, slot: LinearSlot): void {
+  add(y: SlotOutput | null, x: GPUBuffer, slot: LinearSlot): void {
     const lora = this.slots?.[slot];
     if (!lora) return;
     let u = this.down.get(lora.module);

@@ -22,8 +22,10 @@ export interface GpuWeightOptions {
 /** Rows [firstRow, firstRow + rows) of a matrix, with the matching slice of its bias. */
 export interface MatrixPart {
   weight: GPUBuffer;
-  /** f32 (rows), linear layers with a bias only. */
+  /** f32, linear layers with a bias only: the part's values start at biasOffset (default 0). */
   bias?: GPUBuffer;
+  /** Element of `bias` holding the part's first value: a packed layer keeps all its biases in one buffer. */
+  biasOffset?: number;
   firstRow: number;
   rows: number;
   /**
@@ -58,6 +60,44 @@ export interface GpuLayerWeights {
   gate?: GpuMatrix;
   up: GpuMatrix;
   down: GpuMatrix;
+  /**
+   * q, k and v as the rows of one (Q + 2K, C) matrix, and gate and up as one (2F, C): views of the packed
+   * layer's buffer where those weights (and their biases) follow each other with no gap, so that each group
+   * projects in one product. Absent where the layer is not packed that way.
+   */
+  qkv?: GpuMatrix;
+  gateUp?: GpuMatrix;
+}
+
+/** The fused groups of a layer: slots whose weights (and biases) may sit back to back as one matrix. */
+export const FUSED_GROUPS = { qkv: ['q', 'k', 'v'], gateUp: ['gate', 'up'] } as const satisfies Record<string, readonly LayerMatrixSlot[]>;
+export type FusedGroup = keyof typeof FUSED_GROUPS;
+
+/**
+ * The group's matrices as one (sum of rows, cols) matrix when each is one part of the same buffer, back to
+ * back, in one format, with biases all absent or all back to back in one buffer; else undefined.
+ */
+export function fuseRows(matrices: readonly (GpuMatrix | undefined)[]): GpuMatrix | undefined {
+  const first = matrices[0];
+  if (!first || matrices.some((m) => !m || m.parts.length !== 1 || m.cols !== first.cols || m.format !== first.format)) return undefined;
+  const parts = matrices.map((m) => m!.parts[0]);
+  const head = parts[0];
+  let rows = 0;
+  for (const [i, part] of parts.entries()) {
+    const weightAt = (head.offset ?? 0) + rows * first.cols;
+    const biasAt = (head.biasOffset ?? 0) + rows;
+    if (part.weight !== head.weight || (part.offset ?? 0) !== weightAt) return undefined;
+    if (Boolean(part.bias) !== Boolean(head.bias) || (part.bias && (part.bias !== head.bias || (part.biasOffset ?? 0) !== biasAt))) return undefined;
+    rows += matrices[i]!.rows;
+  }
+  return { rows, cols: first.cols, format: first.format, parts: [{ ...head, firstRow: 0, rows }] };
+}
+
+/** The layer with its fused views (qkv, gateUp) set where its weights allow them. */
+export function withFusedViews(layer: GpuLayerWeights): GpuLayerWeights {
+  const qkv = fuseRows(FUSED_GROUPS.qkv.map((slot) => layer[slot]));
+  const gateUp = layer.gate ? fuseRows(FUSED_GROUPS.gateUp.map((slot) => layer[slot])) : undefined;
+  return { ...layer, qkv, gateUp };
 }
 
 export interface GpuModelWeights {
@@ -196,13 +236,30 @@ class Uploader {
     });
     const label = linears[0][1].weight.source.replace(/\.[^.]+\.[^.]+\.weight$/, '') + ' linear weights';
     const buffer = this.put(words, label);
+    const biases = this.biases(linears.map(([, l]) => l.bias));
     const out: Partial<Record<LayerMatrixSlot, GpuMatrix>> = {};
     linears.forEach(([slot, l], i) => {
       const [rows, cols] = l.weight.shape;
-      const bias = l.bias ? this.vector(l.bias) : undefined;
-      out[slot] = { rows, cols, format: this.format, parts: [{ weight: buffer, bias, firstRow: 0, rows, offset: layout.offsets[i] }] };
+      const bias = l.bias ? { bias: biases!.buffer, biasOffset: biases!.offsets[i] } : {};
+      out[slot] = { rows, cols, format: this.format, parts: [{ weight: buffer, ...bias, firstRow: 0, rows, offset: layout.offsets[i] }] };
     });
     return out;
+  }
+
+  /** The biases present, back to back in one f32 buffer (undefined when there are none), with each one's offset. */
+  private biases(tensors: readonly (WeightTensor | undefined)[]): { buffer: GPUBuffer; offsets: number[] } | undefined {
+    const present = tensors.filter((t): t is WeightTensor => t !== undefined);
+    if (!present.length) return undefined;
+    const offsets: number[] = [];
+    let at = 0;
+    for (const t of tensors) {
+      offsets.push(at);
+      at += t ? t.shape[0] : 0;
+    }
+    const values = new Float32Array(at);
+    tensors.forEach((t, i) => t && values.set(t.read(), offsets[i]));
+    const label = present[0].source.replace(/\.[^.]+\.[^.]+\.bias$/, '') + ' linear biases';
+    return { buffer: this.put(values, label), offsets };
   }
 
   async layer(l: LayerWeights): Promise<GpuLayerWeights> {
@@ -220,7 +277,7 @@ class Uploader {
       down: matrix('down', l.down),
     };
     await this.drainIfNeeded();
-    return out;
+    return withFusedViews(out);
   }
 }
 

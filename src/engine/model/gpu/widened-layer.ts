@@ -7,7 +7,7 @@
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import { widen, widensB } from '../../ops/gpu/matmul';
-import { presentSlots, type GpuLayerWeights } from './gpu-weights';
+import { presentSlots, withFusedViews, type GpuLayerWeights } from './gpu-weights';
 
 /**
  * Per layer: the last decision (for these rows and this matmul tuning: checked product by product, once)
@@ -34,7 +34,7 @@ export function widenLayer(step: StepEncoder, w: GpuLayerWeights, rows: number):
   if (widening.view?.scratch !== scratch) {
     const weights: GpuLayerWeights = { ...w };
     for (const [slot, m] of presentSlots(w)) weights[slot] = { ...m, format: 'f32', parts: [{ ...m.parts[0], weight: scratch }] };
-    widening.view = { scratch, weights };
+    widening.view = { scratch, weights: withFusedViews(weights) };
   }
   return widening.view.weights;
 }

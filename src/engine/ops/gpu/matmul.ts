@@ -32,6 +32,8 @@ export interface MatmulOptions {
   accumulate?: boolean;
   /** f32 (n), added to every row. */
   bias?: Binding;
+  /** Element of `bias` holding column 0's value (default 0). */
+  biasOffset?: number;
   /** Force a kernel variant by name (benchmarks, tests); default: chosen by shape and adapter. */
   variant?: string;
 }
@@ -54,7 +56,9 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
   checkFits('A', a, lastItemBase(s, 'A') + itemExtent(s, 'A'), 4);
   checkFits('B', b, lastItemBase(s, 'B') + itemExtent(s, 'B'), f16 ? 2 : 4);
   checkFits('out', out, lastItemBase(s, 'C') + itemExtent(s, 'C'), 4);
-  if (options.bias) checkFits('bias', options.bias, s.n, 4);
+  const biasOffset = options.biasOffset ?? 0;
+  if (!Number.isInteger(biasOffset) || biasOffset < 0) throw new RangeError(`matmul: biasOffset must be a non-negative integer, got ${biasOffset}`);
+  if (options.bias) checkFits('bias', options.bias, biasOffset + s.n, 4);
   if (s.m === 0 || s.n === 0 || s.batch === 0) return;
 
   const variant = pickVariant(ctx, s, bFormat, options.variant);
@@ -77,7 +81,7 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
     s.k % 4 === 0,
   ]);
   const flags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0);
-  const params = packMatmulParams(s, options.alpha ?? 1, choice.lanesM, flags);
+  const params = packMatmulParams(s, options.alpha ?? 1, choice.lanesM, flags, biasOffset);
   const { rows, cols } = variant.block(choice);
   const grid = [ceilDiv(s.m, rows), ceilDiv(s.n, cols), s.batch] as const;
   // Without a bias, any read-only binding fills its slot (the bias flag off keeps it unread).
@@ -109,8 +113,8 @@ function internedConstants(variant: MatmulVariant, tune: Readonly<Record<string,
   return constants;
 }
 
-/** The Params struct of shaders/matmul_common.wgsl (22 words, padded to 24; the shape's fields checked by normalize()). */
-function packMatmulParams(s: Shape, alpha: number, lanesM: number, flags: number): ArrayBuffer {
+/** The Params struct of shaders/matmul_common.wgsl (23 words, padded to 24; the shape's fields checked by normalize()). */
+function packMatmulParams(s: Shape, alpha: number, lanesM: number, flags: number, biasOffset: number): ArrayBuffer {
   const u = new Uint32Array(24);
   u[0] = s.m;
   u[1] = s.n;
@@ -135,6 +139,7 @@ function packMatmulParams(s: Shape, alpha: number, lanesM: number, flags: number
   u[19] = s.groupC;
   u[20] = lanesM;
   u[21] = flags;
+  u[22] = biasOffset;
   return u.buffer;
 }
 

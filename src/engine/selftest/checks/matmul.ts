@@ -29,6 +29,8 @@ export interface MatmulCase {
   bFormat?: MatrixFormat;
   alpha?: number;
   bias?: boolean;
+  /** Element of the bias buffer where column 0's value sits (a layer's biases share one buffer). */
+  biasOffset?: number;
   accumulate?: boolean;
   variant?: string;
   seed: number;
@@ -52,7 +54,7 @@ export function describeCase(c: MatmulCase): string {
     d.inner !== undefined ? `items (${Math.ceil((d.batch ?? 1) / d.inner)}, ${d.inner}) groups ${d.groupA ?? 1}/${d.groupB ?? 1}/${d.groupC ?? 1}` : '',
     c.bFormat === 'f16' ? 'f16 B' : '',
     c.alpha !== undefined ? `alpha ${c.alpha}` : '',
-    c.bias ? 'bias' : '',
+    c.bias ? (c.biasOffset ? `bias at ${c.biasOffset}` : 'bias') : '',
     c.accumulate ? 'accumulate' : '',
     c.variant ?? '',
   ].filter(Boolean);
@@ -69,7 +71,8 @@ export async function runMatmulCase(ctx: GpuContext, c: MatmulCase): Promise<Che
   const a = rng.f32(aLen);
   const bValues = rng.f32(bLen);
   const initial = rng.f32(cLen);
-  const bias = c.bias ? rng.f32(n) : undefined;
+  const biasOffset = c.biasOffset ?? 0;
+  const bias = c.bias ? rng.f32(biasOffset + n) : undefined;
   const f16 = c.bFormat === 'f16';
   const buffers = [ctx.upload(a), ctx.upload(f16 ? packF16(bValues) : bValues), ctx.upload(initial)];
   if (bias) buffers.push(ctx.upload(bias));
@@ -81,6 +84,7 @@ export async function runMatmulCase(ctx: GpuContext, c: MatmulCase): Promise<Che
       alpha: c.alpha,
       accumulate: c.accumulate,
       bias: biasBuffer,
+      biasOffset: c.biasOffset,
       variant: c.variant,
     });
     await step.submit();
@@ -90,7 +94,7 @@ export async function runMatmulCase(ctx: GpuContext, c: MatmulCase): Promise<Che
     matmulForward(want, Float64Array.from(a), bRef, c.dims, {
       alpha: c.alpha,
       accumulate: c.accumulate,
-      bias: bias && Float64Array.from(bias),
+      bias: bias && Float64Array.from(bias.subarray(biasOffset)),
     });
     return outcome(describeCase(c), got, want, matmulTolerance(k));
   } finally {
@@ -110,11 +114,12 @@ export const matmulChecks: KernelCheck[] = [
   {
     name: 'matmul.forward',
     tolerance: matmulTolerance(64),
-    // A linear layer: x (T, C) @ W^T with W stored (OC, C), plus bias; then an aligned shape.
+    // A linear layer: x (T, C) @ W^T with W stored (OC, C), plus bias; then an aligned shape whose bias sits at
+    // an offset in a larger buffer (a layer's biases share one).
     run: (ctx) =>
       runCases(ctx, [
         { dims: { m: 13, k: 19, n: 21, transB: true }, bias: true, seed: 1 },
-        { dims: { m: 24, k: 64, n: 40, transB: true }, bias: true, seed: 2 },
+        { dims: { m: 24, k: 64, n: 40, transB: true }, bias: true, biasOffset: 24, seed: 2 },
       ]),
   },
   {

@@ -4,7 +4,7 @@
 
 import type { GpuContext } from '../../gpu/context';
 import { ropeBackward, ropeForward, ropeInverseFrequencies, type RopeShape } from '../../ops/cpu/rope';
-import { ropeBackward as gpuRopeBackward, ropeForward as gpuRopeForward, type RopeDims } from '../../ops/gpu/rope';
+import { ropeBackward as gpuRopeBackward, ropeForward as gpuRopeForward, ropeQkv, ropeQkvBackward, type RopeDims } from '../../ops/gpu/rope';
 import { Rng } from '../../util/rng';
 import { outcome } from '../expect';
 import type { CheckOutcome, KernelCheck } from '../types';
@@ -78,7 +78,66 @@ async function runCases(ctx: GpuContext, direction: 'forward' | 'backward'): Pro
   return results;
 }
 
+/** Columns [from, from + width) of (rows, ld) row-major values, as (rows, width). */
+function columns(x: ArrayLike<number>, rows: number, ld: number, from: number, width: number): Float64Array {
+  const out = new Float64Array(rows * width);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < width; c++) out[r * width + c] = x[r * ld + from + c];
+  return out;
+}
+
+/**
+ * rope.qkv against the reference: forward, a fused (N, Q + 2K) projection to q, k rotated and v as it is;
+ * backward, gradients [dq | dk | dv] in the fused rows, dq and dk rotated back in place and dv untouched.
+ * Packed positions (restarting).
+ */
+async function runQkvCases(ctx: GpuContext): Promise<CheckOutcome[]> {
+  const rng = new Rng(203);
+  const [N, Hq, Hkv, D, theta] = [11, 3, 1, 8, 10000];
+  const [Q, K] = [Hq * D, Hkv * D];
+  const W = Q + 2 * K;
+  const positions = Int32Array.from({ length: N }, (_, t) => (t < 6 ? t : t - 6) + 1);
+  const inv = ropeInverseFrequencies(D, theta);
+  const shape = (H: number): RopeShape => ({ B: 1, T: N, H, D, positions });
+  const dims = { batch: 1, seqLen: N, heads: Hq, kvHeads: Hkv, headDim: D };
+  const fused = rng.f32(N * W);
+  const grads = rng.f32(N * W); // [dq | dk | dv] per row, as the attention backward writes them
+  const owned: GPUBuffer[] = [];
+  const keep = (b: GPUBuffer) => (owned.push(b), b);
+  try {
+    const [ib, pb, fb] = [keep(ctx.upload(inv)), keep(ctx.upload(positions)), keep(ctx.upload(fused))];
+    const outs = [Q, K, K].map((w) => keep(ctx.createBuffer(N * w * 4)));
+    const gradsBuffer = keep(ctx.upload(grads));
+    const step = ctx.step();
+    ropeQkv(step, fb, { q: outs[0], k: outs[1], v: outs[2] }, ib, dims, { positions: pb });
+    ropeQkvBackward(step, gradsBuffer, ib, dims, { positions: pb });
+    await step.submit();
+    const [q, k, v] = await Promise.all(outs.map((b, i) => ctx.readF32(b, N * [Q, K, K][i])));
+    const back = await ctx.readF32(gradsBuffer, N * W);
+
+    const wantQ = new Float64Array(N * Q);
+    const wantK = new Float64Array(N * K);
+    ropeForward(wantQ, columns(fused, N, W, 0, Q), inv, shape(Hq));
+    ropeForward(wantK, columns(fused, N, W, Q, K), inv, shape(Hkv));
+    const wantDq = new Float64Array(N * Q);
+    const wantDk = new Float64Array(N * K);
+    ropeBackward(wantDq, columns(grads, N, W, 0, Q), inv, shape(Hq));
+    ropeBackward(wantDk, columns(grads, N, W, Q, K), inv, shape(Hkv));
+    const label = `N=${N} Hq=${Hq} Hkv=${Hkv} D=${D} packed`;
+    return [
+      outcome(`forward q ${label}`, q, wantQ, tolerance),
+      outcome(`forward k ${label}`, k, wantK, tolerance),
+      outcome(`forward v ${label}`, v, columns(fused, N, W, Q + K, K), { atol: 0, rtol: 0 }),
+      outcome(`backward dq ${label}`, columns(back, N, W, 0, Q), wantDq, tolerance),
+      outcome(`backward dk ${label}`, columns(back, N, W, Q, K), wantDk, tolerance),
+      outcome(`backward dv ${label}`, columns(back, N, W, Q + K, K), columns(grads, N, W, Q + K, K), { atol: 0, rtol: 0 }),
+    ];
+  } finally {
+    for (const b of owned) b.destroy();
+  }
+}
+
 export const ropeChecks: KernelCheck[] = [
   { name: 'rope.forward', tolerance, run: (ctx) => runCases(ctx, 'forward') },
   { name: 'rope.backward', tolerance, run: (ctx) => runCases(ctx, 'backward') },
+  { name: 'rope.qkv', tolerance, run: (ctx) => runQkvCases(ctx) },
 ];

@@ -2,29 +2,31 @@
 // gradients flow through its weights). dx (N, C) holds the gradient of the block's output on entry and of
 // its input on exit (the residual connections make both updates in-place accumulations).
 //
-//   dHidden = dx W_down (+ LoRA)  -> SwiGLU / GELU backward -> dh2 = da W_gate + db W_up (+ LoRA)
+//   dHidden = dx W_down (+ LoRA)  -> SwiGLU / GELU backward -> dh2 = [da | db] [W_gate; W_up] (+ LoRA)
 //   dx += norm backward (dh2)     -> dAttn = dx W_o (+ LoRA) -> attention backward per group
-//   -> RoPE backward -> dh1 = dq W_q + dk W_k + dv W_v (+ LoRA) -> dx += norm backward (dh1)
+//   -> attention backward into [dq | dk | dv] -> RoPE backward in place -> dh1 = that @ [W_q; W_k; W_v] (+ LoRA) -> dx += norm backward (dh1)
+// Fused groups are one product each where the layer's weights are back to back (gpu-weights.ts).
 // Every LoRA module adds its A and B gradients into the adapter's gradient arena (+=, so micro-batches
 // accumulate).
 
 import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
 import { linearBackwardInput } from '../../model/gpu/gpu-linear';
-import type { SlotLora } from '../../model/gpu/gpu-lora-slots';
+import type { SlotLora, SlotOutput } from '../../model/gpu/gpu-lora-slots';
+import { FUSED_GROUPS, type FusedGroup, type GpuLayerWeights } from '../../model/gpu/gpu-weights';
 import { widenLayer } from '../../model/gpu/widened-layer';
 import { geluBackward, swigluBackward } from '../../ops/gpu/activations';
 import { attentionBackward } from '../../ops/gpu/attention';
-import { ropePair } from '../../ops/gpu/rope';
+import { ropeQkvBackward } from '../../ops/gpu/rope';
 import type { LayerActivations, TrainGraph } from './gpu-train-graph';
 
 /**
  * LoRA backward of the given slots (with the gradient of each slot's output), module by module: a module
  * feeding several of them (GPT-2's c_attn) sums their dU before its one dA. x is their common input.
  */
-function loraSlotsBackward(g: TrainGraph, l: number, acts: LayerActivations, dys: Partial<Record<LinearSlot, GPUBuffer>>, x: GPUBuffer, dx: GPUBuffer): void {
+function loraSlotsBackward(g: TrainGraph, l: number, acts: LayerActivations, dys: Partial<Record<LinearSlot, SlotOutput>>, x: GPUBuffer, dx: GPUBuffer): void {
   const slots = g.layerSlots(l);
   if (!slots) return;
-  const byModule = new Map<number, { lora: SlotLora; dy: GPUBuffer }[]>();
+  const byModule = new Map<number, { lora: SlotLora; dy: SlotOutput }[]>();
   for (const slot of LINEAR_SLOTS) {
     const lora = slots[slot];
     const dy = dys[slot];
@@ -36,18 +38,42 @@ function loraSlotsBackward(g: TrainGraph, l: number, acts: LayerActivations, dys
   for (const entries of byModule.values()) g.loraBackward(entries, x, g.uOf(acts, slots, entries[0].lora), dx);
 }
 
-/** Attention backward per group of equal-length sequences: dq, dk, dv (after RoPE) from dAttn. */
-function attentionGroupsBackward(g: TrainGraph, acts: LayerActivations): void {
+/**
+ * The input gradient of a fused group's projection, dx (N, in) = dy (N, sum of outputs) @ [W_a; W_b; ...]
+ * (one product where the weights are back to back, else one per slot over its columns), and each slot's
+ * output gradient as its columns of dy (for the LoRA backward).
+ */
+function groupBackwardInput(g: TrainGraph, dx: GPUBuffer, dy: GPUBuffer, w: GpuLayerWeights, group: FusedGroup): Partial<Record<LinearSlot, SlotOutput>> {
+  const slots = FUSED_GROUPS[group];
+  const fused = w[group];
+  if (fused) linearBackwardInput(g.step, dx, dy, fused, g.rows);
+  const ld = slots.reduce((sum, slot) => sum + w[slot]!.rows, 0);
+  const views: Partial<Record<LinearSlot, SlotOutput>> = {};
+  let column = 0;
+  slots.forEach((slot, i) => {
+    const m = w[slot]!;
+    if (!fused) linearBackwardInput(g.step, dx, dy, m, g.rows, i > 0, { column, ld });
+    views[slot] = { buffer: dy, column, ld };
+    column += m.rows;
+  });
+  return views;
+}
+
+/** Attention backward per group of equal-length sequences: dq, dk, dv (after RoPE) into the fused (N, Q + 2K) rows. */
+function attentionGroupsBackward(g: TrainGraph, acts: LayerActivations, dqkv: GPUBuffer): void {
   const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = g.config;
   const s = g.scratch();
+  const [Q, K] = [Hq * D, Hkv * D];
+  const W = Q + 2 * K;
   for (const group of g.packed.groups) {
     const T = group.length;
-    const qRows = { offset: group.firstRow * Hq * D };
-    const kvRows = { offset: group.firstRow * Hkv * D };
+    const qRows = { offset: group.firstRow * Q };
+    const kvRows = { offset: group.firstRow * K };
+    const fusedRows = (column: number) => ({ offset: group.firstRow * W + column, rowStride: W });
     const dims = { batch: group.sequences, tq: T, tk: T, hq: Hq, hkv: Hkv, headDim: D };
     const lse = { buffer: acts.lse, offset: group.lseOffset * 4, size: group.sequences * Hq * T * 4 };
-    const layouts = { q: qRows, k: kvRows, v: kvRows, out: qRows, dout: qRows, dq: qRows, dk: kvRows, dv: kvRows };
-    attentionBackward(g.step, { dq: s.dq, dk: s.dk, dv: s.dv }, s.dAttn, { q: acts.q, k: acts.k, v: acts.v, out: acts.attn, lse }, dims, layouts);
+    const layouts = { q: qRows, k: kvRows, v: kvRows, out: qRows, dout: qRows, dq: fusedRows(0), dk: fusedRows(Q), dv: fusedRows(Q + K) };
+    attentionBackward(g.step, { dq: dqkv, dk: dqkv, dv: dqkv }, s.dAttn, { q: acts.q, k: acts.k, v: acts.v, out: acts.attn, lse }, dims, layouts);
   }
 }
 
@@ -63,11 +89,8 @@ export function recordTrainLayerBackward(g: TrainGraph, l: number, x: GPUBuffer,
   linearBackwardInput(step, s.dHidden, dx, w.down, N);
   loraSlotsBackward(g, l, acts, { down: dx }, acts.hidden, s.dHidden);
   if (config.mlp === 'swiglu') {
-    const db = s.db!;
-    swigluBackward(step, { dgate: s.da, dup: db }, { gate: acts.a, up: acts.b! }, s.dHidden, { rows: N, features: F });
-    linearBackwardInput(step, s.dh, s.da, w.gate!, N);
-    linearBackwardInput(step, s.dh, db, w.up, N, true);
-    loraSlotsBackward(g, l, acts, { gate: s.da, up: db }, acts.h2, s.dh);
+    swigluBackward(step, { dgateUp: s.da }, { gateUp: acts.a }, s.dHidden, { rows: N, features: F });
+    loraSlotsBackward(g, l, acts, groupBackwardInput(g, s.dh, s.da, w, 'gateUp'), acts.h2, s.dh);
   } else {
     geluBackward(step, s.da, acts.a, s.dHidden, N * F);
     linearBackwardInput(step, s.dh, s.da, w.up, N);
@@ -78,15 +101,12 @@ export function recordTrainLayerBackward(g: TrainGraph, l: number, x: GPUBuffer,
   // Attention.
   linearBackwardInput(step, s.dAttn, dx, w.o, N);
   loraSlotsBackward(g, l, acts, { o: dx }, acts.attn, s.dAttn);
-  attentionGroupsBackward(g, acts);
+  attentionGroupsBackward(g, acts, s.dqkv);
   if (g.invFreq) {
-    const options = { positions: g.positions };
-    const dk = { out: s.dkPre, x: s.dk, heads: Hkv };
-    ropePair(step, 'backward', { out: s.dqPre, x: s.dq }, dk, g.invFreq, { batch: 1, seqLen: N, heads: Hq, headDim: D }, options);
+    const dims = { batch: 1, seqLen: N, heads: Hq, kvHeads: Hkv, headDim: D };
+    ropeQkvBackward(step, s.dqkv, g.invFreq, dims, { positions: g.positions });
   }
-  linearBackwardInput(step, s.dh, s.dqPre, w.q, N);
-  linearBackwardInput(step, s.dh, s.dkPre, w.k, N, true);
-  linearBackwardInput(step, s.dh, s.dv, w.v, N, true);
-  loraSlotsBackward(g, l, acts, { q: s.dqPre, k: s.dkPre, v: s.dv }, acts.h1, s.dh);
+  // [dq | dk | dv] as the projection wrote [q | k | v]: one product back to h1 where the weights are back to back.
+  loraSlotsBackward(g, l, acts, groupBackwardInput(g, s.dh, s.dqkv, w, 'qkv'), acts.h1, s.dh);
   g.normBackward(dx, s.dh, x, w.attnNorm, acts.attnStats, true);
 }

@@ -4,7 +4,7 @@
 // input is left intact (the residual adds go into xMid and the output buffer), since the backward needs it;
 // and each LoRA branch reads dropout(x) and keeps its u = dropout(x) A^T.
 //
-//   x -> norm -> q, k, v (+ LoRA) -> RoPE -> attention per group -> xMid = x + o(attn) (+ LoRA)
+//   x -> norm -> q, k, v (+ LoRA) -> RoPE (q, k; v copied out of the fused rows) -> attention per group -> xMid = x + o(attn) (+ LoRA)
 //     -> norm -> gate, up (+ LoRA) -> SwiGLU (or c_fc -> GELU) -> out = xMid + down(hidden) (+ LoRA)
 
 import { recordBlock } from '../../model/gpu/gpu-layer';
@@ -35,14 +35,12 @@ export function recordTrainLayer(g: TrainGraph, l: number, x: GPUBuffer, acts: L
     u: (slot) => g.uOf(acts, slots!, slot),
     input: (input, slot) => g.loraInput(input, slot),
   });
-  const [qPre, kPre] = g.projectionTargets(acts);
   recordBlock(g.step, g.config, g.weights.layers[l], {
     rows: g.rows,
     x,
     mid: acts.xMid,
     out,
-    qPre,
-    kPre,
+    qkvPre: g.qkvPre(),
     acts,
     rope: g.invFreq && { invFreq: g.invFreq, positions: g.positions },
     attention: () => recordAttention(g, acts),

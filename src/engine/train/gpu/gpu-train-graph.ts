@@ -8,7 +8,7 @@ import type { StepEncoder } from '../../gpu/step-encoder';
 import type { LinearSlot } from '../../lora/lora-config';
 import type { ModelConfig } from '../../model/config';
 import type { BlockActivations } from '../../model/gpu/gpu-layer';
-import type { LayerLoraSlots, SlotLora } from '../../model/gpu/gpu-lora-slots';
+import { slotColumns, type LayerLoraSlots, type SlotLora, type SlotOutput } from '../../model/gpu/gpu-lora-slots';
 import type { GpuModelWeights, GpuNorm } from '../../model/gpu/gpu-weights';
 import { dropoutKey } from '../../ops/cpu/dropout';
 import { dropout } from '../../ops/gpu/dropout';
@@ -47,16 +47,11 @@ interface BackwardScratch {
   dh: GPUBuffer;
   /** (N, Q) */
   dAttn: GPUBuffer;
-  dq: GPUBuffer;
-  /** (N, K) */
-  dk: GPUBuffer;
-  dv: GPUBuffer;
-  /** (N, Q), (N, K): gradients before RoPE (RoPE models only, else dq / dk). */
-  dqPre: GPUBuffer;
-  dkPre: GPUBuffer;
-  /** (N, F) each: gradients of a, b (SwiGLU only) and hidden. */
+  /** (N, Q + 2K) gradients of q, k, v side by side per row (for RoPE models, of q and k as projected once rotated back). */
+  dqkv: GPUBuffer;
+  /** (N, 2F) gradients of gate and up side by side (SwiGLU), or (N, F) of c_fc (GELU). */
   da: GPUBuffer;
-  db: GPUBuffer | undefined;
+  /** (N, F) gradient of the activated hidden. */
   dHidden: GPUBuffer;
   /** (N, r) gradient of a module's x A^T. */
   du: GPUBuffer;
@@ -74,8 +69,8 @@ export class TrainGraph {
   readonly rows: number;
   private dropScratch: [GPUBuffer, GPUBuffer] | undefined;
   private backwardScratch: BackwardScratch | undefined;
-  /** (N, Q) and (N, K) projections before RoPE, shared by every layer's forward. */
-  private preRope: [GPUBuffer, GPUBuffer] | undefined;
+  /** (N, Q + 2K) projections before RoPE, shared by every layer's forward. */
+  private preRope: GPUBuffer | undefined;
 
   constructor(
     readonly step: StepEncoder,
@@ -126,17 +121,16 @@ export class TrainGraph {
       mlpStats: this.takeStats(p.mlpStats),
       h2: this.take(p.h2),
       a: this.take(p.a),
-      b: p.b && this.take(p.b),
       hidden: this.take(p.hidden),
       u,
     };
   }
 
-  /** Where q and k land before RoPE (RoPE models), or the saved buffers themselves. */
-  projectionTargets(acts: LayerActivations): [GPUBuffer, GPUBuffer] {
-    const targets = this.plan.pass.ropeTargets;
-    if (!this.invFreq || !targets) return [acts.q, acts.k];
-    this.preRope ??= [this.take(targets[0]), this.take(targets[1])];
+  /** Where q, k and v land side by side before RoPE (RoPE models; undefined for learned positions). */
+  qkvPre(): GPUBuffer | undefined {
+    const spec = this.plan.pass.qkvPre;
+    if (!this.invFreq || !spec) return undefined;
+    this.preRope ??= this.take(spec);
     return this.preRope;
   }
 
@@ -144,18 +138,11 @@ export class TrainGraph {
     if (!this.backwardScratch) {
       const b = this.plan.backward;
       if (!b) throw new Error('a backward needs the plan of a training pass');
-      const dq = this.take(b.dq);
-      const dk = this.take(b.dk);
       this.backwardScratch = {
         dh: this.take(b.dh),
         dAttn: this.take(b.dAttn),
-        dq,
-        dk,
-        dv: this.take(b.dv),
-        dqPre: b.dqPre ? this.take(b.dqPre) : dq,
-        dkPre: b.dkPre ? this.take(b.dkPre) : dk,
+        dqkv: this.take(b.dqkv),
         da: this.take(b.da),
-        db: b.db && this.take(b.db),
         dHidden: this.take(b.dHidden),
         du: this.take(b.du),
       };
@@ -176,16 +163,19 @@ export class TrainGraph {
    *   dB[rows] += scale dy^T u      dU = sum over slots of scale dy B[rows]
    *   dA += dU^T dropout(x)          dx += dropout(dU A)
    */
-  loraBackward(entries: readonly { lora: SlotLora; dy: GPUBuffer }[], x: GPUBuffer, u: GPUBuffer, dx: GPUBuffer): void {
+  loraBackward(entries: readonly { lora: SlotLora; dy: SlotOutput }[], x: GPUBuffer, u: GPUBuffer, dx: GPUBuffer): void {
     const { step, rows: N } = this;
     const grads = this.trained().trainingBuffers().grads;
     const { du } = this.scratch();
     const first = entries[0].lora;
     const { r, inFeatures, params, offsetA } = first;
     entries.forEach(({ lora, dy }, i) => {
-      const dB = { m: lora.outFeatures, k: N, n: r, transA: true, offsetC: lora.offsetB };
-      matmul(step, grads, dy, u, dB, { alpha: lora.scale, accumulate: true });
-      matmul(step, du, dy, params, { m: N, k: lora.outFeatures, n: r, offsetB: lora.offsetB }, { alpha: lora.scale, accumulate: i > 0 });
+      // dy may be the slot's columns of a fused (N, ld) gradient: read at its column, rows ld apart.
+      const { buffer, column, ld } = slotColumns(dy, lora.outFeatures);
+      const dB = { m: lora.outFeatures, k: N, n: r, transA: true, offsetA: column, lda: ld, offsetC: lora.offsetB };
+      matmul(step, grads, buffer, u, dB, { alpha: lora.scale, accumulate: true });
+      const dU = { m: N, k: lora.outFeatures, n: r, offsetA: column, lda: ld, offsetB: lora.offsetB };
+      matmul(step, du, buffer, params, dU, { alpha: lora.scale, accumulate: i > 0 });
     });
     matmul(step, grads, du, this.loraInput(x, first), { m: r, k: N, n: inFeatures, transA: true, offsetC: offsetA }, { accumulate: true });
     const duA = { m: N, k: r, n: inFeatures, offsetB: offsetA };

@@ -108,9 +108,8 @@ export interface ActivationSpecs {
   xMid: BufferSpec;
   mlpStats: BufferSpec[];
   h2: BufferSpec;
+  /** (N, 2F) gate and up side by side (SwiGLU), or (N, F) c_fc output (GELU). */
   a: BufferSpec;
-  /** SwiGLU only. */
-  b?: BufferSpec;
   hidden: BufferSpec;
   u: Partial<Record<LinearSlot, BufferSpec>>;
 }
@@ -124,8 +123,8 @@ export interface PassPlan {
   activations: ActivationSpecs;
   /** L when training without recomputation, else 1. */
   activationSets: number;
-  /** (N, Q), (N, K) projections before RoPE, shared by every layer (RoPE models). */
-  ropeTargets?: [BufferSpec, BufferSpec];
+  /** (N, Q + 2K) q, k, v as projected, before RoPE, shared by every layer (RoPE models). */
+  qkvPre?: BufferSpec;
   finalNorm: BufferSpec;
   finalStats: BufferSpec[];
   rowLoss: BufferSpec;
@@ -137,15 +136,10 @@ export interface PassPlan {
 export interface BackwardSpecs {
   dh: BufferSpec;
   dAttn: BufferSpec;
-  dq: BufferSpec;
-  dk: BufferSpec;
-  dv: BufferSpec;
-  /** RoPE models: the gradients before RoPE (else dq and dk themselves). */
-  dqPre?: BufferSpec;
-  dkPre?: BufferSpec;
+  /** (N, Q + 2K) gradients of q, k, v side by side: the attention backward writes them, RoPE's backward rotates dq and dk in place. */
+  dqkv: BufferSpec;
+  /** (N, 2F) gradients of gate and up side by side (SwiGLU), or (N, F) of c_fc (GELU). */
   da: BufferSpec;
-  /** SwiGLU only. */
-  db?: BufferSpec;
   dHidden: BufferSpec;
   du: BufferSpec;
   /** (N, C) the gradient of the residual stream, and of the final norm's output. */
@@ -206,13 +200,12 @@ export function passPlan(config: ModelConfig, batch: TrainBatchShape, adapter: A
       xMid: rows(C, 'residual after attention'),
       mlpStats: stats('mlp'),
       h2: rows(C, 'mlp norm out'),
-      a: rows(F, swiglu ? 'gate' : 'fc'),
-      b: swiglu ? rows(F, 'up') : undefined,
+      a: swiglu ? rows(2 * F, 'gate, up') : rows(F, 'fc'),
       hidden: rows(F, 'mlp hidden'),
       u,
     },
     activationSets: o.training && !o.recompute ? L : 1,
-    ropeTargets: config.positions === 'rope' ? [rows(Hq * D, 'q before rope'), rows(Hkv * D, 'k before rope')] : undefined,
+    qkvPre: config.positions === 'rope' ? rows((Hq + 2 * Hkv) * D, 'q, k, v before rope') : undefined,
     finalNorm: rows(C, 'final norm out'),
     finalStats: stats('final'),
     rowLoss: rows(1, 'row losses'),
@@ -228,13 +221,8 @@ function backwardPlan(config: ModelConfig, N: number, r: number): BackwardSpecs 
   return {
     dh: rows(C, 'd norm out'),
     dAttn: rows(Hq * D, 'd attention out'),
-    dq: rows(Hq * D, 'dq'),
-    dk: rows(Hkv * D, 'dk'),
-    dv: rows(Hkv * D, 'dv'),
-    dqPre: rope ? rows(Hq * D, 'dq before rope') : undefined,
-    dkPre: rope ? rows(Hkv * D, 'dk before rope') : undefined,
-    da: rows(F, 'd mlp a'),
-    db: config.mlp === 'swiglu' ? rows(F, 'd mlp b') : undefined,
+    dqkv: rows((Hq + 2 * Hkv) * D, 'd q, k, v'),
+    da: config.mlp === 'swiglu' ? rows(2 * F, 'd gate, up') : rows(F, 'd fc'),
     dHidden: rows(F, 'd mlp hidden'),
     du: rows(r, 'd lora x A^T'),
     dResidual: rows(C, 'd residual'),
@@ -257,7 +245,7 @@ class Entries {
       const specs: BufferSpec[] = key === 'u' ? Object.values(value as Record<string, BufferSpec>) : [value as BufferSpec | BufferSpec[] | undefined].flat().filter((s): s is BufferSpec => Boolean(s));
       for (const s of specs) this.add(s, p.activationSets, setLifetime, category);
     }
-    for (const s of [...(p.ropeTargets ?? []), p.finalNorm, ...p.finalStats, p.rowLoss, p.lossResult, p.lossLse]) this.add(s, 1, 'step', category);
+    for (const s of [p.qkvPre, p.finalNorm, ...p.finalStats, p.rowLoss, p.lossResult, p.lossLse]) this.add(s, 1, 'step', category);
   }
 }
 

@@ -1,0 +1,116 @@
+// RoPE on one layer's fused projection (N, W): rows [q (Hq heads) | k (Hkv heads) | v (Hkv heads)],
+// W = (Hq + 2 Hkv) D. The layer projects q, k and v as one product against their concatenated weights; these
+// entry points replace the separate RoPE of q and k around it:
+//   gather (forward):       q = rope(fused q), k = rope(fused k), v = fused v, into three contiguous tensors
+//                           (N, Hq, D), (N, Hkv, D), (N, Hkv, D): what attention reads and the backward keeps.
+//   rotate_back (backward): fused q = rope^T(fused q), fused k = rope^T(fused k) in place, v untouched: the
+//                           attention backward wrote dq, dk, dv into the fused rows, and the projection's
+//                           backward reads them from there in one product.
+// The rotation is rope.wgsl's (same f32 angle, same cos and sin from rope_angle.wgsl, joined before this
+// file). In place is safe: each invocation alone reads and writes its pairs (i, i + D/2).
+//
+// Bindings: 0 fused (N, W), 1 invFreq (D/2) (read), 2 positions (N) i32 (read; any buffer when
+//           !USE_POSITIONS), 3 params (uniform); gather also 4 q (N, Hq D), 5 k (N, Hkv D), 6 v (N, Hkv D)
+//           (written). fused is read_write for rotate_back; gather only reads it.
+// Dispatch: grid1d(ceil(N * D/2 / WG)); one invocation per (token, i), looping over the heads.
+// Caller guarantees: D is even; q, k, v alias neither fused nor each other; positions (if used) hold N values.
+
+override WG: u32 = 64u;
+override USE_POSITIONS: bool = false;
+
+struct Params {
+  tokens: u32,
+  qHeads: u32,
+  kvHeads: u32,
+  half: u32,
+  positionOffset: i32,
+  direction: f32,
+  // Always 0: see rope.wgsl (keeps pos * invFreq rounded to f32 before the reduction).
+  zero: u32,
+  // W, the fused row length.
+  width: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> fused: array<f32>;
+@group(0) @binding(1) var<storage, read> invFreq: array<f32>;
+@group(0) @binding(2) var<storage, read> positions: array<i32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read_write> q: array<f32>;
+@group(0) @binding(5) var<storage, read_write> k: array<f32>;
+@group(0) @binding(6) var<storage, read_write> v: array<f32>;
+
+/** This invocation's token, frequency index, cos and direction * sin; token >= p.tokens past the end. */
+struct Rotation {
+  token: u32,
+  i: u32,
+  c: f32,
+  s: f32,
+}
+
+fn rotation(idx: u32) -> Rotation {
+  let token = idx / p.half;
+  let i = idx % p.half;
+  var pos = i32(token);
+  if (USE_POSITIONS) {
+    pos = positions[token];
+  }
+  let freq = f32(p.positionOffset + pos) * invFreq[i];
+  let angle = bitcast<f32>(bitcast<u32>(freq) ^ p.zero);
+  let cs = cosSin(angle);
+  return Rotation(token, i, cs.x, cs.y * p.direction);
+}
+
+fn invocation(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+@compute @workgroup_size(WG)
+fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let idx = invocation(wid, nwg, lid);
+  if (idx >= p.tokens * p.half) {
+    return;
+  }
+  let r = rotation(idx);
+  let dim = 2u * p.half;
+  let row = r.token * p.width + r.i;
+  for (var h = 0u; h < p.qHeads; h++) {
+    let f = row + h * dim;
+    let e = (r.token * p.qHeads + h) * dim + r.i;
+    let a = fused[f];
+    let b = fused[f + p.half];
+    q[e] = a * r.c - b * r.s;
+    q[e + p.half] = b * r.c + a * r.s;
+  }
+  let kAt = row + p.qHeads * dim;
+  let vAt = kAt + p.kvHeads * dim;
+  for (var h = 0u; h < p.kvHeads; h++) {
+    let e = (r.token * p.kvHeads + h) * dim + r.i;
+    let a = fused[kAt + h * dim];
+    let b = fused[kAt + h * dim + p.half];
+    k[e] = a * r.c - b * r.s;
+    k[e + p.half] = b * r.c + a * r.s;
+    v[e] = fused[vAt + h * dim];
+    v[e + p.half] = fused[vAt + h * dim + p.half];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rotate_back(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let idx = invocation(wid, nwg, lid);
+  if (idx >= p.tokens * p.half) {
+    return;
+  }
+  let r = rotation(idx);
+  let dim = 2u * p.half;
+  let row = r.token * p.width + r.i;
+  // q's heads then k's: one run of (Hq + Hkv) heads from the row's start.
+  for (var h = 0u; h < p.qHeads + p.kvHeads; h++) {
+    let f = row + h * dim;
+    let a = fused[f];
+    let b = fused[f + p.half];
+    fused[f] = a * r.c - b * r.s;
+    fused[f + p.half] = b * r.c + a * r.s;
+  }
+}
