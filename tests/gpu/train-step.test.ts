@@ -6,6 +6,8 @@
 // - LoRA dropout: the GPU masks equal the CPU reference's hash masks (the gradients then match the reference
 //   fed those masks), and dropout really changes the gradients;
 // - f16 base weights stay close to f32;
+// - fused projections (q/k/v and gate/up as one product each) and the per-slot fallback into their columns
+//   (each matrix in its own buffer) both equal the reference; the fallback costs 6 dispatches per layer more;
 // - K = 5 AdamW steps on stories260K end with A and B equal to cpuTrainSteps', and the step-1 loss equals
 //   the reference loss; steps 3..5 create no bind group (every one is reused from the cache).
 
@@ -15,6 +17,7 @@ import type { GpuContext } from '../../src/engine/gpu/context';
 import { initAdapter, planAdapter, type LoraAdapter } from '../../src/engine/lora/adapter';
 import type { LoraConfig } from '../../src/engine/lora/lora-config';
 import { GpuCausalLm } from '../../src/engine/model/gpu/gpu-model';
+import { uploadWeights } from '../../src/engine/model/gpu/gpu-weights';
 import { dropoutKey, dropoutMask } from '../../src/engine/ops/cpu/dropout';
 import { dropoutChecks } from '../../src/engine/selftest/checks/dropout';
 import { cpuLoraLossAndGrads, type DropoutMasks } from '../../src/engine/train/cpu/cpu-lora-backward';
@@ -268,6 +271,70 @@ describe('GpuTrainer gradients equal the float64 CPU reference', () => {
       model.dispose();
     }
   });
+});
+
+describe('fused projections', () => {
+  /** Dispatches recorded while `body` runs (every step the context makes). */
+  async function counting<T>(ctx: GpuContext, body: () => Promise<T>): Promise<{ result: T; dispatches: number }> {
+    const original = ctx.step;
+    let dispatches = 0;
+    ctx.step = () => {
+      const step = original.call(ctx);
+      const dispatch = step.dispatch.bind(step);
+      step.dispatch = (...args) => {
+        dispatches++;
+        dispatch(...args);
+      };
+      return step;
+    };
+    try {
+      return { result: await body(), dispatches };
+    } finally {
+      ctx.step = original;
+    }
+  }
+
+  /** f32 bytes of the largest linear weight, of the largest tensor stored whole (with the embedding and head), and of a layer's seven linear weights. */
+  function sizes(loaded: LoadedModel): { matrix: number; largest: number; layer: number } {
+    const layer = loaded.weights.layers[0];
+    const matrices = [layer.q, layer.k, layer.v, layer.o, layer.gate!, layer.up, layer.down].map((m) => m.weight.shape[0] * m.weight.shape[1] * 4);
+    const embedding = loaded.weights.tokenEmbedding.shape[0] * loaded.weights.tokenEmbedding.shape[1] * 4;
+    const head = loaded.weights.tied ? 0 : loaded.weights.lmHead.shape[0] * loaded.weights.lmHead.shape[1] * 4;
+    return { matrix: Math.max(...matrices), largest: Math.max(embedding, head, ...matrices), layer: matrices.reduce((a, b) => a + b, 0) };
+  }
+
+  for (const kind of ['llama', 'qwen2'] as const) {
+    it(`tiny ${kind}: q/k/v and gate/up as one product each, or per slot into their columns when each matrix has its own buffer; both equal the reference`, async () => {
+      const { loaded, cpu } = tiny.get(kind)!;
+      const ctx = await testGpu();
+      const adapter = trainedAdapter(loaded, ALL_LINEAR, 13);
+      const batch = tinyBatch(loaded.config.vocabSize, 7);
+      const n = trainedTokens(batch);
+      const ref = cpuLoraLossAndGrads(cpu, adapter, batch);
+      // A binding that holds each matrix but not a layer's seven: one buffer each, no fused views. (Llama's
+      // head is larger than a layer here, so its head is split too: the dispatch count differs by more.)
+      const { matrix, largest, layer } = sizes(loaded);
+      const limit = kind === 'qwen2' ? largest : matrix;
+      const [packed, unpacked] = await Promise.all([undefined, limit].map((maxBindingBytes) => uploadWeights(ctx, loaded.config, loaded.weights, { weightFormat: 'f32', maxBindingBytes })));
+      const { numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F } = loaded.config;
+      expect([packed.layers[0].qkv?.rows, packed.layers[0].gateUp?.rows]).toEqual([(Hq + 2 * Hkv) * D, 2 * F]);
+      expect([unpacked.layers[0].qkv, unpacked.layers[0].gateUp]).toEqual([undefined, undefined]);
+      for (const b of [...packed.buffers, ...unpacked.buffers]) b.destroy();
+
+      const fused = await counting(ctx, () => gpuGradients(ctx, loaded, adapter, [batch], n));
+      const apart = await counting(ctx, () => gpuGradients(ctx, loaded, adapter, [batch], n, { maxBindingBytes: limit }));
+      for (const [label, run] of [['fused', fused.result], ['per slot', apart.result]] as const) {
+        expect(Math.abs(run.lossSums[0] - ref.lossSum) / ref.lossSum, `${label} loss`).toBeLessThanOrEqual(LOSS_TOL);
+        expectClose(`tiny ${kind} ${label} gradients vs float64`, gradError(run.grads, ref.grads, adapter.modules.map((m) => m.path)), GRAD_TOL);
+      }
+      if (kind === 'qwen2') {
+        // Nothing else is split at this limit: per layer, forward and backward, q, k, v take three products
+        // instead of one and gate, up two instead of one.
+        expect(largest).toBeLessThan(layer);
+        expect(apart.dispatches - fused.dispatches).toBe(6 * loaded.config.numLayers);
+      }
+    });
+  }
 });
 
 describe('LoRA dropout', () => {
