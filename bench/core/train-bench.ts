@@ -222,7 +222,7 @@ async function benchModel(ctx: GpuContext, id: TrainBenchModelId, options: Train
     if (options.cpuSteps > 0) {
       for (const leg of legs.filter((l) => !l.run.error)) {
         try {
-          leg.run.cpuProbe = await cpuProbe(leg, watch, options, B, config.vocabSize);
+          leg.run.cpuProbe = await cpuProbe(leg, watch, options, B, config.vocabSize, (line) => log(`train ${id} ${leg.run.objective}: CPU probe ${line}`));
           const p = leg.run.cpuProbe;
           log(`train ${id} ${leg.run.objective}: CPU probe, median of ${p.steps} steps at T = ${p.seqLen}: record ${(p.recordS * 1e3).toFixed(1)} ms, submit ${(p.submitS * 1e3).toFixed(1)} ms, ${p.dispatches} dispatches`);
         } catch (err) {
@@ -271,7 +271,7 @@ const CPU_PROBE_WARMUP = 2;
  * The CPU probe of one objective (TrainOptions.cpuSteps): steps at cpuSeqLen tokens per sequence, median
  * record and submit times and the dispatches of the last step. The same trainer and adapter go on training.
  */
-async function cpuProbe(leg: Leg, watch: StepWatch, options: TrainOptions, B: number, vocab: number): Promise<NonNullable<TrainRun['cpuProbe']>> {
+async function cpuProbe(leg: Leg, watch: StepWatch, options: TrainOptions, B: number, vocab: number, log: Log): Promise<NonNullable<TrainRun['cpuProbe']>> {
   const T = options.cpuSeqLen;
   const record: number[] = [];
   const submit: number[] = [];
@@ -280,6 +280,8 @@ async function cpuProbe(leg: Leg, watch: StepWatch, options: TrainOptions, B: nu
     const prepared = await leg.workload.prepare(leg.trainer, randomPairs(100_000 + k, B, T, vocab));
     const sample = await timedStep(leg.trainer, watch, prepared, BENCH_OPTIMIZER);
     prepared.loss(sample.result); // a non-finite loss is an error here too
+    const { recordS, submitS } = sample.breakdown;
+    log(`step ${k + 1}${k < CPU_PROBE_WARMUP ? ' (untimed)' : ''}: record ${(recordS * 1e3).toFixed(1)} ms, submit ${(submitS * 1e3).toFixed(1)} ms`);
     if (k < CPU_PROBE_WARMUP) continue;
     record.push(sample.breakdown.recordS);
     submit.push(sample.breakdown.submitS);

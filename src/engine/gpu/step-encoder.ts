@@ -80,6 +80,8 @@ function kernelShape(def: KernelDef): { buffers: number; params: boolean } {
 
 export class StepEncoder {
   private readonly cmds: Cmd[] = [];
+  /** The dispatch commands of cmds, in order. */
+  private readonly dispatches: DispatchCmd[] = [];
   /** Every parameter block of the step at its offset, as recorded (grown by doubling). */
   private staging = new Uint8Array(4096);
   private paramsBytes = 0;
@@ -98,7 +100,7 @@ export class StepEncoder {
   constructor(readonly ctx: GpuContext) {}
 
   get dispatchCount(): number {
-    return this.cmds.filter((c) => c.kind === 'dispatch').length;
+    return this.dispatches.length;
   }
 
   /**
@@ -139,7 +141,9 @@ export class StepEncoder {
       }
       this.staging.set(new Uint8Array(params), paramsOffset);
     }
-    this.cmds.push({ kind: 'dispatch', def, constants, bindings, paramsOffset, paramsSize, workgroups });
+    const cmd: DispatchCmd = { kind: 'dispatch', def, constants, bindings, paramsOffset, paramsSize, workgroups };
+    this.cmds.push(cmd);
+    this.dispatches.push(cmd);
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
@@ -188,13 +192,26 @@ export class StepEncoder {
     this.assertOpen();
     this.submitted = true;
     const { device, pipelines } = this.ctx;
-    const dispatches = this.cmds.filter((c): c is DispatchCmd => c.kind === 'dispatch');
+    const { dispatches } = this;
     // Every pipeline is usually compiled already: found on the tape of the last step this long, else looked
-    // up without a promise per dispatch.
+    // up without a promise per dispatch (and then put on the tape).
     const tape = this.ctx.tapes.forLength(dispatches.length);
-    let compiled: (CachedPipeline | undefined)[] = dispatches.map((d, i) => tape.pipeline(i, d.def, d.constants) ?? pipelines.peek(d.def, d.constants));
-    if (compiled.includes(undefined)) compiled = await Promise.all(dispatches.map((d) => pipelines.get(d.def, d.constants)));
-    dispatches.forEach((d, i) => tape.setPipeline(i, d.def, d.constants, compiled[i]!));
+    let compiled: (CachedPipeline | undefined)[] = new Array<CachedPipeline | undefined>(dispatches.length);
+    let missing = false;
+    for (let i = 0; i < dispatches.length; i++) {
+      const d = dispatches[i];
+      let found = tape.pipeline(i, d.def, d.constants);
+      if (!found) {
+        found = pipelines.peek(d.def, d.constants);
+        if (found) tape.setPipeline(i, d.def, d.constants, found);
+        else missing = true;
+      }
+      compiled[i] = found;
+    }
+    if (missing) {
+      compiled = await Promise.all(dispatches.map((d) => pipelines.get(d.def, d.constants)));
+      dispatches.forEach((d, i) => tape.setPipeline(i, d.def, d.constants, compiled[i]!));
+    }
 
     let uniforms: GPUBuffer | undefined;
     if (this.paramsBytes > 0) {

@@ -113,9 +113,15 @@ function internedConstants(variant: MatmulVariant, tune: Readonly<Record<string,
   return constants;
 }
 
-/** The Params struct of shaders/matmul_common.wgsl (23 words, padded to 24; the shape's fields checked by normalize()). */
+/** One parameter block reused by every matmul: StepEncoder.dispatch copies it before the next one is packed. */
+const PARAMS = new Uint32Array(24);
+
+/**
+ * The Params struct of shaders/matmul_common.wgsl (23 words, padded to 24; the shape's fields checked by
+ * normalize()), in PARAMS: valid until the next call.
+ */
 function packMatmulParams(s: Shape, alpha: number, lanesM: number, flags: number, biasOffset: number): ArrayBuffer {
-  const u = new Uint32Array(24);
+  const u = PARAMS;
   u[0] = s.m;
   u[1] = s.n;
   u[2] = s.k;

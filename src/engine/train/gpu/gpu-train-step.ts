@@ -270,11 +270,20 @@ export class GpuTrainer {
   }
 
   /** The plan of one micro-batch's submit (see allocationPlan). */
+  /** The last plan made and what it was made for (a run's steps mostly repeat one batch shape). */
+  private lastPlan: { key: string; tuning: unknown; plan: TrainAllocationPlan } | undefined;
+
   private planFor(packed: PackedBatch, batch: TrainBatch, rule: GpuGradientRule, options: MicroBatchOptions): TrainAllocationPlan {
     const { model } = this;
     const referencePass = Boolean(options.referencePass) && !batch.reference;
-    return trainAllocationPlan(model.config, {
-      batch: batchShape(packed),
+    const shape = batchShape(packed);
+    // Everything else the plan reads is fixed for this trainer, but for the matmul tuning (kernelTraits).
+    const groups = shape.groups.map((g) => `${g.sequences}x${g.length}`).join(',');
+    const key = `${shape.rows}|${shape.sequences}|${groups}|${shape.lseElements}|${rule.kind}|${Boolean(batch.reference)}|${referencePass}|${Boolean(options.optimizer)}`;
+    const tuning = model.ctx.matmulTuning;
+    if (this.lastPlan?.key === key && this.lastPlan.tuning === tuning) return this.lastPlan.plan;
+    const plan = trainAllocationPlan(model.config, {
+      batch: shape,
       weightFormat: model.weights.format,
       weightBytes: [...model.weights.buffers, ...(model.invFreq ? [model.invFreq] : [])].reduce((n, b) => n + bufferSize(b), 0),
       headParts: model.weights.lmHead.parts.map((p) => p.rows),
@@ -288,6 +297,8 @@ export class GpuTrainer {
       optimizer: Boolean(options.optimizer),
       kernels: kernelTraits(model.ctx),
     });
+    this.lastPlan = { key, tuning, plan };
+    return plan;
   }
 
   /**
