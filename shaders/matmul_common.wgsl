@@ -55,7 +55,8 @@ struct Params {
   group_c: u32,
   /** Invocations (reg) or quads (quad) of a workgroup along m: a parameter, so one pipeline serves every split. */
   lanes_m: u32,
-  /** Bit 0: add bias[col]; bit 1: add the old out value (accumulate). Parameters, not constants: they only
+  /** Bit 0: add bias[col]; bit 1: add the old out value (accumulate); bit 2: add a residual read through
+   * the bias binding, laid out like out (y = x + A B without copying x to y first). Parameters, not constants: they only
    * touch the store, and each constant doubles the pipelines to compile (seconds each on SwiftShader). */
   flags: u32,
   /** Element of bias where column 0's value sits (a layer's biases share one buffer). */
@@ -148,7 +149,10 @@ fn a_block_at(ao: vec4<u32>, k0: u32) -> mat4x4<f32> {
   return mat4x4<f32>(a_col_at(ao, k0), a_col_at(ao, k0 + 1u), a_col_at(ao, k0 + 2u), a_col_at(ao, k0 + 3u));
 }
 
-/** Writes alpha * v (+ bias[bias_offset + col]) (+ the old value) to out(row, col) of batch item z, if inside (m, n). */
+/**
+ * Writes alpha * v (+ bias[bias_offset + col]) (+ the old value) (+ residual: bias[bias_offset + i], the
+ * bias binding holding a matrix laid out like out) to out(row, col) of batch item z, if inside (m, n).
+ */
 fn store(z: u32, row: u32, col: u32, v: f32) {
   if (row >= p.m || col >= p.n) {
     return;
@@ -160,6 +164,9 @@ fn store(z: u32, row: u32, col: u32, v: f32) {
   }
   if ((p.flags & 2u) != 0u) {
     r += out[i];
+  }
+  if ((p.flags & 4u) != 0u) {
+    r += bias[p.bias_offset + i];
   }
   out[i] = r;
 }

@@ -6,6 +6,7 @@
 // - LoRA dropout: the GPU masks equal the CPU reference's hash masks (the gradients then match the reference
 //   fed those masks), and dropout really changes the gradients;
 // - f16 base weights stay close to f32;
+// - LoRA down groups: q, k, v and gate, up share one down-projection each (none with dropout);
 // - fused projections (q/k/v and gate/up as one product each) and the per-slot fallback into their columns
 //   (each matrix in its own buffer) both equal the reference; the fallback costs 6 dispatches per layer more;
 // - K = 5 AdamW steps on stories260K end with A and B equal to cpuTrainSteps', and the step-1 loss equals
@@ -335,6 +336,31 @@ describe('fused projections', () => {
       }
     });
   }
+});
+
+describe('LoRA down groups', () => {
+  it("tiny llama, all-linear: q, k, v and gate, up project their shared inputs through their back-to-back A's as one group each; none with dropout", async () => {
+    const { loaded } = tiny.get('llama')!;
+    const ctx = await testGpu();
+    for (const dropout of [0, 0.1]) {
+      const adapter = trainedAdapter(loaded, { ...ALL_LINEAR, dropout }, 14);
+      const gpuAdapter = GpuLoraAdapter.create(ctx, adapter);
+      try {
+        const slots = gpuAdapter.layers[1];
+        const groups = (['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const).map((slot) => slots[slot]!.group && [slots[slot]!.group!.modules, slots[slot]!.group!.index]);
+        if (dropout === 0) {
+          expect(groups).toEqual([[3, 0], [3, 1], [3, 2], undefined, [2, 0], [2, 1], undefined]);
+          // The group's A is q's, and k's and v's follow it with no gap.
+          expect(slots.k!.offsetA).toBe(slots.q!.offsetA + ALL_LINEAR.r * loaded.config.hiddenSize);
+          expect(slots.q!.group!.offsetA).toBe(slots.q!.offsetA);
+        } else {
+          expect(groups.every((g) => g === undefined)).toBe(true);
+        }
+      } finally {
+        gpuAdapter.dispose();
+      }
+    }
+  });
 });
 
 describe('LoRA dropout', () => {

@@ -118,11 +118,15 @@ describe('estimateMemory', () => {
   const SMOL = { C: 576, Q: 576, K: 192, F: 1536, Hq: 9 };
   /** f32 values per row one layer saves (LayerActivations), with u of `modules` modules at rank r. */
   const savedRow = (modules: number, r: number) => 2 + 3 * SMOL.C + 2 * SMOL.Q + 2 * SMOL.K + SMOL.Hq + 3 * SMOL.F + modules * r;
-  /** Per row, once a step: q, k, v before RoPE; final norm out, rstd, row loss, loss lse (2); the backward's scratch with du (r); ids, positions, labels, the row-loss readback; cross-entropy state (4). */
-  const stepRow = (r: number) => {
+  /**
+   * Per row, once a step: q, k, v before RoPE; final norm out, rstd, row loss, loss lse (2); the backward's scratch
+   * with du as wide as the widest down group (its modules x r: q, v at r 8 -> 16; q, k, v at r 16 -> 48); ids,
+   * positions, labels, the row-loss readback; cross-entropy state (4).
+   */
+  const stepRow = (du: number) => {
     const { C, Q, K, F } = SMOL;
     // Backward: dh, dAttn, [dq | dk | dv], [dgate | dup] and dHidden (3F), du, dResidual, dFinal.
-    return Q + 2 * K + (C + 1 + 1 + 2) + (C + Q + (Q + 2 * K) + 3 * F + r + C + C) + 4 + 4;
+    return Q + 2 * K + (C + 1 + 1 + 2) + (C + Q + (Q + 2 * K) + 3 * F + du + C + C) + 4 + 4;
   };
   /** The flash attention backward, per layer and row: delta (Hq) and GQA's dk and dv partials (Hq D each). */
   const attentionRow = SMOL.Hq + 2 * SMOL.Q;
@@ -143,7 +147,7 @@ describe('estimateMemory', () => {
     const N = 2048;
     // 3,028 dispatches at most (30 layers x 98 + LM-head chunks) x 256 bytes: the arena's 1 MiB.
     const arena = 2 ** 20;
-    expect(qv.activations).toBe((30 * N * (savedRow(2, 8) + attentionRow) + 31 * N * SMOL.C + N * stepRow(8)) * 4 + SMALL + arena);
+    expect(qv.activations).toBe((30 * N * (savedRow(2, 8) + attentionRow) + 31 * N * SMOL.C + N * stepRow(2 * 8)) * 4 + SMALL + arena);
     // The loss's vocabulary chunk: 64 MiB / (4 * max(N, C)) = 8192 columns of N rows.
     expect(qv.logits).toBe(N * 8192 * 4);
     expect(qv.total).toBe(qv.weights + qv.activations + qv.lora + qv.gradients + qv.optimizerState + qv.logits);
@@ -157,7 +161,7 @@ describe('estimateMemory', () => {
     expect(allSaved.activations - all.activations).toBe(29 * N * savedRow(7, 16) * 4);
     // Its grad-norm partials grow with the larger arena: one f32 per 8,192-element chunk of the gradients.
     const partials = BufferPool.roundSize(sumChunkCount(all.lora / 4) * 4);
-    expect(all.activations).toBe((N * savedRow(7, 16) + 30 * N * attentionRow + 31 * N * SMOL.C + N * stepRow(16)) * 4 + SMALL - 256 + partials + 2 * 2 ** 20);
+    expect(all.activations).toBe((N * savedRow(7, 16) + 30 * N * attentionRow + 31 * N * SMOL.C + N * stepRow(3 * 16)) * 4 + SMALL - 256 + partials + 2 * 2 ** 20);
     expect(all.activations).toBeLessThan(qv.activations / 3);
   });
 

@@ -12,7 +12,7 @@
 
 import { vocabChunkColumns } from '../ops/gpu/lm-head-loss';
 import type { LinearSlot } from '../lora/lora-config';
-import { layoutArena } from '../train/gpu/gpu-lora';
+import { downGroups, layoutArena } from '../train/gpu/gpu-lora';
 import { trainAllocationPlan, uniformBatchShape, type AdapterShape, type PlannedBuffer } from '../train/gpu/train-allocation';
 import { HARDWARE_KERNELS, type TrainKernelTraits } from '../train/gpu/train-kernel-scratch';
 import type { ModelConfig } from './config';
@@ -169,11 +169,23 @@ function inferenceRow(c: ModelConfig): number {
 
 const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-/** The adapter arena of `modules` in every layer at rank r, as gpu-lora.ts lays it out. */
-function adapterShape(c: ModelConfig, modules: readonly Module[], r: number): AdapterShape {
+/**
+ * The adapter arena of `modules` in every layer at rank r, as gpu-lora.ts lays it out and groups the
+ * down-projections of modules reading one input (every layer alike: layer 0's groups).
+ */
+function adapterShape(c: ModelConfig, modules: readonly Module[], r: number, dropout: boolean): AdapterShape {
   const perLayer = modules.map((m) => ({ lengthA: r * m.in, lengthB: m.out * r }));
-  const { elements } = layoutArena(Array.from({ length: c.numLayers }, () => perLayer).flat());
-  return { r, elements, uSlots: modules.map((m) => m.slots[0]), modulesPerLayer: modules.length };
+  const { offsets, elements } = layoutArena(Array.from({ length: c.numLayers }, () => perLayer).flat());
+  const layer0 = modules.map((m, i) => ({ slots: m.slots, inFeatures: m.in, offsetA: offsets[i].offsetA, lengthA: r * m.in }));
+  const groupOf = new Map<number, number[]>();
+  for (const group of downGroups(layer0, dropout)) for (const i of group) groupOf.set(i, group);
+  // One u per module, or per group under its first module's first slot; LINEAR_SLOTS order as the trainer takes them.
+  const uBuffers = modules.flatMap((m, i) => {
+    const group = groupOf.get(i);
+    if (group && group[0] !== i) return [];
+    return [{ slot: m.slots[0], width: (group?.length ?? 1) * r }];
+  });
+  return { r, elements, uBuffers, modulesPerLayer: modules.length };
 }
 
 /** The LM head's rows per buffer: gpu-weights.ts splits a head larger than one binding by rows. */
@@ -190,14 +202,15 @@ function trainingPlan(c: ModelConfig, o: MemoryEstimateOptions, t: TrainingShape
   if (!Number.isInteger(t.loraRank) || t.loraRank < 1) throw new RangeError(`LoRA rank must be a positive integer, got ${t.loraRank}`);
   const modules = loraModules(c, t.targets);
   const ref = t.referenceLora;
-  const refAdapter = ref ? adapterShape(c, loraModules(c, ref.targets), ref.rank) : undefined;
+  // The reference is only ever scored, never trained: no dropout.
+  const refAdapter = ref ? adapterShape(c, loraModules(c, ref.targets), ref.rank, false) : undefined;
   const objective = t.objective === 'grpo' ? 'grpo' : t.objective === 'preference' || t.referencePass || ref ? 'preference' : 'constant';
   const plan = trainAllocationPlan(c, {
     batch: uniformBatchShape(c, o.batch, o.seqLen),
     weightFormat: o.weightFormat,
     weightBytes: weights,
     headParts: headParts(c, o.weightFormat === 'f16' ? 2 : 4, limits),
-    adapter: adapterShape(c, modules, t.loraRank),
+    adapter: adapterShape(c, modules, t.loraRank, t.dropout ?? false),
     recompute: t.recompute ?? false,
     dropout: t.dropout ?? false,
     objective,

@@ -10,8 +10,9 @@
 //   norm; RoPE models: q, k, v as one product into (N, Q + 2K) rows (three where the weights are not back
 //   to back) (+ bias, + LoRA each into its columns), then one rope.qkv_gather dispatch: q and k rotated
 //   (positions per row) and v copied out; learned positions: q, k, v projections (+ bias, + LoRA each); the pass's
-//   attention; [copy x to mid]; mid += o(attn) (+ LoRA); norm; gate and up as one product into (N, 2F)
-//   (+ LoRA each), SwiGLU (or c_fc (+ LoRA), GELU); [copy mid to out]; out += down(hidden) (+ LoRA).
+//   attention; mid = x + o(attn) (+ LoRA); norm; gate and up as one product into (N, 2F) (+ LoRA each),
+//   SwiGLU (or c_fc (+ LoRA), GELU); out = mid + down(hidden) (+ LoRA). The residual adds are the o and down
+//   products' epilogues (in place when mid is x; a copy first for weights with a bias, GPT-2's).
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import { gelu, swiglu } from '../../ops/gpu/activations';
@@ -20,7 +21,7 @@ import { ropeQkv } from '../../ops/gpu/rope';
 import type { ModelConfig } from '../config';
 import { linear } from './gpu-linear';
 import type { LayerLoraRecorder } from './gpu-lora-slots';
-import { FUSED_GROUPS, type FusedGroup, type GpuLayerWeights, type GpuNorm } from './gpu-weights';
+import { FUSED_GROUPS, type FusedGroup, type GpuLayerWeights, type GpuMatrix, type GpuNorm } from './gpu-weights';
 import { widenLayer } from './widened-layer';
 
 /**
@@ -87,10 +88,23 @@ function projectGroup(step: StepEncoder, y: GPUBuffer, x: GPUBuffer, w: GpuLayer
   let column = 0;
   for (const slot of slots) {
     const m = w[slot]!;
-    if (!fused) linear(step, y, x, m, rows, false, { column, ld });
+    if (!fused) linear(step, y, x, m, rows, { cols: { column, ld } });
     lora.add({ buffer: y, column, ld }, x, slot);
     column += m.rows;
   }
+}
+
+/**
+ * y (N, C) = residual + x W^T (+ b): in place where y is the residual; else the matmul adds the residual as it
+ * stores y, with no copy of it into y first (a copy would also end the compute pass), except for a weight
+ * with a bias (GPT-2), since the residual is read through the bias's binding.
+ */
+function addProjection(step: StepEncoder, y: GPUBuffer, residual: GPUBuffer, x: GPUBuffer, w: GpuMatrix, rows: number, channels: number): void {
+  if (y === residual) linear(step, y, x, w, rows, { accumulate: true });
+  else if (w.parts.some((part) => part.bias)) {
+    step.copy(residual, 0, y, 0, rows * channels * 4);
+    linear(step, y, x, w, rows, { accumulate: true });
+  } else linear(step, y, x, w, rows, { residual });
 }
 
 /** Records one block with the weights w; the residual adds are fused into the o and down matmuls. */
@@ -113,8 +127,7 @@ export function recordBlock(step: StepEncoder, config: ModelConfig, weights: Gpu
     }
   }
   p.attention(acts);
-  if (p.mid !== p.x) step.copy(p.x, 0, p.mid, 0, N * C * 4);
-  linear(step, p.mid, acts.attn, w.o, N, true);
+  addProjection(step, p.mid, p.x, acts.attn, w.o, N, C);
   lora.add(p.mid, acts.attn, 'o');
 
   recordNorm(step, config, acts.h2, p.mid, w.mlpNorm, N, acts.mlpStats);
@@ -126,9 +139,6 @@ export function recordBlock(step: StepEncoder, config: ModelConfig, weights: Gpu
     lora.add(acts.a, acts.h2, 'up');
     gelu(step, acts.hidden, acts.a, N * F);
   }
-  if (p.out) {
-    if (p.out !== p.mid) step.copy(p.mid, 0, p.out, 0, N * C * 4);
-    linear(step, p.out, acts.hidden, w.down, N, true);
-  }
+  if (p.out) addProjection(step, p.out, p.mid, acts.hidden, w.down, N, C);
   lora.add(p.out, acts.hidden, 'down');
 }

@@ -13,20 +13,30 @@ export interface Columns {
   ld: number;
 }
 
+export interface LinearOptions {
+  /** y += x W^T (+ b): a residual add in place. */
+  accumulate?: boolean;
+  /** y = residual + x W^T, residual (N, out) laid out like y: a residual add into a buffer of its own. Not with a bias. */
+  residual?: Binding;
+  /** y is the columns [column, column + out) of an (N, ld) buffer. */
+  cols?: Columns;
+}
+
 /**
- * y (N, out) = x (N, in) @ W^T (+ b), or y += that with `accumulate` (the residual add, fused); with `cols`
- * y is the columns [column, column + out) of an (N, ld) buffer (q's share of a fused q, k, v projection).
+ * y (N, out) = x (N, in) @ W^T (+ b), or y += that with `accumulate`, or y = residual + that (the residual
+ * adds, fused); with `cols` y is the columns [column, column + out) of an (N, ld) buffer (q's share of a
+ * fused q, k, v projection).
  * One part: a single (N, in) @ (out, in)^T product. Several parts: each writes its own columns of y, one
  * row per batch item (m = 1, W broadcast, output stride ld), since the output is row-major and a
  * part's columns are not contiguous. That reads a part once per row: fine for decode (N = 1) and never
  * taken with the device's real limit for the supported model sizes, where no linear layer nears 128 MiB.
  */
-export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, rows: number, accumulate = false, cols?: Columns): void {
+export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, rows: number, o: LinearOptions = {}): void {
   const { cols: k, rows: out } = w;
-  const column = cols?.column ?? 0;
-  const ld = cols?.ld ?? out;
+  const column = o.cols?.column ?? 0;
+  const ld = o.cols?.ld ?? out;
   for (const part of w.parts) {
-    const options = { bFormat: w.format, bias: part.bias, biasOffset: part.biasOffset, accumulate };
+    const options = { bFormat: w.format, bias: part.bias, biasOffset: part.biasOffset, accumulate: o.accumulate, residual: o.residual };
     if (w.parts.length === 1) {
       matmul(step, y, x, part.weight, { m: rows, k, n: out, transB: true, offsetB: part.offset ?? 0, offsetC: column, ldc: ld }, options);
       continue;

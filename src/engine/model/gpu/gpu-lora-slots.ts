@@ -3,8 +3,11 @@
 // A and B of every module sit at element offsets of one f32 parameter buffer (the adapter's arena, see
 // src/engine/train/gpu/gpu-lora.ts), so matmul reads them through offsetB: no binding alignment is needed.
 // A module that feeds several slots (GPT-2's c_attn: q, k and v, one row block of B each) shares A, so its
-// (N, r) product u = x A^T is computed once per layer and reused by every slot it feeds. Generation and
-// training add the term through the same recorder; training's A reads dropout(x) and keeps u for the backward.
+// (N, r) product u = x A^T is computed once per layer and reused by every slot it feeds. Modules of one layer
+// that read the same input (q_proj and v_proj read the attention norm's output) and whose A's lie back to
+// back in the arena form a down group: one (N, count r) product u = x [A_1; A_2; ...]^T serves them all,
+// each slot reading its module's r columns. Generation and training add the term through the same recorder;
+// training's A reads dropout(x) (groups exist only without dropout) and keeps u for the backward.
 
 import type { StepEncoder } from '../../gpu/step-encoder';
 import type { LinearSlot } from '../../lora/lora-config';
@@ -27,6 +30,32 @@ export interface SlotLora {
   offsetB: number;
   /** alpha / r (or alpha / sqrt(r) with rsLoRA). */
   scale: number;
+  /** The down group the module belongs to (absent: its u is its own (N, r)). */
+  group?: LoraDownGroup;
+}
+
+/** Modules of one layer whose down-projections run as one product over their back-to-back A's. */
+export interface LoraDownGroup {
+  /** Element offset of the first module's A: the group's (modules r, in) A. */
+  offsetA: number;
+  modules: number;
+  /** This module's place in the group: its u is columns [index r, (index + 1) r) of the group's u. */
+  index: number;
+}
+
+/** Columns per row of the u that holds `lora`'s module: the group's count r, or r. */
+export function uWidth(lora: SlotLora): number {
+  return lora.group ? lora.group.modules * lora.r : lora.r;
+}
+
+/** Where u of lora's module starts in its row (elements). */
+export function uColumn(lora: SlotLora): number {
+  return lora.group ? lora.group.index * lora.r : 0;
+}
+
+/** What shares one u: the group (by its A's offset) or the module alone. */
+export function uKey(lora: SlotLora): string {
+  return lora.group ? `group ${lora.group.offsetA}` : `module ${lora.module}`;
 }
 
 export type LayerLoraSlots = Partial<Record<LinearSlot, SlotLora>>;
@@ -36,9 +65,10 @@ export interface GpuLoraSlots {
   readonly layers: readonly LayerLoraSlots[];
 }
 
-/** u (rows, r) = x (rows, in) @ A^T. */
+/** u (rows, r) = x (rows, in) @ A^T, or for the module's whole down group u (rows, count r) = x [A_1; ...]^T. */
 export function loraDown(step: StepEncoder, u: GPUBuffer, x: GPUBuffer, lora: SlotLora, rows: number): void {
-  matmul(step, u, x, lora.params, { m: rows, k: lora.inFeatures, n: lora.r, transB: true, offsetB: lora.offsetA });
+  const offsetB = lora.group ? lora.group.offsetA : lora.offsetA;
+  matmul(step, u, x, lora.params, { m: rows, k: lora.inFeatures, n: uWidth(lora), transB: true, offsetB });
 }
 
 /** A slot's output (or its gradient): a buffer of its own, or its columns of a fused projection's rows. */
@@ -52,7 +82,7 @@ export function slotColumns(y: SlotOutput, width: number): { buffer: GPUBuffer; 
 /** y (rows, out) += scale * u (rows, r) @ B[rows]^T. */
 export function loraUp(step: StepEncoder, y: SlotOutput, u: GPUBuffer, lora: SlotLora, rows: number): void {
   const { buffer, column, ld } = slotColumns(y, lora.outFeatures);
-  const dims = { m: rows, k: lora.r, n: lora.outFeatures, transB: true, offsetB: lora.offsetB, offsetC: column, ldc: ld };
+  const dims = { m: rows, k: lora.r, n: lora.outFeatures, transB: true, offsetA: uColumn(lora), lda: uWidth(lora), offsetB: lora.offsetB, offsetC: column, ldc: ld };
   matmul(step, buffer, u, lora.params, dims, { alpha: lora.scale, accumulate: true });
 }
 
@@ -61,7 +91,7 @@ export function loraUp(step: StepEncoder, y: SlotOutput, u: GPUBuffer, lora: Slo
  * itself; in training the activation set's saved u and dropout(x).
  */
 export interface LoraDownSource {
-  /** The (rows, r) buffer for u of `lora`'s module. */
+  /** The (rows, uWidth(lora)) buffer for u of `lora`'s module (and its down group). */
   u(lora: SlotLora): GPUBuffer;
   /** The input of A for the module's input x. */
   input(x: GPUBuffer, lora: SlotLora): GPUBuffer;
@@ -69,10 +99,10 @@ export interface LoraDownSource {
 
 /**
  * The LoRA of one layer's slots: `add(y, x, slot)` after the slot's base projection adds the slot's
- * low-rank term, computing u = x A^T once per module (the first slot of the module computes it).
+ * low-rank term, computing u = x A^T once per module or down group (its first slot computes it).
  */
 export class LayerLoraRecorder {
-  private readonly down = new Map<number, GPUBuffer>();
+  private readonly down = new Map<string, GPUBuffer>();
   private readonly source: LoraDownSource;
 
   constructor(
@@ -82,18 +112,19 @@ export class LayerLoraRecorder {
     /** Default: inference (no dropout, u in a step temporary). */
     source?: LoraDownSource,
   ) {
-    this.source = source ?? { u: (lora) => step.temp(rows * lora.r * 4, 'lora x A^T'), input: (x) => x };
+    this.source = source ?? { u: (lora) => step.temp(rows * uWidth(lora) * 4, 'lora x A^T'), input: (x) => x };
   }
 
   /** y += the slot's LoRA term of input x; y null only computes the module's u (recomputation). */
   add(y: SlotOutput | null, x: GPUBuffer, slot: LinearSlot): void {
     const lora = this.slots?.[slot];
     if (!lora) return;
-    let u = this.down.get(lora.module);
+    const key = uKey(lora);
+    let u = this.down.get(key);
     if (!u) {
       u = this.source.u(lora);
       loraDown(this.step, u, this.source.input(x, lora), lora, this.rows);
-      this.down.set(lora.module, u);
+      this.down.set(key, u);
     }
     if (y) loraUp(this.step, y, u, lora, this.rows);
   }

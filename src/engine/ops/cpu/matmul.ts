@@ -1,5 +1,5 @@
 // CPU reference for the matmul kernels: a plain triple loop with the GPU dispatcher's semantics.
-//   out[z] = alpha * op(A[z]) @ op(B[z]) (+ bias) (+ out[z] if accumulate), out (m, n) row-major,
+//   out[z] = alpha * op(A[z]) @ op(B[z]) (+ bias) (+ out[z] if accumulate) (+ residual[z]), out (m, n) row-major,
 //   op(A) (m, k): A stored (m, k), or (k, m) when transA; op(B) (k, n): B stored (k, n), or (n, k) when transB.
 // For B stored as f16 on the GPU, pass roundToF16(B) (src/engine/gpu/f16.ts): that is what the kernels read.
 //
@@ -19,6 +19,8 @@ export interface MatmulRefOptions {
   accumulate?: boolean;
   /** (n), added to every row. */
   bias?: Vec;
+  /** Laid out like out: out = alpha * op(A) op(B) + residual (the GPU's residual option). */
+  residual?: Vec;
 }
 
 export function matmulForward(out: Vec, a: Vec, b: Vec, dims: MatmulRefDims, options: MatmulRefOptions = {}): void {
@@ -40,6 +42,7 @@ export function matmulForward(out: Vec, a: Vec, b: Vec, dims: MatmulRefDims, opt
         let v = alpha * sum;
         if (options.bias) v += options.bias[j];
         if (options.accumulate) v += out[oc + i * ldc + j];
+        if (options.residual) v += options.residual[oc + i * ldc + j];
         out[oc + i * ldc + j] = v;
       }
     }

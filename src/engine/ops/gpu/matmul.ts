@@ -34,6 +34,12 @@ export interface MatmulOptions {
   bias?: Binding;
   /** Element of `bias` holding column 0's value (default 0). */
   biasOffset?: number;
+  /**
+   * f32 laid out like out (from biasOffset): out = alpha * A B + residual, e.g. a residual connection
+   * written to a buffer of its own without copying x there first. Not with bias or accumulate; must not
+   * alias out.
+   */
+  residual?: Binding;
   /** Force a kernel variant by name (benchmarks, tests); default: chosen by shape and adapter. */
   variant?: string;
 }
@@ -59,6 +65,10 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
   const biasOffset = options.biasOffset ?? 0;
   if (!Number.isInteger(biasOffset) || biasOffset < 0) throw new RangeError(`matmul: biasOffset must be a non-negative integer, got ${biasOffset}`);
   if (options.bias) checkFits('bias', options.bias, biasOffset + s.n, 4);
+  if (options.residual) {
+    if (options.bias || options.accumulate) throw new RangeError('matmul: a residual takes the bias binding, so it excludes bias and accumulate');
+    checkFits('residual', options.residual, biasOffset + lastItemBase(s, 'C') + itemExtent(s, 'C'), 4);
+  }
   if (s.m === 0 || s.n === 0 || s.batch === 0) return;
 
   const variant = pickVariant(ctx, s, bFormat, options.variant);
@@ -80,12 +90,12 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
     variant.gemv ? bRowsAligned(s, f16B) : f16B ? bPairs(s) : bFast(s, bBinding),
     s.k % 4 === 0,
   ]);
-  const flags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0);
+  const flags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0) | (options.residual ? 4 : 0);
   const params = packMatmulParams(s, options.alpha ?? 1, choice.lanesM, flags, biasOffset);
   const { rows, cols } = variant.block(choice);
   const grid = [ceilDiv(s.m, rows), ceilDiv(s.n, cols), s.batch] as const;
   // Without a bias, any read-only binding fills its slot (the bias flag off keeps it unread).
-  const bindings = [a, vec4View(a), bBinding, vec4View(bBinding), options.bias ?? a, out];
+  const bindings = [a, vec4View(a), bBinding, vec4View(bBinding), options.bias ?? options.residual ?? a, out];
   step.dispatch(variant.kernel, bindings, grid, params, constants);
 }
 

@@ -31,6 +31,8 @@ export interface MatmulCase {
   bias?: boolean;
   /** Element of the bias buffer where column 0's value sits (a layer's biases share one buffer). */
   biasOffset?: number;
+  /** out = A B + a residual laid out like out (a residual connection without a copy). */
+  residual?: boolean;
   accumulate?: boolean;
   variant?: string;
   seed: number;
@@ -55,6 +57,7 @@ export function describeCase(c: MatmulCase): string {
     c.bFormat === 'f16' ? 'f16 B' : '',
     c.alpha !== undefined ? `alpha ${c.alpha}` : '',
     c.bias ? (c.biasOffset ? `bias at ${c.biasOffset}` : 'bias') : '',
+    c.residual ? 'residual' : '',
     c.accumulate ? 'accumulate' : '',
     c.variant ?? '',
   ].filter(Boolean);
@@ -75,16 +78,19 @@ export async function runMatmulCase(ctx: GpuContext, c: MatmulCase): Promise<Che
   const bias = c.bias ? rng.f32(biasOffset + n) : undefined;
   const f16 = c.bFormat === 'f16';
   const buffers = [ctx.upload(a), ctx.upload(f16 ? packF16(bValues) : bValues), ctx.upload(initial)];
+  const residual = c.residual ? rng.f32(cLen) : undefined;
   if (bias) buffers.push(ctx.upload(bias));
-  const [ab, bb, ob, biasBuffer] = buffers;
+  if (residual) buffers.push(ctx.upload(residual));
+  const [ab, bb, ob, extra] = buffers;
   try {
     const step = ctx.step();
     matmul(step, ob, ab, bb, c.dims, {
       bFormat: c.bFormat,
       alpha: c.alpha,
       accumulate: c.accumulate,
-      bias: biasBuffer,
+      bias: bias && extra,
       biasOffset: c.biasOffset,
+      residual: residual && extra,
       variant: c.variant,
     });
     await step.submit();
@@ -95,6 +101,7 @@ export async function runMatmulCase(ctx: GpuContext, c: MatmulCase): Promise<Che
       alpha: c.alpha,
       accumulate: c.accumulate,
       bias: bias && Float64Array.from(bias.subarray(biasOffset)),
+      residual: residual && Float64Array.from(residual),
     });
     return outcome(describeCase(c), got, want, matmulTolerance(k));
   } finally {
@@ -115,11 +122,12 @@ export const matmulChecks: KernelCheck[] = [
     name: 'matmul.forward',
     tolerance: matmulTolerance(64),
     // A linear layer: x (T, C) @ W^T with W stored (OC, C), plus bias; then an aligned shape whose bias sits at
-    // an offset in a larger buffer (a layer's biases share one).
+    // an offset in a larger buffer (a layer's biases share one), and one adding a residual (y = x + h W^T).
     run: (ctx) =>
       runCases(ctx, [
         { dims: { m: 13, k: 19, n: 21, transB: true }, bias: true, seed: 1 },
         { dims: { m: 24, k: 64, n: 40, transB: true }, bias: true, biasOffset: 24, seed: 2 },
+        { dims: { m: 24, k: 64, n: 40, transB: true }, residual: true, seed: 3 },
       ]),
   },
   {

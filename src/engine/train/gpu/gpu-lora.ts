@@ -1,6 +1,8 @@
 // A LoRA adapter on the GPU: every module's A (r, in) and B (out, r) in ONE f32 parameter buffer, at element
 // offsets rounded up to 64 elements (256 bytes: whole vec4 loads for the matmuls, and any tensor could be
-// bound on its own). Training adds one gradient buffer and AdamW's m and v, all with the same layout, so
+// bound on its own). Every A comes first, in module order, then every B: the A's of one layer's modules that
+// read the same input then lie back to back (r * in is a multiple of 64 for the supported models), and such
+// a down group projects its input in one product (gpu-lora-slots.ts). Training adds one gradient buffer and AdamW's m and v, all with the same layout, so
 // the gradient norm and the optimizer each run as one dispatch over the whole arena. The padding stays 0 in
 // every buffer (a zero gradient leaves a zero parameter at zero under AdamW), so it changes no norm.
 // The base model's weights are never part of this: they stay frozen and get no gradient buffers.
@@ -8,7 +10,7 @@
 import type { GpuContext } from '../../gpu/context';
 import type { LoraAdapter } from '../../lora/adapter';
 import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
-import type { GpuLoraSlots, LayerLoraSlots } from '../../model/gpu/gpu-lora-slots';
+import { uKey, uWidth, type GpuLoraSlots, type LayerLoraSlots, type SlotLora } from '../../model/gpu/gpu-lora-slots';
 import type { LoraGrads } from '../train-batch';
 import type { AdapterShape } from './train-allocation';
 
@@ -36,23 +38,76 @@ export interface GpuLoraTrainingBuffers {
 
 const alignUp = (n: number) => Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
 
-/** Each module's A and B offsets in the arena (A then B, each from a 64-element boundary) and its length. */
+/** Each module's A and B offsets in the arena (every A, then every B, each from a 64-element boundary) and its length. */
 export function layoutArena(modules: readonly { lengthA: number; lengthB: number }[]): { offsets: { offsetA: number; offsetB: number }[]; elements: number } {
   let offset = 0;
-  const offsets = modules.map((m) => {
-    const offsetA = offset;
-    const offsetB = alignUp(offsetA + m.lengthA);
-    offset = alignUp(offsetB + m.lengthB);
-    return { offsetA, offsetB };
-  });
-  return { offsets, elements: offset };
+  const place = (length: number) => {
+    const at = offset;
+    offset = alignUp(offset + length);
+    return at;
+  };
+  const offsetsA = modules.map((m) => place(m.lengthA));
+  const offsetsB = modules.map((m) => place(m.lengthB));
+  return { offsets: modules.map((_, i) => ({ offsetA: offsetsA[i], offsetB: offsetsB[i] })), elements: offset };
 }
 
-/** The slot whose saved u = x A^T a module's slots share in one layer: the first slot the module feeds. */
-export function uOwnerSlot(slots: LayerLoraSlots, module: number): LinearSlot {
-  const owner = LINEAR_SLOTS.find((s) => slots[s]?.module === module);
-  if (!owner) throw new Error(`LoRA module ${module} feeds no slot of this layer`);
+/** Slots of a block that read one input: q, k, v (the attention norm's output) and gate, up (the MLP norm's). */
+const SHARED_INPUTS: readonly (readonly LinearSlot[])[] = [
+  ['q', 'k', 'v'],
+  ['gate', 'up'],
+];
+
+/** One module of one layer as the grouping sees it: the slots it feeds there and its A in the arena. */
+export interface LayerModule {
+  slots: readonly LinearSlot[];
+  inFeatures: number;
+  offsetA: number;
+  lengthA: number;
+}
+
+/**
+ * The down groups of one layer (indices into `modules`, each group in arena order): two or more modules
+ * whose slots all read one shared input and whose A's lie back to back. None with dropout, which masks each
+ * module's input with its own key. The trainer and the memory estimate both group with this.
+ */
+export function downGroups(modules: readonly LayerModule[], dropout: boolean): number[][] {
+  if (dropout) return [];
+  const groups: number[][] = [];
+  for (const family of SHARED_INPUTS) {
+    const members = modules.flatMap((m, i) => (m.slots.length > 0 && m.slots.every((s) => family.includes(s)) ? [i] : [])).sort((a, b) => modules[a].offsetA - modules[b].offsetA);
+    let run: number[] = [];
+    for (const i of members) {
+      const last = run.length ? modules[run[run.length - 1]] : undefined;
+      if (last && (last.offsetA + last.lengthA !== modules[i].offsetA || last.inFeatures !== modules[i].inFeatures)) {
+        if (run.length > 1) groups.push(run);
+        run = [];
+      }
+      run.push(i);
+    }
+    if (run.length > 1) groups.push(run);
+  }
+  return groups;
+}
+
+/** The slot whose saved u a module's (or its down group's) slots share in one layer: the first such slot. */
+export function uOwnerSlot(slots: LayerLoraSlots, lora: SlotLora): LinearSlot {
+  const key = uKey(lora);
+  const owner = LINEAR_SLOTS.find((s) => slots[s] && uKey(slots[s]) === key);
+  if (!owner) throw new Error(`LoRA module ${lora.module} feeds no slot of this layer`);
   return owner;
+}
+
+/** The saved u buffers of one layer's slots: the owner slot of each module or down group, with its width. */
+export function uBuffersOf(slots: LayerLoraSlots): { slot: LinearSlot; width: number }[] {
+  const seen = new Set<string>();
+  const out: { slot: LinearSlot; width: number }[] = [];
+  for (const s of LINEAR_SLOTS) {
+    const lora = slots[s];
+    if (!lora || seen.has(uKey(lora))) continue;
+    seen.add(uKey(lora));
+    out.push({ slot: s, width: uWidth(lora) });
+  }
+  return out;
 }
 
 export class GpuLoraAdapter implements GpuLoraSlots {
@@ -91,6 +146,7 @@ export class GpuLoraAdapter implements GpuLoraSlots {
         };
       }
     });
+    for (const slots of this.layers) setDownGroups(slots, dropout > 0);
   }
 
   /** Lays out and uploads every A and B of `adapter`. */
@@ -122,14 +178,15 @@ export class GpuLoraAdapter implements GpuLoraSlots {
   private shapeMemo: AdapterShape | undefined;
 
   private computeShape(): AdapterShape {
-    const uSlots = new Set<LinearSlot>();
+    const widths = new Map<LinearSlot, number>();
     let modulesPerLayer = 0;
     for (const slots of this.layers) {
       const modules = new Set(LINEAR_SLOTS.flatMap((s) => (slots[s] ? [slots[s].module] : [])));
       modulesPerLayer = Math.max(modulesPerLayer, modules.size);
-      for (const module of modules) uSlots.add(uOwnerSlot(slots, module));
+      for (const { slot, width } of uBuffersOf(slots)) widths.set(slot, Math.max(width, widths.get(slot) ?? 0));
     }
-    return { r: this.r, elements: this.elements, uSlots: LINEAR_SLOTS.filter((s) => uSlots.has(s)), modulesPerLayer };
+    const uBuffers = LINEAR_SLOTS.flatMap((slot) => (widths.has(slot) ? [{ slot, width: widths.get(slot)! }] : []));
+    return { r: this.r, elements: this.elements, uBuffers, modulesPerLayer };
   }
 
   /** Number of trainable values (without padding). */
@@ -227,6 +284,25 @@ export class GpuLoraAdapter implements GpuLoraSlots {
 
   private assertLive(): void {
     if (this.disposed) throw new Error('the GPU LoRA adapter was disposed');
+  }
+}
+
+/** Marks the down groups among one layer's slots (downGroups over the modules that feed them). */
+function setDownGroups(slots: LayerLoraSlots, dropout: boolean): void {
+  const byModule = new Map<number, { lora: SlotLora; slots: LinearSlot[] }>();
+  for (const s of LINEAR_SLOTS) {
+    const lora = slots[s];
+    if (!lora) continue;
+    const entry = byModule.get(lora.module) ?? { lora, slots: [] };
+    entry.slots.push(s);
+    byModule.set(lora.module, entry);
+  }
+  const modules = [...byModule.values()];
+  const layerModules = modules.map(({ lora, slots: fed }) => ({ slots: fed, inFeatures: lora.inFeatures, offsetA: lora.offsetA, lengthA: lora.r * lora.inFeatures }));
+  for (const group of downGroups(layerModules, dropout)) {
+    group.forEach((i, index) => {
+      for (const s of modules[i].slots) slots[s]!.group = { offsetA: modules[group[0]].lora.offsetA, modules: group.length, index };
+    });
   }
 }
 

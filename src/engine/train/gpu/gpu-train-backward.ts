@@ -11,7 +11,7 @@
 
 import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
 import { linearBackwardInput } from '../../model/gpu/gpu-linear';
-import type { SlotLora, SlotOutput } from '../../model/gpu/gpu-lora-slots';
+import { uKey, type SlotLora, type SlotOutput } from '../../model/gpu/gpu-lora-slots';
 import { FUSED_GROUPS, type FusedGroup, type GpuLayerWeights } from '../../model/gpu/gpu-weights';
 import { widenLayer } from '../../model/gpu/widened-layer';
 import { geluBackward, swigluBackward } from '../../ops/gpu/activations';
@@ -20,22 +20,23 @@ import { ropeQkvBackward } from '../../ops/gpu/rope';
 import type { LayerActivations, TrainGraph } from './gpu-train-graph';
 
 /**
- * LoRA backward of the given slots (with the gradient of each slot's output), module by module: a module
- * feeding several of them (GPT-2's c_attn) sums their dU before its one dA. x is their common input.
+ * LoRA backward of the given slots (with the gradient of each slot's output), module by module or down group
+ * by down group (gpu-lora-slots.ts): a module feeding several of them (GPT-2's c_attn) sums their dU before its
+ * one dA; a group's modules share one dA and one dx product. x is their common input.
  */
 function loraSlotsBackward(g: TrainGraph, l: number, acts: LayerActivations, dys: Partial<Record<LinearSlot, SlotOutput>>, x: GPUBuffer, dx: GPUBuffer): void {
   const slots = g.layerSlots(l);
   if (!slots) return;
-  const byModule = new Map<number, { lora: SlotLora; dy: SlotOutput }[]>();
+  const byU = new Map<string, { lora: SlotLora; dy: SlotOutput }[]>();
   for (const slot of LINEAR_SLOTS) {
     const lora = slots[slot];
     const dy = dys[slot];
     if (!lora || !dy) continue;
-    const list = byModule.get(lora.module) ?? [];
+    const list = byU.get(uKey(lora)) ?? [];
     list.push({ lora, dy });
-    byModule.set(lora.module, list);
+    byU.set(uKey(lora), list);
   }
-  for (const entries of byModule.values()) g.loraBackward(entries, x, g.uOf(acts, slots, entries[0].lora), dx);
+  for (const entries of byU.values()) g.loraBackward(entries, x, g.uOf(acts, slots, entries[0].lora), dx);
 }
 
 /**

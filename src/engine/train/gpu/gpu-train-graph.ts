@@ -8,7 +8,7 @@ import type { StepEncoder } from '../../gpu/step-encoder';
 import type { LinearSlot } from '../../lora/lora-config';
 import type { ModelConfig } from '../../model/config';
 import type { BlockActivations } from '../../model/gpu/gpu-layer';
-import { slotColumns, type LayerLoraSlots, type SlotLora, type SlotOutput } from '../../model/gpu/gpu-lora-slots';
+import { slotColumns, uColumn, uWidth, type LayerLoraSlots, type SlotLora, type SlotOutput } from '../../model/gpu/gpu-lora-slots';
 import type { GpuModelWeights, GpuNorm } from '../../model/gpu/gpu-weights';
 import { dropoutKey } from '../../ops/cpu/dropout';
 import { dropout } from '../../ops/gpu/dropout';
@@ -150,35 +150,41 @@ export class TrainGraph {
     return this.backwardScratch;
   }
 
-  /** The buffer holding x A^T of `lora`'s module in this layer. */
+  /** The buffer holding x A^T of `lora`'s module (and its down group) in this layer. */
   uOf(acts: LayerActivations, slots: LayerLoraSlots, lora: SlotLora): GPUBuffer {
-    const u = acts.u[uOwnerSlot(slots, lora.module)];
+    const u = acts.u[uOwnerSlot(slots, lora)];
     if (!u) throw new Error(`the allocation plan has no saved x A^T for LoRA module ${lora.module}`);
     return u;
   }
 
   /**
-   * Backward of one module's LoRA in one layer. entries: the slots it feeds with the gradient of each slot's
-   * output; x: the module's input; u: its saved x A^T; dx += the gradient of x through the branch.
-   *   dB[rows] += scale dy^T u      dU = sum over slots of scale dy B[rows]
-   *   dA += dU^T dropout(x)          dx += dropout(dU A)
+   * Backward of one module's LoRA, or of one down group's modules, in one layer. entries: the slots they feed
+   * with the gradient of each slot's output; x: their input; u: the saved x A^T (N, width: r, or the group's
+   * count r, module m's u in its r columns); dx += the gradient of x through the branches.
+   *   dB_m[rows] += scale dy^T u_m      dU_m = sum over m's slots of scale dy B_m[rows]   (into m's columns)
+   *   dA += dU^T dropout(x)              dx += dropout(dU A)   (A, dA: the group's A's, back to back: one product each)
    */
   loraBackward(entries: readonly { lora: SlotLora; dy: SlotOutput }[], x: GPUBuffer, u: GPUBuffer, dx: GPUBuffer): void {
     const { step, rows: N } = this;
     const grads = this.trained().trainingBuffers().grads;
     const { du } = this.scratch();
     const first = entries[0].lora;
-    const { r, inFeatures, params, offsetA } = first;
-    entries.forEach(({ lora, dy }, i) => {
+    const { inFeatures, params } = first;
+    const width = uWidth(first);
+    const offsetA = first.group ? first.group.offsetA : first.offsetA;
+    const started = new Set<number>(); // modules whose dU has its first term
+    for (const { lora, dy } of entries) {
       // dy may be the slot's columns of a fused (N, ld) gradient: read at its column, rows ld apart.
       const { buffer, column, ld } = slotColumns(dy, lora.outFeatures);
-      const dB = { m: lora.outFeatures, k: N, n: r, transA: true, offsetA: column, lda: ld, offsetC: lora.offsetB };
+      const uAt = uColumn(lora);
+      const dB = { m: lora.outFeatures, k: N, n: lora.r, transA: true, offsetA: column, lda: ld, offsetB: uAt, ldb: width, offsetC: lora.offsetB };
       matmul(step, grads, buffer, u, dB, { alpha: lora.scale, accumulate: true });
-      const dU = { m: N, k: lora.outFeatures, n: r, offsetA: column, lda: ld, offsetB: lora.offsetB };
-      matmul(step, du, buffer, params, dU, { alpha: lora.scale, accumulate: i > 0 });
-    });
-    matmul(step, grads, du, this.loraInput(x, first), { m: r, k: N, n: inFeatures, transA: true, offsetC: offsetA }, { accumulate: true });
-    const duA = { m: N, k: r, n: inFeatures, offsetB: offsetA };
+      const dU = { m: N, k: lora.outFeatures, n: lora.r, offsetA: column, lda: ld, offsetB: lora.offsetB, offsetC: uAt, ldc: width };
+      matmul(step, du, buffer, params, dU, { alpha: lora.scale, accumulate: started.has(lora.module) });
+      started.add(lora.module);
+    }
+    matmul(step, grads, du, this.loraInput(x, first), { m: width, k: N, n: inFeatures, transA: true, offsetC: offsetA }, { accumulate: true });
+    const duA = { m: N, k: width, n: inFeatures, offsetB: offsetA };
     if (!this.dropout) {
       matmul(step, dx, du, params, duA, { accumulate: true });
       return;

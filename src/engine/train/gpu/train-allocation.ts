@@ -66,8 +66,11 @@ export interface AdapterShape {
   r: number;
   /** f32 elements of the arena, padding included. */
   elements: number;
-  /** The slot holding each module's saved u = x A^T in a layer (the first slot the module feeds). */
-  uSlots: readonly LinearSlot[];
+  /**
+   * The saved u = x A^T buffers of a layer: under the first slot each module (or down group of modules
+   * reading one input, gpu-lora.ts) feeds, with its width per row (r, or the group's count r).
+   */
+  uBuffers: readonly { slot: LinearSlot; width: number }[];
   /** Modules per layer (the most any layer has). */
   modulesPerLayer: number;
 }
@@ -184,7 +187,7 @@ export function passPlan(config: ModelConfig, batch: TrainBatchShape, adapter: A
   const rows = (width: number, name: string) => spec(name, N * width * 4);
   const stats = (what: string) => (config.norm === 'layer' ? [rows(1, `${what} norm mean`), rows(1, `${what} norm rstd`)] : [rows(1, `${what} norm rstd`)]);
   const u: Partial<Record<LinearSlot, BufferSpec>> = {};
-  for (const slot of adapter?.uSlots ?? []) u[slot] = rows(adapter!.r, `lora x A^T (${slot})`);
+  for (const { slot, width } of adapter?.uBuffers ?? []) u[slot] = rows(width, `lora x A^T (${slot})`);
   const swiglu = config.mlp === 'swiglu';
   return {
     layerInput: rows(C, 'layer input'),
@@ -214,7 +217,8 @@ export function passPlan(config: ModelConfig, batch: TrainBatchShape, adapter: A
   };
 }
 
-function backwardPlan(config: ModelConfig, N: number, r: number): BackwardSpecs {
+/** uWidth: the widest saved u of a layer (r, or a down group's count r): du's width. */
+function backwardPlan(config: ModelConfig, N: number, uWidth: number): BackwardSpecs {
   const { hiddenSize: C, numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F } = config;
   const rows = (width: number, name: string) => spec(name, N * width * 4);
   const rope = config.positions === 'rope';
@@ -224,7 +228,7 @@ function backwardPlan(config: ModelConfig, N: number, r: number): BackwardSpecs 
     dqkv: rows((Hq + 2 * Hkv) * D, 'd q, k, v'),
     da: config.mlp === 'swiglu' ? rows(2 * F, 'd gate, up') : rows(F, 'd fc'),
     dHidden: rows(F, 'd mlp hidden'),
-    du: rows(r, 'd lora x A^T'),
+    du: rows(uWidth, 'd lora x A^T'),
     dResidual: rows(C, 'd residual'),
     dFinal: rows(C, 'd final norm out'),
   };
@@ -256,7 +260,7 @@ export function trainAllocationPlan(config: ModelConfig, shape: TrainAllocationS
   const { hiddenSize: C, numHeads: Hq, headDim: D, intermediateSize: F, numLayers: L } = config;
   const training = passPlan(config, batch, adapter, { training: true, recompute: shape.recompute });
   const reference = shape.referencePass === undefined ? undefined : passPlan(config, batch, shape.referencePass, { training: false, recompute: false });
-  const backward = backwardPlan(config, N, adapter.r);
+  const backward = backwardPlan(config, N, Math.max(adapter.r, ...adapter.uBuffers.map((b) => b.width)));
   const maxIn = Math.max(C, Hq * D, F);
   const dropout: [BufferSpec, BufferSpec] | undefined = shape.dropout ? [spec('lora dropout input', N * maxIn * 4), spec('lora dropout grad', N * maxIn * 4)] : undefined;
   const chunk = headChunkColumns(config, N, shape.headParts);
