@@ -38,14 +38,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-/** (cos, direction * sin) of this invocation's angle, with its token and frequency index. */
-struct Rotation {
-  token: u32,
-  i: u32,
-  c: f32,
-  s: f32,
-}
-
 fn rotation(idx: u32) -> Rotation {
   let token = idx / p.half;
   let i = idx % p.half;
@@ -53,10 +45,8 @@ fn rotation(idx: u32) -> Rotation {
   if (USE_POSITIONS) {
     pos = positions[token];
   }
-  let freq = f32(p.positionOffset + pos) * invFreq[i];
-  let angle = bitcast<f32>(bitcast<u32>(freq) ^ p.zero);
-  let cs = cosSin(angle);
-  return Rotation(token, i, cs.x, cs.y * p.direction);
+  let cs = ropeCosSin(p.positionOffset + pos, invFreq[i], p.zero, p.direction);
+  return Rotation(token, i, cs.x, cs.y);
 }
 
 @compute @workgroup_size(WG)

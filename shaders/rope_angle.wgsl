@@ -34,3 +34,19 @@ fn cosSin(angle: f32) -> vec2<f32> {
     default: { return vec2(cs.y, -cs.x); }
   }
 }
+
+/** (cos, direction * sin) of the angle pos * inv rounded to f32 as HF forms it (zero: always 0, see rope.wgsl). */
+fn ropeCosSin(pos: i32, inv: f32, zero: u32, direction: f32) -> vec2<f32> {
+  let freq = f32(pos) * inv;
+  let angle = bitcast<f32>(bitcast<u32>(freq) ^ zero);
+  let cs = cosSin(angle);
+  return vec2(cs.x, cs.y * direction);
+}
+
+/** One invocation's token and frequency index, with the cos and direction * sin of its angle. */
+struct Rotation {
+  token: u32,
+  i: u32,
+  c: f32,
+  s: f32,
+}

@@ -39,14 +39,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> k: array<f32>;
 @group(0) @binding(6) var<storage, read_write> v: array<f32>;
 
-/** This invocation's token, frequency index, cos and direction * sin; token >= p.tokens past the end. */
-struct Rotation {
-  token: u32,
-  i: u32,
-  c: f32,
-  s: f32,
-}
-
+/** This invocation's row (token), frequency index and rotation: positions per row, or the row itself. */
 fn rotation(idx: u32) -> Rotation {
   let token = idx / p.half;
   let i = idx % p.half;
@@ -54,10 +47,8 @@ fn rotation(idx: u32) -> Rotation {
   if (USE_POSITIONS) {
     pos = positions[token];
   }
-  let freq = f32(p.positionOffset + pos) * invFreq[i];
-  let angle = bitcast<f32>(bitcast<u32>(freq) ^ p.zero);
-  let cs = cosSin(angle);
-  return Rotation(token, i, cs.x, cs.y * p.direction);
+  let cs = ropeCosSin(p.positionOffset + pos, invFreq[i], p.zero, p.direction);
+  return Rotation(token, i, cs.x, cs.y);
 }
 
 fn invocation(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {

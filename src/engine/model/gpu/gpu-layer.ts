@@ -9,8 +9,8 @@
 //   [the layer's f16 weights widened to f32 where the products would widen them, see widened-layer.ts];
 //   norm; RoPE models: q, k, v as one product into (N, Q + 2K) rows (three where the weights are not back
 //   to back) (+ bias, + LoRA each into its columns), then one rope.qkv_gather dispatch: q and k rotated
-//   (positions per row) and v copied out; learned positions: q, k, v projections (+ bias, + LoRA each); the pass's
-//   attention; mid = x + o(attn) (+ LoRA); norm; gate and up as one product into (N, 2F) (+ LoRA each),
+//   (positions per row) and v copied out; learned positions: q, k, v projections (+ bias, + LoRA each);
+//   the pass's attention; mid = x + o(attn) (+ LoRA); norm; gate and up as one product into (N, 2F) (+ LoRA each),
 //   SwiGLU (or c_fc (+ LoRA), GELU); out = mid + down(hidden) (+ LoRA). The residual adds are the o and down
 //   products' epilogues (in place when mid is x; a copy first for weights with a bias, GPT-2's).
 

@@ -2,9 +2,10 @@
 // offsets rounded up to 64 elements (256 bytes: whole vec4 loads for the matmuls, and any tensor could be
 // bound on its own). Every A comes first, in module order, then every B: the A's of one layer's modules that
 // read the same input then lie back to back (r * in is a multiple of 64 for the supported models), and such
-// a down group projects its input in one product (gpu-lora-slots.ts). Training adds one gradient buffer and AdamW's m and v, all with the same layout, so
-// the gradient norm and the optimizer each run as one dispatch over the whole arena. The padding stays 0 in
-// every buffer (a zero gradient leaves a zero parameter at zero under AdamW), so it changes no norm.
+// a down group projects its input in one product (gpu-lora-slots.ts). Training adds one gradient buffer and
+// AdamW's m and v, all with the same layout, so the gradient norm and the optimizer each run as one dispatch
+// over the whole arena. The padding stays 0 in every buffer (a zero gradient leaves a zero parameter at zero
+// under AdamW), so it changes no norm.
 // The base model's weights are never part of this: they stay frozen and get no gradient buffers.
 
 import type { GpuContext } from '../../gpu/context';

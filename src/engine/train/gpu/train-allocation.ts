@@ -221,7 +221,6 @@ export function passPlan(config: ModelConfig, batch: TrainBatchShape, adapter: A
 function backwardPlan(config: ModelConfig, N: number, uWidth: number): BackwardSpecs {
   const { hiddenSize: C, numHeads: Hq, numKvHeads: Hkv, headDim: D, intermediateSize: F } = config;
   const rows = (width: number, name: string) => spec(name, N * width * 4);
-  const rope = config.positions === 'rope';
   return {
     dh: rows(C, 'd norm out'),
     dAttn: rows(Hq * D, 'd attention out'),
