@@ -104,7 +104,7 @@ export async function startModel(disk: ModelOnDisk, args: ModelArgs, progress: P
   const ctx = await acquireForCli((line) => progress.line(line));
   try {
     const model = await GpuCausalLm.create(ctx, c, weights, { weightFormat: args.weights });
-    const lora = adapter ? GpuLoraAdapter.create(ctx, adapter) : undefined;
+    const lora = adapter ? GpuLoraAdapter.create(ctx, adapter, { inferenceOnly: true }) : undefined;
     if (lora) model.setAdapter(lora);
     const adapterName = ctx.adapter.description || [ctx.adapter.vendor, ctx.adapter.architecture].filter(Boolean).join(' ');
     progress.line(

@@ -26,7 +26,7 @@ export function createChatService(deps: WorkerDeps): ChatApi {
         if (deps.models.active?.model !== model) throw new Error('The model was replaced while the adapter was read: run it again.');
         // A training run generating its samples has its own adapter attached: swapping it would spoil both.
         if (model.adapter) throw new Error(BUSY);
-        const lora = GpuLoraAdapter.create(model.ctx, checkAdapterFits(active, record.config, record.weights, record.name));
+        const lora = GpuLoraAdapter.create(model.ctx, checkAdapterFits(active, record.config, record.weights, record.name), { inferenceOnly: true });
         try {
           const base = await deps.models.generate(request, onBase);
           if (base.stopReason === 'aborted') return { base, adapted: skipped(base.promptTokens) };

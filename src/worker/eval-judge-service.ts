@@ -82,7 +82,7 @@ export function createJudgeService(deps: WorkerDeps): JudgeApi {
         const controller = new AbortController();
         const signal = controller.signal;
         running = controller;
-        const loras = plans.map((plan) => GpuLoraAdapter.create(model.ctx, plan));
+        const loras = plans.map((plan) => GpuLoraAdapter.create(model.ctx, plan, { inferenceOnly: true }));
         const answers: string[][] = [];
         const judgement: Pick<StoredJudgement, 'single' | 'pairwise'> = {};
         let judgeName = '';

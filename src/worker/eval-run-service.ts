@@ -83,7 +83,7 @@ export function createEvalRunService(deps: WorkerDeps, sandboxFactory: () => Cod
         const controller = new AbortController();
         running = controller;
         const sandbox = records.some(needsSandbox) ? sandboxFactory() : undefined;
-        const loras = plans.map((plan) => GpuLoraAdapter.create(model.ctx, plan));
+        const loras = plans.map((plan) => GpuLoraAdapter.create(model.ctx, plan, { inferenceOnly: true }));
         const results: TargetResult[] = [];
         const weights = suites.map((s) => s.items.length);
         const overall = new OverallProgress(weights.reduce((s, w) => s + w, 0) * targets.length);

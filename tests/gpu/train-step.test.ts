@@ -339,16 +339,17 @@ describe('fused projections', () => {
 });
 
 describe('LoRA down groups', () => {
-  it("tiny llama, all-linear: q, k, v and gate, up project their shared inputs through their back-to-back A's as one group each; none with dropout", async () => {
+  it("tiny llama, all-linear: q, k, v and gate, up project their shared inputs through their back-to-back A's as one group each; none with dropout unless only generated with", async () => {
     const { loaded } = tiny.get('llama')!;
     const ctx = await testGpu();
-    for (const dropout of [0, 0.1]) {
+    for (const [dropout, inferenceOnly] of [[0, false], [0.1, false], [0.1, true]] as const) {
       const adapter = trainedAdapter(loaded, { ...ALL_LINEAR, dropout }, 14);
-      const gpuAdapter = GpuLoraAdapter.create(ctx, adapter);
+      const gpuAdapter = GpuLoraAdapter.create(ctx, adapter, { inferenceOnly });
       try {
         const slots = gpuAdapter.layers[1];
         const groups = (['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const).map((slot) => slots[slot]!.group && [slots[slot]!.group!.modules, slots[slot]!.group!.index]);
-        if (dropout === 0) {
+        expect(gpuAdapter.dropout).toBe(inferenceOnly ? 0 : dropout);
+        if (dropout === 0 || inferenceOnly) {
           expect(groups).toEqual([[3, 0], [3, 1], [3, 2], undefined, [2, 0], [2, 1], undefined]);
           // The group's A is q's, and k's and v's follow it with no gap.
           expect(slots.k!.offsetA).toBe(slots.q!.offsetA + ALL_LINEAR.r * loaded.config.hiddenSize);

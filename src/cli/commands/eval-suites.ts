@@ -50,7 +50,7 @@ export async function runEvalSuites(args: EvalSuiteArgs, io: CliStreams): Promis
         select: async () => {
           if (base instanceof GpuCausalLm) {
             if (index < 0) base.setAdapter(null);
-            else base.setAdapter((gpuAdapters[index] ??= GpuLoraAdapter.create(base.ctx, adapters[index])));
+            else base.setAdapter((gpuAdapters[index] ??= GpuLoraAdapter.create(base.ctx, adapters[index], { inferenceOnly: true })));
             return { lm: base, tokenizer };
           }
           if (!(base instanceof CpuCausalLm)) throw new Error('this backend cannot score log-likelihoods');

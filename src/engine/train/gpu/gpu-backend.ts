@@ -35,7 +35,7 @@ export class GpuBackend implements TrainerBackend {
     this.layout = cloneAdapter(adapter);
     this.lora = GpuLoraAdapter.create(model.ctx, adapter);
     try {
-      this.referenceLora = options.reference ? GpuLoraAdapter.create(model.ctx, options.reference) : null;
+      this.referenceLora = options.reference ? GpuLoraAdapter.create(model.ctx, options.reference, { inferenceOnly: true }) : null;
     } catch (err) {
       this.lora.dispose();
       throw err;

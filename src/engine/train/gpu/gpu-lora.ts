@@ -120,7 +120,7 @@ export class GpuLoraAdapter implements GpuLoraSlots {
     readonly ctx: GpuContext,
     readonly r: number,
     readonly scale: number,
-    /** Drop probability of the LoRA input while training. */
+    /** Drop probability of the LoRA input while training (0 for an adapter created inferenceOnly). */
     readonly dropout: number,
     readonly modules: readonly GpuLoraModuleLayout[],
     /** Arena length in f32 elements. */
@@ -150,8 +150,12 @@ export class GpuLoraAdapter implements GpuLoraSlots {
     for (const slots of this.layers) setDownGroups(slots, dropout > 0);
   }
 
-  /** Lays out and uploads every A and B of `adapter`. */
-  static create(ctx: GpuContext, adapter: LoraAdapter): GpuLoraAdapter {
+  /**
+   * Lays out and uploads every A and B of `adapter`. `inferenceOnly`: the adapter is only generated or scored
+   * with here (chat, evaluation, a DPO reference), never trained, so its lora_dropout never applies and its
+   * down-projections group whatever the dropout its config names.
+   */
+  static create(ctx: GpuContext, adapter: LoraAdapter, options: { inferenceOnly?: boolean } = {}): GpuLoraAdapter {
     const r = adapter.config.r;
     for (const m of adapter.modules) {
       checkModule(m, r);
@@ -165,7 +169,8 @@ export class GpuLoraAdapter implements GpuLoraSlots {
     const { offsets, elements } = layoutArena(adapter.modules.map((m) => ({ lengthA: m.a.length, lengthB: m.b.length })));
     const modules = adapter.modules.map((m, i) => ({ path: m.path, inFeatures: m.inFeatures, outFeatures: m.outFeatures, lengthA: m.a.length, lengthB: m.b.length, ...offsets[i] }));
     const params = ctx.createBuffer(elements * 4, 'lora parameters');
-    const gpu = new GpuLoraAdapter(ctx, r, adapter.scale, adapter.config.dropout, modules, elements, params, adapter);
+    const dropout = options.inferenceOnly ? 0 : adapter.config.dropout;
+    const gpu = new GpuLoraAdapter(ctx, r, adapter.scale, dropout, modules, elements, params, adapter);
     gpu.upload(adapter);
     return gpu;
   }
