@@ -96,7 +96,8 @@ describe('estimateMemory', () => {
     expect(e.kvCache).toBe(30 * 2 * 1 * 2048 * 3 * 64 * 4);
     expect(e.kvCache).toBe(90 * MiB);
     // One layer's scratch per row: x, norm out, sublayer out (3C), q and attention out (2 Hq D), k, v (2 Hkv D), gate, up, product (3F).
-    expect(e.activations).toBe(2048 * (3 * 576 + 2 * 576 + 2 * 192 + 3 * 1536) * 4);
+    // x, norm out, q, k, v, attention out, the fused q, k, v before RoPE, [gate | up] and hidden.
+    expect(e.activations).toBe(2048 * (2 * 576 + 2 * 576 + 2 * 192 + (576 + 2 * 192) + 3 * 1536) * 4);
     expect(e.logits).toBe(49152 * 4);
     expect([e.loraParameters, e.lora, e.gradients, e.optimizerState]).toEqual([0, 0, 0, 0]);
     expect(e.total).toBe(e.weights + e.kvCache + e.activations + e.logits);
@@ -186,7 +187,7 @@ describe('estimateMemory', () => {
     const e = estimateMemory(stories, { seqLen: 256, batch: 2, weightFormat: 'f32' });
     expect(e.weights).toBe(260_032 * 4);
     expect(e.kvCache).toBe(5 * 2 * 2 * 256 * 4 * 8 * 4);
-    expect(e.activations).toBe(512 * (3 * 64 + 2 * 64 + 2 * 32 + 3 * 172) * 4);
+    expect(e.activations).toBe(512 * (2 * 64 + 2 * 64 + 2 * 32 + (64 + 2 * 32) + 3 * 172) * 4);
     expect(e.logits).toBe(2 * 512 * 4);
     const t = estimateMemory(stories, { seqLen: 256, batch: 2, weightFormat: 'f16', training: { loraRank: 4, targets: ['q_proj', 'k_proj', 'down_proj'] } });
     expect(t.loraParameters).toBe(5 * 4 * ((64 + 64) + (64 + 32) + (172 + 64)));
@@ -249,7 +250,8 @@ describe('estimateMemory', () => {
     expect(g.weights).toBe(2 * (124_439_808 - gVectors) + 4 * gVectors);
     expect(g.kvCache).toBe(12 * 2 * 1024 * 12 * 64 * 4);
     // GELU MLP: fc and activation (2F).
-    expect(g.activations).toBe(1024 * (3 * 768 + 4 * 768 + 2 * 3072) * 4);
+    // x, norm out, q, k, v, attention out (learned positions: no fused q, k, v), c_fc out and hidden.
+    expect(g.activations).toBe(1024 * (2 * 768 + 4 * 768 + 2 * 3072) * 4);
     const q = estimateMemory(QWEN25_05B, { seqLen: 1, batch: 1, weightFormat: 'f16' });
     const qVectors = 24 * (2 * 896 + 896 + 2 * 128) + 896;
     expect(q.weights).toBe(2 * (494_032_768 - qVectors) + 4 * qVectors);

@@ -161,10 +161,16 @@ export function parameterCount(c: ModelConfig): number {
   return matrices.reduce((a, m) => a + m.elements * m.copies, 0) + vectors;
 }
 
-/** f32 values per row of one layer's inference scratch: x, norm out, sublayer out, q, attn out, k, v, MLP. */
+/**
+ * f32 values per row of the layers' inference scratch (gpu-inference-layer.ts allocateLayerScratch): x, norm
+ * out, q, k, v, attention out, RoPE models' fused q, k, v as projected, and the MLP's [gate | up] (or c_fc) and
+ * hidden.
+ */
 function inferenceRow(c: ModelConfig): number {
-  const mlp = c.mlp === 'swiglu' ? 3 * c.intermediateSize : 2 * c.intermediateSize;
-  return 3 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.numKvHeads * c.headDim + mlp;
+  const [Q, K, F] = [c.numHeads * c.headDim, c.numKvHeads * c.headDim, c.intermediateSize];
+  const mlp = c.mlp === 'swiglu' ? 3 * F : 2 * F;
+  const fused = c.positions === 'rope' ? Q + 2 * K : 0;
+  return 2 * c.hiddenSize + 2 * Q + 2 * K + fused + mlp;
 }
 
 const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
