@@ -60,10 +60,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let dim = 2u * p.half;
   for (var h = 0u; h < p.heads; h++) {
     let lo = (r.token * p.heads + h) * dim + r.i;
-    let hi = lo + p.half;
-    let a = x[lo];
-    let b = x[hi];
-    out[lo] = a * r.c - b * r.s;
-    out[hi] = b * r.c + a * r.s;
+    let o = rotatePair(x[lo], x[lo + p.half], r);
+    out[lo] = o.x;
+    out[lo + p.half] = o.y;
   }
 }

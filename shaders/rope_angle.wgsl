@@ -50,3 +50,8 @@ struct Rotation {
   c: f32,
   s: f32,
 }
+
+/** The pair (a, b) = (x_i, x_{i+D/2}) rotated: (a cos - b sin, b cos + a sin), direction in r.s. */
+fn rotatePair(a: f32, b: f32, r: Rotation) -> vec2<f32> {
+  return vec2(a * r.c - b * r.s, b * r.c + a * r.s);
+}

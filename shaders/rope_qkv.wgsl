@@ -39,8 +39,15 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> k: array<f32>;
 @group(0) @binding(6) var<storage, read_write> v: array<f32>;
 
-/** This invocation's row (token), frequency index and rotation: positions per row, or the row itself. */
-fn rotation(idx: u32) -> Rotation {
+/**
+ * This invocation's row (token), frequency index and rotation (positions per row, or the row itself);
+ * token = p.tokens, past the last row, for an invocation beyond them.
+ */
+fn rotationAt(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Rotation {
+  let idx = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (idx >= p.tokens * p.half) {
+    return Rotation(p.tokens, 0u, 1.0, 0.0);
+  }
   let token = idx / p.half;
   let i = idx % p.half;
   var pos = i32(token);
@@ -51,36 +58,29 @@ fn rotation(idx: u32) -> Rotation {
   return Rotation(token, i, cs.x, cs.y);
 }
 
-fn invocation(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 @compute @workgroup_size(WG)
 fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
-  let idx = invocation(wid, nwg, lid);
-  if (idx >= p.tokens * p.half) {
+  let r = rotationAt(wid, nwg, lid);
+  if (r.token >= p.tokens) {
     return;
   }
-  let r = rotation(idx);
   let dim = 2u * p.half;
   let row = r.token * p.width + r.i;
   for (var h = 0u; h < p.qHeads; h++) {
     let f = row + h * dim;
     let e = (r.token * p.qHeads + h) * dim + r.i;
-    let a = fused[f];
-    let b = fused[f + p.half];
-    q[e] = a * r.c - b * r.s;
-    q[e + p.half] = b * r.c + a * r.s;
+    let o = rotatePair(fused[f], fused[f + p.half], r);
+    q[e] = o.x;
+    q[e + p.half] = o.y;
   }
   let kAt = row + p.qHeads * dim;
   let vAt = kAt + p.kvHeads * dim;
   for (var h = 0u; h < p.kvHeads; h++) {
     let e = (r.token * p.kvHeads + h) * dim + r.i;
-    let a = fused[kAt + h * dim];
-    let b = fused[kAt + h * dim + p.half];
-    k[e] = a * r.c - b * r.s;
-    k[e + p.half] = b * r.c + a * r.s;
+    let o = rotatePair(fused[kAt + h * dim], fused[kAt + h * dim + p.half], r);
+    k[e] = o.x;
+    k[e + p.half] = o.y;
     v[e] = fused[vAt + h * dim];
     v[e + p.half] = fused[vAt + h * dim + p.half];
   }
@@ -89,19 +89,16 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 @compute @workgroup_size(WG)
 fn rotate_back(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
-  let idx = invocation(wid, nwg, lid);
-  if (idx >= p.tokens * p.half) {
+  let r = rotationAt(wid, nwg, lid);
+  if (r.token >= p.tokens) {
     return;
   }
-  let r = rotation(idx);
-  let dim = 2u * p.half;
-  let row = r.token * p.width + r.i;
   // q's heads then k's: one run of (Hq + Hkv) heads from the row's start.
+  let row = r.token * p.width + r.i;
   for (var h = 0u; h < p.qHeads + p.kvHeads; h++) {
-    let f = row + h * dim;
-    let a = fused[f];
-    let b = fused[f + p.half];
-    fused[f] = a * r.c - b * r.s;
-    fused[f + p.half] = b * r.c + a * r.s;
+    let f = row + h * 2u * p.half;
+    let o = rotatePair(fused[f], fused[f + p.half], r);
+    fused[f] = o.x;
+    fused[f + p.half] = o.y;
   }
 }

@@ -283,8 +283,8 @@ async function cpuProbe(leg: Leg, watch: StepWatch, options: TrainOptions, B: nu
     const { recordS, submitS } = sample.breakdown;
     log(`step ${k + 1}${k < CPU_PROBE_WARMUP ? ' (untimed)' : ''}: record ${(recordS * 1e3).toFixed(1)} ms, submit ${(submitS * 1e3).toFixed(1)} ms`);
     if (k < CPU_PROBE_WARMUP) continue;
-    record.push(sample.breakdown.recordS);
-    submit.push(sample.breakdown.submitS);
+    record.push(recordS);
+    submit.push(submitS);
     dispatches = sample.dispatches;
   }
   return { seqLen: T, steps: options.cpuSteps, recordS: median(record), submitS: median(submit), dispatches };

@@ -8,7 +8,9 @@
 // - f16 base weights stay close to f32;
 // - LoRA down groups: q, k, v and gate, up share one down-projection each (none with dropout);
 // - fused projections (q/k/v and gate/up as one product each) and the per-slot fallback into their columns
-//   (each matrix in its own buffer) both equal the reference; the fallback costs 6 dispatches per layer more;
+//   (each matrix in its own buffer) both equal the reference; the fallback costs 6 dispatches per layer more,
+//   and the residual adds make no copies;
+// - the allocation plan is made once per batch shape;
 // - K = 5 AdamW steps on stories260K end with A and B equal to cpuTrainSteps', and the step-1 loss equals
 //   the reference loss; steps 3..5 create no bind group (every one is reused from the cache).
 
@@ -275,10 +277,11 @@ describe('GpuTrainer gradients equal the float64 CPU reference', () => {
 });
 
 describe('fused projections', () => {
-  /** Dispatches recorded while `body` runs (every step the context makes). */
-  async function counting<T>(ctx: GpuContext, body: () => Promise<T>): Promise<{ result: T; dispatches: number }> {
+  /** Dispatches and buffer copies recorded while `body` runs (every step the context makes). */
+  async function counting<T>(ctx: GpuContext, body: () => Promise<T>): Promise<{ result: T; dispatches: number; copies: number }> {
     const original = ctx.step;
     let dispatches = 0;
+    let copies = 0;
     ctx.step = () => {
       const step = original.call(ctx);
       const dispatch = step.dispatch.bind(step);
@@ -286,10 +289,15 @@ describe('fused projections', () => {
         dispatches++;
         dispatch(...args);
       };
+      const copy = step.copy.bind(step);
+      step.copy = (...args) => {
+        copies++;
+        copy(...args);
+      };
       return step;
     };
     try {
-      return { result: await body(), dispatches };
+      return { result: await body(), dispatches, copies };
     } finally {
       ctx.step = original;
     }
@@ -334,8 +342,38 @@ describe('fused projections', () => {
         expect(largest).toBeLessThan(layer);
         expect(apart.dispatches - fused.dispatches).toBe(6 * loaded.config.numLayers);
       }
+      // The o and down products add the residual as they store: the only copies are the two readbacks (row
+      // losses, then the gradients), not two residual copies per layer.
+      expect(fused.copies).toBe(2);
     });
   }
+});
+
+describe('allocation plan', () => {
+  it('is made once per batch shape and objective: the same object again, a new one for another shape', async () => {
+    const { loaded } = tiny.get('llama')!;
+    const ctx = await testGpu();
+    const model = await GpuCausalLm.create(ctx, loaded.config, loaded.weights, { weightFormat: 'f32' });
+    const gpuAdapter = GpuLoraAdapter.create(ctx, trainedAdapter(loaded, ALL_LINEAR, 15));
+    const trainer = GpuTrainer.create(model, gpuAdapter);
+    try {
+      const rule = { kind: 'constant', scale: 1 } as const;
+      const batch = tinyBatch(loaded.config.vocabSize, 8);
+      const first = trainer.allocationPlan(batch, rule);
+      // Other tokens, the same lengths: the plan made for the first serves.
+      expect(trainer.allocationPlan(tinyBatch(loaded.config.vocabSize, 9), rule)).toBe(first);
+      const longer = { sequences: [...batch.sequences, batch.sequences[0]] };
+      const other = trainer.allocationPlan(longer, rule);
+      expect(other).not.toBe(first);
+      expect(other.totalBytes).toBeGreaterThan(first.totalBytes);
+      // With the optimizer in the submit the plan holds its buffers too.
+      expect(trainer.allocationPlan(batch, rule, { optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 } }).totalBytes).toBeGreaterThan(first.totalBytes);
+    } finally {
+      trainer.dispose();
+      gpuAdapter.dispose();
+      model.dispose();
+    }
+  });
 });
 
 describe('LoRA down groups', () => {

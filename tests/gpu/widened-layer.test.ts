@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/engine/gpu/context';
 import { linear, linearBackwardInput } from '../../src/engine/model/gpu/gpu-linear';
-import { LAYER_MATRIX_SLOTS, layerMatrixLayout, uploadWeights, type GpuModelWeights } from '../../src/engine/model/gpu/gpu-weights';
+import { LINEAR_SLOTS } from '../../src/engine/lora/lora-config';
+import { layerMatrixLayout, uploadWeights, type GpuModelWeights } from '../../src/engine/model/gpu/gpu-weights';
 import { widenLayer } from '../../src/engine/model/gpu/widened-layer';
 import { Rng } from '../../src/engine/util/rng';
 import { testGpu } from '../helpers/gpu';
@@ -46,7 +47,7 @@ async function countDispatches(body: (step: ReturnType<GpuContext['step']>) => v
 describe('widened layer', () => {
   it('stores the seven linear weights of a layer in one buffer at layerMatrixLayout offsets', () => {
     const layer = weights.layers[1];
-    const matrices = LAYER_MATRIX_SLOTS.map((slot) => layer[slot]!);
+    const matrices = LINEAR_SLOTS.map((slot) => layer[slot]!);
     const { offsets } = layerMatrixLayout(matrices.map((m) => m.rows * m.cols));
     expect(new Set(matrices.map((m) => m.parts[0].weight)).size).toBe(1);
     expect(matrices.map((m) => m.parts[0].offset)).toEqual(offsets);
@@ -62,7 +63,7 @@ describe('widened layer', () => {
     let widened = layer;
     const oneDispatch = await countDispatches((step) => (widened = widenLayer(step, layer, N)));
     expect([...oneDispatch]).toEqual([['matmul.widen', 1]]);
-    for (const slot of LAYER_MATRIX_SLOTS) {
+    for (const slot of LINEAR_SLOTS) {
       const w = layer[slot]!;
       expect(widened[slot]!.format).toBe('f32');
       const x = ctx.upload(rng.f32(N * w.cols));

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { LinearSlot } from '../../src/engine/lora/lora-config';
-import { downGroups, layoutArena, type LayerModule } from '../../src/engine/train/gpu/gpu-lora';
+import { downGroups, layerUBuffers, layoutArena, type LayerModule } from '../../src/engine/train/gpu/gpu-lora';
 
 /** One layer's modules at rank r laid out as gpu-lora.ts does, each with the slots it feeds and its (in, out). */
 function layer(r: number, modules: readonly { slots: LinearSlot[]; in: number; out: number }[]): LayerModule[] {
@@ -28,18 +28,23 @@ describe('LoRA arena layout', () => {
   });
 });
 
+const C = 576;
+
+/** One SmolLM2-135M layer with all-linear LoRA at r 8. */
+const smolLayer = () =>
+  layer(8, [
+    { slots: ['q'], in: C, out: 576 },
+    { slots: ['k'], in: C, out: 192 },
+    { slots: ['v'], in: C, out: 192 },
+    { slots: ['o'], in: 576, out: C },
+    { slots: ['gate'], in: C, out: 1536 },
+    { slots: ['up'], in: C, out: 1536 },
+    { slots: ['down'], in: 1536, out: C },
+  ]);
+
 describe('LoRA down groups', () => {
-  const C = 576;
   it('groups q_proj and v_proj (one input, A back to back), and gate_proj with up_proj, but not o_proj or down_proj', () => {
-    const modules = layer(8, [
-      { slots: ['q'], in: C, out: 576 },
-      { slots: ['k'], in: C, out: 192 },
-      { slots: ['v'], in: C, out: 192 },
-      { slots: ['o'], in: 576, out: C },
-      { slots: ['gate'], in: C, out: 1536 },
-      { slots: ['up'], in: C, out: 1536 },
-      { slots: ['down'], in: 1536, out: C },
-    ]);
+    const modules = smolLayer();
     expect(downGroups(modules, false)).toEqual([
       [0, 1, 2],
       [4, 5],
@@ -60,5 +65,30 @@ describe('LoRA down groups', () => {
   it('orders a group by its place in the arena, whatever order the modules come in', () => {
     const [q, v] = layer(8, [{ slots: ['q'], in: C, out: 576 }, { slots: ['v'], in: C, out: 192 }]);
     expect(downGroups([v, q], false)).toEqual([[1, 0]]);
+  });
+});
+
+describe('saved u buffers of a layer', () => {
+  it('one per module or down group, under the first slot it feeds, count r wide', () => {
+    const all = smolLayer();
+    expect(layerUBuffers(all, downGroups(all, false), 8)).toEqual([
+      { slot: 'q', width: 24 },
+      { slot: 'o', width: 8 },
+      { slot: 'gate', width: 16 },
+      { slot: 'down', width: 8 },
+    ]);
+    // With dropout nothing groups: one (N, r) u per module.
+    expect(layerUBuffers(all, downGroups(all, true), 8).map((b) => b.width)).toEqual([8, 8, 8, 8, 8, 8, 8]);
+  });
+
+  it("names a group's u by its first slot even when the modules come in another order, as the trainer looks it up", () => {
+    const [q, v] = layer(8, [{ slots: ['q'], in: C, out: 576 }, { slots: ['v'], in: C, out: 192 }]);
+    expect(layerUBuffers([v, q], downGroups([v, q], false), 8)).toEqual([{ slot: 'q', width: 16 }]);
+    // GPT-2's c_attn feeds q, k and v alone: one u under q, r wide.
+    const gpt2 = layer(4, [{ slots: ['q', 'k', 'v'], in: 768, out: 2304 }, { slots: ['o'], in: 768, out: 768 }]);
+    expect(layerUBuffers(gpt2, downGroups(gpt2, false), 4)).toEqual([
+      { slot: 'q', width: 4 },
+      { slot: 'o', width: 4 },
+    ]);
   });
 });

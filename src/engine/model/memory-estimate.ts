@@ -12,7 +12,7 @@
 
 import { vocabChunkColumns } from '../ops/gpu/lm-head-loss';
 import type { LinearSlot } from '../lora/lora-config';
-import { downGroups, layoutArena } from '../train/gpu/gpu-lora';
+import { downGroups, layerUBuffers, layoutArena } from '../train/gpu/gpu-lora';
 import { trainAllocationPlan, uniformBatchShape, type AdapterShape, type PlannedBuffer } from '../train/gpu/train-allocation';
 import { HARDWARE_KERNELS, type TrainKernelTraits } from '../train/gpu/train-kernel-scratch';
 import type { ModelConfig } from './config';
@@ -183,15 +183,7 @@ function adapterShape(c: ModelConfig, modules: readonly Module[], r: number, dro
   const perLayer = modules.map((m) => ({ lengthA: r * m.in, lengthB: m.out * r }));
   const { offsets, elements } = layoutArena(Array.from({ length: c.numLayers }, () => perLayer).flat());
   const layer0 = modules.map((m, i) => ({ slots: m.slots, inFeatures: m.in, offsetA: offsets[i].offsetA, lengthA: r * m.in }));
-  const groupOf = new Map<number, number[]>();
-  for (const group of downGroups(layer0, dropout)) for (const i of group) groupOf.set(i, group);
-  // One u per module, or per group under its first module's first slot; LINEAR_SLOTS order as the trainer takes them.
-  const uBuffers = modules.flatMap((m, i) => {
-    const group = groupOf.get(i);
-    if (group && group[0] !== i) return [];
-    return [{ slot: m.slots[0], width: (group?.length ?? 1) * r }];
-  });
-  return { r, elements, uBuffers, modulesPerLayer: modules.length };
+  return { r, elements, uBuffers: layerUBuffers(layer0, downGroups(layer0, dropout), r), modulesPerLayer: modules.length };
 }
 
 /** The LM head's rows per buffer: gpu-weights.ts splits a head larger than one binding by rows. */

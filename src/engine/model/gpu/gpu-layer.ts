@@ -21,7 +21,7 @@ import { ropeQkv } from '../../ops/gpu/rope';
 import type { ModelConfig } from '../config';
 import { linear } from './gpu-linear';
 import type { LayerLoraRecorder } from './gpu-lora-slots';
-import { FUSED_GROUPS, type FusedGroup, type GpuLayerWeights, type GpuMatrix, type GpuNorm } from './gpu-weights';
+import { FUSED_GROUPS, groupColumns, type FusedGroup, type GpuLayerWeights, type GpuMatrix, type GpuNorm } from './gpu-weights';
 import { widenLayer } from './widened-layer';
 
 /**
@@ -81,16 +81,12 @@ export function recordNorm(step: StepEncoder, config: ModelConfig, y: GPUBuffer,
  * each slot's LoRA into its columns): one product where the weights are back to back (w.qkv, w.gateUp).
  */
 function projectGroup(step: StepEncoder, y: GPUBuffer, x: GPUBuffer, w: GpuLayerWeights, group: FusedGroup, rows: number, lora: LayerLoraRecorder): void {
-  const slots = FUSED_GROUPS[group];
   const fused = w[group];
   if (fused) linear(step, y, x, fused, rows);
-  const ld = slots.reduce((sum, slot) => sum + w[slot]!.rows, 0);
-  let column = 0;
-  for (const slot of slots) {
-    const m = w[slot]!;
-    if (!fused) linear(step, y, x, m, rows, { cols: { column, ld } });
+  const { ld, slots } = groupColumns(w, group);
+  for (const { slot, matrix, column } of slots) {
+    if (!fused) linear(step, y, x, matrix, rows, { cols: { column, ld } });
     lora.add({ buffer: y, column, ld }, x, slot);
-    column += m.rows;
   }
 }
 

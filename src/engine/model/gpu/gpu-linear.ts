@@ -55,12 +55,12 @@ export function linear(step: StepEncoder, y: Binding, x: Binding, w: GpuMatrix, 
  * [column, column + out) of an (N, ld) buffer. One part: a single (N, out) @ (out, in) product. Several
  * parts: part p adds dy[:, its rows] @ W_p, one row per batch item (m = 1, A rows ld apart).
  */
-export function linearBackwardInput(step: StepEncoder, dx: Binding, dy: Binding, w: GpuMatrix, rows: number, accumulate = false, cols?: Columns): void {
+export function linearBackwardInput(step: StepEncoder, dx: Binding, dy: Binding, w: GpuMatrix, rows: number, o: Pick<LinearOptions, 'accumulate' | 'cols'> = {}): void {
   const { cols: inFeatures, rows: out } = w;
-  const column = cols?.column ?? 0;
-  const ld = cols?.ld ?? out;
+  const column = o.cols?.column ?? 0;
+  const ld = o.cols?.ld ?? out;
   w.parts.forEach((part, p) => {
-    const options = { bFormat: w.format, accumulate: accumulate || p > 0 };
+    const options = { bFormat: w.format, accumulate: o.accumulate || p > 0 };
     if (w.parts.length === 1) {
       matmul(step, dx, dy, part.weight, { m: rows, k: out, n: inFeatures, offsetA: column, lda: ld, offsetB: part.offset ?? 0 }, options);
       return;

@@ -53,9 +53,9 @@ export function uColumn(lora: SlotLora): number {
   return lora.group ? lora.group.index * lora.r : 0;
 }
 
-/** What shares one u: the group (by its A's offset) or the module alone. */
-export function uKey(lora: SlotLora): string {
-  return lora.group ? `group ${lora.group.offsetA}` : `module ${lora.module}`;
+/** What shares one u: the module alone (its index, >= 0) or its group (-1 - the group's A offset). A number: asked per slot and layer. */
+export function uKey(lora: SlotLora): number {
+  return lora.group ? -1 - lora.group.offsetA : lora.module;
 }
 
 export type LayerLoraSlots = Partial<Record<LinearSlot, SlotLora>>;
@@ -102,7 +102,7 @@ export interface LoraDownSource {
  * low-rank term, computing u = x A^T once per module or down group (its first slot computes it).
  */
 export class LayerLoraRecorder {
-  private readonly down = new Map<string, GPUBuffer>();
+  private readonly down = new Map<number, GPUBuffer>();
   private readonly source: LoraDownSource;
 
   constructor(

@@ -6,6 +6,7 @@
 // A layer's seven linear weights share one buffer when together they fit one binding.
 
 import type { GpuContext } from '../../gpu/context';
+import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
 import { packF16 } from '../../gpu/f16';
 import type { ModelConfig } from '../config';
 import type { LayerWeights, LinearWeights, ModelWeights, NormWeights, WeightTensor } from '../weights';
@@ -70,8 +71,23 @@ export interface GpuLayerWeights {
 }
 
 /** The fused groups of a layer: slots whose weights (and biases) may sit back to back as one matrix. */
-export const FUSED_GROUPS = { qkv: ['q', 'k', 'v'], gateUp: ['gate', 'up'] } as const satisfies Record<string, readonly LayerMatrixSlot[]>;
+export const FUSED_GROUPS = { qkv: ['q', 'k', 'v'], gateUp: ['gate', 'up'] } as const satisfies Record<string, readonly LinearSlot[]>;
 export type FusedGroup = keyof typeof FUSED_GROUPS;
+
+/**
+ * A fused group's slots with the columns each takes in the group's (N, ld) rows, in group order: what a
+ * projection writes per slot (forward) and reads per slot (backward) when the group is not one matrix.
+ */
+export function groupColumns(w: GpuLayerWeights, group: FusedGroup): { ld: number; slots: { slot: LinearSlot; matrix: GpuMatrix; column: number }[] } {
+  let ld = 0;
+  const slots = FUSED_GROUPS[group].map((slot) => {
+    const matrix = w[slot]!;
+    const entry = { slot, matrix, column: ld };
+    ld += matrix.rows;
+    return entry;
+  });
+  return { ld, slots };
+}
 
 /**
  * The group's matrices as one (sum of rows, cols) matrix when each is one part of the same buffer, back to
@@ -118,13 +134,9 @@ export interface GpuModelWeights {
   buffers: GPUBuffer[];
 }
 
-export type LayerMatrixSlot = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
-/** The order of a layer's linear weights in its one buffer (gate absent for GELU MLPs). */
-export const LAYER_MATRIX_SLOTS: readonly LayerMatrixSlot[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
-
-/** The slots a layer has (in LAYER_MATRIX_SLOTS order) with what each holds: gate is absent for GELU MLPs. */
-export function presentSlots<T>(layer: Partial<Record<LayerMatrixSlot, T>>): [LayerMatrixSlot, T][] {
-  return LAYER_MATRIX_SLOTS.flatMap((slot): [LayerMatrixSlot, T][] => (layer[slot] ? [[slot, layer[slot]]] : []));
+/** The slots a layer has (in LINEAR_SLOTS order, also their order in its one buffer) with what each holds: gate is absent for GELU MLPs. */
+export function presentSlots<T>(layer: Partial<Record<LinearSlot, T>>): [LinearSlot, T][] {
+  return LINEAR_SLOTS.flatMap((slot): [LinearSlot, T][] => (layer[slot] ? [[slot, layer[slot]]] : []));
 }
 
 /** Each matrix of a layer's buffer starts on this many elements: 16-byte rows for f16 gemv and vec4 loads. */
@@ -219,12 +231,12 @@ class Uploader {
   }
 
   /**
-   * A layer's linear weights in one buffer, in LAYER_MATRIX_SLOTS order at layerMatrixLayout's offsets, when
+   * A layer's linear weights in one buffer, in LINEAR_SLOTS order at layerMatrixLayout's offsets, when
    * they fit one binding together (else undefined): one f16 layer widens in one dispatch on software
    * adapters (widened-layer.ts), and where the sizes are multiples of 8 (every supported model's) q, k, v and
    * gate, up follow each other with no gap, as the rows of one matrix would.
    */
-  private packedLayer(linears: readonly [LayerMatrixSlot, LinearWeights][]): Partial<Record<LayerMatrixSlot, GpuMatrix>> | undefined {
+  private packedLayer(linears: readonly [LinearSlot, LinearWeights][]): Partial<Record<LinearSlot, GpuMatrix>> | undefined {
     const layout = layerMatrixLayout(linears.map(([, l]) => l.weight.shape[0] * l.weight.shape[1]));
     const bytesPerValue = this.format === 'f16' ? 2 : 4;
     if (layout.elements * bytesPerValue > this.limit) return undefined;
@@ -237,7 +249,7 @@ class Uploader {
     const label = linears[0][1].weight.source.replace(/\.[^.]+\.[^.]+\.weight$/, '') + ' linear weights';
     const buffer = this.put(words, label);
     const biases = this.biases(linears.map(([, l]) => l.bias));
-    const out: Partial<Record<LayerMatrixSlot, GpuMatrix>> = {};
+    const out: Partial<Record<LinearSlot, GpuMatrix>> = {};
     linears.forEach(([slot, l], i) => {
       const [rows, cols] = l.weight.shape;
       const bias = l.bias ? { bias: biases!.buffer, biasOffset: biases!.offsets[i] } : {};
@@ -264,7 +276,7 @@ class Uploader {
 
   async layer(l: LayerWeights): Promise<GpuLayerWeights> {
     const packed = this.packedLayer(presentSlots(l));
-    const matrix = (slot: LayerMatrixSlot, w: LinearWeights): GpuMatrix => packed?.[slot] ?? this.linear(w);
+    const matrix = (slot: LinearSlot, w: LinearWeights): GpuMatrix => packed?.[slot] ?? this.linear(w);
     const out: GpuLayerWeights = {
       attnNorm: this.norm(l.attnNorm),
       q: matrix('q', l.q),

@@ -63,7 +63,7 @@ export function matmul(step: StepEncoder, out: Binding, a: Binding, b: Binding, 
   checkFits('B', b, lastItemBase(s, 'B') + itemExtent(s, 'B'), f16 ? 2 : 4);
   checkFits('out', out, lastItemBase(s, 'C') + itemExtent(s, 'C'), 4);
   const biasOffset = options.biasOffset ?? 0;
-  if (!Number.isInteger(biasOffset) || biasOffset < 0) throw new RangeError(`matmul: biasOffset must be a non-negative integer, got ${biasOffset}`);
+  if (!isU32(biasOffset)) throw new RangeError(`matmul: biasOffset must be a u32, got ${biasOffset}`);
   if (options.bias) checkFits('bias', options.bias, biasOffset + s.n, 4);
   if (options.residual) {
     if (options.bias || options.accumulate) throw new RangeError('matmul: a residual takes the bias binding, so it excludes bias and accumulate');

@@ -5,7 +5,7 @@
 import angleSource from '../../../../shaders/rope_angle.wgsl?raw';
 import qkvSource from '../../../../shaders/rope_qkv.wgsl?raw';
 import source from '../../../../shaders/rope.wgsl?raw';
-import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams } from '../../gpu/kernel';
+import { ceilDiv, defineKernel, grid1d, joinWgsl, packParams, type KernelConstants } from '../../gpu/kernel';
 import type { Binding, StepEncoder } from '../../gpu/step-encoder';
 
 const WG = 64;
@@ -75,11 +75,12 @@ export interface QkvTensors {
 /** RoPE dims of a fused projection: dims.heads is Hq, kvHeads Hkv, seqLen N (one batch: positions per row). */
 export type QkvDims = RopeDims & { kvHeads: number };
 
-function qkvParams(dims: QkvDims, options: RopeOptions, direction: 1 | -1): ArrayBuffer {
+/** rope_qkv.wgsl's parameter block, grid (one invocation per row and frequency) and constants. */
+function qkvDispatch(dims: QkvDims, options: RopeOptions, direction: 1 | -1): { params: ArrayBuffer; grid: [number, number, number]; constants: KernelConstants } {
   checkDims(dims, options);
   const { batch, seqLen, heads, kvHeads, headDim } = dims;
   if (batch !== 1) throw new RangeError(`rope.qkv: rows come as one batch of N (positions per row), got batch ${batch}`);
-  return packParams([
+  const params = packParams([
     ['u32', seqLen],
     ['u32', heads],
     ['u32', kvHeads],
@@ -89,6 +90,8 @@ function qkvParams(dims: QkvDims, options: RopeOptions, direction: 1 | -1): Arra
     ['u32', 0],
     ['u32', (heads + 2 * kvHeads) * headDim],
   ]);
+  const grid = grid1d(ceilDiv(seqLen * (headDim / 2), WG));
+  return { params, grid, constants: options.positions === undefined ? WITHOUT_POSITIONS : WITH_POSITIONS };
 }
 
 /**
@@ -97,9 +100,7 @@ function qkvParams(dims: QkvDims, options: RopeOptions, direction: 1 | -1): Arra
  * ropeForward gives on q and k alone.
  */
 export function ropeQkv(step: StepEncoder, fused: Binding, out: QkvTensors, invFreq: Binding, dims: QkvDims, options: RopeOptions = {}): void {
-  const params = qkvParams(dims, options, 1);
-  const grid = grid1d(ceilDiv(dims.seqLen * (dims.headDim / 2), WG));
-  const constants = options.positions === undefined ? WITHOUT_POSITIONS : WITH_POSITIONS;
+  const { params, grid, constants } = qkvDispatch(dims, options, 1);
   step.dispatch(ROPE_QKV_GATHER, [fused, invFreq, options.positions ?? invFreq, out.q, out.k, out.v], grid, params, constants);
 }
 
@@ -109,9 +110,7 @@ export function ropeQkv(step: StepEncoder, fused: Binding, out: QkvTensors, invF
  * ropeBackward gives on dq and dk alone.
  */
 export function ropeQkvBackward(step: StepEncoder, fused: Binding, invFreq: Binding, dims: QkvDims, options: RopeOptions = {}): void {
-  const params = qkvParams(dims, options, -1);
-  const grid = grid1d(ceilDiv(dims.seqLen * (dims.headDim / 2), WG));
-  const constants = options.positions === undefined ? WITHOUT_POSITIONS : WITH_POSITIONS;
+  const { params, grid, constants } = qkvDispatch(dims, options, -1);
   step.dispatch(ROPE_QKV_ROTATE_BACK, [fused, invFreq, options.positions ?? invFreq], grid, params, constants);
 }
 

@@ -11,7 +11,8 @@
 import type { GpuContext } from '../../gpu/context';
 import type { LoraAdapter } from '../../lora/adapter';
 import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
-import { uKey, uWidth, type GpuLoraSlots, type LayerLoraSlots, type SlotLora } from '../../model/gpu/gpu-lora-slots';
+import { uKey, type GpuLoraSlots, type LayerLoraSlots, type SlotLora } from '../../model/gpu/gpu-lora-slots';
+import { FUSED_GROUPS } from '../../model/gpu/gpu-weights';
 import type { LoraGrads } from '../train-batch';
 import type { AdapterShape } from './train-allocation';
 
@@ -52,11 +53,8 @@ export function layoutArena(modules: readonly { lengthA: number; lengthB: number
   return { offsets: modules.map((_, i) => ({ offsetA: offsetsA[i], offsetB: offsetsB[i] })), elements: offset };
 }
 
-/** Slots of a block that read one input: q, k, v (the attention norm's output) and gate, up (the MLP norm's). */
-const SHARED_INPUTS: readonly (readonly LinearSlot[])[] = [
-  ['q', 'k', 'v'],
-  ['gate', 'up'],
-];
+/** Slots of a block that read one input: the fused groups, q, k, v (the attention norm's output) and gate, up (the MLP norm's). */
+const SHARED_INPUTS: readonly (readonly LinearSlot[])[] = Object.values(FUSED_GROUPS);
 
 /** One module of one layer as the grouping sees it: the slots it feeds there and its A in the arena. */
 export interface LayerModule {
@@ -98,21 +96,31 @@ export function uOwnerSlot(slots: LayerLoraSlots, lora: SlotLora): LinearSlot {
   return owner;
 }
 
-/** The saved u buffers of one layer's slots: the owner slot of each module or down group, with its width. */
-export function uBuffersOf(slots: LayerLoraSlots): { slot: LinearSlot; width: number }[] {
-  const seen = new Set<string>();
+/**
+ * The saved u buffers of one layer whose modules form `groups` (downGroups): one per module or group, under
+ * the first slot (LINEAR_SLOTS order) it feeds, as uOwnerSlot finds it, count r wide. The trainer's plan and
+ * the memory estimate both size u with this.
+ */
+export function layerUBuffers(modules: readonly LayerModule[], groups: readonly (readonly number[])[], r: number): { slot: LinearSlot; width: number }[] {
+  const groupOf = new Map<number, readonly number[]>();
+  for (const group of groups) for (const i of group) groupOf.set(i, group);
+  const owners = new Set<unknown>();
   const out: { slot: LinearSlot; width: number }[] = [];
-  for (const s of LINEAR_SLOTS) {
-    const lora = slots[s];
-    if (!lora || seen.has(uKey(lora))) continue;
-    seen.add(uKey(lora));
-    out.push({ slot: s, width: uWidth(lora) });
+  for (const slot of LINEAR_SLOTS) {
+    const i = modules.findIndex((m) => m.slots.includes(slot));
+    if (i < 0) continue;
+    const owner = groupOf.get(i) ?? i;
+    if (owners.has(owner)) continue;
+    owners.add(owner);
+    out.push({ slot, width: (groupOf.get(i)?.length ?? 1) * r });
   }
   return out;
 }
 
 export class GpuLoraAdapter implements GpuLoraSlots {
   readonly layers: LayerLoraSlots[];
+  /** Each layer's saved u buffers (layerUBuffers), fixed at construction. */
+  private readonly uBuffersByLayer: { slot: LinearSlot; width: number }[][];
   private training: GpuLoraTrainingBuffers | undefined;
   private disposed = false;
 
@@ -147,7 +155,7 @@ export class GpuLoraAdapter implements GpuLoraSlots {
         };
       }
     });
-    for (const slots of this.layers) setDownGroups(slots, dropout > 0);
+    this.uBuffersByLayer = this.layers.map((slots) => markDownGroups(slots, r, dropout > 0));
   }
 
   /**
@@ -186,11 +194,11 @@ export class GpuLoraAdapter implements GpuLoraSlots {
   private computeShape(): AdapterShape {
     const widths = new Map<LinearSlot, number>();
     let modulesPerLayer = 0;
-    for (const slots of this.layers) {
+    this.layers.forEach((slots, l) => {
       const modules = new Set(LINEAR_SLOTS.flatMap((s) => (slots[s] ? [slots[s].module] : [])));
       modulesPerLayer = Math.max(modulesPerLayer, modules.size);
-      for (const { slot, width } of uBuffersOf(slots)) widths.set(slot, Math.max(width, widths.get(slot) ?? 0));
-    }
+      for (const { slot, width } of this.uBuffersByLayer[l]) widths.set(slot, Math.max(width, widths.get(slot) ?? 0));
+    });
     const uBuffers = LINEAR_SLOTS.flatMap((slot) => (widths.has(slot) ? [{ slot, width: widths.get(slot)! }] : []));
     return { r: this.r, elements: this.elements, uBuffers, modulesPerLayer };
   }
@@ -293,8 +301,8 @@ export class GpuLoraAdapter implements GpuLoraSlots {
   }
 }
 
-/** Marks the down groups among one layer's slots (downGroups over the modules that feed them). */
-function setDownGroups(slots: LayerLoraSlots, dropout: boolean): void {
+/** Marks the down groups among one layer's slots (downGroups over the modules that feed them); returns its u buffers. */
+function markDownGroups(slots: LayerLoraSlots, r: number, dropout: boolean): { slot: LinearSlot; width: number }[] {
   const byModule = new Map<number, { lora: SlotLora; slots: LinearSlot[] }>();
   for (const s of LINEAR_SLOTS) {
     const lora = slots[s];
@@ -305,11 +313,13 @@ function setDownGroups(slots: LayerLoraSlots, dropout: boolean): void {
   }
   const modules = [...byModule.values()];
   const layerModules = modules.map(({ lora, slots: fed }) => ({ slots: fed, inFeatures: lora.inFeatures, offsetA: lora.offsetA, lengthA: lora.r * lora.inFeatures }));
-  for (const group of downGroups(layerModules, dropout)) {
+  const groups = downGroups(layerModules, dropout);
+  for (const group of groups) {
     group.forEach((i, index) => {
       for (const s of modules[i].slots) slots[s]!.group = { offsetA: modules[group[0]].lora.offsetA, modules: group.length, index };
     });
   }
+  return layerUBuffers(layerModules, groups, r);
 }
 
 function checkModule(m: LoraAdapter['modules'][number], r: number): void {

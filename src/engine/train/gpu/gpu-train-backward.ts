@@ -12,7 +12,7 @@
 import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
 import { linearBackwardInput } from '../../model/gpu/gpu-linear';
 import { uKey, type SlotLora, type SlotOutput } from '../../model/gpu/gpu-lora-slots';
-import { FUSED_GROUPS, type FusedGroup, type GpuLayerWeights } from '../../model/gpu/gpu-weights';
+import { groupColumns, type FusedGroup, type GpuLayerWeights } from '../../model/gpu/gpu-weights';
 import { widenLayer } from '../../model/gpu/widened-layer';
 import { geluBackward, swigluBackward } from '../../ops/gpu/activations';
 import { attentionBackward } from '../../ops/gpu/attention';
@@ -27,7 +27,7 @@ import type { LayerActivations, TrainGraph } from './gpu-train-graph';
 function loraSlotsBackward(g: TrainGraph, l: number, acts: LayerActivations, dys: Partial<Record<LinearSlot, SlotOutput>>, x: GPUBuffer, dx: GPUBuffer): void {
   const slots = g.layerSlots(l);
   if (!slots) return;
-  const byU = new Map<string, { lora: SlotLora; dy: SlotOutput }[]>();
+  const byU = new Map<number, { lora: SlotLora; dy: SlotOutput }[]>();
   for (const slot of LINEAR_SLOTS) {
     const lora = slots[slot];
     const dy = dys[slot];
@@ -45,17 +45,13 @@ function loraSlotsBackward(g: TrainGraph, l: number, acts: LayerActivations, dys
  * output gradient as its columns of dy (for the LoRA backward).
  */
 function groupBackwardInput(g: TrainGraph, dx: GPUBuffer, dy: GPUBuffer, w: GpuLayerWeights, group: FusedGroup): Partial<Record<LinearSlot, SlotOutput>> {
-  const slots = FUSED_GROUPS[group];
   const fused = w[group];
   if (fused) linearBackwardInput(g.step, dx, dy, fused, g.rows);
-  const ld = slots.reduce((sum, slot) => sum + w[slot]!.rows, 0);
+  const { ld, slots } = groupColumns(w, group);
   const views: Partial<Record<LinearSlot, SlotOutput>> = {};
-  let column = 0;
-  slots.forEach((slot, i) => {
-    const m = w[slot]!;
-    if (!fused) linearBackwardInput(g.step, dx, dy, m, g.rows, i > 0, { column, ld });
+  slots.forEach(({ slot, matrix, column }, i) => {
+    if (!fused) linearBackwardInput(g.step, dx, dy, matrix, g.rows, { accumulate: i > 0, cols: { column, ld } });
     views[slot] = { buffer: dy, column, ld };
-    column += m.rows;
   });
   return views;
 }

@@ -53,7 +53,7 @@ interface BackwardScratch {
   da: GPUBuffer;
   /** (N, F) gradient of the activated hidden. */
   dHidden: GPUBuffer;
-  /** (N, r) gradient of a module's x A^T. */
+  /** (N, width) gradient of a module's (or down group's) x A^T: as wide as the widest saved u. */
   du: GPUBuffer;
 }
 

@@ -269,10 +269,10 @@ export class GpuTrainer {
     return { gpu: { rows }, rows };
   }
 
-  /** The plan of one micro-batch's submit (see allocationPlan). */
   /** The last plan made and what it was made for (a run's steps mostly repeat one batch shape). */
   private lastPlan: { key: string; tuning: unknown; plan: TrainAllocationPlan } | undefined;
 
+  /** The plan of one micro-batch's submit (see allocationPlan), made again only when what it depends on changes. */
   private planFor(packed: PackedBatch, batch: TrainBatch, rule: GpuGradientRule, options: MicroBatchOptions): TrainAllocationPlan {
     const { model } = this;
     const referencePass = Boolean(options.referencePass) && !batch.reference;
