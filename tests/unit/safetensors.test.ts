@@ -4,7 +4,12 @@ import { readSafetensors, writeSafetensors } from '../../src/engine/model/safete
 
 /** A file with the given header JSON and `dataBytes` zero bytes of data. */
 function rawFile(header: Record<string, unknown>, dataBytes: number): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  return rawText(JSON.stringify(header), dataBytes);
+}
+
+/** A file whose header is exactly `text` (duplicate keys, odd spacing), then `dataBytes` zero bytes. */
+function rawText(text: string, dataBytes: number): Uint8Array {
+  const json = new TextEncoder().encode(text);
   const out = new Uint8Array(8 + json.byteLength + dataBytes);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
   out.set(json, 8);
@@ -100,6 +105,79 @@ describe('safetensors', () => {
     expect(errorOf(() => readSafetensors(shape, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" has a bad shape [2,-1]');
     const offsets = rawFile({ t: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 8);
     expect(errorOf(() => readSafetensors(offsets, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" has bad data_offsets [0]');
+  });
+
+  it('refuses a header length over the format\'s 100 MB limit before reading it', () => {
+    const file = new Uint8Array(16);
+    new DataView(file.buffer).setBigUint64(0, 100_000_001n, true);
+    expect(errorOf(() => readSafetensors(file, 'm.safetensors')).message).toBe(
+      "m.safetensors: header length 100000001 is over the format's limit of 100000000 bytes",
+    );
+    new DataView(file.buffer).setBigUint64(0, 2n ** 64n - 1n, true);
+    expect(errorOf(() => readSafetensors(file, 'm.safetensors')).message).toBe(
+      "m.safetensors: header length 18446744073709551615 is over the format's limit of 100000000 bytes",
+    );
+  });
+
+  it('refuses a header that does not open with "{" and metadata that is not strings', () => {
+    expect(errorOf(() => readSafetensors(rawText(' {"t": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}', 1), 'm.safetensors')).message).toBe(
+      "m.safetensors: header starts with byte 0x20; the format requires '{' first",
+    );
+    const meta = rawFile({ __metadata__: { format: 'pt', total: 12 }, t: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, 1);
+    expect(errorOf(() => readSafetensors(meta, 'm.safetensors')).message).toBe('m.safetensors: "__metadata__.total" must be a string, got 12');
+  });
+
+  it('refuses a key given twice: a tensor, or a field of one tensor (JSON.parse would keep the last silently)', () => {
+    const tensor = '{"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}';
+    const twice = rawText(`{"a": ${tensor}, "b": {"dtype": "U8", "shape": [2], "data_offsets": [2, 4]}, "\u0061": ${tensor}}`, 4);
+    expect(errorOf(() => readSafetensors(twice, 'model-00001-of-00002.safetensors')).message).toBe(
+      'model-00001-of-00002.safetensors: the header has the key "a" twice (the format allows each key once)',
+    );
+    const field = rawText('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4], "shape": [2]}}', 4);
+    expect(errorOf(() => readSafetensors(field, 'm.safetensors')).message).toBe(
+      'm.safetensors: the header\'s "w" has the key "shape" twice (the format allows each key once)',
+    );
+  });
+
+  it('refuses overlapping data_offsets, naming both tensors', () => {
+    // "b" reads the last 4 bytes of "a" again: both would share storage.
+    const overlap = rawFile(
+      {
+        'model.embed_tokens.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] },
+        'model.norm.weight': { dtype: 'F32', shape: [2], data_offsets: [12, 20] },
+      },
+      20,
+    );
+    expect(errorOf(() => readSafetensors(overlap, 'm.safetensors')).message).toBe(
+      'm.safetensors: tensor "model.norm.weight" data_offsets [12, 20] overlap tensor "model.embed_tokens.weight" [0, 16]',
+    );
+    const same = rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } }, 4);
+    expect(errorOf(() => readSafetensors(same, 'm.safetensors')).message).toBe('m.safetensors: tensor "b" data_offsets [0, 4] overlap tensor "a" [0, 4]');
+  });
+
+  it('refuses data that the tensors do not cover back to back: a gap, a first tensor after 0, bytes after the last', () => {
+    const gap = rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 12);
+    expect(errorOf(() => readSafetensors(gap, 'm.safetensors')).message).toBe(
+      'm.safetensors: bytes [4, 8) after tensor "a" belong to no tensor (tensor "b" starts at 8); the format requires the tensors back to back',
+    );
+    const late = rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8);
+    expect(errorOf(() => readSafetensors(late, 'm.safetensors')).message).toBe(
+      'm.safetensors: bytes [0, 4) at the start of the data belong to no tensor (tensor "a" starts at 4); the format requires the tensors back to back',
+    );
+    const trailing = rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 7);
+    expect(errorOf(() => readSafetensors(trailing, 'm.safetensors')).message).toBe(
+      'm.safetensors: the data is 7 bytes but the last tensor "a" ends at 4: 3 bytes belong to no tensor',
+    );
+    // Empty tensors take no bytes and may sit anywhere on the boundary; tensors in any header order.
+    const fine = rawFile({ b: { dtype: 'U8', shape: [3], data_offsets: [4, 7] }, e: { dtype: 'F32', shape: [0, 5], data_offsets: [4, 4] }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 7);
+    expect([...readSafetensors(fine).tensors.keys()]).toEqual(['b', 'e', 'a']);
+  });
+
+  it('refuses dtypes that only exist on Object.prototype and shapes too large to address', () => {
+    const proto = rawFile({ t: { dtype: 'toString', shape: [1], data_offsets: [0, 1] } }, 1);
+    expect(errorOf(() => readSafetensors(proto, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" has unknown dtype "toString"');
+    const huge = rawFile({ t: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 0] } }, 0);
+    expect(errorOf(() => readSafetensors(huge, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" F32[1099511627776, 1099511627776] is too large to address');
   });
 
   it('refuses to write data that does not fill its shape', () => {

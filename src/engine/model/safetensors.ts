@@ -5,10 +5,9 @@
 
 import { bf16Bits, f16BitsToF32, f32ToF16Bits } from '../gpu/f16';
 import { ModelFormatError } from './errors';
+import { DTYPE_BYTES, readSafetensorsHeader, type SafetensorsDtype } from './safetensors-header';
 
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8' | 'BOOL' | 'F64';
-
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1, BOOL: 1 };
+export type { SafetensorsDtype } from './safetensors-header';
 
 /** One tensor of a safetensors file: shape, dtype and its bytes (a view, not a copy). */
 export class TensorView {
@@ -75,50 +74,14 @@ export interface SafetensorsFile {
   tensors: Map<string, TensorView>;
 }
 
-/** Parses a whole safetensors file held in memory; every offset and size is checked against the file. */
+/** Parses a whole safetensors file held in memory; the header is checked as the format requires (safetensors-header.ts). */
 export function readSafetensors(bytes: Uint8Array, file = 'model.safetensors'): SafetensorsFile {
-  if (bytes.byteLength < 8) throw new ModelFormatError(file, `is ${bytes.byteLength} bytes, too short for a safetensors header`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(dv.getBigUint64(0, true));
-  if (headerLength > bytes.byteLength - 8) {
-    throw new ModelFormatError(file, `header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes)`);
-  }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
-  } catch (err) {
-    throw new ModelFormatError(file, `header is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelFormatError(file, 'header is not a JSON object');
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.byteLength - dataStart;
+  const header = readSafetensorsHeader(bytes, file);
   const tensors = new Map<string, TensorView>();
-  let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
-      continue;
-    }
-    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = e?.dtype as SafetensorsDtype;
-    if (!(dtype in DTYPE_BYTES)) throw new ModelFormatError(file, `tensor "${name}" has unknown dtype ${JSON.stringify(e?.dtype)}`);
-    const shape = e.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new ModelFormatError(file, `tensor "${name}" has a bad shape ${JSON.stringify(shape)}`);
-    }
-    const offsets = e.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
-      throw new ModelFormatError(file, `tensor "${name}" has bad data_offsets ${JSON.stringify(offsets)}`);
-    }
-    const [begin, end] = offsets as [number, number];
-    const expected = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype];
-    if (end - begin !== expected) {
-      throw new ModelFormatError(file, `tensor "${name}" ${dtype}[${shape.join(', ')}] needs ${expected} bytes, data_offsets give ${end - begin}`);
-    }
-    if (end > dataLength || begin > end) throw new ModelFormatError(file, `tensor "${name}" data_offsets [${begin}, ${end}] run past the data (${dataLength} bytes)`);
-    tensors.set(name, new TensorView(name, dtype, shape as number[], bytes.subarray(dataStart + begin, dataStart + end), file));
+  for (const t of header.tensors) {
+    tensors.set(t.name, new TensorView(t.name, t.dtype, t.shape, bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end), file));
   }
-  return { file, metadata, tensors };
+  return { file, metadata: header.metadata, tensors };
 }
 
 export interface TensorToWrite {
