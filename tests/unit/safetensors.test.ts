@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../../src/engine/model/errors';
-import { readSafetensors, writeSafetensors } from '../../src/engine/model/safetensors';
+import { readSafetensors, TensorView, writeSafetensors } from '../../src/engine/model/safetensors';
 
 /** A file with the given header JSON and `dataBytes` zero bytes of data. */
 function rawFile(header: Record<string, unknown>, dataBytes: number): Uint8Array {
@@ -178,6 +178,30 @@ describe('safetensors', () => {
     expect(errorOf(() => readSafetensors(proto, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" has unknown dtype "toString"');
     const huge = rawFile({ t: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 0] } }, 0);
     expect(errorOf(() => readSafetensors(huge, 'm.safetensors')).message).toBe('m.safetensors: tensor "t" F32[1099511627776, 1099511627776] is too large to address');
+  });
+
+  it('finds the first NaN or Infinity of every float dtype from the stored bits, misaligned views included', () => {
+    const values = [1, -2, 65504, 2 ** -24, NaN, Infinity];
+    for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+      const file = readSafetensors(writeSafetensors({ ok: { dtype, shape: [2, 2], data: values.slice(0, 4) }, nan: { dtype, shape: [2], data: values.slice(3, 5) }, inf: { dtype, shape: [3], data: [0, -values[5], 1] } }));
+      expect(file.tensors.get('ok')!.firstNonFinite()).toBe(-1);
+      expect(file.tensors.get('nan')!.firstNonFinite()).toBe(1);
+      expect(file.tensors.get('nan')!.valueAt(1)).toBeNaN();
+      expect(file.tensors.get('inf')!.firstNonFinite()).toBe(1);
+      expect(file.tensors.get('inf')!.valueAt(1)).toBe(-Infinity);
+    }
+    // F64 (its exponent in the high word) and a view at an odd byte offset (legal in the format).
+    const f64 = new Uint8Array(1 + 3 * 8);
+    const dv = new DataView(f64.buffer, 1);
+    [0.5, 1e308, -Infinity].forEach((v, i) => dv.setFloat64(8 * i, v, true));
+    const view = new TensorView('t', 'F64', [3], f64.subarray(1), 'x.safetensors');
+    expect(view.firstNonFinite()).toBe(2);
+    expect(view.valueAt(2)).toBe(-Infinity);
+    expect(new TensorView('t', 'F64', [2], f64.subarray(1, 17), 'x.safetensors').firstNonFinite()).toBe(-1);
+    const odd = new Uint8Array(7);
+    new DataView(odd.buffer).setUint16(5, 0x7e00, true); // f16 NaN at element 2 of a view starting at byte 1
+    expect(new TensorView('h', 'F16', [3], odd.subarray(1), 'x.safetensors').firstNonFinite()).toBe(2);
+    expect(new TensorView('i', 'I32', [1], new Uint8Array([0, 0, 0x80, 0x7f]), 'x.safetensors').firstNonFinite()).toBe(-1);
   });
 
   it('refuses to write data that does not fill its shape', () => {

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../../src/engine/model/errors';
@@ -183,6 +183,43 @@ describe('mapWeights', () => {
     const gptTensors = new Map(gpt.files.weights[0].tensors);
     gptTensors.delete('transformer.wpe.weight');
     expect(err(() => mapWeights(gpt.config, [{ ...gpt.files.weights[0], tensors: gptTensors }]))).toBe('model.safetensors: tensor "transformer.wpe.weight" is missing');
+  });
+
+  it('refuses weights holding NaN or Infinity on load, naming the file, the tensor and the first bad element', async () => {
+    // The hostile file: a valid tiny model whose stored bits of one element are overwritten on disk.
+    const cases = [
+      { dtype: 'F32', tensor: 'model.layers.1.mlp.down_proj.weight', index: 2 * 96 + 37, bits: [0x7fc00000], value: 'NaN', at: '[2, 37]', size: 48 * 96 },
+      { dtype: 'BF16', tensor: 'model.embed_tokens.weight', index: 5 * 48 + 1, bits: [0x7f80], value: 'Infinity', at: '[5, 1]', size: 512 * 48 },
+      { dtype: 'F16', tensor: 'model.layers.0.post_attention_layernorm.weight', index: 47, bits: [0xfc00], value: '-Infinity', at: '[47]', size: 48 },
+    ] as const;
+    for (const c of cases) {
+      const { dir, files } = await tiny('llama', { dtype: c.dtype });
+      const view = files.weights[0].tensors.get(c.tensor)!;
+      const file = await readFile(join(dir, 'model.safetensors'));
+      const at = view.bytes.byteOffset + c.index * (c.dtype === 'F32' ? 4 : 2);
+      if (c.dtype === 'F32') file.writeUInt32LE(c.bits[0], at);
+      else file.writeUInt16LE(c.bits[0], at);
+      await writeFile(join(dir, 'model.safetensors'), file);
+      await expect(loadModel(dir)).rejects.toThrow(
+        new ModelFormatError(
+          'model.safetensors',
+          `tensor "${c.tensor}" holds ${c.value} at ${c.at} (index ${c.index} of ${c.size}); weights that are not finite make every output NaN: the checkpoint is damaged, or was saved after training diverged`,
+        ),
+      );
+    }
+  });
+
+  it('scans only the tensors the model uses, and a sharded model names the shard', async () => {
+    const { config, files } = await tiny('qwen2', { sharded: true, dtype: 'BF16' });
+    // An extra tensor the architecture never reads may hold anything.
+    const extraBits = new Uint8Array([0xc0, 0x7f]);
+    const extra = new TensorView('model.layers.0.self_attn.rotary_emb.inv_freq', 'BF16', [1], extraBits, 'model-00001-of-00002.safetensors');
+    const first = files.weights[0];
+    expect(() => mapWeights(config, [{ ...first, tensors: new Map([...first.tensors, [extra.name, extra]]) }, files.weights[1]])).not.toThrow();
+    const second = files.weights[1];
+    const [name, last] = [...second.tensors].at(-1)!;
+    new Uint16Array(last.bytes.buffer, last.bytes.byteOffset, 1)[0] = 0x7fc1;
+    expect(() => mapWeights(config, files.weights)).toThrow(`model-00002-of-00002.safetensors: tensor "${name}" holds NaN at [0`);
   });
 
   it('stories260K: 47 tensors, tied', async () => {

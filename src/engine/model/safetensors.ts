@@ -55,6 +55,50 @@ export class TensorView {
     }
   }
 
+  /**
+   * Index of the first NaN or ±Infinity of a float tensor, -1 when every value is finite (and for integer
+   * dtypes): one pass over the stored bits, no conversion (an exponent field of all ones is Inf or NaN).
+   */
+  firstNonFinite(): number {
+    switch (this.dtype) {
+      case 'F16':
+        return firstAllOnes16(this.aligned(2), 0x7c00);
+      case 'BF16':
+        return firstAllOnes16(this.aligned(2), 0x7f80);
+      case 'F32':
+        return firstAllOnes32(this.aligned(4), 0x7f800000);
+      case 'F64':
+        return firstNonFinite64(this.aligned(4));
+      default:
+        return -1;
+    }
+  }
+
+  /** Value i as a number (for messages: the NaN or Infinity that firstNonFinite found). */
+  valueAt(i: number): number {
+    const dv = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    switch (this.dtype) {
+      case 'F32':
+        return dv.getFloat32(4 * i, true);
+      case 'F64':
+        return dv.getFloat64(8 * i, true);
+      case 'F16':
+        return f16BitsToF32(dv.getUint16(2 * i, true));
+      case 'BF16':
+        return new Float32Array(Uint32Array.of(dv.getUint16(2 * i, true) << 16).buffer)[0];
+      default:
+        return this.toInt32()[i];
+    }
+  }
+
+  /** The bytes as aligned words (a typed view needs an aligned offset; a misaligned tensor, legal and rare, is copied). */
+  private aligned(wordBytes: 2): Uint16Array;
+  private aligned(wordBytes: 4): Uint32Array;
+  private aligned(wordBytes: 2 | 4): Uint16Array | Uint32Array {
+    const b = this.bytes.byteOffset % wordBytes === 0 ? this.bytes : this.bytes.slice();
+    return wordBytes === 2 ? new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2) : new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  }
+
   /** Integer tensors (I32, I64 within 2^53) as numbers. */
   toInt32(): Int32Array {
     const n = this.size;
@@ -65,6 +109,25 @@ export class TensorView {
     else throw new ModelFormatError(this.file, `tensor "${this.name}" has dtype ${this.dtype}, expected I32 or I64`);
     return out;
   }
+}
+
+// One loop per word type and stride, so that each stays monomorphic (a shared loop runs ~1.5x slower).
+
+/** First index whose bits hold every bit of `mask` (an all-ones exponent), or -1. */
+function firstAllOnes16(words: Uint16Array, mask: number): number {
+  for (let i = 0, n = words.length; i < n; i++) if ((words[i] & mask) === mask) return i;
+  return -1;
+}
+
+function firstAllOnes32(words: Uint32Array, mask: number): number {
+  for (let i = 0, n = words.length; i < n; i++) if ((words[i] & mask) === mask) return i;
+  return -1;
+}
+
+/** F64: the exponent sits in the high word of each little-endian pair. */
+function firstNonFinite64(words: Uint32Array): number {
+  for (let i = 1, n = words.length; i < n; i += 2) if ((words[i] & 0x7ff00000) === 0x7ff00000) return (i - 1) / 2;
+  return -1;
 }
 
 export interface SafetensorsFile {

@@ -77,6 +77,8 @@ export interface ModelWeights {
 class TensorIndex {
   private readonly byName = new Map<string, TensorView>();
   private readonly files: string[];
+  /** The tensors the model asked for (get), in first-use order. */
+  readonly used = new Set<TensorView>();
 
   constructor(files: readonly SafetensorsFile[]) {
     this.files = files.map((f) => f.file);
@@ -93,6 +95,7 @@ class TensorIndex {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new ModelFormatError(t.file, `tensor "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
+    this.used.add(t);
     return t;
   }
 }
@@ -203,10 +206,35 @@ function gpt2Weights(c: ModelConfig, ix: TensorIndex): ModelWeights {
   };
 }
 
-/** Checks every tensor the config needs (name and shape) and returns them in the canonical layout. */
+/** Element i of `shape` as coordinates, e.g. "[3, 17]". */
+function coordinates(shape: readonly number[], i: number): string {
+  const at: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at.unshift(i % shape[d]);
+    i = Math.floor(i / shape[d]);
+  }
+  return `[${at.join(', ')}]`;
+}
+
+/** Refuses a tensor holding NaN or ±Infinity: it would poison every activation it touches, silently. */
+export function checkFinite(t: TensorView): void {
+  const i = t.firstNonFinite();
+  if (i < 0) return;
+  throw new ModelFormatError(
+    t.file,
+    `tensor "${t.name}" holds ${t.valueAt(i)} at ${coordinates(t.shape, i)} (index ${i} of ${t.size}); weights that are not finite make every output NaN: the checkpoint is damaged, or was saved after training diverged`,
+  );
+}
+
+/**
+ * Checks every tensor the config needs (name, shape, and that its values are finite: one pass over the
+ * bytes already in memory) and returns them in the canonical layout.
+ */
 export function mapWeights(config: ModelConfig, files: readonly SafetensorsFile[]): ModelWeights {
   const ix = new TensorIndex(files);
-  return config.architecture === 'gpt2' ? gpt2Weights(config, ix) : llamaWeights(config, ix);
+  const weights = config.architecture === 'gpt2' ? gpt2Weights(config, ix) : llamaWeights(config, ix);
+  for (const t of ix.used) checkFinite(t);
+  return weights;
 }
 
 /** Parameter count of the canonical weights (tied embeddings counted once). */
