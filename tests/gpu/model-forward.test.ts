@@ -156,6 +156,24 @@ describe('GpuCausalLm weight storage', () => {
       f16.dispose();
     }
   });
+
+  it('refuses f16 storage of a weight beyond the f16 range, naming the tensor, and frees what it uploaded', async () => {
+    // The hostile model: a valid tiny Llama whose down_proj holds 70000 at [3, 5] (f16 would store Infinity).
+    const dir = join(tmp, 'llama-f16-overflow');
+    await writeTinyModel(dir, 'llama', TINY_OPTIONS.llama);
+    const { config, weights, files } = await loadModel(dir);
+    const down = files.weights[0].tensors.get('model.layers.1.mlp.down_proj.weight')!;
+    new DataView(down.bytes.buffer, down.bytes.byteOffset).setFloat32(4 * (3 * config.intermediateSize + 5), 70000, true);
+    const ctx = await testGpu();
+    const held = ctx.memory.heldBytes;
+    await expect(GpuCausalLm.create(ctx, config, weights)).rejects.toThrow(
+      `tensor "model.layers.1.mlp.down_proj.weight" holds 70000 at index ${3 * config.intermediateSize + 5}, beyond the f16 range (largest 65504): ` +
+        'stored as f16 it would become Infinity; load the model with f32 weights (weight format f32, or --weights f32 on the command line)',
+    );
+    expect(ctx.memory.heldBytes).toBe(held);
+    const f32 = await GpuCausalLm.create(ctx, config, weights, { weightFormat: 'f32' });
+    f32.dispose();
+  });
 });
 
 describe('GpuCausalLm with f16 weights', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { f16BitsToF32, f32ToF16Bits, packF16, roundToF16, unpackF16 } from '../../src/engine/gpu/f16';
+import { F16RangeError, f16BitsToF32, f32ToF16Bits, packF16, roundToF16, unpackF16 } from '../../src/engine/gpu/f16';
 
 describe('f16 conversion', () => {
   it('encodes hand-checked values', () => {
@@ -32,5 +32,16 @@ describe('f16 conversion', () => {
     expect([...packed]).toEqual([(0xc000 << 16) | 0x3c00, 0x3800].map((x) => x >>> 0));
     expect([...unpackF16(packed, 3)]).toEqual([1, -2, 0.5]);
     expect(roundToF16([0.1])[0]).toBeCloseTo(0.0999755859375, 12);
+  });
+
+  it('refuses a finite value that f16 would turn into Infinity, naming what was packed and where', () => {
+    // 65519 rounds down to 65504, the largest half; 65520 is the first value that rounds up to Infinity.
+    expect([...unpackF16(packF16([65519, -65519]), 2)]).toEqual([65504, -65504]);
+    expect(() => packF16([1, 65520])).toThrow(new F16RangeError(1, 65520, { what: 'packF16 input' }));
+    expect(() => packF16([1, 2, -70000])).toThrow('packF16 input holds -70000 at index 2, beyond the f16 range (largest 65504): stored as f16 it would become -Infinity');
+    const label = { what: 'tensor "lm_head.weight"', offset: 1000, advice: 'load it as f32' };
+    expect(() => packF16([0, 1e6], label)).toThrow('tensor "lm_head.weight" holds 1000000 at index 1001, beyond the f16 range (largest 65504): stored as f16 it would become Infinity; load it as f32');
+    // Infinity and NaN are not overflow: they pass as they are (the load scan refuses them in weights).
+    expect([...unpackF16(packF16([Infinity, NaN]), 2)]).toEqual([Infinity, NaN]);
   });
 });

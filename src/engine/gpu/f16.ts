@@ -1,4 +1,32 @@
-// IEEE half-precision conversions on the CPU (round to nearest even), for f16 weight storage.
+// IEEE half-precision conversions on the CPU (round to nearest even), for f16 weight storage. Packing
+// refuses a finite value beyond f16's range instead of storing Infinity: one weight of 70000 would turn
+// every activation it touches into Inf and then NaN, with nothing to say where it came from.
+
+/** The largest finite f16 value; finite values that round above it (from 65520 up) become Infinity. */
+export const F16_MAX = 65504;
+
+/** What packF16 is packing, for its error: the values' name, where they start in it, what to do instead. */
+export interface F16PackLabel {
+  /** e.g. 'tensor "model.layers.0.mlp.down_proj.weight"' */
+  what: string;
+  /** Index in the named whole of the first value packed (a part of a split tensor starts past 0). */
+  offset?: number;
+  /** The way around it, appended to the message. */
+  advice?: string;
+}
+
+/** A finite value too large for f16: packed as f16 it would become ±Infinity. */
+export class F16RangeError extends RangeError {
+  override readonly name = 'F16RangeError';
+  constructor(
+    readonly index: number,
+    readonly value: number,
+    label: F16PackLabel,
+  ) {
+    const inf = value > 0 ? 'Infinity' : '-Infinity';
+    super(`${label.what} holds ${value} at index ${index}, beyond the f16 range (largest ${F16_MAX}): stored as f16 it would become ${inf}${label.advice ? `; ${label.advice}` : ''}`);
+  }
+}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -44,12 +72,23 @@ export function f16BitsToF32(h: number): number {
   return sign * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/** Packs values as f16, two per u32 (element 2i in the low half), the layout unpack2x16float reads. */
-export function packF16(values: ArrayLike<number>): Uint32Array {
+/** f16 bits of values[i], refusing a finite value that rounds to Infinity. */
+function checkedBits(values: ArrayLike<number>, i: number, label: F16PackLabel): number {
+  const v = values[i];
+  const bits = f32ToF16Bits(v);
+  if ((bits & 0x7fff) === 0x7c00 && Number.isFinite(v)) throw new F16RangeError((label.offset ?? 0) + i, Math.fround(v), label);
+  return bits;
+}
+
+/**
+ * Packs values as f16, two per u32 (element 2i in the low half), the layout unpack2x16float reads. Throws
+ * F16RangeError, named by `label`, for a finite value beyond the f16 range (Inf and NaN stay as they are).
+ */
+export function packF16(values: ArrayLike<number>, label: F16PackLabel = { what: 'packF16 input' }): Uint32Array {
   const out = new Uint32Array(Math.ceil(values.length / 2));
   for (let i = 0; i < values.length; i += 2) {
-    const lo = f32ToF16Bits(values[i]);
-    const hi = i + 1 < values.length ? f32ToF16Bits(values[i + 1]) : 0;
+    const lo = checkedBits(values, i, label);
+    const hi = i + 1 < values.length ? checkedBits(values, i + 1, label) : 0;
     out[i >> 1] = (lo | (hi << 16)) >>> 0;
   }
   return out;

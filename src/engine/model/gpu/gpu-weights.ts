@@ -7,7 +7,7 @@
 
 import type { GpuContext } from '../../gpu/context';
 import { LINEAR_SLOTS, type LinearSlot } from '../../lora/lora-config';
-import { packF16 } from '../../gpu/f16';
+import { packF16, type F16PackLabel } from '../../gpu/f16';
 import type { ModelConfig } from '../config';
 import type { LayerWeights, LinearWeights, ModelWeights, NormWeights, WeightTensor } from '../weights';
 
@@ -153,6 +153,11 @@ export function layerMatrixLayout(sizes: readonly number[]): { offsets: number[]
   return { offsets, elements: at };
 }
 
+/** packF16's label for a model tensor: a weight beyond the f16 range is refused, with the way around it. */
+function f16Label(tensor: string, offset = 0): F16PackLabel {
+  return { what: `tensor "${tensor}"`, offset, advice: 'load the model with f32 weights (weight format f32, or --weights f32 on the command line)' };
+}
+
 /** Wait for the queue after this many uploaded bytes, so staging copies never pile up for a whole model. */
 const DRAIN_BYTES = 64 * 1024 * 1024;
 
@@ -217,7 +222,7 @@ class Uploader {
       const slice = values.subarray(first * cols, (first + n) * cols);
       const label = rows > rowsPerPart ? `${t.source} [${first}, ${first + n})` : t.source;
       parts.push({
-        weight: this.put(this.format === 'f16' ? packF16(slice) : slice, label),
+        weight: this.put(this.format === 'f16' ? packF16(slice, f16Label(t.source, first * cols)) : slice, label),
         bias: bias ? this.put(bias.subarray(first, first + n), `${biasTensor!.source}`) : undefined,
         firstRow: first,
         rows: n,
@@ -243,7 +248,7 @@ class Uploader {
     const words = new Uint32Array(Math.ceil((layout.elements * bytesPerValue) / 4));
     linears.forEach(([, l], i) => {
       const values = l.weight.read();
-      if (this.format === 'f16') words.set(packF16(values), layout.offsets[i] / 2);
+      if (this.format === 'f16') words.set(packF16(values, f16Label(l.weight.source)), layout.offsets[i] / 2);
       else new Float32Array(words.buffer).set(values, layout.offsets[i]);
     });
     const label = linears[0][1].weight.source.replace(/\.[^.]+\.[^.]+\.weight$/, '') + ' linear weights';
