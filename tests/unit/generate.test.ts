@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuCausalLm } from '../../src/engine/model/cpu-model';
 import { generate, type GenerationHooks, type GenerationResult } from '../../src/engine/model/generate';
+import { NonFiniteLogitsError } from '../../src/engine/model/sampling';
 import { StopStringStream } from '../../src/engine/model/stop-strings';
 import { ModelTokenizer } from '../../src/engine/model/tokenizer';
 import { Rng } from '../../src/engine/util/rng';
@@ -143,6 +144,28 @@ describe('generate() loop on a scripted fake model', () => {
     await expect(generate(model, [[STORIES_BOS], [STORIES_BOS]], { maxNewTokens: 10 })).rejects.toThrow('device lost');
     expect(model.sequences).toHaveLength(2);
     expect(model.liveSequences).toBe(0);
+  });
+
+  it('greedy decoding on NaN logits raises an error naming the prompt, the step and the position, and releases every sequence', async () => {
+    // A model whose forward pass breaks down once a sequence reaches 5 tokens: every logit NaN (as an
+    // overflow gives), where argmax used to answer token 0 silently.
+    const script = scripted(V, [story], STORIES_EOS);
+    const model = new FakeLm(fakeConfig(V), (history) => (history.length >= 5 ? new Float32Array(V).fill(NaN) : script(history)));
+    await expect(generate(model, [story.slice(0, 2), story.slice(0, 3)], { maxNewTokens: 10 })).rejects.toThrow(
+      new NonFiniteLogitsError(0, NaN, 'prompt 1, new token 3 (position 5)'),
+    );
+    expect(model.liveSequences).toBe(0);
+    expect(new NonFiniteLogitsError(0, NaN, 'prompt 1, new token 3 (position 5)').message).toBe(
+      "prompt 1, new token 3 (position 5): the logits hold NaN for token id 0, so no next token can be chosen: the model's forward pass produced a number that is not finite (an overflow, or damaged weights)",
+    );
+    // One NaN among finite logits, and sampling (not only greedy), are refused the same way.
+    const one = new FakeLm(fakeConfig(V), (history) => {
+      const logits = script(history);
+      if (history.length >= 3) logits[7] = NaN;
+      return logits;
+    });
+    await expect(generate(one, [story.slice(0, 2)], { maxNewTokens: 4 })).rejects.toThrow('prompt 0, new token 2 (position 3): the logits hold NaN for token id 7');
+    await expect(generate(one, [story.slice(0, 2)], { maxNewTokens: 4, temperature: 0.7, seed: 1 })).rejects.toThrow('prompt 0, new token 2 (position 3): the logits hold NaN for token id 7');
   });
 
   it('stops at the context limit and refuses a prompt longer than it', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../src/engine/model/config';
 import { resolveGenerateOptions, samplingDefaults } from '../../src/engine/model/generation-options';
-import { applyRepetitionPenalty, argmax, sampleToken } from '../../src/engine/model/sampling';
+import { applyRepetitionPenalty, argmax, NonFiniteLogitsError, sampleToken } from '../../src/engine/model/sampling';
 import { Rng } from '../../src/engine/util/rng';
 
 const DRAWS = 20_000;
@@ -32,6 +32,18 @@ const LOGITS = [2.0, 1.0, 0.5, 0.0, -1.0, 1.5];
 const logits = Float32Array.from(LOGITS);
 
 describe('sampleToken', () => {
+  it('refuses NaN and +Infinity logits when greedy (argmax answered token 0 for a leading NaN) and when sampling', () => {
+    const rng = new Rng(1);
+    expect(() => argmax([NaN, 1, 2])).toThrow(new NonFiniteLogitsError(0, NaN));
+    expect(() => sampleToken(Float32Array.from([1, 3, NaN, 2]), { temperature: 0 }, rng)).toThrow('the logits hold NaN for token id 2, so no next token can be chosen');
+    expect(() => sampleToken(Float32Array.from([1, Infinity, 2]), { temperature: 0 }, rng)).toThrow('the logits hold Infinity for token id 1');
+    expect(() => sampleToken(Float32Array.from([1, 2, NaN]), { temperature: 1 }, rng)).toThrow('the logits hold NaN for token id 2');
+    expect(() => sampleToken(Float32Array.from([1, 2, NaN]), { temperature: 1, topK: 2 }, rng)).toThrow(NonFiniteLogitsError);
+    // -Infinity is a token that can never be chosen, not a broken forward pass.
+    expect(sampleToken(Float32Array.from([-Infinity, 1, -Infinity]), { temperature: 0 }, rng)).toBe(1);
+    expect(sampleToken(Float32Array.from([-Infinity, 1, -Infinity]), { temperature: 1 }, rng)).toBe(1);
+  });
+
   it('is greedy at temperature 0 and when doSample is false, lowest index on ties', () => {
     const rng = new Rng(1);
     expect(sampleToken(logits, { temperature: 0 }, rng)).toBe(0);

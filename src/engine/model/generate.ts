@@ -6,7 +6,7 @@ import { Rng } from '../util/rng';
 import type { CausalLm, SequenceState } from './causal-lm';
 import { ModelFormatError } from './errors';
 import type { GenerateOptions, SamplingOptions } from './generation-options';
-import { checkSamplingOptions, sampleToken } from './sampling';
+import { checkSamplingOptions, NonFiniteLogitsError, sampleToken } from './sampling';
 import { StopStringStream } from './stop-strings';
 import { StreamDecoder } from './stream-decoder';
 import type { ModelTokenizer } from './tokenizer';
@@ -58,6 +58,11 @@ class Run {
     this.rng = new Rng(seed);
     this.decoder = tokenizer ? new StreamDecoder(tokenizer, { context: prompt }) : undefined;
     this.stops = tokenizer ? new StopStringStream(stopStrings) : undefined;
+  }
+
+  /** Position (0-based, prompt included) that the next new token takes. */
+  get nextPosition(): number {
+    return this.prompt.length + this.tokens.length;
   }
 
   /** True when the newest token cannot be fed back: the cache is full. */
@@ -194,7 +199,13 @@ async function decodeLoop(model: CausalLm, prompts: readonly (readonly number[])
 /** Samples one token for run `index` and decides whether its sequence ends here. */
 function step(run: Run, index: number, logits: Float32Array, s: LoopSettings): void {
   const stats = s.onEntropy ? { entropy: NaN } : undefined;
-  const token = sampleToken(logits, s.sampling, run.rng, run.history, stats);
+  let token: number;
+  try {
+    token = sampleToken(logits, s.sampling, run.rng, run.history, stats);
+  } catch (err) {
+    if (err instanceof NonFiniteLogitsError) throw err.at(`prompt ${index}, new token ${run.tokens.length + 1} (position ${run.nextPosition})`);
+    throw err;
+  }
   if (stats && !Number.isNaN(stats.entropy)) s.onEntropy!(index, stats.entropy);
   const added = run.add(token);
   let delta = added.delta;

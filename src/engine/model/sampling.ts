@@ -25,10 +25,43 @@ export function checkSamplingOptions(options: Partial<SamplingOptions>): Samplin
   return o;
 }
 
-/** Index of the largest value; the lowest index wins ties. */
+/**
+ * Logits holding NaN or +Infinity: the forward pass broke down, and any token chosen from them (argmax
+ * would answer token 0 for NaN) is garbage. `where` says which sequence and step, when known.
+ */
+export class NonFiniteLogitsError extends RangeError {
+  override readonly name = 'NonFiniteLogitsError';
+  constructor(
+    readonly tokenId: number,
+    readonly value: number,
+    readonly where?: string,
+  ) {
+    super(
+      `${where ? `${where}: ` : ''}the logits hold ${value} for token id ${tokenId}, so no next token can be chosen: ` +
+        "the model's forward pass produced a number that is not finite (an overflow, or damaged weights)",
+    );
+  }
+
+  /** The same error, saying where it happened. */
+  at(where: string): NonFiniteLogitsError {
+    return new NonFiniteLogitsError(this.tokenId, this.value, where);
+  }
+}
+
+/** First index holding NaN or +Infinity, or -1. */
+function firstNonFiniteLogit(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!(values[i] < Infinity)) return i;
+  return -1;
+}
+
+/** Index of the largest value; the lowest index wins ties. Throws NonFiniteLogitsError at a NaN or +Infinity. */
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v < Infinity)) throw new NonFiniteLogitsError(i, v);
+    if (v > values[best]) best = i;
+  }
   return best;
 }
 
@@ -99,7 +132,12 @@ function sample(scores: Float32Array, o: SamplingOptions, rng: Rng, stats?: Samp
   const V = scores.length;
   const invT = 1 / o.temperature;
   let candidates: number[] | undefined;
-  if (o.topK > 0 && o.topK < V) candidates = topKIndices(scores, o.topK);
+  if (o.topK > 0 && o.topK < V) {
+    // The top-k walk skips NaN (no comparison holds), so it would sample around a broken forward pass.
+    const bad = firstNonFiniteLogit(scores);
+    if (bad >= 0) throw new NonFiniteLogitsError(bad, scores[bad]);
+    candidates = topKIndices(scores, o.topK);
+  }
 
   let max = -Infinity;
   if (candidates) max = scores[candidates[0]];
@@ -115,7 +153,10 @@ function sample(scores: Float32Array, o: SamplingOptions, rng: Rng, stats?: Samp
     total += weights[j];
     weightedX += weights[j] * x;
   }
-  if (!(total > 0) || !Number.isFinite(total)) throw new RangeError('logits are not finite numbers; cannot sample');
+  if (!(total > 0) || !Number.isFinite(total)) {
+    const bad = Math.max(0, firstNonFiniteLogit(scores)); // every logit -Infinity: token 0 is as good an example as any
+    throw new NonFiniteLogitsError(bad, scores[bad]);
+  }
   if (stats) stats.entropy = candidates ? entropyAt(scores, o.temperature) : Math.log(total) - weightedX / total;
   if (o.topP >= 1) return draw(weights, total, rng, candidates);
 
