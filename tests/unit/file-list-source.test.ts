@@ -64,4 +64,25 @@ describe('FileListSource', () => {
     const lying: PickedFile = { name: real.name, size: 20, stream: () => real.stream() };
     await expect(new FileListSource([lying]).read('model.safetensors')).rejects.toThrow('model.safetensors: read 10 of 20 bytes');
   });
+
+  it('a picked file over the size limit is refused by its size before any of it is read', async () => {
+    // A 6 GB shard, as the picker describes it: neither stream() nor arrayBuffer() may be called.
+    let reads = 0;
+    const huge: PickedFile = {
+      name: 'model-00001-of-00002.safetensors',
+      size: 6e9,
+      stream: () => {
+        reads++;
+        return new File([], 'x').stream();
+      },
+      arrayBuffer: async () => {
+        reads++;
+        return new ArrayBuffer(0);
+      },
+    };
+    const why = 'model-00001-of-00002.safetensors: the picked file is 6000000000 bytes (6.00 GB), over the limit of 5000000000 bytes (5.00 GB) for one model file; not read';
+    await expect(new FileListSource([huge]).read('model-00001-of-00002.safetensors')).rejects.toThrow(why);
+    await expect(new FileListSource([huge]).read('model-00001-of-00002.safetensors', () => {})).rejects.toThrow(why);
+    expect(reads).toBe(0);
+  });
 });

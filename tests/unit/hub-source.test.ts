@@ -7,8 +7,8 @@ import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFiles, type ModelFiles } from '../../src/engine/model/model-files';
-import { hubCacheKey } from '../../src/engine/model/file-cache';
-import { HubSource, hubRepoIdProblem, isHubRepoId } from '../../src/engine/model/hub-source';
+import { hubCacheKey, type FileCache } from '../../src/engine/model/file-cache';
+import { HubDownloadError, HubSource, hubRepoIdProblem, isHubRepoId } from '../../src/engine/model/hub-source';
 import type { DownloadProgress, ModelSource } from '../../src/engine/model/source';
 import { DirectorySource } from '../../src/node/directory-source';
 import { FolderCache } from '../../src/node/folder-cache';
@@ -259,6 +259,79 @@ describe('HubSource over a local Hub server', () => {
     const events: DownloadProgress[] = [];
     expect(await hub.read('tokenizer.json', (p) => events.push(p))).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
     expect(events.at(-1)).toEqual({ file: 'tokenizer.json', loaded: 5, total: 5, cached: false });
+  });
+});
+
+/** A response whose body counts the chunks read from it and whether it was cancelled (nothing is read unasked). */
+function countedResponse(headers: Record<string, string>) {
+  const body = { pulled: 0, cancelled: false };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        body.pulled++;
+        controller.enqueue(new Uint8Array(1 << 16));
+      },
+      cancel() {
+        body.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { body, response: new Response(stream, { headers }) };
+}
+
+/** A FileCache in memory that records every put. */
+function memoryCache() {
+  const puts: string[] = [];
+  const cache: FileCache = { get: async () => undefined, put: async (key) => void puts.push(key) };
+  return { cache, puts };
+}
+
+describe('HubSource file size limits', () => {
+  it('refuses a Content-Length over the file limit before reading the body, naming the URL, and caches nothing', async () => {
+    const { body, response } = countedResponse({ 'Content-Length': '6000000000' });
+    const { cache, puts } = memoryCache();
+    const hub = new HubSource('org/name', { endpoint: 'https://hub.example', fetch: async () => response, cache });
+    const events: DownloadProgress[] = [];
+    await expect(hub.read('model-00001-of-00004.safetensors', (p) => events.push(p))).rejects.toThrow(
+      new HubDownloadError(
+        'https://hub.example/org/name/resolve/main/model-00001-of-00004.safetensors',
+        'Content-Length is 6000000000 bytes (6.00 GB), over the limit of 5000000000 bytes (5.00 GB) for one model file; not downloaded',
+      ),
+    );
+    expect(body).toEqual({ pulled: 0, cancelled: true });
+    expect(events).toEqual([]);
+    expect(puts).toEqual([]);
+  });
+
+  it('refuses a Content-Length this device cannot allocate, naming the URL, before reading the body', async () => {
+    // 2^53 bytes: over every JS engine's typed-array limit, so the allocation fails at once.
+    const { body, response } = countedResponse({ 'Content-Length': String(2 ** 53) });
+    const hub = new HubSource('org/name', { endpoint: 'https://hub.example', fetch: async () => response, maxFileBytes: Infinity });
+    await expect(hub.read('model.safetensors')).rejects.toThrow(
+      'https://hub.example/org/name/resolve/main/model.safetensors: Content-Length is 9007199254740992 bytes (9007199.25 GB), more than this device can hold in one buffer (',
+    );
+    expect(body).toEqual({ pulled: 0, cancelled: true });
+  });
+
+  it('applies the limit to a real server\'s file, and to a body without Content-Length as it streams', async () => {
+    const url = `${server.endpoint}/stories260K/resolve/main/model.safetensors`;
+    const small = new HubSource('stories260K', { endpoint: server.endpoint, maxFileBytes: 1_000_000 });
+    await expect(small.read('model.safetensors')).rejects.toThrow(
+      `${url}: Content-Length is 1044984 bytes (0.00 GB), over the limit of 1000000 bytes (0.00 GB) for one model file; not downloaded`,
+    );
+    expect((await new HubSource('stories260K', { endpoint: server.endpoint, maxFileBytes: 1044984 }).read('model.safetensors'))?.byteLength).toBe(1044984);
+
+    const { body, response } = countedResponse({});
+    const unsized = new HubSource('org/name', { endpoint: 'https://hub.example', fetch: async () => response, maxFileBytes: 100_000 });
+    await expect(unsized.read('model.safetensors')).rejects.toThrow(
+      'https://hub.example/org/name/resolve/main/model.safetensors: the body runs past 100000 bytes (0.00 GB), the limit for one model file; download stopped',
+    );
+    expect(body).toEqual({ pulled: 2, cancelled: true });
+  });
+
+  it('refuses a limit that is not a positive whole number of bytes', () => {
+    for (const bad of [0, -1, NaN, 1.5]) expect(() => new HubSource('gpt2', { maxFileBytes: bad })).toThrow(`maxFileBytes must be a positive whole number of bytes, got ${bad}`);
   });
 });
 

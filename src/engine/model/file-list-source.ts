@@ -1,6 +1,7 @@
 // A model repository made of files the user picked: a whole folder (`<input webkitdirectory>`, where each
 // file knows its path under the picked folder) or several files from a multi-file picker.
 
+import { allocateFileBuffer, checkFileSize, DEFAULT_MAX_FILE_BYTES } from './file-size-limit';
 import type { ModelSource, ProgressListener } from './source';
 
 /** What this source needs of a DOM File (Node's File has the same shape, without webkitRelativePath). */
@@ -56,6 +57,8 @@ export class FileListSource implements ModelSource {
     const file = this.find(name);
     if (!file) return undefined;
     const total = file.size;
+    const refuse = (why: string) => new Error(`${name}: ${why}; not read`);
+    checkFileSize(total, DEFAULT_MAX_FILE_BYTES, 'the picked file', refuse);
     // Without a progress listener (an export reading the files again) one arrayBuffer() read: no stream chunks
     // left as garbage, which in a browser worker can hold as much again as the file until they are collected.
     if (!onProgress && file.arrayBuffer) {
@@ -65,7 +68,7 @@ export class FileListSource implements ModelSource {
         throw new Error(`${name}: could not read the picked file (${(err as Error).message})`);
       }
     }
-    const out = new Uint8Array(total);
+    const out = allocateFileBuffer(total, DEFAULT_MAX_FILE_BYTES, 'the picked file', refuse);
     let loaded = 0;
     let lastReport = Date.now();
     // cached: true — the bytes are already on this machine (no network), like a local folder.

@@ -3,6 +3,7 @@
 // server). Works in the browser and in Node: it needs only `fetch` and ReadableStream.
 
 import { hubCacheKey, type FileCache } from './file-cache';
+import { allocateFileBuffer, checkFileLimit, DEFAULT_MAX_FILE_BYTES, describeBytes } from './file-size-limit';
 import type { ModelSource, ProgressListener } from './source';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -88,6 +89,8 @@ export interface HubSourceOptions {
   fetch?: typeof globalThis.fetch;
   /** Least time between two progress reports of one file (the first and the last are always reported). */
   progressIntervalMs?: number;
+  /** The largest file downloaded (default DEFAULT_MAX_FILE_BYTES); a larger Content-Length is refused unread. */
+  maxFileBytes?: number;
 }
 
 /** Cache entry recording that a file does not exist in the repository at this revision. */
@@ -100,6 +103,7 @@ export class HubSource implements ModelSource {
   private readonly cache: FileCache | undefined;
   private readonly fetchFn: typeof globalThis.fetch;
   private readonly progressIntervalMs: number;
+  private readonly maxFileBytes: number;
   /** Files the server said do not exist (404), so asking again costs no request. With a cache the answer
    * is also kept there (an empty marker entry), so a cached model loads with no network at all. */
   private readonly absent = new Set<string>();
@@ -125,6 +129,7 @@ export class HubSource implements ModelSource {
     // Bound to globalThis: browsers refuse a detached `fetch` ("Illegal invocation").
     this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.progressIntervalMs = options.progressIntervalMs ?? 100;
+    this.maxFileBytes = checkFileLimit(options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   }
 
   /** The resolve URL of one file. */
@@ -205,7 +210,15 @@ export class HubSource implements ModelSource {
     const lengthHeader = compressed ? null : response.headers.get('content-length');
     let declared = lengthHeader !== null && /^\d+$/.test(lengthHeader.trim()) ? Number(lengthHeader) : undefined;
 
-    let buffer = new Uint8Array(declared ?? 64 * 1024);
+    // The declared size is checked against the limit and the device before a byte of the body is read.
+    let buffer: Uint8Array;
+    try {
+      const initial = declared ?? Math.min(64 * 1024, this.maxFileBytes);
+      buffer = allocateFileBuffer(initial, this.maxFileBytes, 'Content-Length', (why) => new HubDownloadError(url, `${why}; not downloaded`));
+    } catch (err) {
+      await response.body?.cancel().catch(() => {});
+      throw err;
+    }
     let loaded = 0;
     let lastReport = -Infinity;
     let lastReported = -1;
@@ -229,7 +242,10 @@ export class HubSource implements ModelSource {
             // More than Content-Length: a compressed body whose Content-Encoding a cross-origin response
             // hides from the browser. The size is unknown after all.
             declared = undefined;
-            const grown = new Uint8Array(Math.max(2 * buffer.byteLength, loaded + value.byteLength));
+            const needed = loaded + value.byteLength;
+            const refuse = (why: string) => new HubDownloadError(url, `${why}; download stopped`);
+            if (needed > this.maxFileBytes) throw refuse(`the body runs past ${describeBytes(this.maxFileBytes)}, the limit for one model file`);
+            const grown = allocateFileBuffer(Math.min(this.maxFileBytes, Math.max(2 * buffer.byteLength, needed)), this.maxFileBytes, 'a buffer for the body', refuse);
             grown.set(buffer.subarray(0, loaded));
             buffer = grown;
           }
