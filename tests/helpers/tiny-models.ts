@@ -272,10 +272,16 @@ async function writeWeights(dir: string, tensors: Record<string, TensorToWrite>,
   await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify(index, null, 2) + '\n');
 }
 
+/** config.json as writeTinyModel writes it for `kind` (no files written). */
+export function tinyConfig(kind: TinyKind, options: TinyModelOptions = {}): Record<string, unknown> {
+  const s = sizesOf(kind, options);
+  return kind === 'llama' ? llamaConfig(s, options) : kind === 'qwen2' ? qwen2Config(s, options) : gpt2Config(s, options);
+}
+
 /** Writes a tiny random `kind` model folder into dir (created if needed) and returns what it wrote. */
 export async function writeTinyModel(dir: string, kind: TinyKind, options: TinyModelOptions = {}): Promise<TinyModel> {
   const s = sizesOf(kind, options);
-  const config = kind === 'llama' ? llamaConfig(s, options) : kind === 'qwen2' ? qwen2Config(s, options) : gpt2Config(s, options);
+  const config = tinyConfig(kind, options);
   const maker = new TensorMaker(options.seed ?? 1, options.dtype ?? 'F32', options.std ?? 0.15);
   if (kind === 'gpt2') gpt2Tensors(s, options, maker);
   else llamaTensors(kind, s, options, maker);

@@ -74,6 +74,22 @@ describe('parseModelConfig', () => {
     expect(parseModelConfig({ ...LLAMA, architectures: undefined, model_type: 'qwen2' }).architecture).toBe('qwen2');
   });
 
+  it('refuses architecture names that only Object.prototype knows, and sizes and token ids past 32-bit indices', () => {
+    // These used to find Object.prototype's members and pass as an architecture (a function).
+    expect(() => parseModelConfig({ ...LLAMA, architectures: ['constructor'] })).toThrow(
+      new UnsupportedModelError('config.json', 'architecture "constructor" is not supported (supported: LlamaForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel)'),
+    );
+    expect(() => parseModelConfig({ ...LLAMA, architectures: undefined, model_type: 'toString' })).toThrow('config.json: model_type "toString" is not supported');
+    expect(() => parseModelConfig({ ...LLAMA, vocab_size: 2 ** 32 })).toThrow(
+      new ModelFormatError('config.json', 'field "vocab_size" is 4294967296, over 2147483647, the largest size the GPU\'s 32-bit indices address'),
+    );
+    expect(parseModelConfig({ ...LLAMA, max_position_embeddings: 2 ** 31 - 1 }).maxPositions).toBe(2 ** 31 - 1);
+    expect(() => parseModelConfig({ ...LLAMA, bos_token_id: 1e308 })).toThrow('config.json: field "bos_token_id" must be a token id (an integer from 0 to 2147483647), got 1e+308');
+    expect(() => parseModelConfig({ ...LLAMA, eos_token_id: [2, 2 ** 31] })).toThrow(
+      'config.json: field "eos_token_id" must be a token id (an integer from 0 to 2147483647) or a list of them, got [2,2147483648]',
+    );
+  });
+
   it('names the field of the wrong type', () => {
     const err = thrown(() => parseModelConfig({ ...LLAMA, hidden_size: '64' }));
     expect(err).toBeInstanceOf(ModelFormatError);

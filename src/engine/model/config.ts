@@ -58,6 +58,13 @@ type Json = Record<string, unknown>;
 
 const SUPPORTED = 'LlamaForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel';
 
+/** The largest size field (vocabulary, widths, layers, positions): token ids and indices are i32 on the GPU. */
+const MAX_SIZE = 2 ** 31 - 1;
+
+function isTokenId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_SIZE;
+}
+
 /** Field reader that names config.json and the field in every error. */
 class Fields {
   constructor(
@@ -74,6 +81,7 @@ class Fields {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
       throw new ModelFormatError(this.file, `field "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
     }
+    if (v > MAX_SIZE) throw new ModelFormatError(this.file, `field "${key}" is ${v}, over ${MAX_SIZE}, the largest size the GPU's 32-bit indices address`);
     return v;
   }
 
@@ -101,7 +109,7 @@ class Fields {
     const v = this.json[key];
     if (v === undefined || v === null) return undefined;
     if (Array.isArray(v)) return this.tokenIds(key)[0];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ModelFormatError(this.file, `field "${key}" must be a token id`);
+    if (!isTokenId(v)) throw new ModelFormatError(this.file, `field "${key}" must be a token id (an integer from 0 to ${MAX_SIZE}), got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -110,8 +118,8 @@ class Fields {
     if (v === undefined || v === null) return [];
     const list = Array.isArray(v) ? v : [v];
     for (const id of list) {
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-        throw new ModelFormatError(this.file, `field "${key}" must be a token id or a list of them, got ${JSON.stringify(v)}`);
+      if (!isTokenId(id)) {
+        throw new ModelFormatError(this.file, `field "${key}" must be a token id (an integer from 0 to ${MAX_SIZE}) or a list of them, got ${JSON.stringify(v)}`);
       }
     }
     return list as number[];
@@ -128,12 +136,12 @@ function architectureOf(json: Json, f: Fields, file: string): { arch: Architectu
   const modelType = f.str('model_type');
   const byName: Record<string, Architecture> = { LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2', GPT2LMHeadModel: 'gpt2' };
   const byType: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2', gpt2: 'gpt2' };
+  // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
   if (name !== undefined) {
-    const arch = byName[name];
-    if (!arch) f.unsupported(`architecture "${name}" is not supported (supported: ${SUPPORTED})`);
-    return { arch, name };
+    if (!Object.hasOwn(byName, name)) f.unsupported(`architecture "${name}" is not supported (supported: ${SUPPORTED})`);
+    return { arch: byName[name], name };
   }
-  if (modelType !== undefined && byType[modelType]) {
+  if (modelType !== undefined && Object.hasOwn(byType, modelType)) {
     const arch = byType[modelType];
     return { arch, name: Object.keys(byName).find((k) => byName[k] === arch)! };
   }
