@@ -2,7 +2,8 @@
 // step", on the GPU engine. Two prompts of different lengths decode together (one extend per step, each
 // sequence its own cache); the reference runs the same generate() over RecomputingLm, which feeds the whole
 // sequence so far to a fresh sequence at every step. Greedy and sampled (temperature 0.8, fixed seed), with
-// f32 and with f16 weight storage; the sampled f32 run also equals the CPU reference's.
+// f32 and with f16 weight storage; the sampled f32 run also equals the CPU reference's. Logits that are not
+// finite end greedy decoding with an error, on the GPU engine as on the CPU reference.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuCausalLm } from '../../src/engine/model/cpu-model';
@@ -61,3 +62,23 @@ for (const weightFormat of ['f32', 'f16'] as const) {
     }
   });
 }
+
+describe('GPU greedy decoding on logits that are not finite', () => {
+  it('raises NonFiniteLogitsError naming the prompt, step and position, as the CPU reference does', async () => {
+    // Finite weights that overflow: a final norm weight of 3e38 makes the normed hidden state Inf, and the LM
+    // head's sums of Inf with both signs NaN (argmax used to answer token 0 for them).
+    const loaded = await loadModel(STORIES260K_DIR);
+    const norm = loaded.files.weights[0].tensors.get('model.norm.weight')!;
+    expect(norm.dtype).toBe('F32');
+    new Float32Array(norm.bytes.buffer, norm.bytes.byteOffset, norm.size).fill(3e38);
+    const prompt = [new ModelTokenizer(loaded.files).bosTokenId!];
+    const want = /^prompt 0, new token 1 \(position 1\): the logits hold (NaN|Infinity) for token id \d+, so no next token can be chosen/;
+    const gpu = await GpuCausalLm.create(await testGpu(), loaded.config, loaded.weights, { weightFormat: 'f32' });
+    try {
+      await expect(generate(gpu, [prompt], { maxNewTokens: 4, temperature: 0 })).rejects.toThrow(want);
+    } finally {
+      gpu.dispose();
+    }
+    await expect(generate(new CpuCausalLm(loaded.config, loaded.weights), [prompt], { maxNewTokens: 4, temperature: 0 })).rejects.toThrow(want);
+  });
+});
