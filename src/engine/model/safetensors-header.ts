@@ -37,7 +37,8 @@ function isDtype(value: unknown): value is SafetensorsDtype {
   return typeof value === 'string' && Object.hasOwn(DTYPE_BYTES, value);
 }
 
-function headerJson(bytes: Uint8Array, file: string): Record<string, unknown> {
+/** The header's JSON object and where the data starts (8 + N). */
+function headerJson(bytes: Uint8Array, file: string): { json: Record<string, unknown>; dataStart: number } {
   if (bytes.byteLength < 8) throw new ModelFormatError(file, `is ${bytes.byteLength} bytes, too short for a safetensors header`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) {
@@ -60,7 +61,7 @@ function headerJson(bytes: Uint8Array, file: string): Record<string, unknown> {
     const where = duplicate.path.length === 0 ? 'the header' : `the header's "${duplicate.path.join('.')}"`;
     throw new ModelFormatError(file, `${where} has the key "${duplicate.key}" twice (the format allows each key once)`);
   }
-  return header as Record<string, unknown>;
+  return { json: header as Record<string, unknown>, dataStart: 8 + n };
 }
 
 function metadataOf(value: unknown, file: string): Record<string, string> {
@@ -118,8 +119,7 @@ function checkLayout(tensors: readonly HeaderTensor[], dataLength: number, file:
 
 /** Reads and checks the header of a whole safetensors file held in memory. */
 export function readSafetensorsHeader(bytes: Uint8Array, file: string): SafetensorsHeader {
-  const json = headerJson(bytes, file);
-  const dataStart = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const { json, dataStart } = headerJson(bytes, file);
   const dataLength = bytes.byteLength - dataStart;
   let metadata: Record<string, string> = {};
   const tensors: HeaderTensor[] = [];

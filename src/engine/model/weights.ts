@@ -217,7 +217,7 @@ function coordinates(shape: readonly number[], i: number): string {
 }
 
 /** Refuses a tensor holding NaN or ±Infinity: it would poison every activation it touches, silently. */
-export function checkFinite(t: TensorView): void {
+function checkFinite(t: TensorView): void {
   const i = t.firstNonFinite();
   if (i < 0) return;
   throw new ModelFormatError(
