@@ -1,12 +1,13 @@
 // The studio's IndexedDB database: one typed schema, one version number, and an ordered list of
 // migrations. To add a store (datasets, runs, checkpoints, adapters, model cache): extend StudioSchema,
 // append a migration, and bump nothing else — DB_VERSION follows the list. The record types (records.ts)
-// are those of the latest version, schema v5.
+// are those of the latest version, schema v6.
 
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { MetaValues } from './meta-values';
 import type { AdapterRecord, CheckpointRecord, DatasetRecord, EvalResultRecord, EvalSuiteRecord, MatmulTuningRecord, MetricRow, ReferenceRecord, RunRecord } from './records';
 import { markSavedAsSft } from './migrate-v3';
+import { keyCheckpointsByStep } from './migrate-v6';
 
 export const DB_NAME = 'tunelab';
 
@@ -20,8 +21,8 @@ export interface StudioSchema extends DBSchema {
   runs: { key: string; value: RunRecord };
   /** Key [runId, kind, step]: a run's rows come back in step order per kind. */
   metrics: { key: [string, string, number]; value: MetricRow; indexes: { runId: string } };
-  /** The latest checkpoint of each run (key runId). */
-  checkpoints: { key: string; value: CheckpointRecord };
+  /** The newest two checkpoints of each run (key [runId, step]; keyed runId, one per run, before v6). */
+  checkpoints: { key: [string, number]; value: CheckpointRecord };
   adapters: { key: string; value: AdapterRecord; indexes: { runId: string } };
   /** The frozen starting adapter of a run begun from a saved one (key runId); since v3. */
   references: { key: string; value: ReferenceRecord };
@@ -68,6 +69,8 @@ const migrations: readonly Migration[] = [
   (db) => {
     db.createObjectStore('matmulTunings', { keyPath: 'adapterKey' });
   },
+  // 5 -> 6 (schema v6): checkpoints keyed [runId, step], so a run keeps two. Each saved checkpoint is kept.
+  (db, tx) => keyCheckpointsByStep(db, tx),
 ];
 
 export const DB_VERSION = migrations.length;
