@@ -105,12 +105,32 @@ export class StorageBlockedError extends Error {
   override name = 'StorageBlockedError';
 }
 
+/** What a tab whose code is older than the saved data shows: its connection is closed and cannot reopen. */
+export const UPGRADED_ELSEWHERE_MESSAGE = 'Tunelab was updated in another tab — reload to continue.';
+
+/** The database was upgraded by a newer Tunelab in another tab (or is newer than this tab's code). */
+export class StorageUpgradedError extends Error {
+  override name = 'StorageUpgradedError';
+  constructor() {
+    super(UPGRADED_ELSEWHERE_MESSAGE);
+  }
+}
+
+export interface OpenStudioDbOptions {
+  /**
+   * Called when another tab opens a newer version (or deletes the database): this connection is already
+   * closed, so that tab's upgrade goes ahead at once, and nothing more can be read or written here.
+   */
+  onUpgradedElsewhere?: () => void;
+}
+
 /**
  * Opens (creating or upgrading) the database. If another tab holds an older version open, the upgrade
  * waits for it: this rejects with StorageBlockedError instead of hanging. A tab whose connection blocks
- * a newer tab's upgrade closes it.
+ * a newer tab's upgrade closes it and says so through onUpgradedElsewhere; a database already newer than
+ * this code rejects with StorageUpgradedError.
  */
-export function openStudioDb(): Promise<StudioDb> {
+export function openStudioDb(options: OpenStudioDbOptions = {}): Promise<StudioDb> {
   if (!globalThis.indexedDB) {
     return Promise.reject(new Error('IndexedDB is not available here (private browsing, or storage blocked for this site).'));
   }
@@ -128,7 +148,9 @@ export function openStudioDb(): Promise<StudioDb> {
         reject(new StorageBlockedError('Another Tunelab tab uses an older database version: close it and reload.'));
       },
       blocking(_current, _next, event) {
+        // Closed synchronously, before the other tab's open can be reported blocked.
         (event.target as IDBDatabase).close();
+        options.onUpgradedElsewhere?.();
       },
     }).then(
       (db) => (blocked ? db.close() : resolve(db)),
@@ -136,6 +158,9 @@ export function openStudioDb(): Promise<StudioDb> {
         if (upgradeError !== undefined) {
           const why = upgradeError instanceof Error ? upgradeError.message : String(upgradeError);
           reject(new Error(`Upgrading the saved data to version ${DB_VERSION} failed, and nothing was changed: ${why}`, { cause: upgradeError }));
+        } else if (err instanceof DOMException && err.name === 'VersionError') {
+          // Saved by a newer Tunelab (another tab reloaded first): this page's code cannot read it.
+          reject(new StorageUpgradedError());
         } else {
           reject(err instanceof Error ? err : new Error(String(err)));
         }

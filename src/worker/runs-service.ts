@@ -113,7 +113,7 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
   async function launch(run: RunRecord, model: ActiveModel, prepared: Prepared, start: Start, lock: RunLock, listener: RunListener): Promise<RunRecord> {
     const store = runWriter(await deps.db());
     const claim = deps.models.claim(`The run "${run.name}" is training on this model: pause or stop it first.`);
-    const started = await TrainingRun.start({ store, run, model, ...prepared, ...start, lock, claim, listener });
+    const started = await TrainingRun.start({ store, run, model, ...prepared, ...start, lock, claim, listener, storageUpgraded: deps.storageUpgraded });
     current = started;
     void started.done.finally(() => {
       if (current === started) current = null;
