@@ -4,11 +4,15 @@
 //   GET /__tunelab/models                                  → { models: [{ id, architecture, files, bytes }] }
 //   GET /__tunelab/hub/<id>/resolve/<revision>/<file>      → the file (any revision: a folder has one state)
 // Nothing outside DIR is ever served: '..' and empty segments are refused, and symlinks must stay inside.
+// Nothing hidden is served or listed either: a name that starts with '.' (a dotfile such as .env, a
+// dot-folder such as .git or .cache) is refused in the requested path (also %-encoded) and in the path a
+// symlink resolves to. A client that goes away mid-file closes the file at once.
 
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Plugin } from 'vite';
 
 export const MODELS_PATH = '/__tunelab/models';
@@ -31,6 +35,16 @@ export type OfflineModelsHandler = (req: IncomingMessage, res: ServerResponse, n
 /** True when `path` (resolved, symlinks followed) is `root` or inside it. */
 function inside(root: string, path: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** Dotfiles and dot-folders (.git, .env, .cache, ...) are never listed or served. */
+function isHidden(name: string): boolean {
+  return name.startsWith('.');
+}
+
+/** The first hidden name on the way from `root` down to `path` (both resolved), if any. */
+function hiddenPart(root: string, path: string): string | undefined {
+  return relative(root, path).split(sep).find(isHidden);
 }
 
 async function realpathOrUndefined(path: string): Promise<string | undefined> {
@@ -64,8 +78,9 @@ async function describeModel(root: string, dir: string, id: string): Promise<Off
   const files: string[] = [];
   let bytes = 0;
   for (const entry of await readdir(dir)) {
+    if (isHidden(entry)) continue;
     const real = await realpathOrUndefined(join(dir, entry));
-    if (!real || !inside(root, real)) continue;
+    if (!real || !inside(root, real) || hiddenPart(root, real)) continue;
     const info = await stat(real);
     if (!info.isFile()) continue;
     files.push(entry);
@@ -78,9 +93,9 @@ async function describeModel(root: string, dir: string, id: string): Promise<Off
 async function subfolders(root: string, dir: string): Promise<string[]> {
   const names: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue; // .git, .cache, ...
+    if (isHidden(entry.name)) continue;
     const real = await realpathOrUndefined(join(dir, entry.name));
-    if (real && inside(root, real) && (await stat(real)).isDirectory()) names.push(entry.name);
+    if (real && inside(root, real) && !hiddenPart(root, real) && (await stat(real)).isDirectory()) names.push(entry.name);
   }
   return names.sort();
 }
@@ -103,22 +118,30 @@ export async function listOfflineModels(dir: string): Promise<OfflineModel[]> {
   return models;
 }
 
+interface Refusal {
+  status: 400 | 403;
+  refused: string;
+}
+
+const HIDDEN_REFUSAL = 'names that start with "." (dotfiles and dot-folders such as .git) are never served';
+
 /** `<id>/resolve/<revision>/<file>` split into decoded parts, or a reason it is refused. */
-function parseResolvePath(rest: string): { id: string[]; file: string[] } | { refused: string } {
+function parseResolvePath(rest: string): { id: string[]; file: string[] } | Refusal {
   let segments: string[];
   try {
     segments = rest.split('/').map(decodeURIComponent);
   } catch {
-    return { refused: 'bad %-encoding' };
+    return { status: 400, refused: 'bad %-encoding' };
   }
   const at = segments.indexOf('resolve');
-  if (at < 1 || at > 2 || segments.length < at + 3) return { refused: 'expected /<id>/resolve/<revision>/<file>' };
+  if (at < 1 || at > 2 || segments.length < at + 3) return { status: 400, refused: 'expected /<id>/resolve/<revision>/<file>' };
   const id = segments.slice(0, at);
   const file = segments.slice(at + 2);
   for (const s of [...id, ...file]) {
     if (s === '' || s === '.' || s === '..' || s.includes('\\') || s.includes('/') || s.includes('\0')) {
-      return { refused: `"${s}" is not a file or folder name` };
+      return { status: 400, refused: `"${s}" is not a file or folder name` };
     }
+    if (isHidden(s)) return { status: 403, refused: `"${s}": ${HIDDEN_REFUSAL}` };
   }
   return { id, file };
 }
@@ -143,7 +166,7 @@ function sendError(res: ServerResponse, status: number, message: string, errorCo
 async function serveFile(root: string | undefined, rest: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!root) return sendError(res, 404, 'no offline model folder (start the studio with npm start -- --models DIR)', 'RepoNotFound');
   const parsed = parseResolvePath(rest);
-  if ('refused' in parsed) return sendError(res, 400, parsed.refused);
+  if ('refused' in parsed) return sendError(res, parsed.status, parsed.refused);
   const realRoot = await realpath(root);
   const repoDir = await realpathOrUndefined(resolve(realRoot, ...parsed.id));
   if (!repoDir || !inside(realRoot, repoDir) || !(await isFile(join(repoDir, 'config.json')))) {
@@ -152,20 +175,21 @@ async function serveFile(root: string | undefined, rest: string, req: IncomingMe
   const path = await realpathOrUndefined(resolve(repoDir, ...parsed.file));
   const info = path && inside(realRoot, path) ? await stat(path) : undefined;
   if (!path || !info?.isFile()) return sendError(res, 404, `no file ${parsed.file.join('/')} in ${parsed.id.join('/')}`, 'EntryNotFound');
+  // A symlink with a plain name may lead to a hidden file inside the folder.
+  const hidden = hiddenPart(realRoot, path);
+  if (hidden) return sendError(res, 403, `${parsed.file.join('/')} leads to "${hidden}": ${HIDDEN_REFUSAL}`);
   res.statusCode = 200;
   res.setHeader('Content-Type', path.endsWith('.json') ? 'application/json; charset=utf-8' : 'application/octet-stream');
   res.setHeader('Content-Length', info.size);
   res.setHeader('Cache-Control', 'no-cache');
   if (req.method === 'HEAD') return void res.end();
-  await new Promise<void>((done) => {
-    const stream = createReadStream(path);
-    stream.on('error', () => {
-      res.destroy();
-      done();
-    });
-    stream.on('end', done);
-    stream.pipe(res);
-  });
+  try {
+    // pipeline destroys the file stream (closing its descriptor) when the client goes away mid-file.
+    await pipeline(createReadStream(path), res);
+  } catch {
+    // A client that went away, or a read error after the headers: the response is cut short.
+    res.destroy();
+  }
 }
 
 /** The middleware behind the plugin (usable on any node:http server). `dir` undefined: no folder. */

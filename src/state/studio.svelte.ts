@@ -40,6 +40,7 @@ export class Studio {
   start(): void {
     void this.gpu.load();
     void this.storage.probe();
+    void this.storage.watchUpgrades();
     void this.selfTest.loadCheckNames();
     void this.model.offline.refresh();
   }

@@ -1,12 +1,13 @@
 // The studio's IndexedDB database: one typed schema, one version number, and an ordered list of
 // migrations. To add a store (datasets, runs, checkpoints, adapters, model cache): extend StudioSchema,
 // append a migration, and bump nothing else — DB_VERSION follows the list. The record types (records.ts)
-// are those of the latest version, schema v5.
+// are those of the latest version, schema v6.
 
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { MetaValues } from './meta-values';
 import type { AdapterRecord, CheckpointRecord, DatasetRecord, EvalResultRecord, EvalSuiteRecord, MatmulTuningRecord, MetricRow, ReferenceRecord, RunRecord } from './records';
 import { markSavedAsSft } from './migrate-v3';
+import { keyCheckpointsByStep } from './migrate-v6';
 
 export const DB_NAME = 'tunelab';
 
@@ -20,8 +21,8 @@ export interface StudioSchema extends DBSchema {
   runs: { key: string; value: RunRecord };
   /** Key [runId, kind, step]: a run's rows come back in step order per kind. */
   metrics: { key: [string, string, number]; value: MetricRow; indexes: { runId: string } };
-  /** The latest checkpoint of each run (key runId). */
-  checkpoints: { key: string; value: CheckpointRecord };
+  /** The newest two checkpoints of each run (key [runId, step]; keyed runId, one per run, before v6). */
+  checkpoints: { key: [string, number]; value: CheckpointRecord };
   adapters: { key: string; value: AdapterRecord; indexes: { runId: string } };
   /** The frozen starting adapter of a run begun from a saved one (key runId); since v3. */
   references: { key: string; value: ReferenceRecord };
@@ -68,6 +69,8 @@ const migrations: readonly Migration[] = [
   (db) => {
     db.createObjectStore('matmulTunings', { keyPath: 'adapterKey' });
   },
+  // 5 -> 6 (schema v6): checkpoints keyed [runId, step], so a run keeps two. Each saved checkpoint is kept.
+  (db, tx) => keyCheckpointsByStep(db, tx),
 ];
 
 export const DB_VERSION = migrations.length;
@@ -102,12 +105,32 @@ export class StorageBlockedError extends Error {
   override name = 'StorageBlockedError';
 }
 
+/** What a tab whose code is older than the saved data shows: its connection is closed and cannot reopen. */
+export const UPGRADED_ELSEWHERE_MESSAGE = 'Tunelab was updated in another tab — reload to continue.';
+
+/** The database was upgraded by a newer Tunelab in another tab (or is newer than this tab's code). */
+export class StorageUpgradedError extends Error {
+  override name = 'StorageUpgradedError';
+  constructor() {
+    super(UPGRADED_ELSEWHERE_MESSAGE);
+  }
+}
+
+export interface OpenStudioDbOptions {
+  /**
+   * Called when another tab opens a newer version (or deletes the database): this connection is already
+   * closed, so that tab's upgrade goes ahead at once, and nothing more can be read or written here.
+   */
+  onUpgradedElsewhere?: () => void;
+}
+
 /**
  * Opens (creating or upgrading) the database. If another tab holds an older version open, the upgrade
  * waits for it: this rejects with StorageBlockedError instead of hanging. A tab whose connection blocks
- * a newer tab's upgrade closes it.
+ * a newer tab's upgrade closes it and says so through onUpgradedElsewhere; a database already newer than
+ * this code rejects with StorageUpgradedError.
  */
-export function openStudioDb(): Promise<StudioDb> {
+export function openStudioDb(options: OpenStudioDbOptions = {}): Promise<StudioDb> {
   if (!globalThis.indexedDB) {
     return Promise.reject(new Error('IndexedDB is not available here (private browsing, or storage blocked for this site).'));
   }
@@ -125,7 +148,9 @@ export function openStudioDb(): Promise<StudioDb> {
         reject(new StorageBlockedError('Another Tunelab tab uses an older database version: close it and reload.'));
       },
       blocking(_current, _next, event) {
+        // Closed synchronously, before the other tab's open can be reported blocked.
         (event.target as IDBDatabase).close();
+        options.onUpgradedElsewhere?.();
       },
     }).then(
       (db) => (blocked ? db.close() : resolve(db)),
@@ -133,6 +158,9 @@ export function openStudioDb(): Promise<StudioDb> {
         if (upgradeError !== undefined) {
           const why = upgradeError instanceof Error ? upgradeError.message : String(upgradeError);
           reject(new Error(`Upgrading the saved data to version ${DB_VERSION} failed, and nothing was changed: ${why}`, { cause: upgradeError }));
+        } else if (err instanceof DOMException && err.name === 'VersionError') {
+          // Saved by a newer Tunelab (another tab reloaded first): this page's code cannot read it.
+          reject(new StorageUpgradedError());
         } else {
           reject(err instanceof Error ? err : new Error(String(err)));
         }

@@ -250,6 +250,7 @@ export type MetricRow =
       rollouts?: StoredRollouts;
     };
 
+/** Key [runId, step] (schema v6): a run keeps its newest two (runs-store.ts KEPT_CHECKPOINTS). */
 export interface CheckpointRecord {
   runId: string;
   step: number;

@@ -1,4 +1,4 @@
-// What the studio keeps in IndexedDB, record by record (schema v5; see db.ts for the migrations). Plain data
+// What the studio keeps in IndexedDB, record by record (schema v6; see db.ts for the migrations). Plain data
 // (structured-clone safe); the worker writes, the page reads through the worker. Bytes are stored as
 // Uint8Array. Storage owns every type here: nothing is imported from the engine or the worker.
 

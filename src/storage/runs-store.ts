@@ -1,8 +1,9 @@
-// Training runs in IndexedDB: the run records, their metric rows, their latest checkpoint and (for a run
-// begun from a saved adapter) the copy of that adapter. Every change that touches a run also rewrites its
-// record in the same transaction, so the record's step and checkpointStep always describe what is stored;
-// a write that fails (a full quota) changes nothing, and the previous checkpoint stays until a new one has
-// replaced it (put on the same key, one transaction).
+// Training runs in IndexedDB: the run records, their metric rows, their newest two checkpoints and (for a
+// run begun from a saved adapter) the copy of that adapter. Every change that touches a run also rewrites
+// its record in the same transaction, so the record's step and checkpointStep (the newest checkpoint's)
+// always describe what is stored; a write that fails (a full quota) changes nothing. A new checkpoint and
+// the removal of the oldest are one transaction, so two are kept even when the newest later proves
+// unreadable: a resume then falls back to the one before (worker/run-resume.ts).
 
 import type { IDBPTransaction, StoreNames } from 'idb';
 import type { StudioDb, StudioSchema } from './db';
@@ -23,6 +24,14 @@ type RunTx = IDBPTransaction<StudioSchema, StoreNames<StudioSchema>[], 'readwrit
 /** Keys [runId, ...] of one run's rows: every key that starts with runId (arrays sort after numbers and strings). */
 function rowsOf(runId: string): IDBKeyRange {
   return IDBKeyRange.bound([runId], [runId, []]);
+}
+
+/** How many checkpoints a run keeps: the newest, and the one before in case the newest cannot be read. */
+export const KEPT_CHECKPOINTS = 2;
+
+/** Keys [runId, step] of one run's checkpoints after `step`. */
+function checkpointsAfter(runId: string, step: number): IDBKeyRange {
+  return IDBKeyRange.bound([runId, step], [runId, Infinity], true, false);
 }
 
 /** Keys of one kind of row after `step`. */
@@ -85,19 +94,36 @@ export function appendRow(db: StudioDb, row: MetricRow, change: (run: RunRecord)
   return changeRun(db, row.runId, ['metrics'], (run, tx) => ({ run: change(run), writes: [tx.objectStore('metrics').put(row)] }));
 }
 
-/** Replaces the run's checkpoint by a newer one, with the record's new checkpointStep, in one transaction. */
+/**
+ * Stores a checkpoint with the record's new checkpointStep and deletes the run's checkpoints beyond the
+ * newest KEPT_CHECKPOINTS (by step: a resume deletes those after its starting point), in one transaction.
+ */
 export function saveCheckpoint(db: StudioDb, checkpoint: CheckpointRecord, change: (run: RunRecord) => RunRecord): Promise<RunRecord> {
-  return changeRun(db, checkpoint.runId, ['checkpoints'], (run, tx) => ({
-    run: change(run),
-    writes: [tx.objectStore('checkpoints').put(checkpoint)],
-  }));
+  return changeRun(db, checkpoint.runId, ['checkpoints'], (run, tx) => {
+    const store = tx.objectStore('checkpoints');
+    const pruned = store.put(checkpoint).then(async () => {
+      const keys = await store.getAllKeys(rowsOf(checkpoint.runId));
+      await Promise.all(keys.slice(0, -KEPT_CHECKPOINTS).map((key) => store.delete(key)));
+    });
+    return { run: change(run), writes: [pruned] };
+  });
 }
 
-/** Deletes the rows after `step` (a resumed run redoes those steps) and writes the record's new state. */
+/**
+ * Deletes the rows and checkpoints after `step` (a resumed run redoes those steps; a checkpoint after it
+ * was unreadable or is about to be replaced) and writes the record's new state.
+ */
 export function rewindRun(db: StudioDb, runId: string, step: number, change: (run: RunRecord) => RunRecord): Promise<RunRecord> {
-  return changeRun(db, runId, ['metrics'], (run, tx) => {
+  return changeRun(db, runId, ['metrics', 'checkpoints'], (run, tx) => {
     const metrics = tx.objectStore('metrics');
-    return { run: change(run), writes: [metrics.delete(rowsAfter(runId, 'step', step)), metrics.delete(rowsAfter(runId, 'eval', step))] };
+    return {
+      run: change(run),
+      writes: [
+        metrics.delete(rowsAfter(runId, 'step', step)),
+        metrics.delete(rowsAfter(runId, 'eval', step)),
+        tx.objectStore('checkpoints').delete(checkpointsAfter(runId, step)),
+      ],
+    };
   });
 }
 
@@ -114,17 +140,24 @@ export async function runRows(db: StudioDb, runId: string): Promise<MetricRow[]>
   return inStepOrder(await db.getAll('metrics', rowsOf(runId)));
 }
 
-export async function getCheckpoint(db: StudioDb, runId: string): Promise<CheckpointRecord | undefined> {
-  return db.get('checkpoints', runId);
+/** The run's checkpoints, newest (highest step) first. */
+export async function runCheckpoints(db: StudioDb, runId: string): Promise<CheckpointRecord[]> {
+  return (await db.getAll('checkpoints', rowsOf(runId))).reverse();
 }
 
-/** The run, its rows, its checkpoint and its reference adapter (adapters saved from it stay). */
+/** The run's newest checkpoint. */
+export async function getCheckpoint(db: StudioDb, runId: string): Promise<CheckpointRecord | undefined> {
+  const newest = await db.transaction('checkpoints').store.openCursor(rowsOf(runId), 'prev');
+  return newest?.value;
+}
+
+/** The run, its rows, its checkpoints and its reference adapter (adapters saved from it stay). */
 export async function deleteRunData(db: StudioDb, runId: string): Promise<void> {
   const tx = db.transaction(['runs', 'metrics', 'checkpoints', 'references'], 'readwrite');
   await Promise.all([
     tx.objectStore('runs').delete(runId),
     tx.objectStore('metrics').delete(rowsOf(runId)),
-    tx.objectStore('checkpoints').delete(runId),
+    tx.objectStore('checkpoints').delete(rowsOf(runId)),
     tx.objectStore('references').delete(runId),
     tx.done,
   ]);

@@ -55,6 +55,9 @@ export type GpuStatus =
 export type ProgressListener = (progress: SelfTestProgress) => void;
 export type DeviceLostListener = (message: string) => void;
 
+/** Hears, once, that a newer Tunelab in another tab upgraded the database (the message says to reload). */
+export type StorageUpgradedListener = (message: string) => void;
+
 /** Where a model comes from. */
 export type ModelRequest =
   | {
@@ -172,6 +175,11 @@ export interface StudioApi extends DatasetsApi, RunsApi, AdaptersApi, ChatApi, D
   runSelfTest(onProgress: ProgressListener): Promise<KernelCheckResult[]>;
   /** Writes and reads back a probe record in IndexedDB. Never rejects: failures come back as data. */
   probeStorage(): Promise<StorageProbeResult>;
+  /**
+   * Calls `listener` once if another tab upgrades the database under this worker: its connection is then
+   * closed, a run training here is paused at its last checkpoint, and every storage call is refused.
+   */
+  onStorageUpgraded(listener: StorageUpgradedListener): Promise<void>;
 
   /** The server's offline model folder. Never rejects. */
   listOfflineModels(): Promise<OfflineListing>;

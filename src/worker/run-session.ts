@@ -12,7 +12,9 @@
 // (the loop writes a checkpoint first); a lost device 'interrupted'; a full storage quota 'paused' at the
 // last checkpoint that was written; a non-finite loss or gradient 'failed' with the loop's message (the
 // last good checkpoint kept); anything else 'failed'. The lock and the model are released only after that
-// status is written.
+// status is written. A database upgraded by a newer Tunelab in another tab closes this tab's connection:
+// the run stops after the step in flight, writes nothing more, and the page hears 'paused' at its last
+// stored checkpoint with "reload to continue" (the stored record reads 'interrupted' after the reload).
 
 import { GpuDeviceLostError } from '../engine/gpu/errors';
 import type { LoraAdapter } from '../engine/lora/adapter';
@@ -25,6 +27,7 @@ import type { RewardSet } from '../engine/train/grpo/rewards';
 import { runGrpoTraining } from '../engine/train/grpo/run-grpo';
 import { runTraining, type EvalMetrics, type LoopConfig, type StepMetrics, type TrainHooks, type TrainResult } from '../engine/train/train-loop';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
+import { StorageUpgradedError, UPGRADED_ELSEWHERE_MESSAGE } from '../storage/db';
 import { isQuotaExceeded, StorageFullError, storageFullError } from '../storage/quota';
 import type { MetricRow, RunRecord, RunStatus, StoredRollouts } from '../storage/records';
 import type { RunWriter } from '../storage/runs-store';
@@ -38,7 +41,7 @@ import { EtaClock } from './run-eta';
 import type { RunLock } from './run-lock';
 import { adapterSamples } from './run-samples';
 import type { RunSuites } from './run-suites';
-import { deviceLostMessage, filesNote, storageFullRunMessage } from './run-status';
+import { deviceLostMessage, filesNote, storageFullRunMessage, storageUpgradedRunMessage } from './run-status';
 
 export interface TrainingRunSetup {
   /** IndexedDB in the studio (runWriter(db)). */
@@ -61,6 +64,8 @@ export interface TrainingRunSetup {
   listener: RunListener;
   /** The eval suites attached to the run (scored at each evaluation, compared with the base at the end). */
   suites?: RunSuites;
+  /** Resolves when another tab upgraded the database: nothing more can be stored (WorkerDeps.storageUpgraded). */
+  storageUpgraded?: Promise<void>;
 }
 
 interface Outcome {
@@ -82,6 +87,8 @@ export class TrainingRun {
   private readonly controller = new AbortController();
   private stopAs: 'paused' | 'stopped' = 'paused';
   private lostMessage: string | null = null;
+  /** Another tab upgraded the database: the connection is closed, nothing more is written. */
+  private storageGone = false;
   private record: RunRecord;
   private readonly eta = new EtaClock();
   /** GRPO: the held-out rollouts of the evaluation under way (its row carries them). */
@@ -97,6 +104,7 @@ export class TrainingRun {
     this.id = setup.run.id;
     this.record = setup.run;
     void setup.model.model.ctx.lost.then((err) => this.onDeviceLost(err));
+    void setup.storageUpgraded?.then(() => this.onStorageUpgraded());
     this.done = this.train();
   }
 
@@ -124,6 +132,12 @@ export class TrainingRun {
 
   get run(): RunRecord {
     return this.record;
+  }
+
+  /** Where the run writes; refused once the database was upgraded elsewhere (the loop then ends, paused). */
+  private get store() {
+    if (this.storageGone) throw new StorageUpgradedError();
+    return this.setup.store;
   }
 
   /** Ends the loop after the step in flight, with a checkpoint; resolves once the run has stopped. */
@@ -169,6 +183,8 @@ export class TrainingRun {
     } catch (err) {
       outcome = await this.failure(err);
     }
+    // Also when the last step's writes landed just before: the status cannot be stored any more.
+    if (this.storageGone) outcome = this.storageOutcome();
     return this.finish(outcome);
   }
 
@@ -210,7 +226,7 @@ export class TrainingRun {
     const row: MetricRow = { runId: this.id, kind: 'step', ...m };
     const rollouts = this.pendingRollouts;
     this.pendingRollouts = null;
-    this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, step: m.step, ...(rollouts ? { rollouts } : {}), updatedAt: nowIso() }));
+    this.record = await this.store.appendRow(row, (r) => ({ ...r, step: m.step, ...(rollouts ? { rollouts } : {}), updatedAt: nowIso() }));
     this.emit({ kind: 'metric', row });
     this.eta.mark(m.step, performance.now());
     const seconds = this.eta.secondsLeft(this.record.settings.loop.steps);
@@ -225,7 +241,7 @@ export class TrainingRun {
     const samples = isGrpoData(data) ? [] : await adapterSamples(model.model, this.backend, tokenizer, data.samplePrompts);
     const suites = await this.suiteScores(m.step);
     const row: MetricRow = { runId: this.id, kind: 'eval', ...m, samples, ...(suites ? { suites } : {}), ...(rollouts ? { rollouts } : {}) };
-    this.record = await this.setup.store.appendRow(row, (r) => ({ ...r, updatedAt: nowIso() }));
+    this.record = await this.store.appendRow(row, (r) => ({ ...r, updatedAt: nowIso() }));
     this.emit({ kind: 'metric', row });
   }
 
@@ -259,13 +275,13 @@ export class TrainingRun {
       const message = `The comparison of the attached suites with the base failed: ${err instanceof Error ? err.message : String(err)}`;
       suiteComparison = { step, comparedAt: nowIso(), base: [], adapted: [], comparisons: [], forgetting: [], message };
     }
-    this.record = await this.setup.store.updateRun(this.id, (r) => ({ ...r, suiteComparison, updatedAt: nowIso() }));
+    this.record = await this.store.updateRun(this.id, (r) => ({ ...r, suiteComparison, updatedAt: nowIso() }));
   }
 
   /** Short memory: the run computes its reference once from now on, and keeps that setting for its resumes. */
   private async onReferenceFallback(reason: string): Promise<void> {
     const message = `${reason} With the reference's pass in each step the run did not fit: its log-probabilities are now computed once before training.`;
-    this.record = await this.setup.store.updateRun(this.id, (r) => ({
+    this.record = await this.store.updateRun(this.id, (r) => ({
       ...r,
       message,
       settings: r.settings.preference ? { ...r.settings, preference: { ...r.settings.preference, precomputeRef: true } } : r.settings,
@@ -276,7 +292,7 @@ export class TrainingRun {
 
   private async onCheckpoint(c: TrainCheckpoint): Promise<void> {
     const checkpoint = { runId: this.id, step: c.step, bytes: checkpointBytes(c), savedAt: nowIso() };
-    this.record = await this.setup.store.saveCheckpoint(checkpoint, (r) => ({ ...r, checkpointStep: c.step, updatedAt: nowIso() }));
+    this.record = await this.store.saveCheckpoint(checkpoint, (r) => ({ ...r, checkpointStep: c.step, updatedAt: nowIso() }));
     this.emit({ kind: 'status', run: this.record });
   }
 
@@ -286,11 +302,21 @@ export class TrainingRun {
     this.controller.abort();
   }
 
+  private onStorageUpgraded(): void {
+    this.storageGone = true;
+    this.controller.abort();
+  }
+
+  private storageOutcome(): Outcome {
+    return { status: 'paused', message: storageUpgradedRunMessage(this.record, UPGRADED_ELSEWHERE_MESSAGE) };
+  }
+
   private lostOutcome(): Outcome {
     return { status: 'interrupted', message: deviceLostMessage(this.record, this.lostMessage ?? 'The GPU device was lost.') };
   }
 
   private async failure(err: unknown): Promise<Outcome> {
+    if (this.storageGone) return this.storageOutcome();
     if (err instanceof GpuDeviceLostError) this.onDeviceLost(err);
     if (this.lostMessage === null) {
       // A step that failed because the device went away reports it before the device's own lost promise.
@@ -318,7 +344,8 @@ export class TrainingRun {
     this.rolloutPosts.flush();
     const change = (r: RunRecord): RunRecord => ({ ...r, status: outcome.status, message: outcome.message, updatedAt: nowIso() });
     try {
-      this.record = await this.setup.store.updateRun(this.id, change);
+      // Upgraded elsewhere: nothing can be stored; the record reads 'interrupted' after the reload.
+      this.record = this.storageGone ? change(this.record) : await this.store.updateRun(this.id, change);
     } catch (err) {
       // Unsaved (a full quota): the stored record still says 'running' and reads as interrupted once the
       // lock is gone; the page hears the real outcome now.

@@ -39,6 +39,11 @@ export function storageFullRunMessage(run: Pick<RunRecord, 'checkpointStep' | 's
   return withFilesNote(run, `${text}. The run is paused; it resumes from ${resumePoint(run)}.`);
 }
 
+/** A run paused because a newer Tunelab in another tab upgraded the database (nothing more could be stored). */
+export function storageUpgradedRunMessage(run: Pick<RunRecord, 'step' | 'checkpointStep' | 'settings'>, upgradedMessage: string): string {
+  return withFilesNote(run, `${upgradedMessage} The run is paused after step ${run.step}; after the reload, resume continues from ${resumePoint(run)}.`);
+}
+
 /** Runs whose record says 'running' although no tab holds their lock: their tab is gone. */
 export function orphanedRuns(runs: readonly RunRecord[], locked: ReadonlySet<string>): RunRecord[] {
   return runs.filter((r) => r.status === 'running' && !locked.has(r.id));

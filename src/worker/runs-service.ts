@@ -7,14 +7,13 @@
 import { planAdapter, type LoraAdapter } from '../engine/lora/adapter';
 import { adapterConfigJson, adapterWeightsBytes } from '../engine/lora/peft-files';
 import { missingTokenizerError, type ModelTokenizer } from '../engine/model/tokenizer';
-import { readCheckpoint, type TrainCheckpoint } from '../engine/train/checkpoint';
+import type { TrainCheckpoint } from '../engine/train/checkpoint';
 import { DatasetNotFoundError, getDataset } from '../storage/datasets-store';
 import type { AdapterRecord, RunRecord, RunSettings } from '../storage/records';
 import {
   addRun,
   allRuns,
   deleteRunData,
-  getCheckpoint,
   getRun,
   rewindRun,
   runRows,
@@ -31,6 +30,7 @@ import { runRewardTest } from './run-reward-test';
 import { openRewardSet, type OpenRewardSet } from './run-rewards';
 import { lockedRunIds, tryLockRun, type RunLock } from './run-lock';
 import { describeRef, modelName, modelRefOf, requestOf, sameModel } from './run-model-ref';
+import { fallbackNote, resumeCheckpoint, type ResumeCheckpoint } from './run-resume';
 import { TrainingRun } from './run-session';
 import { filesNote, interruptedMessage, orphanedRuns, OTHER_TAB_MESSAGE, resumeProblem } from './run-status';
 import { RunSuites } from './run-suites';
@@ -70,12 +70,9 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
     return requireModel();
   }
 
-  /** Plans the run's adapter on `model`, filled from its checkpoint when there is one. */
-  async function checkpointOf(run: RunRecord, model: ActiveModel): Promise<TrainCheckpoint | undefined> {
-    const stored = await getCheckpoint(await deps.db(), run.id);
-    if (!stored) return undefined;
-    const adapter = planAdapter(model.config.architecture, model.layout, run.settings.lora);
-    return readCheckpoint(stored.bytes, adapter, `the checkpoint of run "${run.name}" (step ${stored.step})`);
+  /** The run's adapter planned on `model`, filled from its newest usable checkpoint when it has one. */
+  async function checkpointOf(run: RunRecord, model: ActiveModel): Promise<ResumeCheckpoint | undefined> {
+    return resumeCheckpoint(await deps.db(), run, () => planAdapter(model.config.architecture, model.layout, run.settings.lora));
   }
 
   /** What a run is prepared with before it starts; `rewards` (GRPO) is the caller's to dispose until the run owns it. */
@@ -116,7 +113,7 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
   async function launch(run: RunRecord, model: ActiveModel, prepared: Prepared, start: Start, lock: RunLock, listener: RunListener): Promise<RunRecord> {
     const store = runWriter(await deps.db());
     const claim = deps.models.claim(`The run "${run.name}" is training on this model: pause or stop it first.`);
-    const started = await TrainingRun.start({ store, run, model, ...prepared, ...start, lock, claim, listener });
+    const started = await TrainingRun.start({ store, run, model, ...prepared, ...start, lock, claim, listener, storageUpgraded: deps.storageUpgraded });
     current = started;
     void started.done.finally(() => {
       if (current === started) current = null;
@@ -229,7 +226,8 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
           const prepared = await dataFor(stored.settings, model, true);
           return await owning(prepared, async () => {
             const reference = await storedReference(db, stored, model);
-            const resume = await checkpointOf(stored, model);
+            const found = await checkpointOf(stored, model);
+            const resume = found?.checkpoint;
             const adapter = resume?.adapter ?? policyStart(stored.settings, model, reference);
             const from = resume?.step ?? 0;
             if (from >= stored.settings.loop.steps) {
@@ -241,14 +239,16 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
               return completed;
             }
             // The steps after the checkpoint are trained again: their rows go, so the curve has each step once.
-            // So do the latest rollouts when a step after the checkpoint sampled them (they come again).
+            // So do the latest rollouts when a step after the checkpoint sampled them (they come again), and a
+            // newer checkpoint that could not be used.
+            const note = [fallbackNote(found), filesNote(stored)].filter(Boolean).join(' ') || undefined;
             const run = await rewindRun(db, runId, from, ({ rollouts, ...r }) => ({
               ...r,
               ...(rollouts && rollouts.step <= from ? { rollouts } : {}),
               status: 'running',
               step: from,
               checkpointStep: from,
-              message: filesNote(r),
+              message: note,
               updatedAt: nowIso(),
             }));
             return await launch(run, model, prepared, { adapter, reference, resume }, lock, listener);
@@ -317,9 +317,9 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
         if (!model || !sameModel(modelRefOf(model), stored.settings.model)) {
           throw new Error(`Load ${describeRef(stored.settings.model)} first: the adapter's modules are laid out from the model it trained.`);
         }
-        const resume = await checkpointOf(stored, model);
-        if (!resume) throw new Error(`The run "${stored.name}" has no checkpoint yet: there is no adapter to save.`);
-        adapter = resume.adapter;
+        const found = await checkpointOf(stored, model);
+        if (!found) throw new Error(`The run "${stored.name}" has no checkpoint yet: there is no adapter to save.`);
+        adapter = found.checkpoint.adapter;
       }
       const baseModel = stored.settings.modelName;
       const record: AdapterRecord & { runId: string } = {

@@ -4,6 +4,7 @@
 import * as Comlink from 'comlink';
 import { allKernelChecks } from '../engine/selftest/registry';
 import { runKernelChecks } from '../engine/selftest/run';
+import { UPGRADED_ELSEWHERE_MESSAGE } from '../storage/db';
 import { probeStorage } from '../storage/probe';
 import { openGpuSession, type GpuSession } from './gpu-session';
 import { createMatmulTuningApi, MatmulTuningService } from './matmul-tuning-service';
@@ -27,7 +28,7 @@ import { createExportService } from './export-service';
 import { createJudgeService } from './eval-judge-service';
 import { startBrowserSandbox } from './eval-sandbox';
 import { createRunsService } from './runs-service';
-import { studioDb, type WorkerDeps } from './worker-deps';
+import { storageUpgraded, studioDb, type WorkerDeps } from './worker-deps';
 
 let session: Promise<GpuSession> | undefined;
 let selfTestRunning = false;
@@ -48,7 +49,7 @@ async function gpuContext() {
 
 const models = new ModelSession(gpuContext);
 const matmulTuning = new MatmulTuningService({ gpuContext, db: studioDb, busy: () => models.busy });
-const deps: WorkerDeps = { gpuContext, models, db: studioDb, matmulTuning };
+const deps: WorkerDeps = { gpuContext, models, db: studioDb, storageUpgraded, matmulTuning };
 
 /** The calls of the Device and Model pages. */
 const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersApi | keyof ChatApi | keyof DemoApi | keyof EvalApi | keyof JudgeApi | keyof ExportApi | keyof MatmulTuningApi> = {
@@ -79,6 +80,11 @@ const core: Omit<StudioApi, keyof DatasetsApi | keyof RunsApi | keyof AdaptersAp
   },
 
   probeStorage,
+
+  async onStorageUpgraded(listener) {
+    // A closed page cannot hear it; nothing else to do then.
+    void storageUpgraded.then(() => listener(UPGRADED_ELSEWHERE_MESSAGE)).catch(() => undefined);
+  },
 
   listOfflineModels: () => listOfflineModels(),
 

@@ -1,11 +1,13 @@
 // The studio on a real WebGPU adapter (SwiftShader in Chromium here): GPU panel, the kernel self-test in
-// the worker, and IndexedDB from the worker across a reload.
+// the worker, IndexedDB from the worker across a reload, and a newer Tunelab in another tab upgrading the
+// database (this tab then says to reload, before and after a reload with its older code).
 
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { allKernelChecks } from '../../src/engine/selftest/registry';
+import { DB_VERSION } from '../../src/storage/db';
 import { launchChromium, type TestBrowser } from './browser';
 import { adapterFromMainThread, openStudio, openStudioPage, text, waitForView } from './studio-page';
 
@@ -162,5 +164,44 @@ describe('studio with a WebGPU adapter', () => {
     expect(await line.getAttribute('data-previous-token')).toBe(first);
     expect(await line.getAttribute('data-token')).not.toBe(first);
     expect(errors).toEqual([]);
+  });
+  // Last: the profile's database stays at the newer version.
+  it('another tab opening a newer database version: a banner says to reload, and says so again after a reload with this code', async () => {
+    const upgraded = 'Tunelab was updated in another tab — reload to continue.';
+    const other = await browser.newPage();
+    // Any page of the origin will do; this one does not start a studio of its own.
+    await other.page.goto(new URL('/datasets/stories-setting/train.jsonl', inject('studioUrl')).href);
+    const version = await other.page.evaluate(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const current = indexedDB.open('tunelab');
+          current.onerror = () => reject(current.error);
+          current.onsuccess = () => {
+            const next = current.result.version + 1;
+            current.result.close();
+            const open = indexedDB.open('tunelab', next);
+            open.onupgradeneeded = () => open.result.createObjectStore('fromTheFuture');
+            open.onblocked = () => reject(new Error('the upgrade was blocked by the studio tab'));
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              open.result.close();
+              resolve(next);
+            };
+          };
+        }),
+    );
+    expect(version).toBe(DB_VERSION + 1);
+    const banner = page.getByTestId('storage-upgraded');
+    await banner.waitFor({ timeout: 10_000 });
+    expect((await banner.textContent())?.trim()).toBe(`${upgraded} Reload`);
+
+    await Promise.all([page.waitForEvent('load'), banner.getByRole('button', { name: 'Reload' }).click()]);
+    expect(await waitForView(page)).toBe('ready');
+    // This page's code is older than the saved data: it says so again, and storage calls say why they fail.
+    await page.getByTestId('storage-upgraded').waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=storage-line]')?.getAttribute('data-status') !== 'pending');
+    expect(await page.getByTestId('storage-line').textContent()).toContain(`StorageUpgradedError: ${upgraded}`);
+    expect(errors).toEqual([]);
+    expect(other.errors).toEqual([]);
   });
 });

@@ -9,7 +9,10 @@
 //   step 1 is exactly log 2 with zero margins);
 // - DPO from a saved adapter trains a copy of it against it, frozen: step 1 is again log 2, which it is not
 //   with the base as the reference;
-// - a non-finite loss fails the run at that step with the value, the last good checkpoint kept;
+// - an update that leaves a non-finite value fails the run at that step, naming the tensor, with no
+//   checkpoint of it (a non-finite loss or gradient norm is covered on the CPU in train-loop.test.ts);
+// - a database upgraded by a newer Tunelab in another tab pauses the run at its last stored checkpoint, with
+//   nothing more written and "reload to continue";
 // - a lost device (destroy()) leaves the run interrupted with the device's message.
 
 import { readFileSync } from 'node:fs';
@@ -91,7 +94,7 @@ describe('TrainingRun on the GPU', () => {
     run: RunRecord,
     events: RunEvent[],
     onStep?: (step: number, training: TrainingRun) => void,
-    from: { data?: RunData; reference?: LoraAdapter; adapter?: LoraAdapter; suites?: RunSuites } = {},
+    from: { data?: RunData; reference?: LoraAdapter; adapter?: LoraAdapter; suites?: RunSuites; storageUpgraded?: Promise<void> } = {},
   ) {
     store.runs.set(run.id, run);
     const plan = planAdapter(disk.config.architecture, disk.weights, run.settings.lora);
@@ -112,6 +115,7 @@ describe('TrainingRun on the GPU', () => {
       adapter,
       reference: from.reference,
       suites: from.suites,
+      storageUpgraded: from.storageUpgraded,
       resume,
       lock: { release: () => released.push(`lock ${run.id}`) },
       claim: { release: () => released.push(`model ${run.id}`) },
@@ -257,23 +261,26 @@ describe('TrainingRun on the GPU', () => {
     model.model.dispose();
   });
 
-  it('a non-finite loss fails the run at that step with the value, keeping the last good checkpoint', async () => {
+  it('an update that leaves a non-finite value fails the run at that step, naming the tensor, with no checkpoint of it', async () => {
     const model = await activeModel(ctx);
     const store = new MemoryStore();
     const s = settings(6, 1, 0);
     // An absurd learning rate: Adam's first step moves each LoRA B entry by the rate itself (m/sqrt(v) = ±1), so
-    // B sits at float32's largest values and any sum of two of its products overflows to infinity.
+    // B sits at float32's edge, and the update leaves non-finite values in the adapter (here A's NaN): step 1's
+    // own loss (before the update) is finite and logged, its checkpoint is refused. Before the rule, this
+    // checkpoint was kept as "the last good" one.
     const run = record('nan', { ...s, loop: { ...s.loop, lr: 3e38, scheduler: 'constant', maxGradNorm: 0 } });
     const events: RunEvent[] = [];
     const done = await (await start(store, model, run, events)).done;
     expect(done.status).toBe('failed');
-    const failedAt = done.step + 1;
-    expect(done.checkpointStep).toBe(done.step);
-    expect(store.checkpoints.get('nan')?.step).toBe(done.step);
     expect(done.message).toMatch(
-      new RegExp(`^Training stopped at step ${failedAt}: the (loss|gradient norm) is (NaN|Infinity|-Infinity) \\(not a finite number\\), so the adapter can no longer be trusted; the last good checkpoint \\(step ${done.step}\\) is kept\\.`),
+      /^Training stopped at step 1: the value \d+ of tensor "model\.layers\.\d+\.self_attn\.(q|v)_proj\.(A|B)(\.exp_avg|\.exp_avg_sq)?" is (NaN|Infinity|-Infinity) \(not a finite number\), so the adapter can no longer be trusted; no checkpoint had been written yet\./,
     );
-    expect(store.stepLosses('nan').has(failedAt)).toBe(false);
+    expect(done.step).toBe(1);
+    expect(done.checkpointStep).toBe(0);
+    expect(store.checkpoints.has('nan')).toBe(false);
+    expect([...store.stepLosses('nan').keys()]).toEqual([1]);
+    expect(Number.isFinite(store.stepLosses('nan').get(1))).toBe(true);
     expect(events.at(-1)).toMatchObject({ kind: 'status', run: { status: 'failed' } });
     model.model.dispose();
   });
@@ -328,6 +335,37 @@ describe('TrainingRun on the GPU', () => {
     expect(forgetting.difference).toBeCloseTo(evals[1].suites![1].scores[ppl].value - base[1][ppl].value, 9);
     expect(forgetting.stderr).toBeGreaterThan(0);
     expect(store.runs.get('suites')?.suiteComparison).toEqual(cmp);
+    model.model.dispose();
+  });
+
+  it('a database upgraded by another tab pauses the run at its last stored checkpoint, writing nothing more: "reload to continue"', async () => {
+    const model = await activeModel(ctx);
+    const store = new MemoryStore();
+    const events: RunEvent[] = [];
+    let upgrade!: () => void;
+    const storageUpgraded = new Promise<void>((resolve) => (upgrade = resolve));
+    let upgraded = false;
+    const writesAfter: string[] = [];
+    store.refuse = (what, step) => {
+      if (upgraded) writesAfter.push(`${what} ${step}`);
+      return false;
+    };
+    // The other tab upgrades once step 3 is stored (checkpoints every 2 steps: the last one is step 2's).
+    const onStep = (step: number) => {
+      if (step !== 3) return;
+      upgraded = true;
+      upgrade();
+    };
+    const done = await (await start(store, model, record('upgraded', settings(50, 2, 0)), events, onStep, { storageUpgraded })).done;
+    expect(done.status).toBe('paused');
+    expect(done.message).toBe('Tunelab was updated in another tab — reload to continue. The run is paused after step 3; after the reload, resume continues from the checkpoint at step 2.');
+    expect(writesAfter).toEqual([]);
+    expect(store.checkpoints.get('upgraded')?.step).toBe(2);
+    expect([...store.stepLosses('upgraded').keys()]).toEqual([1, 2, 3]);
+    // Stored as it was: 'running', which reads 'interrupted' after the reload (no tab holds its lock).
+    expect(store.runs.get('upgraded')).toMatchObject({ status: 'running', step: 3, checkpointStep: 2 });
+    expect(events.at(-1)).toMatchObject({ kind: 'status', run: { status: 'paused', message: done.message } });
+    expect(released.slice(-2)).toEqual(['model upgraded', 'lock upgraded']);
     model.model.dispose();
   });
 

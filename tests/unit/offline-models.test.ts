@@ -1,8 +1,10 @@
 // The offline model folder plugin: the listing, byte-exact files at the Hub's resolve URLs, no way out of
-// the folder, loading through HubSource, and the plugin on real Vite dev and preview servers.
+// the folder, no dotfile or dot-folder served or listed, a file closed when its client goes away, loading
+// through HubSource, and the plugin on real Vite dev and preview servers.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, readlink, realpath, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -173,6 +175,77 @@ describe('offline model folder: files', () => {
       expect((await listOfflineModels(dir))[0].files).toEqual(['config.json']);
     } finally {
       await jail.close();
+    }
+  });
+
+  it('never serves or lists dotfiles and dot-folders: plain, %-encoded, as the repo, or behind a symlink', async () => {
+    const dir = join(temp, 'dots');
+    await mkdir(join(dir, 'm', '.git'), { recursive: true });
+    await writeFile(join(dir, 'm', 'config.json'), '{"architectures":["LlamaForCausalLM"]}');
+    await writeFile(join(dir, 'm', '.env'), 'SECRET ENV');
+    await writeFile(join(dir, 'm', '.git', 'config'), 'SECRET GIT');
+    await symlink(join(dir, 'm', '.env'), join(dir, 'm', 'plain.txt'));
+    await mkdir(join(dir, '.private'), { recursive: true });
+    await writeFile(join(dir, '.private', 'config.json'), '{"architectures":["LlamaForCausalLM"],"secret":"SECRET REPO"}');
+    await symlink(join(dir, '.private'), join(dir, 'alias'));
+    const dots = await serve(dir);
+    const hidden = (name: string) => `"${name}": names that start with "." (dotfiles and dot-folders such as .git) are never served`;
+    try {
+      const refused: [string, string][] = [
+        ['/__tunelab/hub/m/resolve/main/.git/config', hidden('.git')],
+        ['/__tunelab/hub/m/resolve/main/%2egit/config', hidden('.git')],
+        ['/__tunelab/hub/m/resolve/main/%2Egit%2Fconfig', '".git/config" is not a file or folder name'],
+        ['/__tunelab/hub/m/resolve/main/.env', hidden('.env')],
+        ['/__tunelab/hub/m/resolve/main/%2E%65nv', hidden('.env')],
+        ['/__tunelab/hub/.private/resolve/main/config.json', hidden('.private')],
+        ['/__tunelab/hub/%2eprivate/resolve/main/config.json', hidden('.private')],
+        ['/__tunelab/hub/m/resolve/main/plain.txt', 'plain.txt leads to ".env": names that start with "." (dotfiles and dot-folders such as .git) are never served'],
+        ['/__tunelab/hub/alias/resolve/main/config.json', 'config.json leads to ".private": names that start with "." (dotfiles and dot-folders such as .git) are never served'],
+      ];
+      for (const [path, message] of refused) {
+        const res = await rawGet(dots.origin, path);
+        expect([res.status, res.body], path).toEqual([path.includes('%2F') ? 400 : 403, message]);
+      }
+      expect((await rawGet(dots.origin, '/__tunelab/hub/m/resolve/main/config.json')).status).toBe(200);
+      const listed = await (await fetch(`${dots.origin}/__tunelab/models`)).text();
+      expect(JSON.parse(listed)).toEqual({ models: [{ id: 'm', architecture: 'LlamaForCausalLM', files: ['config.json'], bytes: '{"architectures":["LlamaForCausalLM"]}'.length }] });
+    } finally {
+      await dots.close();
+    }
+  });
+
+  it.skipIf(!existsSync('/proc/self/fd'))('closes the file as soon as a client aborts mid-body', async () => {
+    const dir = join(temp, 'abort');
+    await mkdir(join(dir, 'big'), { recursive: true });
+    await writeFile(join(dir, 'big', 'config.json'), '{"architectures":["LlamaForCausalLM"]}');
+    // Far more than the socket buffers hold, so the server is still reading the file when the client leaves.
+    const file = join(dir, 'big', 'model.safetensors');
+    await writeFile(file, new Uint8Array(48 << 20));
+    const real = await realpath(file);
+    /** How many of this process's descriptors are open on the file. */
+    const openOnFile = async () => {
+      let n = 0;
+      for (const fd of await readdir('/proc/self/fd')) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === real) n++;
+      return n;
+    };
+    const server = await serve(dir);
+    try {
+      const abort = new AbortController();
+      const res = await fetch(`${server.origin}/__tunelab/hub/big/resolve/main/model.safetensors`, { signal: abort.signal });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      expect(await openOnFile()).toBe(1);
+      abort.abort();
+      await reader.read().catch(() => undefined);
+      let open = 1;
+      for (let waited = 0; waited < 2000 && open > 0; waited += 20) {
+        await new Promise((r) => setTimeout(r, 20));
+        open = await openOnFile();
+      }
+      expect(open).toBe(0);
+    } finally {
+      await server.close();
     }
   });
 

@@ -100,8 +100,8 @@ describe('schema v4 migration from a v3 database', () => {
     db = await openStudioDb();
   });
 
-  test('upgrades to the latest version (v5), adding the evaluation stores with their key paths and index', () => {
-    expect(db!.version).toBe(5);
+  test('upgrades to the latest version (v6), adding the evaluation stores with their key paths and index', () => {
+    expect(db!.version).toBe(6);
     expect(storeNames(db!)).toEqual(LATEST_STORES);
     const tx = db!.transaction(['evalSuites', 'evalResults']);
     expect(tx.objectStore('evalSuites').keyPath).toBe('id');

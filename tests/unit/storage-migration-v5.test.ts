@@ -76,8 +76,8 @@ afterEach(() => {
 });
 
 describe('schema v5 migration from a v4 database', () => {
-  test('upgrades to v5, adding the matmulTunings store keyed by adapter key', () => {
-    expect(db!.version).toBe(5);
+  test('upgrades to the latest version (v6), adding the matmulTunings store keyed by adapter key', () => {
+    expect(db!.version).toBe(6);
     expect(storeNames(db!)).toEqual(LATEST_STORES);
     expect(storeNames(db!)).toContain('matmulTunings');
     expect(db!.transaction('matmulTunings').objectStore('matmulTunings').keyPath).toBe('adapterKey');

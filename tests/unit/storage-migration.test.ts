@@ -44,8 +44,8 @@ describe('schema v3 migration from a v2 database', () => {
   });
 
   test('upgrades to the latest version and adds the references store', () => {
-    expect(DB_VERSION).toBe(5);
-    expect(db!.version).toBe(5);
+    expect(DB_VERSION).toBe(6);
+    expect(db!.version).toBe(6);
     expect(storeNames(db!)).toEqual(LATEST_STORES);
     const tx = db!.transaction('references');
     expect(tx.store.keyPath).toBe('runId');
@@ -109,7 +109,7 @@ describe('a schema v3 migration that fails', () => {
       if (++calls === 2) throw new DOMException('disk full', 'QuotaExceededError');
       return update.call(this, value);
     });
-    await expect(openStudioDb()).rejects.toThrow('Upgrading the saved data to version 5 failed, and nothing was changed: disk full');
+    await expect(openStudioDb()).rejects.toThrow('Upgrading the saved data to version 6 failed, and nothing was changed: disk full');
     vi.restoreAllMocks();
 
     const old = await openDB(DB_NAME, 2);
@@ -120,7 +120,7 @@ describe('a schema v3 migration that fails', () => {
     old.close();
 
     db = await openStudioDb();
-    expect(db.version).toBe(5);
+    expect(db.version).toBe(6);
     expect(await getDataset(db, 'ds-qa')).toStrictEqual({ ...V2_DATASETS[1], method: 'sft' });
   });
 });
@@ -128,7 +128,7 @@ describe('a schema v3 migration that fails', () => {
 describe('schema v3 on an empty database', () => {
   test('creates every store of the latest version with its key path and indexes', async () => {
     db = await openStudioDb();
-    expect(db.version).toBe(5);
+    expect(db.version).toBe(6);
     expect(storeNames(db)).toEqual(LATEST_STORES);
     const tx = db.transaction(['references', 'metrics', 'adapters', 'datasets', 'runs', 'checkpoints']);
     expect(tx.objectStore('references').keyPath).toBe('runId');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TokenizedExample } from '../../src/engine/data/tokenize-sft';
 import { initAdapter, planAdapter } from '../../src/engine/lora/adapter';
 import { checkpointBytes, readCheckpoint, type TrainCheckpoint } from '../../src/engine/train/checkpoint';
+import { firstNonFiniteValue } from '../../src/engine/train/finite-guard';
 import { buildCpuTrainModel, type CpuTrainModel } from '../../src/engine/train/cpu/cpu-train-model';
 import { makeObjective } from '../../src/engine/train/objectives/make-objective';
 import { SftObjective } from '../../src/engine/train/objectives/sft-objective';
@@ -128,20 +129,77 @@ describe('runTraining with SFT', () => {
   });
 });
 
-describe('a non-finite loss', () => {
-  test('stops the run at that step (nothing of it logged or saved), naming it and the last good checkpoint', async () => {
+describe('a non-finite loss, gradient norm or update', () => {
+  const EVERY_STEP: LoopConfig = { ...CONFIG, warmupSteps: 0, scheduler: 'constant', saveEvery: 1, evalEvery: 0 };
+
+  /** SFT whose step `badStep` reports `value` as its loss or gradient norm (the steps before are the real ones). */
+  async function runTurningBad(what: 'loss' | 'gradient norm', badStep: number, value: number) {
     const steps: StepMetrics[] = [];
     const checkpoints: number[] = [];
-    // An absurd learning rate moves every parameter by ~1e300 in one AdamW step: the next (float64) forward overflows.
-    const run = runTraining(freshBackend(), new SftObjective(), examples(10, 3), undefined, { ...CONFIG, lr: 1e300, warmupSteps: 0, scheduler: 'constant', maxGradNorm: 0, saveEvery: 1, evalEvery: 0 }, {
+    const objective = new SftObjective();
+    const backend = freshBackend();
+    let calls = 0;
+    const trainStep = backend.trainStep.bind(backend);
+    backend.trainStep = async (...args) => {
+      const out = await trainStep(...args);
+      return ++calls === badStep && what === 'gradient norm' ? { ...out, gradNorm: value } : out;
+    };
+    const evaluate = objective.evaluate.bind(objective);
+    objective.evaluate = (...args) => {
+      const out = evaluate(...args);
+      return calls === badStep && what === 'loss' ? { ...out, loss: value } : out;
+    };
+    const run = runTraining(backend, objective, examples(10, 3), undefined, EVERY_STEP, {
       onStep: (m) => void steps.push(m),
       onCheckpoint: (c) => void checkpoints.push(c.step),
     });
-    await expect(run).rejects.toThrow(/^Training stopped at step 2: the (loss|gradient norm) is (NaN|-?Infinity) \(not a finite number\).*the last good checkpoint \(step 1\) is kept/);
-    await expect(run).rejects.toMatchObject({ name: 'NonFiniteTrainingError', step: 2, lastCheckpoint: 1 });
+    return { run, steps, checkpoints };
+  }
+
+  test.each([
+    ['loss', NaN],
+    ['loss', Infinity],
+    ['gradient norm', NaN],
+    ['gradient norm', -Infinity],
+  ] as const)('a %s of %s at step 4 stops the run there: no row and no checkpoint of step 4, checkpoint 3 kept', async (what, value) => {
+    const { run, steps, checkpoints } = await runTurningBad(what, 4, value);
+    await expect(run).rejects.toThrow(
+      `Training stopped at step 4: the ${what} is ${value} (not a finite number), so the adapter can no longer be trusted; the last good checkpoint (step 3) is kept.`,
+    );
+    await expect(run).rejects.toMatchObject({ name: 'NonFiniteTrainingError', step: 4, lastCheckpoint: 3 });
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3]);
+    expect(checkpoints).toEqual([1, 2, 3]);
+  });
+
+  test('an update that overflows float32 (finite loss and gradient norm) writes no checkpoint of that step, naming the tensor', async () => {
+    const steps: StepMetrics[] = [];
+    const checkpoints: number[] = [];
+    // An absurd learning rate moves every parameter by ~1e300 in one AdamW step: finite in this float64
+    // backend, infinite in the float32 adapter a checkpoint stores.
+    const run = runTraining(freshBackend(), new SftObjective(), examples(10, 3), undefined, { ...EVERY_STEP, lr: 1e300, maxGradNorm: 0 }, {
+      onStep: (m) => void steps.push(m),
+      onCheckpoint: (c) => void checkpoints.push(c.step),
+    });
+    await expect(run).rejects.toThrow(
+      /^Training stopped at step 1: the value \d+ of tensor "model\.layers\.0\.self_attn\.(q|v)_proj\.(A|B)" is -?Infinity \(not a finite number\), so the adapter can no longer be trusted; no checkpoint had been written yet\./,
+    );
+    await expect(run).rejects.toMatchObject({ name: 'NonFiniteTrainingError', step: 1, lastCheckpoint: 0 });
+    // Step 1's own loss (before its update) was finite and is logged; its checkpoint is not written.
     expect(steps.map((s) => s.step)).toEqual([1]);
     expect(Number.isFinite(steps[0].loss)).toBe(true);
-    expect(checkpoints).toEqual([1]);
+    expect(checkpoints).toEqual([]);
+  });
+
+  test('firstNonFiniteValue names the first bad value of the adapter or of the moments; a finite checkpoint has none', async () => {
+    const { checkpoints } = await run({ ...CONFIG, steps: 2, saveEvery: 1 });
+    const good = checkpoints[0];
+    expect(firstNonFiniteValue(good)).toBeNull();
+    const moments = structuredClone(good.optimizer);
+    moments.v[1].b[5] = Infinity;
+    expect(firstNonFiniteValue({ adapter: good.adapter, optimizer: moments })).toEqual({ what: 'value 5 of tensor "model.layers.0.self_attn.v_proj.B.exp_avg_sq"', value: Infinity });
+    const adapter = structuredClone(good.adapter);
+    adapter.modules[0].a[0] = NaN;
+    expect(firstNonFiniteValue({ adapter, optimizer: moments })).toEqual({ what: 'value 0 of tensor "model.layers.0.self_attn.q_proj.A"', value: NaN });
   });
 });
 

@@ -1,12 +1,16 @@
 // Errors of a training run that the CLI and the studio report as they are.
 
-/** A step whose loss or gradient norm is NaN or infinite: the run stops there, its last good checkpoint kept. */
+/**
+ * A step whose loss or gradient norm is NaN or infinite, or whose updated adapter or optimizer moments hold
+ * such a value: the run stops there, its last good checkpoint kept.
+ */
 export class NonFiniteTrainingError extends Error {
   override readonly name = 'NonFiniteTrainingError';
 
   constructor(
     readonly step: number,
-    readonly problem: { what: 'loss' | 'gradient norm'; value: number },
+    /** What is not finite: 'loss', 'gradient norm', or a checkpoint tensor's value (`value 17 of tensor "x.A"`). */
+    readonly problem: { what: string; value: number },
     /** Step of the last checkpoint written (0: none). */
     readonly lastCheckpoint: number,
   ) {

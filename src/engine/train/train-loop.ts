@@ -5,11 +5,12 @@
 // step's token log-probabilities into the logged loss and metrics. Held-out evaluation every evalEvery
 // steps (and before the first step of a fresh run), checkpoints every saveEvery steps; metrics and
 // checkpoints leave through hooks, so the CLI writes files and the studio writes IndexedDB. A non-finite
-// loss or gradient norm stops the run at that step, before anything of the step is saved.
+// loss or gradient norm stops the run at that step, before anything of the step is saved; a checkpoint
+// whose tensors are not all finite stops it before that checkpoint is written (finite-guard.ts).
 
 import type { TrainCheckpoint } from './checkpoint';
 import { DatasetFeed } from './dataset-feed';
-import { NonFiniteTrainingError } from './errors';
+import { assertFiniteCheckpoint, assertFiniteStep } from './finite-guard';
 import { mergeBatches, type EvalFields, type TrainingObjective } from './objective';
 import { lrAt, validateSchedule, type SchedulerName } from './schedule';
 import type { FedStep, StepFeed } from './step-feed';
@@ -157,7 +158,9 @@ export async function trainWithFeed<T>(
   const checkpoint = async () => {
     if (!hooks.onCheckpoint) return;
     const [adapter, optimizer] = await Promise.all([backend.snapshot(), backend.optimizerState()]);
-    await hooks.onCheckpoint({ step, cursor: feed.cursor(), feed: feed.state?.(), adapter, optimizer });
+    const saved: TrainCheckpoint = { step, cursor: feed.cursor(), feed: feed.state?.(), adapter, optimizer };
+    assertFiniteCheckpoint(saved, lastCheckpoint);
+    await hooks.onCheckpoint(saved);
     lastCheckpoint = step;
   };
   const stop = async () => {
@@ -194,9 +197,7 @@ export async function trainWithFeed<T>(
       { batch: merged, policy: logps.flatMap((l) => l.policy), reference: hasRef ? logps.flatMap((l) => l.reference!) : undefined },
       totals,
     );
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      throw new NonFiniteTrainingError(step + 1, Number.isFinite(loss) ? { what: 'gradient norm', value: gradNorm } : { what: 'loss', value: loss }, lastCheckpoint);
-    }
+    assertFiniteStep(step + 1, loss, gradNorm, lastCheckpoint);
     step++;
     const seconds = Math.max(1e-9, (now() - started) / 1000);
     const tokens = micro.reduce((n, b) => n + batchTokens(b), 0);
