@@ -2,6 +2,7 @@
 // worker checks again). Pure, so a unit test pins it: which judge source each choice makes, and that the
 // endpoint's key goes only into the request (the page keeps it in memory; nothing here stores it).
 
+import { builtConnectProblem } from '../worker/connect-policy';
 import type { ModelRequest, WeightFormat } from '../worker/protocol';
 import type { JudgePromptView, JudgementRequest, JudgeSource } from '../worker/protocol-judge';
 
@@ -48,6 +49,8 @@ function judgeSource(form: JudgeForm): JudgeSource | string {
     case 'endpoint': {
       if (form.endpointUrl.trim() === '') return 'Type the judge endpoint’s URL (…/v1).';
       if (form.endpointModel.trim() === '') return 'Type the model name the endpoint serves.';
+      const blocked = builtConnectProblem('The judge endpoint', form.endpointUrl.trim());
+      if (blocked) return blocked;
       return { type: 'endpoint', url: form.endpointUrl.trim(), model: form.endpointModel.trim(), apiKey: form.apiKey };
     }
   }

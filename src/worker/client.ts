@@ -3,6 +3,7 @@
 
 import * as Comlink from 'comlink';
 import type { StudioApi } from './protocol';
+import studioWorkerUrl from './studio.worker.ts?worker&url';
 
 export type StudioRemote = Comlink.Remote<StudioApi>;
 
@@ -18,10 +19,27 @@ export class WorkerStartError extends Error {
 /** Marks a callback so comlink passes it to the worker by reference. */
 export const callback = <F extends (...args: never[]) => unknown>(fn: F): F & Comlink.ProxyMarked => Comlink.proxy(fn);
 
+/**
+ * Starts the studio worker from a blob: that imports its script. A worker started from a blob: runs under the
+ * page's Content-Security-Policy, so the built studio's connect-src also binds the worker, which does every
+ * download; one started from its script's URL would get the policy of that script's HTTP response, and a
+ * static server sends none (the page's <meta> policy does not reach it).
+ */
+function startStudioWorker(): Worker {
+  const script = new URL(studioWorkerUrl, self.location.href).href;
+  const blobUrl = URL.createObjectURL(new Blob([`import ${JSON.stringify(script)};\n`], { type: 'text/javascript' }));
+  const worker = new Worker(blobUrl, { type: 'module', name: 'tunelab-studio' });
+  // The worker has read the blob once it answers or fails.
+  const release = () => URL.revokeObjectURL(blobUrl);
+  worker.addEventListener('message', release, { once: true });
+  worker.addEventListener('error', release, { once: true });
+  return worker;
+}
+
 export function connectStudio(): StudioClient {
   let worker: Worker;
   try {
-    worker = new Worker(new URL('./studio.worker.ts', import.meta.url), { type: 'module', name: 'tunelab-studio' });
+    worker = startStudioWorker();
   } catch (err) {
     const failure = new WorkerStartError(`The studio worker could not be created: ${(err as Error).message}`);
     return { call: () => Promise.reject(failure) };

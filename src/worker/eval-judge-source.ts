@@ -12,6 +12,7 @@ import { GpuCausalLm } from '../engine/model/gpu/gpu-model';
 import { loadModelFiles } from '../engine/model/model-files';
 import { missingTokenizerError, ModelTokenizer } from '../engine/model/tokenizer';
 import { mapWeights } from '../engine/model/weights';
+import { checkConnect } from './connect-policy';
 import type { ActiveModel } from './model-session';
 import { modelSource } from './model-source';
 import type { JudgeSource } from './protocol-judge';
@@ -29,6 +30,7 @@ export interface StartedJudge {
 
 /** Checks an endpoint before any answer is generated (a bad URL fails at once); the key stays inside it. */
 export function endpointJudge(source: Extract<JudgeSource, { type: 'endpoint' }>): EndpointJudge {
+  checkConnect('The judge endpoint', source.url.trim());
   return new EndpointJudge({ baseUrl: source.url.trim(), model: source.model.trim(), ...(source.apiKey ? { apiKey: source.apiKey } : {}) });
 }
 

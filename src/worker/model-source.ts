@@ -7,6 +7,7 @@ import { HubSource } from '../engine/model/hub-source';
 import { FileListSource } from '../engine/model/file-list-source';
 import type { ModelSource } from '../engine/model/source';
 import { CacheStorageFileCache } from '../storage/cache-storage-file-cache';
+import { checkConnect } from './connect-policy';
 import { offlineHubEndpoint } from './offline-models';
 import type { ModelRequest } from './protocol';
 
@@ -28,6 +29,8 @@ function downloadCache(): CacheStorageFileCache | null {
 export function modelSource(request: ModelRequest): ModelSource {
   switch (request.kind) {
     case 'hub':
+      // The page refuses such an endpoint already; this also covers a worker a page script started itself.
+      checkConnect('The Hub endpoint', request.endpoint);
       return new HubSource(request.id, {
         endpoint: request.endpoint,
         revision: request.revision,
