@@ -173,7 +173,8 @@ describe('GRPO records in IndexedDB', () => {
 
   test('stored beside an SFT record with no schema change, read back field for field, listed with their count', async () => {
     db = await openStudioDb();
-    expect(db.version).toBe(5);
+    // GRPO prompts needed no schema change of their own: v6 (two checkpoints per run) touched only the checkpoints store.
+    expect(db.version).toBe(6);
     const prompts = datasetRecord(HEADER, readDatasetFile(jsonl(CHAT_PROMPTS), 'chat.jsonl'));
     const sft = datasetRecord({ ...HEADER, id: 's1', name: 'lm', createdAt: '2026-12-06T00:00:00.000Z' }, readDatasetFile(enc('{"text": "one"}\n'), 'lm.jsonl'));
     await putDataset(db, prompts);
