@@ -27,8 +27,8 @@ export interface LoraAdapter {
   modules: LoraModule[];
 }
 
-/** Modules the config targets, in model order, with zero-filled A and B. */
-export function planAdapter(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraAdapter {
+/** Modules the config targets, in model order, with empty A and B (shapes only: nothing allocated yet). */
+export function targetedModules(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraModule[] {
   validateLoraConfig(config, architecture);
   const byPath = new Map<string, LoraModule>();
   for (const { layer, slot, linear } of linearLayers(weights)) {
@@ -45,7 +45,17 @@ export function planAdapter(architecture: Architecture, weights: ModelWeights, c
     m.slots.push({ layer, slot, rows: block });
   }
   if (byPath.size === 0) throw new RangeError(`LoRA targets ${config.targets.join(', ')} match no module of this model`);
-  const modules = [...byPath.values()];
+  return [...byPath.values()];
+}
+
+/** Parameters of an adapter of rank r over `modules`: r * (in + out) each. */
+export function loraParameterCount(modules: readonly Pick<LoraModule, 'inFeatures' | 'outFeatures'>[], r: number): number {
+  return modules.reduce((n, m) => n + r * (m.inFeatures + m.outFeatures), 0);
+}
+
+/** Modules the config targets, in model order, with zero-filled A and B. */
+export function planAdapter(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraAdapter {
+  const modules = targetedModules(architecture, weights, config);
   for (const m of modules) {
     m.a = new Float32Array(config.r * m.inFeatures);
     m.b = new Float32Array(m.outFeatures * config.r);
