@@ -30,8 +30,13 @@ const STORED = 0;
 const DEFLATE = 8;
 /** Deflate's best case: a 258-byte match in 2 bits. A declared ratio above it cannot be true. */
 export const MAX_DEFLATE_RATIO = 1032;
-/** Compressed bytes fed to the inflater at a time: the most one push can produce is 1032 times this. */
-const INFLATE_CHUNK = 16 * 1024;
+/**
+ * Compressed bytes fed to the inflater at a time, for `remaining` bytes still expected. One push can produce
+ * 1032 times its input, so an entry that inflates past its declared size is stopped after producing at most
+ * max(1 MiB, 16 x remaining) too much (66 MiB at worst); at 64 KiB a push costs little beside the inflater's
+ * 32 KiB window, which it copies on every push.
+ */
+const inflateChunk = (remaining: number) => Math.min(64 * 1024, Math.max(1024, Math.ceil(remaining / 64)));
 
 const u16 = (b: Uint8Array, at: number) => b[at] | (b[at + 1] << 8);
 const u32 = (b: Uint8Array, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
@@ -158,7 +163,11 @@ function inflateExactly(data: Uint8Array, size: number, fail: (detail: string) =
     written += chunk.length;
   });
   try {
-    for (let at = 0; at < data.length; at += INFLATE_CHUNK) inflater.push(data.subarray(at, at + INFLATE_CHUNK), at + INFLATE_CHUNK >= data.length);
+    for (let at = 0; at < data.length; ) {
+      const next = at + inflateChunk(size - written);
+      inflater.push(data.subarray(at, next), next >= data.length);
+      at = next;
+    }
   } catch (err) {
     if (tooLong) fail(`inflates to more than the ${size} bytes it declares`);
     fail(`is not valid deflate data (${(err as Error).message})`);
