@@ -266,16 +266,26 @@ describe('the f32 adapter a config asks for is bounded by the model it targets (
   const perRank = 24 * (2 * (896 + 896) + 2 * (896 + 128) + 3 * (896 + 4864));
   const config = (over: Record<string, unknown>) => ({ ...good.config, target_modules: 'all-linear', ...over });
 
+  const limitText = 'over the 1 GiB (1073741824 bytes) limit of an adapter';
+
   it('rank 512 on every linear layer (1.05 GiB of f32) is refused; 256 passes the check and goes on to the tensors', () => {
-    expect(refusal(() => importPeftAdapter(config({ r: 512 }), new Uint8Array(0), 'qwen2', qwen))).toBe(
-      `adapter_config.json: field "r" = 512 over the 168 targeted modules of this model needs 1.05 GiB (${4 * 512 * perRank} bytes) of f32 LoRA weights, over the 1 GiB (1073741824 bytes) limit of an adapter`,
+    expect(refusal(() => importPeftAdapter(config({ r: 512 }), good.weights, 'qwen2', qwen))).toBe(
+      `adapter_config.json: field "r" = 512 over the 168 targeted modules of this model needs 1.05 GiB (${4 * 512 * perRank} bytes) of f32 LoRA weights, ${limitText}`,
     );
     expect(refusal(() => importPeftAdapter(config({ r: 256 }), good.weights, 'qwen2', qwen))).toMatch(/^adapter_model\.safetensors: tensor ".*" has shape \[4, 64\], expected \[256, 896\]/);
   });
 
+  it('training is bounded the same way, so what Tunelab trains and exports comes back in', () => {
+    const lora = { r: 512, alpha: 16, dropout: 0, targets: ['all-linear'], useRslora: false };
+    expect(refusal(() => planAdapter('qwen2', qwen, lora))).toBe(
+      `LoRA rank 512 on the 168 targeted modules is 1.05 GiB (${4 * 512 * perRank} bytes) of f32 weights, over the 1 GiB (1073741824 bytes) an adapter may take (what Tunelab imports back); lower the rank or target fewer modules`,
+    );
+    expect(planAdapter('qwen2', qwen, { ...lora, r: 8 }).modules).toHaveLength(168);
+  });
+
   it('one rank_pattern entry pads every module to its rank, and is named', () => {
-    expect(refusal(() => importPeftAdapter(config({ r: 8, rank_pattern: { 'model.layers.0.mlp.down_proj': 1024 } }), new Uint8Array(0), 'qwen2', qwen))).toBe(
-      `adapter_config.json: field rank_pattern "model.layers.0.mlp.down_proj" = 1024 over the 168 targeted modules of this model needs 2.1 GiB (${4 * 1024 * perRank} bytes) of f32 LoRA weights, over the 1 GiB (1073741824 bytes) limit of an adapter`,
+    expect(refusal(() => importPeftAdapter(config({ r: 8, rank_pattern: { 'model.layers.0.mlp.down_proj': 1024 } }), good.weights, 'qwen2', qwen))).toBe(
+      `adapter_config.json: field rank_pattern "model.layers.0.mlp.down_proj" = 1024 over the 168 targeted modules of this model needs 2.1 GiB (${4 * 1024 * perRank} bytes) of f32 LoRA weights, ${limitText}`,
     );
   });
 });
@@ -284,7 +294,7 @@ describe('through the worker: a refused import leaves every saved adapter as it 
   let db: StudioDb;
   const active = { config: { architecture: 'llama' }, layout: stories.weights, info: { source: 'stories260K' } } as unknown as ActiveModel;
   const service = () => createAdaptersService({ db: async () => db, models: { active } } as unknown as WorkerDeps);
-  const file = (name: string, bytes: Uint8Array) => new File([bytes], name);
+  const file = (name: string, bytes: Uint8Array) => new File([bytes.slice()], name);
   /** A picked file that is never to be read: only its size is known. */
   const unreadFile = (name: string, size: number) =>
     ({

@@ -9,8 +9,11 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
-/** The largest adapter_model.safetensors, and the largest f32 adapter an import may build (the two match:
- *  Tunelab exports what it imported as f32, so a larger one could not come back in). */
+/**
+ * The largest adapter_model.safetensors, and the largest adapter as f32 (what Tunelab holds, trains and
+ * exports): an import is refused above it (peft-files.ts), and so is a run's adapter (adapter.ts planAdapter),
+ * so that whatever Tunelab makes comes back in. 1 GiB of f32 is 268M parameters, over half of Qwen2.5-0.5B.
+ */
 export const MAX_ADAPTER_WEIGHTS_BYTES = GiB;
 export const MAX_ADAPTER_CONFIG_BYTES = MiB;
 /** A whole upload (the picked files together, or one .zip). */

@@ -95,8 +95,9 @@ function modulesOrExplain(architecture: Architecture, weights: ModelWeights, con
 }
 
 /**
- * Refuses, before anything is allocated, an adapter whose f32 A and B at the run's rank R would exceed what an
- * adapter may weigh: R comes from r or rank_pattern, and the size from the modules of this model they target.
+ * Refuses, before anything is allocated, an adapter whose f32 A and B at the run's rank R would exceed
+ * MAX_ADAPTER_WEIGHTS_BYTES (the bound planAdapter puts on what Tunelab trains): R comes from r or rank_pattern,
+ * which pads every module to it, and the size from the modules of this model they target.
  */
 function checkAdapterSize(modules: readonly LoraModule[], ranks: readonly ModuleRank[], R: number): void {
   const bytes = 4 * loraParameterCount(modules, R);
