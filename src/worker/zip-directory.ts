@@ -133,20 +133,28 @@ export function declaredSizeProblem(entry: ZipEntry): string | undefined {
   return undefined;
 }
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
+/** CRC-32 tables for four bytes at a time ("slicing by 4"): T[k][n] is the CRC of byte n followed by k zero bytes. */
+const CRC_TABLES = (() => {
+  const t = Array.from({ length: 4 }, () => new Int32Array(256));
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
+    t[0][n] = c;
   }
-  return table;
+  for (let k = 1; k < 4; k++) for (let n = 0; n < 256; n++) t[k][n] = (t[k - 1][n] >>> 8) ^ t[0][t[k - 1][n] & 0xff];
+  return t;
 })();
 
 export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  const [t0, t1, t2, t3] = CRC_TABLES;
+  let c = -1;
+  let i = 0;
+  for (const end = bytes.length - 3; i < end; i += 4) {
+    c ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+    c = t3[c & 0xff] ^ t2[(c >>> 8) & 0xff] ^ t1[(c >>> 16) & 0xff] ^ t0[c >>> 24];
+  }
+  for (; i < bytes.length; i++) c = t0[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
 }
 
 /** Inflates raw deflate data into exactly `size` bytes, stopping as soon as it would produce more. */
