@@ -1,33 +1,33 @@
 // PEFT adapter folders on disk: adapter_config.json + adapter_model.safetensors (Node only).
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoraAdapter } from '../engine/lora/adapter';
+import { checkAdapterFileSize } from '../engine/lora/adapter-limits';
+import { parseAdapterConfigBytes } from '../engine/lora/peft-config-text';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterConfigJson, adapterWeightsBytes, importPeftAdapter, type PeftImport } from '../engine/lora/peft-files';
 import type { Architecture } from '../engine/model/config';
 import { ModelFormatError } from '../engine/model/errors';
 import type { ModelWeights } from '../engine/model/weights';
 
-async function readOrExplain(dir: string, name: string): Promise<Buffer> {
+/** A file of the adapter folder, its size checked against the limit before it is read. */
+async function readOrExplain(dir: string, name: string): Promise<Uint8Array> {
+  const path = join(dir, name);
   try {
-    return await readFile(join(dir, name));
+    checkAdapterFileSize(path, name, (await stat(path)).size);
+    const bytes = await readFile(path);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (err) {
+    if (err instanceof ModelFormatError) throw err;
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new ModelFormatError(join(dir, name), missing ? 'not found (an adapter folder holds adapter_config.json and adapter_model.safetensors)' : (err as Error).message);
+    throw new ModelFormatError(path, missing ? 'not found (an adapter folder holds adapter_config.json and adapter_model.safetensors)' : (err as Error).message);
   }
 }
 
 /** The adapter in `dir` checked against the model, with what the import applied and warned about (to print). */
 export async function importAdapterDir(dir: string, architecture: Architecture, weights: ModelWeights): Promise<PeftImport> {
-  const configText = (await readOrExplain(dir, ADAPTER_CONFIG_FILE)).toString('utf8');
-  let config: unknown;
-  try {
-    config = JSON.parse(configText);
-  } catch (err) {
-    throw new ModelFormatError(join(dir, ADAPTER_CONFIG_FILE), `is not valid JSON (${(err as Error).message})`);
-  }
-  const bytes = await readOrExplain(dir, ADAPTER_WEIGHTS_FILE);
-  return importPeftAdapter(config, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), architecture, weights);
+  const config = parseAdapterConfigBytes(await readOrExplain(dir, ADAPTER_CONFIG_FILE), join(dir, ADAPTER_CONFIG_FILE));
+  return importPeftAdapter(config, await readOrExplain(dir, ADAPTER_WEIGHTS_FILE), architecture, weights);
 }
 
 export async function readAdapterDir(dir: string, architecture: Architecture, weights: ModelWeights): Promise<LoraAdapter> {

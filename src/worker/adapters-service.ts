@@ -5,7 +5,7 @@ import { importPeftAdapter, type PeftImport } from '../engine/lora/peft-files';
 import { deleteAdapter, getAdapter, listAdapters, putAdapter, renameAdapter } from '../storage/adapters-store';
 import type { AdapterRecord } from '../storage/records';
 import { adapterSummary } from './adapter-summary';
-import { readPeftUpload, type UploadedFile } from './adapter-upload';
+import { checkUploadSizes, readPeftUpload, type UploadedFile } from './adapter-upload';
 import type { ActiveModel } from './model-session';
 import type { AdaptersApi } from './protocol-adapters';
 import type { WorkerDeps } from './worker-deps';
@@ -30,7 +30,9 @@ export function checkAdapterFits(active: ActiveModel, config: unknown, weights: 
   return importChecked(active, config, weights, adapterName).adapter;
 }
 
+/** The picked files' bytes, once their sizes are known to be within the limits (nothing read before). */
 async function readFiles(files: readonly File[]): Promise<UploadedFile[]> {
+  checkUploadSizes(files);
   return Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
 }
 

@@ -55,6 +55,8 @@ describe('targets', () => {
     expect(planAdapter('llama', llama.weights, cfg({ targets: ['all-linear'] })).modules).toHaveLength(14);
     expect(() => planAdapter('llama', llama.weights, cfg({ targets: ['c_attn'] }))).toThrow(/"c_attn" is not a linear module of llama/);
     expect(() => planAdapter('llama', llama.weights, cfg({ r: 0 }))).toThrow(/rank r must be a positive integer/);
+    // What an import would refuse is not trained either (adapter-limits.ts MAX_LORA_RANK).
+    expect(() => planAdapter('llama', llama.weights, cfg({ r: 4097 }))).toThrow("LoRA rank r must be at most 4096 (a rank above a layer's width adds nothing), got 4097");
   });
 
   test('scale: alpha / r, rsLoRA alpha / sqrt(r)', () => {

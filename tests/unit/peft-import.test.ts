@@ -3,7 +3,7 @@
 // fan_in_fan_out corrected as PEFT corrects it, PEFT's key variants read, and what Tunelab cannot run refused
 // by name. Expectations are computed here in float64 from the test's own tensors, never by the loader.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { LinearSlot } from '../../src/engine/lora/lora-config';
@@ -317,5 +317,30 @@ describe('adapter folders on disk', () => {
     ]);
     expect(imported.warnings).toHaveLength(1);
     expect(imported.warnings[0]).toMatch(/fan_in_fan_out is true/);
+  });
+
+  test('files over the size limits are refused from their size, before they are read', async () => {
+    const dir = join(root, 'adapter-oversized');
+    await mkdir(dir, { recursive: true });
+    const modules = llamaModules(llama.config, ['q_proj', 'v_proj'], () => 8, () => 16, 92);
+    await writeFile(join(dir, 'adapter_config.json'), JSON.stringify(peftConfig({})));
+    // A sparse 3 GiB file: reading it would take the memory; its size alone refuses it.
+    await writeFile(join(dir, 'adapter_model.safetensors'), peftWeights(modules));
+    await truncate(join(dir, 'adapter_model.safetensors'), 3 * 2 ** 30);
+    await expect(importAdapterDir(dir, 'llama', llama.weights)).rejects.toThrow(
+      `${join(dir, 'adapter_model.safetensors')}: is 3 GiB (3221225472 bytes), over the 1 GiB (1073741824 bytes) limit for an adapter's weights`,
+    );
+    await writeFile(join(dir, 'adapter_config.json'), JSON.stringify(peftConfig({})).padEnd(2 ** 20 + 1, ' '));
+    await expect(importAdapterDir(dir, 'llama', llama.weights)).rejects.toThrow(
+      `${join(dir, 'adapter_config.json')}: is 1 MiB (1048577 bytes), over the 1 MiB (1048576 bytes) limit for an adapter_config.json`,
+    );
+  });
+
+  test("a config written by Python's json.dumps with lora_alpha NaN names the field", async () => {
+    const dir = join(root, 'adapter-nan');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'adapter_config.json'), JSON.stringify(peftConfig({})).replace('"lora_alpha":16', '"lora_alpha":NaN'));
+    await writeFile(join(dir, 'adapter_model.safetensors'), peftWeights(llamaModules(llama.config, ['q_proj', 'v_proj'], () => 8, () => 16, 93)));
+    await expect(importAdapterDir(dir, 'llama', llama.weights)).rejects.toThrow('adapter_config.json: field "lora_alpha" must be a positive finite number, got NaN');
   });
 });

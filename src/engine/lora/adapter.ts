@@ -6,6 +6,7 @@ import type { Rng } from '../util/rng';
 import type { ModelWeights } from '../model/weights';
 import { linearLayers, loraScale, matchesTarget, validateLoraConfig, type LinearSlot, type LoraConfig } from './lora-config';
 import type { Architecture } from '../model/config';
+import { describeBytes, MAX_ADAPTER_WEIGHTS_BYTES } from './adapter-limits';
 
 export interface LoraModule {
   /** e.g. "model.layers.0.self_attn.q_proj" or "transformer.h.0.attn.c_attn". */
@@ -27,8 +28,8 @@ export interface LoraAdapter {
   modules: LoraModule[];
 }
 
-/** Modules the config targets, in model order, with zero-filled A and B. */
-export function planAdapter(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraAdapter {
+/** Modules the config targets, in model order, with empty A and B (shapes only: nothing allocated yet). */
+export function targetedModules(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraModule[] {
   validateLoraConfig(config, architecture);
   const byPath = new Map<string, LoraModule>();
   for (const { layer, slot, linear } of linearLayers(weights)) {
@@ -45,7 +46,24 @@ export function planAdapter(architecture: Architecture, weights: ModelWeights, c
     m.slots.push({ layer, slot, rows: block });
   }
   if (byPath.size === 0) throw new RangeError(`LoRA targets ${config.targets.join(', ')} match no module of this model`);
-  const modules = [...byPath.values()];
+  return [...byPath.values()];
+}
+
+/** Parameters of an adapter of rank r over `modules`: r * (in + out) each. */
+export function loraParameterCount(modules: readonly Pick<LoraModule, 'inFeatures' | 'outFeatures'>[], r: number): number {
+  return modules.reduce((n, m) => n + r * (m.inFeatures + m.outFeatures), 0);
+}
+
+/** Modules the config targets, in model order, with zero-filled A and B; refused above what an import takes back. */
+export function planAdapter(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraAdapter {
+  const modules = targetedModules(architecture, weights, config);
+  const bytes = 4 * loraParameterCount(modules, config.r);
+  if (bytes > MAX_ADAPTER_WEIGHTS_BYTES) {
+    throw new RangeError(
+      `LoRA rank ${config.r} on the ${modules.length} targeted modules is ${describeBytes(bytes)} of f32 weights, over the ${describeBytes(MAX_ADAPTER_WEIGHTS_BYTES)} ` +
+        'an adapter may take (what Tunelab imports back); lower the rank or target fewer modules',
+    );
+  }
   for (const m of modules) {
     m.a = new Float32Array(config.r * m.inFeatures);
     m.b = new Float32Array(m.outFeatures * config.r);

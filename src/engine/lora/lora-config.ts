@@ -4,6 +4,7 @@
 
 import type { Architecture } from '../model/config';
 import type { LayerWeights, LinearWeights, ModelWeights } from '../model/weights';
+import { MAX_LORA_RANK } from './adapter-limits';
 
 export interface LoraConfig {
   r: number;
@@ -30,6 +31,8 @@ export function loraScale(c: Pick<LoraConfig, 'r' | 'alpha' | 'useRslora'>): num
 
 export function validateLoraConfig(c: LoraConfig, architecture: Architecture): void {
   if (!Number.isInteger(c.r) || c.r < 1) throw new RangeError(`LoRA rank r must be a positive integer, got ${c.r}`);
+  // The rank an import accepts: what Tunelab trains and exports must come back in.
+  if (c.r > MAX_LORA_RANK) throw new RangeError(`LoRA rank r must be at most ${MAX_LORA_RANK} (a rank above a layer's width adds nothing), got ${c.r}`);
   if (!(c.alpha > 0)) throw new RangeError(`lora_alpha must be positive, got ${c.alpha}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new RangeError(`lora_dropout must be in [0, 1), got ${c.dropout}`);
   if (c.targets.length === 0) throw new RangeError('LoRA needs at least one target module');

@@ -6,9 +6,14 @@
 // warning (a newer PEFT may add harmless ones).
 
 import { ModelFormatError } from '../model/errors';
+import { MAX_LORA_RANK } from './adapter-limits';
+import { MAX_FIELD_REPEATS, patternKeyCost } from './pattern-key-cost';
 import { patternRegex } from './rank-pattern';
 
 const FILE = 'adapter_config.json';
+
+/** More entries than any model Tunelab can train has modules (Llama 3.2 3B, all-linear: 196). */
+export const MAX_PATTERN_ENTRIES = 4096;
 
 /** One rank_pattern or alpha_pattern entry, in the file's order (PEFT takes the first key that matches). */
 export interface PatternEntry {
@@ -84,17 +89,53 @@ function fail(detail: string): never {
   throw new ModelFormatError(FILE, detail);
 }
 
+/** A value for a message: numbers as JavaScript writes them (NaN, Infinity, 1000000000), the rest as JSON, cut short. */
+function show(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** r or a rank_pattern rank: an integer in [1, MAX_LORA_RANK], else why not. */
+function rankProblem(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) return `must be a positive integer, got ${show(value)}`;
+  if (value > MAX_LORA_RANK) return `is ${value}, over the largest rank Tunelab imports (${MAX_LORA_RANK}; a rank above a layer's width adds nothing)`;
+  return undefined;
+}
+
+/** lora_alpha or an alpha_pattern value: a positive finite number, else why not. */
+function alphaProblem(value: unknown): string | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : `must be a positive finite number, got ${show(value)}`;
+}
+
+/** A pattern key's problem: not a regular expression JavaScript reads, or one whose matching can explode. */
+function keyProblem(key: string): { problem?: string; repeats: number } {
+  try {
+    // On its own too: a key that only parses inside PEFT's wrapper ("a)|(b") escapes the wrapper's group.
+    new RegExp(key);
+    patternRegex(key);
+  } catch (err) {
+    return { problem: `is not a regular expression Tunelab can read (${(err as Error).message})`, repeats: 0 };
+  }
+  const cost = patternKeyCost(key);
+  return { problem: cost.hazard, repeats: cost.repeats };
+}
+
 function parsePattern(field: 'rank_pattern' | 'alpha_pattern', value: unknown): PatternEntry[] {
   if (value === undefined || value === null) return [];
   if (typeof value !== 'object' || Array.isArray(value)) return fail(`field "${field}" must be an object of module name -> ${field === 'rank_pattern' ? 'rank' : 'alpha'}`);
   // JSON.parse keeps the file's order (integer-like keys aside, which never match a linear module's path).
-  return Object.entries(value as Record<string, unknown>).map(([key, v]) => {
-    const ok = field === 'rank_pattern' ? typeof v === 'number' && Number.isInteger(v) && v >= 1 : typeof v === 'number' && Number.isFinite(v) && v > 0;
-    if (!ok) fail(`field "${field}": "${key}" must map to a positive ${field === 'rank_pattern' ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-    try {
-      patternRegex(key);
-    } catch (err) {
-      fail(`field "${field}": key "${key}" is not a regular expression Tunelab can read (${(err as Error).message})`);
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_PATTERN_ENTRIES) fail(`field "${field}" has ${entries.length} entries, over the limit of ${MAX_PATTERN_ENTRIES}`);
+  let repeats = 0;
+  return entries.map(([key, v]) => {
+    const valueProblem = field === 'rank_pattern' ? rankProblem(v) : alphaProblem(v);
+    if (valueProblem) fail(`field "${field}": the value of "${key}" ${valueProblem}`);
+    const k = keyProblem(key);
+    if (k.problem) fail(`field "${field}": key "${key}" ${k.problem}`);
+    repeats += k.repeats;
+    if (repeats > MAX_FIELD_REPEATS) {
+      fail(`field "${field}": its keys hold more than ${MAX_FIELD_REPEATS} variable quantifiers (*, +, ?, {m,n}) together, too slow to match; name the modules instead`);
     }
     return { key, value: v as number };
   });
@@ -104,7 +145,7 @@ function parseTargets(value: unknown): string[] {
   if (typeof value === 'string') {
     // PEFT compares the shorthand case-insensitively; any other string is a regex matched against full module names.
     if (value.toLowerCase() === 'all-linear') return ['all-linear'];
-    return fail(`field "target_modules" is a regular expression ("${value}"), which Tunelab does not match; list the module names`);
+    return fail(`field "target_modules" is a regular expression (${show(value)}), which Tunelab does not match; list the module names`);
   }
   if (!Array.isArray(value) || value.length === 0 || !value.every((t) => typeof t === 'string')) {
     return fail('field "target_modules" must be a non-empty list of module names');
@@ -118,26 +159,28 @@ function parseTargets(value: unknown): string[] {
 export function parsePeftConfig(json: unknown): ParsedPeftConfig {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return fail('must be a JSON object');
   const j = json as Record<string, unknown>;
-  if (j.peft_type !== 'LORA') fail(`peft_type is ${JSON.stringify(j.peft_type)}, only "LORA" is supported`);
+  if (j.peft_type !== 'LORA') fail(`peft_type is ${show(j.peft_type)}, only "LORA" is supported`);
   for (const [field, what] of Object.entries(REFUSED_WHEN_SET)) {
-    if (isSet(j[field])) fail(`field "${field}" is set (${JSON.stringify(j[field])}): ${what} is not supported, Tunelab runs plain LoRA`);
+    if (isSet(j[field])) fail(`field "${field}" is set (${show(j[field])}): ${what} is not supported, Tunelab runs plain LoRA`);
   }
   if (j.bias !== undefined && j.bias !== null && j.bias !== 'none') {
-    fail(`field "bias" is "${String(j.bias)}": trained biases are not supported (only "none")`);
+    fail(`field "bias" is ${show(j.bias)}: trained biases are not supported (only "none")`);
   }
   if (j.init_lora_weights !== undefined && !PLAIN_INITS.has(j.init_lora_weights)) {
     fail(
-      `field "init_lora_weights" is ${JSON.stringify(j.init_lora_weights)}: this initialisation changes the base weights or the layer ` +
+      `field "init_lora_weights" is ${show(j.init_lora_weights)}: this initialisation changes the base weights or the layer ` +
         '(PiSSA, OLoRA, CorDA, LoftQ, LoRA-GA, MiCA), so the adapter does not run on the original model; convert it to plain LoRA first',
     );
   }
   const r = j.r;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) fail(`field "r" must be a positive integer, got ${JSON.stringify(r)}`);
+  const rProblem = rankProblem(r);
+  if (rProblem) fail(`field "r" ${rProblem}`);
   // PEFT's default lora_alpha is 8.
   const alpha = j.lora_alpha ?? 8;
-  if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) fail(`field "lora_alpha" must be a positive number, got ${JSON.stringify(alpha)}`);
+  const aProblem = alphaProblem(alpha);
+  if (aProblem) fail(`field "lora_alpha" ${aProblem}`);
   const dropout = j.lora_dropout ?? 0;
-  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) fail(`field "lora_dropout" must be in [0, 1), got ${JSON.stringify(dropout)}`);
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) fail(`field "lora_dropout" must be in [0, 1), got ${show(dropout)}`);
   const warnings = Object.keys(j)
     .filter((k) => !HARMLESS.has(k) && !(k in REFUSED_WHEN_SET) && isSet(j[k]))
     .map((k) => `adapter_config.json: field "${k}" is unknown to Tunelab and was ignored`);

@@ -17,11 +17,12 @@ import type { Architecture } from '../model/config';
 import { ModelFormatError } from '../model/errors';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../model/safetensors';
 import type { ModelWeights } from '../model/weights';
-import { planAdapter, type LoraAdapter, type LoraModule } from './adapter';
-import type { LoraConfig } from './lora-config';
+import { describeBytes, MAX_ADAPTER_WEIGHTS_BYTES } from './adapter-limits';
+import { loraParameterCount, targetedModules, type LoraAdapter, type LoraModule } from './adapter';
+import { loraScale, type LoraConfig } from './lora-config';
 import { parsePeftConfig, type PeftLoraConfig } from './peft-config';
 import { ADAPTER_WEIGHTS_FILE, adapterKey, loraTensors } from './peft-keys';
-import { foldModule, moduleRanks, patternEntry, patternReport, type ModuleRank } from './rank-pattern';
+import { foldModule, moduleRanks, patternReport, type ModuleRank } from './rank-pattern';
 
 export { ADAPTER_WEIGHTS_FILE, adapterKey } from './peft-keys';
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
@@ -83,14 +84,31 @@ export interface PeftImport {
   warnings: string[];
 }
 
-/** planAdapter, with a target the model does not have reported against adapter_config.json's field. */
-function planOrExplain(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraAdapter {
+/** The modules the config targets, with a target the model does not have reported against adapter_config.json's field. */
+function modulesOrExplain(architecture: Architecture, weights: ModelWeights, config: LoraConfig): LoraModule[] {
   try {
-    return planAdapter(architecture, weights, config);
+    return targetedModules(architecture, weights, config);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     throw new ModelFormatError(ADAPTER_CONFIG_FILE, `field "target_modules" (${config.targets.join(', ')}) does not fit this ${architecture} model: ${err.message}`);
   }
+}
+
+/**
+ * Refuses, before anything is allocated, an adapter whose f32 A and B at the run's rank R would exceed
+ * MAX_ADAPTER_WEIGHTS_BYTES (the bound planAdapter puts on what Tunelab trains): R comes from r or rank_pattern,
+ * which pads every module to it, and the size from the modules of this model they target.
+ */
+function checkAdapterSize(modules: readonly LoraModule[], ranks: readonly ModuleRank[], R: number): void {
+  const bytes = 4 * loraParameterCount(modules, R);
+  if (bytes <= MAX_ADAPTER_WEIGHTS_BYTES) return;
+  const top = ranks.find((m) => m.r === R);
+  const field = top?.rankEntry ? `rank_pattern "${top.rankEntry.key}"` : '"r"';
+  throw new ModelFormatError(
+    ADAPTER_CONFIG_FILE,
+    `field ${field} = ${R} over the ${modules.length} targeted modules of this model needs ${describeBytes(bytes)} of f32 LoRA weights, ` +
+      `over the ${describeBytes(MAX_ADAPTER_WEIGHTS_BYTES)} limit of an adapter`,
+  );
 }
 
 function fanInFanOutWarning(config: PeftLoraConfig, modules: readonly LoraModule[]): string[] {
@@ -104,19 +122,20 @@ function fanInFanOutWarning(config: PeftLoraConfig, modules: readonly LoraModule
 }
 
 /** Where a module's rank comes from, for shape messages. */
-function rankSource(config: PeftLoraConfig, rank: ModuleRank): string {
-  const entry = patternEntry(config.rankPattern, rank.path);
-  return entry ? `r=${rank.r} from rank_pattern "${entry.key}"` : `r=${rank.r}`;
+function rankSource(rank: ModuleRank): string {
+  return rank.rankEntry ? `r=${rank.r} from rank_pattern "${rank.rankEntry.key}"` : `r=${rank.r}`;
 }
 
 /** Builds the adapter a PEFT adapter describes for this model and fills it from adapter_model.safetensors. */
 export function importPeftAdapter(configJson: unknown, weightsBytes: Uint8Array, architecture: Architecture, weights: ModelWeights): PeftImport {
   const parsed = parsePeftConfig(configJson);
   const config = parsed.config;
-  const plan = planOrExplain(architecture, weights, plainConfig(config));
-  const ranks = moduleRanks(config, plan.modules.map((m) => m.path));
+  const modules = modulesOrExplain(architecture, weights, plainConfig(config));
+  const ranks = moduleRanks(config, modules.map((m) => m.path));
   const R = Math.max(...ranks.map((m) => m.r));
-  const adapter = R === config.r ? plan : planOrExplain(architecture, weights, { ...plainConfig(config), r: R });
+  checkAdapterSize(modules, ranks, R);
+  const adapterConfig = { ...plainConfig(config), r: R };
+  const adapter: LoraAdapter = { config: adapterConfig, scale: loraScale(adapterConfig), modules };
   const tensors = loraTensors(readSafetensors(weightsBytes, ADAPTER_WEIGHTS_FILE));
   const used = new Set<string>();
   adapter.modules.forEach((m, i) => {
@@ -126,13 +145,15 @@ export function importPeftAdapter(configJson: unknown, weightsBytes: Uint8Array,
       const t = tensors.get(key);
       if (!t) throw new ModelFormatError(ADAPTER_WEIGHTS_FILE, `tensor "${key}" is missing (the config targets ${config.targets.join(', ')})`);
       if (t.shape.length !== 2 || t.shape[0] !== shape[0] || t.shape[1] !== shape[1]) {
-        throw new ModelFormatError(ADAPTER_WEIGHTS_FILE, `tensor "${t.name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (${rankSource(config, rank)})`);
+        throw new ModelFormatError(ADAPTER_WEIGHTS_FILE, `tensor "${t.name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (${rankSource(rank)})`);
       }
       used.add(key);
       return t.toFloat32();
     };
     const a = read('A', [rank.r, m.inFeatures]);
     const b = read('B', [m.outFeatures, rank.r]);
+    m.a = new Float32Array(R * m.inFeatures);
+    m.b = new Float32Array(m.outFeatures * R);
     foldModule(m, R, a, b, rank.r, rank.scale / adapter.scale);
   });
   for (const [key, t] of tensors) {

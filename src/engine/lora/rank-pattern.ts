@@ -25,20 +25,33 @@ export function patternEntry(entries: readonly PatternEntry[], path: string): Pa
   return entries.find((e) => patternRegex(e.key).test(path));
 }
 
+/** patternEntry for many paths, each key compiled once. */
+function patternMatcher(entries: readonly PatternEntry[]): (path: string) => PatternEntry | undefined {
+  const compiled = entries.map((e) => ({ entry: e, regex: patternRegex(e.key) }));
+  return (path) => compiled.find((c) => c.regex.test(path))?.entry;
+}
+
 export interface ModuleRank {
   path: string;
   r: number;
   alpha: number;
   /** s_m */
   scale: number;
+  /** The rank_pattern and alpha_pattern entries that gave r and alpha, if any. */
+  rankEntry?: PatternEntry;
+  alphaEntry?: PatternEntry;
 }
 
 /** Each module's (r_m, alpha_m, s_m) by PEFT's rule. */
 export function moduleRanks(config: PeftLoraConfig, paths: readonly string[]): ModuleRank[] {
+  const rankOf = patternMatcher(config.rankPattern);
+  const alphaOf = patternMatcher(config.alphaPattern);
   return paths.map((path) => {
-    const r = patternEntry(config.rankPattern, path)?.value ?? config.r;
-    const alpha = patternEntry(config.alphaPattern, path)?.value ?? config.alpha;
-    return { path, r, alpha, scale: loraScale({ r, alpha, useRslora: config.useRslora }) };
+    const rankEntry = rankOf(path);
+    const alphaEntry = alphaOf(path);
+    const r = rankEntry?.value ?? config.r;
+    const alpha = alphaEntry?.value ?? config.alpha;
+    return { path, r, alpha, scale: loraScale({ r, alpha, useRslora: config.useRslora }), rankEntry, alphaEntry };
   });
 }
 
@@ -77,10 +90,14 @@ export function patternReport(config: PeftLoraConfig, ranks: readonly ModuleRank
   if (scales.some((s) => s !== uniformScale)) {
     notes.push(`module scales ${scales.map((s) => +s.toPrecision(6)).join(', ')} folded into lora_B against the run's scale ${+uniformScale.toPrecision(6)}`);
   }
-  for (const [field, entries] of [['rank_pattern', config.rankPattern], ['alpha_pattern', config.alphaPattern]] as const) {
+  for (const [field, entries, which] of [
+    ['rank_pattern', config.rankPattern, 'rankEntry'],
+    ['alpha_pattern', config.alphaPattern, 'alphaEntry'],
+  ] as const) {
+    // Unused when no module matches it, or when an earlier key takes every module it matches.
+    const used = new Set(ranks.map((m) => m[which]));
     for (const e of entries) {
-      // Unused when no module matches it, or when an earlier key takes every module it matches.
-      if (!ranks.some((m) => patternEntry(entries, m.path) === e)) warnings.push(`adapter_config.json: ${field} key "${e.key}" applies to no targeted module (PEFT ignores it too)`);
+      if (!used.has(e)) warnings.push(`adapter_config.json: ${field} key "${e.key}" applies to no targeted module (PEFT ignores it too)`);
     }
   }
   return { notes, warnings };
