@@ -35,7 +35,7 @@ function unusable(line: number, error: string): PairPreview {
 
 /** One pair tokenized alone, as tokenizePreferenceDataset treats it within its dataset. */
 function previewPair(record: PreferenceRecord, format: PreferenceDataset['format'], tokenizer: ModelTokenizer, maxLength: number): PairPreview {
-  const dataset: PreferenceDataset = { file: 'preview', format, examples: [record], errors: [], identical: 0 };
+  const dataset: PreferenceDataset = { file: 'preview', format, examples: [record], errors: [], errorCount: 0, identical: 0 };
   let result: ReturnType<typeof tokenizePreferenceDataset>;
   try {
     result = tokenizePreferenceDataset(dataset, tokenizer, { maxLength, maxPromptLength: PREVIEW_MAX_PROMPT_LENGTH });

@@ -38,7 +38,7 @@ export function tokenPieces(tokenizer: ModelTokenizer, ids: readonly number[]): 
 
 /** One record tokenized as training would (completion-only loss), with no length limit. */
 function tokenizeRecord(record: SftRecord, format: SftDataset['format'], tokenizer: ModelTokenizer) {
-  const dataset: SftDataset = { file: 'preview', format, examples: [record], errors: [] };
+  const dataset: SftDataset = { file: 'preview', format, examples: [record], errors: [], errorCount: 0 };
   const { examples, errors } = tokenizeSftDataset(dataset, tokenizer, { maxLength: Number.MAX_SAFE_INTEGER, completionOnly: true });
   if (examples.length === 0) throw new Error(errors[0]?.message ?? 'could not be tokenized');
   return examples[0];

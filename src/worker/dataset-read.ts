@@ -60,10 +60,10 @@ function unsupportedFormat(parsed: ParsedRecords): Error {
 
 /** Why nothing in the dataset is usable: the first bad lines, or every pair's answers equal. */
 function nothingUsable(imported: MethodDataset): DatasetFileError {
-  const { file, format, errors } = imported.dataset;
+  const { file, format, errors, errorCount } = imported.dataset;
   const identical = imported.method === 'dpo' ? imported.dataset.identical : 0;
   const reasons = errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`);
-  if (errors.length > 3) reasons.push(`and ${errors.length - 3} more`);
+  if (errorCount > 3) reasons.push(`and ${errorCount - 3} more`);
   if (identical > 0) reasons.push(`${plural(identical, 'pair')} whose chosen answer equals the rejected one`);
   return new DatasetFileError(file, `has no usable ${format} records (${reasons.join('; ')})`);
 }

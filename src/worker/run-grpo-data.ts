@@ -76,7 +76,7 @@ export function grpoPrompts(record: DatasetRecord, tokenizer: ModelTokenizer, li
   if (mismatch) throw new Error(mismatch);
   if (record.method === 'dpo') throw new Error(`The dataset "${record.name}" holds preference pairs, which GRPO cannot read: it needs prompts.`);
   const format = engineFormat(record);
-  const tokenize = (examples: PromptRecord[]) => tokenizePrompts({ file: record.name, format, examples, errors: [] }, tokenizer);
+  const tokenize = (examples: PromptRecord[]) => tokenizePrompts({ file: record.name, format, examples, errors: [], errorCount: 0 }, tokenizer);
   // A prompt dataset (prompt-only, question-answer) holds GRPO's records as they are; SFT data is read for its prompts.
   const prompts = record.method === 'grpo' ? savedPrompts(record.examples) : promptRecords(record, record.examples);
   const split = splitDataset({ examples: prompts, split: record.split });

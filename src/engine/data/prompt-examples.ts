@@ -8,7 +8,7 @@
 import type { DetectedRecords } from './detect';
 import type { DatasetFormat } from './formats';
 import { normalizeMessages, type ChatMessage } from './messages';
-import type { RecordError } from './read-records';
+import { ErrorTally, type LineErrors } from './line-errors';
 
 export interface PromptRecord {
   line: number;
@@ -18,11 +18,10 @@ export interface PromptRecord {
   fields: Record<string, unknown>;
 }
 
-export interface PromptDataset {
+export interface PromptDataset extends LineErrors {
   file: string;
   format: DatasetFormat;
   examples: PromptRecord[];
-  errors: RecordError[];
 }
 
 /** The field each GRPO format (METHOD_FORMATS.grpo) reads its prompt from. */
@@ -56,7 +55,7 @@ function readPrompt(r: Record<string, unknown>, key: string): string | ChatMessa
 /** Normalises every record of a GRPO-compatible dataset (see detectFormat with 'grpo'). */
 export function toPromptDataset(detected: DetectedRecords): PromptDataset {
   const field = promptField(detected.format);
-  const errors = [...detected.errors];
+  const errors = new ErrorTally(detected);
   const examples: PromptRecord[] = [];
   for (const { line, value } of detected.records) {
     const r = value as Record<string, unknown>;
@@ -65,9 +64,8 @@ export function toPromptDataset(detected: DetectedRecords): PromptDataset {
       const fields = Object.fromEntries(Object.entries(r).filter(([k]) => k !== field));
       examples.push({ line, prompt, fields });
     } catch (err) {
-      errors.push({ line, message: (err as Error).message });
+      errors.add({ line, message: (err as Error).message });
     }
   }
-  errors.sort((a, b) => a.line - b.line);
-  return { file: detected.file, format: detected.format, examples, errors };
+  return { file: detected.file, format: detected.format, examples, ...errors.result() };
 }

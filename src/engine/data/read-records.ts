@@ -1,6 +1,11 @@
 // Turns the bytes of a dataset file into records, each tagged with the line it starts on, and collects
 // per-line errors instead of stopping at the first bad line (the user decides whether to skip them).
 // JSONL: one JSON object per line. JSON: one array of objects (or an object holding one such array).
+// Dataset files keep their first KEPT_ERRORS errors by line and count the rest (line-errors.ts).
+
+import { ErrorTally, KEPT_ERRORS, type LineErrors } from './line-errors';
+
+export type { RecordError } from './line-errors';
 
 export interface SourceRecord {
   /** 1-based line where the record starts. */
@@ -8,15 +13,9 @@ export interface SourceRecord {
   value: unknown;
 }
 
-export interface RecordError {
-  line: number;
-  message: string;
-}
-
-export interface ParsedRecords {
+export interface ParsedRecords extends LineErrors {
   file: string;
   records: SourceRecord[];
-  errors: RecordError[];
 }
 
 /** A file that cannot be read as a dataset at all (not UTF-8, empty, not JSON). */
@@ -59,9 +58,10 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return Math.max(0, bytes.length - 1);
 }
 
-export function parseJsonl(text: string, file: string): ParsedRecords {
+/** JSONL records; `keptErrors` bounds the errors kept (every one is counted). */
+export function parseJsonl(text: string, file: string, keptErrors = Infinity): ParsedRecords {
   const records: SourceRecord[] = [];
-  const errors: RecordError[] = [];
+  const errors = new ErrorTally(undefined, keptErrors);
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].trim();
@@ -69,10 +69,10 @@ export function parseJsonl(text: string, file: string): ParsedRecords {
     try {
       records.push({ line: i + 1, value: JSON.parse(raw) });
     } catch (err) {
-      errors.push({ line: i + 1, message: `not valid JSON (${(err as Error).message})` });
+      errors.add({ line: i + 1, message: `not valid JSON (${(err as Error).message})` });
     }
   }
-  return { file, records, errors };
+  return { file, records, ...errors.result() };
 }
 
 /** 1-based start line of every element of the top-level array that starts at `start`. */
@@ -125,17 +125,20 @@ export function parseJsonArray(text: string, file: string): ParsedRecords {
   }
   if (!list) throw new DatasetFileError(file, 'must hold a JSON array of records (or an object with one array field)');
   const lines = arrayElementLines(text, listStart);
-  return { file, records: list.map((value, i) => ({ line: lines[i] ?? 1, value })), errors: [] };
+  return { file, records: list.map((value, i) => ({ line: lines[i] ?? 1, value })), errors: [], errorCount: 0 };
 }
 
-/** JSONL unless the text is one JSON document (starts with '[' or is a single multi-line object). */
+/**
+ * JSONL unless the text is one JSON document (starts with '[' or is a single multi-line object); the first
+ * KEPT_ERRORS bad lines are kept.
+ */
 export function parseRecords(bytes: Uint8Array, file: string): ParsedRecords {
   const text = decodeUtf8(bytes, file);
   if (text.trim() === '') throw new DatasetFileError(file, 'is empty');
   const first = text.trimStart()[0];
   if (first === '[') return parseJsonArray(text, file);
-  const asJsonl = parseJsonl(text, file);
-  if (first === '{' && asJsonl.records.length === 0 && asJsonl.errors.length > 1) {
+  const asJsonl = parseJsonl(text, file, KEPT_ERRORS);
+  if (first === '{' && asJsonl.records.length === 0 && asJsonl.errorCount > 1) {
     // One pretty-printed object over several lines, not JSONL.
     return parseJsonArray(text, file);
   }
