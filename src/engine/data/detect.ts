@@ -23,7 +23,8 @@ export class DatasetMethodError extends Error {
   override readonly name = 'DatasetMethodError';
   constructor(
     readonly file: string,
-    detail: string,
+    /** The message without the file. */
+    readonly detail: string,
   ) {
     super(`${file}: ${detail}`);
   }

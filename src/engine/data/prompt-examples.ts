@@ -52,6 +52,29 @@ function readPrompt(r: Record<string, unknown>, key: string): string | ChatMessa
   return messages;
 }
 
+/**
+ * How deeply a reward field may nest lists and objects. The fields are kept as written and stored, cloned to
+ * the page and to IndexedDB whole: a value thousands of levels deep overflows the structured clone's stack.
+ */
+export const MAX_FIELD_NESTING = 64;
+
+/** True when `value` nests lists and objects more than `limit` levels deep (never recurses past limit + 1). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  return (Array.isArray(value) ? value : Object.values(value)).some((v) => nestedDeeperThan(v, limit - 1));
+}
+
+function rewardFields(r: Record<string, unknown>, promptKey: string): Record<string, unknown> {
+  const fields = Object.fromEntries(Object.entries(r).filter(([k]) => k !== promptKey));
+  for (const [key, value] of Object.entries(fields)) {
+    if (nestedDeeperThan(value, MAX_FIELD_NESTING)) {
+      throw new Error(`field "${key}" nests lists and objects more than ${MAX_FIELD_NESTING} levels deep; a field handed to the reward functions may nest at most ${MAX_FIELD_NESTING}`);
+    }
+  }
+  return fields;
+}
+
 /** Normalises every record of a GRPO-compatible dataset (see detectFormat with 'grpo'). */
 export function toPromptDataset(detected: DetectedRecords): PromptDataset {
   const field = promptField(detected.format);
@@ -61,8 +84,7 @@ export function toPromptDataset(detected: DetectedRecords): PromptDataset {
     const r = value as Record<string, unknown>;
     try {
       const prompt = readPrompt(r, field);
-      const fields = Object.fromEntries(Object.entries(r).filter(([k]) => k !== field));
-      examples.push({ line, prompt, fields });
+      examples.push({ line, prompt, fields: rewardFields(r, field) });
     } catch (err) {
       errors.add({ line, message: (err as Error).message });
     }

@@ -45,14 +45,37 @@ function lineAt(bytes: Uint8Array, offset: number): number {
   return line;
 }
 
+/**
+ * Length of the well-formed UTF-8 sequence at `i`, or 0 when it is not one: the lead byte sets the length and
+ * the second byte's range (which rules out overlong forms, UTF-16 surrogates and code points past U+10FFFF).
+ */
+function sequenceLength(bytes: Uint8Array, i: number): number {
+  const b = bytes[i];
+  if (b < 0x80) return 1;
+  let length: number;
+  let low = 0x80;
+  let high = 0xbf;
+  if (b >= 0xc2 && b <= 0xdf) length = 2;
+  else if (b >= 0xe0 && b <= 0xef) {
+    length = 3;
+    if (b === 0xe0) low = 0xa0;
+    if (b === 0xed) high = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    length = 4;
+    if (b === 0xf0) low = 0x90;
+    if (b === 0xf4) high = 0x8f;
+  } else return 0;
+  if (i + length > bytes.length || bytes[i + 1] < low || bytes[i + 1] > high) return 0;
+  for (let k = 2; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return 0;
+  return length;
+}
+
 /** Offset of the first byte of the first invalid UTF-8 sequence (only called when decoding failed). */
 function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
-    const b = bytes[i];
-    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
-    if (length === 0 || i + length > bytes.length) return i;
-    for (let k = 1; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    const length = sequenceLength(bytes, i);
+    if (length === 0) return i;
     i += length;
   }
   return Math.max(0, bytes.length - 1);
