@@ -146,7 +146,7 @@ function split<T>(run: RunJson, all: T[], held: T[] | undefined, seed: number): 
 
 async function readPrompts(file: string): Promise<PromptRecord[]> {
   const dataset = toPromptDataset(detectFormat(parseRecords(await readBytes(file), file), 'grpo'));
-  if (dataset.examples.length === 0) throw new Error(`${file}: no usable prompts (${dataset.errors.length} skipped)`);
+  if (dataset.examples.length === 0) throw new Error(`${file}: no usable prompts (${dataset.errorCount} skipped)`);
   return dataset.examples;
 }
 

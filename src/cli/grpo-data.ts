@@ -11,7 +11,7 @@ import type { ModelTokenizer } from '../engine/model/tokenizer';
 import type { RolloutPrompt } from '../engine/train/grpo/rollouts';
 import type { TrainArgs } from './options/train';
 import type { Progress } from './progress';
-import { readBytes, reportSkipped, splitExamples } from './train-data';
+import { readBytes, reportSkipped, skippedLines, splitExamples } from './train-data';
 
 export type GrpoData =
   | { kind: 'prompts'; train: RolloutPrompt[]; eval: RolloutPrompt[] }
@@ -20,9 +20,9 @@ export type GrpoData =
 async function loadPrompts(file: string, tokenizer: ModelTokenizer, progress: Progress): Promise<PromptExample[]> {
   const dataset = toPromptDataset(detectFormat(parseRecords(await readBytes(file), file), 'grpo'));
   const tokenized = tokenizePrompts(dataset, tokenizer);
-  const errors = [...dataset.errors, ...tokenized.errors];
-  reportSkipped(file, errors, progress);
-  if (tokenized.examples.length === 0) throw new Error(`${file}: no usable prompts (${errors.length} skipped)`);
+  const skipped = skippedLines(dataset, tokenized.errors);
+  reportSkipped(file, skipped, progress);
+  if (tokenized.examples.length === 0) throw new Error(`${file}: no usable prompts (${skipped.errorCount} skipped)`);
   progress.line(`${file}: ${tokenized.examples.length} ${dataset.format} prompts`);
   return tokenized.examples;
 }

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { detectFormat } from '../engine/data/detect';
 import { toPreferenceDataset, type PreferenceDataset } from '../engine/data/preference-examples';
+import { ErrorTally, type LineErrors } from '../engine/data/line-errors';
 import { parseRecords, type RecordError } from '../engine/data/read-records';
 import { toSftDataset, type SftDataset } from '../engine/data/sft-examples';
 import { evalCount, splitItems } from '../engine/data/split';
@@ -45,13 +46,20 @@ export async function readPreferenceFile(file: string): Promise<PreferenceDatase
   return toPreferenceDataset(detectFormat(parseRecords(await readBytes(file), file), 'dpo'));
 }
 
-/** One stderr line listing the skipped records (the first few, with their line numbers). */
-export function reportSkipped(file: string, errors: RecordError[], progress: Progress): void {
-  if (errors.length === 0) return;
-  const sorted = [...errors].sort((a, b) => a.line - b.line);
-  const shown = sorted.slice(0, SHOWN_ERRORS).map((e) => `line ${e.line}: ${e.message}`);
-  const more = sorted.length > SHOWN_ERRORS ? `; and ${sorted.length - SHOWN_ERRORS} more` : '';
-  progress.line(`${file}: skipped ${sorted.length} record${sorted.length === 1 ? '' : 's'}: ${shown.join('; ')}${more}`);
+/** The lines the read skipped and those the tokenizer skipped: the first by line, and how many in all. */
+export function skippedLines(read: LineErrors, tokenized: readonly RecordError[]): LineErrors {
+  const tally = new ErrorTally(read);
+  for (const e of tokenized) tally.add(e);
+  return tally.result();
+}
+
+/** One stderr line listing the skipped records (the first few, with their line numbers) and their count. */
+export function reportSkipped(file: string, skipped: LineErrors, progress: Progress): void {
+  const count = skipped.errorCount;
+  if (count === 0) return;
+  const shown = skipped.errors.slice(0, SHOWN_ERRORS).map((e) => `line ${e.line}: ${e.message}`);
+  const more = count > shown.length ? `; and ${count - shown.length} more` : '';
+  progress.line(`${file}: skipped ${count} record${count === 1 ? '' : 's'}: ${shown.join('; ')}${more}`);
 }
 
 function notes(parts: [number, string][]): string {
@@ -67,9 +75,9 @@ export async function loadSftData(
 ): Promise<LoadedData> {
   const dataset = await readSftFile(file);
   const tokenized = tokenizeSftDataset(dataset, tokenizer, options);
-  const errors = [...dataset.errors, ...tokenized.errors];
-  reportSkipped(file, errors, progress);
-  if (tokenized.examples.length === 0) throw new Error(`${file}: no usable ${dataset.format} records (${errors.length} skipped)`);
+  const skipped = skippedLines(dataset, tokenized.errors);
+  reportSkipped(file, skipped, progress);
+  if (tokenized.examples.length === 0) throw new Error(`${file}: no usable ${dataset.format} records (${skipped.errorCount} skipped)`);
   const note = notes([
     [tokenized.truncated, `truncated to ${options.maxLength} tokens`],
     [tokenized.boundaryMismatches, 'with a prompt/completion token boundary mismatch'],
@@ -86,10 +94,10 @@ export async function loadPreferenceData(
 ): Promise<LoadedPairs> {
   const dataset = await readPreferenceFile(file);
   const tokenized = tokenizePreferenceDataset(dataset, tokenizer, options);
-  const errors = [...dataset.errors, ...tokenized.errors];
-  reportSkipped(file, errors, progress);
+  const skipped = skippedLines(dataset, tokenized.errors);
+  reportSkipped(file, skipped, progress);
   const identical = dataset.identical + tokenized.identical;
-  if (tokenized.pairs.length === 0) throw new Error(`${file}: no usable ${dataset.format} pairs (${errors.length} skipped, ${identical} with chosen equal to rejected)`);
+  if (tokenized.pairs.length === 0) throw new Error(`${file}: no usable ${dataset.format} pairs (${skipped.errorCount} skipped, ${identical} with chosen equal to rejected)`);
   const note = notes([
     [identical, 'skipped because chosen equals rejected'],
     [tokenized.promptTruncated, `prompts cut to their last ${options.maxPromptLength} tokens`],

@@ -25,8 +25,13 @@ async function datasetWrite<T>(what: string, write: () => Promise<T>): Promise<T
   }
 }
 
+/** Skipped lines a dataset keeps with their line and why (the rest are counted): a file of a million bad lines stores 100. */
+export const KEPT_SKIPPED_LINES = 100;
+
+/** Lists carry the first skipped lines and their count (records saved before the cap keep every one, uncounted). */
 export function datasetSummary(record: DatasetRecord): DatasetSummaryRecord {
-  return { ...record, examples: record.examples.length };
+  const { skipped, skippedCount = skipped.length } = record;
+  return { ...record, examples: record.examples.length, skipped: skipped.slice(0, KEPT_SKIPPED_LINES), skippedCount };
 }
 
 export async function putDataset(db: StudioDb, record: DatasetRecord): Promise<void> {

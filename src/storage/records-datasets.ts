@@ -2,7 +2,9 @@
 // example types field for field, but never import them, so an engine refactor cannot change what is stored
 // without failing to compile where the worker maps one to the other. The 'grpo' family widened the method
 // union without a schema bump: IndexedDB stores whatever it is given, no index reads the method, and every
-// record saved before is still a valid 'sft' or 'dpo' record.
+// record saved before is still a valid 'sft' or 'dpo' record. The count of skipped lines (skippedCount,
+// since the skipped lines kept were capped) is optional for the same reason: a record saved before it kept
+// every skipped line, so its list's length is its count, and lists read it through datasetSummary.
 
 /**
  * Which family a dataset's examples feed: SFT examples, preference pairs (read by DPO, SimPO and ORPO), or
@@ -57,8 +59,10 @@ interface DatasetRecordBase {
   createdAt: string;
   /** The engine's format name at import. */
   format: string;
-  /** Lines the user chose to skip at import, with why. */
+  /** The first lines the user chose to skip at import, by line (at most KEPT_SKIPPED_LINES of datasets-store.ts), with why. */
   skipped: StoredRecordError[];
+  /** How many lines were skipped at import; absent in records saved before the cap (then `skipped` holds them all). */
+  skippedCount?: number;
   /** Held-out fraction and the seed of the split (the split itself is derived, never stored twice). */
   split: { evalFraction: number; seed: number };
 }
@@ -74,8 +78,8 @@ export type DatasetRecord =
     })
   | (DatasetRecordBase & { method: 'grpo'; examples: { line: number; example: StoredPromptExample }[] });
 
-/** Replaces a record's examples by their count, variant by variant. */
-type Summarised<R> = R extends { examples: unknown[] } ? Omit<R, 'examples'> & { examples: number } : never;
+/** Replaces a record's examples by their count, variant by variant; the skipped lines are always counted. */
+type Summarised<R> = R extends { examples: unknown[] } ? Omit<R, 'examples' | 'skippedCount'> & { examples: number; skippedCount: number } : never;
 
-/** A dataset as lists show it: everything but the examples, which are counted. */
+/** A dataset as lists show it: everything but the examples, which are counted, and the first skipped lines with their count. */
 export type DatasetSummaryRecord = Summarised<DatasetRecord>;

@@ -143,6 +143,12 @@ export interface RunSettings {
   weightFormat: 'f16' | 'f32';
   datasetId: string;
   datasetName: string;
+  /**
+   * The dataset's train/eval split when the run started (held-out fraction and seed): a resume trains on the
+   * same examples and holds out the same ones even if the dataset's split was changed since. Absent in runs
+   * saved before runs kept their split: they read the dataset's, which cannot change while one may resume.
+   */
+  split?: { evalFraction: number; seed: number };
   lora: StoredLoraConfig;
   loop: StoredLoopConfig;
   maxLength: number;

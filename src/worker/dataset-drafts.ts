@@ -24,7 +24,7 @@ export class DraftStore {
 
   add(source: string, imported: MethodDataset): DatasetDraft {
     const draftId = this.drafts.add({ source, imported });
-    const { format, examples, errors } = imported.dataset;
+    const { format, examples, errors, errorCount } = imported.dataset;
     return {
       draftId,
       source,
@@ -33,6 +33,7 @@ export class DraftStore {
       methods: methodsForFormat(format),
       examples: examples.length,
       errors,
+      errorCount,
       identical: imported.method === 'dpo' ? imported.dataset.identical : 0,
       rewardFields: imported.method === 'grpo' ? rewardFields(imported.dataset.examples) : [],
     };

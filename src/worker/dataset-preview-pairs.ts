@@ -6,7 +6,7 @@
 import type { PreferenceDataset, PreferenceRecord } from '../engine/data/preference-examples';
 import { DEFAULT_MAX_PROMPT_LENGTH, tokenizePreferenceDataset, type TokenizedPair } from '../engine/data/tokenize-preference';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
-import { requireChatTemplate, tokenPieces } from './dataset-preview';
+import { previewError, requireChatTemplate, tokenPieces } from './dataset-preview';
 import type { PairPreview, PreviewToken } from './protocol-datasets';
 
 /** The previews use training's default prompt limit: the Data page has no setting of its own for it. */
@@ -35,12 +35,12 @@ function unusable(line: number, error: string): PairPreview {
 
 /** One pair tokenized alone, as tokenizePreferenceDataset treats it within its dataset. */
 function previewPair(record: PreferenceRecord, format: PreferenceDataset['format'], tokenizer: ModelTokenizer, maxLength: number): PairPreview {
-  const dataset: PreferenceDataset = { file: 'preview', format, examples: [record], errors: [], identical: 0 };
+  const dataset: PreferenceDataset = { file: 'preview', format, examples: [record], errors: [], errorCount: 0, identical: 0 };
   let result: ReturnType<typeof tokenizePreferenceDataset>;
   try {
     result = tokenizePreferenceDataset(dataset, tokenizer, { maxLength, maxPromptLength: PREVIEW_MAX_PROMPT_LENGTH });
   } catch (err) {
-    return unusable(record.line, (err as Error).message);
+    return unusable(record.line, previewError(err));
   }
   const [pair] = result.pairs;
   if (!pair) {

@@ -21,7 +21,7 @@ function fieldText(value: unknown): string {
 
 function previewPrompt(record: PromptRecord, format: PromptDataset['format'], tokenizer: ModelTokenizer, maxLength: number): PromptPreview {
   const fields = Object.entries(record.fields).map(([name, value]) => ({ name, value: fieldText(value) }));
-  const dataset: PromptDataset = { file: 'preview', format, examples: [record], errors: [] };
+  const dataset: PromptDataset = { file: 'preview', format, examples: [record], errors: [], errorCount: 0 };
   let ids: number[];
   try {
     const { examples, errors } = tokenizePrompts(dataset, tokenizer);

@@ -3,6 +3,7 @@
 // token texts and the chat-template check serve the preference pairs' preview too (dataset-preview-pairs.ts).
 
 import type { SftDataset, SftRecord } from '../engine/data/sft-examples';
+import { TokenIdRangeError } from '../engine/data/token-ids';
 import { tokenizeSftDataset, type TokenizedExample } from '../engine/data/tokenize-sft';
 import { hasChatTemplate } from '../engine/model/chat-template';
 import type { ModelTokenizer } from '../engine/model/tokenizer';
@@ -38,10 +39,15 @@ export function tokenPieces(tokenizer: ModelTokenizer, ids: readonly number[]): 
 
 /** One record tokenized as training would (completion-only loss), with no length limit. */
 function tokenizeRecord(record: SftRecord, format: SftDataset['format'], tokenizer: ModelTokenizer) {
-  const dataset: SftDataset = { file: 'preview', format, examples: [record], errors: [] };
+  const dataset: SftDataset = { file: 'preview', format, examples: [record], errors: [], errorCount: 0 };
   const { examples, errors } = tokenizeSftDataset(dataset, tokenizer, { maxLength: Number.MAX_SAFE_INTEGER, completionOnly: true });
   if (examples.length === 0) throw new Error(errors[0]?.message ?? 'could not be tokenized');
   return examples[0];
+}
+
+/** Why a record cannot be shown, without the file and line the preview shows beside it. */
+export function previewError(err: unknown): string {
+  return err instanceof TokenIdRangeError ? err.detail : (err as Error).message;
 }
 
 /** Refuses conversations for a model without a chat template: it concerns every record, so the whole page. */
@@ -63,7 +69,7 @@ export function previewRecords(records: SftRecord[], format: SftDataset['format'
     try {
       example = tokenizeRecord(record, format, tokenizer);
     } catch (err) {
-      return { line: record.line, tokens: [], truncated: false, error: (err as Error).message };
+      return { line: record.line, tokens: [], truncated: false, error: previewError(err) };
     }
     const ids = example.inputIds.slice(0, maxLength);
     const pieces = tokenPieces(tokenizer, ids);

@@ -7,7 +7,7 @@
 // naming the fields SFT would need.
 
 import { parseCsv } from '../engine/data/csv';
-import { detectDataset, detectFormat } from '../engine/data/detect';
+import { DatasetMethodError, detectDataset, detectFormat } from '../engine/data/detect';
 import { METHOD_NAMES, methodsForFormat } from '../engine/data/formats';
 import { toPreferenceDataset } from '../engine/data/preference-examples';
 import { toPromptDataset } from '../engine/data/prompt-examples';
@@ -47,23 +47,24 @@ export function parseDatasetBytes(bytes: Uint8Array, name: string): ParsedRecord
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** The refusal of a format no studio method reads: the engine's SFT refusal names the missing fields. */
-function unsupportedFormat(parsed: ParsedRecords): Error {
+function unsupportedFormat(parsed: ParsedRecords): DatasetMethodError {
   const names = STUDIO_METHODS.map((m) => `for ${METHOD_NAMES[m]}`);
   const trains = `The studio does not train that yet; it imports data ${names.slice(0, -1).join(', ')} or ${names.at(-1)}.`;
   try {
     detectFormat(parsed, 'sft');
   } catch (err) {
-    return new Error(`${(err as Error).message} ${trains}`);
+    if (err instanceof DatasetMethodError) return new DatasetMethodError(parsed.file, `${err.detail} ${trains}`);
+    throw err;
   }
-  return new Error(`${parsed.file}: ${trains}`);
+  return new DatasetMethodError(parsed.file, trains);
 }
 
 /** Why nothing in the dataset is usable: the first bad lines, or every pair's answers equal. */
 function nothingUsable(imported: MethodDataset): DatasetFileError {
-  const { file, format, errors } = imported.dataset;
+  const { file, format, errors, errorCount } = imported.dataset;
   const identical = imported.method === 'dpo' ? imported.dataset.identical : 0;
   const reasons = errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`);
-  if (errors.length > 3) reasons.push(`and ${errors.length - 3} more`);
+  if (errorCount > 3) reasons.push(`and ${errorCount - 3} more`);
   if (identical > 0) reasons.push(`${plural(identical, 'pair')} whose chosen answer equals the rejected one`);
   return new DatasetFileError(file, `has no usable ${format} records (${reasons.join('; ')})`);
 }

@@ -6,6 +6,7 @@ import { FORMAT_DESCRIPTIONS, METHOD_FORMATS, type DatasetFormat } from '../engi
 import type { PreferenceDataset } from '../engine/data/preference-examples';
 import type { PromptDataset, PromptRecord } from '../engine/data/prompt-examples';
 import type { SftDataset } from '../engine/data/sft-examples';
+import { KEPT_SKIPPED_LINES } from '../storage/datasets-store';
 import type { DatasetMethod, DatasetRecord, StoredPromptExample } from '../storage/records';
 
 /** A dataset as the engine reads it, with the family of methods its examples feed. */
@@ -41,18 +42,23 @@ export function engineDataset(record: DatasetRecord): MethodDataset {
   if (!METHOD_FORMATS[record.method].includes(format)) {
     throw new Error(`The dataset "${record.name}" is stored as ${record.method.toUpperCase()} data but its format, ${format}, does not fit that method.`);
   }
-  if (record.method === 'sft') return { method: 'sft', dataset: { file: record.name, format, examples: record.examples, errors: [] } };
-  if (record.method === 'grpo') return { method: 'grpo', dataset: { file: record.name, format, examples: promptRecords(record.examples), errors: [] } };
-  return { method: 'dpo', dataset: { file: record.name, format, examples: record.examples, errors: [], identical: record.identical } };
+  const read = { file: record.name, format, errors: [], errorCount: 0 };
+  if (record.method === 'sft') return { method: 'sft', dataset: { ...read, examples: record.examples } };
+  if (record.method === 'grpo') return { method: 'grpo', dataset: { ...read, examples: promptRecords(record.examples) } };
+  return { method: 'dpo', dataset: { ...read, examples: record.examples, identical: record.identical } };
 }
 
 /** What every saved dataset holds besides its examples. */
-export type DatasetRecordHeader = Omit<DatasetRecord, 'method' | 'format' | 'examples' | 'skipped'>;
+export type DatasetRecordHeader = Omit<DatasetRecord, 'method' | 'format' | 'examples' | 'skipped' | 'skippedCount'>;
 
-/** The record that saves an imported dataset: its examples (pairs, prompts), the lines skipped, and for pairs the identical ones. */
+/**
+ * The record that saves an imported dataset: its examples (pairs, prompts), the first lines skipped and their
+ * count, and for pairs the identical ones.
+ */
 export function datasetRecord(header: DatasetRecordHeader, imported: MethodDataset): DatasetRecord {
-  const { format, errors: skipped } = imported.dataset;
-  if (imported.method === 'sft') return { ...header, method: 'sft', format, skipped, examples: imported.dataset.examples };
-  if (imported.method === 'grpo') return { ...header, method: 'grpo', format, skipped, examples: storedPrompts(imported.dataset.examples) };
-  return { ...header, method: 'dpo', format, skipped, examples: imported.dataset.examples, identical: imported.dataset.identical };
+  const { format, errors, errorCount } = imported.dataset;
+  const skipped = { skipped: errors.slice(0, KEPT_SKIPPED_LINES), skippedCount: errorCount };
+  if (imported.method === 'sft') return { ...header, method: 'sft', format, ...skipped, examples: imported.dataset.examples };
+  if (imported.method === 'grpo') return { ...header, method: 'grpo', format, ...skipped, examples: storedPrompts(imported.dataset.examples) };
+  return { ...header, method: 'dpo', format, ...skipped, examples: imported.dataset.examples, identical: imported.dataset.identical };
 }

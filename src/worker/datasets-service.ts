@@ -1,17 +1,19 @@
 // The Data page's worker side: files read into drafts (SFT examples, preference pairs or GRPO prompts, kept
 // here, not saved), drafts saved to IndexedDB with their split, the saved datasets listed, renamed, re-split
-// and deleted, and examples, pairs or prompts rendered with the loaded model's tokenizer.
+// (refused while a run that reads the dataset's split may resume: dataset-split.ts) and deleted, and
+// examples, pairs or prompts rendered with the loaded model's tokenizer.
 
 import { DatasetFileError } from '../engine/data/read-records';
 import { missingTokenizerError } from '../engine/model/tokenizer';
 import { datasetSummary, deleteDataset, getDataset, listDatasetSummaries, putDataset, updateDataset } from '../storage/datasets-store';
 import type { DatasetRecord } from '../storage/records';
+import { allRuns } from '../storage/runs-store';
 import { previewRecords } from './dataset-preview';
 import { PREVIEW_MAX_PROMPT_LENGTH, previewPairs } from './dataset-preview-pairs';
 import { previewPrompts } from './dataset-preview-prompts';
 import { datasetRecord, engineDataset } from './dataset-records';
 import { checkDatasetSize, readDatasetFile } from './dataset-read';
-import { splitProblem } from './dataset-split';
+import { splitChangeProblem, splitProblem } from './dataset-split';
 import { DraftStore } from './dataset-drafts';
 import type { DatasetsApi } from './protocol-datasets';
 import type { WorkerDeps } from './worker-deps';
@@ -81,11 +83,16 @@ export function createDatasetsService(deps: WorkerDeps): DatasetsApi {
     },
 
     async setDatasetSplit(id, split) {
+      const db = await deps.db();
+      // Only runs saved before runs kept their own split can block the change, and none of those can start now.
+      const runs = await allRuns(db);
       const record = await updateDataset(
-        await deps.db(),
+        db,
         id,
         (r) => {
           checkSplit(split, r.examples.length);
+          const problem = splitChangeProblem(r.name, r.id, runs);
+          if (problem) throw new Error(problem);
           return { ...r, split: { evalFraction: split.evalFraction, seed: split.seed } };
         },
         'Changing the split',

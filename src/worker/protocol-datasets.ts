@@ -15,8 +15,10 @@ export interface DatasetDraft {
   methods: TrainingMethod[];
   /** Usable records: examples, pairs, or prompts. */
   examples: number;
-  /** Lines that cannot be used (bad JSON, wrong fields, ...), with line numbers. */
+  /** The first lines that cannot be used (bad JSON, wrong fields, ...), by line: at most KEPT_ERRORS (engine/data/line-errors.ts). */
   errors: RecordError[];
+  /** How many lines cannot be used, `errors` and the rest. */
+  errorCount: number;
   /** Pairs skipped because the chosen answer equals the rejected one (0 for SFT data). */
   identical: number;
   /** GRPO prompts: the other fields the records hold, handed to the reward functions (first seen first; empty for the other families). */

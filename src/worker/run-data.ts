@@ -1,5 +1,5 @@
-// A run's data: the method's objective, and the saved dataset split as it says (the Data page shows the
-// same split) and tokenized for that method with the loaded model's tokenizer: SFT examples, or preference
+// A run's data: the method's objective, and the saved dataset split as the run's settings say (the split
+// the dataset had when the run started, kept for its resumes) and tokenized for that method with the loaded model's tokenizer: SFT examples, or preference
 // pairs (DPO, SimPO, ORPO) truncated to the run's max length and max prompt length as TRL truncates them.
 // A method that does not fit the dataset is refused here, before the run is stored. The prompts of the
 // first held-out examples are what the sample generations at each evaluation start from. GRPO's prompts
@@ -16,7 +16,7 @@ import { PreferenceObjective } from '../engine/train/objectives/preference-objec
 import { SftObjective } from '../engine/train/objectives/sft-objective';
 import type { DatasetRecord, RunSettings, StoredPreferenceSettings } from '../storage/records';
 import { engineDataset, type MethodDataset } from './dataset-records';
-import { splitDataset } from './dataset-split';
+import { runSplit, splitDataset } from './dataset-split';
 import { prepareGrpoData, type GrpoRunData } from './run-grpo-data';
 import { datasetMismatch } from './run-method';
 
@@ -31,7 +31,9 @@ export interface RunData<E = unknown> {
   samplePrompts: number[][];
 }
 
-export type RunDataSettings = Pick<RunSettings, 'method' | 'maxLength' | 'completionOnly' | 'preference' | 'grpo'> & { loop?: Pick<RunSettings['loop'], 'batchSize' | 'gradAccum'> };
+export type RunDataSettings = Pick<RunSettings, 'method' | 'maxLength' | 'completionOnly' | 'preference' | 'grpo' | 'split'> & {
+  loop?: Pick<RunSettings['loop'], 'batchSize' | 'gradAccum'>;
+};
 
 /** What a run trains on: a dataset objective's examples, or GRPO's prompts. */
 export type MethodRunData = RunData | GrpoRunData;
@@ -68,7 +70,7 @@ function withSamples<E>(objective: TrainingObjective<E>, train: E[], evalSet: E[
 }
 
 function sftData(record: Saved<'sft'>, objective: SftObjective, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData<TokenizedExample> {
-  const split = splitDataset(record);
+  const split = splitDataset({ examples: record.examples, split: runSplit(settings, record) });
   const options = { maxLength: settings.maxLength, completionOnly: settings.completionOnly };
   const tokenize = (examples: Saved<'sft'>['examples']) => tokenizeSftDataset(sftDataset({ ...record, examples }), tokenizer, options);
   const train = tokenize(split.train);
@@ -76,7 +78,7 @@ function sftData(record: Saved<'sft'>, objective: SftObjective, tokenizer: Model
 }
 
 function preferenceData(record: Saved<'dpo'>, objective: PreferenceObjective, tokenizer: ModelTokenizer, settings: RunDataSettings): RunData<TokenizedPair> {
-  const split = splitDataset(record);
+  const split = splitDataset({ examples: record.examples, split: runSplit(settings, record) });
   const options = { maxLength: settings.maxLength, maxPromptLength: settings.preference?.maxPromptLength ?? DEFAULT_MAX_PROMPT_LENGTH };
   const tokenize = (examples: Saved<'dpo'>['examples']) => tokenizePreferenceDataset(preferenceDataset({ ...record, examples }), tokenizer, options);
   const train = tokenize(split.train);

@@ -1,4 +1,4 @@
-// A GRPO run's data: the saved dataset's prompts, split as the Data page shows it, read as TRL's
+// A GRPO run's data: the saved dataset's prompts, split as the run's settings say, read as TRL's
 // GRPOTrainer reads a dataset (the prompt column sampled from, every other field handed to the reward
 // functions: a prompt-completion record's completion becomes the field "completion"), tokenized with the
 // loaded model's tokenizer (conversations through its chat template). A prompt that leaves no room for
@@ -16,7 +16,7 @@ import type { GrpoObjective } from '../engine/train/grpo/grpo-objective';
 import { makeGrpoObjective } from '../engine/train/objectives/make-objective';
 import type { DatasetRecord, StoredChatMessage, StoredGrpoSettings } from '../storage/records';
 import { engineFormat, promptRecords as savedPrompts } from './dataset-records';
-import { splitDataset } from './dataset-split';
+import { runSplit, splitDataset, type DatasetSplit } from './dataset-split';
 import { grpoEvalPrompts } from './run-grpo-eval';
 import { datasetMismatch } from './run-method';
 
@@ -69,25 +69,30 @@ function promptRecords(record: SftRecord, examples: SftRecord['examples']): Prom
 
 /**
  * The dataset's training and held-out prompts, tokenized (records the tokenizer refuses are listed as errors);
- * with `limit`, only the first that many of each split are tokenized.
+ * with `limit`, only the first that many of each split are tokenized. `split`: a run's own (the dataset's by default).
  */
-export function grpoPrompts(record: DatasetRecord, tokenizer: ModelTokenizer, limit = Infinity): { train: TokenizedPrompts; eval: TokenizedPrompts } {
+export function grpoPrompts(
+  record: DatasetRecord,
+  tokenizer: ModelTokenizer,
+  limit = Infinity,
+  split: DatasetSplit = record.split,
+): { train: TokenizedPrompts; eval: TokenizedPrompts } {
   const mismatch = datasetMismatch(record, 'grpo');
   if (mismatch) throw new Error(mismatch);
   if (record.method === 'dpo') throw new Error(`The dataset "${record.name}" holds preference pairs, which GRPO cannot read: it needs prompts.`);
   const format = engineFormat(record);
-  const tokenize = (examples: PromptRecord[]) => tokenizePrompts({ file: record.name, format, examples, errors: [] }, tokenizer);
+  const tokenize = (examples: PromptRecord[]) => tokenizePrompts({ file: record.name, format, examples, errors: [], errorCount: 0 }, tokenizer);
   // A prompt dataset (prompt-only, question-answer) holds GRPO's records as they are; SFT data is read for its prompts.
   const prompts = record.method === 'grpo' ? savedPrompts(record.examples) : promptRecords(record, record.examples);
-  const split = splitDataset({ examples: prompts, split: record.split });
-  return { train: tokenize(split.train.slice(0, limit)), eval: tokenize(split.eval.slice(0, limit)) };
+  const parts = splitDataset({ examples: prompts, split });
+  return { train: tokenize(parts.train.slice(0, limit)), eval: tokenize(parts.eval.slice(0, limit)) };
 }
 
 /** Splits, tokenizes and length-checks the prompts; refuses a dataset with none usable, naming its first bad line. */
 export function prepareGrpoData(
   record: DatasetRecord,
   tokenizer: ModelTokenizer,
-  settings: { maxLength: number; grpo?: StoredGrpoSettings; loop?: { batchSize: number; gradAccum: number } },
+  settings: { maxLength: number; grpo?: StoredGrpoSettings; loop?: { batchSize: number; gradAccum: number }; split?: DatasetSplit },
 ): GrpoRunData {
   if (!settings.grpo) throw new Error('A GRPO run needs its GRPO settings (reward functions, generations, ...).');
   const objective = makeGrpoObjective(grpoConfigOf(settings.grpo));
@@ -95,7 +100,7 @@ export function prepareGrpoData(
   if (room < 1) {
     throw new Error(`The max length (${settings.maxLength} tokens) leaves no room for a prompt before max_completion_length (${objective.config.maxCompletionLength}) tokens.`);
   }
-  const prompts = grpoPrompts(record, tokenizer);
+  const prompts = grpoPrompts(record, tokenizer, Infinity, runSplit(settings, record));
   const fitting = (t: TokenizedPrompts) => t.examples.filter((e) => e.prompt.length <= room);
   const train = fitting(prompts.train);
   const held = fitting(prompts.eval);

@@ -9,7 +9,7 @@ import { adapterConfigJson, adapterWeightsBytes } from '../engine/lora/peft-file
 import { missingTokenizerError, type ModelTokenizer } from '../engine/model/tokenizer';
 import type { TrainCheckpoint } from '../engine/train/checkpoint';
 import { DatasetNotFoundError, getDataset } from '../storage/datasets-store';
-import type { AdapterRecord, RunRecord, RunSettings } from '../storage/records';
+import type { AdapterRecord, DatasetRecord, RunRecord, RunSettings } from '../storage/records';
 import {
   addRun,
   allRuns,
@@ -83,18 +83,22 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
     rewards?: OpenRewardSet;
   }
 
-  /**
-   * The run's dataset, split and tokenized for `model`, its attached eval suites and (GRPO) its reward
-   * functions, compiled (checked before anything is stored or changed). `resuming`: an attached suite deleted
-   * since is left out rather than refused.
-   */
-  async function dataFor(settings: RunSettings, model: ActiveModel, resuming = false): Promise<Prepared> {
-    const tokenizer = model.tokenizer;
-    if (!tokenizer) throw missingTokenizerError(model.info.source);
-    const dataset = await getDataset(await deps.db(), settings.datasetId).catch((err: unknown) => {
+  /** The run's saved dataset, or why it is gone. */
+  async function runDataset(settings: RunSettings): Promise<DatasetRecord> {
+    return getDataset(await deps.db(), settings.datasetId).catch((err: unknown) => {
       if (!(err instanceof DatasetNotFoundError)) throw err;
       throw new Error(`The dataset "${settings.datasetName}" of this run is no longer saved: import it again and start a new run.`);
     });
+  }
+
+  /**
+   * The run's dataset, split as its settings say and tokenized for `model`, its attached eval suites and
+   * (GRPO) its reward functions, compiled (checked before anything is stored or changed). `resuming`: an
+   * attached suite deleted since is left out rather than refused.
+   */
+  async function dataFor(settings: RunSettings, dataset: DatasetRecord, model: ActiveModel, resuming = false): Promise<Prepared> {
+    const tokenizer = model.tokenizer;
+    if (!tokenizer) throw missingTokenizerError(model.info.source);
     const data = prepareMethodData(dataset, tokenizer, settings);
     const suites = await RunSuites.load(await deps.db(), settings.evalSuites ?? [], settings.loop.seed, sandbox, !resuming);
     const grpo = settings.grpo;
@@ -161,18 +165,22 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
         const db = await deps.db();
         // The starting adapter, data and LoRA plan are checked before anything is stored, so a bad start leaves no record.
         const from = settings.initAdapter ? await savedStartingAdapter(db, settings.initAdapter, model) : undefined;
+        const dataset = await runDataset(settings);
         const full: RunSettings = {
           ...settings,
           model: ref,
           modelName: modelName(ref, model.info.source),
           weightFormat: model.info.weightFormat,
+          // The run keeps the dataset's split as it is now: its resumes hold out the same examples whatever the
+          // dataset's split becomes.
+          split: { evalFraction: dataset.split.evalFraction, seed: dataset.split.seed },
           // A run from a saved adapter trains that adapter's modules, rank and scale (the dropout is the run's).
           ...(from && {
             lora: { ...from.adapter.config, targets: [...from.adapter.config.targets], dropout: settings.lora.dropout },
             initAdapter: { id: from.record.id, name: from.record.name },
           }),
         };
-        const prepared = await dataFor(full, model);
+        const prepared = await dataFor(full, dataset, model);
         return owning(prepared, async () => {
           const reference = from?.adapter;
           const adapter = policyStart(full, model, reference);
@@ -223,7 +231,7 @@ export function createRunsService(deps: WorkerDeps, sandbox: () => CodeSandbox):
         if (!lock) throw new Error(`${OTHER_TAB_MESSAGE}: pause it there, or close that tab, before resuming it here.`);
         try {
           const model = await modelFor(stored.settings);
-          const prepared = await dataFor(stored.settings, model, true);
+          const prepared = await dataFor(stored.settings, await runDataset(stored.settings), model, true);
           return await owning(prepared, async () => {
             const reference = await storedReference(db, stored, model);
             const found = await checkpointOf(stored, model);

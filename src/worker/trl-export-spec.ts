@@ -1,6 +1,6 @@
 // A stored run as a TRL project spec (src/engine/export/trl): its settings map field for field (storage's
 // records mirror the engine's LoraConfig, LoopConfig and GRPO settings), its records are the saved dataset's
-// examples split as the Data page split them, the same split the run trained on.
+// examples split as the run's settings say, the same split the run trained on.
 
 import { BUILTIN_REWARD_KINDS, type RewardKind } from '../engine/train/grpo/rewards/reward-types';
 import { PREFERENCE_DEFAULTS } from '../engine/train/objectives/preference-config';
@@ -8,7 +8,7 @@ import { DEFAULT_MAX_PROMPT_LENGTH } from '../engine/data/tokenize-preference';
 import type { TrlBaseModel, TrlGrpoSettings, TrlProjectSpec, TrlRecords } from '../engine/export/trl/trl-spec';
 import type { DatasetRecord, ModelRef, RunSettings, StoredGrpoSettings } from '../storage/records';
 import { engineDataset } from './dataset-records';
-import { splitDataset } from './dataset-split';
+import { runSplit, splitDataset } from './dataset-split';
 import { datasetMismatch } from './run-method';
 
 const REWARD_KINDS: readonly string[] = [...BUILTIN_REWARD_KINDS, 'custom'];
@@ -54,7 +54,7 @@ function records(settings: RunSettings, dataset: DatasetRecord): TrlRecords {
   const mismatch = datasetMismatch(dataset, settings.method);
   if (mismatch) throw new Error(mismatch);
   const engine = engineDataset(dataset);
-  const split = <T>(examples: readonly T[]) => splitDataset({ examples, split: dataset.split });
+  const split = <T>(examples: readonly T[]) => splitDataset({ examples, split: runSplit(settings, dataset) });
   if (engine.method === 'sft') return { family: 'sft', ...split(engine.dataset.examples) };
   if (engine.method === 'dpo') return { family: 'preference', ...split(engine.dataset.examples) };
   return { family: 'prompts', ...split(engine.dataset.examples) };

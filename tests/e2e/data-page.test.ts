@@ -6,7 +6,8 @@
 // question/answer imported as GRPO prompts, a prompt previewed as the rollouts see it with its answer given
 // to the rewards, and the stories-grpo sample's button; bad inputs through the real file input (a broken
 // JSONL line, identical pairs, unpaired preference data, not UTF-8, empty, 50 MB) each give a clear message
-// while the saved datasets stay; paste and drag-and-drop imports.
+// while the saved datasets stay; paste and drag-and-drop imports; a million bad lines shown and saved as the
+// first 100 and their count.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -446,6 +447,31 @@ describe('Data page', () => {
     // The previewed dataset is gone, so is its preview.
     expect(await page.getByTestId('dataset-detail').count()).toBe(0);
     await reload(page);
+    expect(await savedNames(page)).toEqual([PROMPTS, 'broken']);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps the first 100 of a million bad lines with their count, in the draft and in the saved dataset', async () => {
+    // 1,000,000 lines that are not JSON, then one good line (8 MB).
+    const million = Buffer.from(`${'{"text"\n'.repeat(1_000_000)}{"text": "The one good line."}\n`);
+    expect(await importFile(page, { name: 'million.jsonl', buffer: million })).toBe('draft');
+    const draft = page.getByTestId('dataset-draft');
+    expect(Number(await draft.getAttribute('data-errors'))).toBe(1_000_000);
+    expect(Number(await draft.getAttribute('data-examples'))).toBe(1);
+    expect(await text(page, 'draft-errors-kept')).toBe('first 100 of 1,000,000 errors');
+    expect(await page.getByTestId('draft-errors-line').count()).toBe(100);
+    expect(await page.getByTestId('draft-errors-line').last().getAttribute('data-line')).toBe('100');
+    expect(await text(page, 'draft-save')).toBe('Skip these 1,000,000 lines and save');
+    await page.getByTestId('draft-name').fill('million');
+    await page.getByTestId('draft-split-fraction').fill('0');
+    await page.getByTestId('draft-save').click();
+    await row(page, 'million').waitFor();
+    await reload(page);
+    expect(Number(await row(page, 'million').getByTestId('dataset-skipped').getAttribute('data-value'))).toBe(1_000_000);
+    expect(await row(page, 'million').getByTestId('dataset-skipped').textContent()).toBe('1,000,000 lines skipped');
+    await row(page, 'million').getByTestId('dataset-delete').click();
+    await page.getByTestId('dataset-delete-confirm').click();
+    await row(page, 'million').waitFor({ state: 'detached' });
     expect(await savedNames(page)).toEqual([PROMPTS, 'broken']);
     expect(errors).toEqual([]);
   });

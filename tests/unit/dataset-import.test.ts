@@ -86,11 +86,12 @@ describe('saved records', () => {
     const record = datasetRecord(HEADER, imported);
     expect(record).toMatchObject({ ...HEADER, method: 'dpo', format: 'preference', identical: 1 });
     expect(record.skipped.map((e) => e.line)).toEqual([3]);
+    expect(record.skippedCount).toBe(1);
     // The implicit prompt is extracted at import (TRL's extract_prompt): the space goes to the answers.
     expect(record.examples).toEqual([{ line: 1, example: { kind: 'text', prompt: 'Once upon a time, in a', chosen: ' cave.', rejected: ' town.' } }]);
     const back = engineDataset(record);
     expect(back.method).toBe('dpo');
-    expect(back.dataset).toEqual({ file: 'pairs', format: 'preference', examples: record.examples, errors: [], identical: 1 });
+    expect(back.dataset).toEqual({ file: 'pairs', format: 'preference', examples: record.examples, errors: [], errorCount: 0, identical: 1 });
   });
 
   test('an SFT draft saves as method sft; a record whose format does not fit its method is refused', () => {

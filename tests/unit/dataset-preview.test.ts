@@ -106,7 +106,7 @@ function firstSamplePair(): PreferenceRecord {
 
 /** What training uses for this pair: tokenizePreferenceDataset over a dataset that holds it. */
 function trainingPair(record: PreferenceRecord, tok: ModelTokenizer, maxLength: number) {
-  const dataset: PreferenceDataset = { file: 'train.jsonl', format: 'preference', examples: [record], errors: [], identical: 0 };
+  const dataset: PreferenceDataset = { file: 'train.jsonl', format: 'preference', examples: [record], errors: [], errorCount: 0, identical: 0 };
   return tokenizePreferenceDataset(dataset, tok, { maxLength, maxPromptLength: PREVIEW_MAX_PROMPT_LENGTH });
 }
 

@@ -143,7 +143,7 @@ describe('saved GRPO records', () => {
       expect(record.skipped).toEqual(grpo(imported).errors);
       expect(record.examples).toEqual(grpo(imported).examples.map(({ line, prompt, fields }) => ({ line, example: { prompt, fields } })));
       const back = engineDataset(structuredClone(record));
-      expect(back).toEqual({ method: 'grpo', dataset: { file: 'prompts', format: grpo(imported).format, examples: grpo(imported).examples, errors: [] } });
+      expect(back).toEqual({ method: 'grpo', dataset: { file: 'prompts', format: grpo(imported).format, examples: grpo(imported).examples, errors: [], errorCount: 0 } });
     }
   });
 

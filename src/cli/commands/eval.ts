@@ -34,7 +34,7 @@ async function sftScores(args: EvalArgs, session: TrainingSession, tokenizer: Mo
   const dataset = await readSftFile(args.data);
   const tokenized = tokenizeSftDataset(dataset, tokenizer, { maxLength });
   if (tokenized.examples.length === 0) throw new Error(`${args.data}: no usable ${dataset.format} records`);
-  const skipped = dataset.errors.length + tokenized.errors.length;
+  const skipped = dataset.errorCount + tokenized.errors.length;
   if (skipped) progress.line(`${args.data}: skipped ${skipped} records (run tunelab train on it to see which)`);
   const fields = await evaluateSet(session.backend, makeObjective('sft'), tokenized.examples, args.batchSize);
   progress.line(`loss ${fields.eval_loss.toFixed(4)} over ${fields.eval_tokens} tokens of ${tokenized.examples.length} examples`);
@@ -50,7 +50,7 @@ async function preferenceScores(args: EvalArgs, session: TrainingSession, tokeni
   const maxPromptLength = Math.min(args.maxPromptLength ?? DEFAULT_MAX_PROMPT_LENGTH, maxLength - 1);
   const tokenized = tokenizePreferenceDataset(dataset, tokenizer, { maxLength, maxPromptLength });
   if (tokenized.pairs.length === 0) throw new Error(`${args.data}: no usable ${dataset.format} pairs`);
-  const skipped = dataset.errors.length + tokenized.errors.length + dataset.identical + tokenized.identical;
+  const skipped = dataset.errorCount + tokenized.errors.length + dataset.identical + tokenized.identical;
   if (skipped) progress.line(`${args.data}: skipped ${skipped} pairs (run tunelab train on it to see which)`);
   if (!isPreferenceMethod(args.method)) throw new Error(`--method ${args.method} does not read preference pairs`);
   const objective = makeObjective(args.method, args.preference);

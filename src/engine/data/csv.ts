@@ -5,8 +5,9 @@
 
 import Papa from 'papaparse';
 import { PAIR_ID_FIELDS } from './formats';
+import { ErrorTally } from './line-errors';
 import { isMessage, isMessageList } from './messages';
-import { DatasetFileError, type ParsedRecords, type RecordError, type SourceRecord } from './read-records';
+import { DatasetFileError, type ParsedRecords, type SourceRecord } from './read-records';
 
 /** Fields whose cells are JSON (a list of messages, of token ids, ...) rather than text. */
 const JSON_FIELDS = new Set([
@@ -65,11 +66,12 @@ const PAPA_MESSAGES: Record<string, string> = {
 
 /**
  * Reads CSV text (already decoded) into records keyed by its first non-empty row. Rows with the wrong
- * number of fields or broken quoting become per-line errors; a file without a header is refused.
+ * number of fields or broken quoting become per-line errors (the first KEPT_ERRORS kept, all counted); a
+ * file without a header is refused.
  */
 export function parseCsv(text: string, file: string, delimiter = ','): ParsedRecords {
   const records: SourceRecord[] = [];
-  const errors: RecordError[] = [];
+  const errors = new ErrorTally();
   let header: string[] | undefined;
   // Line counting: each row starts where the previous one's cursor ended.
   let rowStart = 0;
@@ -94,11 +96,11 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedRec
       }
       const problem = row.errors.find((e) => PAPA_MESSAGES[e.code]);
       if (problem) {
-        errors.push({ line: rowLine, message: PAPA_MESSAGES[problem.code] });
+        errors.add({ line: rowLine, message: PAPA_MESSAGES[problem.code] });
         return;
       }
       if (cells.length !== header.length) {
-        errors.push({
+        errors.add({
           line: rowLine,
           message: `has ${cells.length} field${cells.length === 1 ? '' : 's'}, the header has ${header.length} (a field holding "${delimiter === '\t' ? 'a tab' : delimiter}" must be in double quotes)`,
         });
@@ -108,7 +110,7 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedRec
       for (let i = 0; i < header.length; i++) {
         const cell = cellValue(header[i], cells[i]);
         if ('error' in cell) {
-          errors.push({ line: rowLine, message: cell.error });
+          errors.add({ line: rowLine, message: cell.error });
           return;
         }
         value[header[i]] = cell.value;
@@ -117,6 +119,6 @@ export function parseCsv(text: string, file: string, delimiter = ','): ParsedRec
     },
   });
   if (!header) throw new DatasetFileError(file, 'is empty');
-  if (records.length === 0 && errors.length === 0) throw new DatasetFileError(file, `has a header (${header.join(', ')}) but no rows`);
-  return { file, records, errors };
+  if (records.length === 0 && errors.errorCount === 0) throw new DatasetFileError(file, `has a header (${header.join(', ')}) but no rows`);
+  return { file, records, ...errors.result() };
 }

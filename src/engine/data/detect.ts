@@ -16,23 +16,24 @@ import {
   type FieldSet,
   type TrainingMethod,
 } from './formats';
-import type { ParsedRecords, RecordError, SourceRecord } from './read-records';
+import { ErrorTally, type LineErrors } from './line-errors';
+import type { ParsedRecords, SourceRecord } from './read-records';
 
 export class DatasetMethodError extends Error {
   override readonly name = 'DatasetMethodError';
   constructor(
     readonly file: string,
-    detail: string,
+    /** The message without the file. */
+    readonly detail: string,
   ) {
     super(`${file}: ${detail}`);
   }
 }
 
-export interface DetectedRecords {
+export interface DetectedRecords extends LineErrors {
   file: string;
   format: DatasetFormat;
   records: SourceRecord[];
-  errors: RecordError[];
 }
 
 /** "a preference (...)", "an Alpaca (...)". */
@@ -56,16 +57,15 @@ export function detectDataset(parsed: ParsedRecords): DetectedRecords {
     throw new DatasetMethodError(parsed.file, `no record matches a known dataset format (${detail})`);
   }
   const format = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
-  const errors = [...parsed.errors];
+  const errors = new ErrorTally(parsed);
   const records: SourceRecord[] = [];
   parsed.records.forEach((r, i) => {
     const f = formats[i];
     if (f === format) records.push(r);
-    else if (f) errors.push({ line: r.line, message: `is ${withArticle(FORMAT_DESCRIPTIONS[f])} record in ${withArticle(FORMAT_DESCRIPTIONS[format])} dataset` });
-    else errors.push({ line: r.line, message: `has ${describeFields(r.value)}, expected ${FORMAT_DESCRIPTIONS[format]}` });
+    else if (f) errors.add({ line: r.line, message: `is ${withArticle(FORMAT_DESCRIPTIONS[f])} record in ${withArticle(FORMAT_DESCRIPTIONS[format])} dataset` });
+    else errors.add({ line: r.line, message: `has ${describeFields(r.value)}, expected ${FORMAT_DESCRIPTIONS[format]}` });
   });
-  errors.sort((a, b) => a.line - b.line);
-  return { file: parsed.file, format, records, errors };
+  return { file: parsed.file, format, records, ...errors.result() };
 }
 
 /**

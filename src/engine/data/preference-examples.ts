@@ -7,7 +7,7 @@
 import type { DetectedRecords } from './detect';
 import { METHOD_FORMATS, PAIR_ID_FIELDS, pairIdFields, type DatasetFormat } from './formats';
 import { normalizeMessage, normalizeMessages, sameMessage, type ChatMessage } from './messages';
-import type { RecordError } from './read-records';
+import { ErrorTally, type LineErrors } from './line-errors';
 
 export type PreferenceExample =
   | { kind: 'text'; prompt: string; chosen: string; rejected: string }
@@ -20,11 +20,10 @@ export interface PreferenceRecord {
   example: PreferenceExample;
 }
 
-export interface PreferenceDataset {
+export interface PreferenceDataset extends LineErrors {
   file: string;
   format: DatasetFormat;
   examples: PreferenceRecord[];
-  errors: RecordError[];
   /** pairs skipped because chosen equals rejected */
   identical: number;
 }
@@ -183,7 +182,7 @@ function withPrompt(pair: RawPair): PreferenceExample {
 /** Normalises every record of a preference dataset (see detectFormat with 'dpo'). */
 export function toPreferenceDataset(detected: DetectedRecords): PreferenceDataset {
   if (!METHOD_FORMATS.dpo.includes(detected.format)) throw new Error(`${detected.file}: format ${detected.format} is not a preference format`);
-  const errors = [...detected.errors];
+  const errors = new ErrorTally(detected);
   const examples: PreferenceRecord[] = [];
   let identical = 0;
   for (const { line, value } of detected.records) {
@@ -192,9 +191,8 @@ export function toPreferenceDataset(detected: DetectedRecords): PreferenceDatase
       if (isIdentical(pair)) identical++;
       else examples.push({ line, example: withPrompt(pair) });
     } catch (err) {
-      errors.push({ line, message: (err as Error).message });
+      errors.add({ line, message: (err as Error).message });
     }
   }
-  errors.sort((a, b) => a.line - b.line);
-  return { file: detected.file, format: detected.format, examples, errors, identical };
+  return { file: detected.file, format: detected.format, examples, ...errors.result(), identical };
 }

@@ -8,7 +8,7 @@
 import type { DetectedRecords } from './detect';
 import type { DatasetFormat } from './formats';
 import { normalizeMessages, type ChatMessage } from './messages';
-import type { RecordError } from './read-records';
+import { ErrorTally, type LineErrors } from './line-errors';
 
 export interface PromptRecord {
   line: number;
@@ -18,11 +18,10 @@ export interface PromptRecord {
   fields: Record<string, unknown>;
 }
 
-export interface PromptDataset {
+export interface PromptDataset extends LineErrors {
   file: string;
   format: DatasetFormat;
   examples: PromptRecord[];
-  errors: RecordError[];
 }
 
 /** The field each GRPO format (METHOD_FORMATS.grpo) reads its prompt from. */
@@ -53,21 +52,42 @@ function readPrompt(r: Record<string, unknown>, key: string): string | ChatMessa
   return messages;
 }
 
+/**
+ * How deeply a reward field may nest lists and objects. The fields are kept as written and stored, cloned to
+ * the page and to IndexedDB whole: a value thousands of levels deep overflows the structured clone's stack.
+ */
+export const MAX_FIELD_NESTING = 64;
+
+/** True when `value` nests lists and objects more than `limit` levels deep (never recurses past limit + 1). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  return (Array.isArray(value) ? value : Object.values(value)).some((v) => nestedDeeperThan(v, limit - 1));
+}
+
+function rewardFields(r: Record<string, unknown>, promptKey: string): Record<string, unknown> {
+  const fields = Object.fromEntries(Object.entries(r).filter(([k]) => k !== promptKey));
+  for (const [key, value] of Object.entries(fields)) {
+    if (nestedDeeperThan(value, MAX_FIELD_NESTING)) {
+      throw new Error(`field "${key}" nests lists and objects more than ${MAX_FIELD_NESTING} levels deep; a field handed to the reward functions may nest at most ${MAX_FIELD_NESTING}`);
+    }
+  }
+  return fields;
+}
+
 /** Normalises every record of a GRPO-compatible dataset (see detectFormat with 'grpo'). */
 export function toPromptDataset(detected: DetectedRecords): PromptDataset {
   const field = promptField(detected.format);
-  const errors = [...detected.errors];
+  const errors = new ErrorTally(detected);
   const examples: PromptRecord[] = [];
   for (const { line, value } of detected.records) {
     const r = value as Record<string, unknown>;
     try {
       const prompt = readPrompt(r, field);
-      const fields = Object.fromEntries(Object.entries(r).filter(([k]) => k !== field));
-      examples.push({ line, prompt, fields });
+      examples.push({ line, prompt, fields: rewardFields(r, field) });
     } catch (err) {
-      errors.push({ line, message: (err as Error).message });
+      errors.add({ line, message: (err as Error).message });
     }
   }
-  errors.sort((a, b) => a.line - b.line);
-  return { file: detected.file, format: detected.format, examples, errors };
+  return { file: detected.file, format: detected.format, examples, ...errors.result() };
 }

@@ -1,6 +1,11 @@
 // Turns the bytes of a dataset file into records, each tagged with the line it starts on, and collects
 // per-line errors instead of stopping at the first bad line (the user decides whether to skip them).
 // JSONL: one JSON object per line. JSON: one array of objects (or an object holding one such array).
+// Dataset files keep their first KEPT_ERRORS errors by line and count the rest (line-errors.ts).
+
+import { ErrorTally, KEPT_ERRORS, type LineErrors } from './line-errors';
+
+export type { RecordError } from './line-errors';
 
 export interface SourceRecord {
   /** 1-based line where the record starts. */
@@ -8,15 +13,9 @@ export interface SourceRecord {
   value: unknown;
 }
 
-export interface RecordError {
-  line: number;
-  message: string;
-}
-
-export interface ParsedRecords {
+export interface ParsedRecords extends LineErrors {
   file: string;
   records: SourceRecord[];
-  errors: RecordError[];
 }
 
 /** A file that cannot be read as a dataset at all (not UTF-8, empty, not JSON). */
@@ -46,22 +45,46 @@ function lineAt(bytes: Uint8Array, offset: number): number {
   return line;
 }
 
+/**
+ * Length of the well-formed UTF-8 sequence at `i`, or 0 when it is not one: the lead byte sets the length and
+ * the second byte's range (which rules out overlong forms, UTF-16 surrogates and code points past U+10FFFF).
+ */
+function sequenceLength(bytes: Uint8Array, i: number): number {
+  const b = bytes[i];
+  if (b < 0x80) return 1;
+  let length: number;
+  let low = 0x80;
+  let high = 0xbf;
+  if (b >= 0xc2 && b <= 0xdf) length = 2;
+  else if (b >= 0xe0 && b <= 0xef) {
+    length = 3;
+    if (b === 0xe0) low = 0xa0;
+    if (b === 0xed) high = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    length = 4;
+    if (b === 0xf0) low = 0x90;
+    if (b === 0xf4) high = 0x8f;
+  } else return 0;
+  if (i + length > bytes.length || bytes[i + 1] < low || bytes[i + 1] > high) return 0;
+  for (let k = 2; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return 0;
+  return length;
+}
+
 /** Offset of the first byte of the first invalid UTF-8 sequence (only called when decoding failed). */
 function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
-    const b = bytes[i];
-    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
-    if (length === 0 || i + length > bytes.length) return i;
-    for (let k = 1; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    const length = sequenceLength(bytes, i);
+    if (length === 0) return i;
     i += length;
   }
   return Math.max(0, bytes.length - 1);
 }
 
-export function parseJsonl(text: string, file: string): ParsedRecords {
+/** JSONL records; `keptErrors` bounds the errors kept (every one is counted). */
+export function parseJsonl(text: string, file: string, keptErrors = Infinity): ParsedRecords {
   const records: SourceRecord[] = [];
-  const errors: RecordError[] = [];
+  const errors = new ErrorTally(undefined, keptErrors);
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].trim();
@@ -69,10 +92,10 @@ export function parseJsonl(text: string, file: string): ParsedRecords {
     try {
       records.push({ line: i + 1, value: JSON.parse(raw) });
     } catch (err) {
-      errors.push({ line: i + 1, message: `not valid JSON (${(err as Error).message})` });
+      errors.add({ line: i + 1, message: `not valid JSON (${(err as Error).message})` });
     }
   }
-  return { file, records, errors };
+  return { file, records, ...errors.result() };
 }
 
 /** 1-based start line of every element of the top-level array that starts at `start`. */
@@ -125,17 +148,20 @@ export function parseJsonArray(text: string, file: string): ParsedRecords {
   }
   if (!list) throw new DatasetFileError(file, 'must hold a JSON array of records (or an object with one array field)');
   const lines = arrayElementLines(text, listStart);
-  return { file, records: list.map((value, i) => ({ line: lines[i] ?? 1, value })), errors: [] };
+  return { file, records: list.map((value, i) => ({ line: lines[i] ?? 1, value })), errors: [], errorCount: 0 };
 }
 
-/** JSONL unless the text is one JSON document (starts with '[' or is a single multi-line object). */
+/**
+ * JSONL unless the text is one JSON document (starts with '[' or is a single multi-line object); the first
+ * KEPT_ERRORS bad lines are kept.
+ */
 export function parseRecords(bytes: Uint8Array, file: string): ParsedRecords {
   const text = decodeUtf8(bytes, file);
   if (text.trim() === '') throw new DatasetFileError(file, 'is empty');
   const first = text.trimStart()[0];
   if (first === '[') return parseJsonArray(text, file);
-  const asJsonl = parseJsonl(text, file);
-  if (first === '{' && asJsonl.records.length === 0 && asJsonl.errors.length > 1) {
+  const asJsonl = parseJsonl(text, file, KEPT_ERRORS);
+  if (first === '{' && asJsonl.records.length === 0 && asJsonl.errorCount > 1) {
     // One pretty-printed object over several lines, not JSONL.
     return parseJsonArray(text, file);
   }

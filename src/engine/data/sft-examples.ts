@@ -4,7 +4,7 @@
 
 import type { DetectedRecords } from './detect';
 import { isMessageList, normalizeMessages, type ChatMessage } from './messages';
-import type { RecordError } from './read-records';
+import { ErrorTally, type LineErrors } from './line-errors';
 
 export type SftExample =
   /** Loss on every token. */
@@ -22,11 +22,10 @@ export interface SftRecord {
   example: SftExample;
 }
 
-export interface SftDataset {
+export interface SftDataset extends LineErrors {
   file: string;
   format: DetectedRecords['format'];
   examples: SftRecord[];
-  errors: RecordError[];
 }
 
 function str(r: Record<string, unknown>, key: string): string {
@@ -97,7 +96,7 @@ function hasTrainedTokens(e: SftExample): boolean {
 
 /** Normalises every record of an SFT-compatible dataset (see detectFormat). */
 export function toSftDataset(detected: DetectedRecords): SftDataset {
-  const errors = [...detected.errors];
+  const errors = new ErrorTally(detected);
   const examples: SftRecord[] = [];
   for (const { line, value } of detected.records) {
     try {
@@ -105,9 +104,8 @@ export function toSftDataset(detected: DetectedRecords): SftDataset {
       if (!hasTrainedTokens(example)) throw new Error('has nothing to train on (empty completion or no trained turn)');
       examples.push({ line, example });
     } catch (err) {
-      errors.push({ line, message: (err as Error).message });
+      errors.add({ line, message: (err as Error).message });
     }
   }
-  errors.sort((a, b) => a.line - b.line);
-  return { file: detected.file, format: detected.format, examples, errors };
+  return { file: detected.file, format: detected.format, examples, ...errors.result() };
 }

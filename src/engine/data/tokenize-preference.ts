@@ -12,6 +12,7 @@ import type { ModelTokenizer } from '../model/tokenizer';
 import type { ChatMessage } from './messages';
 import type { PreferenceDataset, PreferenceExample } from './preference-examples';
 import type { RecordError } from './read-records';
+import { checkPairTokenIds } from './token-ids';
 
 export interface TokenizedPair {
   line: number;
@@ -97,10 +98,12 @@ function checkLength(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
 }
 
+/** Every pair as ids; pre-tokenized pairs must fit the model's vocabulary (TokenIdRangeError names the first id beyond it). */
 export function tokenizePreferenceDataset(dataset: PreferenceDataset, tokenizer: ModelTokenizer, options: PreferenceTokenizeOptions): TokenizedPreferenceDataset {
   const { maxLength, maxPromptLength = DEFAULT_MAX_PROMPT_LENGTH } = options;
   checkLength('maximum length', maxLength, 2);
   checkLength('maximum prompt length', maxPromptLength, 1);
+  checkPairTokenIds(dataset, tokenizer.vocabSize);
   const hasChats = dataset.examples.some((r) => r.example.kind === 'chat');
   const encoder = new PairEncoder(tokenizer, hasChats ? new ChatTemplate(tokenizer.tokenizerConfig) : undefined);
   const out: TokenizedPreferenceDataset = { pairs: [], errors: [], promptTruncated: 0, truncated: 0, identical: 0, boundaryMismatches: 0 };

@@ -9,6 +9,7 @@ import type { ModelTokenizer } from '../model/tokenizer';
 import type { ChatMessage } from './messages';
 import type { RecordError } from './read-records';
 import type { SftDataset, SftExample } from './sft-examples';
+import { checkSftTokenIds } from './token-ids';
 
 export interface TokenizedExample {
   line: number;
@@ -114,8 +115,13 @@ class SftTokenizer {
   }
 }
 
+/**
+ * Every example as ids and a train mask. Pre-tokenized examples must fit the model's vocabulary: the first id
+ * beyond it refuses the dataset (TokenIdRangeError) before anything is tokenized.
+ */
 export function tokenizeSftDataset(dataset: SftDataset, tokenizer: ModelTokenizer, options: TokenizeOptions): TokenizedDataset {
   if (!Number.isInteger(options.maxLength) || options.maxLength < 2) throw new RangeError(`maximum length must be an integer >= 2, got ${options.maxLength}`);
+  checkSftTokenIds(dataset, tokenizer.vocabSize);
   const t = new SftTokenizer(tokenizer, options.completionOnly ?? true);
   const examples: TokenizedExample[] = [];
   const errors: RecordError[] = [];

@@ -64,6 +64,8 @@ export class ModelTokenizer {
   readonly cleansUpSpaces: boolean;
   /** tokenizer_config.json as read (chat_template and the special tokens live here). */
   readonly tokenizerConfig: Json | undefined;
+  /** Ids the model reads: config.json's vocab_size (its embedding's rows; may exceed the tokenizer's own ids). */
+  readonly vocabSize: number;
   private readonly tokenizer: Tokenizer;
   /** Ids encode() puts before and after the text's own ids when special tokens are wanted. */
   private readonly prefix: number[];
@@ -73,6 +75,7 @@ export class ModelTokenizer {
   constructor(files: TokenizerSources) {
     if (!files.tokenizer) throw missingTokenizerError(files.source);
     this.tokenizerConfig = files.tokenizerConfig;
+    this.vocabSize = files.config.vocabSize;
     const tc = files.tokenizerConfig ?? {};
     this.specialTokens = Object.fromEntries(
       Object.entries(tc)

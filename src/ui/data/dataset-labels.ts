@@ -6,6 +6,7 @@
 import { METHOD_NAMES, methodsForFormat, type DatasetFormat, type TrainingMethod } from '../../engine/data/formats';
 import { STUDIO_METHODS } from '../../worker/dataset-records';
 import type { DatasetDraft } from '../../worker/protocol-datasets';
+import { formatCount } from '../format';
 
 const FORMAT_LABELS: Record<DatasetFormat, string> = {
   'language-modeling': 'Language modeling (text or messages)',
@@ -54,4 +55,9 @@ export function recordNoun(method: DatasetDraft['method']): string {
 /** "468 pairs", "1 example", "240 prompts". */
 export function recordCount(method: DatasetDraft['method'], count: number): string {
   return `${count} ${recordNoun(method)}${count === 1 ? '' : 's'}`;
+}
+
+/** Above a list of bad lines that holds only the first of them: "first 100 of 1,000,000 errors". */
+export function keptErrorsText(kept: number, total: number): string {
+  return `first ${formatCount(kept)} of ${formatCount(total)} errors`;
 }
