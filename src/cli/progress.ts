@@ -1,5 +1,6 @@
 // Progress lines on stderr: downloads (bytes and percent), what was loaded, generation speed. A terminal
-// gets one line redrawn in place; a pipe or file gets a few plain lines. --quiet silences all of it.
+// gets one line redrawn in place; a pipe or file gets a few plain lines. --quiet silences all of it but
+// warnings.
 
 import type { DownloadProgress } from '../engine/model/source';
 import { formatBytes } from './format';
@@ -25,6 +26,12 @@ export class Progress {
     if (this.quiet) return;
     this.endOpenLine();
     this.stderr.write(`${text}\n`);
+  }
+
+  /** Something the user must know (data dropped, a check skipped): printed even with --quiet. */
+  warning(text: string): void {
+    this.endOpenLine();
+    this.stderr.write(`warning: ${text}\n`);
   }
 
   /** A ModelSource progress listener: files read from a folder or the cache print nothing. */

@@ -1,11 +1,13 @@
 // What `tunelab train` writes into --out: metrics.jsonl (appended as the run goes; a resumed run first
 // drops rows past its checkpoint so the curve has no duplicates), run.json, the final adapter, and
-// checkpoints/step-N/ (checkpoint.safetensors plus the adapter at that step, usable on its own).
+// checkpoints/step-N/ (checkpoint.safetensors, with the run's data and seed fingerprint, plus the adapter at
+// that step, usable on its own).
 
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CHECKPOINT_FILE, checkpointBytes, type TrainCheckpoint } from '../engine/train/checkpoint';
+import { CHECKPOINT_FILE, checkpointBytes, type RunFingerprint, type TrainCheckpoint } from '../engine/train/checkpoint';
 import { writeAdapterDir } from '../node/adapter-files';
+import { rowsUpToStep, type KeptRows } from './run-rows';
 
 export const METRICS_FILE = 'metrics.jsonl';
 export const RUN_FILE = 'run.json';
@@ -16,6 +18,8 @@ export class RunFiles {
   constructor(
     readonly dir: string,
     private readonly baseModel: string,
+    /** Recorded in every checkpoint, so that a resume with other data or another seed is refused. */
+    private readonly fingerprint: RunFingerprint,
   ) {}
 
   get metricsPath(): string {
@@ -28,26 +32,25 @@ export class RunFiles {
 
   /**
    * A fresh run empties metrics.jsonl (and rollouts.jsonl for GRPO); a resumed one keeps the rows up to its
-   * checkpoint's step.
+   * checkpoint's step, a last row cut short by a crash dropped (returned as a warning). Every log is read
+   * and checked before anything is written, so a damaged one stops the run with the folder as it was.
    */
-  async start(run: object, resumedStep: number | undefined, files: string[] = [METRICS_FILE]): Promise<void> {
+  async start(run: object, resumedStep: number | undefined, files: string[] = [METRICS_FILE]): Promise<string[]> {
+    const logs = await Promise.all(files.map((file) => this.keptRows(join(this.dir, file), resumedStep)));
     await mkdir(this.dir, { recursive: true });
     await writeFile(join(this.dir, RUN_FILE), `${JSON.stringify(run, null, 2)}\n`);
-    for (const file of files) await this.keepUpTo(join(this.dir, file), resumedStep);
+    for (const [i, file] of files.entries()) await writeFile(join(this.dir, file), logs[i].text);
+    return logs.flatMap((log) => (log.warning ? [log.warning] : []));
   }
 
-  private async keepUpTo(path: string, resumedStep: number | undefined): Promise<void> {
-    if (resumedStep === undefined) {
-      await writeFile(path, '');
-      return;
-    }
-    let kept: string[] = [];
+  private async keptRows(path: string, resumedStep: number | undefined): Promise<KeptRows> {
+    if (resumedStep === undefined) return { text: '' };
     try {
-      kept = (await readFile(path, 'utf8')).split('\n').filter((line) => line && (JSON.parse(line) as { step: number }).step <= resumedStep);
+      return rowsUpToStep(await readFile(path, 'utf8'), path, resumedStep);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { text: '' };
+      throw err;
     }
-    await writeFile(path, kept.map((l) => `${l}\n`).join(''));
   }
 
   async rollouts(rows: readonly object[]): Promise<void> {
@@ -65,7 +68,7 @@ export class RunFiles {
   async checkpoint(c: TrainCheckpoint): Promise<string> {
     const dir = this.checkpointDir(c.step);
     await writeAdapterDir(dir, c.adapter, this.baseModel);
-    await writeFile(join(dir, `${CHECKPOINT_FILE}.tmp`), checkpointBytes(c));
+    await writeFile(join(dir, `${CHECKPOINT_FILE}.tmp`), checkpointBytes({ ...c, fingerprint: this.fingerprint }));
     await rename(join(dir, `${CHECKPOINT_FILE}.tmp`), join(dir, CHECKPOINT_FILE));
     return dir;
   }

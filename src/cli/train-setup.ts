@@ -4,16 +4,17 @@
 import { cloneAdapter, initAdapter, planAdapter, type LoraAdapter } from '../engine/lora/adapter';
 import type { LoraConfig } from '../engine/lora/lora-config';
 import type { Architecture } from '../engine/model/config';
-import { readCheckpoint, type TrainCheckpoint } from '../engine/train/checkpoint';
+import { readCheckpoint, type RunFingerprint, type TrainCheckpoint } from '../engine/train/checkpoint';
 import type { LoopConfig, TrainResult } from '../engine/train/train-loop';
 import { Rng } from '../engine/util/rng';
 import { readAdapterReporting } from './load-model';
 import type { Progress } from './progress';
 import { EXIT_INTERRUPTED } from './errors';
 import type { TrainArgs } from './options/train';
+import { removeEarlierRun } from './out-dir';
+import { checkResume } from './resume-check';
 import { readCheckpointFile, type RunFiles } from './run-files';
 import type { TrainProgress } from './train-progress';
-
 
 const DEFAULT_TARGETS: Record<Architecture, string[]> = { llama: ['q_proj', 'v_proj'], qwen2: ['q_proj', 'v_proj'], gpt2: ['c_attn'] };
 
@@ -126,20 +127,42 @@ export interface RunPlan {
   referenceRecord: { reference?: string };
 }
 
+/** What a run trains on, as its checkpoints record it (run-fingerprint.ts). */
+export interface RunData {
+  fingerprint: RunFingerprint;
+  heldOut: number;
+}
+
 export async function planRun(
   args: TrainArgs,
   objective: { readsReference: boolean },
   model: { architecture: Architecture; weights: Parameters<typeof planAdapter>[1] },
   adapter: LoraAdapter,
   steps: number,
-  heldOut: number,
+  data: RunData,
+  progress: Pick<Progress, 'warning'>,
 ): Promise<RunPlan> {
   const reference = objective.readsReference && args.initAdapter ? cloneAdapter(adapter) : undefined;
   // About ten evaluations a run unless --eval-every says otherwise; none without held-out data.
-  const evalEvery = args.evalEvery >= 0 ? args.evalEvery : heldOut ? Math.max(1, Math.round(steps / 10)) : 0;
+  const evalEvery = args.evalEvery >= 0 ? args.evalEvery : data.heldOut ? Math.max(1, Math.round(steps / 10)) : 0;
   let resume: TrainCheckpoint | undefined;
-  if (args.resume) resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(model.architecture, model.weights, adapter.config), args.resume);
-  if (resume && resume.step >= steps) throw new Error(`${args.resume}: the checkpoint is at step ${resume.step}, the run has ${steps} steps`);
+  if (args.resume) {
+    resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(model.architecture, model.weights, adapter.config), args.resume);
+    for (const warning of checkResume(resume, { checkpoint: args.resume, steps, fingerprint: data.fingerprint })) progress.warning(warning);
+  }
   const referenceRecord = objective.readsReference ? { reference: args.initAdapter ? `base + ${args.initAdapter} (frozen)` : 'base (adapter off)' } : {};
   return { reference, evalEvery, resume, referenceRecord };
+}
+
+/**
+ * Writes run.json and sets the logs up: with --force the earlier run in --out is deleted first (said on
+ * stderr), a resumed run keeps its log rows up to the checkpoint. Called once everything has been read and
+ * checked, so a refused run leaves the folder as it was.
+ */
+export async function openRunFolder(args: TrainArgs, runFiles: RunFiles, run: object, resumedStep: number | undefined, progress: Pick<Progress, 'line' | 'warning'>, logs?: string[]): Promise<void> {
+  if (args.force) {
+    const removed = await removeEarlierRun(args.out);
+    if (removed) progress.line(`--force: deleted the earlier run in ${args.out}: ${removed}`);
+  }
+  for (const warning of await runFiles.start(run, resumedStep, logs)) progress.warning(warning);
 }

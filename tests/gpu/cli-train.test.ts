@@ -2,7 +2,7 @@
 // on dawn.node, in this process on one shared device), checked against the float64 CPU reference: K AdamW
 // steps from an --init-adapter, adapter logits against hand-merged weights, overfitting, and resume.
 
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,7 +145,7 @@ describe('training runs', () => {
     expect(first).toBeGreaterThanOrEqual(0);
   });
 
-  it('stopped after step 20 of 40 and resumed, steps 21-40 log the same losses as the uninterrupted run', async () => {
+  it('stopped after step 20 of 40 and resumed (past a row cut short; a rerun without --resume and another seed refused), steps 21-40 log the same losses as the uninterrupted run', async () => {
     const rng = new Rng(5);
     const lines = Array.from({ length: 24 }, () => JSON.stringify({ input_ids: Array.from({ length: 8 + rng.int(10) }, () => 3 + rng.int(500)) }));
     await writeFile(join(work, 'resume.jsonl'), `${lines.join('\n')}\n`);
@@ -158,7 +158,20 @@ describe('training runs', () => {
     const pieces = join(work, 'pieces');
     await ok([...common, '--out', pieces, '--stop-after-step', '20']);
     expect((await readMetrics(pieces)).at(-1)!.step).toBe(20);
-    await ok([...common, '--out', pieces, '--resume', join(pieces, 'checkpoints', 'step-20')]);
+    // The folder now holds a run: refused without --resume or --force, and with another seed (before the GPU starts).
+    const checkpoint = join(pieces, 'checkpoints', 'step-20');
+    const again = await tunelab([...common, '--out', pieces]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain(`tunelab: --out ${pieces} already holds a run (run.json, metrics.jsonl, adapter_config.json, adapter_model.safetensors, checkpoints/step-20): continue it with --resume ${checkpoint}, start over with --force`);
+    const seeded = await tunelab([...common.map((a, i) => (common[i - 1] === '--seed' ? '4' : a)), '--out', pieces, '--resume', checkpoint]);
+    expect(seeded.status).toBe(1);
+    // The seed also draws the held-out split, so the training examples differ too: both are named.
+    expect(seeded.stderr).toMatch(/^tunelab: .*step-20: cannot continue this run: data differs: the checkpoint was made with sha256 [0-9a-f]{12}… of .*resume\.jsonl \(19 training examples\), this run has [0-9a-f]{12}… of .*resume\.jsonl \(19\); .*; seed differs: the checkpoint was made with --seed 3, this run has --seed 4\n$/);
+    // A crash while step 21's row was being written leaves half a line: the resume drops it, with a warning.
+    const rowsBefore = (await readMetrics(pieces)).length;
+    await appendFile(join(pieces, 'metrics.jsonl'), '{"step":21,"loss":1.2');
+    const resumed = await ok([...common, '--out', pieces, '--resume', checkpoint]);
+    expect(resumed.stderr).toBe(`warning: ${join(pieces, 'metrics.jsonl')}, line ${rowsBefore + 1}: dropped a row cut short (the run stopped while writing it): "{\\"step\\":21,\\"loss\\":1.2"\n`);
     const a = await readMetrics(whole);
     const b = await readMetrics(pieces);
     const steps = (rows: MetricsRow[]) => rows.filter((r) => r.loss !== undefined).map((r) => r.step);

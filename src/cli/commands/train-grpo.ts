@@ -21,9 +21,10 @@ import type { TrainArgs } from '../options/train';
 import { Progress } from '../progress';
 import { readRewardModule, type LoadedRewardModule } from '../reward-module';
 import { METRICS_FILE, ROLLOUTS_FILE, RunFiles } from '../run-files';
+import { runFingerprint } from '../run-fingerprint';
 import type { CliStreams } from '../streams';
 import { TrainProgress } from '../train-progress';
-import { buildAdapter, loopConfig, planRun, runInterruptible, trainingRecord } from '../train-setup';
+import { buildAdapter, loopConfig, openRunFolder, planRun, runInterruptible, trainingRecord } from '../train-setup';
 import { startTraining, type TrainingSession } from '../train-session';
 
 /** Held-out completions decoded together at most (each holds a KV cache), unless a generation batch has more. */
@@ -124,12 +125,14 @@ export async function runGrpoTrain(args: TrainArgs, io: CliStreams): Promise<num
     const generations = Math.ceil(((args.epochs ?? 1) * data.train.length) / promptsPerGeneration);
     const steps = args.steps ?? Math.max(1, generations * objective.config.numIterations);
     // The KL term's reference after SFT: the initial adapter, frozen; the policy trains a copy of it.
-    const { reference, evalEvery, resume, referenceRecord } = await planRun(args, objective, { architecture: config.architecture, weights }, adapter, steps, data.eval.length);
+    const fingerprint = runFingerprint(data.train, data.kind === 'rollouts' ? args.grpo.rollouts! : args.data, args.seed, args.method);
+    const { reference, evalEvery, resume, referenceRecord } = await planRun(args, objective, { architecture: config.architecture, weights }, adapter, steps, { fingerprint, heldOut: data.eval.length }, progress);
 
     const loop = loopConfig(args, steps, evalEvery);
-    const runFiles = new RunFiles(args.out, args.model);
+    const runFiles = new RunFiles(args.out, args.model, fingerprint);
     const record = { command: 'train', method: 'grpo', model: args.model, revision: args.revision ?? null, data: args.data || null, eval_data: args.evalData ?? null, eval_split: args.evalData ? null : args.evalSplit };
-    await runFiles.start({ ...record, ...grpoRecord(objective, args, data), ...referenceRecord, ...trainingRecord(args, adapter, loop) }, resume?.step, [METRICS_FILE, ROLLOUTS_FILE]);
+    const run = { ...record, ...grpoRecord(objective, args, data), ...referenceRecord, ...trainingRecord(args, adapter, loop) };
+    await openRunFolder(args, runFiles, run, resume?.step, progress, [METRICS_FILE, ROLLOUTS_FILE]);
 
     const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference, log: (line) => progress.line(line) }, adapter, tokenizer);
     try {

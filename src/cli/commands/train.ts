@@ -1,6 +1,7 @@
 // `tunelab train`: LoRA training from the command line with SFT or a preference objective (DPO, SimPO,
 // ORPO). Reads and checks everything (model, data, adapter, checkpoint) before touching the GPU, then runs
-// the training loop with metrics.jsonl, checkpoints and the final PEFT adapter in --out. Ctrl-C stops after
+// the training loop with metrics.jsonl, checkpoints and the final PEFT adapter in --out (refused when it
+// holds an earlier run, unless --resume continues it or --force starts over). Ctrl-C stops after
 // the current step and writes a checkpoint to resume from. A non-finite loss or gradient norm stops the run
 // at that step with a non-zero exit; the last checkpoint written stays.
 
@@ -11,11 +12,13 @@ import { runTraining, type LoopConfig } from '../../engine/train/train-loop';
 import { readModel } from '../load-model';
 import type { TrainArgs } from '../options/train';
 import { Progress } from '../progress';
+import { checkOutDir } from '../out-dir';
 import { RunFiles } from '../run-files';
+import { runFingerprint } from '../run-fingerprint';
 import type { CliStreams } from '../streams';
 import { loadTrainExamples, type TrainExamples } from '../train-examples';
 import { TrainProgress } from '../train-progress';
-import { buildAdapter, loopConfig, planRun, runInterruptible, trainingRecord } from '../train-setup';
+import { buildAdapter, loopConfig, openRunFolder, planRun, runInterruptible, trainingRecord } from '../train-setup';
 import { startTraining, type TrainingSession } from '../train-session';
 import { runGrpoTrain } from './train-grpo';
 
@@ -41,6 +44,8 @@ function runRecord<E>(args: TrainArgs, data: TrainExamples<E>, adapter: LoraAdap
 }
 
 export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number> {
+  // Before anything loads: an --out holding an earlier run needs --resume or --force.
+  await checkOutDir(args.out, args);
   if (args.method === 'grpo') return runGrpoTrain(args, io);
   const progress = new Progress(io.stderr, args.quiet);
   const disk = await readModel(args, progress);
@@ -54,14 +59,15 @@ export async function runTrain(args: TrainArgs, io: CliStreams): Promise<number>
   const perStep = args.batchSize * args.gradAccum;
   const steps = args.steps ?? Math.max(1, Math.ceil(((args.epochs ?? 1) * data.train.length) / perStep));
   // DPO after SFT: the initial adapter is the frozen reference; the policy trains a copy of it.
-  const { reference, evalEvery, resume, referenceRecord } = await planRun(args, data.objective, { architecture: config.architecture, weights }, adapter, steps, data.eval.length);
+  const fingerprint = runFingerprint(data.train, args.data, args.seed, args.method);
+  const { reference, evalEvery, resume, referenceRecord } = await planRun(args, data.objective, { architecture: config.architecture, weights }, adapter, steps, { fingerprint, heldOut: data.eval.length }, progress);
 
   const loop = loopConfig(args, steps, evalEvery);
   // Recomputation trades compute for memory: the reference pass would add back what it saves.
   const precompute = data.objective.needsReference && (args.precomputeRef || args.recompute);
-  const runFiles = new RunFiles(args.out, args.model);
+  const runFiles = new RunFiles(args.out, args.model, fingerprint);
   const preference = data.objective.needsReference ? { ...referenceRecord, precompute_ref: precompute } : {};
-  await runFiles.start(runRecord(args, data, adapter, loop, maxLength, preference), resume?.step);
+  await openRunFolder(args, runFiles, runRecord(args, data, adapter, loop, maxLength, preference), resume?.step, progress);
 
   const session = await startTraining(disk, { backend: args.backend, weights: args.weights, recompute: args.recompute, seed: args.seed, reference, log: (line) => progress.line(line) }, adapter, tokenizer);
   try {

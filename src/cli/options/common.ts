@@ -11,7 +11,7 @@ export interface CommonArgs {
 
 export const COMMON_FLAGS: FlagSpec[] = [
   { name: 'verbose', help: 'print stack traces with errors' },
-  { name: 'quiet', help: 'no progress lines on stderr (errors still appear)' },
+  { name: 'quiet', help: 'no progress lines on stderr (errors and warnings still appear)' },
   { name: 'help', help: 'show this help' },
 ];
 

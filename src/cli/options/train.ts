@@ -56,6 +56,8 @@ export interface TrainArgs extends CommonArgs, ModelArgs {
   saveEvery: number;
   seed: number;
   resume?: string;
+  /** Start over in an --out that holds an earlier run, deleting that run's files (out-dir.ts). */
+  force: boolean;
   /** Stop (with a checkpoint) once this step is done, as Ctrl-C would: train in pieces. */
   stopAfterStep?: number;
   out: string;
@@ -98,9 +100,10 @@ const FLAGS: FlagSpec[] = [
   { name: 'eval-every', value: 'K', help: 'evaluate every K steps (default: 10 evaluations per run; 0 = never)' },
   { name: 'save-every', value: 'K', help: 'checkpoint every K steps (default 0: only at the end)' },
   { name: 'seed', value: 'S', help: 'seed of the data order, split, LoRA init and dropout (default 0)' },
-  { name: 'resume', value: 'DIR', help: 'continue from a checkpoint folder (written by --save-every)' },
+  { name: 'resume', value: 'DIR', help: 'continue from a checkpoint folder (written by --save-every); refused if its data, --seed or --method differ from this run\'s' },
+  { name: 'force', help: 'start over in an --out that holds an earlier run: deletes its run.json, metrics.jsonl, rollouts.jsonl, adapter files and checkpoints/step-N (other files stay)' },
   { name: 'stop-after-step', value: 'N', help: 'stop after step N with a checkpoint, as Ctrl-C does (continue later with --resume)' },
-  { name: 'out', value: 'DIR', help: 'where the adapter, metrics.jsonl, run.json and checkpoints go' },
+  { name: 'out', value: 'DIR', help: 'where the adapter, metrics.jsonl, run.json and checkpoints go; one that holds an earlier run needs --resume or --force' },
   { name: 'train-prompt', help: 'prompt-completion data: train the prompt tokens too (default: completion only)' },
   { name: 'recompute', help: 'recompute each layer in the backward instead of keeping its activations (less memory)' },
   { name: 'eval-samples', value: 'N', help: 'greedy generations for the first N eval prompts at each evaluation (default 2)' },
@@ -137,6 +140,9 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   requireMethod(flags, 'precompute-ref', method, ['dpo']);
   requireMethod(flags, 'train-prompt', method, ['sft']);
   const initAdapter = stringFlag(flags, 'init-adapter');
+  const resume = stringFlag(flags, 'resume');
+  const force = hasSwitch(flags, 'force');
+  if (resume !== undefined && force) throw new UsageError('--resume continues the run in --out and --force deletes it: give one of them');
   for (const name of ['lora-r', 'lora-alpha', 'target', 'use-rslora']) {
     if (initAdapter !== undefined && (flags.values.has(name) || flags.switches.has(name))) {
       throw new UsageError(`--${name} comes from the adapter's config with --init-adapter; leave it out`);
@@ -175,7 +181,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     evalEvery: integerFlag(flags, 'eval-every', { min: { value: 0 } }) ?? -1,
     saveEvery: integerFlag(flags, 'save-every', { min: { value: 0 } }) ?? 0,
     seed: integerFlag(flags, 'seed', { min: { value: 0 }, max: { value: 2 ** 32 - 1 } }) ?? 0,
-    resume: stringFlag(flags, 'resume'),
+    resume,
+    force,
     stopAfterStep: integerFlag(flags, 'stop-after-step', { min: { value: 1 } }),
     out: requiredString(flags, 'out', 'runs/my-adapter'),
     trainPrompt: hasSwitch(flags, 'train-prompt'),

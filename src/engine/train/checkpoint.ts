@@ -1,13 +1,17 @@
 // A training checkpoint: everything a resumed run needs to continue the same loss curve — the step, where
 // the data order stands (its shuffles derive from the seed), the adapter and AdamW's moments. Dropout masks
 // derive from (seed, step), so no other random state exists. Serialised as one safetensors file whose
-// metadata holds the JSON fields, so the CLI and the studio store the same bytes.
+// metadata holds the JSON fields (checked field by field on reading: checkpoint-meta.ts), so the CLI and the
+// studio store the same bytes.
 
 import type { LoraAdapter } from '../lora/adapter';
 import { ModelFormatError } from '../model/errors';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../model/safetensors';
+import { parseCheckpointMeta, type RunFingerprint } from './checkpoint-meta';
 import type { DataCursor } from './data-order';
 import type { OptimizerState } from './trainer-backend';
+
+export type { RunFingerprint } from './checkpoint-meta';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
@@ -19,6 +23,8 @@ export interface TrainCheckpoint {
   feed?: unknown;
   adapter: LoraAdapter;
   optimizer: OptimizerState;
+  /** The data and seed the run trained with, so a resume can refuse others (absent in older checkpoints). */
+  fingerprint?: RunFingerprint;
 }
 
 export function checkpointBytes(c: TrainCheckpoint): Uint8Array {
@@ -34,7 +40,7 @@ export function checkpointBytes(c: TrainCheckpoint): Uint8Array {
     tensors[`${m.path}.A.exp_avg_sq`] = { dtype: 'F32', shape: a, data: c.optimizer.v[i].a };
     tensors[`${m.path}.B.exp_avg_sq`] = { dtype: 'F32', shape: b, data: c.optimizer.v[i].b };
   });
-  const meta = { step: c.step, cursor: c.cursor, feed: c.feed, optimizerStep: c.optimizer.step, lora: c.adapter.config };
+  const meta = { step: c.step, cursor: c.cursor, feed: c.feed, optimizerStep: c.optimizer.step, lora: c.adapter.config, fingerprint: c.fingerprint };
   return writeSafetensors(tensors, { format: 'tunelab-checkpoint', state: JSON.stringify(meta) });
 }
 
@@ -45,7 +51,7 @@ export function checkpointBytes(c: TrainCheckpoint): Uint8Array {
 export function readCheckpoint(bytes: Uint8Array, adapter: LoraAdapter, file = CHECKPOINT_FILE): TrainCheckpoint {
   const st = readSafetensors(bytes, file);
   if (st.metadata.format !== 'tunelab-checkpoint' || !st.metadata.state) throw new ModelFormatError(file, 'is not a Tunelab training checkpoint');
-  const meta = JSON.parse(st.metadata.state) as { step: number; cursor: DataCursor; feed?: unknown; optimizerStep: number; lora: LoraAdapter['config'] };
+  const meta = parseCheckpointMeta(st.metadata.state, file);
   const same = JSON.stringify(meta.lora) === JSON.stringify(adapter.config);
   if (!same) throw new ModelFormatError(file, `was written for LoRA ${JSON.stringify(meta.lora)}, this run has ${JSON.stringify(adapter.config)}`);
   const get = (name: string, length: number) => {
@@ -63,5 +69,5 @@ export function readCheckpoint(bytes: Uint8Array, adapter: LoraAdapter, file = C
     m.push({ a: get(`${mod.path}.A.exp_avg`, mod.a.length), b: get(`${mod.path}.B.exp_avg`, mod.b.length) });
     v.push({ a: get(`${mod.path}.A.exp_avg_sq`, mod.a.length), b: get(`${mod.path}.B.exp_avg_sq`, mod.b.length) });
   }
-  return { step: meta.step, cursor: meta.cursor, feed: meta.feed, adapter, optimizer: { step: meta.optimizerStep, m, v } };
+  return { step: meta.step, cursor: meta.cursor, feed: meta.feed, adapter, optimizer: { step: meta.optimizerStep, m, v }, fingerprint: meta.fingerprint };
 }
