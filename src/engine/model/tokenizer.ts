@@ -4,6 +4,7 @@
 
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from './errors';
+import { SectionCuts } from './section-cuts';
 import { resolveBosTokenId, resolveEosTokenIds, specialTokenText, type GenerationSources } from './generation-options';
 
 type Json = Record<string, unknown>;
@@ -64,6 +65,8 @@ export class ModelTokenizer {
   readonly cleansUpSpaces: boolean;
   /** tokenizer_config.json as read (chat_template and the special tokens live here). */
   readonly tokenizerConfig: Json | undefined;
+  /** Where a text can be cut and its parts tokenized apart with the ids of the whole. */
+  readonly sectionCuts: SectionCuts;
   private readonly tokenizer: Tokenizer;
   /** Ids encode() puts before and after the text's own ids when special tokens are wanted. */
   private readonly prefix: number[];
@@ -98,6 +101,8 @@ export class ModelTokenizer {
     } catch (err) {
       throw new ModelFormatError('tokenizer.json', `cannot be used (${(err as Error).message})`);
     }
+
+    this.sectionCuts = new SectionCuts(files.tokenizer);
 
     const tokenId = (text: string) => this.tokenizer.token_to_id(text);
     this.bosTokenId = resolveBosTokenId(files, tokenId);
