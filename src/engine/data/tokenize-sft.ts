@@ -5,7 +5,7 @@
 // of its rendered turn, so the end-of-turn token is trained and the model learns to stop (chat-spans.ts finds
 // these spans in time linear in the conversation's length).
 
-import { ChatTemplate } from '../model/chat-template';
+import { ChatTemplate, ChatTemplateLimitError } from '../model/chat-template';
 import { chatSpans } from './chat-spans';
 import type { ModelTokenizer } from '../model/tokenizer';
 import type { ChatMessage } from './messages';
@@ -119,8 +119,10 @@ export function tokenizeSftDataset(dataset: SftDataset, tokenizer: ModelTokenize
     try {
       ({ ids, mask } = t.tokenize(example));
     } catch (err) {
-      // A missing chat template concerns every record: report it once, as a whole-dataset error.
+      // A missing chat template concerns every record: report it once, as a whole-dataset error; so does a
+      // template that ran out of time (it is not run again).
       if (examples.length === 0 && errors.length === 0 && example.kind.startsWith('chat')) throw err;
+      if (err instanceof ChatTemplateLimitError && err.limit === 'time') throw err;
       errors.push({ line, message: (err as Error).message });
       continue;
     }

@@ -5,6 +5,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from './errors';
 import { SectionCuts } from './section-cuts';
+import { refuseRunawayPatterns } from './tokenizer-patterns';
 import { resolveBosTokenId, resolveEosTokenIds, specialTokenText, type GenerationSources } from './generation-options';
 
 type Json = Record<string, unknown>;
@@ -101,6 +102,8 @@ export class ModelTokenizer {
     } catch (err) {
       throw new ModelFormatError('tokenizer.json', `cannot be used (${(err as Error).message})`);
     }
+    // Before any text is tokenized: a pattern that backtracks catastrophically would hang on some lines for good.
+    refuseRunawayPatterns(this.tokenizer);
 
     this.sectionCuts = new SectionCuts(files.tokenizer);
 
