@@ -166,4 +166,16 @@ describe('chatSpans equals rendering every prefix', () => {
     expect(out.examples.map(({ inputIds, trainMask }) => ({ inputIds, trainMask }))).toEqual(expected);
     expect(out.boundaryMismatches).toBe(mismatches);
   });
+
+  test('a long conversation that the template does not render turn by turn is refused, not rendered prefix by prefix', () => {
+    // Qwen3's shape reads messages|length before its loop: no prefix can be placed from one render.
+    const tokenizer = templatedTokenizer(byteLevel, QWEN3_SHAPE, {});
+    const messages: ChatMessage[] = Array.from({ length: 3000 }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: `turn ${i}`, train: i % 2 === 1 }));
+    const start = performance.now();
+    expect(() => spansMask(tokenizer, messages)).toThrow(
+      /^is a conversation of 3,?000 messages that the chat template does not render turn by turn \(a turn's text changes once later turns follow\), so its trained spans need a render of each prefix: more than [\d,]+ characters of work, the limit for a conversation of [\d,]+ characters; split it into shorter conversations$/,
+    );
+    // Rendering every prefix of it (the method before) takes minutes; the refusal comes after a bounded amount of work.
+    expect(performance.now() - start).toBeLessThan(5000);
+  });
 });

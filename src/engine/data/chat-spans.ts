@@ -136,9 +136,10 @@ export function chatSpans(template: ChatTemplate, tokenizer: ModelTokenizer, mes
     work += chars;
     if (work > budget) {
       throw new Error(
-        `is a conversation of ${messages.length} messages whose turns the chat template does not render one after another ` +
-          `(a turn's text changes once later turns follow), so its trained spans need a render of each prefix: ` +
-          `over ${budget.toLocaleString('en-US')} characters of work, the limit for a conversation of ${text.length.toLocaleString('en-US')} characters`,
+        `is a conversation of ${messages.length} messages that the chat template does not render turn by turn (a turn's text ` +
+          `changes once later turns follow), so its trained spans need a render of each prefix: more than ` +
+          `${budget.toLocaleString('en-US')} characters of work, the limit for a conversation of ${text.length.toLocaleString('en-US')} ` +
+          `characters; split it into shorter conversations`,
       );
     }
   };
