@@ -194,3 +194,44 @@ export function referenceChatMask(tokenizer: ModelTokenizer, messages: readonly 
   });
   return { ids, mask, mismatches };
 }
+
+/**
+ * Templates that use every construct the tracer must follow (see template-trace.ts), each in a way that makes
+ * a prefix render differently from the start of the whole: spans must still equal the reference.
+ */
+export const TRACER_TRAPS: Record<string, string> = {
+  'loop.last on a user turn':
+    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content }}{% if loop.last and m.role == 'user' %}{{ ' (last)' }}{% endif %}{{ '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  'the last message read in the loop':
+    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content }}{% if messages[-1].role == 'assistant' %}{{ '.' }}{% endif %}{{ '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  // Marks only prefixes whose length is a multiple of 3: the first prefixes, rendered as samples, agree.
+  'loop.length':
+    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content }}{% if loop.length % 3 == 0 %}{{ '*' }}{% endif %}{{ '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  'messages|length before the loop':
+    "{% set ns = namespace(mark=(messages|length) % 3 == 0) %}{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content }}{% if ns.mark %}{{ '*' }}{% endif %}{{ '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  'state read after the loop, for some lengths':
+    "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if ns.n % 3 == 0 %}{{ '*' }}{% endif %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  'state read after the loop':
+    "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant ' + (ns.n|string) + '\\n' }}{% endif %}",
+  'a filtered loop':
+    "{% for m in messages if m.role != 'system' %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  'continue and break':
+    "{% for m in messages %}{% if m.role == 'system' %}{{ 'dropped' }}{% continue %}{% endif %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}" +
+    "{% if m.content == 'stop' %}{% break %}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  'a macro per turn':
+    "{% macro turn(m) %}{{ '<|im_start|>' + m.role + '\\n' + m.content|trim + '<|im_end|>\\n' }}{% endmacro %}{% for m in messages %}{{ turn(m) }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  'all but the last message looped over':
+    "{% for m in messages[:-1] %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
+    "{{ '<|im_start|>' + messages[-1].role + '\\n' + messages[-1].content + '<|im_end|>\\n' }}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  'the next message looked at':
+    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content }}{% if loop.nextitem is defined and loop.nextitem.role == m.role %}{{ ' +' }}{% endif %}{{ '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+};

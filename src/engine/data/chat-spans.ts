@@ -8,10 +8,10 @@
 // Rendering and tokenizing each prefix costs time quadratic in the number of turns (a 100,000-turn
 // conversation would take days). Instead: one traced render of the whole gives where each prefix's text ends
 // in it (model/template-trace.ts); the text after that end (the generation prompt; usually nothing without it)
-// is read from the real renders of two trained turns, and the second checks the first. The whole is tokenized
-// once, in pieces cut where its tokens split anyway (model/section-cuts.ts), and each boundary is found by
-// tokenizing only the end of its prefix, from the last such cut. Prefixes the trace cannot place are rendered
-// as before, within a budget of work proportional to the conversation's length.
+// is read from real renders of the first two prefixes of each kind, the second checking the first. The whole
+// is tokenized once, in pieces cut where its tokens split anyway (model/section-cuts.ts), and each boundary is
+// found by tokenizing only the end of its prefix, from the last such cut. Prefixes the trace cannot place are
+// rendered as before, within a budget of work proportional to the conversation's length.
 
 import type { ChatTemplate } from '../model/chat-template';
 import type { ModelTokenizer } from '../model/tokenizer';
@@ -153,24 +153,26 @@ export function chatSpans(template: ChatTemplate, tokenizer: ModelTokenizer, mes
     return { at: split, tail: prefix.slice(split), fits };
   };
 
-  const trained = messages.flatMap((m, i) => (m.train ? [i] : []));
-  const placed = trained.filter((i) => i >= 1 && ends[i] !== undefined && ends[i + 1] !== undefined);
-  // The text each prefix adds after its end in the whole, from real renders: the first trained turn the trace
-  // places gives it, the second checks it (the last turn comes last: its prefix is the whole conversation).
-  const last = messages.length - 1;
-  const sampled = [...placed.filter((i) => i < last), ...placed.filter((i) => i === last)].slice(0, 2);
-  const samples = new Map<number, { start: PrefixText; end: PrefixText }>();
-  let promptTail: string | undefined;
-  let endTail: string | undefined;
-  for (const i of sampled) {
-    const start = rendered(i, true, ends[i]);
-    const end = rendered(i + 1, false, ends[i + 1]);
-    samples.set(i, { start, end });
-    const fits = start.fits && end.fits;
-    if (samples.size === 1 && fits) [promptTail, endTail] = [start.tail, end.tail];
-    else if (!fits || start.tail !== promptTail || end.tail !== endTail) promptTail = endTail = undefined;
-  }
+  // What a prefix adds after its end in the whole (the generation prompt; usually nothing without it) is read
+  // from real renders, by the role of the prefix's last message (loop.last may render that turn differently):
+  // the first two prefixes of each kind are rendered, and from the third on their tail is used if they agreed.
+  const tails = new Map<string, { tail: string; agreed: boolean; broken: boolean }>();
+  const prefixText = (k: number, addGenerationPrompt: boolean): PrefixText => {
+    const at = ends[k];
+    if (k < 1 || at === undefined) return rendered(k, addGenerationPrompt);
+    const key = `${addGenerationPrompt}:${messages[k - 1].role}`;
+    const known = tails.get(key);
+    if (known?.agreed && !known.broken) return { at, tail: known.tail };
+    const real = rendered(k, addGenerationPrompt, at);
+    if (!known) tails.set(key, { tail: real.tail, agreed: false, broken: !real.fits });
+    else if (!real.fits || real.tail !== known.tail) known.broken = true;
+    else known.agreed = true;
+    return real;
+  };
 
+  const trained = messages.flatMap((m, i) => (m.train ? [i] : []));
+  // Render what is needed first, then tokenize the conversation in pieces at the ends the trace placed.
+  const prefixes = trained.map((i) => ({ start: prefixText(i, true), end: prefixText(i + 1, false) }));
   const conversation = new ConversationIds(text, ends.filter((e): e is number => e !== undefined), tokenizer, spend);
   let mismatches = 0;
   const boundary = (prefix: PrefixText): number => {
@@ -178,11 +180,6 @@ export function chatSpans(template: ChatTemplate, tokenizer: ModelTokenizer, mes
     if (!whole) mismatches++;
     return tokens;
   };
-  const spans = trained.map((i) => {
-    const sample = samples.get(i);
-    const start = sample?.start ?? (i >= 1 && ends[i] !== undefined && promptTail !== undefined ? { at: ends[i]!, tail: promptTail } : rendered(i, true));
-    const end = sample?.end ?? (ends[i + 1] !== undefined && endTail !== undefined ? { at: ends[i + 1]!, tail: endTail } : rendered(i + 1, false));
-    return { start: boundary(start), end: boundary(end) };
-  });
+  const spans = prefixes.map(({ start, end }) => ({ start: boundary(start), end: boundary(end) }));
   return { ids: conversation.ids, spans, mismatches };
 }

@@ -6,12 +6,12 @@
 // its text there (break and continue drop the text of their loop iteration, as the interpreter does). The
 // loop over the messages is the for loop whose item is a message; the end of message j's iteration is where
 // the prefix messages[:j+1] ends, provided the render had not looked past message j by then. So the tracer
-// also follows what the template reads: a message (messages[j], loop.nextitem, the loop item), the message
-// list other than to loop over it, to slice it from a fixed start or to index it (messages|length,
-// messages[-1], a filter: everything), loop.length and loop.revindex (the conversation's length), and after
-// the loop a namespace (state the loop may have left from any message). A prefix is answered only when all it
-// read so far, and all the template reads after the loop, lies within the prefix; the caller checks the rest
-// (what loop.last changes, the text after the loop) on a few real prefix renders.
+// also follows what the template reads: a message (the loop item, messages[j], messages[-1], loop.nextitem),
+// the message list for anything but looping over it, slicing it from a fixed start or taking one item
+// (messages|length or a filter reads them all), loop.length and loop.revindex (the conversation's length), and
+// after the loop a namespace (state the loop may have left from any message). A prefix is answered only when
+// all it read so far, and all the template reads after the loop, lies within the prefix; the caller checks the
+// rest (what loop.last changes, the text after the loop) on real renders of the first prefixes of each kind.
 
 import type { Environment } from '@huggingface/jinja';
 import type { NodePlace, TemplateNode } from './template-plan';
@@ -32,8 +32,6 @@ export interface TurnTrace {
    * render could not tell.
    */
   prefixEnds: (number | undefined)[];
-  /** The template reads loop.last inside its loop over the messages (the last turn of a prefix may differ). */
-  readsLastFlag: boolean;
 }
 
 /** Statements whose text goes straight to the output: those of the body, and of if / for branches inside it. */
@@ -72,7 +70,6 @@ export class TracingInterpreter extends BoundedInterpreter {
   private current = -1;
   private loopDone = false;
   private failed = false;
-  private lastFlag = false;
   private readonly ends: number[] = [];
   private readonly seenAtEnd: number[] = [];
 
@@ -101,7 +98,7 @@ export class TracingInterpreter extends BoundedInterpreter {
         if (end !== undefined && this.seenAtEnd[k - 1] <= k - 1 && this.seenAfterLoop <= k - 1) prefixEnds[k] = end;
       }
     }
-    return { text, prefixEnds, readsLastFlag: this.lastFlag };
+    return { text, prefixEnds };
   }
 
   private read(index: number): void {
@@ -186,9 +183,9 @@ export class TracingInterpreter extends BoundedInterpreter {
       else this.read(EVERYTHING);
       return;
     }
+    // loop.last is left to the caller, which renders the first prefixes of each kind (see the header).
     const field = member.computed ? undefined : ((member.property as Node).value as string);
-    if (field === 'last') this.lastFlag = true;
-    else if (field === undefined || COUNTING_LOOP_FIELDS.has(field)) this.read(EVERYTHING);
+    if (field === undefined || COUNTING_LOOP_FIELDS.has(field)) this.read(EVERYTHING);
   }
 }
 
