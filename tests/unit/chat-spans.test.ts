@@ -182,6 +182,27 @@ describe('chatSpans equals rendering every prefix', () => {
     }
   });
 
+  test('tokenizers whose added tokens strip the spaces next to them, or whose Metaspace marks the first section only', () => {
+    const stripping = chatTokenizerJson();
+    stripping.added_tokens = (stripping.added_tokens as Record<string, unknown>[]).map((t) =>
+      t.content === '<|im_start|>' ? { ...t, lstrip: true } : t.content === '<|im_end|>' ? { ...t, rstrip: true } : t,
+    );
+    const metaspaceFirst = { ...storiesJson, normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false } };
+    const cases = [
+      { name: 'lstrip / rstrip', tokenizer: templatedTokenizer(stripping, SMOLLM2_SHAPE, {}) },
+      { name: 'lstrip / rstrip, Qwen3', tokenizer: templatedTokenizer(stripping, QWEN3_SHAPE, {}) },
+      { name: 'Metaspace first, Zephyr', tokenizer: templatedTokenizer(metaspaceFirst, ZEPHYR_SHAPE, STORIES_TOKENS) },
+      { name: 'Metaspace first, stories', tokenizer: templatedTokenizer(metaspaceFirst, STORIES_SHAPE, STORIES_TOKENS) },
+    ];
+    for (const { name, tokenizer } of cases) {
+      const rng = new Rng(31);
+      for (let c = 0; c < 20; c++) {
+        const messages = messagesOf(conversation(rng, { alternate: false, system: true, tools: false, specials: [' <|im_end|> ', '</s>'], turns: 4 }));
+        expect(spansMask(tokenizer, messages), `${name}, conversation ${c}`).toEqual(referenceChatMask(tokenizer, messages));
+      }
+    }
+  });
+
   test('through tokenizeSftDataset: ids, masks and boundary mismatches as before', () => {
     const tokenizer = templatedTokenizer(byteLevel, QWEN25_SHAPE, {});
     const rng = new Rng(99);
