@@ -9,11 +9,15 @@ import { parseRecords } from '../../src/engine/data/read-records';
 import { toSftDataset } from '../../src/engine/data/sft-examples';
 import { tokenizeSftDataset } from '../../src/engine/data/tokenize-sft';
 import { ChatTemplate, ChatTemplateError, ChatTemplateLimitError } from '../../src/engine/model/chat-template';
+import { parseModelConfig } from '../../src/engine/model/config';
+import { promptIds } from '../../src/engine/model/prompt-ids';
 import { MAX_RENDER_CHARS, MAX_TEMPLATE_ITEMS, RENDER_BASE_MS } from '../../src/engine/model/template-runtime';
 import { SMOLLM2_SHAPE, chatTokenizerJson, templatedTokenizer } from '../helpers/chat-template-shapes';
 
 const HELLO = [{ role: 'user', content: 'Hello' }];
+const CONFIG = parseModelConfig({ architectures: ['Qwen2ForCausalLM'], hidden_size: 64, intermediate_size: 128, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 1024 });
 const WHERE = 'tokenizer_config.json: chat_template: ';
+const NESTED = '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}';
 
 /** Renders `template` and returns the error it stopped with and how long that took. */
 function stopped(template: string, messages = HELLO): { error: ChatTemplateLimitError; ms: number } {
@@ -42,14 +46,16 @@ describe('chat template render limits', () => {
   });
 
   test('nested loops stop at the time limit, and the template is not run again', () => {
-    const chat = new ChatTemplate({ chat_template: '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}' });
+    const chat = new ChatTemplate({ chat_template: NESTED });
     const start = performance.now();
     expect(() => chat.render(HELLO)).toThrow(`${WHERE}rendering stopped after 2,000 ms, the time limit for this render`);
     const ms = performance.now() - start;
     expect(ms).toBeGreaterThanOrEqual(RENDER_BASE_MS);
     expect(ms).toBeLessThan(RENDER_BASE_MS + 2500);
+    // Nor by another instance: the next dataset preview or evaluation does not hold the worker again.
     const again = performance.now();
     expect(() => chat.render(HELLO)).toThrow(/time limit for this render.*\(on an earlier render: the template is not run again\)/);
+    expect(() => new ChatTemplate({ chat_template: NESTED }).render(HELLO)).toThrow(/\(on an earlier render: the template is not run again\)/);
     expect(performance.now() - again).toBeLessThan(100);
   });
 
@@ -94,6 +100,11 @@ describe('chat template render limits', () => {
     expect(small.render(HELLO)).toBe('xa ba, b012');
     const raising = new ChatTemplate({ chat_template: "{{ raise_exception('Roles must alternate') }}" });
     expect(() => raising.render(HELLO)).toThrow(new ChatTemplateError('Roles must alternate'));
+  });
+
+  test("a chat prompt (the CLI's generate --chat and the studio's chat) stops at the same limit", () => {
+    const tokenizer = templatedTokenizer(chatTokenizerJson(), doubled(64), {});
+    expect(() => promptIds(tokenizer, CONFIG, 'Hello', { chat: true })).toThrow(`${WHERE}rendering stopped: the template built a text of 134,217,728 characters`);
   });
 
   test('a dataset with a hostile template stops once, at its first record, naming the template', () => {

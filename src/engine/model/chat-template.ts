@@ -70,10 +70,15 @@ function specialTokenVariables(tokenizerConfig: Json | undefined): Record<string
 /** Builds the interpreter of one render: a BoundedInterpreter, or a subclass that records more as it runs. */
 export type InterpreterFactory<T extends BoundedInterpreter> = (scope: Environment, template: PlannedTemplate, limits: RenderLimits) => T;
 
+/**
+ * Templates that ran out of time, by text, with their error: they are not run again in this worker or process
+ * (each dataset preview or evaluation would otherwise hold the worker for the whole time limit again).
+ */
+const outOfTime = new Map<string, string>();
+
 export class ChatTemplate {
   private readonly template: PlannedTemplate;
-  /** Set once a render ran out of time: the template is not run again (a dataset would wait once per record). */
-  private outOfTime: string | undefined;
+  private readonly text: string;
 
   /** Throws a ModelFormatError naming tokenizer_config.json when the model has no chat template. */
   constructor(
@@ -89,6 +94,7 @@ export class ChatTemplate {
           : 'not found: the model has no chat template, so prompt it with plain text',
       );
     }
+    this.text = text;
     try {
       this.template = planned(new Template(text).parsed);
     } catch (err) {
@@ -109,7 +115,8 @@ export class ChatTemplate {
 
   /** render() through the interpreter `make` builds, returned with the text for what it recorded. */
   renderWith<T extends BoundedInterpreter>(messages: readonly ChatMessage[], options: RenderChatOptions, make: InterpreterFactory<T>): { text: string; interpreter: T } {
-    if (this.outOfTime !== undefined) throw new ChatTemplateLimitError('time', `${this.outOfTime} (on an earlier render: the template is not run again)`);
+    const stopped = outOfTime.get(this.text);
+    if (stopped !== undefined) throw new ChatTemplateLimitError('time', `${stopped} (on an earlier render: the template is not run again)`);
     const limits = renderLimits(messages.length);
     try {
       const scope = renderScope(
@@ -129,7 +136,7 @@ export class ChatTemplate {
   }
 
   private renderError(err: unknown, limits: RenderLimits): ChatTemplateError {
-    if (err instanceof ChatTemplateLimitError && err.limit === 'time') this.outOfTime = err.detail;
+    if (err instanceof ChatTemplateLimitError && err.limit === 'time') outOfTime.set(this.text, err.detail);
     if (err instanceof ChatTemplateError) return err;
     const message = (err as Error).message;
     // A single built-in call that went past the engine's longest string (e.g. replace() on a text near the limit).
