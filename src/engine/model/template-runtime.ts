@@ -4,15 +4,15 @@
 // loop would otherwise hang the worker that renders it (or fill its memory) with no way to stop it.
 //
 // Why here and not in a separate worker with a timeout: @huggingface/jinja is a tree-walking interpreter, and
-// every node it evaluates passes through Interpreter.evaluate, so a subclass sees each step. Checking the clock
-// there (every 64 steps) and the size of each value it returns bounds time and memory at the source, in the
-// browser and in Node alike, with no Node or DOM import in the engine. A worker would bound time only by
-// terminate() (a browser cannot cap a worker's memory), would make every caller asynchronous (templates are
-// rendered inside the synchronous tokenization of datasets, prompts and evaluations), and would copy each
-// conversation across threads for a render that normally takes microseconds. The cost here: the studio's GPU
-// worker is held for at most one time limit by a hostile template (ChatTemplate then refuses it at once), and a
-// single built-in call cannot be interrupted midway, so the few that can make a long text from short inputs are
-// checked before they run (template-call-guards.ts).
+// every node it evaluates passes through Interpreter.evaluate, so a subclass sees each step. Checking the
+// clock there (every 64 steps, and as each loop starts) and the size of each value it returns bounds time and
+// memory at the source, in the browser and in Node alike, with no Node or DOM import in the engine. A worker
+// would bound time only by terminate() (a browser cannot cap a worker's memory), would make every caller
+// asynchronous (templates are rendered inside the synchronous tokenization of datasets, prompts and
+// evaluations), and would copy each conversation across threads for a render that normally takes microseconds.
+// The cost here: the studio's GPU worker is held for at most one time limit by a hostile template
+// (ChatTemplate then refuses it at once), and a single built-in call cannot be interrupted midway, so the few
+// that can make a long text from short inputs are checked before they run (template-call-guards.ts).
 
 import { Environment, Interpreter } from '@huggingface/jinja';
 import { ChatTemplateLimitError } from './chat-template-errors';
