@@ -7,7 +7,7 @@
 // DPOTrainer.tokenize_row and concatenated_forward (8e8e62b38) for max_prompt_length (keep the prompt's end)
 // and max_length (keep the sequence's start).
 
-import { ChatTemplate } from '../model/chat-template';
+import { ChatTemplate, ChatTemplateLimitError } from '../model/chat-template';
 import type { ModelTokenizer } from '../model/tokenizer';
 import type { ChatMessage } from './messages';
 import type { PreferenceDataset, PreferenceExample } from './preference-examples';
@@ -112,6 +112,8 @@ export function tokenizePreferenceDataset(dataset: PreferenceDataset, tokenizer:
     try {
       encoded = encoder.encode(example);
     } catch (err) {
+      // A template that ran out of time is not run again (chat-template.ts): the dataset stops with its error.
+      if (err instanceof ChatTemplateLimitError && err.limit === 'time') throw err;
       // A template's raise_exception (e.g. roles that must alternate) concerns this record only.
       out.errors.push({ line, message: (err as Error).message });
       continue;

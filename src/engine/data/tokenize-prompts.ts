@@ -5,7 +5,7 @@
 // carries its own). No truncation: TRL's GRPOConfig no longer has max_prompt_length; the rollout checks
 // prompt + completion against the model's context.
 
-import { ChatTemplate } from '../model/chat-template';
+import { ChatTemplate, ChatTemplateLimitError } from '../model/chat-template';
 import type { ModelTokenizer } from '../model/tokenizer';
 import type { PromptDataset } from './prompt-examples';
 import type { RecordError } from './read-records';
@@ -56,6 +56,8 @@ export function tokenizePrompts(dataset: PromptDataset, tokenizer: ModelTokenize
         ids = tokenizer.encode(promptText, { addSpecialTokens: false });
       }
     } catch (err) {
+      // A template that ran out of time is not run again (chat-template.ts): the dataset stops with its error.
+      if (err instanceof ChatTemplateLimitError && err.limit === 'time') throw err;
       // A template's raise_exception (roles that must alternate, say) concerns this record only.
       out.errors.push({ line, message: (err as Error).message });
       continue;

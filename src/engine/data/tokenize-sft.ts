@@ -2,9 +2,11 @@
 // to the maximum length. Prompts and completions are encoded as a whole and the boundary found by encoding
 // the prefix alone, so merges across the boundary never shift the mask; chats go through the model's
 // chat template, and an assistant turn's span runs from after its header (the generation prompt) to the end
-// of its rendered turn, so the end-of-turn token is trained and the model learns to stop.
+// of its rendered turn, so the end-of-turn token is trained and the model learns to stop (chat-spans.ts finds
+// these spans in time linear in the conversation's length).
 
-import { ChatTemplate } from '../model/chat-template';
+import { ChatTemplate, ChatTemplateLimitError } from '../model/chat-template';
+import { chatSpans } from './chat-spans';
 import type { ModelTokenizer } from '../model/tokenizer';
 import type { ChatMessage } from './messages';
 import type { RecordError } from './read-records';
@@ -70,21 +72,12 @@ class SftTokenizer {
     return n;
   }
 
-  private renderIds(messages: readonly ChatMessage[], addGenerationPrompt: boolean): number[] {
-    const text = this.chat().render(messages, { addGenerationPrompt });
-    return this.tokenizer.encode(text, { addSpecialTokens: false });
-  }
-
   /** Trains exactly the turns marked train: each from after its header to the end of its rendered turn. */
   private chatMask(messages: readonly ChatMessage[]): { ids: number[]; mask: number[] } {
-    const ids = this.renderIds(messages, false);
+    const { ids, spans, mismatches } = chatSpans(this.chat(), this.tokenizer, messages);
+    this.mismatches += mismatches;
     const mask = new Array<number>(ids.length).fill(0);
-    messages.forEach((m, i) => {
-      if (!m.train) return;
-      const start = this.boundary(this.renderIds(messages.slice(0, i), true), ids);
-      const end = this.boundary(this.renderIds(messages.slice(0, i + 1), false), ids);
-      for (let t = start; t < end; t++) mask[t] = 1;
-    });
+    for (const { start, end } of spans) mask.fill(1, start, Math.max(start, end));
     return { ids, mask };
   }
 
@@ -132,8 +125,10 @@ export function tokenizeSftDataset(dataset: SftDataset, tokenizer: ModelTokenize
     try {
       ({ ids, mask } = t.tokenize(example));
     } catch (err) {
-      // A missing chat template concerns every record: report it once, as a whole-dataset error.
+      // A missing chat template concerns every record: report it once, as a whole-dataset error; so does a
+      // template that ran out of time (it is not run again).
       if (examples.length === 0 && errors.length === 0 && example.kind.startsWith('chat')) throw err;
+      if (err instanceof ChatTemplateLimitError && err.limit === 'time') throw err;
       errors.push({ line, message: (err as Error).message });
       continue;
     }

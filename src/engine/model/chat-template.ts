@@ -1,10 +1,16 @@
 // Chat prompts rendered with the model's own Jinja template (tokenizer_config.json "chat_template") through
 // @huggingface/jinja, given the variables transformers' apply_chat_template gives it: messages,
-// add_generation_prompt and the special tokens as text.
+// add_generation_prompt and the special tokens as text. Every render runs under limits on time, text and list
+// sizes (template-runtime.ts), since the template comes with a model from the internet.
 
-import { Template } from '@huggingface/jinja';
+import { Template, type Environment } from '@huggingface/jinja';
+import { ChatTemplateError, ChatTemplateLimitError } from './chat-template-errors';
 import { ModelFormatError } from './errors';
 import { specialTokenText } from './generation-options';
+import { TracingInterpreter, type TurnTrace } from './template-trace';
+import { BoundedInterpreter, planned, renderLimits, renderScope, type PlannedTemplate, type RenderLimits } from './template-runtime';
+
+export { ChatTemplateError, ChatTemplateLimitError } from './chat-template-errors';
 
 type Json = Record<string, unknown>;
 
@@ -23,14 +29,6 @@ export interface RenderChatOptions {
   templateName?: string;
   /** Extra template variables (e.g. tools); they win over the special tokens, not over messages. */
   variables?: Record<string, unknown>;
-}
-
-/** A template that could not be parsed or that stopped with raise_exception(message). */
-export class ChatTemplateError extends Error {
-  override readonly name = 'ChatTemplateError';
-  constructor(detail: string) {
-    super(`${FILE}: chat_template: ${detail}`);
-  }
 }
 
 /** The template text: "chat_template" as a string, or the entry named `name` in its list form. */
@@ -69,8 +67,18 @@ function specialTokenVariables(tokenizerConfig: Json | undefined): Record<string
   return vars;
 }
 
+/** Builds the interpreter of one render: a BoundedInterpreter, or a subclass that records more as it runs. */
+export type InterpreterFactory<T extends BoundedInterpreter> = (scope: Environment, template: PlannedTemplate, limits: RenderLimits) => T;
+
+/**
+ * Templates that ran out of time, by text, with their error: they are not run again in this worker or process
+ * (each dataset preview or evaluation would otherwise hold the worker for the whole time limit again).
+ */
+const outOfTime = new Map<string, string>();
+
 export class ChatTemplate {
-  private readonly template: Template;
+  private readonly template: PlannedTemplate;
+  private readonly text: string;
 
   /** Throws a ModelFormatError naming tokenizer_config.json when the model has no chat template. */
   constructor(
@@ -86,8 +94,9 @@ export class ChatTemplate {
           : 'not found: the model has no chat template, so prompt it with plain text',
       );
     }
+    this.text = text;
     try {
-      this.template = new Template(text);
+      this.template = planned(new Template(text).parsed);
     } catch (err) {
       throw new ChatTemplateError(`cannot be parsed (${(err as Error).message})`);
     }
@@ -95,17 +104,47 @@ export class ChatTemplate {
 
   /** The prompt text, special tokens included: encode it without adding special tokens again. */
   render(messages: readonly ChatMessage[], options: RenderChatOptions = {}): string {
+    return this.renderWith(messages, options, (scope, template, limits) => new BoundedInterpreter(scope, template, limits)).text;
+  }
+
+  /** One render of the whole conversation (no generation prompt) that says where each prefix's render ends. */
+  traceTurns(messages: readonly ChatMessage[]): TurnTrace {
+    const traced = this.renderWith(messages, { addGenerationPrompt: false }, (scope, template, limits) => new TracingInterpreter(scope, template, limits, messages.length));
+    return traced.interpreter.turns(traced.text);
+  }
+
+  /** render() through the interpreter `make` builds, returned with the text for what it recorded. */
+  renderWith<T extends BoundedInterpreter>(messages: readonly ChatMessage[], options: RenderChatOptions, make: InterpreterFactory<T>): { text: string; interpreter: T } {
+    const stopped = outOfTime.get(this.text);
+    if (stopped !== undefined) throw new ChatTemplateLimitError('time', `${stopped} (on an earlier render: the template is not run again)`);
+    const limits = renderLimits(messages.length);
     try {
-      return this.template.render({
-        ...specialTokenVariables(this.tokenizerConfig),
-        ...options.variables,
-        messages: messages.map((m) => ({ role: m.role, content: m.content })),
-        add_generation_prompt: options.addGenerationPrompt ?? true,
-      });
+      const scope = renderScope(
+        {
+          ...specialTokenVariables(this.tokenizerConfig),
+          ...options.variables,
+          messages: messages.map((m) => ({ role: m.role, content: m.content })),
+          add_generation_prompt: options.addGenerationPrompt ?? true,
+        },
+        limits,
+      );
+      const interpreter = make(scope, this.template, limits);
+      return { text: interpreter.render(), interpreter };
     } catch (err) {
-      // raise_exception('...') in the template arrives here with the template's own message.
-      throw new ChatTemplateError((err as Error).message);
+      throw this.renderError(err, limits);
     }
+  }
+
+  private renderError(err: unknown, limits: RenderLimits): ChatTemplateError {
+    if (err instanceof ChatTemplateLimitError && err.limit === 'time') outOfTime.set(this.text, err.detail);
+    if (err instanceof ChatTemplateError) return err;
+    const message = (err as Error).message;
+    // A single built-in call that went past the engine's longest string (e.g. replace() on a text near the limit).
+    if (err instanceof RangeError && /string length/i.test(message)) {
+      return new ChatTemplateLimitError('text', `rendering stopped: the template built a text longer than the engine allows (limit ${limits.maxChars.toLocaleString('en-US')} characters)`);
+    }
+    // raise_exception('...') in the template arrives here with the template's own message.
+    return new ChatTemplateError(message);
   }
 }
 

@@ -4,6 +4,8 @@
 
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from './errors';
+import { SectionCuts } from './section-cuts';
+import { refuseRunawayPatterns } from './tokenizer-patterns';
 import { resolveBosTokenId, resolveEosTokenIds, specialTokenText, type GenerationSources } from './generation-options';
 
 type Json = Record<string, unknown>;
@@ -66,6 +68,8 @@ export class ModelTokenizer {
   readonly tokenizerConfig: Json | undefined;
   /** Ids the model reads: config.json's vocab_size (its embedding's rows; may exceed the tokenizer's own ids). */
   readonly vocabSize: number;
+  /** Where a text can be cut and its parts tokenized apart with the ids of the whole. */
+  readonly sectionCuts: SectionCuts;
   private readonly tokenizer: Tokenizer;
   /** Ids encode() puts before and after the text's own ids when special tokens are wanted. */
   private readonly prefix: number[];
@@ -101,6 +105,10 @@ export class ModelTokenizer {
     } catch (err) {
       throw new ModelFormatError('tokenizer.json', `cannot be used (${(err as Error).message})`);
     }
+    // Before any text is tokenized: a pattern that backtracks catastrophically would hang on some lines for good.
+    refuseRunawayPatterns(this.tokenizer);
+
+    this.sectionCuts = new SectionCuts(files.tokenizer);
 
     const tokenId = (text: string) => this.tokenizer.token_to_id(text);
     this.bosTokenId = resolveBosTokenId(files, tokenId);
