@@ -14,7 +14,7 @@ import { modelRopeFrequencies } from '../../model/rope-frequencies';
 import type { LinearWeights, ModelWeights, NormWeights, WeightTensor } from '../../model/weights';
 import { checkedF16Bits, encodeFloats, encodeRowSlices, SLICE_VALUES } from '../tensor-encode';
 import { attr, GraphBuilder } from './graph-builder';
-import { OnnxType } from './onnx-schema';
+import { OnnxType } from './onnx-messages';
 
 export type OnnxPrecision = 'fp32' | 'fp16';
 

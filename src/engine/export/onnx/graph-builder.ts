@@ -1,7 +1,7 @@
 // Builds an ONNX graph as plain data: nodes with generated value names, small constants kept inline, and
 // weight initializers whose bytes are produced only when the file is written (one tensor at a time).
 
-import { AttributeType, OnnxType, type OnnxElemType } from './onnx-schema';
+import { AttributeType, OnnxType, type AttributeMessage, type OnnxElemType } from './onnx-messages';
 
 export type Attribute =
   | { kind: 'int'; value: number }
@@ -116,8 +116,8 @@ export class GraphBuilder {
   }
 }
 
-/** The protobufjs form of an attribute. */
-export function encodeAttribute(name: string, a: Attribute): Record<string, unknown> {
+/** An attribute as its AttributeProto fields. */
+export function encodeAttribute(name: string, a: Attribute): AttributeMessage {
   switch (a.kind) {
     case 'int':
       return { name, type: AttributeType.INT, i: a.value };

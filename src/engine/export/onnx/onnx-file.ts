@@ -1,5 +1,5 @@
 // Writes a built graph as an ONNX model file, streamed: the graph's nodes, inputs and outputs are encoded
-// with protobufjs, each initializer's header likewise, and the weights' bytes are made one tensor at a time
+// with protobufjs's Writer (onnx-messages.ts), each initializer's header likewise, and the weights' bytes are made one tensor at a time
 // and written after their header (protobuf allows a message's fields in any order and lengths are known up
 // front). Above the 2 GB protobuf limit the weights go to external data files (onnx/external_data_helper.py
 // semantics: TensorProto.data_location EXTERNAL with location / offset / length), split into chunks the
@@ -7,7 +7,7 @@
 
 import type { ExportFile } from '../export-file';
 import { encodeAttribute, type GraphBuilder, type Initializer } from './graph-builder';
-import { GRAPH_INITIALIZER_KEY, GraphProto, MODEL_GRAPH_KEY, ModelProto, TENSOR_RAW_DATA_KEY, TensorProto, varint } from './onnx-schema';
+import { encodeGraphBody, encodeModelHead, encodeTensorHeader, GRAPH_INITIALIZER_KEY, MODEL_GRAPH_KEY, TENSOR_RAW_DATA_KEY, varint, type TensorHeader } from './onnx-messages';
 
 /** ONNX IR version 8 with the default-domain opset 17 (LayerNormalization; ReduceMean's axes attribute). */
 export const IR_VERSION = 8;
@@ -75,16 +75,15 @@ function place(inits: readonly Initializer[], external: boolean, chunkBytes: num
 /** An initializer's TensorProto without its raw data (inline) or with its external-data reference. */
 function tensorHeader(p: Placement, dataFile: (chunk: number) => string): Uint8Array {
   const { init } = p;
-  const message: Record<string, unknown> = { name: init.name, dims: init.dims, dataType: init.elemType };
+  const message: TensorHeader = { name: init.name, dims: init.dims, dataType: init.elemType };
   if (p.chunk !== undefined) {
-    message.dataLocation = 1;
     message.externalData = [
       { key: 'location', value: dataFile(p.chunk) },
       { key: 'offset', value: String(p.offset) },
       { key: 'length', value: String(init.byteLength) },
     ];
   }
-  return TensorProto.encode(TensorProto.fromObject(message)).finish();
+  return encodeTensorHeader(message);
 }
 
 export function onnxModelFiles(graph: GraphBuilder, options: OnnxFileOptions): OnnxFiles {
@@ -94,24 +93,18 @@ export function onnxModelFiles(graph: GraphBuilder, options: OnnxFileOptions): O
   const dataFile = (chunk: number) => `${fileName}_data${chunk === 0 ? '' : `_${chunk}`}`;
   const { placements, chunkSizes } = place(graph.initializers, external, options.externalChunkBytes ?? INLINE_LIMIT_BYTES);
 
-  const valueInfo = (v: GraphBuilder['inputs'][number]) => ({
-    name: v.name,
-    type: { tensorType: { elemType: v.elemType, shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  const graphBody = encodeGraphBody({
+    name: 'main_graph',
+    node: graph.nodes.map((n) => ({
+      name: n.name,
+      opType: n.opType,
+      input: n.inputs,
+      output: n.outputs,
+      attribute: Object.entries(n.attributes).map(([k, a]) => encodeAttribute(k, a)),
+    })),
+    input: graph.inputs,
+    output: graph.outputs,
   });
-  const graphBody = GraphProto.encode(
-    GraphProto.fromObject({
-      name: 'main_graph',
-      node: graph.nodes.map((n) => ({
-        name: n.name,
-        opType: n.opType,
-        input: n.inputs,
-        output: n.outputs,
-        attribute: Object.entries(n.attributes).map(([k, a]) => encodeAttribute(k, a)),
-      })),
-      input: graph.inputs.map(valueInfo),
-      output: graph.outputs.map(valueInfo),
-    }),
-  ).finish();
 
   // Each initializer: key + length + header (+ raw_data key + length + bytes when inline).
   const initParts = placements.map((p) => {
@@ -123,15 +116,13 @@ export function onnxModelFiles(graph: GraphBuilder, options: OnnxFileOptions): O
     return { p, prefix, inline, size: prefix.byteLength + (inline ? p.init.byteLength : 0) };
   });
   const graphLength = graphBody.byteLength + initParts.reduce((n, i) => n + i.size, 0);
-  const modelHead = ModelProto.encode(
-    ModelProto.fromObject({
-      irVersion: IR_VERSION,
-      producerName: 'tunelab',
-      producerVersion: options.producerVersion,
-      opsetImport: [{ domain: '', version: OPSET }],
-      metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
-    }),
-  ).finish();
+  const modelHead = encodeModelHead({
+    irVersion: IR_VERSION,
+    producerName: 'tunelab',
+    producerVersion: options.producerVersion,
+    opsetImport: [{ domain: '', version: OPSET }],
+    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+  });
   const graphPrefix = concat([modelHead, Uint8Array.of(MODEL_GRAPH_KEY), varint(graphLength)]);
 
   function* checked(init: Initializer): Iterable<Uint8Array> {

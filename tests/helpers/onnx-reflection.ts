@@ -1,14 +1,9 @@
-// The part of ONNX's onnx.proto that a decoder export writes, as a protobufjs reflection schema. Field numbers
-// and enum values are the ones onnx.proto defines (github.com/onnx/onnx, onnx/onnx.proto, IR version 8).
+// Test only: the part of ONNX's onnx.proto that a decoder export writes, as a protobufjs reflection schema, to
+// decode what src/engine/export/onnx/onnx-messages.ts writes by hand (reflection compiles code with Function(),
+// which the built studio's Content-Security-Policy forbids). Field numbers are onnx.proto's (github.com/onnx/onnx,
+// onnx/onnx.proto, IR version 8).
 
 import protobuf from 'protobufjs/light.js';
-
-/** TensorProto.DataType values. */
-export const OnnxType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
-export type OnnxElemType = (typeof OnnxType)[keyof typeof OnnxType];
-
-/** AttributeProto.AttributeType values. */
-export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 
 const field = (id: number, type: string, rule?: 'repeated') => (rule ? { id, type, rule } : { id, type });
 
@@ -87,21 +82,3 @@ const root = protobuf.Root.fromJSON(schema);
 export const ModelProto = root.lookupType('onnx.ModelProto');
 export const GraphProto = root.lookupType('onnx.GraphProto');
 export const TensorProto = root.lookupType('onnx.TensorProto');
-
-/** GraphProto field 5 (initializer) and ModelProto field 7 (graph), length-delimited: the keys a stream writes by hand. */
-export const GRAPH_INITIALIZER_KEY = (5 << 3) | 2;
-export const MODEL_GRAPH_KEY = (7 << 3) | 2;
-/** TensorProto field 9 (raw_data), length-delimited. */
-export const TENSOR_RAW_DATA_KEY = (9 << 3) | 2;
-
-/** Protobuf's base-128 varint of a non-negative integer (lengths up to 2^53). */
-export function varint(value: number): Uint8Array {
-  const bytes: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    bytes.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  bytes.push(v);
-  return Uint8Array.from(bytes);
-}
