@@ -2,9 +2,12 @@
 // that wrote it (its fingerprint), a step before the run's last, and a data position inside the data. A
 // resume that fails any of these would train on other examples than the loss curve so far (held-out ones
 // among them, after a changed split) or replay a different order; it is refused, naming the difference.
+// A checkpoint holding a NaN or infinite value (damaged on disk, or written before finite-guard.ts) is
+// refused too: every step after it would be NaN.
 
-import type { RunFingerprint } from '../engine/train/checkpoint';
+import type { RunFingerprint, TrainCheckpoint } from '../engine/train/checkpoint';
 import type { DataCursor } from '../engine/train/data-order';
+import { firstNonFiniteValue } from '../engine/train/finite-guard';
 
 /** Thrown when a checkpoint does not belong to the run that --resume would continue. */
 export class ResumeMismatchError extends Error {
@@ -61,4 +64,15 @@ export function checkResume(saved: { step: number; cursor: DataCursor; fingerpri
     throw new ResumeMismatchError(run.checkpoint, `checkpoint metadata field "cursor.position" is ${saved.cursor.position}, beyond the ${count(examples)} training examples of this run`);
   }
   return warnings;
+}
+
+/** Refuses (ResumeMismatchError) a checkpoint whose adapter or AdamW moments hold a NaN or infinite value, naming the tensor. */
+export function checkFiniteResume(saved: Pick<TrainCheckpoint, 'adapter' | 'optimizer'>, checkpoint: string): void {
+  const bad = firstNonFiniteValue(saved);
+  if (bad) {
+    throw new ResumeMismatchError(
+      checkpoint,
+      `cannot continue a run: the ${bad.what} is ${bad.value} (not a finite number), so every step after it would be too; resume from an earlier checkpoint or start over with --force`,
+    );
+  }
 }

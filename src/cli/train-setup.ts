@@ -12,7 +12,7 @@ import type { Progress } from './progress';
 import { EXIT_INTERRUPTED } from './errors';
 import type { TrainArgs } from './options/train';
 import { removeEarlierRun } from './out-dir';
-import { checkResume } from './resume-check';
+import { checkFiniteResume, checkResume } from './resume-check';
 import { readCheckpointFile, type RunFiles } from './run-files';
 import type { TrainProgress } from './train-progress';
 
@@ -148,6 +148,7 @@ export async function planRun(
   let resume: TrainCheckpoint | undefined;
   if (args.resume) {
     resume = readCheckpoint(await readCheckpointFile(args.resume), planAdapter(model.architecture, model.weights, adapter.config), args.resume);
+    checkFiniteResume(resume, args.resume);
     for (const warning of checkResume(resume, { checkpoint: args.resume, steps, fingerprint: data.fingerprint })) progress.warning(warning);
   }
   const referenceRecord = objective.readsReference ? { reference: args.initAdapter ? `base + ${args.initAdapter} (frozen)` : 'base (adapter off)' } : {};

@@ -1,7 +1,8 @@
 // `tunelab train` end to end on the float64 CPU reference (--backend cpu, a tiny Llama): an --out holding
 // a run is refused until --resume or --force; a resume drops a metrics row cut short by a crash with a
 // warning and continues; a resume with another seed or other data is refused before anything is written;
-// --force deletes the earlier run and says what it deleted. (tests/gpu/cli-train.test.ts has the same path
+// --force deletes the earlier run and says what it deleted; a checkpoint holding a NaN or infinite value is
+// refused on resume, naming the tensor. (tests/gpu/cli-train.test.ts has the same path
 // on the GPU.)
 
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -112,5 +113,35 @@ describe('tunelab train --out', () => {
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(resumed.stderr).toBe(`warning: ${checkpoint} was written by an older Tunelab without a data and seed fingerprint: it is not checked that this run has the same data and --seed\n`);
     expect(await steps(out)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses to resume from a checkpoint holding a NaN or infinite value, naming the folder and the tensor, before anything is written', async () => {
+    const out = join(work, 'poisoned');
+    const first = await tunelab(args(out, '--stop-after-step', '2'));
+    expect(first.status, first.stderr).toBe(0);
+    const checkpoint = join(out, 'checkpoints', 'step-2');
+    const file = join(checkpoint, 'checkpoint.safetensors');
+    const st = readSafetensors(new Uint8Array(await readFile(file)), file);
+    const names = [...st.tensors.keys()];
+    const metrics = await readFile(join(out, 'metrics.jsonl'), 'utf8');
+    for (const [suffix, poison] of [['.B.exp_avg_sq', Number.NaN], ['.A', Number.POSITIVE_INFINITY]] as const) {
+      const target = names.filter((n) => n.endsWith(suffix)).at(-1);
+      if (!target) return expect.fail(`no tensor ends with ${suffix}`);
+      const tensors: Record<string, TensorToWrite> = {};
+      for (const [name, t] of st.tensors) {
+        const data = t.toFloat32().slice();
+        if (name === target) data[1] = poison;
+        tensors[name] = { dtype: 'F32', shape: t.shape, data };
+      }
+      await writeFile(file, writeSafetensors(tensors, st.metadata));
+
+      const resumed = await tunelab(args(out, '--resume', checkpoint));
+      expect(resumed.status, resumed.stderr).toBe(1);
+      expect(resumed.stderr).toBe(
+        `tunelab: ${checkpoint}: cannot continue a run: the value 1 of tensor "${target}" is ${poison} (not a finite number), so every step after it would be too; ` +
+          'resume from an earlier checkpoint or start over with --force\n',
+      );
+      expect(await readFile(join(out, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+    }
   });
 });
