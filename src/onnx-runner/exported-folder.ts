@@ -4,6 +4,7 @@
 
 import { readModelConfig, type ModelConfig } from '../engine/model/config';
 import { ModelFormatError } from '../engine/model/errors';
+import { checkGenerationTokenIds } from '../engine/model/generation-options';
 
 type Json = Record<string, unknown>;
 
@@ -52,9 +53,11 @@ export async function readExportedFolder(files: Record<string, Blob>, modelPath:
     if (!path.startsWith(dir) || !chunk.test(path.slice(dir.length))) continue;
     externalData.push({ path: path.slice(dir.length), data: await bytesOf(blob) });
   }
+  const generationConfig = await jsonFile(files, 'generation_config.json');
+  checkGenerationTokenIds(generationConfig, config.vocabSize);
   return {
     config,
-    generationConfig: await jsonFile(files, 'generation_config.json'),
+    generationConfig,
     tokenizer: await jsonFile(files, 'tokenizer.json'),
     tokenizerConfig: await jsonFile(files, 'tokenizer_config.json'),
     model: await bytesOf(modelBlob),

@@ -55,17 +55,29 @@ function numberField(json: Json | undefined, key: string, check: (v: number) => 
   return v;
 }
 
-/** token id or list of ids at `key`, or undefined when absent. */
-function tokenIdsField(json: Json | undefined, key: string, file: string): number[] | undefined {
+/** The token-id fields of generation_config.json that Tunelab reads or writes back on export. */
+const TOKEN_ID_FIELDS = ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const;
+
+/**
+ * Token id or list of ids at `key`, or undefined when absent. Each id must be an integer from 0 to
+ * vocabSize - 1: an id outside the vocabulary would index past the embedding and logits, and vocab_size
+ * itself is at most 2^31 - 1 (config.ts), so every id fits the GPU's 32-bit indices.
+ */
+function tokenIdsField(json: Json | undefined, key: string, file: string, vocabSize: number): number[] | undefined {
   const v = json?.[key];
   if (v === undefined || v === null) return undefined;
-  const list = Array.isArray(v) ? v : [v];
+  const list: unknown[] = Array.isArray(v) ? v : [v];
   for (const id of list) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new ModelFormatError(file, `field "${key}" must be a token id or a list of them, got ${JSON.stringify(v)}`);
-    }
+    if (typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < vocabSize) continue;
+    const where = Array.isArray(v) ? `field "${key}" holds ${JSON.stringify(id)} (in ${JSON.stringify(v)})` : `field "${key}" is ${JSON.stringify(v)}`;
+    throw new ModelFormatError(file, `${where}, not a token id of this model: ids are integers from 0 to ${vocabSize - 1} (config.json's vocab_size is ${vocabSize})`);
   }
   return list as number[];
+}
+
+/** Refuses (ModelFormatError, naming the field and the value) a generation_config.json whose bos, eos or pad token id is outside the vocabulary. */
+export function checkGenerationTokenIds(generationConfig: Json | undefined, vocabSize: number): void {
+  for (const key of TOKEN_ID_FIELDS) tokenIdsField(generationConfig, key, GEN_FILE, vocabSize);
 }
 
 /** A special token's text in tokenizer_config.json: a string or an AddedToken object {content}. */
@@ -103,7 +115,7 @@ export function samplingDefaults(generationConfig?: Json): SamplingOptions {
 
 /** End-of-sequence ids: generation_config.json, then config.json, then tokenizer_config.json's eos_token. */
 export function resolveEosTokenIds(sources: GenerationSources, tokenId?: (text: string) => number | undefined): number[] {
-  const fromGen = tokenIdsField(sources.generationConfig, 'eos_token_id', GEN_FILE);
+  const fromGen = tokenIdsField(sources.generationConfig, 'eos_token_id', GEN_FILE, sources.config.vocabSize);
   if (fromGen?.length) return fromGen;
   if (sources.config.eosTokenIds.length) return sources.config.eosTokenIds;
   const text = specialTokenText(sources.tokenizerConfig?.eos_token);
@@ -114,7 +126,7 @@ export function resolveEosTokenIds(sources: GenerationSources, tokenId?: (text: 
 
 /** Beginning-of-sequence id, in the same order of files. */
 export function resolveBosTokenId(sources: GenerationSources, tokenId?: (text: string) => number | undefined): number | undefined {
-  const fromGen = tokenIdsField(sources.generationConfig, 'bos_token_id', GEN_FILE);
+  const fromGen = tokenIdsField(sources.generationConfig, 'bos_token_id', GEN_FILE, sources.config.vocabSize);
   if (fromGen?.length) return fromGen[0];
   if (sources.config.bosTokenId !== undefined) return sources.config.bosTokenId;
   const text = specialTokenText(sources.tokenizerConfig?.bos_token);

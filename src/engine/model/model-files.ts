@@ -4,6 +4,7 @@
 
 import { readModelConfig, type ModelConfig } from './config';
 import { ModelFormatError } from './errors';
+import { checkGenerationTokenIds } from './generation-options';
 import { readSafetensors, type SafetensorsFile } from './safetensors';
 import type { ModelSource, ProgressListener } from './source';
 
@@ -72,6 +73,7 @@ export async function loadModelFiles(source: ModelSource, onProgress?: ProgressL
   const tokenizer = await optionalJson(source, 'tokenizer.json', onProgress);
   const tokenizerConfig = await optionalJson(source, 'tokenizer_config.json', onProgress);
   const generationConfig = await optionalJson(source, 'generation_config.json', onProgress);
+  checkGenerationTokenIds(generationConfig, config.vocabSize);
 
   const weights: SafetensorsFile[] = [];
   const single = await source.read('model.safetensors', onProgress);
