@@ -92,7 +92,7 @@ export async function loadCliSuites(args: EvalSuiteArgs, progress: Progress): Pr
     const text = await readText(resolve(name), ` (not a built-in suite either: ${BUILTIN_SUITE_IDS.join(', ')})`);
     // The regex's optional target (prompt+output) is read by run-task.ts.
     const regex = args.regex ? { pattern: args.regex.pattern, flags: '', target: args.regex.target } : undefined;
-    const { suite, errors } = readSuiteFile(text, name, {
+    const { suite, errors, errorCount } = readSuiteFile(text, name, {
       id: name,
       name: basename(name),
       limit: args.limit,
@@ -103,7 +103,7 @@ export async function loadCliSuites(args: EvalSuiteArgs, progress: Progress): Pr
         ...(customSource !== undefined ? { customMetric: { name: basename(args.customMetric!.path).replace(/\.[cm]?js$/, ''), source: customSource, timeoutMs: 2000 } } : {}),
       },
     });
-    if (errors.length > 0) progress.line(`${name}: skipped ${errors.length} bad line(s); first: ${errors[0].message}`);
+    if (errorCount > 0) progress.line(`${name}: skipped ${errorCount} bad line(s); first: ${errors[0].message}`);
     if ((args.regex || customSource !== undefined) && suite.spec.kind !== 'task') {
       throw new Error(`${name} is a ${suite.spec.kind} suite: --regex and --custom-metric apply to task files ({prompt, reference})`);
     }

@@ -1,6 +1,7 @@
 // The evalSuites store (schema v4): imported evaluation suites with their items; lists get summaries (items
 // counted, not read out). Every write is one transaction, so a write that fails (a full quota) changes nothing.
 
+import { KEPT_SKIPPED_LINES } from './datasets-store';
 import type { StudioDb } from './db';
 import { StorageFullError, withQuotaMessage } from './quota';
 import type { EvalSuiteRecord, EvalSuiteSummaryRecord } from './records';
@@ -12,10 +13,11 @@ export class EvalSuiteNotFoundError extends Error {
   }
 }
 
+/** Lists carry the first skipped lines and their count (records saved before the cap keep every one, uncounted). */
 export function evalSuiteSummary(record: EvalSuiteRecord): EvalSuiteSummaryRecord {
-  const { items, ...rest } = record;
+  const { items, skipped, skippedCount = skipped.length, ...rest } = record;
   if ('fewShotPool' in rest) delete rest.fewShotPool;
-  return { ...rest, items: items.length } as EvalSuiteSummaryRecord;
+  return { ...rest, items: items.length, skipped: skipped.slice(0, KEPT_SKIPPED_LINES), skippedCount } as EvalSuiteSummaryRecord;
 }
 
 export async function putEvalSuite(db: StudioDb, record: EvalSuiteRecord): Promise<void> {

@@ -161,8 +161,10 @@ export interface StoredJudgeItem {
 
 /** What a saved suite adds to its spec: the lines skipped at import. */
 interface StoredSuiteExtras {
-  /** The lines the user skipped at import, with why (as the Data page shows them). */
+  /** The first lines the user skipped at import (at most KEPT_SKIPPED_LINES, by file and line), with why (as the Data page shows them). */
   skipped: StoredRecordError[];
+  /** How many lines were skipped at import; absent in records saved before the cap (then `skipped` holds them all). */
+  skippedCount?: number;
 }
 
 /**
@@ -180,7 +182,7 @@ export type EvalSuiteRecord = StoredSuiteExtras &
   );
 
 /** Replaces a record's items by their count (and drops the few-shot pool), variant by variant. */
-type Counted<R> = R extends { items: unknown[] } ? Omit<R, 'items' | 'fewShotPool'> & { items: number } : never;
+type Counted<R> = R extends { items: unknown[] } ? Omit<R, 'items' | 'fewShotPool' | 'skippedCount'> & { items: number; skippedCount: number } : never;
 
-/** A suite as lists show it: everything but the items, which are counted. */
+/** A suite as lists show it: everything but the items, which are counted, and the first skipped lines with their count. */
 export type EvalSuiteSummaryRecord = Counted<EvalSuiteRecord>;

@@ -1,8 +1,10 @@
 // Suite files to suite contents: which kind of suite the files hold (the user's choice, or detected from the
 // records and, for the built-in suites, the file names they ship under), their items or documents with every
-// bad line reported by file and line, and a few-shot pool from a train file when one was given. Nothing here
+// bad line reported by file and line (the first KEPT_ERRORS kept, all counted, as datasets do: a file of a
+// million bad lines must not send a million to the page or store them), and a few-shot pool from a train file when one was given. Nothing here
 // touches storage: the eval service turns a read suite into a record when the user saves it.
 
+import { KEPT_ERRORS } from '../engine/data/line-errors';
 import { decodeUtf8, parseJsonl, type SourceRecord } from '../engine/data/read-records';
 import { parseQuestions } from '../engine/eval/judge/records';
 import type { HumanEvalItem, MultipleChoiceDoc, JudgeItem, RetentionItem, TaskItem } from '../engine/eval/suite-types';
@@ -24,8 +26,11 @@ export interface SuiteFile {
 
 export type SuiteBuiltin = StoredBuiltinSuiteId | 'stories-retention';
 
-/** A suite's contents by kind (the engine's types), its bad lines, and the built-in it was recognised as. */
-export type ReadSuite = { source: string; builtin?: SuiteBuiltin; errors: SuiteLineError[] } & (
+/**
+ * A suite's contents by kind (the engine's types), its bad lines (the first KEPT_ERRORS, file by file and by
+ * line, and their count), and the built-in it was recognised as.
+ */
+export type ReadSuite = { source: string; builtin?: SuiteBuiltin; errors: SuiteLineError[]; errorCount: number } & (
   | { kind: 'task'; items: TaskItem[] }
   | { kind: 'retention'; items: RetentionItem[] }
   | { kind: 'multiple-choice'; items: MultipleChoiceDoc[]; fewShotPool?: MultipleChoiceDoc[] }
@@ -71,6 +76,13 @@ function lineErrors(file: string, errors: readonly { line: number; message: stri
   return errors.map((e) => ({ file, line: e.line, message: e.message.replace(prefix, '') }));
 }
 
+/** The first KEPT_ERRORS bad lines (the files in the order they were read, each by line) and how many there were. */
+function keptLineErrors(errors: readonly SuiteLineError[]): { errors: SuiteLineError[]; errorCount: number } {
+  const files = [...new Set(errors.map((e) => e.file))];
+  const ordered = [...errors].sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line);
+  return { errors: ordered.slice(0, KEPT_ERRORS), errorCount: errors.length };
+}
+
 function records(file: SuiteFile): { records: SourceRecord[]; errors: SuiteLineError[] } {
   const parsed = parseJsonl(text(file), file.name);
   return { records: parsed.records, errors: lineErrors(file.name, parsed.errors) };
@@ -94,7 +106,7 @@ function detectKind(values: readonly unknown[], file: string): Exclude<SuiteImpo
   );
 }
 
-function readMultipleChoice(evalFile: SuiteFile, train: SuiteFile | undefined): Omit<Extract<ReadSuite, { kind: 'multiple-choice' }>, 'source'> {
+function readMultipleChoice(evalFile: SuiteFile, train: SuiteFile | undefined): Omit<Extract<ReadSuite, { kind: 'multiple-choice' }>, 'source' | 'errorCount'> {
   const { records: recs, errors } = records(evalFile);
   const parsed = parseMultipleChoiceRecords(recs, evalFile.name);
   const result = { kind: 'multiple-choice' as const, items: parsed.docs, errors: [...errors, ...lineErrors(evalFile.name, parsed.errors)] };
@@ -104,7 +116,7 @@ function readMultipleChoice(evalFile: SuiteFile, train: SuiteFile | undefined): 
   return { ...result, fewShotPool: poolParsed.docs, errors: [...result.errors, ...pool.errors, ...lineErrors(train.name, poolParsed.errors)] };
 }
 
-function readGsm8k(evalFile: SuiteFile, train: SuiteFile | undefined): Omit<Extract<ReadSuite, { kind: 'gsm8k' }>, 'source'> {
+function readGsm8k(evalFile: SuiteFile, train: SuiteFile | undefined): Omit<Extract<ReadSuite, { kind: 'gsm8k' }>, 'source' | 'errorCount'> {
   const parsed = parseGsm8k(text(evalFile), evalFile.name);
   const errors = lineErrors(evalFile.name, parsed.errors);
   if (!train) return { kind: 'gsm8k', items: parsed.docs, errors };
@@ -112,7 +124,7 @@ function readGsm8k(evalFile: SuiteFile, train: SuiteFile | undefined): Omit<Extr
   return { kind: 'gsm8k', items: parsed.docs, fewShotPool: pool.docs, errors: [...errors, ...lineErrors(train.name, pool.errors)] };
 }
 
-function readJudge(file: SuiteFile): Omit<Extract<ReadSuite, { kind: 'judge' }>, 'source'> {
+function readJudge(file: SuiteFile): Omit<Extract<ReadSuite, { kind: 'judge' }>, 'source' | 'errorCount'> {
   const parsed = parseQuestions(text(file), file.name);
   return {
     kind: 'judge',
@@ -122,7 +134,7 @@ function readJudge(file: SuiteFile): Omit<Extract<ReadSuite, { kind: 'judge' }>,
 }
 
 /** HellaSwag's asset: two text files with the same contexts, the correct and the first wrong ending. */
-function readHellaswag(files: readonly SuiteFile[]): Omit<Extract<ReadSuite, { kind: 'multiple-choice' }>, 'source'> {
+function readHellaswag(files: readonly SuiteFile[]): Omit<Extract<ReadSuite, { kind: 'multiple-choice' }>, 'source' | 'errorCount'> {
   const correct = files.find((f) => /correct/i.test(f.name));
   const wrong = files.find((f) => /wrong/i.test(f.name));
   if (!correct || !wrong) throw new SuiteFileError('HellaSwag (hellaswag-ppl-800) needs both files: hellaswag_val_correct.txt.800 and hellaswag_val_wrong.txt.800');
@@ -147,7 +159,7 @@ export function readSuiteFiles(files: readonly SuiteFile[], as: SuiteImportAs): 
   if (files.length === 2 && !train) throw new SuiteFileError(`Two files make a suite when one is a train split (its name contains "train"): ${source}.`);
   const builtin = BUILTIN_NAMES.find((b) => b.pattern.test(evalFile.name))?.builtin ?? (/^test\.jsonl$/i.test(evalFile.name) && isGsm8kFile(evalFile) ? 'gsm8k' : undefined);
   const kind = as === 'auto' ? detectKind(records(evalFile).records.map((r) => r.value), evalFile.name) : as;
-  let read: Omit<ReadSuite, 'source' | 'builtin'>;
+  let read: Omit<ReadSuite, 'source' | 'builtin' | 'errorCount'>;
   switch (kind) {
     case 'multiple-choice':
       read = readMultipleChoice(evalFile, train);
@@ -179,7 +191,7 @@ export function readSuiteFiles(files: readonly SuiteFile[], as: SuiteImportAs): 
   if (train && kind !== 'multiple-choice' && kind !== 'gsm8k') throw new SuiteFileError(`${train.name}: only multiple-choice and GSM8K suites take a train file for few-shot examples.`);
   // A built-in recognised by name keeps its harness settings only if the records are of its kind.
   const fits = builtin && (builtinKind(builtin) === read.kind);
-  const suite = { source, ...(fits ? { builtin } : {}), ...read } as ReadSuite;
+  const suite = { source, ...(fits ? { builtin } : {}), ...read, ...keptLineErrors(read.errors) } as ReadSuite;
   if (suite.items.length === 0) {
     const first = suite.errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`);
     throw new SuiteFileError(`${evalFile.name}: has no usable ${kind} records${first.length ? ` (${first.join('; ')})` : ''}`);

@@ -47,13 +47,13 @@ function specOf(read: ReadSuite, id: string, name: string, createdAt: number, ta
   }
 }
 
-/** The record a read suite is saved as: its spec, its items (or documents and pool), and the lines skipped. */
+/** The record a read suite is saved as: its spec, its items (or documents and pool), and the lines skipped (the first 100 kept, all counted). */
 export function suiteRecord(read: ReadSuite, header: { id: string; name: string; createdAt: number }, task?: TaskSuiteSettings): EvalSuiteRecord {
   const spec = specOf(read, header.id, header.name, header.createdAt, task);
   const skipped: StoredRecordError[] = read.errors.map((e) => ({ line: e.line, message: `${e.file}: ${e.message}` }));
   const pool = 'fewShotPool' in read && read.fewShotPool ? { fewShotPool: read.fewShotPool } : {};
   if (spec.kind !== read.kind) throw new Error(`The suite's files hold ${read.kind} records but its settings are those of a ${spec.kind} suite.`);
-  return { ...spec, items: read.items, skipped, ...pool } as EvalSuiteRecord;
+  return { ...spec, items: read.items, skipped, skippedCount: read.errorCount, ...pool } as EvalSuiteRecord;
 }
 
 /** What one evaluation overrides in every suite: few-shot count, seed, item limit. */
@@ -78,31 +78,31 @@ export function engineSuite(record: EvalSuiteRecord, run: RunOverrides): EngineS
   const limit = run.limit !== undefined ? { limit: run.limit } : {};
   switch (record.kind) {
     case 'task': {
-      const { items, skipped: _s, ...spec } = record;
+      const { items, skipped: _s, skippedCount: _c, ...spec } = record;
       return { spec: { ...spec, options: { ...spec.options, ...limit } }, items: limited(items, run.limit) };
     }
     case 'retention': {
-      const { items, skipped: _s, ...spec } = record;
+      const { items, skipped: _s, skippedCount: _c, ...spec } = record;
       return { spec: { ...spec, options: { ...spec.options, ...limit } }, items: limited(items, run.limit) };
     }
     case 'judge': {
-      const { items, skipped: _s, ...spec } = record;
+      const { items, skipped: _s, skippedCount: _c, ...spec } = record;
       return { spec: { ...spec, options: { ...spec.options, ...limit } }, items: limited(items, run.limit) };
     }
     case 'multiple-choice': {
-      const { items, skipped: _s, fewShotPool, ...spec } = record;
+      const { items, skipped: _s, skippedCount: _c, fewShotPool, ...spec } = record;
       const fewShot = { shots: run.shots, seed: run.seed };
       const built = multipleChoiceItems(items, { ...fewShot, ...(fewShotPool ? { pool: fewShotPool } : {}) }, run.limit);
       return { spec: { ...spec, options: { ...spec.options, ...limit, fewShot } }, items: built };
     }
     case 'gsm8k': {
-      const { items, skipped: _s, fewShotPool, ...spec } = record;
+      const { items, skipped: _s, skippedCount: _c, fewShotPool, ...spec } = record;
       const fewShot = { shots: run.shots, seed: run.seed };
       const built = gsm8kItems(items, { ...fewShot, pool: fewShotPool ?? items }, run.limit);
       return { spec: { ...spec, options: { ...spec.options, ...limit, fewShot } }, items: built };
     }
     case 'humaneval': {
-      const { items, skipped: _s, ...spec } = record;
+      const { items, skipped: _s, skippedCount: _c, ...spec } = record;
       return { spec: { ...spec, options: { ...spec.options, ...limit } }, items: limited(items, run.limit) };
     }
   }

@@ -68,6 +68,7 @@ export function createEvalSuitesService(deps: WorkerDeps): SuitesApi {
         name: proposedName(suite.source),
         items: suite.items.length,
         errors: suite.errors,
+        errorCount: suite.errorCount,
         ...(suite.builtin ? { builtin: suite.builtin } : {}),
         ...(suite.kind === 'humaneval' ? { evaluationOnly: HUMANEVAL_JS_EVALUATION_ONLY } : {}),
         ...('fewShotPool' in suite && suite.fewShotPool ? { fewShotPool: suite.fewShotPool.length } : {}),

@@ -35,7 +35,10 @@ export interface SuiteDraft {
   items: number;
   /** Few-shot examples read from a train file (multiple choice, GSM8K). */
   fewShotPool?: number;
+  /** The first 100 bad lines (KEPT_ERRORS), file by file and by line. */
   errors: SuiteLineError[];
+  /** How many lines are bad in all. */
+  errorCount: number;
   /** Why this suite may only be evaluated (HumanEval-JS's licence): never offered as training data. */
   evaluationOnly?: string;
 }

@@ -3,8 +3,10 @@
 //   multiple choice in ARC, BoolQ, HF HellaSwag or {query, choices, gold} shape    -> multiple-choice (acc, acc_norm)
 //   {prompt, reference | completion | answer | target | output}                      -> task
 //   {text}                                                                          -> retention (perplexity)
-// Every line is then read in that kind; bad lines come back as errors (file:line: field ...) and are skipped.
+// Every line is then read in that kind; bad lines come back as errors (file:line: field ...) and are skipped:
+// the first KEPT_ERRORS by line with a count of them all, as datasets keep theirs (data/line-errors.ts).
 
+import { ErrorTally } from '../data/line-errors';
 import { parseJsonl, type SourceRecord } from '../data/read-records';
 import { DEFAULT_MAX_NEW_TOKENS } from '../model/generation-options';
 import type { LoadedSuite } from './run-suite';
@@ -34,7 +36,18 @@ export interface SuiteFileOptions {
 
 export interface ParsedSuiteFile {
   suite: LoadedSuite;
+  /** The first KEPT_ERRORS bad lines by line. */
   errors: EvalLineError[];
+  /** How many lines were bad in all. */
+  errorCount: number;
+}
+
+/** The first KEPT_ERRORS of `errors` by line, and their count. */
+function keptErrors(errors: readonly EvalLineError[]): { errors: EvalLineError[]; errorCount: number } {
+  const tally = new ErrorTally();
+  for (const e of errors) tally.add(e);
+  // ErrorTally keeps the very objects it is given, fields and all.
+  return { errors: tally.result().errors as EvalLineError[], errorCount: tally.errorCount };
 }
 
 function detectKind(records: readonly SourceRecord[], file: string): EvalSuiteKind {
@@ -62,7 +75,7 @@ export function readSuiteFile(text: string, file: string, options: SuiteFileOpti
   const limit = options.limit !== undefined ? { limit: options.limit } : {};
   const withErrors = (suite: LoadedSuite, errors: EvalLineError[]): ParsedSuiteFile => {
     if (suite.items.length === 0) throw new Error(`${file}: no usable ${kind} records${errors[0] ? `; first problem: ${errors[0].message}` : ''}`);
-    return { suite, errors: [...jsonErrors, ...errors].sort((a, b) => a.line - b.line) };
+    return { suite, ...keptErrors([...jsonErrors, ...errors]) };
   };
   const generation = (maxNewTokens: number): GenerationOptions => ({ maxNewTokens, stop: [], ...options.generation });
 
@@ -87,7 +100,7 @@ export function readSuiteFile(text: string, file: string, options: SuiteFileOpti
       const he = parseHumanEvalJsonl(text, file);
       const spec = { ...base, kind, options: { ...limit, generation: generation(HUMANEVAL_MAX_NEW_TOKENS), ks: [1], timeoutMs: HUMANEVAL_TIMEOUT_MS } };
       // parseHumanEvalJsonl reports the JSON errors itself.
-      return { ...withErrors({ spec, items: he.items }, he.errors), errors: he.errors };
+      return { ...withErrors({ spec, items: he.items }, he.errors), ...keptErrors(he.errors) };
     }
     default:
       throw new Error(`${file}: ${kind} suites are not read from files here`);
