@@ -3,20 +3,17 @@
 // here) sends and stores 100 errors and the count; a dataset saved before the cap (every skipped line, no
 // count) lists as its first 100 and their count; the page's line says "first 100 of N errors".
 
-import 'fake-indexeddb/auto';
-import { IDBFactory } from 'fake-indexeddb';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { parseCsv } from '../../src/engine/data/csv';
 import { detectDataset } from '../../src/engine/data/detect';
 import { ErrorTally, KEPT_ERRORS } from '../../src/engine/data/line-errors';
 import { parseRecords } from '../../src/engine/data/read-records';
 import { toSftDataset } from '../../src/engine/data/sft-examples';
 import { getDataset, KEPT_SKIPPED_LINES, listDatasetSummaries, putDataset } from '../../src/storage/datasets-store';
-import { openStudioDb, type StudioDb } from '../../src/storage/db';
 import type { DatasetRecord } from '../../src/storage/records';
 import { keptErrorsText } from '../../src/ui/data/dataset-labels';
 import { createDatasetsService } from '../../src/worker/datasets-service';
-import type { WorkerDeps } from '../../src/worker/worker-deps';
+import { useFakeStudioDb } from '../helpers/fake-studio-db';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -60,19 +57,7 @@ describe('the readers keep the first 100 errors of a file and count the rest', (
 });
 
 describe('a million bad lines through the Data page worker', () => {
-  let db: StudioDb | undefined;
-  const deps = { db: async () => db!, models: { active: undefined } } as unknown as WorkerDeps;
-
-  beforeEach(async () => {
-    vi.stubGlobal('indexedDB', new IDBFactory());
-    db = await openStudioDb();
-  });
-
-  afterEach(() => {
-    db?.close();
-    db = undefined;
-    vi.unstubAllGlobals();
-  });
+  const { db: openDb, deps } = useFakeStudioDb();
 
   test('the draft sent to the page and the record stored hold the first 100 errors and the count of 1,000,000', async () => {
     const service = createDatasetsService(deps);
@@ -91,7 +76,7 @@ describe('a million bad lines through the Data page worker', () => {
     const summary = await service.saveDataset(draft.draftId, 'million', { evalFraction: 0, seed: 0 });
     expect(summary).toMatchObject({ examples: 2, skippedCount: 1_000_000 });
     expect(summary.skipped).toHaveLength(100);
-    const stored = await getDataset(db!, summary.id);
+    const stored = await getDataset(openDb(), summary.id);
     expect(stored.skipped).toEqual(draft.errors);
     expect(stored.skippedCount).toBe(1_000_000);
     expect(stored.examples).toHaveLength(2);
@@ -109,11 +94,11 @@ describe('a million bad lines through the Data page worker', () => {
       examples: [{ line: 1, example: { kind: 'text', text: 'Once upon a time.' } }],
       split: { evalFraction: 0, seed: 0 },
     };
-    await putDataset(db!, old);
-    const [summary] = await listDatasetSummaries(db!);
+    await putDataset(openDb(), old);
+    const [summary] = await listDatasetSummaries(openDb());
     expect(summary.skippedCount).toBe(250);
     expect(summary.skipped).toEqual(old.skipped.slice(0, KEPT_SKIPPED_LINES));
     // Nothing saved is rewritten: the record reads back as it was written.
-    expect(await getDataset(db!, 'old')).toEqual(old);
+    expect(await getDataset(openDb(), 'old')).toEqual(old);
   });
 });

@@ -4,18 +4,15 @@
 // and the count; a suite saved before the cap (every skipped line, no count) lists as its first 100 and their
 // count; the page's line says "first 100 of N errors".
 
-import 'fake-indexeddb/auto';
-import { IDBFactory } from 'fake-indexeddb';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { readSuiteFile } from '../../src/engine/eval/suite-file';
-import { openStudioDb, type StudioDb } from '../../src/storage/db';
 import { getEvalSuite, listEvalSuites, putEvalSuite } from '../../src/storage/eval-suites-store';
 import type { EvalSuiteRecord } from '../../src/storage/records';
 import { keptErrorsText } from '../../src/ui/data/dataset-labels';
 import { readSuiteFiles } from '../../src/worker/eval-suite-read';
 import { engineSuite } from '../../src/worker/eval-suite-records';
 import { createEvalSuitesService } from '../../src/worker/eval-suites-service';
-import type { WorkerDeps } from '../../src/worker/worker-deps';
+import { useFakeStudioDb } from '../helpers/fake-studio-db';
 
 const BAD = 100_000;
 /** Two good task lines, then BAD bad ones: half not JSON, half a task without its reference. */
@@ -26,19 +23,7 @@ function hostileSuite(): string {
 const firstLines = Array.from({ length: 100 }, (_, i) => i + 3);
 
 describe('a suite file of 100,000 bad lines', () => {
-  let db: StudioDb | undefined;
-  const deps = { db: async () => db!, models: { active: undefined } } as unknown as WorkerDeps;
-
-  beforeEach(async () => {
-    vi.stubGlobal('indexedDB', new IDBFactory());
-    db = await openStudioDb();
-  });
-
-  afterEach(() => {
-    db?.close();
-    db = undefined;
-    vi.unstubAllGlobals();
-  });
+  const { db: openDb, deps } = useFakeStudioDb();
 
   test('the draft sent to the page and the record stored hold the first 100 errors and the count', async () => {
     const service = createEvalSuitesService(deps);
@@ -58,7 +43,7 @@ describe('a suite file of 100,000 bad lines', () => {
     const summary = await service.saveSuite(draft.draftId, 'mine', task);
     expect(summary).toMatchObject({ items: 2, skippedCount: BAD });
     expect(summary.skipped).toHaveLength(100);
-    const stored = await getEvalSuite(db!, summary.id);
+    const stored = await getEvalSuite(openDb(), summary.id);
     expect(stored.skipped.map((e) => e.line)).toEqual(firstLines);
     expect(stored.skipped[0].message).toMatch(/^mine\.jsonl: .*not valid JSON/);
     expect(stored.skippedCount).toBe(BAD);
@@ -99,11 +84,11 @@ describe('a suite file of 100,000 bad lines', () => {
       items: [{ id: '1', text: 'Once upon a time.' }],
       skipped: Array.from({ length: 250 }, (_, i) => ({ line: i + 2, message: 'old.jsonl: not valid JSON' })),
     } as EvalSuiteRecord;
-    await putEvalSuite(db!, old);
-    const [summary] = await listEvalSuites(db!);
+    await putEvalSuite(openDb(), old);
+    const [summary] = await listEvalSuites(openDb());
     expect(summary.skippedCount).toBe(250);
     expect(summary.skipped).toEqual(old.skipped.slice(0, 100));
     // Nothing saved is rewritten: the record reads back as it was written.
-    expect(await getEvalSuite(db!, 'old')).toEqual(old);
+    expect(await getEvalSuite(openDb(), 'old')).toEqual(old);
   });
 });
