@@ -55,3 +55,13 @@ export function worstRowsError(actual: readonly ArrayLike<number>[], expected: r
   expect(expected.length).toBeGreaterThan(0);
   return Math.max(...expected.map((row, r) => worstRowError(actual[r], row, row.length)));
 }
+
+/** The message of the error `fn` throws; fails the test when it returns instead (a refusal was expected). */
+export function refusalMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected a refusal');
+}

@@ -21,6 +21,7 @@ import type { ActiveModel } from '../../src/worker/model-session';
 import type { WorkerDeps } from '../../src/worker/worker-deps';
 import { deflatedEntry, handZip, storedEntry, type HandEntry } from '../helpers/hostile-zip';
 import { loadModel, STORIES260K_DIR } from '../helpers/tiny-models';
+import { refusalMessage } from '../helpers/assert';
 
 const stories = await loadModel(STORIES260K_DIR);
 const enc = (text: string) => new TextEncoder().encode(text);
@@ -35,14 +36,6 @@ function peftFiles() {
 }
 const good = peftFiles();
 
-const refusal = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected a refusal');
-};
 const upload = (zip: Uint8Array, name = 'hostile.zip') => () => readPeftUpload([{ name, bytes: zip }]);
 /** A zip with a true config entry and the given weights entry. */
 const withWeights = (weights: HandEntry) => handZip([storedEntry('adapter_config.json', good.configText), weights]);
@@ -66,7 +59,7 @@ describe('zip bombs are refused from the declared sizes, before anything is infl
   it('an entry declaring about 4 GiB (the largest 32-bit size) with a small real deflate payload', () => {
     const bomb = withWeights(deflatedEntry('adapter_model.safetensors', zeros, { size: 0xfffffff0 }));
     const t0 = performance.now();
-    expect(refusal(upload(bomb))).toBe(
+    expect(refusalMessage(upload(bomb))).toBe(
       'hostile.zip: entry "adapter_model.safetensors" declares 4 GiB (4294967280 bytes) uncompressed, over the 1 GiB (1073741824 bytes) limit for an adapter\'s weights; nothing was inflated',
     );
     // Allocating the declared 4 GiB (as fflate's unzipSync does) would take seconds and the memory.
@@ -75,7 +68,7 @@ describe('zip bombs are refused from the declared sizes, before anything is infl
 
   it('an adapter_config.json entry declaring more than 1 MiB', () => {
     const zip = handZip([deflatedEntry('adapter_config.json', zeros, { size: 2 * MiB }), storedEntry('adapter_model.safetensors', good.weights)]);
-    expect(refusal(upload(zip))).toBe(
+    expect(refusalMessage(upload(zip))).toBe(
       'hostile.zip: entry "adapter_config.json" declares 2 MiB (2097152 bytes) uncompressed, over the 1 MiB (1048576 bytes) limit for an adapter_config.json; nothing was inflated',
     );
   });
@@ -83,16 +76,16 @@ describe('zip bombs are refused from the declared sizes, before anything is infl
   it('a zip64 entry, declaring 4 GiB or telling the truth, and a zip64 archive', () => {
     const zip64Message = 'uses zip64 (for entries or archives over 4 GiB), which Tunelab does not read: an adapter is far smaller, so zip it again without zip64';
     const bomb = withWeights(deflatedEntry('adapter_model.safetensors', zeros, { size: 4 * GiB, zip64: true }));
-    expect(refusal(upload(bomb))).toBe(`hostile.zip: entry "adapter_model.safetensors" ${zip64Message}`);
+    expect(refusalMessage(upload(bomb))).toBe(`hostile.zip: entry "adapter_model.safetensors" ${zip64Message}`);
     const honest = withWeights({ ...storedEntry('adapter_model.safetensors', good.weights), zip64: true });
-    expect(refusal(upload(honest))).toBe(`hostile.zip: entry "adapter_model.safetensors" ${zip64Message}`);
+    expect(refusalMessage(upload(honest))).toBe(`hostile.zip: entry "adapter_model.safetensors" ${zip64Message}`);
     const archive = handZip([storedEntry('adapter_config.json', good.configText), storedEntry('adapter_model.safetensors', good.weights)], { zip64Archive: true });
-    expect(refusal(upload(archive))).toBe(`hostile.zip: the archive ${zip64Message}`);
+    expect(refusalMessage(upload(archive))).toBe(`hostile.zip: the archive ${zip64Message}`);
   });
 
   it('a declared ratio deflate cannot reach (600 MiB from a few hundred bytes), under the size limit', () => {
     const entry = deflatedEntry('adapter_model.safetensors', zeros, { size: 600 * MiB });
-    expect(refusal(upload(withWeights(entry)))).toBe(
+    expect(refusalMessage(upload(withWeights(entry)))).toBe(
       `hostile.zip: entry "adapter_model.safetensors" declares ${600 * MiB} bytes inflated from ${entry.data.length}, more than deflate's largest ratio (1032:1) allows`,
     );
   });
@@ -102,7 +95,7 @@ describe('zip bombs are refused from the declared sizes, before anything is infl
     const entry = deflatedEntry('adapter_model.safetensors', new Uint8Array(0), { data: bomb, size: 100 * 1024, compressedSize: bomb.length });
     const push = vi.spyOn(Inflate.prototype, 'push');
     try {
-      expect(refusal(upload(withWeights(entry)))).toBe('hostile.zip: entry "adapter_model.safetensors" inflates to more than the 102400 bytes it declares');
+      expect(refusalMessage(upload(withWeights(entry)))).toBe('hostile.zip: entry "adapter_model.safetensors" inflates to more than the 102400 bytes it declares');
       // One push of 1600 compressed bytes (at most 1.6 MB inflated) found it, not the 16 MiB stream.
       expect(push.mock.calls.map(([chunk]) => chunk.length)).toEqual([1600]);
     } finally {
@@ -116,7 +109,7 @@ describe('zip bombs are refused from the declared sizes, before anything is infl
       deflatedEntry('a/adapter_model.safetensors', zeros, { size: 0xfffffff0 }),
       { ...deflatedEntry('b/adapter_model.safetensors', zeros), data: new Uint8Array(16).fill(0xff) },
     ]);
-    expect(refusal(upload(zip))).toBe(
+    expect(refusalMessage(upload(zip))).toBe(
       'adapter_model.safetensors: appears 2 times in hostile.zip (a/adapter_model.safetensors, b/adapter_model.safetensors); give one adapter at a time',
     );
   });
@@ -132,12 +125,12 @@ describe('archives whose data contradicts their directory', () => {
     ['bzip2', { ...weights(), method: 12 }, 'uses compression method 12 (only stored and deflate are read)'],
     ['not deflate data', { ...weights(), method: 8, data: new Uint8Array(good.weights.length).fill(0xff) }, 'is not valid deflate data (invalid block type)'],
   ])('%s', (_what, entry, detail) => {
-    expect(refusal(upload(withWeights(entry)))).toBe(`hostile.zip: entry "adapter_model.safetensors" ${detail}`);
+    expect(refusalMessage(upload(withWeights(entry)))).toBe(`hostile.zip: entry "adapter_model.safetensors" ${detail}`);
   });
 
   it('a damaged entry is caught by its CRC-32', () => {
     const entry = weights();
-    const message = refusal(upload(withWeights({ ...entry, crc32: (entry.crc32 ^ 1) >>> 0 })));
+    const message = refusalMessage(upload(withWeights({ ...entry, crc32: (entry.crc32 ^ 1) >>> 0 })));
     const hex = (v: number) => v.toString(16).padStart(8, '0');
     expect(message).toBe(`hostile.zip: entry "adapter_model.safetensors" is damaged: its CRC-32 is ${hex(entry.crc32)}, the archive says ${hex((entry.crc32 ^ 1) >>> 0)}`);
   });
@@ -147,25 +140,25 @@ describe('archives whose data contradicts their directory', () => {
     const end = zip.length - 22;
     const past = zip.slice();
     new DataView(past.buffer).setUint32(end + 12, new DataView(zip.buffer).getUint32(end + 12, true) + 1, true);
-    expect(refusal(upload(past))).toMatch(/^hostile\.zip: is not a readable \.zip archive \(its central directory \(\d+ bytes at \d+\) runs past the end record at \d+\)$/);
+    expect(refusalMessage(upload(past))).toMatch(/^hostile\.zip: is not a readable \.zip archive \(its central directory \(\d+ bytes at \d+\) runs past the end record at \d+\)$/);
     const long = withWeights({ ...weights(), compressedSize: 10 ** 8, size: 10 ** 8 });
-    expect(refusal(upload(long))).toBe('hostile.zip: is not a readable .zip archive (the data of "adapter_model.safetensors" runs past the end of the archive)');
+    expect(refusalMessage(upload(long))).toBe('hostile.zip: is not a readable .zip archive (the data of "adapter_model.safetensors" runs past the end of the archive)');
   });
 });
 
 describe('upload size limits, from sizes alone', () => {
   it('names the file, its size and the limit', () => {
-    expect(refusal(() => checkUploadSizes([{ name: 'adapter_model.safetensors', size: 2 * GiB }]))).toBe(
+    expect(refusalMessage(() => checkUploadSizes([{ name: 'adapter_model.safetensors', size: 2 * GiB }]))).toBe(
       "adapter_model.safetensors: is 2 GiB (2147483648 bytes), over the 1 GiB (1073741824 bytes) limit for an adapter's weights",
     );
-    expect(refusal(() => checkUploadSizes([{ name: 'run.zip', size: 1.5 * GiB }]))).toBe(
+    expect(refusalMessage(() => checkUploadSizes([{ name: 'run.zip', size: 1.5 * GiB }]))).toBe(
       'run.zip: is 1.5 GiB (1610612736 bytes), over the 1 GiB (1074790400 bytes) limit for an adapter upload',
     );
-    expect(refusal(() => checkUploadSizes([{ name: 'adapter_config.json', size: MiB + 1 }]))).toBe(
+    expect(refusalMessage(() => checkUploadSizes([{ name: 'adapter_config.json', size: MiB + 1 }]))).toBe(
       'adapter_config.json: is 1 MiB (1048577 bytes), over the 1 MiB (1048576 bytes) limit for an adapter_config.json',
     );
     expect(
-      refusal(() =>
+      refusalMessage(() =>
         checkUploadSizes([
           { name: 'adapter_config.json', size: MiB },
           { name: 'adapter_model.safetensors', size: GiB },
@@ -178,12 +171,12 @@ describe('upload size limits, from sizes alone', () => {
   it('an adapter_config.json of 1 MiB and a byte, picked or zipped', () => {
     const padded = new Uint8Array(MiB + 1).fill(0x20);
     padded.set(good.configText);
-    expect(refusal(() => readPeftUpload([{ name: 'adapter_config.json', bytes: padded }, { name: 'adapter_model.safetensors', bytes: good.weights }]))).toMatch(
+    expect(refusalMessage(() => readPeftUpload([{ name: 'adapter_config.json', bytes: padded }, { name: 'adapter_model.safetensors', bytes: good.weights }]))).toMatch(
       /^adapter_config\.json: is 1 MiB \(1048577 bytes\), over the 1 MiB/,
     );
     // Deflated spaces declare a size that deflate can reach; the limit on the declared size refuses it.
     const zip = handZip([deflatedEntry('adapter_config.json', padded), storedEntry('adapter_model.safetensors', good.weights)]);
-    expect(refusal(upload(zip))).toMatch(/^hostile\.zip: entry "adapter_config\.json" declares 1 MiB \(1048577 bytes\) uncompressed, over the 1 MiB/);
+    expect(refusalMessage(upload(zip))).toMatch(/^hostile\.zip: entry "adapter_config\.json" declares 1 MiB \(1048577 bytes\) uncompressed, over the 1 MiB/);
   });
 });
 
@@ -200,7 +193,7 @@ describe('adapter_config.json values refused before anything is allocated, namin
     [{ lora_alpha: 'Infinity' }, 'field "lora_alpha" must be a positive finite number, got "Infinity"'],
     [{ alpha_pattern: { v_proj: 0 } }, 'field "alpha_pattern": the value of "v_proj" must be a positive finite number, got 0'],
   ])('%j', (over, detail) => {
-    expect(refusal(importWith(over))).toBe(`adapter_config.json: ${detail}`);
+    expect(refusalMessage(importWith(over))).toBe(`adapter_config.json: ${detail}`);
   });
 
   it.each([
@@ -215,7 +208,7 @@ describe('adapter_config.json values refused before anything is allocated, namin
     const rest = Object.fromEntries(Object.entries(good.config).filter(([k]) => k !== key));
     const text = `{${field}, ${JSON.stringify(rest).slice(1)}`;
     const files = readPeftUpload([{ name: 'adapter_config.json', bytes: enc(text) }, { name: 'adapter_model.safetensors', bytes: good.weights }]);
-    expect(refusal(() => importPeftAdapter(files.config, files.weights, 'llama', stories.weights))).toBe(`adapter_config.json: ${detail}`);
+    expect(refusalMessage(() => importPeftAdapter(files.config, files.weights, 'llama', stories.weights))).toBe(`adapter_config.json: ${detail}`);
   });
 
   it('a bare NaN in a field Tunelab ignores is read as NaN; NaN and Infinity inside strings stay text; other breakage is still "not valid JSON"', () => {
@@ -225,7 +218,7 @@ describe('adapter_config.json values refused before anything is allocated, namin
     expect(importPeftAdapter(files.config, files.weights, 'llama', stories.weights).warnings).toEqual([
       'adapter_config.json: field "some_future_field" is unknown to Tunelab and was ignored',
     ]);
-    expect(refusal(() => readPeftUpload([{ name: 'adapter_config.json', bytes: enc('{"lora_alpha": NaN,') }, { name: 'adapter_model.safetensors', bytes: good.weights }]))).toMatch(
+    expect(refusalMessage(() => readPeftUpload([{ name: 'adapter_config.json', bytes: enc('{"lora_alpha": NaN,') }, { name: 'adapter_model.safetensors', bytes: good.weights }]))).toMatch(
       /^adapter_config\.json: is not valid JSON \(/,
     );
   });
@@ -269,22 +262,22 @@ describe('the f32 adapter a config asks for is bounded by the model it targets (
   const limitText = 'over the 1 GiB (1073741824 bytes) limit of an adapter';
 
   it('rank 512 on every linear layer (1.05 GiB of f32) is refused; 256 passes the check and goes on to the tensors', () => {
-    expect(refusal(() => importPeftAdapter(config({ r: 512 }), good.weights, 'qwen2', qwen))).toBe(
+    expect(refusalMessage(() => importPeftAdapter(config({ r: 512 }), good.weights, 'qwen2', qwen))).toBe(
       `adapter_config.json: field "r" = 512 over the 168 targeted modules of this model needs 1.05 GiB (${4 * 512 * perRank} bytes) of f32 LoRA weights, ${limitText}`,
     );
-    expect(refusal(() => importPeftAdapter(config({ r: 256 }), good.weights, 'qwen2', qwen))).toMatch(/^adapter_model\.safetensors: tensor ".*" has shape \[4, 64\], expected \[256, 896\]/);
+    expect(refusalMessage(() => importPeftAdapter(config({ r: 256 }), good.weights, 'qwen2', qwen))).toMatch(/^adapter_model\.safetensors: tensor ".*" has shape \[4, 64\], expected \[256, 896\]/);
   });
 
   it('training is bounded the same way, so what Tunelab trains and exports comes back in', () => {
     const lora = { r: 512, alpha: 16, dropout: 0, targets: ['all-linear'], useRslora: false };
-    expect(refusal(() => planAdapter('qwen2', qwen, lora))).toBe(
+    expect(refusalMessage(() => planAdapter('qwen2', qwen, lora))).toBe(
       `LoRA rank 512 on the 168 targeted modules is 1.05 GiB (${4 * 512 * perRank} bytes) of f32 weights, over the 1 GiB (1073741824 bytes) an adapter may take (what Tunelab imports back); lower the rank or target fewer modules`,
     );
     expect(planAdapter('qwen2', qwen, { ...lora, r: 8 }).modules).toHaveLength(168);
   });
 
   it('one rank_pattern entry pads every module to its rank, and is named', () => {
-    expect(refusal(() => importPeftAdapter(config({ r: 8, rank_pattern: { 'model.layers.0.mlp.down_proj': 1024 } }), good.weights, 'qwen2', qwen))).toBe(
+    expect(refusalMessage(() => importPeftAdapter(config({ r: 8, rank_pattern: { 'model.layers.0.mlp.down_proj': 1024 } }), good.weights, 'qwen2', qwen))).toBe(
       `adapter_config.json: field rank_pattern "model.layers.0.mlp.down_proj" = 1024 over the 168 targeted modules of this model needs 2.1 GiB (${4 * 1024 * perRank} bytes) of f32 LoRA weights, ${limitText}`,
     );
   });

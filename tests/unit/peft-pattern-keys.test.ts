@@ -8,15 +8,8 @@ import { importPeftAdapter } from '../../src/engine/lora/peft-files';
 import { MAX_KEY_REPEATS, patternKeyCost } from '../../src/engine/lora/pattern-key-cost';
 import { llamaModules, peftConfig, peftWeights } from '../helpers/peft-adapters';
 import { loadModel, STORIES260K_DIR } from '../helpers/tiny-models';
+import { refusalMessage } from '../helpers/assert';
 
-const refusal = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected a refusal');
-};
 const parseWith = (over: Record<string, unknown>) => () => parsePeftConfig(peftConfig(over));
 
 describe('keys whose backtracking can explode are refused, naming the field and the key', () => {
@@ -30,18 +23,18 @@ describe('keys whose backtracking can explode are refused, naming the field and 
     ['.*.*.*q_proj', `has 3 variable quantifiers (at most ${MAX_KEY_REPEATS}: each multiplies the time to match a module name by up to its length)`],
   ])('%s', (key, detail) => {
     for (const field of ['rank_pattern', 'alpha_pattern']) {
-      expect(refusal(parseWith({ [field]: { [key]: 4 } }))).toBe(`adapter_config.json: field "${field}": key "${key}" ${detail}`);
+      expect(refusalMessage(parseWith({ [field]: { [key]: 4 } }))).toBe(`adapter_config.json: field "${field}": key "${key}" ${detail}`);
     }
   });
 
   it('a key that only parses inside PEFT\'s wrapper group, and too many quantifiers across a field', () => {
-    expect(refusal(parseWith({ rank_pattern: { 'q_proj)|(v_proj': 4 } }))).toMatch(/^adapter_config\.json: field "rank_pattern": key "q_proj\)\|\(v_proj" is not a regular expression Tunelab can read \(/);
+    expect(refusalMessage(parseWith({ rank_pattern: { 'q_proj)|(v_proj': 4 } }))).toMatch(/^adapter_config\.json: field "rank_pattern": key "q_proj\)\|\(v_proj" is not a regular expression Tunelab can read \(/);
     const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`.*layers\\.\\d+\\.x${i}`, 4]));
-    expect(refusal(parseWith({ rank_pattern: many }))).toBe(
+    expect(refusalMessage(parseWith({ rank_pattern: many }))).toBe(
       'adapter_config.json: field "rank_pattern": its keys hold more than 32 variable quantifiers (*, +, ?, {m,n}) together, too slow to match; name the modules instead',
     );
     const tooMany = Object.fromEntries(Array.from({ length: 4097 }, (_, i) => [`model.layers.${i}.self_attn.q_proj`, 4]));
-    expect(refusal(parseWith({ rank_pattern: tooMany }))).toBe('adapter_config.json: field "rank_pattern" has 4097 entries, over the limit of 4096');
+    expect(refusalMessage(parseWith({ rank_pattern: tooMany }))).toBe('adapter_config.json: field "rank_pattern" has 4097 entries, over the limit of 4096');
   });
 });
 
