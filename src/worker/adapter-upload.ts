@@ -4,7 +4,8 @@
 // browser reads the files), and in a .zip each wanted entry's declared size, before it is inflated. Only the
 // two PEFT entries are ever inflated, each into at most its own limit, so together at most the upload limit.
 
-import { adapterFileLimit, checkAdapterFileSize, describeBytes, MAX_ADAPTER_UPLOAD_BYTES } from '../engine/lora/adapter-limits';
+import { adapterFileLimit, checkAdapterFileSize, MAX_ADAPTER_UPLOAD_BYTES } from '../engine/lora/adapter-limits';
+import { describeBytes } from '../engine/util/bytes';
 import { parseAdapterConfigBytes } from '../engine/lora/peft-config-text';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../engine/lora/peft-files';
 import { ModelFormatError } from '../engine/model/errors';

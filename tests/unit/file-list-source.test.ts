@@ -80,7 +80,7 @@ describe('FileListSource', () => {
         return new ArrayBuffer(0);
       },
     };
-    const why = 'model-00001-of-00002.safetensors: the picked file is 6000000000 bytes (6.00 GB), over the limit of 5000000000 bytes (5.00 GB) for one model file; not read';
+    const why = 'model-00001-of-00002.safetensors: the picked file is 5.59 GiB (6000000000 bytes), over the limit of 4.66 GiB (5000000000 bytes) for one model file; not read';
     await expect(new FileListSource([huge]).read('model-00001-of-00002.safetensors')).rejects.toThrow(why);
     await expect(new FileListSource([huge]).read('model-00001-of-00002.safetensors', () => {})).rejects.toThrow(why);
     expect(reads).toBe(0);

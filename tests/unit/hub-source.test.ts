@@ -296,7 +296,7 @@ describe('HubSource file size limits', () => {
     await expect(hub.read('model-00001-of-00004.safetensors', (p) => events.push(p))).rejects.toThrow(
       new HubDownloadError(
         'https://hub.example/org/name/resolve/main/model-00001-of-00004.safetensors',
-        'Content-Length is 6000000000 bytes (6.00 GB), over the limit of 5000000000 bytes (5.00 GB) for one model file; not downloaded',
+        'Content-Length is 5.59 GiB (6000000000 bytes), over the limit of 4.66 GiB (5000000000 bytes) for one model file; not downloaded',
       ),
     );
     expect(body).toEqual({ pulled: 0, cancelled: true });
@@ -309,7 +309,7 @@ describe('HubSource file size limits', () => {
     const { body, response } = countedResponse({ 'Content-Length': String(2 ** 53) });
     const hub = new HubSource('org/name', { endpoint: 'https://hub.example', fetch: async () => response, maxFileBytes: Infinity });
     await expect(hub.read('model.safetensors')).rejects.toThrow(
-      'https://hub.example/org/name/resolve/main/model.safetensors: Content-Length is 9007199254740992 bytes (9007199.25 GB), more than this device can hold in one buffer (',
+      'https://hub.example/org/name/resolve/main/model.safetensors: Content-Length is 8388608 GiB (9007199254740992 bytes), more than this device can hold in one buffer (',
     );
     expect(body).toEqual({ pulled: 0, cancelled: true });
   });
@@ -318,14 +318,14 @@ describe('HubSource file size limits', () => {
     const url = `${server.endpoint}/stories260K/resolve/main/model.safetensors`;
     const small = new HubSource('stories260K', { endpoint: server.endpoint, maxFileBytes: 1_000_000 });
     await expect(small.read('model.safetensors')).rejects.toThrow(
-      `${url}: Content-Length is 1044984 bytes (0.00 GB), over the limit of 1000000 bytes (0.00 GB) for one model file; not downloaded`,
+      `${url}: Content-Length is 1020.49 KiB (1044984 bytes), over the limit of 976.56 KiB (1000000 bytes) for one model file; not downloaded`,
     );
     expect((await new HubSource('stories260K', { endpoint: server.endpoint, maxFileBytes: 1044984 }).read('model.safetensors'))?.byteLength).toBe(1044984);
 
     const { body, response } = countedResponse({});
     const unsized = new HubSource('org/name', { endpoint: 'https://hub.example', fetch: async () => response, maxFileBytes: 100_000 });
     await expect(unsized.read('model.safetensors')).rejects.toThrow(
-      'https://hub.example/org/name/resolve/main/model.safetensors: the body runs past 100000 bytes (0.00 GB), the limit for one model file; download stopped',
+      'https://hub.example/org/name/resolve/main/model.safetensors: the body runs past 97.66 KiB (100000 bytes), the limit for one model file; download stopped',
     );
     expect(body).toEqual({ pulled: 2, cancelled: true });
   });

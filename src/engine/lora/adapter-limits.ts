@@ -4,10 +4,7 @@
 // 537 MiB, and a config is a few KiB even with a rank_pattern entry per module.
 
 import { ModelFormatError } from '../model/errors';
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
+import { describeBytes, GiB, MiB } from '../util/bytes';
 
 /**
  * The largest adapter_model.safetensors, and the largest adapter as f32 (what Tunelab holds, trains and
@@ -27,17 +24,6 @@ export const MAX_ADAPTER_UPLOAD_BYTES = MAX_ADAPTER_WEIGHTS_BYTES + MAX_ADAPTER_
  * (MAX_ADAPTER_WEIGHTS_BYTES), made once the targeted modules are known.
  */
 export const MAX_LORA_RANK = 4096;
-
-/** "4 GiB (4294967296 bytes)": the unit for reading, the exact count for checking. */
-export function describeBytes(bytes: number): string {
-  const units: [number, string][] = [
-    [GiB, 'GiB'],
-    [MiB, 'MiB'],
-    [KiB, 'KiB'],
-  ];
-  const [size, unit] = units.find(([u]) => bytes >= u) ?? [1, ''];
-  return unit ? `${+(bytes / size).toFixed(2)} ${unit} (${bytes} bytes)` : `${bytes} bytes`;
-}
 
 /** The limit for one file of an adapter, by its base name, with what it is (for messages). */
 export function adapterFileLimit(baseName: string): { bytes: number; what: string } {

@@ -6,7 +6,8 @@ import type { Rng } from '../util/rng';
 import type { ModelWeights } from '../model/weights';
 import { linearLayers, loraScale, matchesTarget, validateLoraConfig, type LinearSlot, type LoraConfig } from './lora-config';
 import type { Architecture } from '../model/config';
-import { describeBytes, MAX_ADAPTER_WEIGHTS_BYTES } from './adapter-limits';
+import { describeBytes } from '../util/bytes';
+import { MAX_ADAPTER_WEIGHTS_BYTES } from './adapter-limits';
 
 export interface LoraModule {
   /** e.g. "model.layers.0.self_attn.q_proj" or "transformer.h.0.attn.c_attn". */

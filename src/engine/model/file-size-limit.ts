@@ -4,16 +4,14 @@
 // browser tab may be refused far less). A server's Content-Length is an untrusted claim: checking it first
 // means a lie or a mistake costs one refusal, not a download that ends in an out-of-memory crash.
 
+import { describeBytes } from '../util/bytes';
+
 /**
  * The default limit for one file: 5 GB, the largest shard transformers' save_pretrained writes by default
  * (max_shard_size "5GB"). A model whose files are larger is far beyond what Tunelab trains in a browser.
  */
 export const DEFAULT_MAX_FILE_BYTES = 5e9;
 
-/** "6000000000 bytes (6.00 GB)" */
-export function describeBytes(bytes: number): string {
-  return `${bytes} bytes (${(bytes / 1e9).toFixed(2)} GB)`;
-}
 
 /** Refuses a limit that is not a positive whole number of bytes (Infinity means none). */
 export function checkFileLimit(limit: number): number {

@@ -3,7 +3,8 @@
 // server). Works in the browser and in Node: it needs only `fetch` and ReadableStream.
 
 import { hubCacheKey, type FileCache } from './file-cache';
-import { allocateFileBuffer, checkFileLimit, DEFAULT_MAX_FILE_BYTES, describeBytes } from './file-size-limit';
+import { describeBytes } from '../util/bytes';
+import { allocateFileBuffer, checkFileLimit, DEFAULT_MAX_FILE_BYTES } from './file-size-limit';
 import type { ModelSource, ProgressListener } from './source';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
